@@ -1,0 +1,3 @@
+from sepgan.cli import app
+
+app()
