@@ -1,0 +1,157 @@
+"""Checkpoints: model weights that rebuild themselves, and full training state.
+
+Two kinds of files, both written atomically (temp file in the same folder, then
+``os.replace``), so a crash never leaves a half-written file under the real name:
+
+* A *pretrained model folder*: ``model.safetensors`` (the weights, optionally
+  stored as fp16 to halve the size) and ``config.json``
+  (``{"architecture": ..., "config": {...}}``). The folder alone rebuilds the
+  model through the registry in ``sepgan.models``; no code outside the package
+  is needed.
+* A *training state* ``training_state.pt``: both networks, both optimisers, the
+  step, the λ schedule position and every RNG state. It holds only tensors and
+  plain Python types and loads with ``torch.load(weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+WEIGHTS_NAME = "model.safetensors"
+CONFIG_NAME = "config.json"
+TRAINING_STATE_NAME = "training_state.pt"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that is missing, incomplete or does not match its model."""
+
+
+def atomic_write(path: str | os.PathLike, write) -> None:
+    """Call ``write(temp_path)`` and move the result onto ``path`` in one rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    try:
+        write(temp_name)
+        os.replace(temp_name, path)
+    except BaseException:
+        if os.path.exists(temp_name):
+            os.unlink(temp_name)
+        raise
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    atomic_write(path, lambda temp: Path(temp).write_text(text))
+
+
+def unwrap_model(model: torch.nn.Module) -> torch.nn.Module:
+    """Strip DistributedDataParallel and torch.compile wrappers."""
+    while True:
+        if hasattr(model, "module") and isinstance(model.module, torch.nn.Module):
+            model = model.module
+        elif hasattr(model, "_orig_mod"):
+            model = model._orig_mod
+        else:
+            return model
+
+
+def clean_state_dict(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Drop ``module.`` and ``_orig_mod.`` prefixes left by DDP and torch.compile."""
+    cleaned = {}
+    for key, value in state_dict.items():
+        for prefix in ("module.", "_orig_mod."):
+            while key.startswith(prefix):
+                key = key[len(prefix) :]
+        cleaned[key] = value
+    return cleaned
+
+
+def model_spec(model: torch.nn.Module) -> dict[str, Any]:
+    model = unwrap_model(model)
+    architecture = getattr(model, "architecture", None)
+    config = getattr(model, "config", None)
+    if architecture is None or config is None:
+        raise CheckpointError(f"{type(model).__name__} has no architecture/config; it can't be rebuilt")
+    return {"architecture": architecture, "config": config}
+
+
+def save_pretrained(
+    model: torch.nn.Module, folder: str | os.PathLike, *, half: bool = False, metadata: dict | None = None
+) -> Path:
+    """Write ``model.safetensors`` and ``config.json`` into ``folder``."""
+    folder = Path(folder)
+    model = unwrap_model(model)
+    spec = model_spec(model)
+    if metadata:
+        spec["metadata"] = metadata
+    tensors = {}
+    for key, value in clean_state_dict(model.state_dict()).items():
+        value = value.detach().cpu()
+        if half and value.is_floating_point():
+            value = value.half()
+        tensors[key] = value.contiguous()
+    atomic_write(folder / WEIGHTS_NAME, lambda temp: save_file(tensors, temp, metadata={"format": "pt"}))
+    atomic_write_text(folder / CONFIG_NAME, json.dumps(spec, indent=2) + "\n")
+    return folder
+
+
+def load_pretrained(folder: str | os.PathLike, *, map_location: str | torch.device = "cpu") -> torch.nn.Module:
+    """Rebuild a model from a folder written by :func:`save_pretrained` (in float32, eval mode)."""
+    from sepgan.models import model_from_config
+
+    folder = Path(folder)
+    config_path, weights_path = folder / CONFIG_NAME, folder / WEIGHTS_NAME
+    if not folder.is_dir():
+        raise CheckpointError(f"checkpoint folder not found: {folder}")
+    for required in (config_path, weights_path):
+        if not required.is_file():
+            raise CheckpointError(f"checkpoint is incomplete: {required} is missing")
+    try:
+        spec = json.loads(config_path.read_text())
+        model = model_from_config(spec["architecture"], spec["config"])
+    except (json.JSONDecodeError, KeyError, TypeError) as error:
+        raise CheckpointError(f"{config_path} is not a valid sepgan config: {error}") from error
+    try:
+        state = load_file(weights_path, device=str(map_location))
+    except Exception as error:  # safetensors raises its own error types for corrupt files
+        raise CheckpointError(f"{weights_path} could not be read: {error}") from error
+    expected = model.state_dict()
+    state = {key: value.to(expected[key].dtype) if key in expected else value for key, value in state.items()}
+    missing, unexpected = set(expected) - set(state), set(state) - set(expected)
+    if missing or unexpected:
+        raise CheckpointError(
+            f"{weights_path} does not match {spec['architecture']}: "
+            f"{len(missing)} missing and {len(unexpected)} unexpected tensors"
+        )
+    mismatched = [key for key, value in state.items() if value.shape != expected[key].shape]
+    if mismatched:
+        key = mismatched[0]
+        raise CheckpointError(
+            f"{weights_path} does not match its config: {key} has shape {tuple(state[key].shape)}, "
+            f"the model expects {tuple(expected[key].shape)} ({len(mismatched)} tensors differ)"
+        )
+    model.load_state_dict(state)
+    return model.to(map_location).eval()
+
+
+def save_training_state(path: str | os.PathLike, state: dict[str, Any]) -> None:
+    """Atomically write a training state dict (tensors and plain types only)."""
+    atomic_write(path, lambda temp: torch.save(state, temp))
+
+
+def load_training_state(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"no training state at {path}")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as error:
+        raise CheckpointError(f"{path} could not be read: {error}") from error

@@ -1,0 +1,241 @@
+"""Typed training configuration: YAML files plus dotted ``key=value`` overrides.
+
+A run's resolved configuration is written to ``<output_dir>/config.yaml`` so the
+run can be reproduced and resumed from its folder alone.
+
+Defaults follow the seed project: Adam with β = (0.5, 0.999) and learning rate
+3e-4 for both networks, batches of 128 crops of 64×64, and an L1 weight λ that
+decays from 100 to below 1. ``configs/wgan-gp.yaml`` instead follows Gulrajani
+et al. (2017) for the critic: β = (0, 0.9), learning rate 1e-4, five critic
+steps per generator step and a gradient-penalty weight of 10.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+MODES = ("l1", "dcgan", "wgan-gp")
+
+
+class ConfigError(ValueError):
+    """A configuration file or override that can't be applied."""
+
+
+@dataclass
+class ModelConfig:
+    name: str = "sepconv"  # registry name, see sepgan.models.list_models()
+    options: dict[str, Any] = field(default_factory=dict)  # constructor overrides, e.g. kernel_size
+
+
+@dataclass
+class DiscriminatorConfig:
+    name: str = "auto"  # "auto": dcgan-discriminator for dcgan, wgan-critic for wgan-gp
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class DataConfig:
+    paths: list[str] = field(default_factory=list)  # dataset roots or video files
+    layout: str = "auto"
+    gaps: list[int] = field(default_factory=lambda: [1])  # temporal gaps for sequences and videos
+    crop_size: int = 64
+    batch_size: int = 128
+    num_workers: int = 0
+    flip_horizontal: bool = True
+    flip_vertical: bool = True
+    temporal_reverse: bool = True
+    channel_permute: bool = False
+    validation_size: int = 8  # samples in the fixed validation batch
+    cache_dir: str | None = None  # where decoded video frames are cached
+    max_side: int | None = None  # downscale decoded video frames so the longer side is at most this
+
+
+@dataclass
+class OptimConfig:
+    generator_lr: float = 3e-4
+    generator_betas: list[float] = field(default_factory=lambda: [0.5, 0.999])
+    discriminator_lr: float = 3e-4
+    discriminator_betas: list[float] = field(default_factory=lambda: [0.5, 0.999])
+    n_critic: int = 1  # discriminator/critic steps per generator step
+    gradient_penalty_weight: float = 10.0
+    grad_clip: float | None = None
+
+
+@dataclass
+class LambdaSchedule:
+    """Weight of the L1 term in adversarial modes: ``start`` decaying to ``end``.
+
+    ``shape`` is "constant" (always ``start``), "linear" or "exponential" (a
+    geometric decay), reaching ``end`` after ``steps`` generator steps and
+    staying there.
+    """
+
+    start: float = 100.0
+    end: float = 0.5
+    steps: int = 10_000
+    shape: str = "exponential"
+
+    def value(self, step: int) -> float:
+        if self.shape == "constant" or self.steps <= 0:
+            return self.start
+        progress = min(max(step / self.steps, 0.0), 1.0)
+        if self.shape == "linear":
+            return self.start + (self.end - self.start) * progress
+        if self.shape == "exponential":
+            return math.exp(math.log(self.start) + (math.log(self.end) - math.log(self.start)) * progress)
+        raise ConfigError(f"unknown lambda schedule shape {self.shape!r}")
+
+
+@dataclass
+class TrainConfig:
+    mode: str = "l1"  # one of MODES
+    output_dir: str = "runs/train"
+    seed: int = 0
+    max_steps: int = 1000  # generator steps
+    log_every: int = 10
+    validate_every: int = 100
+    image_every: int = 500
+    checkpoint_every: int = 500
+    device: str = "auto"
+    precision: str = "auto"  # fp32 | bf16 | fp16 | auto
+    model: ModelConfig = field(default_factory=ModelConfig)
+    discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    lambda_l1: LambdaSchedule = field(default_factory=LambdaSchedule)
+
+    def validate(self) -> None:
+        if self.mode not in MODES:
+            raise ConfigError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        if self.max_steps < 0 or self.data.batch_size < 1 or self.data.crop_size < 1:
+            raise ConfigError("max_steps must be ≥ 0, and batch_size and crop_size ≥ 1")
+        if self.optim.n_critic < 1:
+            raise ConfigError("optim.n_critic must be ≥ 1")
+        for name in ("log_every", "validate_every", "image_every", "checkpoint_every"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be ≥ 1")
+        self.lambda_l1.value(0)  # raises on an unknown shape
+
+
+def _convert(value: Any, annotation: Any, key: str) -> Any:
+    """Coerce a YAML value to a dataclass field's annotated type."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if dataclasses.is_dataclass(annotation):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key} must be a mapping, got {value!r}")
+        return _from_dict(annotation, value, key + ".")
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        if value is None and type(None) in args:
+            return None
+        (inner,) = [arg for arg in args if arg is not type(None)]
+        return _convert(value, inner, key)
+    if origin is list:
+        if not isinstance(value, (list, tuple)):
+            value = [value]
+        return [_convert(item, args[0], key) for item in value]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key} must be a mapping, got {value!r}")
+        return dict(value)
+    if annotation is Any:
+        return value
+    if annotation is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key} must be true or false, got {value!r}")
+        return value
+    if annotation in (int, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{key} must be a number, got {value!r}")
+        if annotation is int and float(value) != int(value):
+            raise ConfigError(f"{key} must be an integer, got {value!r}")
+        return annotation(value)
+    if annotation is str:
+        return str(value)
+    return value
+
+
+def _from_dict(cls, data: dict, prefix: str = ""):
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(data) - known
+    if unknown:
+        raise ConfigError(f"unknown config key(s): {', '.join(prefix + k for k in sorted(unknown))}")
+    kwargs = {name: _convert(value, hints[name], prefix + name) for name, value in data.items()}
+    return cls(**kwargs)
+
+
+def _set_dotted(data: dict, dotted_key: str, value: Any) -> None:
+    parts = dotted_key.split(".")
+    node = data
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"can't set {dotted_key}: {part} is not a section")
+    node[parts[-1]] = value
+
+
+def parse_overrides(overrides: list[str]) -> list[tuple[str, Any]]:
+    """``["optim.generator_lr=1e-4", "data.paths=[a,b]"]`` → typed (key, value) pairs (YAML values)."""
+    parsed = []
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"override {item!r} is not of the form key=value")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError as error:
+            raise ConfigError(f"override {item!r}: {error}") from error
+        if isinstance(value, str) and _looks_numeric(value):
+            value = float(value)  # YAML 1.1 reads "1e-4" as a string
+        parsed.append((key.strip(), value))
+    return parsed
+
+
+def _looks_numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return text.strip().lower() not in ("nan", "inf", "-inf", "infinity")
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> TrainConfig:
+    """Read a YAML file (or start from defaults), apply overrides, validate."""
+    data: dict = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        try:
+            data = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as error:
+            raise ConfigError(f"{path} is not valid YAML: {error}") from error
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path} must hold a mapping at the top level")
+    for key, value in parse_overrides(overrides or []):
+        _set_dotted(data, key, value)
+    config = _from_dict(TrainConfig, data)
+    config.validate()
+    return config
+
+
+def config_to_dict(config: TrainConfig) -> dict:
+    return dataclasses.asdict(config)
+
+
+def config_from_dict(data: dict) -> TrainConfig:
+    config = _from_dict(TrainConfig, data)
+    config.validate()
+    return config
+
+
+def dump_config(config: TrainConfig) -> str:
+    return yaml.safe_dump(config_to_dict(config), sort_keys=False)
