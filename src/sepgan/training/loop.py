@@ -1,0 +1,434 @@
+"""The training loop: data, networks, optimisers, logging, checkpoints, resume, DDP.
+
+A run lives in one folder (``TrainConfig.output_dir``)::
+
+    config.yaml              the resolved configuration
+    training_state.pt        everything needed to resume (atomic, rewritten each checkpoint)
+    generator/               the latest generator as a pretrained folder (safetensors + config.json)
+    discriminator/           the latest discriminator or critic (adversarial modes)
+    images/step_000500.png   validation grids: inputs overlaid | output | ground truth
+    metrics.jsonl            one JSON line per log event
+    tensorboard/             the same scalars and grids for TensorBoard
+
+Resuming (``resume=True``) restores both networks, both optimisers, the step and
+every RNG state; the data order and the augmentation of each item depend only
+on (seed, epoch, index), so a resumed run produces the same weights as one that
+never stopped (bit-for-bit on CPU with the same thread count).
+
+Several GPUs: launch with ``torchrun --nproc_per_node=N -m sepgan train ...``.
+Each rank draws its share of every epoch through a ``DistributedSampler``,
+gradients are averaged by ``DistributedDataParallel``, and only rank 0 logs and
+writes files. ``data.batch_size`` is the per-rank batch.
+
+Tensors: batches are B×3×h×w RGB in [0, 1], h = w = ``data.crop_size``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.utils.data import DataLoader, Dataset
+from torch.utils.data.distributed import DistributedSampler
+
+from sepgan.checkpoint import (
+    TRAINING_STATE_NAME,
+    CheckpointError,
+    atomic_write,
+    atomic_write_text,
+    clean_state_dict,
+    load_training_state,
+    save_pretrained,
+    save_training_state,
+    unwrap_model,
+)
+from sepgan.config import TrainConfig, config_from_dict, config_to_dict, dump_config
+from sepgan.data import PairedAugment, build_triplet_dataset
+from sepgan.models import create_model
+from sepgan.runtime import Runtime, distributed_info, resolve_runtime, rng_state, seed_everything, set_rng_state
+from sepgan.training.gan import Batch, discriminator_step, generator_step
+
+logger = logging.getLogger(__name__)
+
+
+# Seed slot for the fixed validation crops; training epochs never reach it.
+VALIDATION_EPOCH = 2**31 - 1
+
+
+class TrainingError(ValueError):
+    """A run that can't start: bad data, a missing resume state, a mismatched config."""
+
+
+@dataclass
+class TrainResult:
+    step: int
+    output_dir: Path
+    history: list[dict] = field(default_factory=list)  # one dict per logged step
+    validation_psnr: float | None = None
+
+
+def psnr(prediction: torch.Tensor, target: torch.Tensor) -> float:
+    """Mean per-image PSNR in dB of B×3×H×W tensors in [0, 1], on uint8-rounded values."""
+    prediction = (prediction.clamp(0, 1) * 255).round()
+    target = (target.clamp(0, 1) * 255).round()
+    mse = (prediction.double() - target.double()).square().flatten(1).mean(1)
+    return (10 * torch.log10(255.0**2 / mse.clamp_min(1e-10))).mean().item()
+
+
+# ---------------------------------------------------------------------------
+# Data: deterministic per item, so that resume is exact.
+# ---------------------------------------------------------------------------
+
+
+class _SeededItems(Dataset):
+    """Wraps a dataset; item ``(epoch, index)`` is augmented with a seed derived from both."""
+
+    def __init__(self, dataset: Dataset, augment: PairedAugment, seed: int) -> None:
+        self.dataset, self.augment, self.seed = dataset, augment, seed
+
+    def __len__(self) -> int:
+        return len(self.dataset)  # type: ignore[arg-type]
+
+    def __getitem__(self, key: tuple[int, int]):
+        epoch, index = key
+        self.augment.reseed([self.seed, epoch, index])
+        return self.dataset[index]
+
+
+class _EpochBatches:
+    """Batches of ``(epoch, index)`` keys for one rank, starting at a given global batch."""
+
+    def __init__(self, sampler: DistributedSampler, batch_size: int, start_batch: int) -> None:
+        self.sampler, self.batch_size, self.start_batch = sampler, batch_size, start_batch
+        self.batches_per_epoch = len(sampler) // batch_size
+
+    def __iter__(self):
+        epoch, skip = divmod(self.start_batch, self.batches_per_epoch)
+        while True:
+            self.sampler.set_epoch(epoch)
+            indices = list(self.sampler)
+            for batch_index in range(skip, self.batches_per_epoch):
+                chunk = indices[batch_index * self.batch_size : (batch_index + 1) * self.batch_size]
+                yield [(epoch, index) for index in chunk]
+            epoch, skip = epoch + 1, 0
+
+
+def _collate(items) -> Batch:
+    frame0, frame1, target = (torch.stack(column) for column in zip(*items))
+    return Batch(frame0, frame1, target)
+
+
+def _build_data(config: TrainConfig, rank: int, world_size: int):
+    data = config.data
+    if not data.paths:
+        raise TrainingError("no training data: set data.paths (dataset folders or video files)")
+    augment = PairedAugment(
+        crop_size=data.crop_size,
+        flip_horizontal=data.flip_horizontal,
+        flip_vertical=data.flip_vertical,
+        temporal_reverse=data.temporal_reverse,
+        channel_permute=data.channel_permute,
+        seed=config.seed,
+    )
+    try:
+        dataset = build_triplet_dataset(
+            data.paths,
+            data.layout,
+            gaps=data.gaps,
+            augment=augment,
+            cache_dir=data.cache_dir,
+            max_side=data.max_side,
+        )
+    except (ValueError, OSError) as error:
+        raise TrainingError(str(error)) from error
+    sampler = DistributedSampler(
+        dataset, num_replicas=world_size, rank=rank, shuffle=True, seed=config.seed, drop_last=True
+    )
+    if len(sampler) < data.batch_size:
+        raise TrainingError(
+            f"the dataset has {len(dataset)} triplets ({len(sampler)} per rank), fewer than "
+            f"data.batch_size={data.batch_size}; lower the batch size or add data"
+        )
+    return dataset, augment, sampler
+
+
+def _validation_batch(dataset: Dataset, augment: PairedAugment, config: TrainConfig) -> Batch:
+    """A fixed batch: evenly spaced triplets, with crops drawn from a fixed seed."""
+    count = min(config.data.validation_size, len(dataset))  # type: ignore[arg-type]
+    indices = np.linspace(0, len(dataset) - 1, count).round().astype(int)  # type: ignore[arg-type]
+    items = []
+    for index in indices:
+        augment.reseed([config.seed, VALIDATION_EPOCH, int(index)])
+        items.append(dataset[int(index)])
+    return _collate(items)
+
+
+# ---------------------------------------------------------------------------
+# Logging.
+# ---------------------------------------------------------------------------
+
+
+def validation_grid(batch: Batch, output: torch.Tensor, max_rows: int = 8) -> torch.Tensor:
+    """3×H×W image: one row per sample, inputs overlaid | output | ground truth."""
+    rows = []
+    separator = torch.ones(3, batch.target.shape[-2], 2)
+    for index in range(min(max_rows, batch.target.shape[0])):
+        overlay = 0.5 * (batch.frame0[index] + batch.frame1[index])
+        rows.append(
+            torch.cat([overlay, separator, output[index].clamp(0, 1), separator, batch.target[index]], dim=2)
+        )
+    spacer = torch.ones(3, 2, rows[0].shape[-1])
+    grid = [rows[0]]
+    for row in rows[1:]:
+        grid += [spacer, row]
+    return torch.cat(grid, dim=1).cpu()
+
+
+class _RunLog:
+    """Scalars and images to TensorBoard, metrics.jsonl and PNG files (rank 0 only)."""
+
+    def __init__(self, folder: Path, enabled: bool) -> None:
+        self.folder, self.enabled, self.writer = folder, enabled, None
+        if enabled:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.writer = SummaryWriter(str(folder / "tensorboard"))
+
+    def scalars(self, step: int, values: dict[str, float]) -> None:
+        if not self.enabled:
+            return
+        for key, value in values.items():
+            self.writer.add_scalar(key, value, step)
+        with open(self.folder / "metrics.jsonl", "a") as handle:
+            handle.write(json.dumps({"step": step, **values}) + "\n")
+
+    def image(self, step: int, grid: torch.Tensor) -> Path | None:
+        if not self.enabled:
+            return None
+        from sepgan.frames import save_image
+
+        self.writer.add_image("validation/inputs_output_target", grid.clamp(0, 1), step)
+        path = self.folder / "images" / f"step_{step:06d}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_image(grid, path)
+        return path
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+# ---------------------------------------------------------------------------
+# The loop.
+# ---------------------------------------------------------------------------
+
+
+def _discriminator_name(config: TrainConfig) -> str:
+    if config.discriminator.name != "auto":
+        return config.discriminator.name
+    return "dcgan-discriminator" if config.mode == "dcgan" else "wgan-critic"
+
+
+def _init_distributed(config: TrainConfig) -> tuple[int, int, Runtime]:
+    rank, local_rank, world_size = distributed_info()
+    if world_size > 1 and not dist.is_initialized():
+        use_cuda = torch.cuda.is_available() and config.device in ("auto", "cuda")
+        dist.init_process_group("nccl" if use_cuda else "gloo")
+        if use_cuda:
+            torch.cuda.set_device(local_rank)
+    device = config.device
+    if world_size > 1 and torch.cuda.is_available() and device in ("auto", "cuda"):
+        device = f"cuda:{local_rank}"
+    return rank, world_size, resolve_runtime(device, config.precision)
+
+
+def train(config: TrainConfig, *, resume: bool = False, progress: bool = True) -> TrainResult:
+    """Run (or resume) training as configured; returns the final step and logged history."""
+    config.validate()
+    rank, world_size, runtime = _init_distributed(config)
+    is_main = rank == 0
+    output_dir = Path(config.output_dir)
+    state_path = output_dir / TRAINING_STATE_NAME
+
+    state = None
+    if resume:
+        if not state_path.is_file():
+            raise TrainingError(f"--resume: no training state in {output_dir} ({TRAINING_STATE_NAME} missing)")
+        try:
+            state = load_training_state(state_path)
+        except CheckpointError as error:
+            raise TrainingError(str(error)) from error
+        saved = config_from_dict(state["config"])
+        saved.max_steps = config.max_steps  # extending a run is allowed; anything else must match
+        saved.output_dir = config.output_dir
+        if config_to_dict(saved) != config_to_dict(config):
+            raise TrainingError(
+                f"--resume: the config differs from the one {output_dir} was started with "
+                "(only max_steps may change); see its config.yaml"
+            )
+    elif state_path.exists():
+        raise TrainingError(f"{output_dir} already holds a run; pass --resume to continue it or pick another folder")
+
+    seed_everything(config.seed + rank)
+    dataset, augment, sampler = _build_data(config, rank, world_size)
+    validation = _validation_batch(dataset, augment, config).to(runtime.device)
+
+    generator = create_model(config.model.name, **config.model.options).to(runtime.device)
+    generator_optimizer = torch.optim.Adam(
+        generator.parameters(), lr=config.optim.generator_lr, betas=tuple(config.optim.generator_betas)
+    )
+    discriminator = discriminator_optimizer = None
+    if config.mode != "l1":
+        options = {"image_size": config.data.crop_size, **config.discriminator.options}
+        discriminator = create_model(_discriminator_name(config), **options).to(runtime.device)
+        discriminator_optimizer = torch.optim.Adam(
+            discriminator.parameters(),
+            lr=config.optim.discriminator_lr,
+            betas=tuple(config.optim.discriminator_betas),
+        )
+
+    step = 0
+    if state is not None:
+        generator.load_state_dict(clean_state_dict(state["generator"]))
+        generator_optimizer.load_state_dict(state["generator_optimizer"])
+        if discriminator is not None:
+            discriminator.load_state_dict(clean_state_dict(state["discriminator"]))
+            discriminator_optimizer.load_state_dict(state["discriminator_optimizer"])
+        step = int(state["step"])
+        set_rng_state(state["rng"][rank] if rank < len(state["rng"]) else state["rng"][0])
+
+    # fp16 needs loss scaling; bf16 and fp32 don't.
+    use_scaler = runtime.precision == "fp16"
+    generator_scaler = torch.amp.GradScaler(runtime.device.type) if use_scaler else None
+    discriminator_scaler = torch.amp.GradScaler(runtime.device.type) if use_scaler else None
+
+    if world_size > 1:
+        device_ids = [runtime.device.index] if runtime.device.type == "cuda" else None
+        generator = torch.nn.parallel.DistributedDataParallel(generator, device_ids=device_ids)
+        if discriminator is not None:
+            discriminator = torch.nn.parallel.DistributedDataParallel(discriminator, device_ids=device_ids)
+
+    batches_per_step = config.optim.n_critic if config.mode == "wgan-gp" else 1
+    loader = DataLoader(
+        _SeededItems(dataset, augment, config.seed),
+        batch_sampler=_EpochBatches(sampler, config.data.batch_size, start_batch=step * batches_per_step),
+        num_workers=config.data.num_workers,
+        collate_fn=_collate,
+        pin_memory=runtime.device.type == "cuda",
+        persistent_workers=config.data.num_workers > 0,
+        # Its own generator, so creating the iterator does not draw from the global
+        # torch RNG (which would shift the gradient-penalty alphas after a resume).
+        generator=torch.Generator().manual_seed(config.seed),
+    )
+
+    if is_main:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(output_dir / "config.yaml", dump_config(config))
+        logger.info(
+            "training %s from step %d to %d on %s (%s); %d triplets",
+            config.mode, step, config.max_steps, runtime.device, runtime.reason, len(dataset),
+        )
+    run_log = _RunLog(output_dir, is_main)
+    result = TrainResult(step=step, output_dir=output_dir)
+
+    def checkpoint() -> None:
+        all_rng = [None] * world_size
+        if world_size > 1:
+            dist.all_gather_object(all_rng, rng_state())
+        else:
+            all_rng = [rng_state()]
+        if not is_main:
+            return
+        training_state = {
+            "step": step,
+            "config": config_to_dict(config),
+            "generator": clean_state_dict(unwrap_model(generator).state_dict()),
+            "generator_optimizer": generator_optimizer.state_dict(),
+            "rng": all_rng,
+        }
+        if discriminator is not None:
+            training_state["discriminator"] = clean_state_dict(unwrap_model(discriminator).state_dict())
+            training_state["discriminator_optimizer"] = discriminator_optimizer.state_dict()
+        save_pretrained(generator, output_dir / "generator", metadata={"step": step, "mode": config.mode})
+        if discriminator is not None:
+            save_pretrained(discriminator, output_dir / "discriminator", metadata={"step": step})
+        save_training_state(output_dir / TRAINING_STATE_NAME, training_state)
+
+    def validate() -> None:
+        model = unwrap_model(generator)
+        model.eval()
+        with torch.no_grad(), runtime.autocast():
+            output = model(validation.frame0, validation.frame1).float()
+        model.train()
+        value = psnr(output, validation.target)
+        baseline = psnr(0.5 * (validation.frame0 + validation.frame1), validation.target)
+        result.validation_psnr = value
+        run_log.scalars(step, {"validation/psnr": value, "validation/psnr_average_baseline": baseline})
+        if step % config.image_every == 0 or step == config.max_steps:
+            run_log.image(step, validation_grid(validation.to(torch.device("cpu")), output.cpu()))
+
+    bar = None
+    if is_main and progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=config.max_steps, initial=step, desc=f"train {config.mode}", unit="step", dynamic_ncols=True)
+
+    batches = iter(loader)
+    generator.train()
+    if discriminator is not None:
+        discriminator.train()
+    try:
+        if step == 0 and is_main:
+            validate()
+        started = time.perf_counter()
+        while step < config.max_steps:
+            logs: dict[str, float] = {}
+            lambda_l1 = config.lambda_l1.value(step)
+            if config.mode != "l1":
+                for _ in range(batches_per_step):
+                    batch = next(batches).to(runtime.device)
+                    logs.update(
+                        discriminator_step(
+                            config.mode, generator, discriminator, discriminator_optimizer, batch,
+                            runtime=runtime,
+                            gradient_penalty_weight=config.optim.gradient_penalty_weight,
+                            scaler=discriminator_scaler,
+                            grad_clip=config.optim.grad_clip,
+                        )
+                    )
+            else:
+                batch = next(batches).to(runtime.device)
+            _, generator_logs = generator_step(
+                config.mode, generator, discriminator, generator_optimizer, batch,
+                lambda_l1=lambda_l1, runtime=runtime, scaler=generator_scaler, grad_clip=config.optim.grad_clip,
+            )
+            logs.update(generator_logs)
+            step += 1
+            if not all(math.isfinite(value) for value in logs.values()):
+                raise TrainingError(f"training diverged at step {step}: {logs}")
+            if step % config.log_every == 0 or step == config.max_steps:
+                logs["train/steps_per_second"] = (step - result.step) / max(time.perf_counter() - started, 1e-9)
+                run_log.scalars(step, logs)
+                result.history.append({"step": step, **logs})
+            if is_main and (step % config.validate_every == 0 or step == config.max_steps):
+                validate()
+            if step % config.checkpoint_every == 0 or step == config.max_steps:
+                checkpoint()
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(l1=f"{logs['generator/l1']:.4f}", refresh=False)
+    finally:
+        if bar is not None:
+            bar.close()
+        run_log.close()
+    result.step = step
+    if world_size > 1:
+        dist.barrier()
+    return result

@@ -1,0 +1,57 @@
+"""The command line: help, train end to end, one-line user errors without tracebacks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from sepgan.cli import app
+from synthetic import moving_frames, write_frame_folder
+
+runner = CliRunner()
+
+
+def test_help_lists_the_commands():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("train", "evaluate", "study"):
+        assert command in result.output
+
+
+def test_train_runs_from_the_cli_with_overrides_and_resumes(tmp_path):
+    write_frame_folder(tmp_path / "clip", moving_frames(6, 40, 40))
+    common = [
+        "train", f"data.paths=[{tmp_path / 'clip'}]", "data.crop_size=32", "data.batch_size=2",
+        "model.name=sepconv-tiny", "device=cpu", "log_every=1", "checkpoint_every=1",
+        "--output", str(tmp_path / "run"), "--no-progress",
+    ]
+    result = runner.invoke(app, [*common, "max_steps=2"])
+    assert result.exit_code == 0, result.output
+    assert "finished at step 2" in result.output
+    again = runner.invoke(app, [*common, "max_steps=3"])
+    assert again.exit_code == 2 and "already holds a run" in again.output
+    resumed = runner.invoke(app, [*common, "max_steps=3", "--resume"])
+    assert resumed.exit_code == 0, resumed.output
+    assert "finished at step 3" in resumed.output
+
+
+@pytest.mark.parametrize(
+    "arguments,message",
+    [
+        (["train", "--config", "missing.yaml"], "config file not found"),
+        (["train", "data.paths=[/nonexistent/folder]"], "/nonexistent/folder"),
+        (["train", "mode=gan"], "mode must be one of"),
+        (["train"], "no training data"),
+    ],
+)
+def test_user_errors_are_one_line_without_traceback(arguments, message):
+    process = subprocess.run(
+        [sys.executable, "-m", "sepgan", *arguments], capture_output=True, text=True, timeout=120
+    )
+    assert process.returncode == 2
+    assert message in process.stderr
+    assert "Traceback" not in process.stderr
+    assert len(process.stderr.strip().splitlines()) == 1, process.stderr
