@@ -1,0 +1,140 @@
+"""``sepgan study``: create / serve / report. Parses arguments and delegates to the library.
+
+Mounted by the main CLI with ``app.add_typer(study_app, name="study")``. Imports of
+PyAV, FastAPI, uvicorn, SciPy and Matplotlib happen inside the commands, so
+``sepgan --help`` stays fast. A :class:`StudyError` (bad input, unusable folder)
+prints ``error: …`` on stderr and exits with code 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sepgan.study.config import StudyError
+
+study_app = typer.Typer(
+    help="Blind A/B viewing study: prepare clips, collect votes in a browser, report the statistics.",
+    no_args_is_help=True,
+)
+
+
+class Layout(str, Enum):
+    side_by_side = "side-by-side"
+    sequential = "sequential"
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    try:
+        yield
+    except StudyError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except ModuleNotFoundError as exc:
+        typer.echo(
+            f"error: {exc.name} is not installed; install the extra: pip install 'sepgan[study]'", err=True
+        )
+        raise typer.Exit(2) from None
+    except OSError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+@study_app.command()
+def create(
+    original: Annotated[Path, typer.Option(help="The original (reference) video.")],
+    candidate: Annotated[list[Path], typer.Option(help="A method's output video; repeat for several.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Study folder to create.")],
+    name: Annotated[
+        list[str] | None, typer.Option(help="Method name per --candidate, in order (default: file stem).")
+    ] = None,
+    start: Annotated[float, typer.Option(help="Seconds to skip at the start of every clip.")] = 0.0,
+    duration: Annotated[
+        float | None, typer.Option(help="Seconds to keep (default: all that every clip shares).")
+    ] = None,
+    segments: Annotated[int, typer.Option(min=1, help="Split the span into this many clips.")] = 1,
+    slow_motion: Annotated[
+        bool,
+        typer.Option(help="Also render ½ and ¼ speed copies, so 120 fps can be judged on 60 Hz displays."),
+    ] = False,
+    artifacts: Annotated[bool, typer.Option(help="Also ask 'which has fewer artifacts?'.")] = False,
+    layout: Annotated[Layout, typer.Option(help="Show the pair side by side or one after the other.")] = (
+        Layout.side_by_side
+    ),
+    attention_checks: Annotated[
+        int, typer.Option(min=0, help="Trials of two identical clips per participant.")
+    ] = 1,
+    max_height: Annotated[int | None, typer.Option(help="Scale clips down to at most this height.")] = None,
+    crf: Annotated[int, typer.Option(min=0, max=51, help="x264 quality; 14 is visually near-lossless.")] = 14,
+    preset: Annotated[str, typer.Option(help="x264 preset (speed vs size).")] = "medium",
+    title: Annotated[str, typer.Option(help="Heading of the study page.")] = "Which clip looks smoother?",
+    force: Annotated[bool, typer.Option(help="Replace a non-empty output folder.")] = False,
+) -> None:
+    """Trim, align and encode the clips for the browser, and write study.json."""
+    with _user_errors():
+        from sepgan.study.prepare import create_study
+
+        config = create_study(
+            original, candidate, output, names=name, start=start, duration=duration, segments=segments,
+            slow_motion=slow_motion, ask_artifacts=artifacts, layout=layout.value,
+            attention_checks=attention_checks, max_height=max_height, crf=crf, preset=preset,
+            title=title, force=force,
+        )  # fmt: skip
+    trials = len(config.comparisons) * len(config.clips) + config.attention_checks
+    for note in config.notes:
+        typer.echo(f"note: {note}", err=True)
+    typer.echo(
+        f"study: {output} ({len(config.methods)} videos, {len(config.clips)} clips, "
+        f"{len(config.comparisons)} comparisons, {trials} trials per participant)"
+    )
+
+
+@study_app.command()
+def serve(
+    study_dir: Annotated[Path, typer.Argument(help="Folder made by `sepgan study create`.")],
+    host: Annotated[
+        str, typer.Option(help="Address to bind; loopback unless you mean to share it.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port.")] = 8000,
+) -> None:
+    """Serve the voting page; votes go to votes.sqlite3 in the study folder."""
+    with _user_errors():
+        from sepgan.study.server import serve as run_server
+
+        typer.echo(f"study page: http://{host}:{port}/  (Ctrl-C to stop)")
+        run_server(study_dir, host=host, port=port)
+
+
+@study_app.command()
+def report(
+    study_dir: Annotated[Path, typer.Argument(help="Folder made by `sepgan study create`.")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Where to write the report (default: STUDY/report).")
+    ] = None,
+    include_flagged: Annotated[
+        bool, typer.Option(help="Keep votes from displays slower than the clip's frame rate.")
+    ] = False,
+    exclude_failed_attention: Annotated[
+        bool, typer.Option(help="Drop participants who failed an attention check.")
+    ] = True,
+    effect: Annotated[
+        list[float] | None, typer.Option(help="True preference rate(s) for the sample-size estimate.")
+    ] = None,
+) -> None:
+    """Preference rates, Wilson 95% intervals, exact binomial p-values, sample sizes; CSV and PNG."""
+    with _user_errors():
+        from sepgan.study.report import DEFAULT_EFFECTS, format_text, write_report
+
+        result, paths = write_report(
+            study_dir, output, include_flagged=include_flagged,
+            exclude_failed_attention=exclude_failed_attention,
+            effects=tuple(effect) if effect else DEFAULT_EFFECTS,
+        )  # fmt: skip
+    typer.echo(format_text(result))
+    typer.echo("\n" + "\n".join(f"wrote {path}" for path in paths.values()))

@@ -1,0 +1,392 @@
+"""``sepgan study create``: turn an original and its candidates into browser-ready study clips.
+
+What it does to every source video, through PyAV (no ffmpeg command line):
+
+1. *Trim*: every source is cut to the same time span, ``[start, start + duration)``
+   seconds from its own first frame, so clips of different frame rates (30 vs 60
+   vs 120000/1001) show the same moment. Frame times come from the timestamps;
+   variable-rate sources (AVI with dropped-frame markers) are resampled to their
+   nominal rate by holding each frame until the next, as a player shows them.
+   The span can be split into ``segments`` clips.
+2. *Align* sizes: all clips get the original's size, cropped to even width and
+   height (H.264 4:2:0 needs even sizes). A candidate with a different size but
+   the same aspect ratio is scaled to it, and the config records ``scaled_from``;
+   a different aspect ratio is an error, not a silent stretch.
+3. *Encode* H.264 (libx264, yuv420p, CRF 14 by default: visually near-lossless,
+   so the study judges the method, not our encoder), in MP4 with ``+faststart``
+   so playback starts before the whole file arrives, at the source's true frame
+   rate as an exact rational. Audio is dropped: the study is about motion.
+4. *Slow motion* (optional): ½ and ¼ speed copies by frame retiming, i.e. the
+   same frames, each shown 2× or 4× as long (a 120 fps clip at ½ speed plays at
+   60 fps). This lets 120 fps content be judged on a 60 Hz display.
+
+Limits: when a source's timestamps are missing or out of order, frame i is taken
+to be at i / fps (recorded as ``timing`` in the config notes). Frames stream
+from decoder to encoder one at a time (each source is decoded once per speed),
+so memory stays small, but CRF 14 encoding of long, large clips is slow: studies
+use a few seconds per clip.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+import os
+import secrets
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from sepgan.study.config import (
+    Clip,
+    Comparison,
+    Media,
+    Method,
+    StudyConfig,
+    StudyError,
+    save_config,
+)
+
+logger = logging.getLogger(__name__)
+
+SLOW_MOTION_SPEEDS = (0.5, 0.25)
+_EPS = 1e-6  # seconds; absorbs float error when a frame time equals a span boundary
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    path: Path
+    fps: Fraction  # the output rate: the stream's nominal rate, exact
+    times: tuple[float, ...]  # presentation time of each decoded frame, from the first, seconds
+    width: int
+    height: int
+    timing: str  # "timestamps" (VFR-safe) or "frame index" (timestamps unusable: i / fps)
+
+    @property
+    def frames(self) -> int:
+        return len(self.times)
+
+    @property
+    def duration(self) -> float:
+        return self.times[-1] + float(1 / self.fps)
+
+
+def _nominal_rate(stream: av.video.stream.VideoStream) -> Fraction | None:
+    """The stream's frame rate as an exact rational, used as the output rate.
+
+    The nominal rate (r_frame_rate: the rate at which every timestamp is
+    representable) is preferred: MP4 files often report the average rate
+    (frames / duration) as an odd fraction (456000/15217 for 30000/1001), and a
+    variable-rate source's average is lower than the rate its frames were shot at.
+    The nominal rate is rejected when it is implausible (below the average, or
+    above 240 fps, e.g. a 90 kHz clock), and the average is used instead.
+    """
+    average, nominal = stream.average_rate, stream.base_rate or stream.guessed_rate
+    if nominal and nominal <= 240 and (not average or nominal >= average * Fraction(998, 1000)):
+        return Fraction(nominal)
+    rate = average or nominal
+    return Fraction(rate) if rate else None
+
+
+def probe(path: Path) -> SourceInfo:
+    """Frame rate (exact), per-frame times and size of a video file's first video stream.
+
+    Decodes the whole stream: container frame counts are missing or wrong in some
+    formats (AVI with dropped-frame markers, raw streams), and decoding also proves
+    that the file is sound.
+    """
+    if path.is_dir():
+        raise StudyError(f"{path}: is a folder, not a video file")
+    if not path.is_file():
+        raise StudyError(f"{path}: no such file")
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise StudyError(f"{path}: has no video stream")
+            stream = container.streams.video[0]
+            fps = _nominal_rate(stream)
+            if not fps or fps <= 0:
+                raise StudyError(f"{path}: unknown frame rate")
+            width, height = stream.codec_context.width, stream.codec_context.height
+            stamps = [frame.time for frame in container.decode(stream)]
+    except av.FFmpegError as exc:
+        raise StudyError(f"{path}: cannot decode video ({exc})") from exc
+    if not stamps:
+        raise StudyError(f"{path}: contains no decodable frames")
+    # Timestamps are trusted only when present and strictly increasing in decode output
+    # order; some muxers write them scrambled, and then frame i is taken to be at i / fps.
+    usable = all(t is not None for t in stamps) and all(b > a for a, b in itertools.pairwise(stamps))
+    if usable:
+        times = tuple(float(t) - float(stamps[0]) for t in stamps)
+        timing = "timestamps"
+    else:
+        times = tuple(float(i / fps) for i in range(len(stamps)))
+        timing = "frame index"
+    return SourceInfo(path=path, fps=fps, times=times, width=width, height=height, timing=timing)
+
+
+def _frame_range(fps: Fraction, start: float, duration: float) -> range:
+    """Output frame slots i with start <= i/fps < start + duration."""
+    first = math.ceil(start * fps - _EPS)
+    stop = math.ceil((start + duration) * fps - _EPS)
+    return range(max(0, first), max(0, stop))
+
+
+def _decode_rgb(info: SourceInfo, slots: range, width: int, height: int) -> Iterator[np.ndarray]:
+    """Yield one H×W×3 uint8 RGB frame per output slot i (time i / fps), scaled then cropped.
+
+    Each slot shows the latest source frame whose time is <= the slot's time, as a
+    player would (sample and hold). For constant-rate sources that is frame i itself;
+    for variable-rate sources (AVI with dropped frames) frames are repeated.
+    """
+    with av.open(str(info.path)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        source_w, source_h = stream.codec_context.width, stream.codec_context.height
+        # Scale so the short side fits, then crop the (at most 1 px) remainder to even size.
+        scale = max(width / source_w, height / source_h)
+        scaled_w, scaled_h = max(width, round(source_w * scale)), max(height, round(source_h * scale))
+        decoded = enumerate(container.decode(stream))
+        current_index, current_frame = next(decoded)
+        upcoming = next(decoded, None)
+        cached: tuple[int, np.ndarray] | None = None
+        for slot in slots:
+            slot_time = float(slot / info.fps) + _EPS
+            while upcoming is not None and info.times[upcoming[0]] <= slot_time:
+                current_index, current_frame = upcoming
+                upcoming = next(decoded, None)
+            if cached is None or cached[0] != current_index:
+                if (scaled_w, scaled_h) == (source_w, source_h):
+                    rgb = current_frame.to_ndarray(format="rgb24")
+                else:
+                    rgb = current_frame.reformat(width=scaled_w, height=scaled_h, format="rgb24").to_ndarray()
+                cached = (current_index, np.ascontiguousarray(rgb[:height, :width]))
+            yield cached[1]
+
+
+def _encode(
+    frames: Iterator[np.ndarray], size: tuple[int, int], fps: Fraction, out_path: Path, crf: int, preset: str
+) -> int:
+    """Encode RGB frames as H.264 yuv420p MP4 (+faststart) at exactly ``fps``; returns the frame count."""
+    width, height = size
+    first = next(frames, None)
+    if first is None:
+        return 0
+    count = 0
+    options = {"movflags": "+faststart"}
+    with av.open(str(out_path), mode="w", format="mp4", options=options) as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.codec_context.time_base = 1 / fps
+        # Every frame a keyframe candidate is not needed; a short GOP keeps seeking cheap.
+        stream.options = {"crf": str(crf), "preset": preset, "g": str(max(1, round(fps)))}
+        for index, rgb in enumerate(itertools.chain([first], frames)):
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
+            frame.pts = index
+            frame.time_base = 1 / fps
+            container.mux(stream.encode(frame))
+            count += 1
+        container.mux(stream.encode(None))
+    return count
+
+
+def _check_output_dir(out_dir: Path, inputs: Sequence[Path], force: bool) -> None:
+    resolved_out = out_dir.resolve()
+    for source in inputs:
+        if resolved_out == source.resolve().parent or resolved_out in source.resolve().parents:
+            raise StudyError(f"{out_dir}: output folder contains the input {source}; choose another folder")
+    if out_dir.exists():
+        if not out_dir.is_dir():
+            raise StudyError(f"{out_dir}: exists and is not a folder")
+        if any(out_dir.iterdir()) and not force:
+            raise StudyError(f"{out_dir}: folder is not empty (use --force to replace it)")
+    parent = resolved_out.parent
+    if not parent.is_dir():
+        raise StudyError(f"{parent}: parent folder does not exist")
+    if not os.access(parent, os.W_OK):
+        raise StudyError(f"{parent}: not writable")
+
+
+def _method_names(original: Path, candidates: Sequence[Path], names: Sequence[str] | None) -> list[str]:
+    if names:
+        if len(names) != len(candidates):
+            raise StudyError(f"got {len(names)} --name values for {len(candidates)} candidates")
+        chosen = ["original", *names]
+    else:
+        chosen = ["original", *(path.stem for path in candidates)]
+    # Disambiguate repeated names (e.g. two files called out.mp4) with a suffix.
+    seen: dict[str, int] = {}
+    unique = []
+    for name in chosen:
+        seen[name] = seen.get(name, 0) + 1
+        unique.append(name if seen[name] == 1 else f"{name}-{seen[name]}")
+    return unique
+
+
+def create_study(
+    original: Path,
+    candidates: Sequence[Path],
+    out_dir: Path,
+    *,
+    names: Sequence[str] | None = None,
+    start: float = 0.0,
+    duration: float | None = None,
+    segments: int = 1,
+    slow_motion: bool = False,
+    ask_artifacts: bool = False,
+    layout: str = "side-by-side",
+    attention_checks: int = 1,
+    max_height: int | None = None,
+    crf: int = 14,
+    preset: str = "medium",
+    title: str = "Which clip looks smoother?",
+    force: bool = False,
+) -> StudyConfig:
+    """Prepare a study folder: ``study.json`` plus ``media/<token>.mp4`` for every method × clip.
+
+    The folder is built next to ``out_dir`` and renamed into place at the end, so an
+    interrupted run leaves no half-made study behind.
+    """
+    original, out_dir = Path(original), Path(out_dir)
+    candidates = [Path(path) for path in candidates]
+    if not candidates:
+        raise StudyError("need at least one --candidate")
+    if layout not in ("side-by-side", "sequential"):
+        raise StudyError(f"layout must be 'side-by-side' or 'sequential', got {layout!r}")
+    if start < 0 or (duration is not None and duration <= 0) or segments < 1 or attention_checks < 0:
+        raise StudyError("need start >= 0, duration > 0, segments >= 1, attention checks >= 0")
+    if max_height is not None and max_height < 2:
+        raise StudyError("--max-height must be at least 2")
+    sources = [original, *candidates]
+    _check_output_dir(out_dir, sources, force)
+    method_names = _method_names(original, candidates, names)
+
+    infos = [probe(path) for path in sources]
+    available = min(info.duration for info in infos) - start
+    if available <= 0:
+        raise StudyError(f"--start {start:g}s is past the end of the shortest clip")
+    if duration is None:
+        duration = available
+    elif duration > available + _EPS:
+        raise StudyError(f"--duration {duration:g}s is longer than the {available:g}s all clips share")
+
+    # Target size: the original's, optionally scaled down, then cropped to even numbers.
+    reference = infos[0]
+    ref_w, ref_h = reference.width, reference.height
+    if max_height is not None and ref_h > max_height:
+        ref_w, ref_h = round(ref_w * max_height / ref_h), max_height
+    width, height = ref_w - ref_w % 2, ref_h - ref_h % 2
+    if width < 2 or height < 2:
+        raise StudyError(f"{original}: too small to encode ({reference.width}×{reference.height})")
+    notes: list[str] = []
+    methods: dict[str, Method] = {}
+    for index, (info, name) in enumerate(zip(infos, method_names)):
+        aspect_gap = abs(info.width / info.height - reference.width / reference.height)
+        if aspect_gap > 0.01 * reference.width / reference.height:
+            raise StudyError(
+                f"{info.path}: aspect ratio {info.width}×{info.height} differs from the original's "
+                f"{reference.width}×{reference.height}"
+            )
+        scaled = (info.width, info.height) != (width, height) and (
+            abs(info.width - width) > 1 or abs(info.height - height) > 1
+        )
+        if scaled:
+            notes.append(f"{name}: scaled from {info.width}×{info.height} to {width}×{height}")
+            logger.info(notes[-1])
+        if info.timing != "timestamps":
+            notes.append(f"{name}: timestamps unusable, frame i taken to be at i/{info.fps} s")
+        elif info.frames < round(info.duration * info.fps) - 1:
+            notes.append(
+                f"{name}: variable frame rate ({info.frames} frames in {info.duration:.2f} s), resampled"
+            )
+        methods[f"m{index}"] = Method(
+            name=name,
+            role="original" if index == 0 else "candidate",
+            source=str(info.path.resolve()),
+            fps=str(info.fps),
+            width=width,
+            height=height,
+            scaled_from=[info.width, info.height] if scaled else None,
+        )
+
+    speeds = (1.0, *SLOW_MOTION_SPEEDS) if slow_motion else (1.0,)
+    segment_length = duration / segments
+    clips: dict[str, Clip] = {}
+    for segment in range(segments):
+        for speed in speeds:
+            clips[f"c{len(clips)}"] = Clip(
+                segment=segment, start=start + segment * segment_length, duration=segment_length, speed=speed
+            )
+
+    comparisons: dict[str, Comparison] = {}
+    for index in range(1, len(sources)):
+        comparisons[f"k{len(comparisons)}"] = Comparison(a=f"m{index}", b="m0")
+    for i in range(1, len(sources)):
+        for j in range(i + 1, len(sources)):
+            comparisons[f"k{len(comparisons)}"] = Comparison(a=f"m{i}", b=f"m{j}")
+
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    building = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.building-", dir=out_dir.resolve().parent))
+    try:
+        (building / "media").mkdir()
+        media: dict[str, Media] = {}
+        for method_key, info in zip(methods, infos):
+            for clip_key, clip in clips.items():
+                indices = _frame_range(info.fps, clip.start, clip.duration)
+                playback_fps = info.fps * Fraction(clip.speed)
+                token = secrets.token_urlsafe(16)
+                relative = f"media/{token}.mp4"
+                frames = _decode_rgb(info, indices, width, height)
+                try:
+                    count = _encode(frames, (width, height), playback_fps, building / relative, crf, preset)
+                except av.FFmpegError as exc:
+                    raise StudyError(f"{info.path}: cannot transcode ({exc})") from exc
+                if count == 0:
+                    raise StudyError(f"{info.path}: no frames in {clip.label}")
+                media[token] = Media(
+                    method=method_key,
+                    clip=clip_key,
+                    path=relative,
+                    fps=str(info.fps),
+                    playback_fps=str(playback_fps),
+                    frames=count,
+                    width=width,
+                    height=height,
+                )
+        config = StudyConfig(
+            title=title,
+            methods=methods,
+            clips=clips,
+            media=media,
+            comparisons=comparisons,
+            ask_artifacts=ask_artifacts,
+            layout=layout,
+            attention_checks=attention_checks,
+            created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            notes=notes,
+        )
+        save_config(config, building)
+        _swap_into_place(building, out_dir)
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    return config
+
+
+def _swap_into_place(building: Path, out_dir: Path) -> None:
+    """Rename the finished folder to ``out_dir``, replacing an old one (checked by the caller)."""
+    if out_dir.exists():
+        retired = out_dir.with_name(f".{out_dir.name}.old-{secrets.token_hex(4)}")
+        os.replace(out_dir, retired)
+        os.replace(building, out_dir)
+        shutil.rmtree(retired, ignore_errors=True)
+    else:
+        os.replace(building, out_dir)

@@ -1,0 +1,416 @@
+"""The study's create step, its web API (FastAPI TestClient), its report and its CLI errors.
+
+Clips are generated here: a white square moving across 64×48 frames, 1 s long.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import struct
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+pytest.importorskip("fastapi")
+pytest.importorskip("httpx")
+typer = pytest.importorskip("typer")
+
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from sepgan.study.cli import study_app
+from sepgan.study.config import StudyError, load_config
+from sepgan.study.prepare import create_study, probe
+from sepgan.study.report import write_report
+from sepgan.study.server import create_app, is_low_refresh
+
+CANDIDATE_NAME = "zq_sepgan_wgan_secret"  # distinctive, so a leak is easy to find
+
+
+def make_clip(
+    path: Path, fps: Fraction | int, seconds: float = 1.0, size: tuple[int, int] = (64, 48)
+) -> Path:
+    """A white square moving left to right over black: H.264 MP4 at exactly ``fps``."""
+    width, height = size
+    fps = Fraction(fps)
+    count = round(seconds * fps)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width - width % 2, height - height % 2, "yuv420p"
+        stream.options = {"preset": "ultrafast"}
+        for index in range(count):
+            image = np.zeros((stream.height, stream.width, 3), np.uint8)
+            x = (stream.width - 12) * index // max(1, count - 1)
+            image[stream.height // 2 - 6 : stream.height // 2 + 6, x : x + 12] = 255
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts, frame.time_base = index, 1 / fps
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return path
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("clips")
+    return {
+        "original": make_clip(folder / "original.mp4", 30),
+        "candidate": make_clip(folder / "candidate.mp4", 60),
+    }
+
+
+@pytest.fixture(scope="module")
+def study_dir(tmp_path_factory: pytest.TempPathFactory, clips: dict[str, Path]) -> Path:
+    out = tmp_path_factory.mktemp("studies") / "study"
+    create_study(
+        clips["original"],
+        [clips["candidate"]],
+        out,
+        names=[CANDIDATE_NAME],
+        slow_motion=True,
+        preset="ultrafast",
+    )
+    return out
+
+
+@pytest.fixture()
+def client(study_dir: Path) -> TestClient:
+    return TestClient(create_app(study_dir))
+
+
+def _start(client: TestClient) -> dict:
+    assert client.get("/api/session").status_code == 200
+    trial = client.get("/api/next-trial").json()
+    assert trial["done"] is False
+    return trial
+
+
+def _rows(study_dir: Path, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
+    with sqlite3.connect(study_dir / "votes.sqlite3") as conn:
+        conn.row_factory = sqlite3.Row
+        return conn.execute(sql, args).fetchall()
+
+
+# create ---------------------------------------------------------------------------------
+
+
+def test_create_keeps_true_frame_rates_and_retimes_slow_motion(study_dir: Path) -> None:
+    config = load_config(study_dir)
+    assert [clip.speed for clip in config.clips.values()] == [1.0, 0.5, 0.25]
+    assert {c.a: c.b for c in config.comparisons.values()} == {"m1": "m0"}
+    for token, media in config.media.items():
+        info = probe(study_dir / media.path)
+        speed = config.clips[media.clip].speed
+        assert Fraction(media.playback_fps) == Fraction(media.fps) * Fraction(speed)
+        assert info.fps == Fraction(media.playback_fps)
+        assert info.frames == media.frames == round(Fraction(media.fps))  # 1 s of source time
+        assert (info.width, info.height) == (64, 48)
+        assert media.path == f"media/{token}.mp4"
+        # +faststart: the index (moov) precedes the data (mdat) so playback starts at once.
+        boxes = _top_level_boxes(study_dir / media.path)
+        assert boxes.index("moov") < boxes.index("mdat")
+        with av.open(str(study_dir / media.path)) as container:
+            context = container.streams.video[0].codec_context
+            assert (context.name, context.pix_fmt) == ("h264", "yuv420p")
+
+
+def _top_level_boxes(path: Path) -> list[str]:
+    data, offset, boxes = path.read_bytes(), 0, []
+    while offset + 8 <= len(data):
+        size, kind = struct.unpack(">I4s", data[offset : offset + 8])
+        boxes.append(kind.decode("latin-1"))
+        offset += size if size else len(data)
+    return boxes
+
+
+def test_create_trims_to_the_common_span_and_crops_odd_sizes(tmp_path: Path) -> None:
+    original = make_clip(tmp_path / "odd.mp4", Fraction(30000, 1001), seconds=1.0, size=(66, 50))
+    longer = make_clip(tmp_path / "long.mp4", 60, seconds=1.5, size=(66, 50))
+    config = create_study(original, [longer], tmp_path / "s", start=0.25, duration=0.5, preset="ultrafast")
+    frames = {config.methods[m.method].name: m.frames for m in config.media.values()}
+    assert frames == {"original": 15, "long": 30}  # 0.5 s at 29.97 and at 60 fps
+    assert next(iter(config.media.values())).fps == "30000/1001"
+
+
+def test_create_refuses_bad_inputs(tmp_path: Path, clips: dict[str, Path]) -> None:
+    corrupt = tmp_path / "corrupt.mp4"
+    corrupt.write_bytes(b"\x00not a video" * 100)
+    with pytest.raises(StudyError, match="cannot decode|no video"):
+        create_study(corrupt, [clips["candidate"]], tmp_path / "a")
+    with pytest.raises(StudyError, match="no such file"):
+        create_study(tmp_path / "missing.mp4", [clips["candidate"]], tmp_path / "b")
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "keep.txt").write_text("mine")
+    with pytest.raises(StudyError, match="not empty"):
+        create_study(clips["original"], [clips["candidate"]], busy)
+    assert (busy / "keep.txt").read_text() == "mine"
+    with pytest.raises(StudyError, match="contains the input"):
+        create_study(clips["original"], [clips["candidate"]], clips["original"].parent, force=True)
+
+
+# votes ----------------------------------------------------------------------------------
+
+
+def test_vote_is_stored_with_the_method_behind_the_chosen_side(client: TestClient, study_dir: Path) -> None:
+    trial = _start(client)
+    response = client.post(
+        "/api/vote", json={"trial": trial["trial"], "smoother": "right", "refresh_hz": 144.0}
+    )
+    assert response.status_code == 201
+    [row] = _rows(study_dir, "SELECT * FROM votes WHERE trial_token = ?", (trial["trial"],))
+    assert row["smoother"] == "right"
+    assert row["smoother_method"] == row["right_method"]
+    assert row["participant_id"] == client.cookies.get("sepgan_participant")
+    assert row["refresh_hz"] == 144.0 and row["low_refresh"] == 0
+    assert row["issued_at"] and row["voted_at"] >= row["issued_at"]
+    following = client.get("/api/next-trial").json()
+    assert following["index"] == 1 and following["trial"] != trial["trial"]
+
+
+def test_each_participant_gets_every_trial_once_plus_the_attention_check(client: TestClient) -> None:
+    seen, kinds = set(), []
+    _start(client)
+    while True:
+        trial = client.get("/api/next-trial").json()
+        if trial["done"]:
+            break
+        seen.add(trial["trial"])
+        assert (
+            client.post(
+                "/api/vote", json={"trial": trial["trial"], "smoother": "same", "refresh_hz": 60}
+            ).status_code
+            == 201
+        )
+        kinds.append(trial["left"] != trial["right"])
+    assert len(seen) == 4  # 1 comparison × 3 speeds + 1 attention check
+    assert all(kinds)  # even the attention check uses two different URLs
+
+
+def test_the_mapping_never_leaks(client: TestClient, study_dir: Path) -> None:
+    config = load_config(study_dir)
+    secrets_ = {CANDIDATE_NAME, "original", "candidate.mp4", str(study_dir), *config.media}
+    secrets_ |= {m.source for m in config.methods.values()}
+    bodies = [client.get("/").text, client.get("/static/study.js").text, client.get("/static/study.css").text]
+    bodies.append(client.get("/api/session").text)
+    while True:
+        response = client.get("/api/next-trial")
+        bodies.append(response.text)
+        trial = response.json()
+        if trial["done"]:
+            break
+        assert set(trial) == {"done", "trial", "index", "total", "left", "right"}
+        for side in ("left", "right"):
+            media = client.get(trial[side])
+            assert media.status_code == 200 and media.headers["content-type"] == "video/mp4"
+            assert "content-disposition" not in media.headers
+            bodies.append(json.dumps(dict(media.headers)))
+        vote = client.post("/api/vote", json={"trial": trial["trial"], "smoother": "left", "refresh_hz": 60})
+        assert set(vote.json()) == {"ok", "vote"}
+        bodies.append(vote.text)
+    for path in ("/docs", "/openapi.json", "/redoc", "/study.json", "/votes.sqlite3"):
+        assert client.get(path).status_code == 404
+    text = "\n".join(bodies)
+    for secret in secrets_:
+        assert secret not in text, secret
+
+
+def test_bad_replayed_and_malformed_votes_are_rejected(client: TestClient, study_dir: Path) -> None:
+    trial = _start(client)
+    token = trial["trial"]
+    good = {"trial": token, "smoother": "left", "refresh_hz": 60.0}
+    assert client.post("/api/vote", json={**good, "trial": "A" * 32}).status_code == 404
+    assert client.post("/api/vote", json={**good, "trial": "../../etc"}).status_code == 422
+    assert client.post("/api/vote", json={**good, "smoother": "m1"}).status_code == 422
+    assert client.post("/api/vote", json={**good, "refresh_hz": -5}).status_code == 422
+    assert client.post("/api/vote", json={**good, "refresh_hz": "fast"}).status_code == 422
+    assert client.post("/api/vote", json={**good, "winner": "m0"}).status_code == 422
+    assert client.post("/api/vote", json={"smoother": "left"}).status_code == 422
+    assert client.post("/api/vote", json=[good]).status_code == 422
+    malformed = client.post("/api/vote", content=b'{"trial": ', headers={"content-type": "application/json"})
+    assert malformed.status_code == 422
+    # Another participant cannot vote on this participant's trial, nor can a request without a cookie.
+    stranger = TestClient(create_app(study_dir))
+    stranger.get("/api/session")
+    assert stranger.post("/api/vote", json=good).status_code == 404
+    assert TestClient(create_app(study_dir)).post("/api/vote", json=good).status_code == 401
+    assert _rows(study_dir, "SELECT COUNT(*) AS n FROM votes WHERE trial_token = ?", (token,))[0]["n"] == 0
+    assert client.post("/api/vote", json=good).status_code == 201
+    replay = client.post("/api/vote", json={**good, "smoother": "right"})
+    assert replay.status_code == 409
+    [row] = _rows(study_dir, "SELECT smoother FROM votes WHERE trial_token = ?", (token,))
+    assert row["smoother"] == "left"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/media/../study.json",
+        "/media/..%2Fstudy.json",
+        "/media/%2e%2e%2fstudy.json",
+        "/media/%2e%2e/votes.sqlite3",
+        "/media/..%2F..%2F..%2Fetc%2Fpasswd",
+        "/media/....//study.json",
+        "/static/..%2Fserver.py",
+        "/static/../server.py",
+        "/static/index.html%00.js",
+        "/media/AAAAAAAAAAAAAAAAAAAAAA.mp4",
+    ],
+)
+def test_path_traversal_on_media_and_static_routes_is_refused(client: TestClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 404
+    assert b"sepgan-study" not in response.content and b"import" not in response.content
+
+
+def test_media_is_served_only_by_alias_and_supports_range_requests(
+    client: TestClient, study_dir: Path
+) -> None:
+    trial = _start(client)
+    config = load_config(study_dir)
+    real_token = next(iter(config.media))
+    assert client.get(f"/media/{real_token}.mp4").status_code == 404  # file tokens are not URLs
+    alias = trial["left"].removeprefix("/media/").removesuffix(".mp4")
+    assert client.get(f"/media/{alias}").status_code == 404
+    partial = client.get(trial["left"], headers={"Range": "bytes=0-99"})
+    assert partial.status_code == 206 and len(partial.content) == 100
+
+
+def test_low_refresh_votes_are_flagged(client: TestClient, study_dir: Path) -> None:
+    assert is_low_refresh(60.0, 120.0) and is_low_refresh(None, 30.0)
+    assert (
+        not is_low_refresh(60.0, 60.0) and not is_low_refresh(59.8, 60.0) and not is_low_refresh(144.0, 120.0)
+    )
+    assert not is_low_refresh(120.0, 240.0)  # >= 100 Hz displays are trusted
+    trial = _start(client)
+    client.post("/api/vote", json={"trial": trial["trial"], "smoother": "left", "refresh_hz": 30.0})
+    [row] = _rows(
+        study_dir, "SELECT low_refresh, playback_fps FROM votes WHERE trial_token = ?", (trial["trial"],)
+    )
+    assert row["low_refresh"] == int(row["playback_fps"] > 30 * 1.05)
+
+
+# report ---------------------------------------------------------------------------------
+
+
+def _vote_all(client: TestClient, prefer: str, attention: str, refresh_hz: float = 60.0) -> None:
+    """Vote on every trial: prefer one method (by name) where it is shown; answer ``attention`` on checks."""
+    _start(client)
+    study = client.app.state.config  # type: ignore[attr-defined]
+    preferred = next(k for k, m in study.methods.items() if m.name == prefer)
+    store = client.app.state.store  # type: ignore[attr-defined]
+    while not (trial := client.get("/api/next-trial").json())["done"]:
+        stored = store.get_trial(trial["trial"])
+        if stored.kind == "attention":
+            choice = attention
+        else:
+            choice = "left" if stored.left_method == preferred else "right"
+        vote = {"trial": trial["trial"], "smoother": choice, "refresh_hz": refresh_hz}
+        assert client.post("/api/vote", json=vote).status_code == 201
+
+
+def test_report_counts_excludes_and_writes_csv_and_png(tmp_path: Path, clips: dict[str, Path]) -> None:
+    study = tmp_path / "study"
+    create_study(clips["original"], [clips["candidate"]], study, names=["gan"], preset="ultrafast")
+    app = create_app(study)
+    for _ in range(3):
+        _vote_all(TestClient(app), prefer="gan", attention="same")
+    _vote_all(TestClient(app), prefer="original", attention="left")  # fails the attention check
+    _vote_all(TestClient(app), prefer="original", attention="same", refresh_hz=24.0)  # flagged display
+    report, paths = write_report(study, effects=(0.7,))
+    overall = next(r for r in report.rows if r.scope == "all votes")
+    assert (overall.n, overall.wins_a, overall.wins_b) == (3, 3, 0)
+    assert overall.p_value == pytest.approx(0.25)
+    assert (report.failed_attention, report.attention_checked, report.excluded_low_refresh) == (1, 5, 1)
+    participants = next(r for r in report.rows if r.scope == "participants")
+    assert (participants.wins_a, participants.n) == (3, 3)
+    kept, _ = write_report(
+        study, tmp_path / "r2", include_flagged=True, exclude_failed_attention=False, effects=(0.7,)
+    )
+    overall_all = next(r for r in kept.rows if r.scope == "all votes")
+    assert (overall_all.wins_a, overall_all.wins_b) == (3, 2)
+    csv_text = paths["csv"].read_text()
+    assert csv_text.splitlines()[0].startswith("comparison,method_a,method_b,question,scope,n,")
+    assert "gan vs original" in csv_text
+    assert paths["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert json.loads(paths["json"].read_text())["sample_sizes"]["0.7"] == 49
+
+
+# CLI ------------------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def runner_app() -> typer.Typer:
+    app = typer.Typer()
+    app.add_typer(study_app, name="study")
+    return app
+
+
+def test_cli_create_and_report(tmp_path: Path, clips: dict[str, Path], runner_app: typer.Typer) -> None:
+    runner = CliRunner()
+    out = tmp_path / "s"
+    args = ["study", "create", "--original", str(clips["original"]), "--candidate", str(clips["candidate"])]
+    result = runner.invoke(runner_app, [*args, "-o", str(out), "--preset", "ultrafast"])
+    assert result.exit_code == 0, result.output
+    assert "1 comparisons, 2 trials per participant" in result.output
+    TestClient(create_app(out)).get("/api/session")
+    result = runner.invoke(runner_app, ["study", "report", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / "report" / "report.csv").is_file()
+
+
+@pytest.mark.parametrize("case", ["missing", "corrupt", "not-empty", "no-study"])
+def test_cli_user_errors_are_one_line_without_traceback(
+    tmp_path: Path, clips: dict[str, Path], runner_app: typer.Typer, case: str
+) -> None:
+    original, out = clips["original"], tmp_path / "out"
+    if case == "missing":
+        original = tmp_path / "missing.mp4"
+    elif case == "corrupt":
+        original = tmp_path / "corrupt.mp4"
+        original.write_bytes(b"garbage" * 50)
+    elif case == "not-empty":
+        out.mkdir()
+        (out / "x").write_text("x")
+    if case == "no-study":
+        args = ["study", "report", str(tmp_path)]
+    else:
+        args = [
+            "study",
+            "create",
+            "--original",
+            str(original),
+            "--candidate",
+            str(clips["candidate"]),
+            "-o",
+            str(out),
+        ]
+    result = CliRunner().invoke(runner_app, args)
+    assert result.exit_code == 2
+    assert result.output.startswith("error: ") and result.output.count("\n") == 1, result.output
+    assert "Traceback" not in result.output
+
+
+def test_variable_frame_rate_source_is_resampled_by_holding_frames(tmp_path: Path) -> None:
+    # 20 frames on a 30 fps clock with a gap: pts 0-9, then 20-29. Brightness encodes the pts.
+    vfr = tmp_path / "vfr.mp4"
+    with av.open(str(vfr), "w") as container:
+        stream = container.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.options = {"preset": "ultrafast", "qp": "0"}
+        for pts in [*range(10), *range(20, 30)]:
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), pts * 8, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = pts, Fraction(1, 30)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    original = make_clip(tmp_path / "cfr.mp4", 30)
+    config = create_study(original, [vfr], tmp_path / "s", names=["vfr"], preset="ultrafast", crf=0)
+    media = next(m for m in config.media.values() if config.methods[m.method].name == "vfr")
+    assert media.playback_fps == "30" and media.frames == 30
+    with av.open(str(tmp_path / "s" / media.path)) as container:
+        levels = [round(float(f.to_ndarray(format="rgb24").mean()) / 8) for f in container.decode(video=0)]
+    assert levels == [*range(10), *([9] * 10), *range(20, 30)]
+    assert any("variable frame rate" in note for note in config.notes)

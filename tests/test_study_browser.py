@@ -1,0 +1,188 @@
+"""End to end in a real browser: Debian's Chromium, headless, driven by Playwright.
+
+Setup: when /usr/bin/chromium or the ``playwright`` package is missing, the test
+runs ``scripts/install-browser.sh`` (apt-get chromium, pip install playwright;
+Playwright never downloads a browser of its own). It skips, saying why, only
+when that still leaves Chromium or Playwright unavailable.
+
+The test serves a study with uvicorn on a free loopback port in a thread, opens
+the page, waits until both videos are really playing (``currentTime > 0``),
+answers every trial through the page's buttons, and reads the votes back from
+SQLite.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+pytest.importorskip("fastapi")
+uvicorn = pytest.importorskip("uvicorn")
+
+from sepgan.study.prepare import create_study
+from sepgan.study.server import create_app
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+INSTALL_SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "install-browser.sh"
+# Chromium on a closed network: no background connections, no first-run work, no GPU.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+
+def _playwright_available() -> bool:
+    importlib.invalidate_caches()
+    try:
+        importlib.import_module("playwright.sync_api")
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def sync_playwright():  # type: ignore[no-untyped-def]
+    if not (CHROMIUM.exists() and _playwright_available()) and INSTALL_SCRIPT.is_file():
+        env = {**os.environ, "PYTHON": sys.executable}
+        completed = subprocess.run(
+            ["bash", str(INSTALL_SCRIPT)], env=env, capture_output=True, text=True, timeout=900, check=False
+        )
+        print(completed.stdout, completed.stderr)
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed and scripts/install-browser.sh could not install it")
+    if not _playwright_available():
+        pytest.skip("the playwright package is not installed and could not be installed")
+    from playwright.sync_api import sync_playwright
+
+    return sync_playwright
+
+
+def _make_clip(path: Path, fps: int, seconds: float = 1.0, width: int = 64, height: int = 48) -> Path:
+    rate = Fraction(fps)
+    count = round(seconds * fps)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=rate)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.options = {"preset": "ultrafast"}
+        for index in range(count):
+            image = np.zeros((height, width, 3), np.uint8)
+            x = (width - 12) * index // max(1, count - 1)
+            image[height // 2 - 6 : height // 2 + 6, x : x + 12] = 255
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts, frame.time_base = index, 1 / rate
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def served_study(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    folder = tmp_path_factory.mktemp("browser")
+    original = _make_clip(folder / "original.mp4", 30)
+    candidate = _make_clip(folder / "candidate.mp4", 60)
+    study = folder / "study"
+    create_study(original, [candidate], study, names=["gan"], preset="ultrafast")
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(study), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            pytest.fail("uvicorn did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}/", study
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_vote_in_a_real_browser_lands_in_sqlite(sync_playwright, served_study, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    url, study = served_study
+    console_errors: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS, timeout=60_000
+        )
+        try:
+            context = browser.new_context()
+            page = context.new_page()
+            page.on(
+                "console", lambda message: message.type == "error" and console_errors.append(message.text)
+            )
+            page.on("pageerror", lambda error: console_errors.append(str(error)))
+            page.on("response", lambda r: r.status >= 400 and console_errors.append(f"{r.status} {r.url}"))
+            page.goto(url)
+            page.wait_for_selector("body[data-state=intro]", timeout=15_000)
+            refresh_hz = page.evaluate("window.sepganRefreshHz")
+            assert refresh_hz and 10 < refresh_hz < 1000
+            page.click("#start")
+
+            votes_cast = 0
+            while True:
+                page.wait_for_selector("body[data-state=playing], body[data-state=done]", timeout=15_000)
+                if page.get_attribute("body", "data-state") == "done":
+                    break
+                # Both clips really decode and play: time advances, frames have the clip's size.
+                page.wait_for_function(
+                    "[...document.querySelectorAll('video')].every("
+                    "v => v.currentTime > 0 && !v.paused && v.videoWidth === 64 && v.videoHeight === 48)",
+                    timeout=15_000,
+                )
+                page.wait_for_selector("body[data-state=answering]", timeout=15_000)
+                page.click("#q-smoother button[data-value=left]")
+                page.click("#submit")
+                votes_cast += 1
+                page.wait_for_function(
+                    f"!document.querySelector('#progress').textContent.startsWith('Pair {votes_cast} ')"
+                    " || document.body.dataset.state === 'done'",
+                    timeout=15_000,
+                )
+            assert page.is_visible("#done")
+            participant = next(c["value"] for c in context.cookies() if c["name"] == "sepgan_participant")
+            page.screenshot(path=str(tmp_path / "done.png"))
+        finally:
+            browser.close()
+
+    assert votes_cast == 2  # one comparison + one attention check
+    with sqlite3.connect(study / "votes.sqlite3") as conn:
+        conn.row_factory = sqlite3.Row
+        rows = conn.execute("SELECT * FROM votes ORDER BY id").fetchall()
+    assert len(rows) == 2
+    for row in rows:
+        assert row["participant_id"] == participant
+        assert row["smoother"] == "left" and row["smoother_method"] == row["left_method"]
+        assert row["refresh_hz"] == pytest.approx(refresh_hz)
+        assert row["low_refresh"] == int(refresh_hz < 100 and row["playback_fps"] > refresh_hz * 1.05)
+        assert row["watch_ms"] >= 900  # a 1 s clip was watched in full before the answer opened
+    assert sorted(row["kind"] for row in rows) == ["attention", "comparison"]
+    assert not console_errors, console_errors
