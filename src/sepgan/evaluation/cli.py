@@ -1,0 +1,79 @@
+"""The ``sepgan evaluate`` command: parse arguments, delegate to :func:`run_evaluation`.
+
+Mounted by ``sepgan.cli`` as ``app.command("evaluate")(evaluate_command)``.
+User errors print one ``error: ...`` line on stderr and exit with status 2.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sepgan.evaluation.layouts import LAYOUTS, SNU_SPLITS
+from sepgan.evaluation.methods import ALL_METHODS
+from sepgan.evaluation.pipeline import DEFAULT_METHODS
+
+USER_ERROR_EXIT = 2
+
+
+def evaluate_command(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Benchmark folders, SNU-FILM list files, videos or frame folders.", show_default=False
+        ),
+    ],
+    methods: Annotated[
+        str, typer.Option("--methods", "-m", help=f"Comma list from: {', '.join(ALL_METHODS)}.")
+    ] = DEFAULT_METHODS,
+    layout: Annotated[str, typer.Option("--layout", help=f"auto, or one of: {', '.join(LAYOUTS)}.")] = "auto",
+    weights: Annotated[
+        Path | None,
+        typer.Option(
+            "--weights", "-w", help="Pretrained folder (model.safetensors + config.json) for `ours`."
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Report folder (default: runs/eval/<timestamp>)."),
+    ] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option("--limit", "-n", help="Evaluate at most N samples per benchmark."),
+    ] = None,
+    device: Annotated[
+        str, typer.Option("--device", help="Torch device for ours and rife: auto, cpu, cuda.")
+    ] = "auto",
+    snu_split: Annotated[
+        str, typer.Option("--snu-split", help=f"SNU-FILM difficulty: {', '.join(SNU_SPLITS)}.")
+    ] = "hard",
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+) -> None:
+    """Score our model, baselines and installed peers on interpolation benchmarks (PSNR, SSIM, IE, MS-SSIM)."""
+    from sepgan.checkpoint import CheckpointError
+    from sepgan.evaluation.pipeline import EvaluationUserError, run_evaluation
+    from sepgan.frames import FrameError
+
+    def log(message: str) -> None:
+        typer.echo(message, err=True)
+
+    try:
+        run = run_evaluation(
+            paths,
+            methods=methods,
+            layout=layout,
+            weights=weights,
+            output=output,
+            limit=limit,
+            device=device,
+            snu_split=snu_split,
+            progress=progress,
+            log=log,
+        )
+    except (EvaluationUserError, CheckpointError, FrameError) as error:
+        typer.echo(f"error: {str(error).splitlines()[0] if str(error) else type(error).__name__}", err=True)
+        raise typer.Exit(USER_ERROR_EXIT) from None
+    typer.echo(run.table, nl=False)
+    typer.echo(f"report written to {run.output}", err=True)

@@ -1,0 +1,110 @@
+"""``sepgan evaluate`` as a library call: open benchmarks, build methods, run, write the report.
+
+:func:`run_evaluation` is what the CLI delegates to; it raises
+:class:`EvaluationUserError` (a one-line message) for user mistakes such as a
+missing path, a folder with no samples, or an unknown method.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sepgan.evaluation.layouts import Benchmark, LayoutError, open_benchmark
+from sepgan.evaluation.methods import ALL_METHODS, build_method
+from sepgan.evaluation.report import format_markdown, write_report
+from sepgan.evaluation.runner import EvaluationError, EvaluationResult, evaluate
+
+__all__ = ["DEFAULT_METHODS", "EvaluationRun", "EvaluationUserError", "parse_methods", "run_evaluation"]
+
+DEFAULT_METHODS = "ours,average,repeat,flow"
+
+
+class EvaluationUserError(ValueError):
+    """A mistake in what the user asked for; the message is one line."""
+
+
+@dataclass(frozen=True)
+class EvaluationRun:
+    result: EvaluationResult
+    output: Path
+    written: list[Path]
+    table: str  # Markdown
+
+
+def parse_methods(methods: str) -> list[str]:
+    """Split a comma list, drop blanks and repeats; unknown names are a user error."""
+    names = list(dict.fromkeys(name.strip().lower() for name in methods.split(",") if name.strip()))
+    if not names:
+        raise EvaluationUserError("no methods given; choose from " + ", ".join(ALL_METHODS))
+    unknown = [name for name in names if name not in ALL_METHODS]
+    if unknown:
+        raise EvaluationUserError(
+            f"unknown method {', '.join(unknown)}; choose from {', '.join(ALL_METHODS)}"
+        )
+    return names
+
+
+def default_output() -> Path:
+    return Path("runs") / "eval" / time.strftime("%Y%m%d-%H%M%S")
+
+
+def run_evaluation(
+    paths: Sequence[Path],
+    methods: str = DEFAULT_METHODS,
+    layout: str = "auto",
+    weights: Path | None = None,
+    output: Path | None = None,
+    limit: int | None = None,
+    device: str = "auto",
+    snu_split: str = "hard",
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+) -> EvaluationRun:
+    """Evaluate ``methods`` on every benchmark in ``paths`` and write the report to ``output``."""
+    from sepgan.runtime import resolve_runtime
+
+    names = parse_methods(methods)
+    if limit is not None and limit < 1:
+        raise EvaluationUserError(f"--limit must be at least 1, got {limit}")
+    if not paths:
+        raise EvaluationUserError("give at least one benchmark folder or video")
+    try:
+        torch_device = str(resolve_runtime(device).device) if {"ours", "rife"} & set(names) else "cpu"
+    except (ValueError, RuntimeError) as error:
+        raise EvaluationUserError(str(error).splitlines()[0]) from error
+
+    benchmarks: list[Benchmark] = []
+    seen: dict[str, int] = {}
+    for path in paths:
+        try:
+            benchmark = open_benchmark(path, layout=layout, snu_split=snu_split)
+        except LayoutError as error:
+            raise EvaluationUserError(str(error)) from error
+        count = seen[benchmark.name] = seen.get(benchmark.name, 0) + 1
+        if count > 1:  # two folders of the same name: keep the table rows apart
+            benchmark = Benchmark(f"{benchmark.name}-{count}", benchmark.layout, benchmark.root,
+                                  benchmark.length, benchmark.samples)  # fmt: skip
+        log(f"{benchmark.name}: {benchmark.layout} layout, {benchmark.length or 'unknown number of'} samples")
+        benchmarks.append(benchmark)
+
+    built = [build_method(name, weights=weights, device=torch_device) for name in names]
+    try:
+        result = evaluate(benchmarks, built, limit=limit, progress=progress, log=log)
+    except (EvaluationError, LayoutError) as error:
+        raise EvaluationUserError(str(error)) from error
+
+    output = output or default_output()
+    settings = {
+        "paths": [str(path) for path in paths],
+        "layouts": {b.name: b.layout for b in benchmarks},
+        "methods": names,
+        "weights": None if weights is None else str(weights),
+        "limit": limit,
+        "device": torch_device,
+        "snu_split": snu_split,
+    }
+    written = write_report(result, output, settings)
+    return EvaluationRun(result, output, written, format_markdown(result))

@@ -1,0 +1,197 @@
+"""Write an :class:`~sepgan.evaluation.runner.EvaluationResult` to a run folder.
+
+Files (every one written atomically: a temp file in the folder, then a rename):
+
+* ``table.csv``, ``table.json``, ``table.md``: one row per benchmark × method
+  with the mean PSNR (dB), SSIM, IE, MS-SSIM, seconds per pair and peak MiB.
+  ``table.json`` also records the conventions and the skipped methods.
+* ``per_sample.csv``: one row per benchmark × sample × method.
+* ``montages/<benchmark>/<method>.png``: that method's worst (top row) and best
+  (bottom row) sample by PSNR; columns: input overlay (the 50/50 blend of the
+  inputs) | ours | the method | ground truth. For ``ours`` itself the middle
+  column is the best other method on that benchmark; without ``ours`` it is
+  left out. Tiles wider than 480 px are shrunk.
+* ``psnr_<benchmark>.png``: PSNR per sample for every method.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from sepgan.checkpoint import atomic_write, atomic_write_text
+from sepgan.evaluation.metrics import METRICS, PSNR_CAP
+from sepgan.evaluation.runner import EvaluationResult, Snapshot
+from sepgan.frames import from_uint8, save_image
+
+__all__ = ["CONVENTIONS", "format_markdown", "write_report"]
+
+CONVENTIONS = {
+    "rounding": "outputs rounded to uint8 with floor(x * 255 + 0.5) before scoring; targets read as uint8",
+    "psnr": f"per image over all RGB samples, MSE in float64, capped at {PSNR_CAP:g} dB; table = mean over images",
+    "ssim": "skimage structural_similarity, Gaussian window sigma 1.5, population covariance, "
+    "data_range 255, per RGB channel and averaged",
+    "ie": "Middlebury interpolation error: mean absolute difference on 0-255",
+    "ms_ssim": "multi-scale SSIM (Wang et al. 2003), 5 scales, Gaussian 11/1.5, per channel, averaged",
+    "seconds_per_pair": "mean wall time of the method call, setup excluded",
+    "peak_mib": "max over samples of the memory a call added (CUDA allocator peak, or RSS growth on CPU, "
+    "or the subprocess's peak RSS for ffmpeg)",
+}
+
+_COLUMNS = [
+    ("benchmark", "benchmark", "{}"),
+    ("method", "method", "{}"),
+    ("samples", "samples", "{}"),
+    ("psnr", "PSNR (dB) ↑", "{:.2f}"),
+    ("ssim", "SSIM ↑", "{:.4f}"),
+    ("ie", "IE ↓", "{:.2f}"),
+    ("ms_ssim", "MS-SSIM ↑", "{:.4f}"),
+    ("seconds_per_pair", "s/pair", "{:.3f}"),
+    ("peak_mib", "peak MiB", "{:.0f}"),
+]
+_TILE_WIDTH = 480
+
+
+def format_markdown(result: EvaluationResult) -> str:
+    """The summary table as GitHub Markdown (also what the CLI prints)."""
+    lines = [
+        "| " + " | ".join(title for _, title, _ in _COLUMNS) + " |",
+        "|" + "|".join("---" if key in ("benchmark", "method") else "---:" for key, _, _ in _COLUMNS) + "|",
+    ]
+    for summary in result.summaries:
+        row = summary.as_row()
+        cells = ["n/a" if row[key] is None else fmt.format(row[key]) for key, _, fmt in _COLUMNS]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _csv_text(rows: list[dict[str, object]], fieldnames: list[str]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=fieldnames, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def write_report(
+    result: EvaluationResult, output: Path, settings: dict[str, object] | None = None
+) -> list[Path]:
+    """Write every report file under ``output``; return the paths written."""
+    output.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+
+    def text(name: str, content: str) -> None:
+        atomic_write_text(output / name, content)
+        written.append(output / name)
+
+    table_fields = [key for key, _, _ in _COLUMNS]
+    text("table.csv", _csv_text([s.as_row() for s in result.summaries], table_fields))
+    text("table.md", format_markdown(result))
+    payload = {
+        "settings": settings or {},
+        "conventions": CONVENTIONS,
+        "skipped": result.skipped,
+        "results": [s.as_row() for s in result.summaries],
+    }
+    text("table.json", json.dumps(payload, indent=2, default=str) + "\n")
+    sample_rows = [
+        {
+            "benchmark": row.benchmark,
+            "sample": row.sample,
+            "method": row.method,
+            **row.metrics,
+            "seconds": row.seconds,
+            "peak_mib": None if row.peak_bytes is None else row.peak_bytes / 2**20,
+        }
+        for row in result.samples
+    ]
+    sample_fields = ["benchmark", "sample", "method", *METRICS, "seconds", "peak_mib"]
+    text("per_sample.csv", _csv_text(sample_rows, sample_fields))
+
+    for (benchmark, method), worst in result.worst.items():
+        best = result.best[(benchmark, method)]
+        path = output / "montages" / _safe(benchmark) / f"{_safe(method)}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_image(from_uint8(_montage(result, method, [worst, best])), path)
+        written.append(path)
+    for benchmark in result.benchmarks:
+        path = output / f"psnr_{_safe(benchmark)}.png"
+        _plot_psnr(result, benchmark, path)
+        written.append(path)
+    return written
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
+def _companion(result: EvaluationResult, benchmark: str, method: str) -> str | None:
+    """The column shown beside ``method``: ours, or for ours the best other method by mean PSNR."""
+    if method != "ours":
+        return "ours" if "ours" in result.methods else None
+    others = [s for s in result.summaries if s.benchmark == benchmark and s.method != "ours"]
+    return max(others, key=lambda s: s.metrics["psnr"]).method if others else None
+
+
+def _montage(result: EvaluationResult, method: str, snapshots: list[Snapshot]) -> np.ndarray:
+    rows = []
+    for label, snapshot in zip(("worst", "best"), snapshots, strict=True):
+        companion = _companion(result, snapshot.benchmark, method)
+        overlay = ((snapshot.frame0.astype(np.uint16) + snapshot.frame1 + 1) // 2).astype(np.uint8)
+        tiles = [(f"{label}: {snapshot.sample} | inputs overlaid", overlay)]
+        columns = (
+            [companion, method] if companion == "ours" else [method] + ([companion] if companion else [])
+        )
+        for name in columns:
+            tiles.append((f"{name} {snapshot.psnr[name]:.2f} dB", snapshot.outputs[name]))
+        tiles.append(("ground truth", snapshot.target))
+        rows.append(np.concatenate([_tile(image, caption) for caption, image in tiles], axis=1))
+    width = max(row.shape[1] for row in rows)
+    rows = [np.pad(row, ((0, 0), (0, width - row.shape[1]), (0, 0))) for row in rows]
+    return np.concatenate(rows, axis=0)
+
+
+def _tile(image: np.ndarray, caption: str) -> np.ndarray:
+    picture = Image.fromarray(image)
+    if picture.width > _TILE_WIDTH:
+        height = max(1, round(picture.height * _TILE_WIDTH / picture.width))
+        picture = picture.resize((_TILE_WIDTH, height), Image.Resampling.LANCZOS)
+    canvas = Image.new("RGB", (max(picture.width, 1), picture.height + 16), "black")
+    canvas.paste(picture, (0, 16))
+    ImageDraw.Draw(canvas).text((2, 2), caption, fill="white")
+    return np.asarray(canvas)
+
+
+def _plot_psnr(result: EvaluationResult, benchmark: str, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display needed; set before pyplot is imported
+    import matplotlib.pyplot as plt
+
+    rows = [row for row in result.samples if row.benchmark == benchmark]
+    samples = list(dict.fromkeys(row.sample for row in rows))
+    figure, axes = plt.subplots(figsize=(max(6.0, 0.25 * len(samples) + 2), 4))
+    for method in result.methods:
+        values = [row.metrics["psnr"] for row in rows if row.method == method]
+        axes.plot(range(len(values)), values, marker="o", markersize=3, linewidth=1, label=method)
+    axes.set_xlabel("sample")
+    axes.set_ylabel("PSNR (dB)")
+    axes.set_title(f"PSNR per sample: {benchmark}")
+    if len(samples) <= 40:
+        axes.set_xticks(range(len(samples)), samples, rotation=90, fontsize=7)
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+
+    def save(temporary: str) -> None:
+        figure.savefig(temporary, format="png", dpi=100)
+
+    try:
+        atomic_write(path, save)
+    finally:
+        plt.close(figure)

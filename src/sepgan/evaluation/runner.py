@@ -1,0 +1,276 @@
+"""Run methods over benchmarks: score every sample, time every call, keep each method's extremes.
+
+Each sample is decoded once and given to every method in turn. What is measured:
+
+* quality: every metric in :data:`sepgan.evaluation.metrics.METRICS` on the
+  uint8 output against the uint8 target; a benchmark figure is the mean over
+  its samples.
+* ``seconds``: wall time of the method call alone, with a device sync around
+  it for torch methods on CUDA. One-time setup (loading weights, finding a
+  binary) is excluded; the first call's warm-up is not. On a shared machine
+  the times are only comparable within one run.
+* ``peak_mib``: on CUDA, ``torch.cuda.max_memory_allocated`` during the call.
+  On CPU, the growth of this process's resident set during the call (sampled
+  from /proc every 2 ms, so short spikes can be missed, and memory the
+  allocator kept from earlier calls counts as zero), or a subprocess's own peak
+  RSS when the method runs one (ffmpeg). The table shows the maximum over
+  samples. It is a rough guide, not an allocator-exact figure.
+
+For the montages the runner keeps, per benchmark and method, the worst and
+best sample by PSNR with every method's output for it (so at most two samples
+per method are held in memory, whatever the benchmark's size).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from itertools import islice
+
+import numpy as np
+import torch
+
+from sepgan.evaluation.layouts import Benchmark, LayoutError
+from sepgan.evaluation.methods import Method, MethodUnavailable
+from sepgan.evaluation.metrics import METRICS
+
+__all__ = ["EvaluationError", "EvaluationResult", "SampleResult", "Snapshot", "Summary", "evaluate"]
+
+
+class EvaluationError(RuntimeError):
+    """Nothing could be evaluated: every method was unavailable, or a benchmark had no samples."""
+
+
+@dataclass(frozen=True)
+class SampleResult:
+    benchmark: str
+    sample: str
+    method: str
+    metrics: dict[str, float]
+    seconds: float
+    peak_bytes: int | None
+
+
+@dataclass(frozen=True)
+class Summary:
+    benchmark: str
+    method: str
+    samples: int
+    metrics: dict[str, float]  # means over samples
+    seconds_per_pair: float
+    peak_mib: float | None  # maximum over samples
+
+    def as_row(self) -> dict[str, object]:
+        return {
+            "benchmark": self.benchmark,
+            "method": self.method,
+            "samples": self.samples,
+            **self.metrics,
+            "seconds_per_pair": self.seconds_per_pair,
+            "peak_mib": self.peak_mib,
+        }
+
+
+@dataclass
+class Snapshot:
+    """One sample's inputs, target and every method's output, kept for a montage."""
+
+    benchmark: str
+    sample: str
+    frame0: np.ndarray
+    frame1: np.ndarray
+    target: np.ndarray
+    outputs: dict[str, np.ndarray]
+    psnr: dict[str, float]
+
+
+@dataclass
+class EvaluationResult:
+    methods: list[str]
+    benchmarks: list[str]
+    samples: list[SampleResult] = field(default_factory=list)
+    summaries: list[Summary] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)  # method → reason
+    worst: dict[tuple[str, str], Snapshot] = field(default_factory=dict)  # (benchmark, method) → sample
+    best: dict[tuple[str, str], Snapshot] = field(default_factory=dict)
+
+
+class _PeakMemory:
+    """Peak memory of one call; see the module docstring for what it measures."""
+
+    interval = 0.002
+
+    def __init__(self, cuda_device: torch.device | None) -> None:
+        self.cuda_device = cuda_device
+        self.peak: int | None = None
+
+    def __enter__(self) -> _PeakMemory:  # noqa: PYI034 - typing.Self needs Python 3.11
+        if self.cuda_device is not None:
+            torch.cuda.synchronize(self.cuda_device)
+            torch.cuda.reset_peak_memory_stats(self.cuda_device)
+            self._baseline = torch.cuda.memory_allocated(self.cuda_device)
+            return self
+        self._baseline = _resident_bytes()
+        if self._baseline is None:
+            return self
+        self._highest = self._baseline
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._highest = max(self._highest, _resident_bytes() or 0)
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.cuda_device is not None:
+            torch.cuda.synchronize(self.cuda_device)
+            self.peak = torch.cuda.max_memory_allocated(self.cuda_device) - self._baseline
+            return
+        if self._baseline is None:
+            return
+        self._stop.set()
+        self._thread.join()
+        self._highest = max(self._highest, _resident_bytes() or 0)
+        self.peak = self._highest - self._baseline
+
+
+def _resident_bytes() -> int | None:
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None  # not Linux: memory is reported as unknown
+
+
+def _cuda_device(method: Method) -> torch.device | None:
+    device = getattr(method, "device", None)
+    if method.uses_torch and device is not None and torch.device(device).type == "cuda":
+        return torch.device(device)
+    return None
+
+
+def prepare_methods(
+    methods: Sequence[Method], log: Callable[[str], None]
+) -> tuple[list[Method], dict[str, str]]:
+    """Run each method's setup; return those that are ready and the reasons the others were skipped."""
+    ready, skipped = [], {}
+    for method in methods:
+        try:
+            method.setup()
+        except MethodUnavailable as reason:
+            skipped[method.name] = str(reason)
+            log(f"skipping {method.name}: {reason}")
+        else:
+            ready.append(method)
+    if not ready:
+        raise EvaluationError("no method can run here: " + "; ".join(f"{k}: {v}" for k, v in skipped.items()))
+    return ready, skipped
+
+
+def evaluate(
+    benchmarks: Iterable[Benchmark],
+    methods: Sequence[Method],
+    limit: int | None = None,
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+) -> EvaluationResult:
+    """Score ``methods`` on every sample (the first ``limit`` per benchmark) of ``benchmarks``."""
+    from tqdm import tqdm
+
+    ready, skipped = prepare_methods(methods, log)
+    benchmarks = list(benchmarks)
+    result = EvaluationResult([m.name for m in ready], [b.name for b in benchmarks], skipped=skipped)
+    for benchmark in benchmarks:
+        total = benchmark.length if limit is None else min(limit, benchmark.length or limit)
+        samples = islice(iter(benchmark), limit) if limit is not None else iter(benchmark)
+        per_method: dict[str, list[SampleResult]] = {m.name: [] for m in ready}
+        bar = tqdm(samples, total=total, desc=benchmark.name, unit="pair", disable=not progress, leave=True)
+        for sample in bar:
+            frame0, frame1, target = sample.load()
+            outputs: dict[str, np.ndarray] = {}
+            for method in ready:
+                row = _run_one(benchmark.name, sample.name, method, frame0, frame1, target, outputs)
+                per_method[method.name].append(row)
+                result.samples.append(row)
+            _keep_extremes(result, benchmark.name, sample.name, frame0, frame1, target, outputs, per_method)
+            first = ready[0].name
+            bar.set_postfix(
+                {f"{first} PSNR": f"{np.mean([r.metrics['psnr'] for r in per_method[first]]):.2f}"}
+            )
+        bar.close()
+        if not per_method[ready[0].name]:
+            raise LayoutError(f"{benchmark.root}: no samples found")
+        for method in ready:
+            result.summaries.append(_summarise(benchmark.name, method.name, per_method[method.name]))
+    return result
+
+
+def _run_one(
+    benchmark: str,
+    sample: str,
+    method: Method,
+    frame0: np.ndarray,
+    frame1: np.ndarray,
+    target: np.ndarray,
+    outputs: dict[str, np.ndarray],
+) -> SampleResult:
+    memory = _PeakMemory(_cuda_device(method))
+    with memory:
+        start = time.perf_counter()
+        output = method(frame0, frame1)
+        if memory.cuda_device is not None:
+            torch.cuda.synchronize(memory.cuda_device)  # a sync point, so the time covers the kernels
+        seconds = time.perf_counter() - start
+    if output.shape != target.shape or output.dtype != np.uint8:
+        raise RuntimeError(
+            f"{method.name} returned {output.dtype} {output.shape}, expected uint8 {target.shape}"
+        )
+    peak = memory.peak
+    child_peak = method.child_peak_bytes()
+    if child_peak:
+        peak = max(peak or 0, child_peak)
+    outputs[method.name] = output
+    scores = {name: function(output, target) for name, (function, _) in METRICS.items()}
+    return SampleResult(benchmark, sample, method.name, scores, seconds, peak)
+
+
+def _keep_extremes(
+    result: EvaluationResult,
+    benchmark: str,
+    sample: str,
+    frame0: np.ndarray,
+    frame1: np.ndarray,
+    target: np.ndarray,
+    outputs: dict[str, np.ndarray],
+    per_method: dict[str, list[SampleResult]],
+) -> None:
+    snapshot: Snapshot | None = None
+    for method, rows in per_method.items():
+        score = rows[-1].metrics["psnr"]
+        key = (benchmark, method)
+        worst, best = result.worst.get(key), result.best.get(key)
+        replace_worst = worst is None or score < worst.psnr[method]
+        replace_best = best is None or score > best.psnr[method]
+        if (replace_worst or replace_best) and snapshot is None:
+            psnr = {name: r[-1].metrics["psnr"] for name, r in per_method.items()}
+            snapshot = Snapshot(benchmark, sample, frame0, frame1, target, dict(outputs), psnr)
+        if replace_worst:
+            result.worst[key] = snapshot  # type: ignore[assignment]
+        if replace_best:
+            result.best[key] = snapshot  # type: ignore[assignment]
+
+
+def _summarise(benchmark: str, method: str, rows: list[SampleResult]) -> Summary:
+    metrics = {name: float(np.mean([row.metrics[name] for row in rows])) for name in METRICS}
+    peaks = [row.peak_bytes for row in rows if row.peak_bytes is not None]
+    peak_mib = max(peaks) / 2**20 if peaks else None
+    seconds = float(np.mean([row.seconds for row in rows]))
+    if any(math.isnan(value) for value in metrics.values()):
+        raise EvaluationError(f"{method} on {benchmark}: a metric came out NaN")
+    return Summary(benchmark, method, len(rows), metrics, seconds, peak_mib)

@@ -1,0 +1,148 @@
+"""Every benchmark layout on small generated fixtures, plus the reference figure on the real dev sets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sepgan.evaluation.layouts import LayoutError, detect_layout, open_benchmark
+from sepgan.frames import from_uint8, save_image
+
+EVAL_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "eval"
+
+
+def _frame(value: int, size: tuple[int, int] = (16, 24)) -> np.ndarray:
+    return np.full((*size, 3), value, np.uint8)
+
+
+def _write(path: Path, value: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_image(from_uint8(_frame(value)), path)
+
+
+def _values(benchmark) -> list[tuple[int, int, int]]:
+    return [tuple(int(frame[0, 0, 0]) for frame in sample.load()) for sample in benchmark]
+
+
+def test_middlebury(tmp_path: Path):
+    for index, name in enumerate(["Alpha", "Beta"]):
+        _write(tmp_path / name / "frame10.png", 10 + index)
+        _write(tmp_path / name / "frame11.png", 30 + index)
+        _write(tmp_path / name / "frame10i11.png", 20 + index)
+    (tmp_path / "notes").mkdir()
+    assert detect_layout(tmp_path) == "middlebury"
+    benchmark = open_benchmark(tmp_path)
+    assert benchmark.length == 2
+    assert [s.name for s in benchmark] == ["Alpha", "Beta"]
+    assert _values(benchmark) == [(10, 30, 20), (11, 31, 21)]
+
+
+def test_middlebury_official_split(tmp_path: Path):
+    _write(tmp_path / "other-data" / "Venus" / "frame10.png", 1)
+    _write(tmp_path / "other-data" / "Venus" / "frame11.png", 3)
+    _write(tmp_path / "other-gt-interp" / "Venus" / "frame10i11.png", 2)
+    assert _values(open_benchmark(tmp_path, layout="middlebury")) == [(1, 3, 2)]
+
+
+def test_ucf101(tmp_path: Path):
+    _write(tmp_path / "1" / "frame_00.png", 5)
+    _write(tmp_path / "1" / "frame_01_gt.png", 6)
+    _write(tmp_path / "1" / "frame_02.png", 7)
+    assert detect_layout(tmp_path) == "ucf101"
+    assert _values(open_benchmark(tmp_path)) == [(5, 7, 6)]
+
+
+def test_vimeo90k_triplet_list(tmp_path: Path):
+    for name in ["00001/0001", "00001/0002"]:
+        for index in (1, 2, 3):
+            _write(tmp_path / "sequences" / name / f"im{index}.png", index * 10)
+    (tmp_path / "tri_testlist.txt").write_text("00001/0002\n\n")
+    assert detect_layout(tmp_path) == "vimeo90k"
+    benchmark = open_benchmark(tmp_path)
+    assert [s.name for s in benchmark] == ["00001/0002"]
+    assert _values(benchmark) == [(10, 30, 20)]
+
+
+def test_vimeo90k_septuplets_give_overlapping_triplets(tmp_path: Path):
+    for index in range(1, 8):
+        _write(tmp_path / "sequences" / "00001" / "0266" / f"im{index}.png", index)
+    benchmark = open_benchmark(tmp_path)
+    assert benchmark.length == 5
+    assert _values(benchmark)[0] == (1, 3, 2) and _values(benchmark)[-1] == (5, 7, 6)
+
+
+def test_atd12k(tmp_path: Path):
+    clip = tmp_path / "Disney_v4_0_000024_s2"
+    _write(clip / "frame1.png", 1)
+    _write(clip / "frame2.png", 2)
+    _write(clip / "frame3.png", 3)
+    assert detect_layout(tmp_path) == "atd12k"
+    assert _values(open_benchmark(tmp_path)) == [(1, 3, 2)]
+
+
+def test_snufilm_list_with_foreign_prefix(tmp_path: Path):
+    folder = tmp_path / "test" / "GOPRO_test" / "GOPR0384"
+    for index, value in ((1, 1), (3, 2), (5, 3)):
+        _write(folder / f"{index:06d}.png", value)
+    lines = " ".join(f"data/SNU-FILM/test/GOPRO_test/GOPR0384/{i:06d}.png" for i in (1, 3, 5))
+    (tmp_path / "eval_modes").mkdir()
+    (tmp_path / "eval_modes" / "test-easy.txt").write_text(lines + "\n")
+    assert detect_layout(tmp_path, snu_split="easy") == "snufilm"
+    benchmark = open_benchmark(tmp_path, snu_split="easy")
+    assert _values(benchmark) == [(1, 3, 2)]  # the list's middle path is the target
+    with pytest.raises(LayoutError, match="test-hard"):
+        open_benchmark(tmp_path, layout="snufilm", snu_split="hard")
+
+
+def test_frame_folder_drops_every_other_frame(tmp_path: Path):
+    for index in range(1, 7):  # 6 frames → triplets (1,3;2), (3,5;4)
+        _write(tmp_path / f"{index}.png", index)
+    assert detect_layout(tmp_path) == "video"
+    assert _values(open_benchmark(tmp_path)) == [(1, 3, 2), (3, 5, 4)]
+
+
+def test_video_file_streams_triplets(tmp_path: Path):
+    av = pytest.importorskip("av")
+    path = tmp_path / "clip.mkv"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("ffv1", rate=10)  # lossless, so the values survive
+        stream.width, stream.height, stream.pix_fmt = 24, 16, "bgr0"
+        for index in range(7):
+            frame = av.VideoFrame.from_ndarray(_frame(index * 30), format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    assert detect_layout(path) == "video"
+    benchmark = open_benchmark(path)
+    assert [s.name for s in benchmark] == ["frame000001", "frame000003", "frame000005"]
+    assert _values(benchmark)[1] == (60, 120, 90)
+
+
+def test_missing_and_empty_paths_are_user_errors(tmp_path: Path):
+    with pytest.raises(LayoutError, match="no such file"):
+        open_benchmark(tmp_path / "absent")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(LayoutError, match="matches no benchmark layout"):
+        open_benchmark(tmp_path / "empty")
+    with pytest.raises(LayoutError, match="no ucf101 samples"):
+        open_benchmark(tmp_path / "empty", layout="ucf101")
+
+
+@pytest.mark.parametrize(("name", "expected"), [("middlebury-other", 28.00), ("davis", 21.90)])
+def test_average_baseline_reproduces_reference_psnr(name: str, expected: float):
+    """shared/data/README.md: the average of the inputs scores 28.00 dB and 21.90 dB, measured independently."""
+    root = EVAL_DATA / name
+    if not root.is_dir():
+        pytest.skip(f"{root} is absent (the real eval data lives in shared/, beside the checkout)")
+    from sepgan.evaluation.methods import AverageMethod
+    from sepgan.evaluation.metrics import psnr
+
+    average = AverageMethod()
+    scores = [
+        psnr(average(frame0, frame1), target)
+        for frame0, frame1, target in (s.load() for s in open_benchmark(root))
+    ]
+    assert np.mean(scores) == pytest.approx(expected, abs=0.02)

@@ -1,0 +1,78 @@
+"""`sepgan evaluate` end to end on a generated Middlebury-layout fixture, and its user errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from sepgan.evaluation.cli import evaluate_command
+from sepgan.frames import from_uint8, save_image
+
+
+@pytest.fixture
+def app() -> typer.Typer:
+    application = typer.Typer()
+    application.command("evaluate")(evaluate_command)
+    application.command("noop")(lambda: None)  # a second command keeps `evaluate` a subcommand
+    return application
+
+
+@pytest.fixture
+def benchmark(tmp_path: Path) -> Path:
+    rng = np.random.default_rng(0)
+    root = tmp_path / "tiny-middlebury"
+    for name in ("One", "Two"):
+        for frame in ("frame10", "frame11", "frame10i11"):
+            (root / name).mkdir(parents=True, exist_ok=True)
+            image = rng.integers(0, 256, (32, 40, 3), dtype=np.uint8)
+            save_image(from_uint8(image), root / name / f"{frame}.png")
+    return root
+
+
+def test_evaluate_writes_every_report_file(app: typer.Typer, benchmark: Path, tmp_path: Path):
+    output = tmp_path / "report"
+    result = CliRunner().invoke(
+        app, ["evaluate", str(benchmark), "--methods", "average,repeat", "-o", str(output), "--no-progress"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "| tiny-middlebury | average | 2 |" in result.stdout
+    for name in ("table.csv", "table.json", "table.md", "per_sample.csv", "psnr_tiny-middlebury.png"):
+        assert (output / name).is_file(), name
+    assert (output / "montages" / "tiny-middlebury" / "average.png").is_file()
+    table = json.loads((output / "table.json").read_text())
+    assert [row["method"] for row in table["results"]] == ["average", "repeat"]
+    assert table["settings"]["layouts"] == {"tiny-middlebury": "middlebury"}
+    assert len((output / "per_sample.csv").read_text().splitlines()) == 1 + 2 * 2
+
+
+def test_ours_without_weights_is_skipped_with_a_message(app: typer.Typer, benchmark: Path, tmp_path: Path):
+    result = CliRunner().invoke(
+        app, ["evaluate", str(benchmark), "-m", "ours,average", "-o", str(tmp_path / "r"), "--no-progress"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "skipping ours" in result.output
+    assert "| ours |" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["{missing}"], "no such file"),
+        (["{benchmark}", "-m", "average,telepathy"], "unknown method telepathy"),
+        (["{benchmark}", "-m", "ours"], "no method can run here"),
+        (["{benchmark}", "--layout", "vimeo90k"], "no vimeo90k samples"),
+    ],
+)
+def test_user_errors_are_one_line_without_traceback(
+    app: typer.Typer, benchmark: Path, tmp_path: Path, arguments: list[str], message: str
+):
+    filled = [a.format(missing=tmp_path / "absent", benchmark=benchmark) for a in arguments]
+    result = CliRunner().invoke(app, ["evaluate", *filled, "-o", str(tmp_path / "r"), "--no-progress"])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output

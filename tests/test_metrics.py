@@ -1,0 +1,78 @@
+"""Metrics against known values: caps, closed forms, scikit-image and pytorch_msssim."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from sepgan.evaluation.metrics import PSNR_CAP, interpolation_error, ms_ssim, psnr, ssim
+
+
+def _pair(height: int = 48, width: int = 56, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    noisy = np.clip(base.astype(int) + rng.integers(-20, 21, base.shape), 0, 255).astype(np.uint8)
+    return noisy, base
+
+
+def test_psnr_of_identical_images_is_the_cap():
+    image, _ = _pair()
+    assert psnr(image, image) == PSNR_CAP
+
+
+def test_psnr_known_value():
+    target = np.full((8, 8, 3), 100, np.uint8)
+    prediction = target + np.uint8(1)  # MSE = 1
+    assert psnr(prediction, target) == pytest.approx(10 * math.log10(255**2))
+    prediction = target + np.uint8(16)  # MSE = 256
+    assert psnr(prediction, target) == pytest.approx(10 * math.log10(255**2 / 256))
+
+
+def test_interpolation_error_known_value():
+    target = np.zeros((4, 4, 3), np.uint8)
+    prediction = target.copy()
+    prediction[:2] = 10  # half the samples off by 10
+    assert interpolation_error(prediction, target) == pytest.approx(5.0)
+    assert interpolation_error(target, target) == 0.0
+
+
+def test_ssim_matches_scikit_image():
+    from skimage.metrics import structural_similarity
+
+    prediction, target = _pair()
+    expected = structural_similarity(
+        target, prediction, channel_axis=-1, data_range=255, gaussian_weights=True, sigma=1.5,
+        use_sample_covariance=False,
+    )  # fmt: skip
+    assert ssim(prediction, target) == pytest.approx(expected, abs=1e-12)
+    assert ssim(target, target) == pytest.approx(1.0)
+    assert 0.0 < ssim(prediction, target) < 0.99
+
+
+def test_ms_ssim_identical_is_one_and_noise_lowers_it():
+    prediction, target = _pair()
+    assert ms_ssim(target, target) == pytest.approx(1.0)
+    assert ms_ssim(prediction, target) < 0.99
+
+
+def test_ms_ssim_matches_pytorch_msssim():
+    pytorch_msssim = pytest.importorskip("pytorch_msssim")
+    import torch
+
+    prediction, target = _pair(171, 180, seed=1)  # odd side: exercises the padded pooling; 5 scales
+
+    def as_tensor(array: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(array).permute(2, 0, 1)[None].double()
+
+    expected = float(pytorch_msssim.ms_ssim(as_tensor(prediction), as_tensor(target), data_range=255))
+    assert ms_ssim(prediction, target) == pytest.approx(expected, abs=1e-4)
+
+
+def test_metrics_reject_mismatched_or_float_input():
+    image, _ = _pair()
+    with pytest.raises(ValueError, match="shape mismatch"):
+        psnr(image, image[:-1])
+    with pytest.raises(ValueError, match="uint8"):
+        ssim(image.astype(np.float32), image)
