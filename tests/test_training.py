@@ -159,3 +159,22 @@ def test_overfit_one_translated_triplet_beats_averaging(tmp_path):
     print(f"overfit: model {model_psnr:.2f} dB vs average {average_psnr:.2f} dB")
     assert result.validation_psnr == pytest.approx(model_psnr, abs=0.05)
     assert model_psnr > average_psnr + 5.0
+
+
+def test_validation_batch_is_fixed_and_never_flipped_or_reversed(tmp_path):
+    from sepgan.training.loop import _build_data, _validation_batch
+
+    frames = moving_frames(5, 40, 40, shift=(1, 2), seed=4)
+    write_frame_folder(tmp_path / "clip", frames)
+    # A crop as large as the frame leaves only flips and reversal to randomise.
+    config = tiny_config(tmp_path, tmp_path / "run", "l1", 2, ["data.crop_size=40", "data.batch_size=1",
+                                                              "data.validation_size=3"])
+    dataset, augment, _ = _build_data(config, rank=0, world_size=1)
+    batch = _validation_batch(dataset, augment, config)
+    again = _validation_batch(dataset, augment, config)
+    assert torch.equal(batch.target, again.target)
+    for row, start in enumerate([0, 1, 2]):
+        assert torch.equal(batch.frame0[row : row + 1], to_tensor(frames[start]))
+        assert torch.equal(batch.target[row : row + 1], to_tensor(frames[start + 1]))
+        assert torch.equal(batch.frame1[row : row + 1], to_tensor(frames[start + 2]))
+    assert augment.flip_horizontal and augment.temporal_reverse  # training augmentation restored

@@ -160,13 +160,21 @@ def _build_data(config: TrainConfig, rank: int, world_size: int):
 
 
 def _validation_batch(dataset: Dataset, augment: PairedAugment, config: TrainConfig) -> Batch:
-    """A fixed batch: evenly spaced triplets, with crops drawn from a fixed seed."""
+    """A fixed batch: evenly spaced triplets, cropped from a fixed seed, never flipped or reversed."""
     count = min(config.data.validation_size, len(dataset))  # type: ignore[arg-type]
     indices = np.linspace(0, len(dataset) - 1, count).round().astype(int)  # type: ignore[arg-type]
+    switches = ("flip_horizontal", "flip_vertical", "temporal_reverse", "channel_permute")
+    saved = {name: getattr(augment, name) for name in switches}
     items = []
-    for index in indices:
-        augment.reseed([config.seed, VALIDATION_EPOCH, int(index)])
-        items.append(dataset[int(index)])
+    try:
+        for name in switches:
+            setattr(augment, name, False)
+        for index in indices:
+            augment.reseed([config.seed, VALIDATION_EPOCH, int(index)])
+            items.append(dataset[int(index)])
+    finally:
+        for name, value in saved.items():
+            setattr(augment, name, value)
     return _collate(items)
 
 
