@@ -27,6 +27,8 @@ Outputs: ``report.csv`` (one row per comparison × question × scope), ``report.
 
 from __future__ import annotations
 
+import dataclasses
+
 import csv
 import io
 import json
@@ -65,19 +67,7 @@ class Row:
 
     @classmethod
     def of(cls, base: dict[str, str], question: str, scope: str, summary: Summary) -> Row:
-        return cls(
-            **base,
-            question=question,
-            scope=scope,
-            n=summary.n,
-            wins_a=summary.wins_a,
-            wins_b=summary.wins_b,
-            ties=summary.ties,
-            rate_a=summary.rate_a,
-            ci_low=summary.ci_low,
-            ci_high=summary.ci_high,
-            p_value=summary.p_value,
-        )
+        return cls(**base, question=question, scope=scope, n=summary.n, **dataclasses.asdict(summary))
 
 
 @dataclass
