@@ -36,6 +36,10 @@ def test_train_runs_from_the_cli_with_overrides_and_resumes(tmp_path):
     resumed = runner.invoke(app, [*common, "max_steps=3", "--resume"])
     assert resumed.exit_code == 0, resumed.output
     assert "finished at step 3" in resumed.output
+    # The run folder alone is enough to continue: its config.yaml is the base.
+    short = runner.invoke(app, ["train", "-o", str(tmp_path / "run"), "--resume", "max_steps=4", "--no-progress"])
+    assert short.exit_code == 0, short.output
+    assert "finished at step 4" in short.output
 
 
 @pytest.mark.parametrize(

@@ -73,7 +73,14 @@ def train(
     output: Annotated[
         Optional[Path], typer.Option("--output", "-o", help="Run folder (same as output_dir=...).")
     ] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in the output folder.")] = False,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Continue the run in the output folder; without --config its saved config.yaml is used "
+            "(only max_steps may change).",
+        ),
+    ] = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
     """Train a SepConv generator: mode l1, dcgan (BCE + λ·L1) or wgan-gp (critic + GP + λ·L1)."""
@@ -83,6 +90,8 @@ def train(
     all_overrides = list(overrides or [])
     if output is not None:
         all_overrides.append(f"output_dir={output}")
+    if resume and config is None and output is not None and (output / "config.yaml").is_file():
+        config = output / "config.yaml"  # continue with the run's own settings
     train_config = load_config(config, all_overrides)
     result = run_training(train_config, resume=resume, progress=progress)
     summary = f"finished at step {result.step}; run folder {result.output_dir}"
