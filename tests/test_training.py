@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 import torch
@@ -178,3 +179,21 @@ def test_validation_batch_is_fixed_and_never_flipped_or_reversed(tmp_path):
         assert torch.equal(batch.target[row : row + 1], to_tensor(frames[start + 1]))
         assert torch.equal(batch.frame1[row : row + 1], to_tensor(frames[start + 2]))
     assert augment.flip_horizontal and augment.temporal_reverse  # training augmentation restored
+
+
+def test_bf16_autocast_training_keeps_the_op_in_float32(clips, tmp_path, monkeypatch):
+    """The autocast path (used with bf16/fp16 on GPU) runs on CPU in bf16 too."""
+    from sepgan.ops import separable_conv as op
+
+    seen = []
+    module = __import__("sepgan.models.sepconv", fromlist=["separable_conv"])
+
+    def spy(frame, kernel_vertical, kernel_horizontal, **kwargs):
+        out = op(frame, kernel_vertical, kernel_horizontal, **kwargs)
+        seen.append((kernel_vertical.dtype, out.dtype))
+        return out
+
+    monkeypatch.setattr(module, "separable_conv", spy)
+    result = train(tiny_config(clips, tmp_path / "run", "dcgan", 2, ["precision=bf16"]), progress=False)
+    assert result.step == 2 and all(math.isfinite(v) for v in result.history[-1].values())
+    assert (torch.bfloat16, torch.float32) in seen  # bf16 kernels in, float32 result out
