@@ -23,10 +23,17 @@ Backends
   the image in bands of rows and never materialises a C·K²·H·W tensor: its
   largest temporary is C·K·rows·W, with ``rows`` chosen so that one temporary
   stays under ``REFERENCE_TILE_BYTES`` (≈ 64 MB), which keeps 1080p bounded.
-* Fast CPU and GPU kernels register themselves with :func:`register_backend`
-  (see the fast-kernel issue). ``backend="auto"`` picks the first available
-  backend whose ``supports(...)`` accepts the inputs, and falls back to the
-  reference.
+* ``"numba"`` (:mod:`sepgan.ops.separable_conv_cpu`): compiled, parallel CPU
+  kernels for float32; needs numba. Its first call in a fresh install compiles
+  the kernels (≈ 10 s per pass), later processes load them from numba's cache.
+* ``"triton"`` (:mod:`sepgan.ops.separable_conv_triton`): GPU kernels for float32
+  CUDA tensors; needs triton (the ``gpu`` extra). Under ``TRITON_INTERPRET=1`` it
+  also accepts CPU tensors, through Triton's slow interpreter, for tests.
+
+``backend="auto"`` tries numba, then triton, and falls back to the reference
+(float64 always goes to the reference). Both fast backends are registered by
+name only: ``import sepgan`` imports neither numba nor triton; the first call
+does.
 
 All backends share one autograd contract: they compute the forward pass on the
 *padded* frame and return gradients for the padded frame and both kernels; the
@@ -36,8 +43,13 @@ gradient back onto the edge pixels.
 
 from __future__ import annotations
 
+import functools
+import importlib
+import importlib.util
+import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -302,3 +314,66 @@ def separable_conv_naive(
             weight = (kernel_vertical[:, i] * kernel_horizontal[:, j]).unsqueeze(1)
             out = out + weight * padded[:, :, i : i + height, j : j + width]
     return out
+
+
+# ---------------------------------------------------------------------------
+# Fast backends, registered without importing them.
+# ---------------------------------------------------------------------------
+
+
+@functools.cache
+def _installed(package: str) -> bool:
+    """Whether ``package`` can be imported; looks it up without importing it (numba and triton are heavy)."""
+    return importlib.util.find_spec(package) is not None
+
+
+def _lazy(module: str, function: str) -> Callable[..., Any]:
+    """A function that imports ``module`` (compiling its kernels) on its first call."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return getattr(importlib.import_module(module), function)(*args, **kwargs)
+
+    call.__name__ = function
+    call.__qualname__ = f"{module}.{function}"
+    return call
+
+
+def _numba_supports(padded: torch.Tensor, kernel_vertical: torch.Tensor, kernel_horizontal: torch.Tensor) -> bool:
+    # float64 stays on the reference: it is for gradcheck and tests, not for speed.
+    tensors = (padded, kernel_vertical, kernel_horizontal)
+    return all(t.device.type == "cpu" and t.dtype == torch.float32 for t in tensors) and _installed("numba")
+
+
+def _triton_supports(padded: torch.Tensor, kernel_vertical: torch.Tensor, kernel_horizontal: torch.Tensor) -> bool:
+    tensors = (padded, kernel_vertical, kernel_horizontal)
+    if not all(t.dtype == torch.float32 for t in tensors) or not _installed("triton"):
+        return False
+    if all(t.device.type == "cuda" for t in tensors):
+        return True
+    # CPU tensors only through Triton's interpreter (the tests' way to run the kernels without a GPU).
+    return os.environ.get("TRITON_INTERPRET") == "1" and all(t.device.type == "cpu" for t in tensors)
+
+
+def _register_fast_backends() -> None:
+    """numba first, so CPU float32 never reaches Triton's (slow) interpreter unless asked by name."""
+    register_backend(
+        Backend(
+            name="numba",
+            forward=_lazy("sepgan.ops.separable_conv_cpu", "forward"),
+            backward=_lazy("sepgan.ops.separable_conv_cpu", "backward"),
+            supports=_numba_supports,
+        ),
+        priority=0,
+    )
+    register_backend(
+        Backend(
+            name="triton",
+            forward=_lazy("sepgan.ops.separable_conv_triton", "forward"),
+            backward=_lazy("sepgan.ops.separable_conv_triton", "backward"),
+            supports=_triton_supports,
+        ),
+        priority=1,
+    )
+
+
+_register_fast_backends()
