@@ -29,9 +29,20 @@ def _user_error_types() -> tuple[type[BaseException], ...]:
     from sepgan.config import ConfigError
     from sepgan.data import DatasetError
     from sepgan.frames import FrameError
+    from sepgan.pipeline import InterpolationError
     from sepgan.training import TrainingError
+    from sepgan.video import VideoError
 
-    return (ConfigError, CheckpointError, DatasetError, FrameError, TrainingError, FileNotFoundError)
+    return (
+        ConfigError,
+        CheckpointError,
+        DatasetError,
+        FrameError,
+        TrainingError,
+        FileNotFoundError,
+        InterpolationError,
+        VideoError,
+    )
 
 
 def reports_user_errors(command):
@@ -98,6 +109,89 @@ def train(
     if result.validation_psnr is not None:
         summary += f"; validation PSNR {result.validation_psnr:.2f} dB"
     typer.echo(summary)
+
+
+@app.command(
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=(
+        "Examples: sepgan interpolate A.png B.png -o mid.png | "
+        "sepgan interpolate frames/ -o out/ --factor 4 | "
+        "sepgan interpolate in.mp4 -o out.mp4 --fps 120 --weights runs/l1/generator"
+    ),
+)
+@reports_user_errors
+def interpolate(
+    inputs: Annotated[
+        list[Path],
+        typer.Argument(help="Two images (frame0 frame1), a folder of frames, or a video.", show_default=False),
+    ],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output", "-o", help="Image for a pair; folder for frames; video (.mp4/.mkv/.mov) or folder (PNG).",
+            show_default=False,
+        ),
+    ],
+    factor: Annotated[
+        int | None, typer.Option("--factor", "-f", help="×2, ×4 or ×8 frames (default ×2).")
+    ] = None,
+    fps: Annotated[
+        str | None, typer.Option("--fps", help="Target frame rate for videos: 60, 59.94 or 60000/1001.")
+    ] = None,
+    max_depth: Annotated[
+        int, typer.Option("--max-depth", help="Finest step for --fps is 1/2^depth of an input interval.")
+    ] = 3,
+    weights: Annotated[
+        str | None,
+        typer.Option("--weights", "-w", help="Weights folder (from sepgan train) or bundled name."),
+    ] = None,
+    device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")] = "auto",
+    precision: Annotated[str, typer.Option("--precision", help="auto, fp32, bf16 or fp16.")] = "auto",
+    batch: Annotated[int, typer.Option("--batch", help="Frame pairs per network call.")] = 4,
+    tile: Annotated[
+        str, typer.Option("--tile", help="Tile size in px (multiple of 32), 'auto' (by --max-memory-mb) or 'none'.")
+    ] = "auto",
+    tile_overlap: Annotated[
+        int | None, typer.Option("--tile-overlap", help="Feathered overlap between tiles in px.")
+    ] = None,
+    max_memory_mb: Annotated[
+        float, typer.Option("--max-memory-mb", help="Memory budget of one network call, MB.")
+    ] = 4096,
+    codec: Annotated[str, typer.Option("--codec", help="auto, h264, ffv1 (lossless, .mkv) or png.")] = "auto",
+    crf: Annotated[int, typer.Option("--crf", help="H.264 quality: 0 lossless … 51 worst.")] = 18,
+    scene_threshold: Annotated[
+        float, typer.Option("--scene-threshold", help="Scene cut above this thumbnail difference (0–1); 1 disables.")
+    ] = 0.1,
+    montage: Annotated[
+        Path | None, typer.Option("--montage", help="Also write an original | interpolated video here.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Interpolate frames: the middle of two images, ×2/×4/×8 a frame folder, or retime a video."""
+    from sepgan.pipeline import InterpolateOptions, load_interpolator, parse_tile, run_interpolate
+    from sepgan.video import parse_fps
+
+    options = InterpolateOptions(
+        factor=factor,
+        fps=parse_fps(fps) if fps is not None else None,
+        max_depth=max_depth,
+        codec=codec,
+        crf=crf,
+        scene_threshold=scene_threshold if scene_threshold < 1 else None,
+        montage=montage,
+        progress=not quiet,
+    )
+
+    def make_interpolator():
+        return load_interpolator(
+            weights, device=device, precision=precision, batch_size=batch, tile=parse_tile(tile),
+            tile_overlap=tile_overlap, max_memory_mb=max_memory_mb,
+        )
+
+    result = run_interpolate(inputs, output, options, make_interpolator)
+    for note in result.notes:
+        typer.echo(f"note: {note}", err=True)
+    typer.echo(result.summary())
 
 
 # Subcommands that live in their own subpackages. Their modules import only

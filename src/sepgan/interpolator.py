@@ -1,23 +1,75 @@
-"""Interpolator: runs a generator on frames of any size.
+"""Interpolator: runs a generator on frames of any size, at any time between two frames.
 
-The network only accepts sizes that are multiples of 32 (five 2× poolings). The
-interpolator owns everything around it: replicate-padding to the next multiple
-of 32 and cropping back, device placement, autocast precision and batching.
+The network only accepts sizes that are multiples of 32 (five 2× poolings) and
+only predicts the middle frame (t = 0.5). The interpolator owns everything
+around it, outside the network:
+
+* **Padding.** Frames are replicate-padded on the bottom and right to the next
+  multiple of 32 and the result is cropped back, so any size works (421×239
+  included). Nothing is ever resized.
+* **Tiling.** A large frame can be split into overlapping tiles (``tile``, a
+  multiple of 32) that go through the network as a batch; the tiles are blended
+  with a feathered weight that ramps linearly across each ``overlap`` band, so
+  no seam is visible. A tile sees less context than the whole frame, so tiled
+  output matches untiled output closely but not bit for bit: the overlap should
+  be at least twice the kernel reach (2·K//2 px, 50 px for K = 51), which is why
+  the default is ``2·ceil(K//2 / 32)·32`` (64 px for K = 51, 32 for the tiny
+  test model). ``tile="auto"`` tiles only when one frame would not fit the
+  memory budget ``max_memory_mb``.
+* **Memory.** The budget is an estimate of peak inference memory of ONE network
+  call: ``bytes_per_pixel(model) · batch · padded pixels``. For SepConv it is
+  ``4 · (12·K + 4·channels[0])`` bytes per pixel (≈ 2.9 kB for K = 51, measured
+  as ≈ 2.4 kB of peak RSS on CPU), so 1080p needs ≈ 6.5 GB untiled and a 4K
+  frame ≈ 26 GB; with the default 4 GB budget 1080p is tiled in 2–4 tiles and
+  batches shrink so that one call stays inside the budget.
+* **Device and precision** come from :func:`sepgan.runtime.resolve_runtime`:
+  CPU in float32; CUDA with bf16 or fp16 autocast for the U-Net, while the
+  separable convolution itself always runs in float32.
+* **Retiming.** Recursive bisection gives ×2^n: the midpoint of (0, 1) is 1/2,
+  then 1/4 = mid(0, 1/2) and 3/4 = mid(1/2, 1), and so on; the frames at
+  t = m/2^d are *dyadic* points. :meth:`Interpolator.interpolate_recursively`
+  yields them in time order (FILM-style), and
+  :meth:`Interpolator.interpolate_dyadic` computes only the points a caller
+  needs, level by level, batched across many pairs. A target frame rate is met
+  by :class:`Retiming`: output frame k sits at input position
+  ``k · fps_in / fps_out`` (exact rationals), which is snapped to the nearest
+  dyadic point with denominator at most ``2^max_depth``. The timing error is
+  therefore at most half a step, ``1 / 2^(max_depth + 1)`` of an input frame
+  interval (2.6 ms for 24 fps input with max_depth = 3) and exactly zero when
+  ``fps_out / fps_in`` is a power of two.
 
 Tensor conventions: RGB, float32 in [0, 1]; ``frame0`` and ``frame1`` are
-3×H×W or B×3×H×W, and the result has the same layout as the input.
+3×H×W or B×3×H×W, and the result has the same layout as the input. Outputs are
+clamped to [0, 1] and returned on the CPU.
 """
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
 
 import torch
 import torch.nn.functional as F
 
 from sepgan.runtime import Runtime, resolve_runtime
 
+__all__ = [
+    "DEFAULT_MAX_DEPTH",
+    "DEFAULT_MAX_MEMORY_MB",
+    "MULTIPLE",
+    "Interpolator",
+    "Retiming",
+    "bytes_per_pixel",
+    "pad_to_multiple",
+]
+
 MULTIPLE = 32
+# Deepest bisection used to approximate a target frame rate: 1/8 of an input interval.
+DEFAULT_MAX_DEPTH = 3
+DEFAULT_MAX_MEMORY_MB = 4096
 
 
 def pad_to_multiple(frames: torch.Tensor, multiple: int = MULTIPLE) -> tuple[torch.Tensor, tuple[int, int]]:
@@ -30,8 +82,125 @@ def pad_to_multiple(frames: torch.Tensor, multiple: int = MULTIPLE) -> tuple[tor
     return frames, (height, width)
 
 
+def _round_up(value: int, multiple: int = MULTIPLE) -> int:
+    return -(-value // multiple) * multiple
+
+
+def bytes_per_pixel(model: torch.nn.Module) -> int:
+    """Estimated peak inference memory per (padded) pixel of one pair, in bytes.
+
+    SepConv keeps four K-channel kernels at full resolution plus the kernel
+    subnets' K-channel intermediates and the first encoder level (``channels[0]``
+    wide), all float32; the constant 12 was fitted to peak RSS on CPU with margin.
+    Models without a ``kernel_size`` get the K = 51 figure.
+    """
+    config = getattr(model, "config", {}) or {}
+    kernel_size = int(config.get("kernel_size", getattr(model, "kernel_size", 51)))
+    channels = config.get("channels") or (32,)
+    return 4 * (12 * kernel_size + 4 * int(channels[0]))
+
+
+def _context(model: torch.nn.Module) -> int:
+    """Pixels of context a kernel needs around an output pixel (K//2)."""
+    return int(getattr(model, "max_displacement", getattr(model, "kernel_size", 51) // 2))
+
+
+def _ramp(length: int, start: int, overlap: int, total: int) -> torch.Tensor:
+    """1-D feather weight of a tile [start, start + length) inside [0, total).
+
+    Linear ramps over ``overlap`` px on every side that borders another tile
+    (not on the frame's own borders); neighbouring ramps sum to one, and the
+    blend divides by the summed weights anyway, so irregular last tiles are fine.
+    """
+    weight = torch.ones(length)
+    if overlap <= 0:
+        return weight
+    ramp = torch.arange(1, overlap + 1, dtype=torch.float32) / (overlap + 1)
+    width = min(overlap, length)
+    if start > 0:
+        weight[:width] = torch.minimum(weight[:width], ramp[:width])
+    if start + length < total:
+        weight[length - width :] = torch.minimum(weight[length - width :], ramp[:width].flip(0))
+    return weight
+
+
+def _tile_starts(length: int, tile: int, overlap: int) -> list[int]:
+    if length <= tile:
+        return [0]
+    stride = tile - overlap
+    starts = list(range(0, length - tile, stride))
+    starts.append(length - tile)
+    return starts
+
+
+@dataclass(frozen=True)
+class Retiming:
+    """Maps output frame indices to input positions and snaps them to dyadic points.
+
+    ``ratio`` is ``fps_out / fps_in`` as an exact :class:`~fractions.Fraction`.
+    Output frame ``k`` sits at input position ``k / ratio`` (frame index units,
+    frame 0 at position 0). :meth:`snap` returns ``(interval, t)`` with ``t`` a
+    dyadic Fraction in [0, 1] with denominator at most ``2**max_depth``; the
+    frame is then frame ``interval`` (t = 0), frame ``interval + 1`` (t = 1) or
+    the interpolation at ``t`` between them.
+    """
+
+    ratio: Fraction
+    max_depth: int = DEFAULT_MAX_DEPTH
+
+    def __post_init__(self) -> None:
+        if self.ratio <= 0:
+            raise ValueError(f"the frame-rate ratio must be positive, got {self.ratio}")
+        if not 0 <= self.max_depth <= 10:
+            raise ValueError(f"max_depth must be between 0 and 10, got {self.max_depth}")
+
+    @classmethod
+    def for_factor(cls, factor: int) -> Retiming:
+        """×factor for a power of two: every output lands exactly on a dyadic point."""
+        if factor < 1 or factor & (factor - 1):
+            raise ValueError(f"factor must be a power of two (2, 4, 8, ...), got {factor}")
+        return cls(Fraction(factor), max(0, factor.bit_length() - 1))
+
+    @classmethod
+    def for_fps(cls, fps_in: Fraction, fps_out: Fraction, max_depth: int = DEFAULT_MAX_DEPTH) -> Retiming:
+        return cls(Fraction(fps_out) / Fraction(fps_in), max_depth)
+
+    def position(self, index: int) -> Fraction:
+        """Exact input position (in input frames) of output frame ``index``."""
+        return index / self.ratio
+
+    def snap(self, position: Fraction) -> tuple[int, Fraction]:
+        interval = math.floor(position)
+        steps = 2**self.max_depth
+        # round() on a Fraction rounds half to even, which keeps the choice deterministic.
+        return interval, Fraction(round((position - interval) * steps), steps)
+
+    @property
+    def max_error(self) -> Fraction:
+        """Worst-case timing error in input frame intervals (0 when the ratio is a power of two)."""
+        numerator = self.ratio.numerator
+        if (
+            self.ratio.denominator == 1
+            and numerator & (numerator - 1) == 0
+            and numerator <= 2**self.max_depth
+        ):
+            return Fraction(0)
+        return Fraction(1, 2 ** (self.max_depth + 1))
+
+
 class Interpolator:
-    """Wraps a generator ``model(frame0, frame1) -> middle`` for frames of any size."""
+    """Wraps a generator ``model(frame0, frame1) -> middle`` for frames of any size and any dyadic time.
+
+    Args:
+        model: a generator taking two B×3×H×W frames (H, W multiples of 32).
+        device, precision: see :func:`sepgan.runtime.resolve_runtime` ("auto" picks CUDA+bf16 or CPU+fp32).
+        batch_size: pairs per network call (fewer when ``max_memory_mb`` demands it).
+        tile: ``None`` (whole frames), a tile size in pixels (rounded up to a multiple of 32),
+            or ``"auto"`` (tile only when a frame does not fit ``max_memory_mb``).
+        tile_overlap: feathered overlap between tiles in pixels; default ``2·ceil(K//2 / 32)·32``.
+        max_memory_mb: budget for one network call, in MB (see the module docstring);
+            ``None`` for no limit.
+    """
 
     def __init__(
         self,
@@ -40,20 +209,73 @@ class Interpolator:
         device: str | torch.device = "auto",
         precision: str = "auto",
         batch_size: int = 4,
+        tile: int | str | None = None,
+        tile_overlap: int | None = None,
+        max_memory_mb: float | None = DEFAULT_MAX_MEMORY_MB,
     ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         self.runtime: Runtime = resolve_runtime(str(device), precision)
         self.model = model.to(self.runtime.device).eval()
         self.batch_size = batch_size
+        context = _context(model)
+        self.tile_overlap = int(tile_overlap) if tile_overlap is not None else 2 * _round_up(max(context, 1))
+        if self.tile_overlap < 0:
+            raise ValueError(f"tile_overlap must be ≥ 0, got {self.tile_overlap}")
+        if tile is not None and tile != "auto":
+            tile = _round_up(int(tile))
+            if tile < self.tile_overlap + MULTIPLE:
+                raise ValueError(
+                    f"tile {tile} px is too small for an overlap of {self.tile_overlap} px; "
+                    f"use at least {self.tile_overlap + MULTIPLE}"
+                )
+        self.tile = tile
+        self.max_memory_mb = max_memory_mb
+        self.bytes_per_pixel = bytes_per_pixel(model)
 
     @classmethod
-    def from_pretrained(cls, path: str | os.PathLike, **kwargs) -> "Interpolator":
-        from sepgan.checkpoint import load_pretrained
+    def from_pretrained(cls, path_or_name: str | os.PathLike | None = None, **kwargs) -> Interpolator:
+        """Load a weights folder or a bundled name (``None``: the bundled default; see sepgan.weights)."""
+        from sepgan.checkpoint import CheckpointError, load_pretrained
+        from sepgan.weights import resolve_weights
 
-        return cls(load_pretrained(path), **kwargs)
+        folder = resolve_weights(path_or_name)
+        model = load_pretrained(folder)
+        if not hasattr(model, "kernel_size"):
+            raise CheckpointError(
+                f"{folder} holds a {getattr(model, 'architecture', type(model).__name__)}, not a generator; "
+                "pass the generator folder of a training run"
+            )
+        return cls(model, **kwargs)
+
+    # ------------------------------------------------------------------ sizes and memory
+
+    def _budget_pixels(self) -> float:
+        if self.max_memory_mb is None:
+            return math.inf
+        return self.max_memory_mb * 2**20 / self.bytes_per_pixel
+
+    def tile_size(self, height: int, width: int) -> int | None:
+        """The tile size used for H×W frames, or ``None`` when whole frames go through the network."""
+        if self.tile is None:
+            return None
+        if self.tile != "auto":
+            return int(self.tile)
+        budget = self._budget_pixels()
+        if _round_up(height) * _round_up(width) <= budget:
+            return None
+        tile = int(math.sqrt(budget)) // MULTIPLE * MULTIPLE
+        return max(tile, self.tile_overlap + MULTIPLE)
+
+    def _call_batch(self, pixels: int) -> int:
+        """Pairs per network call for items of ``pixels`` padded pixels, within the memory budget."""
+        return max(1, min(self.batch_size, int(self._budget_pixels() // max(pixels, 1))))
+
+    # ------------------------------------------------------------------ the middle frame
 
     @torch.inference_mode()
     def interpolate(self, frame0: torch.Tensor, frame1: torch.Tensor) -> torch.Tensor:
-        """The frame halfway between ``frame0`` and ``frame1``."""
+        """The frame halfway between ``frame0`` and ``frame1`` (3×H×W or B×3×H×W, CPU float in [0, 1])."""
         if frame0.shape != frame1.shape:
             raise ValueError(
                 f"frame0 and frame1 differ in size: {tuple(frame0.shape)} vs {tuple(frame1.shape)}"
@@ -63,14 +285,116 @@ class Interpolator:
             frame0, frame1 = frame0[None], frame1[None]
         if frame0.dim() != 4 or frame0.shape[1] != 3:
             raise ValueError(f"frames must be 3×H×W or B×3×H×W RGB, got {tuple(frame0.shape)}")
+        height, width = frame0.shape[-2:]
+        tile = self.tile_size(height, width)
+        if tile is None or (height <= tile and width <= tile):
+            result = self._run_batched(frame0, frame1)
+        else:
+            result = torch.cat(
+                [self._run_tiled(frame0[i : i + 1], frame1[i : i + 1], tile) for i in range(frame0.shape[0])]
+            )
+        return result[0] if single else result
+
+    def _run_batched(self, frame0: torch.Tensor, frame1: torch.Tensor) -> torch.Tensor:
+        """Whole frames through the network in batches; B×3×H×W → B×3×H×W on the CPU."""
+        height, width = frame0.shape[-2:]
+        step = self._call_batch(_round_up(height) * _round_up(width))
         outputs = []
-        for start in range(0, frame0.shape[0], self.batch_size):
-            chunk0 = frame0[start : start + self.batch_size].to(self.runtime.device, torch.float32)
-            chunk1 = frame1[start : start + self.batch_size].to(self.runtime.device, torch.float32)
+        for start in range(0, frame0.shape[0], step):
+            chunk0 = frame0[start : start + step].to(self.runtime.device, torch.float32)
+            chunk1 = frame1[start : start + step].to(self.runtime.device, torch.float32)
             padded, (height, width) = pad_to_multiple(torch.cat([chunk0, chunk1]))
             padded0, padded1 = padded.chunk(2)
             with self.runtime.autocast():
                 middle = self.model(padded0, padded1)
+            # .cpu() is a sync point on a GPU; it also bounds device memory to one batch.
             outputs.append(middle[..., :height, :width].float().clamp(0, 1).cpu())
-        result = torch.cat(outputs)
-        return result[0] if single else result
+        return torch.cat(outputs)
+
+    def _run_tiled(self, frame0: torch.Tensor, frame1: torch.Tensor, tile: int) -> torch.Tensor:
+        """One 1×3×H×W pair as overlapping tiles, blended with feathered weights."""
+        height, width = frame0.shape[-2:]
+        tile_height, tile_width = min(tile, height), min(tile, width)
+        boxes = [
+            (top, left)
+            for top in _tile_starts(height, tile_height, self.tile_overlap)
+            for left in _tile_starts(width, tile_width, self.tile_overlap)
+        ]
+        crops0 = torch.cat([frame0[..., t : t + tile_height, l : l + tile_width] for t, l in boxes])
+        crops1 = torch.cat([frame1[..., t : t + tile_height, l : l + tile_width] for t, l in boxes])
+        middles = self._run_batched(crops0, crops1)
+        total = torch.zeros(1, 3, height, width)
+        weights = torch.zeros(1, 1, height, width)
+        for (top, left), middle in zip(boxes, middles):
+            weight = _ramp(tile_height, top, self.tile_overlap, height)[:, None] * _ramp(
+                tile_width, left, self.tile_overlap, width
+            )
+            total[..., top : top + tile_height, left : left + tile_width] += middle * weight
+            weights[..., top : top + tile_height, left : left + tile_width] += weight
+        return total / weights
+
+    # ------------------------------------------------------------------ other times
+
+    def interpolate_recursively(
+        self, frame0: torch.Tensor, frame1: torch.Tensor, depth: int
+    ) -> Iterator[torch.Tensor]:
+        """Yield the 2^depth − 1 frames at t = 1/2^depth, 2/2^depth, ... in time order (3×H×W each).
+
+        A streaming generator: each midpoint is computed when it is next in time,
+        and only the frames on the current bisection path are kept.
+        """
+        if depth <= 0:
+            return
+        middle = self.interpolate(frame0, frame1)
+        yield from self.interpolate_recursively(frame0, middle, depth - 1)
+        yield middle
+        yield from self.interpolate_recursively(middle, frame1, depth - 1)
+
+    @torch.inference_mode()
+    def interpolate_dyadic(
+        self, frame0: torch.Tensor, frame1: torch.Tensor, times: Sequence[Sequence[Fraction]]
+    ) -> list[dict[Fraction, torch.Tensor]]:
+        """Frames at dyadic times ``m/2^d`` strictly between each pair, computed level by level.
+
+        ``frame0`` and ``frame1`` are B×3×H×W; ``times[b]`` lists the times wanted
+        for pair ``b``. Only the midpoints on the bisection paths to those times
+        are computed (t = 3/8 needs 1/2, 1/4 and 3/8), and every level is one
+        batched call across all pairs. Returns, per pair, ``{t: 3×H×W frame}``
+        holding every computed time (including the intermediate ones).
+        """
+        if len(times) != frame0.shape[0]:
+            raise ValueError(f"got {len(times)} time lists for {frame0.shape[0]} pairs")
+        needed: list[set[Fraction]] = []
+        for pair_times in times:
+            wanted: set[Fraction] = set()
+            stack = [Fraction(t) for t in pair_times]
+            while stack:
+                t = stack.pop()
+                if t in wanted or t in (0, 1):
+                    continue
+                if not 0 < t < 1 or t.denominator & (t.denominator - 1):
+                    raise ValueError(f"time {t} is not a dyadic point strictly between 0 and 1")
+                wanted.add(t)
+                half = Fraction(1, t.denominator)
+                stack.extend((t - half, t + half))
+            needed.append(wanted)
+        known: list[dict[Fraction, torch.Tensor]] = [
+            {Fraction(0): frame0[b], Fraction(1): frame1[b]} for b in range(frame0.shape[0])
+        ]
+        levels = sorted({t.denominator for wanted in needed for t in wanted})
+        for denominator in levels:
+            jobs = [
+                (b, t)
+                for b, wanted in enumerate(needed)
+                for t in sorted(wanted)
+                if t.denominator == denominator
+            ]
+            half = Fraction(1, denominator)
+            left = torch.stack([known[b][t - half] for b, t in jobs])
+            right = torch.stack([known[b][t + half] for b, t in jobs])
+            middles = self.interpolate(left, right)
+            for (b, t), middle in zip(jobs, middles):
+                known[b][t] = middle
+        for entry in known:
+            del entry[Fraction(0)], entry[Fraction(1)]
+        return known

@@ -1,0 +1,276 @@
+"""`sepgan interpolate` end to end with a tiny random model: counts, timing, audio, cuts, odd sizes, errors."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from sepgan.checkpoint import save_pretrained
+from sepgan.cli import app
+from sepgan.models import create_model
+from sepgan.video import probe_video
+from synthetic import moving_frames, texture, write_frame_folder
+from test_video import REAL_VIDEOS, decode_all, make_clip, stream_seconds
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory) -> Path:
+    return save_pretrained(create_model("sepconv-tiny"), tmp_path_factory.mktemp("weights") / "tiny")
+
+
+def invoke(*arguments: object, weights_folder: Path | None = None):
+    args = ["interpolate", *map(str, arguments), "--device", "cpu", "--quiet"]
+    if weights_folder is not None:
+        args += ["--weights", str(weights_folder)]
+    return runner.invoke(app, args)
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_pair_gives_the_middle_frame(tmp_path, weights):
+    frames = moving_frames(2, 37, 53)
+    write_frame_folder(tmp_path / "in", frames)
+    result = invoke(
+        tmp_path / "in" / "00000.png",
+        tmp_path / "in" / "00001.png",
+        "-o",
+        tmp_path / "mid.png",
+        weights_folder=weights,
+    )
+    assert result.exit_code == 0, result.output
+    assert "wrote" in result.output
+    assert Image.open(tmp_path / "mid.png").size == (53, 37)
+
+
+def test_frame_folder_times_four(tmp_path, weights):
+    write_frame_folder(tmp_path / "in", moving_frames(3, 32, 40))
+    result = invoke(tmp_path / "in", "-o", tmp_path / "out", "--factor", "4", weights_folder=weights)
+    assert result.exit_code == 0, result.output
+    names = sorted(path.name for path in (tmp_path / "out").iterdir())
+    assert names == [f"{index:06d}.png" for index in range(4 * 2 + 1)]  # factor·(N − 1) + 1
+    first = np.asarray(Image.open(tmp_path / "out" / "000000.png"))
+    np.testing.assert_array_equal(first, moving_frames(3, 32, 40)[0])
+
+
+def test_video_times_two_keeps_count_rate_duration_and_audio(tmp_path, weights):
+    source = make_clip(tmp_path / "in.mkv", moving_frames(8, 32, 48), Fraction(24), tone_seconds=8 / 24)
+    before = digest(source)
+    result = invoke(source, "-o", tmp_path / "out.mp4", "--factor", "2", weights_folder=weights)
+    assert result.exit_code == 0, result.output
+    info = probe_video(tmp_path / "out.mp4")
+    assert info.fps == 48 and info.frame_count == 16  # 2N: the last frame is held for its display time
+    assert abs(stream_seconds(tmp_path / "out.mp4", "video") - 8 / 24) < 1 / 48
+    assert abs(stream_seconds(tmp_path / "out.mp4", "audio") - stream_seconds(source, "audio")) < 0.03
+    assert digest(source) == before
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["in.mkv", "out.mp4"]
+
+
+def test_ntsc_rate_doubles_exactly(tmp_path, weights):
+    source = make_clip(tmp_path / "in.mp4", moving_frames(5, 32, 32), Fraction(60000, 1001), codec="libx264")
+    result = invoke(source, "-o", tmp_path / "out.mp4", "--fps", "119.88", weights_folder=weights)
+    assert result.exit_code == 0, result.output
+    assert "60000/1001 (59.94) → 120000/1001 (119.88)" in result.output
+    info = probe_video(tmp_path / "out.mp4")
+    assert info.fps == Fraction(120000, 1001) and info.frame_count == 10
+
+
+def test_target_fps_24_to_60_reports_its_timing_error(tmp_path, weights):
+    source = make_clip(tmp_path / "in.mkv", moving_frames(6, 32, 32), Fraction(24))
+    result = invoke(
+        source, "-o", tmp_path / "out.mkv", "--fps", "60", "--codec", "ffv1", weights_folder=weights
+    )
+    assert result.exit_code == 0, result.output
+    assert len(decode_all(tmp_path / "out.mkv")) == 15  # ceil(6 · 60/24)
+    assert "max timing error 2.08 ms" in result.output  # 0.05 of a 1/24 s interval
+    assert "error ≤ 2.60 ms" in result.output  # 1/16 of an interval
+
+
+def test_scene_cut_frames_are_copies_not_blends(tmp_path, weights):
+    shot_a = moving_frames(4, 32, 48, seed=1)
+    shot_b = moving_frames(4, 32, 48, seed=2, shift=(0, -2))
+    shot_b = [255 - frame for frame in shot_b]  # a different picture: a hard cut
+    source = make_clip(tmp_path / "in.mkv", shot_a + shot_b, Fraction(24))
+    result = invoke(
+        source, "-o", tmp_path / "out.mkv", "--codec", "ffv1", "--factor", "4", weights_folder=weights
+    )
+    assert result.exit_code == 0, result.output
+    assert "1 scene cuts" in result.output
+    frames = decode_all(tmp_path / "out.mkv")
+    assert len(frames) == 32
+    for offset in range(1, 4):  # outputs 13, 14, 15 lie between input frames 3 and 4 (the cut)
+        np.testing.assert_array_equal(frames[12 + offset], shot_a[3])
+    np.testing.assert_array_equal(frames[16], shot_b[0])
+
+
+def test_static_frames_pass_through_without_the_network(tmp_path, weights):
+    still = texture(32, 32, seed=3)
+    source = make_clip(tmp_path / "in.mkv", [still] * 4, Fraction(24))
+    result = invoke(source, "-o", tmp_path / "out", weights_folder=weights)
+    assert result.exit_code == 0, result.output
+    assert "0 interpolated" in result.output and "3 static pairs" in result.output
+    assert len(list((tmp_path / "out").iterdir())) == 8
+
+
+def test_odd_size_round_trip_and_montage(tmp_path, weights):
+    source = make_clip(tmp_path / "in.mkv", moving_frames(3, 23, 41), Fraction(10))
+    result = invoke(
+        source, "-o", tmp_path / "out.mp4", "--montage", tmp_path / "montage.mp4", weights_folder=weights
+    )
+    assert result.exit_code == 0, result.output
+    info = probe_video(tmp_path / "out.mp4")
+    assert (info.width, info.height, info.frame_count) == (41, 23, 6)
+    montage = probe_video(tmp_path / "montage.mp4")
+    assert (montage.width, montage.height, montage.frame_count) == (82, 23, 6)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (REAL_VIDEOS / "carphone_pristine.mp4").is_file(), reason="real clips not present")
+def test_real_clip_doubles(tmp_path, weights):
+    source = REAL_VIDEOS / "carphone_pristine.mp4"
+    result = invoke(source, "-o", tmp_path / "out.mp4", weights_folder=weights)
+    assert result.exit_code == 0, result.output
+    info = probe_video(tmp_path / "out.mp4")
+    assert info.fps == Fraction(60000, 1001) and info.frame_count == 240
+    assert abs(stream_seconds(tmp_path / "out.mp4", "video") - stream_seconds(source, "video")) < 1 / 60
+
+
+# ---------------------------------------------------------------------------- errors
+
+
+def _bad_images(folder: Path) -> dict[str, Path]:
+    folder.mkdir()
+    rgb = texture(16, 16)
+    paths = {
+        "rgb": folder / "rgb.png",
+        "small": folder / "small.png",
+        "gray": folder / "gray.png",
+        "rgba": folder / "rgba.png",
+        "deep": folder / "deep.png",
+    }
+    Image.fromarray(rgb).save(paths["rgb"])
+    Image.fromarray(texture(8, 8)).save(paths["small"])
+    Image.fromarray(rgb[..., 0]).save(paths["gray"])
+    Image.fromarray(np.dstack([rgb, rgb[..., :1]])).save(paths["rgba"])
+    deep = rgb.astype(">u2") * 257  # 16-bit RGB, written with PyAV's PNG encoder
+    frame = av.VideoFrame.from_ndarray(deep, format="rgb48be")
+    with av.open(str(paths["deep"]), "w", format="image2") as container:
+        stream = container.add_stream("png", rate=1)
+        stream.width, stream.height, stream.pix_fmt = 16, 16, "rgb48be"
+        container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return paths
+
+
+@pytest.mark.parametrize(
+    "case,message",
+    [
+        ("missing", "no such file"),
+        ("truncated", "truncated"),
+        ("sizes", "must have the same size"),
+        ("gray", "grayscale"),
+        ("rgba", "alpha"),
+        ("deep", "16 bits"),
+        ("zero", "zero.mkv: cannot read video"),  # FFmpeg cannot open a header-only file
+        ("one", "has 1 frame;"),
+        ("same", "is the input"),
+        ("nofolder", "does not exist"),
+        ("weights", "no bundled default weights yet"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_leaves_nothing(tmp_path, weights, case, message):
+    images = _bad_images(tmp_path / "images")
+    out = tmp_path / "out"
+    out.mkdir()
+    rgb = images["rgb"]
+    use_weights = weights
+    if case == "missing":
+        arguments = [tmp_path / "missing.mp4", "-o", out / "x.mp4"]
+    elif case == "truncated":
+        real = REAL_VIDEOS / "carphone_pristine.mp4"
+        if not real.is_file():
+            pytest.skip("real clips not present")
+        data = real.read_bytes()
+        (tmp_path / "cut.mp4").write_bytes(data[: len(data) // 3])
+        arguments = [tmp_path / "cut.mp4", "-o", out / "x.mp4"]
+    elif case == "sizes":
+        arguments = [rgb, images["small"], "-o", out / "mid.png"]
+    elif case in ("gray", "rgba", "deep"):
+        arguments = [rgb, images[case], "-o", out / "mid.png"]
+    elif case == "zero":
+        with av.open(str(tmp_path / "zero.mkv"), "w") as container:
+            stream = container.add_stream("ffv1", rate=24)
+            stream.width, stream.height, stream.pix_fmt = 16, 16, "bgr0"
+            container.start_encoding()  # header only: a valid file without frames
+        arguments = [tmp_path / "zero.mkv", "-o", out / "x.mp4"]
+    elif case == "one":
+        arguments = [make_clip(tmp_path / "one.mkv", [texture(16, 16)]), "-o", out / "x.mp4"]
+    elif case == "same":
+        clip = make_clip(tmp_path / "two.mkv", moving_frames(2, 16, 16))
+        arguments = [clip, "-o", clip]
+    elif case == "nofolder":
+        arguments = [
+            make_clip(tmp_path / "two.mkv", moving_frames(2, 16, 16)),
+            "-o",
+            tmp_path / "no" / "x.mp4",
+        ]
+    else:
+        arguments = [rgb, rgb, "-o", out / "mid.png"]
+        use_weights = None
+    inputs = {
+        path: digest(path) for path in tmp_path.rglob("*") if path.is_file() and out not in path.parents
+    }
+    result = invoke(*arguments, weights_folder=use_weights)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
+    assert list(out.iterdir()) == []
+    assert {path: digest(path) for path in inputs} == inputs
+
+
+def test_unwritable_folder(tmp_path, weights):
+    clip = make_clip(tmp_path / "two.mkv", moving_frames(2, 16, 16))
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        target = locked / "x.mp4" if os.geteuid() != 0 else Path("/proc/sepgan-test.mp4")
+        result = invoke(clip, "-o", target, weights_folder=weights)
+    finally:
+        locked.chmod(0o755)
+    assert result.exit_code == 2, result.output
+    assert "cannot write" in result.output
+    assert list(locked.iterdir()) == []
+
+
+def test_errors_print_one_line_on_stderr_without_traceback(tmp_path):
+    process = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sepgan",
+            "interpolate",
+            str(tmp_path / "missing.mp4"),
+            "-o",
+            str(tmp_path / "o.mp4"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert process.returncode == 2
+    assert process.stderr.strip() == f"error: {tmp_path / 'missing.mp4'}: no such file or folder"

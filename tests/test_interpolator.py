@@ -1,0 +1,146 @@
+"""Interpolator: any size, batching, tiling, memory budget, dyadic retiming and weight resolution."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from sepgan.checkpoint import CheckpointError, save_pretrained
+from sepgan.frames import load_image
+from sepgan.interpolator import Interpolator, Retiming
+from sepgan.models import create_model
+from sepgan.weights import WeightsError, resolve_weights
+
+EVAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "eval" / "middlebury-other"
+
+
+class Average(nn.Module):
+    """Stand-in generator: the mean of the two frames; counts its calls and pairs."""
+
+    kernel_size = 5
+    config = {"kernel_size": 5, "channels": [4]}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+        self.pairs = 0
+
+    def forward(self, frame0, frame1):
+        assert frame0.shape[-1] % 32 == 0 and frame0.shape[-2] % 32 == 0
+        self.calls += 1
+        self.pairs += frame0.shape[0]
+        return (frame0 + frame1) / 2
+
+
+def test_any_size_is_padded_and_cropped_back():
+    frame0, frame1 = torch.rand(3, 239, 421), torch.rand(3, 239, 421)
+    middle = Interpolator(Average(), device="cpu").interpolate(frame0, frame1)
+    assert middle.shape == (3, 239, 421)
+    torch.testing.assert_close(middle, (frame0 + frame1) / 2)
+
+
+def test_batches_match_single_pairs_with_a_real_network():
+    torch.manual_seed(0)
+    interpolator = Interpolator(create_model("sepconv-tiny"), device="cpu", batch_size=2)
+    frame0, frame1 = torch.rand(3, 3, 40, 56), torch.rand(3, 3, 40, 56)
+    together = interpolator.interpolate(frame0, frame1)
+    alone = torch.stack([interpolator.interpolate(frame0[i], frame1[i]) for i in range(3)])
+    torch.testing.assert_close(together, alone, atol=1e-5, rtol=0)
+
+
+def test_tiles_blend_to_exactly_the_untiled_result_for_a_pointwise_model():
+    frame0, frame1 = torch.rand(1, 3, 150, 230), torch.rand(1, 3, 150, 230)
+    tiled = Interpolator(Average(), device="cpu", tile=64, tile_overlap=16).interpolate(frame0, frame1)
+    torch.testing.assert_close(tiled, (frame0 + frame1) / 2)
+
+
+@pytest.mark.skipif(not (EVAL / "Beanbags").is_dir(), reason="real evaluation images not present")
+def test_tiled_output_matches_untiled_on_a_real_image():
+    frame0 = load_image(EVAL / "Beanbags" / "frame10.png")[:, :240, :320]
+    frame1 = load_image(EVAL / "Beanbags" / "frame11.png")[:, :240, :320]
+    torch.manual_seed(0)
+    # Kernel normalisation makes the random network a weighted average of real pixels.
+    model = create_model("sepconv-tiny", kernel_normalization=True, input_normalization=True)
+    whole = Interpolator(model, device="cpu").interpolate(frame0, frame1)
+    tiled_interpolator = Interpolator(model, device="cpu", tile=128, tile_overlap=64)
+    assert tiled_interpolator.tile_size(240, 320) == 128
+    tiled = tiled_interpolator.interpolate(frame0, frame1)
+    difference = (tiled - whole).abs()
+    assert difference.mean() < 1 / 255
+    assert difference.max() < 16 / 255
+
+
+def test_auto_tiling_follows_the_memory_budget():
+    interpolator = Interpolator(create_model("sepconv"), device="cpu", tile="auto", max_memory_mb=4096)
+    assert interpolator.tile_overlap == 64  # 2·ceil(25 / 32)·32 for K = 51
+    assert interpolator.tile_size(480, 854) is None
+    tile = interpolator.tile_size(2160, 3840)
+    assert tile is not None and tile % 32 == 0
+    assert tile * tile * interpolator.bytes_per_pixel <= 4096 * 2**20
+
+
+def test_recursive_bisection_streams_in_time_order():
+    interpolator = Interpolator(Average(), device="cpu")
+    frame0, frame1 = torch.zeros(3, 8, 8), torch.ones(3, 8, 8)
+    values = [frame[0, 0, 0].item() for frame in interpolator.interpolate_recursively(frame0, frame1, 3)]
+    assert values == [k / 8 for k in range(1, 8)]
+
+
+def test_dyadic_points_compute_only_their_bisection_paths_in_batches():
+    model = Average()
+    interpolator = Interpolator(model, device="cpu", batch_size=16)
+    frame0, frame1 = torch.zeros(2, 3, 8, 8), torch.ones(2, 3, 8, 8)
+    result = interpolator.interpolate_dyadic(frame0, frame1, [[Fraction(3, 8)], [Fraction(1, 2)]])
+    assert result[0][Fraction(3, 8)][0, 0, 0].item() == pytest.approx(3 / 8)
+    assert sorted(result[0]) == [Fraction(1, 4), Fraction(3, 8), Fraction(1, 2)]
+    assert model.pairs == 4  # 1/2 (both pairs), then 1/4, then 3/8
+    assert model.calls == 3  # one batched call per level
+
+
+@pytest.mark.parametrize(
+    "fps_in,fps_out,exact",
+    [
+        (Fraction(24), Fraction(60), False),
+        (Fraction(25), Fraction(50), True),
+        (Fraction(30), Fraction(60), True),
+        (Fraction(60), Fraction(120), True),
+        (Fraction(60000, 1001), Fraction(120000, 1001), True),
+    ],
+)
+def test_target_fps_snaps_to_the_nearest_dyadic_point(fps_in, fps_out, exact):
+    retiming = Retiming.for_fps(fps_in, fps_out, max_depth=3)
+    worst = Fraction(0)
+    for index in range(200):
+        position = retiming.position(index)
+        assert position == index * fps_in / fps_out
+        interval, t = retiming.snap(position)
+        assert 0 <= t <= 1 and (t * 8).denominator == 1
+        worst = max(worst, abs(position - interval - t))
+    assert worst <= retiming.max_error <= Fraction(1, 16)
+    assert (worst == 0) == exact
+
+
+def test_factor_must_be_a_power_of_two():
+    assert Retiming.for_factor(8).max_error == 0
+    with pytest.raises(ValueError):
+        Retiming.for_factor(3)
+
+
+def test_no_default_weights_yet_is_a_clear_error():
+    with pytest.raises(WeightsError, match="no bundled default weights yet: pass --weights PATH"):
+        Interpolator.from_pretrained(None)
+
+
+def test_weights_resolve_from_a_run_folder_and_reject_a_discriminator(tmp_path):
+    save_pretrained(create_model("sepconv-tiny"), tmp_path / "run" / "generator")
+    assert resolve_weights(tmp_path / "run") == tmp_path / "run" / "generator"
+    assert Interpolator.from_pretrained(tmp_path / "run", device="cpu").model.kernel_size == 5
+    save_pretrained(create_model("wgan-critic"), tmp_path / "critic")
+    with pytest.raises(CheckpointError, match="not a generator"):
+        Interpolator.from_pretrained(tmp_path / "critic", device="cpu")
+    with pytest.raises(WeightsError, match="weights not found"):
+        resolve_weights(tmp_path / "nowhere")

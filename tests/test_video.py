@@ -1,0 +1,234 @@
+"""Video I/O: exact frame rates, lossless and odd-size round trips, atomic writes, audio, scene cuts."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from sepgan.video import (
+    DEFAULT_SCENE_THRESHOLD,
+    PngSequenceWriter,
+    VideoError,
+    VideoReader,
+    VideoWriter,
+    format_fps,
+    output_codec,
+    parse_fps,
+    probe_video,
+    scene_score,
+    thumbnail,
+)
+from synthetic import moving_frames, texture
+
+REAL_VIDEOS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "videos"
+
+
+def make_clip(
+    path: Path,
+    frames: list[np.ndarray],
+    fps: Fraction = Fraction(24),
+    *,
+    codec: str = "ffv1",
+    tone_seconds: float | None = None,
+) -> Path:
+    """Write ``frames`` as a video; optionally add a 440 Hz AAC tone of ``tone_seconds``."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=fps)
+        stream.height, stream.width = frames[0].shape[:2]
+        stream.pix_fmt = "bgr0" if codec == "ffv1" else "yuv444p"
+        audio = None
+        if tone_seconds is not None:
+            audio = container.add_stream("aac", rate=48000, layout="mono")
+        for frame in frames:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(stream.encode(None))
+        if audio is not None:
+            samples = int(48000 * tone_seconds)
+            tone = (0.3 * np.sin(2 * np.pi * 440 * np.arange(samples) / 48000)).astype(np.float32)
+            for start in range(0, samples, 1024):
+                chunk = av.AudioFrame.from_ndarray(
+                    tone[None, start : start + 1024], format="fltp", layout="mono"
+                )
+                chunk.sample_rate, chunk.pts = 48000, start
+                container.mux(audio.encode(chunk))
+            container.mux(audio.encode(None))
+    return path
+
+
+def decode_all(path: Path) -> list[np.ndarray]:
+    with VideoReader(path) as reader:
+        return list(reader.frames())
+
+
+def stream_seconds(path: Path, kind: str) -> float:
+    """Duration of the first ``kind`` stream from its packets (last pts + duration − first pts)."""
+    with av.open(str(path)) as container:
+        stream = getattr(container.streams, kind)[0]
+        times = [
+            (packet.pts, packet.duration or 0) for packet in container.demux(stream) if packet.pts is not None
+        ]
+        first = min(pts for pts, _ in times)
+        end = max(pts + duration for pts, duration in times)
+        return float((end - first) * stream.time_base)
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("120", Fraction(120)),
+        ("60000/1001", Fraction(60000, 1001)),
+        ("59.94", Fraction(60000, 1001)),
+        ("119.88", Fraction(120000, 1001)),
+        ("23.976", Fraction(24000, 1001)),
+        ("29.97", Fraction(30000, 1001)),
+        ("12.5", Fraction(25, 2)),
+    ],
+)
+def test_parse_fps_reads_exact_rationals(text, expected):
+    assert parse_fps(text) == expected
+
+
+@pytest.mark.parametrize("text", ["0", "-5", "abc", "1/0"])
+def test_parse_fps_rejects_nonsense(text):
+    with pytest.raises(VideoError):
+        parse_fps(text)
+
+
+def test_format_fps():
+    assert format_fps(Fraction(120)) == "120"
+    assert format_fps(Fraction(120000, 1001)) == "120000/1001 (119.88)"
+
+
+def test_output_codec_follows_the_suffix(tmp_path):
+    assert output_codec(tmp_path / "a.mp4") == "h264"
+    assert output_codec(tmp_path / "frames") == "png"
+    assert output_codec(tmp_path / "a.mkv", "ffv1") == "ffv1"
+    with pytest.raises(VideoError, match="ffv1 cannot be written"):
+        output_codec(tmp_path / "a.mp4", "ffv1")
+    with pytest.raises(VideoError, match="unknown video container"):
+        output_codec(tmp_path / "a.xyz")
+
+
+def test_ffv1_round_trip_is_lossless_at_an_odd_size_and_keeps_an_exact_rate(tmp_path):
+    frames = moving_frames(3, 239, 421)
+    fps = Fraction(120000, 1001)
+    with VideoWriter(tmp_path / "a.mkv", fps=fps, width=421, height=239, codec="ffv1") as writer:
+        for frame in frames:
+            writer.write(frame)
+    decoded = decode_all(tmp_path / "a.mkv")
+    assert len(decoded) == 3
+    for original, back in zip(frames, decoded):
+        np.testing.assert_array_equal(original, back)
+    # Matroska keeps millisecond timestamps, so the rate reads back approximately.
+    assert abs(float(probe_video(tmp_path / "a.mkv").fps) - 119.88) < 0.1
+
+
+def test_h264_mp4_keeps_120000_over_1001_exactly_and_odd_sizes_use_yuv444(tmp_path):
+    frames = moving_frames(4, 239, 421)
+    fps = Fraction(120000, 1001)
+    with VideoWriter(tmp_path / "a.mp4", fps=fps, width=421, height=239, crf=10) as writer:
+        for frame in frames:
+            writer.write(frame)
+    info = probe_video(tmp_path / "a.mp4")
+    assert (info.width, info.height, info.fps, info.frame_count) == (421, 239, fps, 4)
+    with av.open(str(tmp_path / "a.mp4")) as container:
+        assert container.streams.video[0].codec_context.pix_fmt == "yuv444p"
+    decoded = decode_all(tmp_path / "a.mp4")
+    assert np.abs(decoded[0].astype(int) - frames[0]).mean() < 3  # lossy, but close at CRF 10
+
+
+def test_writer_leaves_nothing_when_aborted(tmp_path):
+    with (
+        pytest.raises(RuntimeError),
+        VideoWriter(tmp_path / "a.mp4", fps=Fraction(24), width=32, height=32) as writer,
+    ):
+        writer.write(np.zeros((32, 32, 3), np.uint8))
+        raise RuntimeError("boom")
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(RuntimeError), PngSequenceWriter(tmp_path / "frames") as png_writer:
+        png_writer.write(np.zeros((8, 8, 3), np.uint8))
+        raise RuntimeError("boom")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_png_sequence_refuses_a_non_empty_folder(tmp_path):
+    (tmp_path / "frames").mkdir()
+    (tmp_path / "frames" / "keep.txt").write_text("mine")
+    with pytest.raises(VideoError, match="not empty"):
+        PngSequenceWriter(tmp_path / "frames")
+    assert (tmp_path / "frames" / "keep.txt").read_text() == "mine"
+
+
+def test_audio_packets_are_copied_unchanged(tmp_path):
+    frames = moving_frames(12, 32, 48)
+    source = make_clip(tmp_path / "in.mkv", frames, Fraction(24), tone_seconds=0.5)
+    with VideoReader(source) as reader:
+        assert len(reader.passthrough) == 1
+        with VideoWriter(
+            tmp_path / "out.mkv",
+            fps=Fraction(48),
+            width=48,
+            height=32,
+            codec="ffv1",
+            passthrough=reader.passthrough,
+        ) as writer:
+            for frame in reader.frames(on_packet=writer.copy_packet):
+                writer.write(frame)
+                writer.write(frame)
+    assert abs(stream_seconds(tmp_path / "out.mkv", "audio") - stream_seconds(source, "audio")) < 1e-3
+    assert abs(stream_seconds(tmp_path / "out.mkv", "video") - 0.5) < 0.03
+
+
+def test_missing_and_corrupt_files_raise_video_error(tmp_path):
+    with pytest.raises(VideoError, match="no such file"):
+        VideoReader(tmp_path / "missing.mp4")
+    (tmp_path / "junk.mp4").write_bytes(b"not a video at all" * 100)
+    with pytest.raises(VideoError, match="cannot read video"):
+        VideoReader(tmp_path / "junk.mp4")
+
+
+@pytest.mark.skipif(not (REAL_VIDEOS / "carphone_pristine.mp4").is_file(), reason="real clips not present")
+def test_a_truncated_real_video_raises_video_error(tmp_path):
+    data = (REAL_VIDEOS / "carphone_pristine.mp4").read_bytes()
+    (tmp_path / "cut.mp4").write_bytes(data[: len(data) // 2])
+    with pytest.raises(VideoError):
+        with VideoReader(tmp_path / "cut.mp4") as reader:
+            for _ in reader.frames():
+                pass
+
+
+def test_scene_score_separates_motion_from_a_cut():
+    # 288×512 shrinks 8× to the thumbnail, so a 3 px shift moves it by under half a pixel.
+    frames = moving_frames(2, 288, 512, shift=(2, 3))
+    other = texture(288, 512, seed=7)
+    same_shot = scene_score(thumbnail(frames[0]), thumbnail(frames[1]))
+    cut = scene_score(thumbnail(frames[1]), thumbnail(other))
+    assert scene_score(thumbnail(frames[0]), thumbnail(frames[0])) == 0
+    assert same_shot < DEFAULT_SCENE_THRESHOLD < cut
+
+
+@pytest.mark.skipif(not (REAL_VIDEOS / "Megamind.avi").is_file(), reason="real clips not present")
+def test_the_real_cuts_in_megamind_score_above_the_threshold():
+    scores = []
+    with VideoReader(REAL_VIDEOS / "Megamind.avi") as reader:
+        previous = None
+        for index, frame in enumerate(reader.frames()):
+            current = thumbnail(frame)
+            if previous is not None:
+                scores.append(scene_score(previous, current))
+            previous = current
+            if index >= 160:
+                break
+    cuts = [index for index, score in enumerate(scores) if score > DEFAULT_SCENE_THRESHOLD]
+    assert cuts == [0, 97, 153]  # frame 0→1 is a cut in this excerpt too
+
+
+def test_real_clip_probe():
+    if not REAL_VIDEOS.is_dir():
+        pytest.skip("real clips not present")
+    info = probe_video(REAL_VIDEOS / "carphone_pristine.mp4")
+    assert (info.width, info.height, info.fps) == (176, 144, Fraction(30000, 1001))
