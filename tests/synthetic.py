@@ -7,12 +7,16 @@ inputs gives a visibly blurred (double) image.
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
+import av
 import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
+
+from sepgan.video import VideoReader
 
 
 def texture(height: int, width: int, seed: int = 0, detail: int = 8) -> np.ndarray:
@@ -45,3 +49,55 @@ def write_frame_folder(folder: Path, frames: list[np.ndarray], suffix: str = ".p
 
 def to_tensor(frame: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(frame).permute(2, 0, 1).float().div(255)[None]
+
+
+REAL_VIDEOS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "videos"
+
+
+def make_clip(
+    path: Path,
+    frames: list[np.ndarray],
+    fps: Fraction = Fraction(24),
+    *,
+    codec: str = "ffv1",
+    tone_seconds: float | None = None,
+) -> Path:
+    """Write ``frames`` as a video; optionally add a 440 Hz AAC tone of ``tone_seconds``."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=fps)
+        stream.height, stream.width = frames[0].shape[:2]
+        stream.pix_fmt = "bgr0" if codec == "ffv1" else "yuv444p"
+        audio = None
+        if tone_seconds is not None:
+            audio = container.add_stream("aac", rate=48000, layout="mono")
+        for frame in frames:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(stream.encode(None))
+        if audio is not None:
+            samples = int(48000 * tone_seconds)
+            tone = (0.3 * np.sin(2 * np.pi * 440 * np.arange(samples) / 48000)).astype(np.float32)
+            for start in range(0, samples, 1024):
+                chunk = av.AudioFrame.from_ndarray(
+                    tone[None, start : start + 1024], format="fltp", layout="mono"
+                )
+                chunk.sample_rate, chunk.pts = 48000, start
+                container.mux(audio.encode(chunk))
+            container.mux(audio.encode(None))
+    return path
+
+
+def decode_all(path: Path) -> list[np.ndarray]:
+    with VideoReader(path) as reader:
+        return list(reader.frames())
+
+
+def stream_seconds(path: Path, kind: str) -> float:
+    """Duration of the first ``kind`` stream from its packets (last pts + duration − first pts)."""
+    with av.open(str(path)) as container:
+        stream = getattr(container.streams, kind)[0]
+        times = [
+            (packet.pts, packet.duration or 0) for packet in container.demux(stream) if packet.pts is not None
+        ]
+        first = min(pts for pts, _ in times)
+        end = max(pts + duration for pts, duration in times)
+        return float((end - first) * stream.time_base)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import subprocess
 import sys
+import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -19,8 +21,7 @@ from sepgan.checkpoint import save_pretrained
 from sepgan.cli import app
 from sepgan.models import create_model
 from sepgan.video import probe_video
-from synthetic import moving_frames, texture, write_frame_folder
-from test_video import REAL_VIDEOS, decode_all, make_clip, stream_seconds
+from synthetic import REAL_VIDEOS, decode_all, make_clip, moving_frames, stream_seconds, texture, write_frame_folder
 
 runner = CliRunner()
 
@@ -274,3 +275,22 @@ def test_errors_print_one_line_on_stderr_without_traceback(tmp_path):
     )
     assert process.returncode == 2
     assert process.stderr.strip() == f"error: {tmp_path / 'missing.mp4'}: no such file or folder"
+
+
+def test_sigterm_mid_job_leaves_no_partial_output(tmp_path, weights):
+    clip = make_clip(tmp_path / "long.mkv", moving_frames(400, 96, 128, shift=(0, 1)), Fraction(30))
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    command = [sys.executable, "-m", "sepgan", "interpolate", str(clip), "-o", str(out_dir / "x2.mp4"),
+               "--weights", str(weights), "--device", "cpu", "--quiet"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not any(out_dir.iterdir()) and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    assert process.poll() is None, "the job ended before it could be interrupted"
+    assert any(out_dir.iterdir()), "no temporary output appeared"
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    assert list(out_dir.iterdir()) == []

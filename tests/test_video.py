@@ -22,59 +22,7 @@ from sepgan.video import (
     scene_score,
     thumbnail,
 )
-from synthetic import moving_frames, texture
-
-REAL_VIDEOS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "videos"
-
-
-def make_clip(
-    path: Path,
-    frames: list[np.ndarray],
-    fps: Fraction = Fraction(24),
-    *,
-    codec: str = "ffv1",
-    tone_seconds: float | None = None,
-) -> Path:
-    """Write ``frames`` as a video; optionally add a 440 Hz AAC tone of ``tone_seconds``."""
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream(codec, rate=fps)
-        stream.height, stream.width = frames[0].shape[:2]
-        stream.pix_fmt = "bgr0" if codec == "ffv1" else "yuv444p"
-        audio = None
-        if tone_seconds is not None:
-            audio = container.add_stream("aac", rate=48000, layout="mono")
-        for frame in frames:
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
-        container.mux(stream.encode(None))
-        if audio is not None:
-            samples = int(48000 * tone_seconds)
-            tone = (0.3 * np.sin(2 * np.pi * 440 * np.arange(samples) / 48000)).astype(np.float32)
-            for start in range(0, samples, 1024):
-                chunk = av.AudioFrame.from_ndarray(
-                    tone[None, start : start + 1024], format="fltp", layout="mono"
-                )
-                chunk.sample_rate, chunk.pts = 48000, start
-                container.mux(audio.encode(chunk))
-            container.mux(audio.encode(None))
-    return path
-
-
-def decode_all(path: Path) -> list[np.ndarray]:
-    with VideoReader(path) as reader:
-        return list(reader.frames())
-
-
-def stream_seconds(path: Path, kind: str) -> float:
-    """Duration of the first ``kind`` stream from its packets (last pts + duration − first pts)."""
-    with av.open(str(path)) as container:
-        stream = getattr(container.streams, kind)[0]
-        times = [
-            (packet.pts, packet.duration or 0) for packet in container.demux(stream) if packet.pts is not None
-        ]
-        first = min(pts for pts, _ in times)
-        end = max(pts + duration for pts, duration in times)
-        return float((end - first) * stream.time_base)
-
+from synthetic import REAL_VIDEOS, decode_all, make_clip, moving_frames, stream_seconds, texture
 
 @pytest.mark.parametrize(
     "text,expected",
