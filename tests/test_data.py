@@ -16,7 +16,6 @@ import torch
 from PIL import Image
 from torch.utils.data import ConcatDataset, DataLoader
 
-import sepgan.data.video_triplets as video_triplets
 from sepgan.data import (
     ATD12K,
     DatasetError,
@@ -27,6 +26,7 @@ from sepgan.data import (
     Vimeo90KTriplet,
     build_triplet_dataset,
     detect_layout,
+    video_triplets,
 )
 
 HEIGHT, WIDTH = 32, 48

@@ -185,7 +185,7 @@ def test_failed_save_keeps_old_file_and_cleans_up(tmp_path: Path, monkeypatch: p
     target = tmp_path / "frame.png"
     Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(target)
 
-    def failing_save(self, file, format=None, **options):  # noqa: A002 (Pillow's own name)
+    def failing_save(self, file, format=None, **options):
         file.write(b"partial")
         raise OSError("disk full")
 

@@ -21,7 +21,15 @@ from sepgan.checkpoint import save_pretrained
 from sepgan.cli import app
 from sepgan.models import create_model
 from sepgan.video import probe_video
-from synthetic import REAL_VIDEOS, decode_all, make_clip, moving_frames, stream_seconds, texture, write_frame_folder
+from synthetic import (
+    REAL_VIDEOS,
+    decode_all,
+    make_clip,
+    moving_frames,
+    stream_seconds,
+    texture,
+    write_frame_folder,
+)
 
 runner = CliRunner()
 

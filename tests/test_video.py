@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fractions import Fraction
-from pathlib import Path
 
 import av
 import numpy as np
@@ -23,6 +22,7 @@ from sepgan.video import (
     thumbnail,
 )
 from synthetic import REAL_VIDEOS, decode_all, make_clip, moving_frames, stream_seconds, texture
+
 
 @pytest.mark.parametrize(
     "text,expected",
@@ -143,10 +143,9 @@ def test_missing_and_corrupt_files_raise_video_error(tmp_path):
 def test_a_truncated_real_video_raises_video_error(tmp_path):
     data = (REAL_VIDEOS / "carphone_pristine.mp4").read_bytes()
     (tmp_path / "cut.mp4").write_bytes(data[: len(data) // 2])
-    with pytest.raises(VideoError):
-        with VideoReader(tmp_path / "cut.mp4") as reader:
-            for _ in reader.frames():
-                pass
+    with pytest.raises(VideoError), VideoReader(tmp_path / "cut.mp4") as reader:
+        for _ in reader.frames():
+            pass
 
 
 def test_scene_score_separates_motion_from_a_cut():

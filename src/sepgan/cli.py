@@ -10,7 +10,7 @@ import functools
 import logging
 import signal
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -85,12 +85,12 @@ def _interrupt(signum, frame) -> None:
 @reports_user_errors
 def train(
     overrides: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Argument(help="Config overrides as dotted key=value, e.g. optim.generator_lr=1e-4 data.batch_size=16."),
     ] = None,
-    config: Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML config file.")] = None,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file.")] = None,
     output: Annotated[
-        Optional[Path], typer.Option("--output", "-o", help="Run folder (same as output_dir=...).")
+        Path | None, typer.Option("--output", "-o", help="Run folder (same as output_dir=...).")
     ] = None,
     resume: Annotated[
         bool,
@@ -204,8 +204,8 @@ def interpolate(
 
 # Subcommands that live in their own subpackages. Their modules import only
 # Typer at load time, so `sepgan --help` stays fast.
-from sepgan.evaluation.cli import evaluate_command  # noqa: E402
-from sepgan.study.cli import study_app  # noqa: E402
+from sepgan.evaluation.cli import evaluate_command
+from sepgan.study.cli import study_app
 
 app.command("evaluate")(evaluate_command)
 app.add_typer(study_app, name="study")

@@ -35,7 +35,7 @@ import numpy as np
 from sepgan.data.augment import PairedAugment
 from sepgan.data.triplets import DatasetError, TripletDataset, check_gaps
 
-__all__ = ["VIDEO_SUFFIXES", "VideoTriplets", "default_cache_dir", "decode_to_cache"]
+__all__ = ["VIDEO_SUFFIXES", "VideoTriplets", "decode_to_cache", "default_cache_dir"]
 
 VIDEO_SUFFIXES = frozenset(
     {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".ts", ".flv", ".wmv", ".y4m"}

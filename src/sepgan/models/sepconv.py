@@ -70,7 +70,7 @@ from torch import nn
 
 from sepgan.ops import separable_conv
 
-__all__ = ["SepConv", "KERNEL_NORMALIZATION_EPS", "NORMALIZATION_MIN_STD"]
+__all__ = ["KERNEL_NORMALIZATION_EPS", "NORMALIZATION_MIN_STD", "SepConv"]
 
 # Added to S0 + S1 in kernel normalisation; the SepConv++ value.
 KERNEL_NORMALIZATION_EPS = 1e-7

@@ -55,9 +55,9 @@ import torch
 import torch.nn.functional as F
 
 __all__ = [
-    "Backend",
     "BACKENDS",
     "REFERENCE_TILE_BYTES",
+    "Backend",
     "available_backends",
     "register_backend",
     "select_backend",

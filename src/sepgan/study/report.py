@@ -27,9 +27,8 @@ Outputs: ``report.csv`` (one row per comparison × question × scope), ``report.
 
 from __future__ import annotations
 
-import dataclasses
-
 import csv
+import dataclasses
 import io
 import json
 import math

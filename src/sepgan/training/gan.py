@@ -33,7 +33,7 @@ class Batch:
     frame1: torch.Tensor
     target: torch.Tensor
 
-    def to(self, device: torch.device) -> "Batch":
+    def to(self, device: torch.device) -> Batch:
         return Batch(*(t.to(device, non_blocking=True) for t in (self.frame0, self.frame1, self.target)))
 
 

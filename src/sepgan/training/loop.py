@@ -41,7 +41,6 @@ from torch.utils.data.distributed import DistributedSampler
 from sepgan.checkpoint import (
     TRAINING_STATE_NAME,
     CheckpointError,
-    atomic_write,
     atomic_write_text,
     clean_state_dict,
     load_training_state,
@@ -52,7 +51,14 @@ from sepgan.checkpoint import (
 from sepgan.config import TrainConfig, config_from_dict, config_to_dict, dump_config
 from sepgan.data import PairedAugment, build_triplet_dataset
 from sepgan.models import create_model
-from sepgan.runtime import Runtime, distributed_info, resolve_runtime, rng_state, seed_everything, set_rng_state
+from sepgan.runtime import (
+    Runtime,
+    distributed_info,
+    resolve_runtime,
+    rng_state,
+    seed_everything,
+    set_rng_state,
+)
 from sepgan.training.gan import Batch, discriminator_step, generator_step
 
 logger = logging.getLogger(__name__)
