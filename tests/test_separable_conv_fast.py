@@ -37,7 +37,8 @@ def relative_error(fast, reference):
     return ((fast.double() - reference).abs().max() / reference.abs().max().clamp_min(1e-30)).item()
 
 
-# Shapes cross the numba tiles (256 columns) and frame-gradient bands (64 padded rows),
+# Shapes cross the numba tiles (≈ 256 output columns, ≈ 768 padded columns for the frame
+# gradient) and frame-gradient bands (32 padded rows), split columns into unequal tiles,
 # use channel counts that are not a multiple of three, and K from 1 to 51.
 SHAPES = [
     ((1, 3, 8, 8), 1),
@@ -47,6 +48,8 @@ SHAPES = [
     ((1, 3, 70, 300), 3),
     ((1, 2, 12, 20), 51),
     ((1, 3, 19, 270), 51),
+    ((1, 2, 6, 790), 51),
+    ((1, 3, 180, 1000), 3),  # outputs over 2 MB: the huge-page allocation path
 ]
 TOLERANCE = 1e-4  # relative to the largest magnitude; float32 sums of up to 2601 taps
 

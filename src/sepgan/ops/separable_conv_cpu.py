@@ -11,20 +11,32 @@ platform torch supports, needs no compiler on the user's machine, and its
 slightly faster but needs a toolchain at install or a wheel per platform.
 
 Loop structure (forward; the backward passes follow the same pattern). The work
-is split into tasks of one output row ``y`` × one tile of ``TILE`` columns, run
-in parallel with ``prange``. Inside a task, for each kernel row ``i`` the
-horizontal pass accumulates ``row_c[x] = Σ_j kh[j, y, x] · P[c, y+i, x+j]`` for
-three channels at once (innermost loop over ``x``, vectorised by LLVM, two
-``j`` taps per sweep to halve the accumulator traffic), then the vertical pass
-adds ``kv[i, y, x] · row_c[x]`` to the output tile. Everything a task touches
-(K kernel rows of one tile, three accumulator rows, one padded row per ``i``)
-stays in L1/L2. Channels are processed in groups of three; other channel counts
-are zero-padded to a multiple of three (exact, and free for RGB).
+is split into tasks of two output rows ``y, y+1`` × one tile of about ``TILE``
+columns, run in parallel with ``prange``. Inside a task, for each padded row
+``y + r`` the horizontal pass accumulates ``row_c[x] = Σ_j kh[j, y, x] · P[c, y+r, x+j]``
+(tap ``i = r`` of row ``y``) and the same sum with ``kh[j, y+1, x]`` (tap ``r - 1`` of
+row ``y + 1``) for three channels at once: innermost loop over ``x``, vectorised by
+LLVM, each load of ``P`` feeding both rows, two ``j`` taps per sweep. The vertical
+pass then adds ``kv[i, y, x] · row_c[x]`` to each row's output tile. Everything a
+task touches (K kernel rows of one tile per output row, six accumulator rows, one
+padded row per ``r``) stays in L1/L2. The inner loops are bound by loads, not by
+FMAs; blocking further (four taps × two rows, or 2 × 2 blocks in the kernel
+gradients) needs more runtime alias checks than LLVM accepts, and the loop then
+stays scalar (≈ 4× slower). Channels are processed in groups of three; other
+channel counts are zero-padded to a multiple of three (exact, and free for RGB).
+
+The kernel gradients share the channel sum ``S = Σ_c g · P`` between both
+gradients and take three kernel rows ``i`` per sweep over ``j``.
 
 The frame gradient is a scatter (``P[y+i, x+j]`` receives from every output
 pixel that reads it). To avoid atomics it is computed as a gather: each task
-owns one padded row ``r`` × one tile of padded columns ``s`` and sums
+owns a band of padded rows × one tile of padded columns and sums
 ``g[r-i, s-j] · kv[i, r-i, s-j] · kh[j, r-i, s-j]`` over the valid ``i, j``.
+
+Outputs larger than 2 MB are allocated with transparent huge pages where Linux
+offers them (see ``_empty``): the kernel gradients are fresh 2·K·H·W-float
+tensors on every call, and first-touching them in 4 KB pages cost a quarter of
+the backward pass.
 
 Costs: the first call of each kernel compiles it (a few seconds) unless the
 on-disk numba cache next to this file (or, if that directory is read-only,
@@ -34,6 +46,8 @@ numba's user-wide cache directory) already holds it. The thread count follows
 
 from __future__ import annotations
 
+import mmap
+
 import numba
 import numpy as np
 import torch
@@ -41,12 +55,29 @@ from numba import njit, prange
 
 __all__ = ["backward", "forward", "supports"]
 
-# Output columns per parallel task. 256 keeps a task's K kernel rows (51 × 1 KB)
-# in L2 and its six accumulator rows (6 KB) in L1, with enough tasks per frame
-# (H × W/256) to balance the threads.
+# Target output columns per parallel task of the forward and kernel-gradient passes.
+# 256 keeps a task's K kernel rows (51 × 1 KB) in L2 and its accumulator rows in L1,
+# with enough tasks per frame (H × W/256) to balance the threads. The actual width is
+# balanced by ``_tile_width`` so that no task gets a short remainder tile.
 TILE = 256
-# Padded rows per frame-gradient task: each kernel row is re-read (BAND + K - 1) / BAND times.
-BAND = 64
+# Target padded columns per frame-gradient task. Wider than ``TILE``: its inner loops
+# (over one band row) pay a fixed setup per entry, and at 256 columns that setup
+# costs ≈ 25% of the pass (measured at 720p: 0.41 s at 256 × 64, 0.29 s at 672 × 32).
+FRAME_GRAD_TILE = 768
+# Padded rows per frame-gradient task: each kernel row is re-read (BAND + K - 1) / BAND
+# times; 32 keeps the 3 × BAND × tile accumulator (≈ 260 KB) in L2.
+BAND = 32
+
+
+def _tile_width(extent: int, target: int) -> int:
+    """Split ``extent`` columns into tiles of about ``target``, equal up to a multiple of 8.
+
+    Equal tiles (the last one at most 7 columns shorter) instead of ``target``-wide tiles
+    plus a remainder: 854 = 3 · 256 + 86 would leave one thread a quarter-full task per
+    row. 8 is the float32 width of an AVX2 register, so the vector loops have no tail.
+    """
+    tiles = max(1, -(-extent // target))
+    return -(-extent // (8 * tiles)) * 8
 
 
 def _jit(function):
@@ -59,72 +90,113 @@ def _jit(function):
 
 
 def _forward_kernel(padded, kv, kh, out, batch, channels, height, width, kernel_size, tile):
-    """All arrays are flat float32; ``channels`` is a multiple of three."""
+    """All arrays are flat float32; ``channels`` is a multiple of three.
+
+    A task computes two output rows ``y`` and ``y + 1``: padded row ``y + r`` is tap
+    ``r`` of row ``y`` and tap ``r - 1`` of row ``y + 1``, so each load of it feeds
+    both rows' horizontal sums (the loop is bound by loads, not by FMAs).
+    """
     padded_height = height + kernel_size - 1
     padded_width = width + kernel_size - 1
     plane = height * width
     padded_plane = padded_height * padded_width
     tiles = (width + tile - 1) // tile
-    for task in prange(batch * height * tiles):
-        b = task // (height * tiles)
-        y = (task // tiles) % height
+    pairs = (height + 1) // 2
+    for task in prange(batch * pairs * tiles):
+        b = task // (pairs * tiles)
+        y = 2 * ((task // tiles) % pairs)
         x0 = (task % tiles) * tile
         n = min(tile, width - x0)
+        both = y + 1 < height  # false for the last row of an odd height
         # The K rows kh[b, :, y, x0:x0+n] lie H·W floats apart; at such strides they
         # compete for the same cache sets, so copy them next to each other first.
-        kh_tile = np.empty((kernel_size, tile), np.float32)
-        kv_tile = np.empty((kernel_size, tile), np.float32)
+        kh_a = np.empty((kernel_size, tile), np.float32)
+        kv_a = np.empty((kernel_size, tile), np.float32)
+        kh_b = np.zeros((kernel_size, tile), np.float32)
+        kv_b = np.zeros((kernel_size, tile), np.float32)
         kernel_base = b * kernel_size * plane + y * width + x0
         for j in range(kernel_size):
-            kh_tile[j, :n] = kh[kernel_base + j * plane : kernel_base + j * plane + n]
-            kv_tile[j, :n] = kv[kernel_base + j * plane : kernel_base + j * plane + n]
-        rows = np.empty((3, tile), np.float32)
-        acc = np.empty((3, tile), np.float32)
-        row0, row1, row2 = rows[0], rows[1], rows[2]
-        acc0, acc1, acc2 = acc[0], acc[1], acc[2]
+            kh_a[j, :n] = kh[kernel_base + j * plane : kernel_base + j * plane + n]
+            kv_a[j, :n] = kv[kernel_base + j * plane : kernel_base + j * plane + n]
+            if both:
+                kh_b[j, :n] = kh[kernel_base + width + j * plane : kernel_base + width + j * plane + n]
+                kv_b[j, :n] = kv[kernel_base + width + j * plane : kernel_base + width + j * plane + n]
+        rows = np.empty((6, tile), np.float32)
+        acc = np.empty((6, tile), np.float32)
+        ra0, ra1, ra2, rb0, rb1, rb2 = rows[0], rows[1], rows[2], rows[3], rows[4], rows[5]
+        aa0, aa1, aa2, ab0, ab1, ab2 = acc[0], acc[1], acc[2], acc[3], acc[4], acc[5]
         for c in range(0, channels, 3):
             acc[:] = 0.0
-            for i in range(kernel_size):
+            # r = 0 and r = K feed only one of the two rows; the other row's sum is
+            # computed anyway (2 of 2K + 2 sweeps) and dropped, which keeps one loop body.
+            for r in range(kernel_size + 1 if both else kernel_size):
                 rows[:] = 0.0
                 # Slices make every inner index a plain loop counter: numba then drops
                 # its negative-index wraparound and LLVM vectorises the loops.
-                start = ((b * channels + c) * padded_height + y + i) * padded_width + x0
+                start = ((b * channels + c) * padded_height + y + r) * padded_width + x0
                 p0 = padded[start : start + n + kernel_size - 1]
                 p1 = padded[start + padded_plane : start + padded_plane + n + kernel_size - 1]
                 p2 = padded[start + 2 * padded_plane : start + 2 * padded_plane + n + kernel_size - 1]
-                # Four taps per sweep: a quarter of the load/store traffic on the row
-                # accumulators (the loop is bound by loads, not by FMAs).
-                for jj in range(kernel_size // 4):
-                    j = 4 * jj
-                    ka = kh_tile[j]
-                    kb = kh_tile[j + 1]
-                    kc = kh_tile[j + 2]
-                    kd = kh_tile[j + 3]
+                # Two taps per sweep and row: with both rows that is four accumulations
+                # per loaded value of p, and the accumulator traffic is halved.
+                for jj in range(kernel_size // 2):
+                    j = 2 * jj
+                    ka = kh_a[j]
+                    kb = kh_a[j + 1]
+                    la = kh_b[j]
+                    lb = kh_b[j + 1]
                     for x in range(n):
                         wa = ka[x]
                         wb = kb[x]
-                        wc = kc[x]
-                        wd = kd[x]
-                        row0[x] += wa * p0[j + x] + wb * p0[j + 1 + x] + wc * p0[j + 2 + x] + wd * p0[j + 3 + x]
-                        row1[x] += wa * p1[j + x] + wb * p1[j + 1 + x] + wc * p1[j + 2 + x] + wd * p1[j + 3 + x]
-                        row2[x] += wa * p2[j + x] + wb * p2[j + 1 + x] + wc * p2[j + 2 + x] + wd * p2[j + 3 + x]
-                for j in range(kernel_size - kernel_size % 4, kernel_size):
-                    ka = kh_tile[j]
+                        va = la[x]
+                        vb = lb[x]
+                        q = p0[j + x]
+                        s = p0[j + 1 + x]
+                        ra0[x] += wa * q + wb * s
+                        rb0[x] += va * q + vb * s
+                        q = p1[j + x]
+                        s = p1[j + 1 + x]
+                        ra1[x] += wa * q + wb * s
+                        rb1[x] += va * q + vb * s
+                        q = p2[j + x]
+                        s = p2[j + 1 + x]
+                        ra2[x] += wa * q + wb * s
+                        rb2[x] += va * q + vb * s
+                for j in range(kernel_size - kernel_size % 2, kernel_size):
+                    ka = kh_a[j]
+                    la = kh_b[j]
                     for x in range(n):
                         wa = ka[x]
-                        row0[x] += wa * p0[j + x]
-                        row1[x] += wa * p1[j + x]
-                        row2[x] += wa * p2[j + x]
-                kvi = kv_tile[i]
-                for x in range(n):
-                    v = kvi[x]
-                    acc0[x] += v * row0[x]
-                    acc1[x] += v * row1[x]
-                    acc2[x] += v * row2[x]
+                        va = la[x]
+                        ra0[x] += wa * p0[j + x]
+                        ra1[x] += wa * p1[j + x]
+                        ra2[x] += wa * p2[j + x]
+                        rb0[x] += va * p0[j + x]
+                        rb1[x] += va * p1[j + x]
+                        rb2[x] += va * p2[j + x]
+                if r < kernel_size:
+                    kvr = kv_a[r]
+                    for x in range(n):
+                        v = kvr[x]
+                        aa0[x] += v * ra0[x]
+                        aa1[x] += v * ra1[x]
+                        aa2[x] += v * ra2[x]
+                if r > 0:
+                    kvr = kv_b[r - 1]
+                    for x in range(n):
+                        v = kvr[x]
+                        ab0[x] += v * rb0[x]
+                        ab1[x] += v * rb1[x]
+                        ab2[x] += v * rb2[x]
             o0 = (b * channels + c) * plane + y * width + x0
-            out[o0 : o0 + n] = acc0[:n]
-            out[o0 + plane : o0 + plane + n] = acc1[:n]
-            out[o0 + 2 * plane : o0 + 2 * plane + n] = acc2[:n]
+            out[o0 : o0 + n] = aa0[:n]
+            out[o0 + plane : o0 + plane + n] = aa1[:n]
+            out[o0 + 2 * plane : o0 + 2 * plane + n] = aa2[:n]
+            if both:
+                o0 += width
+                out[o0 : o0 + n] = ab0[:n]
+                out[o0 + plane : o0 + plane + n] = ab1[:n]
+                out[o0 + 2 * plane : o0 + 2 * plane + n] = ab2[:n]
 
 
 def _kernel_grads_kernel(
@@ -158,15 +230,48 @@ def _kernel_grads_kernel(
             g0 = grad_out[o0 : o0 + n]
             g1 = grad_out[o0 + plane : o0 + plane + n]
             g2 = grad_out[o0 + 2 * plane : o0 + 2 * plane + n]
-            for i in range(kernel_size):
+            span = n + kernel_size - 1
+            # Three kernel rows i..i+2 per sweep over j: each load of kh[j] and each
+            # load/store of the grad_kh accumulator row then serves three rows.
+            for ii in range(kernel_size // 3):
+                i = 3 * ii
                 start = ((b * channels + c) * padded_height + y + i) * padded_width + x0
-                p0 = padded[start : start + n + kernel_size - 1]
-                p1 = padded[start + padded_plane : start + padded_plane + n + kernel_size - 1]
-                p2 = padded[start + 2 * padded_plane : start + 2 * padded_plane + n + kernel_size - 1]
+                pa0 = padded[start : start + span]
+                pa1 = padded[start + padded_plane : start + padded_plane + span]
+                pa2 = padded[start + 2 * padded_plane : start + 2 * padded_plane + span]
+                start += padded_width
+                pb0 = padded[start : start + span]
+                pb1 = padded[start + padded_plane : start + padded_plane + span]
+                pb2 = padded[start + 2 * padded_plane : start + 2 * padded_plane + span]
+                start += padded_width
+                pc0 = padded[start : start + span]
+                pc1 = padded[start + padded_plane : start + padded_plane + span]
+                pc2 = padded[start + 2 * padded_plane : start + 2 * padded_plane + span]
+                kva = kv_tile[i]
+                kvb = kv_tile[i + 1]
+                kvc = kv_tile[i + 2]
+                acc_kva = acc_kv[i]
+                acc_kvb = acc_kv[i + 1]
+                acc_kvc = acc_kv[i + 2]
+                for j in range(kernel_size):
+                    khj = kh_tile[j]
+                    acc_khj = acc_kh[j]
+                    for x in range(n):
+                        sa = g0[x] * pa0[j + x] + g1[x] * pa1[j + x] + g2[x] * pa2[j + x]
+                        sb = g0[x] * pb0[j + x] + g1[x] * pb1[j + x] + g2[x] * pb2[j + x]
+                        sc = g0[x] * pc0[j + x] + g1[x] * pc1[j + x] + g2[x] * pc2[j + x]
+                        k = khj[x]
+                        acc_kva[x] += k * sa
+                        acc_kvb[x] += k * sb
+                        acc_kvc[x] += k * sc
+                        acc_khj[x] += kva[x] * sa + kvb[x] * sb + kvc[x] * sc
+            for i in range(kernel_size - kernel_size % 3, kernel_size):
+                start = ((b * channels + c) * padded_height + y + i) * padded_width + x0
+                p0 = padded[start : start + span]
+                p1 = padded[start + padded_plane : start + padded_plane + span]
+                p2 = padded[start + 2 * padded_plane : start + 2 * padded_plane + span]
                 kvi = kv_tile[i]
                 acc_kvi = acc_kv[i]
-                # One tap per sweep: unrolling this loop would need more runtime alias checks
-                # than LLVM accepts, and it then stays scalar.
                 for j in range(kernel_size):
                     khj = kh_tile[j]
                     acc_khj = acc_kh[j]
@@ -285,6 +390,32 @@ def _pad_channels(tensor: torch.Tensor) -> torch.Tensor:
     return tensor.contiguous()
 
 
+def _empty(shape: tuple[int, ...]) -> torch.Tensor:
+    """An uninitialised float32 CPU tensor, backed by transparent huge pages where possible.
+
+    The outputs are allocated afresh on every call; the kernel gradients alone are
+    2·K·H·W floats (376 MB at 720p, K = 51). First-touching them in 4 KB pages costs
+    ≈ 90 000 page faults, about a third of the kernel-gradient pass (0.45 s → 0.32 s at
+    720p with huge pages). With ``MADV_HUGEPAGE`` (Linux; honoured when transparent huge
+    pages are set to ``madvise`` or ``always``) they fault in 2 MB pages instead. The
+    mapping is unmapped when the tensor (which owns it through its numpy base) is freed.
+    Elsewhere, or below one huge page, this is plain ``torch.empty``.
+    """
+    advice = getattr(mmap, "MADV_HUGEPAGE", None)
+    anonymous = getattr(mmap, "MAP_ANONYMOUS", None)
+    nbytes = 4 * int(np.prod(shape))
+    if advice is None or anonymous is None or nbytes < 1 << 21:
+        return torch.empty(shape, dtype=torch.float32)
+    # Private anonymous memory: a shared mapping (mmap's default) is shmem, whose huge
+    # pages follow a separate setting that is usually off.
+    mapping = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | anonymous)
+    try:
+        mapping.madvise(advice)
+    except OSError:  # kernel without transparent huge pages: 4 KB pages, still correct
+        pass
+    return torch.from_numpy(np.frombuffer(mapping, dtype=np.float32)).view(shape)
+
+
 def _flat(tensor: torch.Tensor) -> np.ndarray:
     return tensor.detach().reshape(-1).numpy()
 
@@ -293,7 +424,7 @@ def forward(padded: torch.Tensor, kernel_vertical: torch.Tensor, kernel_horizont
     batch, channels = padded.shape[:2]
     kernel_size, height, width = kernel_vertical.shape[1:]
     padded3 = _pad_channels(padded)
-    out = padded.new_empty(batch, padded3.shape[1], height, width)
+    out = _empty((batch, padded3.shape[1], height, width))
     _set_threads()
     _forward_jit(
         _flat(padded3),
@@ -305,7 +436,7 @@ def forward(padded: torch.Tensor, kernel_vertical: torch.Tensor, kernel_horizont
         height,
         width,
         kernel_size,
-        TILE,
+        _tile_width(width, TILE),
     )
     return out[:, :channels]
 
@@ -328,8 +459,8 @@ def backward(
     _set_threads()
     grad_padded = grad_vertical = grad_horizontal = None
     if need_vertical or need_horizontal:
-        grad_vertical = torch.empty_like(kernel_vertical)
-        grad_horizontal = torch.empty_like(kernel_horizontal)
+        grad_vertical = _empty(tuple(kernel_vertical.shape))
+        grad_horizontal = _empty(tuple(kernel_horizontal.shape))
         _kernel_grads_jit(
             _flat(grad3),
             _flat(padded3),
@@ -342,10 +473,10 @@ def backward(
             height,
             width,
             kernel_size,
-            TILE,
+            _tile_width(width, TILE),
         )
     if need_frame:
-        grad_padded = torch.empty_like(padded3)
+        grad_padded = _empty(tuple(padded3.shape))
         _frame_grad_jit(
             _flat(grad3),
             _flat(kernel_vertical),
@@ -356,7 +487,7 @@ def backward(
             height,
             width,
             kernel_size,
-            TILE,
+            _tile_width(width + kernel_size - 1, FRAME_GRAD_TILE),
             BAND,
         )
         grad_padded = grad_padded[:, :channels]
