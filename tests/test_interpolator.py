@@ -144,3 +144,17 @@ def test_weights_resolve_from_a_run_folder_and_reject_a_discriminator(tmp_path):
         Interpolator.from_pretrained(tmp_path / "critic", device="cpu")
     with pytest.raises(WeightsError, match="weights not found"):
         resolve_weights(tmp_path / "nowhere")
+
+
+@pytest.mark.slow
+def test_compiled_network_matches_eager_and_leaves_the_model_plain():
+    torch.manual_seed(0)
+    model = create_model("sepconv-tiny")
+    eager = Interpolator(model, device="cpu")
+    compiled = Interpolator(model, device="cpu", compile=True)
+    assert compiled.model is model and "_estimate_kernels" not in vars(model)
+    assert compiled.network.conv1 is model.conv1  # the weights are shared, not copied
+    frame0, frame1 = torch.rand(2, 3, 40, 56), torch.rand(2, 3, 40, 56)
+    torch.testing.assert_close(
+        compiled.interpolate(frame0, frame1), eager.interpolate(frame0, frame1), atol=1e-5, rtol=0
+    )

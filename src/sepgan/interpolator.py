@@ -25,6 +25,20 @@ around it, outside the network:
 * **Device and precision** come from :func:`sepgan.runtime.resolve_runtime`:
   CPU in float32; CUDA with bf16 or fp16 autocast for the U-Net, while the
   separable convolution itself always runs in float32.
+* **Whole-model options**, measured on a 640×480 pair with 2 CPU cores
+  (``benchmarks/bench_model_options.py``; time per pair against fp32 +
+  ``no_grad`` + batch 1, paper SepConv / sepconv-lite): ``channels_last``
+  0.87× / 0.84×, so the network runs in channels_last memory format on the
+  CPU (``channels_last=None``; unmeasured on GPUs, so left off there);
+  ``torch.compile`` 0.76× / 0.66× after a compile of 7–25 s per input shape
+  (every new frame, tile or batch size compiles again), so it is opt-in
+  (``compile=True``); ``inference_mode`` 1.00× / 0.96× against ``no_grad``
+  (used anyway, it is free); batch 2 1.15× / 0.97× per pair (the full-
+  resolution kernels outgrow the caches), so on the CPU ``--batch`` buys
+  nothing (it is meant for GPUs; unmeasured here); bf16 autocast more than 30× slower on a CPU without native bf16
+  instructions (PyTorch falls back to a naive single-threaded convolution),
+  so bf16 stays a request (``precision="bf16"``), never a CPU default, also
+  because it changes numerics.
 * **Retiming.** Recursive bisection gives ×2^n: the midpoint of (0, 1) is 1/2,
   then 1/4 = mid(0, 1/2) and 3/4 = mid(1/2, 1), and so on; the frames at
   t = m/2^d are *dyadic* points. :meth:`Interpolator.interpolate_recursively`
@@ -45,6 +59,7 @@ clamped to [0, 1] and returned on the CPU.
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 from collections.abc import Iterator, Sequence
@@ -133,6 +148,22 @@ def _tile_starts(length: int, tile: int, overlap: int) -> list[int]:
     return starts
 
 
+def _compile_network(model: torch.nn.Module) -> torch.nn.Module:
+    """``model`` with its convolutional body compiled by ``torch.compile``; the weights are shared.
+
+    Dynamo cannot trace the separable convolution's dispatch (numba on the CPU),
+    so for SepConv only ``_estimate_kernels`` is compiled, on a shallow copy that
+    shares the parameters, and the op runs eagerly. Each new input size (and
+    each tile size) compiles again: 7–40 s per shape on 2 CPU cores.
+    """
+    estimate = getattr(model, "_estimate_kernels", None)
+    if estimate is None:
+        return torch.compile(model)
+    network = copy.copy(model)  # shares _parameters and _modules; only the method is replaced
+    network._estimate_kernels = torch.compile(estimate)
+    return network
+
+
 @dataclass(frozen=True)
 class Retiming:
     """Maps output frame indices to input positions and snaps them to dyadic points.
@@ -200,6 +231,10 @@ class Interpolator:
         tile_overlap: feathered overlap between tiles in pixels; default ``2·ceil(K//2 / 32)·32``.
         max_memory_mb: budget for one network call, in MB (see the module docstring);
             ``None`` for no limit.
+        compile: ``torch.compile`` the network body (U-Net and kernel subnets; the separable
+            convolution stays eager). Opt-in: see "Whole-model options" in the module docstring.
+        channels_last: run the network in NHWC memory format; ``None`` chooses it on the CPU,
+            where it is faster (module docstring). The model's weights are converted in place.
     """
 
     def __init__(
@@ -212,11 +247,18 @@ class Interpolator:
         tile: int | str | None = None,
         tile_overlap: int | None = None,
         max_memory_mb: float | None = DEFAULT_MAX_MEMORY_MB,
+        compile: bool = False,
+        channels_last: bool | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         self.runtime: Runtime = resolve_runtime(str(device), precision)
         self.model = model.to(self.runtime.device).eval()
+        self.channels_last = self.runtime.device.type == "cpu" if channels_last is None else channels_last
+        if self.channels_last:
+            self.model.to(memory_format=torch.channels_last)
+        # self.model stays the plain module (to save, to inspect); self.network is what runs.
+        self.network = _compile_network(self.model) if compile else self.model
         self.batch_size = batch_size
         context = _context(model)
         self.tile_overlap = int(tile_overlap) if tile_overlap is not None else 2 * _round_up(max(context, 1))
@@ -305,10 +347,13 @@ class Interpolator:
             chunk1 = frame1[start : start + step].to(self.runtime.device, torch.float32)
             padded, (height, width) = pad_to_multiple(torch.cat([chunk0, chunk1]))
             padded0, padded1 = padded.chunk(2)
+            if self.channels_last:
+                padded0 = padded0.contiguous(memory_format=torch.channels_last)
+                padded1 = padded1.contiguous(memory_format=torch.channels_last)
             with self.runtime.autocast():
-                middle = self.model(padded0, padded1)
+                middle = self.network(padded0, padded1)
             # .cpu() is a sync point on a GPU; it also bounds device memory to one batch.
-            outputs.append(middle[..., :height, :width].float().clamp(0, 1).cpu())
+            outputs.append(middle[..., :height, :width].float().clamp(0, 1).contiguous().cpu())
         return torch.cat(outputs)
 
     def _run_tiled(self, frame0: torch.Tensor, frame1: torch.Tensor, tile: int) -> torch.Tensor:

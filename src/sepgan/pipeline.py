@@ -12,9 +12,10 @@ Three inputs, one streaming core (:func:`retime`):
   yields ``2N`` frames, exactly the input's duration, and audio keeps its sync.
 
 The core reads frames one at a time and keeps only the previous one, plus a
-batch of ``batch_size`` pairs whose midpoints go through the network together
-(``reader → pairs → writer``; the three stages are plain generators so that a
-later version can overlap them with threads). Each pair is classified first:
+batch of pairs: it collects intervals until ``batch_size`` of them need the
+network, so that every network call gets ``--batch`` pairs (static and cut
+intervals ride along without counting; at most ``4 · batch_size`` intervals are
+held). Each pair is classified first:
 
 * a **scene cut** (:func:`sepgan.video.scene_score` above ``scene_threshold``):
   no blending across it; every in-between frame repeats the frame before the
@@ -24,6 +25,22 @@ later version can overlap them with threads). Each pair is classified first:
 * otherwise the wanted dyadic points are interpolated
   (:meth:`sepgan.interpolator.Interpolator.interpolate_dyadic`).
 
+**Overlap.** ``reader → retime → writer`` run as three threads (``overlap=True``,
+the default): a decode thread fills a bounded queue of input frames
+(``2 · batch + 2``), the calling thread runs the network, and an encode thread
+drains a bounded queue of output frames (``2 · batch · ⌈min(ratio, 8)⌉``), so
+memory stays at a few batches of frames whatever the length. PyAV releases the
+GIL while decoding and encoding and PyTorch while computing, so the stages run
+at the same time; the output is the same frames in the same order as with
+``overlap=False`` (only the interleaving of audio and video packets in the
+container may differ). An exception in any thread is re-raised in the calling
+thread, which stops and joins the others before the writer removes its
+temporary output; signals (Ctrl-C, SIGTERM) arrive in the calling thread as
+before. On a 2-core CPU the network takes seconds per frame and decode and
+encode tens of milliseconds, so overlap saves little there (see
+``benchmarks/bench_interpolate.py``); it is meant for fast inference (a GPU),
+where decode and encode are a larger share of the time.
+
 Failure leaves nothing behind: outputs are written under temporary names and
 renamed only when complete, the input is never opened for writing, and all
 argument and path checks run before the model is loaded.
@@ -31,9 +48,12 @@ argument and path checks run before the model is loaded.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import queue
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -99,11 +119,16 @@ class InterpolateOptions:
     static_tolerance: int = 1
     montage: Path | None = None
     progress: bool = True
+    overlap: bool = True  # decode, inference and encode in three threads (see the module docstring)
 
 
 @dataclass
 class RetimeStats:
-    """Counters and timings filled in by :func:`retime` and the jobs."""
+    """Counters and timings filled in by :func:`retime` and the jobs.
+
+    ``seconds`` holds the busy time of each stage; with overlap the stages run
+    at the same time, so their sum exceeds the wall time.
+    """
 
     frames_in: int = 0
     frames_out: int = 0
@@ -190,6 +215,7 @@ def retime(
     batch = max(1, interpolator.batch_size)
     next_output = 0
     count = 0
+    network_pairs = 0  # pending intervals that need the network
     previous: np.ndarray | None = None
     previous_thumbnail: np.ndarray | None = None
     pending: list[_Interval] = []
@@ -212,10 +238,13 @@ def retime(
             mode = _classify(previous, frame, score, scene_threshold, static_tolerance)
             stats.scene_cuts += mode == "cut"
             stats.static_pairs += mode == "static"
-            pending.append(_Interval(count - 1, previous, frame, times, mode))
-            if len(pending) >= batch:
+            interval = _Interval(count - 1, previous, frame, times, mode)
+            pending.append(interval)
+            network_pairs += _needs_network(interval)
+            # Flush once a full batch needs the network; the cap bounds memory in long static runs.
+            if network_pairs >= batch or len(pending) >= 4 * batch:
                 yield from _flush(pending, interpolator, stats)
-                pending = []
+                pending, network_pairs = [], 0
         previous, previous_thumbnail = frame, frame_thumbnail
         count += 1
     stats.frames_in = count
@@ -234,15 +263,15 @@ def retime(
         next_output += 1
 
 
+def _needs_network(interval: _Interval) -> bool:
+    return interval.mode == "interpolate" and any(0 < t < 1 for t in interval.times)
+
+
 def _flush(
     pending: list[_Interval], interpolator: Interpolator, stats: RetimeStats
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Interpolate the pending intervals in one batched pass and yield their output frames in order."""
-    jobs = [
-        i
-        for i, interval in enumerate(pending)
-        if interval.mode == "interpolate" and any(0 < t < 1 for t in interval.times)
-    ]
+    jobs = [i for i, interval in enumerate(pending) if _needs_network(interval)]
     made: dict[tuple[int, Fraction], np.ndarray] = {}
     if jobs:
         started = time.perf_counter()
@@ -279,6 +308,144 @@ def _timed(frames: Iterable[np.ndarray], stats: RetimeStats) -> Iterator[np.ndar
             return
         stats.seconds["decode"] += time.perf_counter() - started
         yield frame
+
+
+# ---------------------------------------------------------------------------
+# Overlap: decode and encode threads around the calling (inference) thread
+# ---------------------------------------------------------------------------
+
+_DONE = object()
+_POLL_SECONDS = 0.1  # how often a blocked thread looks at the stop flag
+
+
+class _ReadAhead:
+    """Iterates ``items`` in a daemon thread, at most ``maxsize`` items ahead of the consumer.
+
+    Iterating the object yields the items in order and re-raises, in the
+    consumer's thread, any exception the producer met. :meth:`close` stops the
+    producer after its current item and joins it.
+    """
+
+    def __init__(self, items: Iterable, maxsize: int, name: str = "sepgan-decode") -> None:
+        self._queue: queue.Queue = queue.Queue(maxsize)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(iter(items),), name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self, iterator: Iterator) -> None:
+        try:
+            for item in iterator:
+                if not self._put((True, item)):
+                    return
+        except BaseException as error:  # noqa: BLE001 - handed to the consumer, which re-raises it
+            self._put((False, error))
+            return
+        self._put((False, None))
+
+    def _put(self, entry: tuple[bool, object]) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(entry, timeout=_POLL_SECONDS)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def __iter__(self) -> Iterator:
+        while True:
+            # A blocking get: Ctrl-C and SIGTERM still interrupt it (lock waits are interruptible on POSIX).
+            is_item, value = self._queue.get()
+            if is_item:
+                yield value
+            elif value is None:
+                return
+            else:
+                raise value
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+class _WriteBehind:
+    """Calls ``write(item)`` for every :meth:`put` item in a daemon thread, through a bounded queue.
+
+    :meth:`put` blocks while ``maxsize`` items wait and re-raises an error of
+    the writer thread; :meth:`finish` waits until everything is written.
+    :meth:`close` drops what is still queued and joins the thread.
+    """
+
+    def __init__(self, write: Callable[[object], None], maxsize: int, name: str = "sepgan-encode") -> None:
+        self._write = write
+        self._queue: queue.Queue = queue.Queue(maxsize)
+        self._stop = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                try:
+                    item = self._queue.get(timeout=_POLL_SECONDS)
+                except queue.Empty:
+                    continue
+                if item is _DONE:
+                    return
+                self._write(item)
+        except BaseException as error:  # noqa: BLE001 - re-raised by put() and finish()
+            self._error = error
+
+    def _raise_if_failed(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def put(self, item: object) -> None:
+        while True:
+            self._raise_if_failed()
+            try:
+                self._queue.put(item, timeout=_POLL_SECONDS)
+                return
+            except queue.Full:
+                continue
+
+    def finish(self) -> None:
+        self.put(_DONE)
+        self._thread.join()
+        self._raise_if_failed()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+@contextlib.contextmanager
+def _stages(
+    frames: Iterable[np.ndarray],
+    write: Callable[[tuple[np.ndarray, np.ndarray]], None],
+    *,
+    overlap: bool,
+    batch: int,
+    ratio: Fraction,
+) -> Iterator[
+    tuple[Iterable[np.ndarray], Callable[[tuple[np.ndarray, np.ndarray]], None], Callable[[], None]]
+]:
+    """``(frames, write, finish)``: in threads with bounded queues when ``overlap``, else as given.
+
+    The caller writes every output with ``write`` and then calls ``finish``
+    before closing its writer. On leaving, the threads are stopped and joined,
+    so a writer can be aborted (or a reader closed) safely afterwards.
+    """
+    if not overlap:
+        yield frames, write, lambda: None
+        return
+    reader = _ReadAhead(frames, maxsize=2 * batch + 2)
+    writer = _WriteBehind(write, maxsize=max(4, 2 * batch * math.ceil(min(ratio, 8))))
+    try:
+        yield reader, writer.put, writer.finish
+    finally:
+        writer.close()
+        reader.close()
 
 
 def _progress(outputs: Iterable, total: int | None, enabled: bool, description: str) -> Iterable:
@@ -351,8 +518,22 @@ def interpolate_folder(
     retiming = _retiming(options)
     stats = RetimeStats()
     writer = PngSequenceWriter(output)
-    with writer:
-        frames = _timed((load_image_uint8(path) for path in paths), stats)
+
+    def write(item: tuple[np.ndarray, np.ndarray]) -> None:
+        started = time.perf_counter()
+        writer.write(item[0])
+        stats.seconds["encode"] += time.perf_counter() - started
+
+    with (
+        writer,
+        _stages(
+            _timed((load_image_uint8(path) for path in paths), stats),
+            write,
+            overlap=options.overlap,
+            batch=interpolator.batch_size,
+            ratio=retiming.ratio,
+        ) as (frames, put, finish),
+    ):
         outputs = retime(
             frames,
             interpolator,
@@ -364,10 +545,9 @@ def interpolate_folder(
             source=str(folder),
         )
         total = max(0, (len(paths) - 1) * int(retiming.ratio) + 1)
-        for frame, _ in _progress(outputs, total, options.progress, "interpolate"):
-            started = time.perf_counter()
-            writer.write(frame)
-            stats.seconds["encode"] += time.perf_counter() - started
+        for item in _progress(outputs, total, options.progress, "interpolate"):
+            put(item)
+        finish()
     return JobResult("folder", output, stats)
 
 
@@ -399,27 +579,47 @@ def interpolate_video(
             **encoding,
         )
         montage = None
+        # With overlap, audio/subtitle packets are muxed from the decode thread and video
+        # frames from the encode thread; one lock keeps the two off the output container at once.
+        muxing = threading.Lock()
+
+        def copy_packet(packet) -> None:
+            with muxing:
+                writer.copy_packet(packet)
+
+        def write(item: tuple[np.ndarray, np.ndarray]) -> None:
+            frame, original = item
+            started = time.perf_counter()
+            with muxing:
+                writer.write(frame)
+            if montage is not None:
+                montage.write(np.concatenate([original, frame], axis=1))
+            stats.seconds["encode"] += time.perf_counter() - started
+
         try:
             if options.montage is not None:
                 montage = open_writer(options.montage, width=2 * info.width, height=info.height, **encoding)
-            frames = _timed(reader.frames(on_packet=writer.copy_packet), stats)
-            outputs = retime(
-                frames,
-                interpolator,
-                retiming,
-                hold_tail=True,
-                scene_threshold=options.scene_threshold,
-                static_tolerance=options.static_tolerance,
-                stats=stats,
-                source=str(source),
-            )
-            total = math.ceil(info.frame_count * retiming.ratio) if info.frame_count else None
-            for frame, original in _progress(outputs, total, options.progress, "interpolate"):
-                started = time.perf_counter()
-                writer.write(frame)
-                if montage is not None:
-                    montage.write(np.concatenate([original, frame], axis=1))
-                stats.seconds["encode"] += time.perf_counter() - started
+            with _stages(
+                _timed(reader.frames(on_packet=copy_packet), stats),
+                write,
+                overlap=options.overlap,
+                batch=interpolator.batch_size,
+                ratio=retiming.ratio,
+            ) as (frames, put, finish):
+                outputs = retime(
+                    frames,
+                    interpolator,
+                    retiming,
+                    hold_tail=True,
+                    scene_threshold=options.scene_threshold,
+                    static_tolerance=options.static_tolerance,
+                    stats=stats,
+                    source=str(source),
+                )
+                total = math.ceil(info.frame_count * retiming.ratio) if info.frame_count else None
+                for item in _progress(outputs, total, options.progress, "interpolate"):
+                    put(item)
+                finish()
             started = time.perf_counter()
             writer.close()
             if montage is not None:
