@@ -302,3 +302,35 @@ def test_sigterm_mid_job_leaves_no_partial_output(tmp_path, weights):
     assert process.returncode == 130, stderr
     assert "interrupted" in stderr and "Traceback" not in stderr
     assert list(out_dir.iterdir()) == []
+
+
+def test_no_overlap_flag_gives_the_same_lossless_frames(tmp_path, weights):
+    source = make_clip(tmp_path / "in.mkv", moving_frames(6, 32, 48), Fraction(24))
+    threaded = invoke(source, "-o", tmp_path / "threads.mkv", weights_folder=weights)
+    sequential = invoke(source, "-o", tmp_path / "sequential.mkv", "--no-overlap", weights_folder=weights)
+    assert threaded.exit_code == 0 and sequential.exit_code == 0, threaded.output + sequential.output
+    frames_threaded = decode_all(tmp_path / "threads.mkv")
+    frames_sequential = decode_all(tmp_path / "sequential.mkv")
+    assert len(frames_threaded) == len(frames_sequential) == 12
+    assert all(np.array_equal(a, b) for a, b in zip(frames_threaded, frames_sequential))
+
+
+def test_compile_flag_reaches_the_interpolator(monkeypatch, tmp_path, weights):
+    import sepgan.pipeline as pipeline
+
+    seen = {}
+    real = pipeline.Interpolator.from_pretrained
+
+    def spy(path, **kwargs):
+        seen.update(kwargs)
+        kwargs["compile"] = False  # record the request; skip the slow compile itself
+        return real(path, **kwargs)
+
+    monkeypatch.setattr(pipeline.Interpolator, "from_pretrained", spy)
+    frames = moving_frames(2, 32, 32)
+    Image.fromarray(frames[0]).save(tmp_path / "a.png")
+    Image.fromarray(frames[1]).save(tmp_path / "b.png")
+    result = invoke(tmp_path / "a.png", tmp_path / "b.png", "-o", tmp_path / "mid.png", "--compile",
+                    weights_folder=weights)
+    assert result.exit_code == 0, result.output
+    assert seen["compile"] is True

@@ -173,6 +173,17 @@ def interpolate(
     montage: Annotated[
         Path | None, typer.Option("--montage", help="Also write an original | interpolated video here.")
     ] = None,
+    overlap: Annotated[
+        bool,
+        typer.Option("--overlap/--no-overlap", help="Decode, infer and encode in parallel threads."),
+    ] = True,
+    compile_model: Annotated[
+        bool,
+        typer.Option(
+            "--compile/--no-compile",
+            help="torch.compile the network (faster per frame; recompiles for each new frame or tile size).",
+        ),
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Interpolate frames: the middle of two images, ×2/×4/×8 a frame folder, or retime a video."""
@@ -188,12 +199,13 @@ def interpolate(
         scene_threshold=scene_threshold if scene_threshold < 1 else None,
         montage=montage,
         progress=not quiet,
+        overlap=overlap,
     )
 
     def make_interpolator():
         return load_interpolator(
             weights, device=device, precision=precision, batch_size=batch, tile=parse_tile(tile),
-            tile_overlap=tile_overlap, max_memory_mb=max_memory_mb,
+            tile_overlap=tile_overlap, max_memory_mb=max_memory_mb, compile=compile_model,
         )
 
     result = run_interpolate(inputs, output, options, make_interpolator)

@@ -746,6 +746,7 @@ def load_interpolator(
     tile: int | str | None = "auto",
     tile_overlap: int | None = None,
     max_memory_mb: float | None = DEFAULT_MAX_MEMORY_MB,
+    compile: bool = False,
 ) -> Interpolator:
     """:meth:`Interpolator.from_pretrained` with option errors reported as :class:`InterpolationError`."""
     from sepgan.checkpoint import CheckpointError
@@ -759,6 +760,7 @@ def load_interpolator(
             tile=tile,
             tile_overlap=tile_overlap,
             max_memory_mb=max_memory_mb,
+            compile=compile,
         )
     except CheckpointError:
         raise
