@@ -524,31 +524,54 @@ def interpolate_folder(
         writer.write(item[0])
         stats.seconds["encode"] += time.perf_counter() - started
 
-    with (
-        writer,
-        _stages(
-            _timed((load_image_uint8(path) for path in paths), stats),
+    with writer:
+        _run_stages(
+            (load_image_uint8(path) for path in paths),
             write,
-            overlap=options.overlap,
-            batch=interpolator.batch_size,
-            ratio=retiming.ratio,
-        ) as (frames, put, finish),
-    ):
-        outputs = retime(
-            frames,
             interpolator,
             retiming,
+            options,
+            stats,
             hold_tail=False,
+            source=str(folder),
+            total=max(0, (len(paths) - 1) * int(retiming.ratio) + 1),
+        )
+    return JobResult("folder", output, stats)
+
+
+def _run_stages(
+    frames: Iterable[np.ndarray],
+    write: Callable[[tuple[np.ndarray, np.ndarray]], None],
+    interpolator: Interpolator,
+    retiming: Retiming,
+    options: InterpolateOptions,
+    stats: RetimeStats,
+    *,
+    hold_tail: bool,
+    source: str,
+    total: int | None,
+) -> None:
+    """Decode → retime → ``write``, overlapped in threads when ``options.overlap``, with progress."""
+    with _stages(
+        _timed(frames, stats),
+        write,
+        overlap=options.overlap,
+        batch=interpolator.batch_size,
+        ratio=retiming.ratio,
+    ) as (decoded, put, finish):
+        outputs = retime(
+            decoded,
+            interpolator,
+            retiming,
+            hold_tail=hold_tail,
             scene_threshold=options.scene_threshold,
             static_tolerance=options.static_tolerance,
             stats=stats,
-            source=str(folder),
+            source=source,
         )
-        total = max(0, (len(paths) - 1) * int(retiming.ratio) + 1)
         for item in _progress(outputs, total, options.progress, "interpolate"):
             put(item)
         finish()
-    return JobResult("folder", output, stats)
 
 
 def interpolate_video(
@@ -599,27 +622,17 @@ def interpolate_video(
         try:
             if options.montage is not None:
                 montage = open_writer(options.montage, width=2 * info.width, height=info.height, **encoding)
-            with _stages(
-                _timed(reader.frames(on_packet=copy_packet), stats),
+            _run_stages(
+                reader.frames(on_packet=copy_packet),
                 write,
-                overlap=options.overlap,
-                batch=interpolator.batch_size,
-                ratio=retiming.ratio,
-            ) as (frames, put, finish):
-                outputs = retime(
-                    frames,
-                    interpolator,
-                    retiming,
-                    hold_tail=True,
-                    scene_threshold=options.scene_threshold,
-                    static_tolerance=options.static_tolerance,
-                    stats=stats,
-                    source=str(source),
-                )
-                total = math.ceil(info.frame_count * retiming.ratio) if info.frame_count else None
-                for item in _progress(outputs, total, options.progress, "interpolate"):
-                    put(item)
-                finish()
+                interpolator,
+                retiming,
+                options,
+                stats,
+                hold_tail=True,
+                source=str(source),
+                total=math.ceil(info.frame_count * retiming.ratio) if info.frame_count else None,
+            )
             started = time.perf_counter()
             writer.close()
             if montage is not None:
