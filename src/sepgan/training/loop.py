@@ -50,6 +50,8 @@ from sepgan.checkpoint import (
 )
 from sepgan.config import TrainConfig, config_from_dict, config_to_dict, dump_config
 from sepgan.data import PairedAugment, build_triplet_dataset
+from sepgan.evaluation import metrics
+from sepgan.frames import to_uint8
 from sepgan.models import create_model
 from sepgan.runtime import (
     Runtime,
@@ -81,11 +83,9 @@ class TrainResult:
 
 
 def psnr(prediction: torch.Tensor, target: torch.Tensor) -> float:
-    """Mean per-image PSNR in dB of B×3×H×W tensors in [0, 1], on uint8-rounded values."""
-    prediction = (prediction.clamp(0, 1) * 255).round()
-    target = (target.clamp(0, 1) * 255).round()
-    mse = (prediction.double() - target.double()).square().flatten(1).mean(1)
-    return (10 * torch.log10(255.0**2 / mse.clamp_min(1e-10))).mean().item()
+    """Mean per-image PSNR in dB of B×3×H×W tensors in [0, 1], with ``sepgan evaluate``'s convention."""
+    pairs = zip(to_uint8(prediction.detach().cpu()), to_uint8(target.detach().cpu()))
+    return float(np.mean([metrics.psnr(predicted, true) for predicted, true in pairs]))
 
 
 # ---------------------------------------------------------------------------
