@@ -11,7 +11,8 @@ peer is not installed, and the runner then skips that method with a message.
 
 Methods (``--methods`` names):
 
-* ``ours``: a sepgan checkpoint through :class:`sepgan.interpolator.Interpolator`.
+* ``ours``: a sepgan checkpoint through :class:`sepgan.interpolator.Interpolator`
+  (``--weights``; without it, the bundled default model).
 * ``repeat``: frame0 again (a lower bound; what a frame-doubling player does).
 * ``average``: the mean of the two inputs, the seed's outcome (ghosting).
 * ``flow-simple``: OpenCV DIS optical flow (preset MEDIUM) both ways; frame0 is
@@ -23,6 +24,10 @@ Methods (``--methods`` names):
   flow 1→0 does not come back through the flow 0→1 (an occlusion or a flow
   error), the warp of frame0 gets less weight, and vice versa. Weight
   ``1 / (1 + e / 3 px)`` with ``e`` the round-trip error in pixels.
+* ``flow-fine``: the classical part of the default model, which is also what
+  the untrained model outputs: DIS refined to full resolution (preset "fine")
+  both ways, middle flows refined by one fixed-point step
+  (:func:`sepgan.flow.middle_flows`), the two warps averaged.
 * ``minterpolate``: ffmpeg's motion-compensated interpolation
   (``minterpolate=mi_mode=mci``), run as a subprocess on lossless PNGs.
   Needs the ``ffmpeg`` binary (Debian: ``apt-get install ffmpeg``).
@@ -49,11 +54,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from sepgan.flow import backward_warp, backward_warp_numpy, dis_flow, estimate_flows, middle_flows
 from sepgan.frames import from_uint8, load_image_uint8, save_image, to_uint8
 
 __all__ = [
     "ALL_METHODS",
     "AverageMethod",
+    "FlowFineMethod",
     "FlowMethod",
     "Method",
     "MethodUnavailable",
@@ -64,7 +71,7 @@ __all__ = [
     "build_method",
 ]
 
-ALL_METHODS = ("ours", "average", "repeat", "flow", "flow-simple", "minterpolate", "rife")
+ALL_METHODS = ("ours", "average", "repeat", "flow", "flow-simple", "flow-fine", "minterpolate", "rife")
 
 
 class MethodUnavailable(RuntimeError):
@@ -103,17 +110,6 @@ class AverageMethod(Method):
         return ((frame0.astype(np.uint16) + frame1.astype(np.uint16) + 1) // 2).astype(np.uint8)
 
 
-def _backward_warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
-    """``out(x) = image(x + flow(x))``, bilinear, edges replicated."""
-    import cv2
-
-    height, width = flow.shape[:2]
-    grid_x, grid_y = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
-    return cv2.remap(
-        image, grid_x + flow[..., 0], grid_y + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-    )
-
-
 class FlowMethod(Method):
     """DIS optical flow both ways, half-flow backward warps, plain or consistency-weighted blend."""
 
@@ -125,38 +121,35 @@ class FlowMethod(Method):
         self.occlusion_aware = occlusion_aware
         self.name = "flow" if occlusion_aware else "flow-simple"
 
-    def setup(self) -> None:
-        try:
-            import cv2
-        except ImportError as error:
-            raise MethodUnavailable("OpenCV is not installed (pip install opencv-python-headless)") from error
-        self._cv2 = cv2
-
-    def _flow(self, source: np.ndarray, destination: np.ndarray) -> np.ndarray:
-        cv2 = self._cv2
-        dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
-        return dis.calc(
-            cv2.cvtColor(source, cv2.COLOR_RGB2GRAY), cv2.cvtColor(destination, cv2.COLOR_RGB2GRAY), None
-        )
-
     def __call__(self, frame0: np.ndarray, frame1: np.ndarray) -> np.ndarray:
-        flow01 = self._flow(frame0, frame1)  # at frame0's pixels: where they are in frame1
-        flow10 = self._flow(frame1, frame0)
-        warped0 = _backward_warp(frame0.astype(np.float32), 0.5 * flow10)
-        warped1 = _backward_warp(frame1.astype(np.float32), 0.5 * flow01)
+        flow01 = dis_flow(frame0, frame1, "medium")  # at frame0's pixels: where they are in frame1
+        flow10 = dis_flow(frame1, frame0, "medium")
+        warped0 = backward_warp_numpy(frame0.astype(np.float32), 0.5 * flow10)
+        warped1 = backward_warp_numpy(frame1.astype(np.float32), 0.5 * flow01)
         if not self.occlusion_aware:
             blend = 0.5 * (warped0 + warped1)
         else:
             # A pixel of frame1 whose flow to frame0 does not come back is occluded in frame0 (or
             # mis-tracked), so frame0's warp, which samples along flow10 at that pixel, is unreliable.
-            error10 = np.linalg.norm(flow10 + _backward_warp(flow01, flow10), axis=2)
-            error01 = np.linalg.norm(flow01 + _backward_warp(flow10, flow01), axis=2)
+            error10 = np.linalg.norm(flow10 + backward_warp_numpy(flow01, flow10), axis=2)
+            error01 = np.linalg.norm(flow01 + backward_warp_numpy(flow10, flow01), axis=2)
             weight0 = 1.0 / (1.0 + error10 / self.consistency_scale)
             weight1 = 1.0 / (1.0 + error01 / self.consistency_scale)
             blend = (warped0 * weight0[..., None] + warped1 * weight1[..., None]) / (weight0 + weight1)[
                 ..., None
             ]
         return np.floor(np.clip(blend, 0.0, 255.0) + 0.5).astype(np.uint8)
+
+
+class FlowFineMethod(Method):
+    """The default model's classical flow part alone (module docstring), in torch like the model."""
+
+    name = "flow-fine"
+
+    def __call__(self, frame0: np.ndarray, frame1: np.ndarray) -> np.ndarray:
+        image0, image1 = from_uint8(frame0)[None], from_uint8(frame1)[None]
+        to0, to1 = middle_flows(estimate_flows(image0, image1, "fine"), iterations=1)
+        return to_uint8(0.5 * (backward_warp(image0, to0) + backward_warp(image1, to1)))[0]
 
 
 class MinterpolateMethod(Method):
@@ -313,14 +306,13 @@ class OursMethod(Method):
     def setup(self) -> None:
         if self.interpolator is not None:
             return
-        if self.weights is None:
-            raise MethodUnavailable(
-                "no --weights given and sepgan ships no trained default weights yet; "
-                "pass --weights PATH (a folder with model.safetensors and config.json)"
-            )
         from sepgan.interpolator import Interpolator
+        from sepgan.weights import WeightsError
 
-        self.interpolator = Interpolator.from_pretrained(self.weights, device=self.device)
+        try:  # no --weights: the bundled default model
+            self.interpolator = Interpolator.from_pretrained(self.weights, device=self.device)
+        except WeightsError as error:
+            raise MethodUnavailable(str(error)) from error
         runtime = getattr(self.interpolator, "runtime", None)
         if runtime is not None:
             self.device = str(runtime.device)  # "auto" resolved, so the runner can time CUDA properly
@@ -342,6 +334,7 @@ def build_method(name: str, weights: str | Path | None = None, device: str = "cp
         "repeat": RepeatMethod(),
         "flow": FlowMethod(occlusion_aware=True),
         "flow-simple": FlowMethod(occlusion_aware=False),
+        "flow-fine": FlowFineMethod(),
         "minterpolate": MinterpolateMethod(),
     }
     if name not in simple:
