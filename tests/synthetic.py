@@ -28,7 +28,10 @@ def texture(height: int, width: int, seed: int = 0, detail: int = 8) -> np.ndarr
 
 
 def moving_frames(count: int, height: int, width: int, shift=(1, 2), seed: int = 0) -> list[np.ndarray]:
-    """``count`` H×W×3 uint8 frames; content moves by ``shift`` = (dy, dx) pixels per frame."""
+    """``count`` H×W×3 uint8 frames of a view window that moves by ``shift`` = (dy, dx) pixels per frame.
+
+    The content therefore moves by −shift: its optical flow from frame t to t + 1 is (x, y) = (−dx, −dy).
+    """
     dy, dx = shift
     margin_y, margin_x = abs(dy) * count, abs(dx) * count
     canvas = texture(height + margin_y, width + margin_x, seed)

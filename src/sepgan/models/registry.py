@@ -12,6 +12,10 @@ Registered names:
 * ``sepconv``: the paper network, K = 51, 21,675,452 parameters.
 * ``sepconv-lite``: K = 51 with half the widths (16-32-64-128-256), ≈ 4× fewer
   parameters and FLOPs in the U-Net; same ±25 px reach.
+* ``flow-sepconv``: the default generator: OpenCV DIS flow pre-aligns the inputs and
+  a light U-Net predicts flow corrections, K = 7 separable kernels, a blend mask
+  and a residual (see :mod:`sepgan.models.flow_sepconv`).
+* ``flow-sepconv-tiny``: the same with widths 4-8-8-8-8 and K = 3, for tests.
 * ``sepconv-tiny``: K = 5, widths 4-8-8-8-8; for tests only (reaches ±2 px).
 * ``dcgan-discriminator``: :class:`ConditionalDiscriminator`, 64×64 input.
 * ``wgan-critic``: :class:`WassersteinCritic`, 64×64 input.
@@ -25,6 +29,7 @@ from typing import Any
 from torch import nn
 
 from sepgan.models.discriminators import ConditionalDiscriminator, WassersteinCritic
+from sepgan.models.flow_sepconv import FlowSepConv
 from sepgan.models.sepconv import SepConv
 
 __all__ = ["MODEL_REGISTRY", "create_model", "list_models", "model_from_config", "register_model"]
@@ -76,6 +81,16 @@ def sepconv_lite(**overrides: Any) -> SepConv:
 @register_model("sepconv-tiny")
 def sepconv_tiny(**overrides: Any) -> SepConv:
     return SepConv(**{"kernel_size": 5, "channels": (4, 8, 8, 8, 8), **overrides})
+
+
+@register_model("flow-sepconv")
+def flow_sepconv(**overrides: Any) -> FlowSepConv:
+    return FlowSepConv(**overrides)
+
+
+@register_model("flow-sepconv-tiny")
+def flow_sepconv_tiny(**overrides: Any) -> FlowSepConv:
+    return FlowSepConv(**{"kernel_size": 3, "channels": (4, 8, 8, 8, 8), **overrides})
 
 
 @register_model("dcgan-discriminator")

@@ -1,0 +1,239 @@
+"""Flow-guided SepConv: classical optical flow aligns the inputs, adaptive separable kernels correct it.
+
+Pipeline for one pair (t = 0.5)
+-------------------------------
+1. **Flow.** OpenCV DIS flow both ways, ``flows = cat(flow01, flow10)``
+   (B×4×H×W, pixels; see :mod:`sepgan.flow`). It is computed outside the
+   network on whole frames (:meth:`FlowSepConv.estimate_flows`), so the
+   :class:`~sepgan.interpolator.Interpolator` can compute it once before
+   padding or tiling and training data can carry flow computed on whole frames
+   before cropping. ``forward`` computes it itself when ``flows`` is None.
+2. **Pre-alignment.** Half-flow backward warps bring both inputs to the middle
+   time: ``warped0 = warp(frame0, flow10 / 2)``, ``warped1 = warp(frame1, flow01 / 2)``,
+   with the middle flows refined by ``middle_iterations`` fixed-point steps
+   (:func:`sepgan.flow.middle_flows`).
+3. **U-Net.** A 5-level U-Net (widths ``channels``; two 3×3 conv + LeakyReLU
+   per level, average pooling down, bilinear upsampling and concatenated skips
+   up) reads everything it needs to see where flow went wrong: both original
+   frames, both warped frames, the two middle flows (divided by ``flow_scale``)
+   and the forward–backward consistency error of each (as ``log1p`` of pixels).
+4. **Corrections**, all from zero-initialised output layers:
+   * ``flow_residual``: a correction to each middle flow, predicted at 1/4
+     resolution and upsampled (smooth, cheap); the inputs are warped again
+     with the corrected flows;
+   * per-pixel separable kernels (K×1 and 1×K, ``kernel_size`` taps) for each
+     warped frame, each a centred delta plus a learned correction: sub-pixel
+     shifts, blur and sharpening that flow cannot express;
+   * ``blend``: a sigmoid mask choosing between the two warped frames
+     (occlusions: a pixel hidden in one input is taken from the other);
+   * ``residual``: an RGB correction added at the end.
+5. ``middle = blend · sepconv(warped0, k0) + (1 − blend) · sepconv(warped1, k1) + residual``.
+
+With every output layer at zero, the kernels are deltas, the mask is 0.5 and
+the residuals vanish, so the untrained model reproduces its classical flow
+baseline exactly (``flow-fine`` in :mod:`sepgan.evaluation.methods`: DIS at
+full resolution, fixed-point middle flows, averaged; with
+``flow_preset="medium", middle_iterations=0`` it is ``flow-simple``): training
+starts from classical flow warping and learns to improve it.
+
+Tensor conventions: RGB, float32 in [0, 1], B×3×H×W with H and W multiples of
+16 (four poolings); the Interpolator pads any size. The output is not clamped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from sepgan.flow import DIS_PRESETS, backward_warp, consistency_error, estimate_flows, middle_flows
+from sepgan.ops.separable_conv import separable_conv
+
+__all__ = ["FlowSepConv"]
+
+IN_CHANNELS = 3 * 4 + 2 * 2 + 2  # frames and warps, two middle flows, two consistency errors
+HEAD_CHANNELS = 32
+
+
+def _block(in_channels: int, out_channels: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, 3, padding=1),
+        nn.LeakyReLU(0.1, inplace=True),
+        nn.Conv2d(out_channels, out_channels, 3, padding=1),
+        nn.LeakyReLU(0.1, inplace=True),
+    )
+
+
+def _zero_conv(in_channels: int, out_channels: int, kernel: int) -> nn.Conv2d:
+    conv = nn.Conv2d(in_channels, out_channels, kernel, padding=kernel // 2)
+    nn.init.zeros_(conv.weight)
+    nn.init.zeros_(conv.bias)
+    return conv
+
+
+class FlowSepConv(nn.Module):
+    """Flow-guided SepConv (module docstring).
+
+    Args:
+        kernel_size: taps of each 1-D kernel (odd); the kernels reach ±K//2 px
+            around the flow-aligned position.
+        channels: U-Net widths of the five levels, full resolution first.
+        flow_preset: DIS preset used when the model computes flow itself
+            ("ultrafast", "fast", "medium", "fine"; see :mod:`sepgan.flow`).
+            Train on flow from the same preset (``sepgan prepare --flow-preset``).
+        flow_scale: pixels that map to 1.0 in the network's flow inputs and
+            that one unit of the flow-residual output moves.
+        middle_iterations: fixed-point refinements of the half-flow middle
+            flows (:func:`sepgan.flow.middle_flows`).
+    """
+
+    architecture = "flow-sepconv"
+    multiple = 16
+
+    def __init__(
+        self,
+        kernel_size: int = 7,
+        channels: Sequence[int] = (16, 32, 48, 64, 96),
+        flow_preset: str = "fine",
+        flow_scale: float = 16.0,
+        middle_iterations: int = 1,
+    ) -> None:
+        super().__init__()
+        if kernel_size < 1 or kernel_size % 2 == 0:
+            raise ValueError(f"kernel_size must be odd and positive, got {kernel_size}")
+        channels = tuple(int(c) for c in channels)
+        if len(channels) != 5:
+            raise ValueError(f"channels needs five widths (one per level), got {channels}")
+        if flow_preset not in DIS_PRESETS:
+            raise ValueError(f"unknown flow_preset {flow_preset!r}; choose from {', '.join(DIS_PRESETS)}")
+        self.kernel_size = kernel_size
+        self.channels = channels
+        self.flow_preset = flow_preset
+        self.flow_scale = float(flow_scale)
+        self.middle_iterations = int(middle_iterations)
+
+        widths = (IN_CHANNELS, *channels)
+        self.encoders = nn.ModuleList(_block(widths[i], widths[i + 1]) for i in range(5))
+        self.decoders = nn.ModuleList(_block(channels[i] + channels[i + 1], channels[i]) for i in range(4))
+        self.flow_head = _zero_conv(channels[2], 4, 3)  # at 1/4 resolution
+        self.head = nn.Sequential(
+            nn.Conv2d(channels[0], HEAD_CHANNELS, 3, padding=1),
+            nn.LeakyReLU(0.1, inplace=True),
+            _zero_conv(HEAD_CHANNELS, 4 * kernel_size + 1 + 3, 1),
+        )
+        delta = torch.zeros(kernel_size)
+        delta[kernel_size // 2] = 1.0
+        self.register_buffer("delta", delta.view(1, -1, 1, 1), persistent=False)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return {
+            "kernel_size": self.kernel_size,
+            "channels": list(self.channels),
+            "flow_preset": self.flow_preset,
+            "flow_scale": self.flow_scale,
+            "middle_iterations": self.middle_iterations,
+        }
+
+    @property
+    def max_displacement(self) -> int:
+        """Context a tile needs: flow can reach far, so tiles overlap by 2 × this (128 px)."""
+        return 64
+
+    @property
+    def inference_bytes_per_pixel(self) -> int:
+        """Peak CPU inference memory per padded pixel, for the Interpolator's tiling budget.
+
+        Full-resolution tensors dominate: the 18-channel input, the level-0
+        encoder and decoder activations, the head and the warps (about 200
+        float32 values per pixel, with margin).
+        """
+        return 4 * (120 + 6 * self.channels[0] + 4 * self.kernel_size)
+
+    def estimate_flows(self, frame0: torch.Tensor, frame1: torch.Tensor) -> torch.Tensor:
+        """DIS flow both ways, B×4×H×W ``cat(flow01, flow10)`` in pixels (not differentiable)."""
+        return estimate_flows(frame0, frame1, self.flow_preset)
+
+    def _features(
+        self, frame0: torch.Tensor, frame1: torch.Tensor, flows: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        flow_to0, flow_to1 = middle_flows(flows, self.middle_iterations)
+        warped0, warped1 = backward_warp(frame0, flow_to0), backward_warp(frame1, flow_to1)
+        inputs = torch.cat(
+            [
+                frame0 - 0.5, frame1 - 0.5, warped0 - 0.5, warped1 - 0.5,
+                flow_to0 / self.flow_scale, flow_to1 / self.flow_scale,
+                torch.log1p(consistency_error(flows)),
+            ],
+            dim=1,
+        )  # fmt: skip
+        skips = []
+        features = inputs
+        for level, encoder in enumerate(self.encoders):
+            if level > 0:
+                features = F.avg_pool2d(features, 2)
+            features = encoder(features)
+            skips.append(features)
+        quarter = None
+        for level in (3, 2, 1, 0):
+            upsampled = F.interpolate(features, scale_factor=2.0, mode="bilinear", align_corners=False)
+            features = self.decoders[level](torch.cat([skips[level], upsampled], dim=1))
+            if level == 2:
+                quarter = features
+        assert quarter is not None
+        flow_residual = F.interpolate(self.flow_head(quarter), scale_factor=4.0, mode="bilinear", align_corners=False)
+        return features, flow_residual, flow_to0, flow_to1
+
+    def forward(
+        self,
+        frame0: torch.Tensor,
+        frame1: torch.Tensor,
+        flows: torch.Tensor | None = None,
+        return_parts: bool = False,
+    ) -> torch.Tensor | tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Interpolate the middle frame.
+
+        Args:
+            frame0, frame1: B×3×H×W RGB in [0, 1]; H and W multiples of 16.
+            flows: B×4×H×W ``cat(flow01, flow10)`` in pixels, or None to run DIS here.
+            return_parts: also return the intermediate tensors (refined flows,
+                warps, kernels, blend mask, residual) for tests and inspection.
+        """
+        if frame0.shape != frame1.shape or frame0.dim() != 4 or frame0.shape[1] != 3:
+            raise ValueError(f"expected two B×3×H×W frames of one shape, got {tuple(frame0.shape)}, {tuple(frame1.shape)}")
+        height, width = frame0.shape[-2:]
+        if height % self.multiple or width % self.multiple:
+            raise ValueError(f"frame size {height}×{width} is not a multiple of {self.multiple}; pad it first")
+        if flows is None:
+            flows = self.estimate_flows(frame0, frame1)
+        flows = flows.to(frame0.device, torch.float32)
+        frame0, frame1 = frame0.float(), frame1.float()
+        features, flow_residual, flow_to0, flow_to1 = self._features(frame0, frame1, flows)
+        flow_to0 = flow_to0 + self.flow_scale * flow_residual[:, :2].float()
+        flow_to1 = flow_to1 + self.flow_scale * flow_residual[:, 2:].float()
+        warped0, warped1 = backward_warp(frame0, flow_to0), backward_warp(frame1, flow_to1)
+
+        out = self.head(features).float()
+        k = self.kernel_size
+        kernel_vertical0 = self.delta + out[:, 0:k]
+        kernel_horizontal0 = self.delta + out[:, k : 2 * k]
+        kernel_vertical1 = self.delta + out[:, 2 * k : 3 * k]
+        kernel_horizontal1 = self.delta + out[:, 3 * k : 4 * k]
+        blend = torch.sigmoid(out[:, 4 * k : 4 * k + 1])
+        residual = out[:, 4 * k + 1 :]
+
+        filtered0 = separable_conv(warped0, kernel_vertical0.contiguous(), kernel_horizontal0.contiguous())
+        filtered1 = separable_conv(warped1, kernel_vertical1.contiguous(), kernel_horizontal1.contiguous())
+        middle = blend * filtered0 + (1.0 - blend) * filtered1 + residual
+        if not return_parts:
+            return middle
+        parts = {
+            "flow_to0": flow_to0, "flow_to1": flow_to1, "warped0": warped0, "warped1": warped1,
+            "kernel_vertical0": kernel_vertical0, "kernel_horizontal0": kernel_horizontal0,
+            "kernel_vertical1": kernel_vertical1, "kernel_horizontal1": kernel_horizontal1,
+            "blend": blend, "residual": residual,
+        }  # fmt: skip
+        return middle, parts

@@ -1,0 +1,206 @@
+"""The flow-guided model: DIS flow and warping, the flow baseline at init, prepared data, training, interpolation."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from sepgan.checkpoint import load_pretrained, save_pretrained
+from sepgan.config import load_config
+from sepgan.data import DatasetError, build_triplet_dataset
+from sepgan.data.augment import PairedAugment
+from sepgan.data.prepared import PreparedTriplets, prepare_dataset
+from sepgan.evaluation.methods import FlowFineMethod, FlowMethod
+from sepgan.flow import backward_warp, backward_warp_numpy, consistency_error, estimate_flows, middle_flows
+from sepgan.interpolator import Interpolator
+from sepgan.models import create_model
+from sepgan.models.flow_sepconv import FlowSepConv
+from sepgan.training import train
+from synthetic import make_clip, moving_frames, texture, to_tensor, write_frame_folder
+
+
+def test_torch_warp_matches_opencv_remap():
+    image = texture(40, 56, seed=3).astype(np.float32)
+    yy, xx = np.mgrid[0:40, 0:56].astype(np.float32)
+    flow = np.stack([2.5 * np.sin(yy / 7.0) + 1.3, 1.7 * np.cos(xx / 9.0) - 0.4], axis=2).astype(np.float32)
+    expected = backward_warp_numpy(image, flow)
+    warped = backward_warp(
+        torch.from_numpy(image).permute(2, 0, 1)[None], torch.from_numpy(flow).permute(2, 0, 1)[None]
+    )[0].permute(1, 2, 0).numpy()
+    difference = np.abs(warped - expected)
+    # OpenCV quantises bilinear weights to 1/32; torch does not.
+    assert difference.mean() < 0.3 and difference.max() < 4.0
+
+
+def test_fixed_point_middle_flow_follows_a_moving_object():
+    # A 10-px square moves 8 px right over a still background: flow01 is 8 inside the square
+    # of frame0 (columns 10..19), flow10 is -8 inside the square of frame1 (18..27). At the
+    # middle the square covers 14..23. The half-flow guess reads flow10 at the middle pixel, so
+    # background columns 24..27 inherit the square's motion; one fixed-point step looks where
+    # that motion would lead (28..31, background) and drops it, and keeps it on 18..23.
+    flows = torch.zeros(1, 4, 32, 40)
+    flows[0, 0, 10:20, 10:20] = 8.0
+    flows[0, 2, 10:20, 18:28] = -8.0
+    naive_to0, _ = middle_flows(flows, iterations=0)
+    refined_to0, _ = middle_flows(flows, iterations=1)
+    assert torch.all(naive_to0[0, 0, 15, 24:28] == -4.0)
+    assert torch.all(refined_to0[0, 0, 15, 24:28] == 0.0)
+    assert torch.all(refined_to0[0, 0, 15, 18:24] == -4.0)
+
+
+def test_warp_by_an_integer_flow_is_a_shift_and_round_trips_have_no_error():
+    image = torch.rand(1, 3, 24, 32)
+    flow = torch.zeros(1, 2, 24, 32)
+    flow[:, 0], flow[:, 1] = 3.0, -2.0
+    warped = backward_warp(image, flow)
+    assert torch.allclose(warped[..., 2:, :-3], image[..., :-2, 3:], atol=1e-5)
+    flows = torch.cat([flow, -flow], dim=1)
+    assert consistency_error(flows).abs().max() < 1e-5
+
+
+def test_dis_recovers_a_translation():
+    frames = moving_frames(2, 64, 80, shift=(2, -3), seed=4)
+    flows = estimate_flows(to_tensor(frames[0]), to_tensor(frames[1]))
+    interior = flows[0, :, 16:-16, 16:-16]
+    # the window moves by (dy, dx) = (2, -3), so the content moves by (x, y) = (3, -2)
+    assert interior[0].median().item() == pytest.approx(3.0, abs=0.3)  # flow01 x
+    assert interior[1].median().item() == pytest.approx(-2.0, abs=0.3)  # flow01 y
+    assert interior[2].median().item() == pytest.approx(-3.0, abs=0.3)  # flow10 x
+
+
+@pytest.mark.parametrize(
+    ("options", "baseline"),
+    [({}, FlowFineMethod()), ({"flow_preset": "medium", "middle_iterations": 0}, FlowMethod(occlusion_aware=False))],
+)
+def test_untrained_model_reproduces_its_flow_baseline_and_computes_its_own_flow(options, baseline):
+    frames = moving_frames(3, 64, 96, shift=(3, 5), seed=5)
+    model = create_model("flow-sepconv", **options).eval()
+    frame0, frame1 = to_tensor(frames[0]), to_tensor(frames[2])
+    with torch.no_grad():
+        middle = model(frame0, frame1)
+        given = model(frame0, frame1, flows=model.estimate_flows(frame0, frame1))
+    assert torch.equal(middle, given)
+    ours = np.floor(middle[0].clamp(0, 1).permute(1, 2, 0).numpy() * 255 + 0.5)
+    baseline.setup()
+    expected = baseline(frames[0], frames[2]).astype(np.float64)
+    assert np.abs(ours - expected).max() <= 2
+    assert np.abs(ours - expected).mean() < 0.05
+    # and it really moved pixels: far better than averaging the inputs
+    target = frames[1].astype(np.float64)
+    average = (frames[0].astype(np.float64) + frames[2]) / 2
+    assert np.abs(ours - target)[8:-8, 8:-8].mean() < 0.5 * np.abs(average - target)[8:-8, 8:-8].mean()
+
+
+def test_every_head_learns_from_the_zero_init():
+    torch.manual_seed(0)
+    model = create_model("flow-sepconv-tiny")
+    frames = moving_frames(3, 32, 32, shift=(1, 2), seed=6)
+    frame0, target, frame1 = (to_tensor(f) for f in frames)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(2):
+        loss = (model(frame0, frame1) - target).abs().mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert model.flow_head.weight.abs().sum() > 0
+    assert model.head[-1].weight.abs().sum() > 0
+    _, parts = model(frame0, frame1, return_parts=True)
+    assert (parts["blend"] - 0.5).abs().max() > 0
+    assert (parts["kernel_vertical0"] - model.delta).abs().max() > 0
+
+
+def test_checkpoint_rebuilds_the_flow_model(tmp_path):
+    model = create_model("flow-sepconv", kernel_size=5, flow_preset="fast")
+    save_pretrained(model, tmp_path / "weights", half=True)
+    loaded = load_pretrained(tmp_path / "weights")
+    assert loaded.config == model.config
+    assert loaded.architecture == "flow-sepconv"
+
+
+def test_interpolator_runs_the_flow_model_at_odd_sizes_and_in_tiles():
+    torch.manual_seed(0)
+    model = create_model("flow-sepconv-tiny")
+    with torch.no_grad():  # a random, non-trivial head so that tiles really differ from whole frames
+        for parameter in model.head[-1].parameters():
+            parameter.normal_(0, 0.01)
+    frames = moving_frames(2, 150, 220, shift=(2, 3), seed=7)
+    frame0, frame1 = to_tensor(frames[0])[0], to_tensor(frames[1])[0]
+    whole = Interpolator(model, device="cpu").interpolate(frame0, frame1)
+    tiled = Interpolator(model, device="cpu", tile=160, tile_overlap=32).interpolate(frame0, frame1)
+    assert whole.shape == (3, 150, 220)
+    assert (whole - tiled).abs().mean() < 2 / 255
+
+
+def test_augment_moves_flows_with_the_frames():
+    frames = moving_frames(2, 48, 64, shift=(2, -3), seed=8)
+    flows = np.zeros((4, 48, 64), np.float32)
+    flows[0], flows[1], flows[2], flows[3] = 3.0, -2.0, -3.0, 2.0  # content moves by (x, y) = (3, -2)
+    seen = set()
+    for seed in range(12):
+        augment = PairedAugment(crop_size=(32, 40), seed=seed)
+        frame0, frame1, _, moved = augment(frames[0], frames[1], frames[1], flows=flows)
+        seen.add(tuple(moved[:, 0, 0]))
+        warped = backward_warp(to_tensor(np.ascontiguousarray(frame1)), torch.from_numpy(moved[None, :2].copy()))
+        assert (warped - to_tensor(np.ascontiguousarray(frame0)))[..., 4:-4, 4:-4].abs().max() < 1e-4
+    assert len(seen) >= 4  # flips and reversal all happened
+
+
+@pytest.fixture(scope="module")
+def footage(tmp_path_factory):
+    root = tmp_path_factory.mktemp("footage")
+    make_clip(root / "clip.mkv", moving_frames(9, 48, 64, shift=(1, 2), seed=9))
+    write_frame_folder(root / "sequence", moving_frames(7, 64, 48, shift=(-2, 1), seed=10))
+    write_frame_folder(root / "small", moving_frames(7, 16, 16, seed=11))
+    return root
+
+
+def test_prepare_stores_whole_frame_flow_crops(footage, tmp_path):
+    summary = prepare_dataset([footage], tmp_path / "set", gaps=(1, 2), crop_size=32, stride=1, seed=1)
+    # clip: 9 frames → 7 (gap 1) + 5 (gap 2); sequence: 7 frames → 5 + 3; small is skipped.
+    assert summary.count == 20
+    assert any("small" in name for name in summary.skipped)
+    index = json.loads((tmp_path / "set" / "prepared.json").read_text())
+    assert index["count"] == 20 and len(index["triplets"]) == 20
+    dataset = build_triplet_dataset(tmp_path / "set", augment=PairedAugment(crop_size=16, seed=0))
+    assert isinstance(dataset, PreparedTriplets)
+    frame0, frame1, target, flows = dataset[0]
+    assert frame0.shape == target.shape == (3, 16, 16) and flows.shape == (4, 16, 16)
+    # The stored flow of the clip's first triplet is its motion between the inputs k and k + 2g:
+    # (x, y) = (-2, -1) per frame.
+    raw = PreparedTriplets(tmp_path / "set")
+    record = index["triplets"][0]
+    _, _, _, stored = raw[0]
+    assert record["gap"] in (1, 2)
+    assert stored[0].median().item() == pytest.approx(-2.0 * 2 * record["gap"], abs=0.5)
+
+
+def test_prepare_is_atomic_and_refuses_bad_input(footage, tmp_path):
+    with pytest.raises(DatasetError, match="already exists"):
+        prepare_dataset([footage], tmp_path)
+    with pytest.raises(DatasetError, match="no videos"):
+        prepare_dataset([footage / "sequence"], tmp_path / "none", exclude=[footage])
+    with pytest.raises(DatasetError, match="no triplets"):
+        prepare_dataset([footage / "small"], tmp_path / "tiny", crop_size=32)
+    assert not any(p.name.startswith(".") for p in tmp_path.iterdir())
+
+
+def test_training_on_a_prepared_set_passes_whole_frame_flows(footage, tmp_path, monkeypatch):
+    prepare_dataset([footage], tmp_path / "set", gaps=(1,), crop_size=32, stride=1)
+    config = load_config(
+        None,
+        [
+            f"output_dir={tmp_path / 'run'}", f"data.paths=[{tmp_path / 'set'}]", "data.crop_size=32",
+            "data.batch_size=4", "data.validation_size=2", "max_steps=3", "validate_every=3",
+            "checkpoint_every=3", "image_every=3", "device=cpu", "model.name=flow-sepconv-tiny",
+        ],
+    )  # fmt: skip
+    def no_flow_on_crops(*args, **kwargs):
+        raise AssertionError("the model computed flow on crops instead of using the prepared flows")
+
+    monkeypatch.setattr(FlowSepConv, "estimate_flows", no_flow_on_crops)
+    result = train(config, progress=False)
+    assert result.step == 3
+    assert load_pretrained(tmp_path / "run" / "generator").architecture == "flow-sepconv"
