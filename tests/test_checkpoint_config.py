@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -133,6 +135,18 @@ def test_shipped_configs_load_with_seed_defaults():
     assert wgan.optim.discriminator_betas == [0.0, 0.9] and wgan.optim.n_critic == 5
     assert wgan.optim.gradient_penalty_weight == 10.0
     assert l1.mode == "l1" and wgan.mode == "wgan-gp" and dcgan.mode == "dcgan"
+
+
+def test_learning_rate_decay_is_cosine_then_flat_and_a_function_of_the_step():
+    from sepgan.config import OptimConfig
+
+    assert OptimConfig().lr_scale(12345) == 1.0
+    optim = OptimConfig(decay_steps=100, lr_min_ratio=0.1)
+    assert optim.lr_scale(0) == pytest.approx(1.0)
+    assert optim.lr_scale(50) == pytest.approx(0.55)
+    assert optim.lr_scale(100) == optim.lr_scale(5000) == pytest.approx(0.1)
+    flow = load_config(Path(__file__).resolve().parents[1] / "configs" / "flow.yaml")
+    assert flow.model.name == "flow-sepconv" and flow.optim.decay_steps == flow.max_steps
 
 
 def test_lambda_schedule_decays_from_start_to_end():

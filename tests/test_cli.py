@@ -17,7 +17,7 @@ runner = CliRunner()
 def test_help_lists_the_commands():
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for command in ("train", "evaluate", "study"):
+    for command in ("train", "interpolate", "prepare", "evaluate", "study"):
         assert command in result.output
 
 
@@ -42,6 +42,21 @@ def test_train_runs_from_the_cli_with_overrides_and_resumes(tmp_path):
     assert "finished at step 4" in short.output
 
 
+def test_prepare_writes_a_set_that_train_reads(tmp_path):
+    write_frame_folder(tmp_path / "clip", moving_frames(7, 48, 48, shift=(1, 2)))
+    result = runner.invoke(
+        app, ["prepare", str(tmp_path / "clip"), "-o", str(tmp_path / "set"), "--crop-size", "32", "--no-progress"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "triplets from 1 sources" in result.output
+    trained = runner.invoke(
+        app,
+        ["train", f"data.paths=[{tmp_path / 'set'}]", "data.crop_size=32", "data.batch_size=2",
+         "model.name=flow-sepconv-tiny", "device=cpu", "max_steps=1", "-o", str(tmp_path / "run"), "--no-progress"],
+    )  # fmt: skip
+    assert trained.exit_code == 0, trained.output
+
+
 @pytest.mark.parametrize(
     "arguments,message",
     [
@@ -49,6 +64,8 @@ def test_train_runs_from_the_cli_with_overrides_and_resumes(tmp_path):
         (["train", "data.paths=[/nonexistent/folder]"], "/nonexistent/folder"),
         (["train", "mode=gan"], "mode must be one of"),
         (["train"], "no training data"),
+        (["prepare", "/nonexistent/videos", "-o", "/tmp/sepgan-never-written"], "/nonexistent/videos"),
+        (["prepare", "/nonexistent/videos", "-o", "/tmp/x", "--gaps", "a,b"], "--gaps must be"),
     ],
 )
 def test_user_errors_are_one_line_without_traceback(arguments, message):

@@ -219,5 +219,64 @@ def interpolate(
 from sepgan.evaluation.cli import evaluate_command
 from sepgan.study.cli import study_app
 
+@app.command(
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog="Example: sepgan prepare my_videos/ -o data/prepared --gaps 1,2,3 && "
+    "sepgan train --config configs/flow.yaml data.paths=[data/prepared]",
+)
+@reports_user_errors
+def prepare(
+    sources: Annotated[
+        list[Path],
+        typer.Argument(help="Videos, frame folders, or folders of either (searched recursively).", show_default=False),
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="New folder for the prepared set.", show_default=False)],
+    gaps: Annotated[str, typer.Option(help="Temporal gaps g of the triplets (k, k+g, k+2g), comma-separated.")] = "1,2,3",
+    crop_size: Annotated[int, typer.Option(help="Side of the square crops (multiple of 16).")] = 192,
+    stride: Annotated[int, typer.Option(help="Start a triplet at every n-th frame.")] = 2,
+    max_side: Annotated[int | None, typer.Option(help="Downscale frames whose longer side exceeds this.")] = None,
+    flow_preset: Annotated[str, typer.Option(help="OpenCV DIS preset: ultrafast, fast or medium.")] = "medium",
+    seed: Annotated[int, typer.Option(help="Seed of the crop choice.")] = 0,
+    exclude: Annotated[
+        list[Path] | None, typer.Option(help="A path never to read (repeatable), e.g. your evaluation set.")
+    ] = None,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+) -> None:
+    """Turn your own footage into a training set: triplet crops with DIS flow computed on whole frames."""
+    from sepgan.data import DatasetError
+    from sepgan.data.prepared import prepare_dataset
+
+    try:
+        gap_values = [int(g) for g in gaps.split(",") if g.strip()]
+    except ValueError:
+        raise DatasetError(f"--gaps must be comma-separated integers, got {gaps!r}") from None
+    bars = []  # created at the first triplet, so an early error stays one line
+
+    def advance(name: str) -> None:
+        if not bars:
+            from tqdm import tqdm
+
+            bars.append(tqdm(desc="prepare", unit="triplet", dynamic_ncols=True))
+        bars[0].set_postfix_str(name, refresh=False)
+        bars[0].update()
+
+    try:
+        summary = prepare_dataset(
+            sources, output, gaps=gap_values, crop_size=crop_size, stride=stride, max_side=max_side,
+            flow_preset=flow_preset, seed=seed, exclude=exclude or (), on_triplet=advance if progress else None,
+        )  # fmt: skip
+    except ValueError as error:  # bad option values (crop size, gaps, preset)
+        if isinstance(error, _user_error_types()):
+            raise
+        raise DatasetError(str(error)) from None
+    finally:
+        for bar in bars:
+            bar.close()
+    for name, reason in summary.skipped.items():
+        typer.echo(f"skipped {name}: {reason}", err=True)
+    typer.echo(f"{summary.count} triplets from {sum(1 for n in summary.per_source.values() if n)} sources "
+               f"in {summary.seconds:.0f} s → {summary.output}")
+
+
 app.command("evaluate")(evaluate_command)
 app.add_typer(study_app, name="study")

@@ -66,6 +66,18 @@ class OptimConfig:
     n_critic: int = 1  # discriminator/critic steps per generator step
     gradient_penalty_weight: float = 10.0
     grad_clip: float | None = None
+    # Cosine decay of both learning rates from their value to value × lr_min_ratio over
+    # decay_steps generator steps, constant afterwards; None keeps them constant. The rate is a
+    # function of the step alone, so a resumed run follows the same schedule.
+    decay_steps: int | None = None
+    lr_min_ratio: float = 0.05
+
+    def lr_scale(self, step: int) -> float:
+        """Factor applied to the base learning rates at generator step ``step``."""
+        if not self.decay_steps:
+            return 1.0
+        progress = min(step, self.decay_steps) / self.decay_steps
+        return self.lr_min_ratio + (1.0 - self.lr_min_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
 @dataclass

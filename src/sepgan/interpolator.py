@@ -109,6 +109,9 @@ def bytes_per_pixel(model: torch.nn.Module) -> int:
     wide), all float32; the constant 12 was fitted to peak RSS on CPU with margin.
     Models without a ``kernel_size`` get the K = 51 figure.
     """
+    measured = getattr(model, "inference_bytes_per_pixel", None)
+    if measured is not None:
+        return int(measured)
     config = getattr(model, "config", {}) or {}
     kernel_size = int(config.get("kernel_size", getattr(model, "kernel_size", 51)))
     channels = config.get("channels") or (32,)
@@ -328,17 +331,24 @@ class Interpolator:
         if frame0.dim() != 4 or frame0.shape[1] != 3:
             raise ValueError(f"frames must be 3×H×W or B×3×H×W RGB, got {tuple(frame0.shape)}")
         height, width = frame0.shape[-2:]
+        # Flow-guided models get their flow from the whole, unpadded frames, before padding and tiling.
+        flows = self.model.estimate_flows(frame0, frame1) if hasattr(self.model, "estimate_flows") else None
         tile = self.tile_size(height, width)
         if tile is None or (height <= tile and width <= tile):
-            result = self._run_batched(frame0, frame1)
+            result = self._run_batched(frame0, frame1, flows)
         else:
             result = torch.cat(
-                [self._run_tiled(frame0[i : i + 1], frame1[i : i + 1], tile) for i in range(frame0.shape[0])]
+                [
+                    self._run_tiled(frame0[i : i + 1], frame1[i : i + 1], tile, None if flows is None else flows[i : i + 1])
+                    for i in range(frame0.shape[0])
+                ]
             )
         return result[0] if single else result
 
-    def _run_batched(self, frame0: torch.Tensor, frame1: torch.Tensor) -> torch.Tensor:
-        """Whole frames through the network in batches; B×3×H×W → B×3×H×W on the CPU."""
+    def _run_batched(
+        self, frame0: torch.Tensor, frame1: torch.Tensor, flows: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Whole frames (and their B×4×H×W flows, if any) through the network in batches; B×3×H×W out, on the CPU."""
         height, width = frame0.shape[-2:]
         step = self._call_batch(_round_up(height) * _round_up(width))
         outputs = []
@@ -350,13 +360,18 @@ class Interpolator:
             if self.channels_last:
                 padded0 = padded0.contiguous(memory_format=torch.channels_last)
                 padded1 = padded1.contiguous(memory_format=torch.channels_last)
+            extra = {}
+            if flows is not None:
+                extra["flows"] = pad_to_multiple(flows[start : start + step].to(self.runtime.device, torch.float32))[0]
             with self.runtime.autocast():
-                middle = self.network(padded0, padded1)
+                middle = self.network(padded0, padded1, **extra)
             # .cpu() is a sync point on a GPU; it also bounds device memory to one batch.
             outputs.append(middle[..., :height, :width].float().clamp(0, 1).contiguous().cpu())
         return torch.cat(outputs)
 
-    def _run_tiled(self, frame0: torch.Tensor, frame1: torch.Tensor, tile: int) -> torch.Tensor:
+    def _run_tiled(
+        self, frame0: torch.Tensor, frame1: torch.Tensor, tile: int, flows: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """One 1×3×H×W pair as overlapping tiles, blended with feathered weights."""
         height, width = frame0.shape[-2:]
         tile_height, tile_width = min(tile, height), min(tile, width)
@@ -367,7 +382,10 @@ class Interpolator:
         ]
         crops0 = torch.cat([frame0[..., t : t + tile_height, l : l + tile_width] for t, l in boxes])
         crops1 = torch.cat([frame1[..., t : t + tile_height, l : l + tile_width] for t, l in boxes])
-        middles = self._run_batched(crops0, crops1)
+        crop_flows = None
+        if flows is not None:
+            crop_flows = torch.cat([flows[..., t : t + tile_height, l : l + tile_width] for t, l in boxes])
+        middles = self._run_batched(crops0, crops1, crop_flows)
         total = torch.zeros(1, 3, height, width)
         weights = torch.zeros(1, 1, height, width)
         for (top, left), middle in zip(boxes, middles):

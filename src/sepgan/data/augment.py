@@ -42,6 +42,15 @@ __all__ = ["PairedAugment"]
 Frame = TypeVar("Frame", np.ndarray, torch.Tensor)
 
 
+def _flip_flows(flows, axis: int, component: int):
+    """Mirror a 4×H×W flow stack along ``axis`` and negate its x (0) or y (1) components."""
+    sign = [1.0, 1.0, 1.0, 1.0]
+    sign[component] = sign[component + 2] = -1.0
+    if isinstance(flows, np.ndarray):
+        return np.flip(flows, axis=axis) * np.asarray(sign, dtype=flows.dtype)[:, None, None]
+    return flows.flip(axis) * torch.tensor(sign, dtype=flows.dtype, device=flows.device)[:, None, None]
+
+
 class PairedAugment:
     """Random crop, flips, temporal reversal and channel permutation, shared by a triplet.
 
@@ -83,8 +92,14 @@ class PairedAugment:
         self._generator: torch.Generator | None = None
         self._generator_owner: tuple[int, int | None] | None = None
 
-    def __call__(self, frame0: Frame, frame1: Frame, target: Frame) -> tuple[Frame, Frame, Frame]:
-        """Return the augmented (frame0, frame1, target)."""
+    def __call__(self, frame0: Frame, frame1: Frame, target: Frame, *, flows=None):
+        """Return the augmented (frame0, frame1, target), plus the flows when ``flows`` is given.
+
+        ``flows`` is a 4×H×W array or tensor ``cat(flow01, flow10)`` in pixels
+        (see :mod:`sepgan.flow`), transformed with the frames: cropped alike, a
+        horizontal flip mirrors it and negates the x components, a vertical
+        flip the y components, and temporal reversal swaps flow01 and flow10.
+        """
         is_array = isinstance(frame0, np.ndarray)
         shapes = {tuple(frame.shape) for frame in (frame0, frame1, target)}
         if len(shapes) != 1:
@@ -103,14 +118,20 @@ class PairedAugment:
             left = int(torch.randint(0, width - crop_width + 1, (), generator=rng))
             rows, columns = slice(top, top + crop_height), slice(left, left + crop_width)
             frames = [f[rows, columns] if is_array else f[..., rows, columns] for f in frames]
+            if flows is not None:
+                flows = flows[..., rows, columns]
         # Draw every decision even when disabled, so toggling one option does not
         # change the random stream behind the others.
         flip_h, flip_v, reverse = (torch.rand(3, generator=rng) < 0.5).tolist()
         permutation = torch.randperm(3, generator=rng)
         if self.flip_horizontal and flip_h:
             frames = [f[:, ::-1] if is_array else f.flip(-1) for f in frames]
+            if flows is not None:
+                flows = _flip_flows(flows, axis=-1, component=0)
         if self.flip_vertical and flip_v:
             frames = [f[::-1] if is_array else f.flip(-2) for f in frames]
+            if flows is not None:
+                flows = _flip_flows(flows, axis=-2, component=1)
         if self.channel_permute:
             frames = [
                 f[..., permutation.numpy()] if is_array else f[..., permutation, :, :]
@@ -118,6 +139,10 @@ class PairedAugment:
             ]
         if self.temporal_reverse and reverse:
             frames[0], frames[1] = frames[1], frames[0]
+            if flows is not None:
+                flows = flows[[2, 3, 0, 1]]
+        if flows is not None:
+            return frames[0], frames[1], frames[2], flows
         return frames[0], frames[1], frames[2]
 
     def __getstate__(self) -> dict[str, object]:

@@ -5,6 +5,8 @@ tensors in [0, 1], like every dataset in ``sepgan.data``.
 
 Detection (``detect_layout``), first match wins:
 
+0. a folder written by ``sepgan prepare`` (it holds ``prepared.json``) → ``"prepared"``
+   (crops with precomputed flow; items carry a fourth tensor, the flows);
 1. a file with a video suffix (.mp4, .avi, .mkv, ...) → ``"video"``;
 2. a folder with ``tri_trainlist.txt`` or ``tri_testlist.txt`` → ``"vimeo-triplet"``;
 3. a folder with ``sep_*list.txt``, or with ``sequences/*/*/im7.png`` → ``"vimeo-septuplet"``;
@@ -28,13 +30,14 @@ from pathlib import Path
 from torch.utils.data import ConcatDataset, Dataset
 
 from sepgan.data.augment import PairedAugment
+from sepgan.data.prepared import PreparedTriplets, is_prepared
 from sepgan.data.layouts import ATD12K, IMAGE_SUFFIXES, FrameFolders, Vimeo90KSeptuplet, Vimeo90KTriplet
 from sepgan.data.triplets import DatasetError, Triplet
 from sepgan.data.video_triplets import VIDEO_SUFFIXES, VideoTriplets
 
 __all__ = ["LAYOUTS", "build_triplet_dataset", "detect_layout"]
 
-LAYOUTS = ("auto", "vimeo-triplet", "vimeo-septuplet", "atd12k", "frame-folders", "video")
+LAYOUTS = ("auto", "prepared", "vimeo-triplet", "vimeo-septuplet", "atd12k", "frame-folders", "video")
 
 PathLike = str | os.PathLike[str]
 
@@ -48,6 +51,8 @@ def detect_layout(path: PathLike) -> str:
         raise DatasetError(f"{path}: not a video file (suffixes: {', '.join(sorted(VIDEO_SUFFIXES))})")
     if not path.is_dir():
         raise DatasetError(f"{path}: no such file or folder")
+    if is_prepared(path):
+        return "prepared"
     if any((path / f"tri_{split}list.txt").is_file() for split in ("train", "test")):
         return "vimeo-triplet"
     if any(path.glob("sep_*list.txt")) or _exists(path.glob("sequences/*/*/im7.png")):
@@ -94,7 +99,9 @@ def build_triplet_dataset(
     parts: list[Dataset[Triplet]] = []
     for path in map(Path, paths):
         kind = detect_layout(path) if layout == "auto" else layout
-        if kind == "vimeo-triplet":
+        if kind == "prepared":
+            parts.append(PreparedTriplets(path, augment=augment))
+        elif kind == "vimeo-triplet":
             parts.append(Vimeo90KTriplet(path, split=split, augment=augment))
         elif kind == "vimeo-septuplet":
             parts.append(Vimeo90KSeptuplet(path, split=split, augment=augment, **gap_option))

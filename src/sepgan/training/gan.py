@@ -29,12 +29,23 @@ from sepgan.runtime import Runtime
 
 @dataclass
 class Batch:
+    """Training tensors; ``flows`` (B×4×h×w, pixels) is present when the dataset carries precomputed flow."""
+
     frame0: torch.Tensor
     frame1: torch.Tensor
     target: torch.Tensor
+    flows: torch.Tensor | None = None
 
     def to(self, device: torch.device) -> Batch:
-        return Batch(*(t.to(device, non_blocking=True) for t in (self.frame0, self.frame1, self.target)))
+        return Batch(
+            *(None if t is None else t.to(device, non_blocking=True) for t in (self.frame0, self.frame1, self.target, self.flows))
+        )
+
+    def generate(self, generator: torch.nn.Module) -> torch.Tensor:
+        """The generator's middle frame, passing the precomputed flows when there are any."""
+        if self.flows is None:
+            return generator(self.frame0, self.frame1)
+        return generator(self.frame0, self.frame1, flows=self.flows)
 
 
 def _set_requires_grad(module: torch.nn.Module, flag: bool) -> None:
@@ -78,7 +89,7 @@ def generator_step(
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """Update the generator once; returns its (detached) output and the losses."""
     with runtime.autocast():
-        fake = generator(batch.frame0, batch.frame1)
+        fake = batch.generate(generator)
     fake = fake.float()
     l1 = losses.l1_loss(fake, batch.target)
     logs = {"generator/l1": l1.item()}
@@ -119,7 +130,7 @@ def discriminator_step(
     """Update the discriminator (dcgan) or critic (wgan-gp) once on ``fake.detach()``."""
     if fake is None:
         with torch.no_grad(), runtime.autocast():
-            fake = generator(batch.frame0, batch.frame1)
+            fake = batch.generate(generator)
     fake = fake.detach().float()
     with runtime.autocast():
         real_score = discriminator(batch.frame0, batch.target, batch.frame1).float()

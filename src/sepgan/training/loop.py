@@ -127,8 +127,7 @@ class _EpochBatches:
 
 
 def _collate(items) -> Batch:
-    frame0, frame1, target = (torch.stack(column) for column in zip(*items))
-    return Batch(frame0, frame1, target)
+    return Batch(*(torch.stack(column) for column in zip(*items)))
 
 
 def _build_data(config: TrainConfig, rank: int, world_size: int):
@@ -379,7 +378,7 @@ def train(config: TrainConfig, *, resume: bool = False, progress: bool = True) -
         model = unwrap_model(generator)
         model.eval()
         with torch.no_grad(), runtime.autocast():
-            output = model(validation.frame0, validation.frame1).float()
+            output = validation.generate(model).float()
         model.train()
         value = psnr(output, validation.target)
         baseline = psnr(0.5 * (validation.frame0 + validation.frame1), validation.target)
@@ -405,6 +404,11 @@ def train(config: TrainConfig, *, resume: bool = False, progress: bool = True) -
         while step < config.max_steps:
             logs: dict[str, float] = {}
             lambda_l1 = config.lambda_l1.value(step)
+            scale = config.optim.lr_scale(step)
+            for optimizer, base in ((generator_optimizer, config.optim.generator_lr),
+                                    (discriminator_optimizer, config.optim.discriminator_lr)):
+                for group in optimizer.param_groups if optimizer is not None else ():
+                    group["lr"] = base * scale
             if config.mode != "l1":
                 for _ in range(batches_per_step):
                     batch = next(batches).to(runtime.device)
@@ -424,6 +428,7 @@ def train(config: TrainConfig, *, resume: bool = False, progress: bool = True) -
                 lambda_l1=lambda_l1, runtime=runtime, scaler=generator_scaler, grad_clip=config.optim.grad_clip,
             )
             logs.update(generator_logs)
+            logs["optim/lr_scale"] = scale
             step += 1
             if not all(math.isfinite(value) for value in logs.values()):
                 raise TrainingError(f"training diverged at step {step}: {logs}")
