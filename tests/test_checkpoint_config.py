@@ -145,6 +145,9 @@ def test_learning_rate_decay_is_cosine_then_flat_and_a_function_of_the_step():
     assert optim.lr_scale(0) == pytest.approx(1.0)
     assert optim.lr_scale(50) == pytest.approx(0.55)
     assert optim.lr_scale(100) == optim.lr_scale(5000) == pytest.approx(0.1)
+    warm = OptimConfig(warmup_steps=10)
+    assert warm.lr_scale(0) == pytest.approx(0.1) and warm.lr_scale(4) == pytest.approx(0.5)
+    assert warm.lr_scale(9) == warm.lr_scale(500) == 1.0
     flow = load_config(Path(__file__).resolve().parents[1] / "configs" / "flow.yaml")
     assert flow.model.name == "flow-sepconv" and flow.optim.decay_steps == flow.max_steps
 

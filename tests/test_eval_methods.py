@@ -85,7 +85,7 @@ def test_rife_peer_runs_when_installed():
     assert "model" not in sys.modules  # RIFE's generic top-level package name does not leak
 
 
-def test_ours_without_weights_is_unavailable_not_untrained():
+def test_ours_without_any_weights_is_unavailable_not_untrained(no_bundled_weights):
     with pytest.raises(MethodUnavailable, match="--weights"):
         OursMethod(weights=None).setup()
 

@@ -50,7 +50,9 @@ def test_evaluate_writes_every_report_file(app: typer.Typer, benchmark: Path, tm
     assert len((output / "per_sample.csv").read_text().splitlines()) == 1 + 2 * 2
 
 
-def test_ours_without_weights_is_skipped_with_a_message(app: typer.Typer, benchmark: Path, tmp_path: Path):
+def test_ours_without_weights_is_skipped_with_a_message(
+    app: typer.Typer, benchmark: Path, tmp_path: Path, no_bundled_weights
+):
     result = CliRunner().invoke(
         app, ["evaluate", str(benchmark), "-m", "ours,average", "-o", str(tmp_path / "r"), "--no-progress"]
     )
@@ -69,7 +71,7 @@ def test_ours_without_weights_is_skipped_with_a_message(app: typer.Typer, benchm
     ],
 )
 def test_user_errors_are_one_line_without_traceback(
-    app: typer.Typer, benchmark: Path, tmp_path: Path, arguments: list[str], message: str
+    app: typer.Typer, benchmark: Path, tmp_path: Path, arguments: list[str], message: str, no_bundled_weights
 ):
     filled = [a.format(missing=tmp_path / "absent", benchmark=benchmark) for a in arguments]
     result = CliRunner().invoke(app, ["evaluate", *filled, "-o", str(tmp_path / "r"), "--no-progress"])

@@ -197,10 +197,10 @@ def _bad_images(folder: Path) -> dict[str, Path]:
         ("one", "has 1 frame;"),
         ("same", "is the input"),
         ("nofolder", "does not exist"),
-        ("weights", "no bundled default weights yet"),
+        ("weights", "default weights (not-installed) are not in this install"),
     ],
 )
-def test_bad_input_is_one_line_exit_2_and_leaves_nothing(tmp_path, weights, case, message):
+def test_bad_input_is_one_line_exit_2_and_leaves_nothing(tmp_path, weights, case, message, monkeypatch):
     images = _bad_images(tmp_path / "images")
     out = tmp_path / "out"
     out.mkdir()
@@ -239,6 +239,7 @@ def test_bad_input_is_one_line_exit_2_and_leaves_nothing(tmp_path, weights, case
     else:
         arguments = [rgb, rgb, "-o", out / "mid.png"]
         use_weights = None
+        monkeypatch.setattr("sepgan.weights.DEFAULT_WEIGHTS", "not-installed")
     inputs = {
         path: digest(path) for path in tmp_path.rglob("*") if path.is_file() and out not in path.parents
     }

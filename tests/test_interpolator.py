@@ -130,8 +130,8 @@ def test_factor_must_be_a_power_of_two():
         Retiming.for_factor(3)
 
 
-def test_no_default_weights_yet_is_a_clear_error():
-    with pytest.raises(WeightsError, match="no bundled default weights yet: pass --weights PATH"):
+def test_missing_default_weights_is_a_clear_error(no_bundled_weights):
+    with pytest.raises(WeightsError, match=r"default weights \(not-installed\) are not in this install: pass --weights"):
         Interpolator.from_pretrained(None)
 
 

@@ -5,10 +5,11 @@ A *weights folder* is what :func:`sepgan.checkpoint.save_pretrained` writes
 ``<run folder>/generator``. :func:`resolve_weights` accepts:
 
 * ``None``: the bundled default model, shipped as package data under
-  ``src/sepgan/weights/<DEFAULT_WEIGHTS>/``. It does not exist yet (the
-  training issue ships it); until then this is an error with a clear message.
-  The tool never falls back to untrained, randomly initialised weights.
-* the name of a bundled folder, e.g. ``"sepconv-l1"``;
+  ``src/sepgan/weights/<DEFAULT_WEIGHTS>/`` (``sepgan-flow``: the flow-guided
+  SepConv trained with L1, fp16 safetensors; see MODEL.md). A checkout
+  without it is an error with a clear message: the tool never falls back to
+  untrained, randomly initialised weights.
+* the name of a bundled folder, e.g. ``"sepgan-flow"``;
 * a path to a weights folder, or to a training run folder that holds one in
   ``generator/``.
 """
@@ -22,14 +23,14 @@ from sepgan.checkpoint import CONFIG_NAME, WEIGHTS_NAME, CheckpointError
 
 __all__ = ["DEFAULT_WEIGHTS", "WeightsError", "bundled_weights", "resolve_weights"]
 
-# Name of the bundled default model; the training issue ships it under this folder.
-DEFAULT_WEIGHTS = "sepconv-l1"
+# Name of the bundled default model (the flow-guided SepConv; MODEL.md).
+DEFAULT_WEIGHTS = "sepgan-flow"
 
 _BUNDLED_ROOT = Path(__file__).resolve().parent
 
 
 class WeightsError(CheckpointError):
-    """Weights that cannot be found: no bundled default yet, or an unknown name or path."""
+    """Weights that cannot be found: the bundled default is missing, or an unknown name or path."""
 
 
 def bundled_weights() -> list[str]:
@@ -47,7 +48,8 @@ def resolve_weights(name_or_path: str | os.PathLike[str] | None = None) -> Path:
         if DEFAULT_WEIGHTS in bundled_weights():
             return _BUNDLED_ROOT / DEFAULT_WEIGHTS
         raise WeightsError(
-            "no bundled default weights yet: pass --weights PATH (a folder written by sepgan train)"
+            f"the bundled default weights ({DEFAULT_WEIGHTS}) are not in this install: "
+            "pass --weights PATH (a folder written by sepgan train)"
         )
     text = os.fspath(name_or_path)
     path = Path(text).expanduser()
