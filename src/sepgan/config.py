@@ -71,11 +71,16 @@ class OptimConfig:
     # function of the step alone, so a resumed run follows the same schedule.
     decay_steps: int | None = None
     lr_min_ratio: float = 0.05
+    warmup_steps: int = 0  # linear ramp of the learning rates from 0 over the first steps
 
     def lr_scale(self, step: int) -> float:
         """Factor applied to the base learning rates at generator step ``step``."""
+        warmup = min(1.0, (step + 1) / self.warmup_steps) if self.warmup_steps else 1.0
         if not self.decay_steps:
-            return 1.0
+            return warmup
+        return warmup * self._decay(step)
+
+    def _decay(self, step: int) -> float:
         progress = min(step, self.decay_steps) / self.decay_steps
         return self.lr_min_ratio + (1.0 - self.lr_min_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
 

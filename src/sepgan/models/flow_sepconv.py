@@ -12,12 +12,13 @@ Pipeline for one pair (t = 0.5)
    time: ``warped0 = warp(frame0, flow10 / 2)``, ``warped1 = warp(frame1, flow01 / 2)``,
    with the middle flows refined by ``middle_iterations`` fixed-point steps
    (:func:`sepgan.flow.middle_flows`).
-3. **U-Net.** A 5-level U-Net (widths ``channels``; two 3×3 conv + LeakyReLU
+3. **U-Net.** A 5-level U-Net (He-initialised) (widths ``channels``; two 3×3 conv + LeakyReLU
    per level, average pooling down, bilinear upsampling and concatenated skips
    up) reads everything it needs to see where flow went wrong: both original
    frames, both warped frames, the two middle flows (divided by ``flow_scale``)
    and the forward–backward consistency error of each (as ``log1p`` of pixels).
-4. **Corrections**, all from zero-initialised output layers:
+4. **Corrections**, all from zero-initialised output layers; the full-resolution
+   head reads the U-Net's last features and the raw inputs:
    * ``flow_residual``: a correction to each middle flow, predicted at 1/4
      resolution and upsampled (smooth, cheap); the inputs are warped again
      with the corrected flows;
@@ -119,11 +120,21 @@ class FlowSepConv(nn.Module):
         self.encoders = nn.ModuleList(_block(widths[i], widths[i + 1]) for i in range(5))
         self.decoders = nn.ModuleList(_block(channels[i] + channels[i + 1], channels[i]) for i in range(4))
         self.flow_head = _zero_conv(channels[2], 4, 3)  # at 1/4 resolution
+        # The head also reads the raw inputs: simple rules (trust the warp whose flow is
+        # consistent) stay one layer away from the output whatever the trunk is doing.
         self.head = nn.Sequential(
-            nn.Conv2d(channels[0], HEAD_CHANNELS, 3, padding=1),
+            nn.Conv2d(channels[0] + IN_CHANNELS, HEAD_CHANNELS, 3, padding=1),
             nn.LeakyReLU(0.1, inplace=True),
             _zero_conv(HEAD_CHANNELS, 4 * kernel_size + 1 + 3, 1),
         )
+        # He initialisation for LeakyReLU keeps the activations at unit scale through the ~20
+        # layers. With PyTorch's default (variance 1/3 per layer) the features reaching the
+        # zero-initialised heads were ~0.003, so Adam's bounded steps on the head weights moved
+        # the outputs by ~1e-4 per 1000 steps and the model stayed at its flow baseline (MODEL.md).
+        for module in [*self.encoders.modules(), *self.decoders.modules(), self.head[0]]:
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight, a=0.1, nonlinearity="leaky_relu")
+                nn.init.zeros_(module.bias)
         delta = torch.zeros(kernel_size)
         delta[kernel_size // 2] = 1.0
         self.register_buffer("delta", delta.view(1, -1, 1, 1), persistent=False)
@@ -160,6 +171,7 @@ class FlowSepConv(nn.Module):
     def _features(
         self, frame0: torch.Tensor, frame1: torch.Tensor, flows: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Head input (decoder features and the network inputs), flow residual, middle flows."""
         flow_to0, flow_to1 = middle_flows(flows, self.middle_iterations)
         warped0, warped1 = backward_warp(frame0, flow_to0), backward_warp(frame1, flow_to1)
         inputs = torch.cat(
@@ -185,7 +197,7 @@ class FlowSepConv(nn.Module):
                 quarter = features
         assert quarter is not None
         flow_residual = F.interpolate(self.flow_head(quarter), scale_factor=4.0, mode="bilinear", align_corners=False)
-        return features, flow_residual, flow_to0, flow_to1
+        return torch.cat([features, inputs], dim=1), flow_residual, flow_to0, flow_to1
 
     def forward(
         self,
