@@ -148,6 +148,15 @@ def test_augment_moves_flows_with_the_frames():
     assert len(seen) >= 4  # flips and reversal all happened
 
 
+def test_channel_permutation_leaves_flows_alone():
+    frames = moving_frames(2, 24, 24, seed=12)
+    flows = np.random.default_rng(0).normal(size=(4, 24, 24)).astype(np.float32)
+    augment = PairedAugment(crop_size=None, flip_horizontal=False, flip_vertical=False,
+                            temporal_reverse=False, channel_permute=True, seed=3)
+    *_, moved = augment(frames[0], frames[1], frames[1], flows=flows)
+    assert np.array_equal(moved, flows)
+
+
 @pytest.fixture(scope="module")
 def footage(tmp_path_factory):
     root = tmp_path_factory.mktemp("footage")
