@@ -35,6 +35,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from sepgan.frames import to_uint8
+
 __all__ = [
     "DIS_PRESETS",
     "backward_warp",
@@ -81,12 +83,6 @@ def backward_warp_numpy(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
     )
 
 
-def _to_uint8_hwc(frames: torch.Tensor) -> np.ndarray:
-    """B×3×H×W float [0, 1] → B×H×W×3 uint8, rounded as :func:`sepgan.frames.to_uint8` does."""
-    scaled = frames.detach().float().clamp(0, 1).mul(255).add(0.5).floor()
-    return scaled.to(torch.uint8).permute(0, 2, 3, 1).contiguous().cpu().numpy()
-
-
 def estimate_flows(frame0: torch.Tensor, frame1: torch.Tensor, preset: str = "medium") -> torch.Tensor:
     """DIS flow both ways for a batch: B×3×H×W frames in [0, 1] → B×4×H×W ``cat(flow01, flow10)``.
 
@@ -95,7 +91,7 @@ def estimate_flows(frame0: torch.Tensor, frame1: torch.Tensor, preset: str = "me
     """
     if frame0.shape != frame1.shape or frame0.dim() != 4 or frame0.shape[1] != 3:
         raise ValueError(f"expected two B×3×H×W frames of one shape, got {tuple(frame0.shape)} and {tuple(frame1.shape)}")
-    images0, images1 = _to_uint8_hwc(frame0), _to_uint8_hwc(frame1)
+    images0, images1 = to_uint8(frame0.detach()), to_uint8(frame1.detach())  # B×H×W×3, the project's rounding
     flows = np.empty((frame0.shape[0], 4, *frame0.shape[-2:]), dtype=np.float32)
     for index, (image0, image1) in enumerate(zip(images0, images1)):
         flows[index, :2] = dis_flow(image0, image1, preset).transpose(2, 0, 1)

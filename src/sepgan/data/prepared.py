@@ -40,7 +40,7 @@ import numpy as np
 import torch
 
 from sepgan.data.augment import PairedAugment
-from sepgan.data.layouts import IMAGE_SUFFIXES, natural_sort_key
+from sepgan.data.layouts import _image_files, natural_sort_key
 from sepgan.data.triplets import DatasetError, check_gaps
 from sepgan.data.video_triplets import VIDEO_SUFFIXES
 from sepgan.flow import DIS_PRESETS, backward_warp_numpy, dis_flow
@@ -70,8 +70,8 @@ def _list_sources(paths: Sequence[Path]) -> list[Path]:
                 raise DatasetError(f"{path}: not a video file (suffixes: {', '.join(sorted(VIDEO_SUFFIXES))})")
             sources.append(path)
         elif path.is_dir():
-            children = sorted(path.iterdir(), key=lambda p: natural_sort_key(p))
-            if any(c.is_file() and c.suffix.lower() in IMAGE_SUFFIXES for c in children):
+            children = sorted(path.iterdir(), key=natural_sort_key)
+            if _image_files(path):
                 sources.append(path)  # a frame sequence
             else:
                 videos = [c for c in children if c.is_file() and c.suffix.lower() in VIDEO_SUFFIXES]
@@ -105,10 +105,7 @@ def _frames_of(source: Path, max_side: int | None) -> Iterator[np.ndarray]:
         except VideoError as error:
             raise DatasetError(str(error)) from error
         return
-    images = sorted(
-        (p for p in source.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES), key=natural_sort_key
-    )
-    for image in images:
+    for image in _image_files(source):
         try:
             yield _resize(load_image_uint8(image), max_side)
         except FrameError as error:
@@ -289,6 +286,10 @@ class PreparedTriplets(torch.utils.data.Dataset):
         self.crop_size = size
         self.flow_preset = index.get("flow_preset")
         self.records = index["triplets"]
+        self._open()
+
+    def _open(self) -> None:
+        size = self.crop_size
         try:
             self._frames = np.memmap(self.root / "frames.u8", np.uint8, "r", shape=(self.count, 3, size, size, 3))
             self._flows = np.memmap(self.root / "flows.f16", np.float16, "r", shape=(self.count, 4, size, size))
@@ -314,9 +315,7 @@ class PreparedTriplets(torch.utils.data.Dataset):
 
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__dict__.update(state)
-        size = self.crop_size
-        self._frames = np.memmap(self.root / "frames.u8", np.uint8, "r", shape=(self.count, 3, size, size, 3))
-        self._flows = np.memmap(self.root / "flows.f16", np.float16, "r", shape=(self.count, 4, size, size))
+        self._open()
 
     def __repr__(self) -> str:
         return f"PreparedTriplets({str(self.root)!r}, {self.count} triplets of {self.crop_size}², flow {self.flow_preset})"
