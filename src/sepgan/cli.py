@@ -235,7 +235,9 @@ def prepare(
     crop_size: Annotated[int, typer.Option(help="Side of the square crops (multiple of 16).")] = 192,
     stride: Annotated[int, typer.Option(help="Start a triplet at every n-th frame.")] = 2,
     max_side: Annotated[int | None, typer.Option(help="Downscale frames whose longer side exceeds this.")] = None,
-    flow_preset: Annotated[str, typer.Option(help="OpenCV DIS preset: ultrafast, fast or medium.")] = "medium",
+    flow_preset: Annotated[
+        str, typer.Option(help="DIS preset: ultrafast, fast, medium or fine; use the one the model runs with.")
+    ] = "fine",
     seed: Annotated[int, typer.Option(help="Seed of the crop choice.")] = 0,
     exclude: Annotated[
         list[Path] | None, typer.Option(help="A path never to read (repeatable), e.g. your evaluation set.")

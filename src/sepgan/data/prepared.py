@@ -158,7 +158,7 @@ def prepare_dataset(
     stride: int = 2,
     candidates: int = 4,
     hard_fraction: float = 0.5,
-    flow_preset: str = "medium",
+    flow_preset: str = "fine",
     max_side: int | None = None,
     seed: int = 0,
     exclude: Sequence[str | os.PathLike[str]] = (),
@@ -175,7 +175,8 @@ def prepare_dataset(
         stride: take triplets starting at every ``stride``-th frame (neighbouring
             triplets are near duplicates).
         candidates, hard_fraction: the crop choice (module docstring).
-        flow_preset: OpenCV DIS preset; use the one the model will run with.
+        flow_preset: DIS preset (:data:`sepgan.flow.DIS_PRESETS`); use the one the model runs
+            with: "fine", the default of ``flow-sepconv``.
         max_side: downscale frames whose longer side exceeds this, before anything else.
         exclude: paths never to read (``sepgan prepare`` passes evaluation folders here).
         on_triplet: called with the source name after each stored triplet (progress).
