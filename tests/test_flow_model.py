@@ -14,7 +14,16 @@ from sepgan.data import DatasetError, build_triplet_dataset
 from sepgan.data.augment import PairedAugment
 from sepgan.data.prepared import PreparedTriplets, prepare_dataset
 from sepgan.evaluation.methods import FlowFineMethod, FlowMethod
-from sepgan.flow import backward_warp, backward_warp_numpy, consistency_error, estimate_flows, middle_flows
+from sepgan.flow import (
+    FLOW_VARIANTS,
+    backward_warp,
+    backward_warp_numpy,
+    consistency_error,
+    ensemble_middle_warps,
+    estimate_flows,
+    middle_flows,
+    split_variants,
+)
 from sepgan.interpolator import Interpolator
 from sepgan.models import create_model
 from sepgan.models.flow_sepconv import FlowSepConv
@@ -71,9 +80,45 @@ def test_dis_recovers_a_translation():
     assert interior[2].median().item() == pytest.approx(-3.0, abs=0.3)  # flow10 x
 
 
+def test_every_flow_variant_is_mirrored_back_to_the_original_frame():
+    # DIS on a mirrored pair sees mirrored motion; each group of the ensemble must be
+    # brought back, so all four recover the same (x, y) = (3, -2) translation.
+    frames = moving_frames(2, 64, 80, shift=(2, -3), seed=4)
+    flows = estimate_flows(to_tensor(frames[0]), to_tensor(frames[1]), "fine", variants=len(FLOW_VARIANTS))
+    groups = split_variants(flows)
+    assert flows.shape == (1, 16, 64, 80) and len(groups) == 4
+    for group in groups:
+        interior = group[0, :, 16:-16, 16:-16]
+        medians = [interior[c].median().item() for c in range(4)]
+        assert medians == pytest.approx([3.0, -2.0, -3.0, 2.0], abs=0.3)
+    # the first variant is the plain estimate
+    assert torch.equal(groups[0], estimate_flows(to_tensor(frames[0]), to_tensor(frames[1]), "fine"))
+
+
+def test_ensemble_warps_average_the_variants_middle_frames():
+    frames = moving_frames(3, 48, 64, shift=(2, 3), seed=13)
+    frame0, frame1 = to_tensor(frames[0]), to_tensor(frames[2])
+    flows = estimate_flows(frame0, frame1, "fine", variants=2)
+    warped0, warped1 = ensemble_middle_warps(frame0, frame1, flows, iterations=1)
+    middles = []
+    for group in split_variants(flows):
+        to0, to1 = middle_flows(group, 1)
+        middles.append(0.5 * (backward_warp(frame0, to0) + backward_warp(frame1, to1)))
+    assert torch.allclose(0.5 * (warped0 + warped1), sum(middles) / 2, atol=1e-6)
+    with pytest.raises(ValueError, match="4V"):
+        split_variants(flows[:, :6])
+
+
 @pytest.mark.parametrize(
     ("options", "baseline"),
-    [({}, FlowFineMethod()), ({"flow_preset": "medium", "middle_iterations": 0}, FlowMethod(occlusion_aware=False))],
+    [
+        ({}, FlowFineMethod(variants=4)),
+        ({"flow_variants": 1}, FlowFineMethod(variants=1)),
+        (
+            {"flow_preset": "medium", "middle_iterations": 0, "flow_variants": 1},
+            FlowMethod(occlusion_aware=False),
+        ),
+    ],
 )
 def test_untrained_model_reproduces_its_flow_baseline_and_computes_its_own_flow(options, baseline):
     frames = moving_frames(3, 64, 96, shift=(3, 5), seed=5)
@@ -148,6 +193,20 @@ def test_augment_moves_flows_with_the_frames():
     assert len(seen) >= 4  # flips and reversal all happened
 
 
+def test_augment_moves_every_group_of_a_flow_ensemble():
+    frames = moving_frames(2, 48, 64, shift=(2, -3), seed=8)
+    group = np.zeros((4, 48, 64), np.float32)
+    group[0], group[1], group[2], group[3] = 3.0, -2.0, -3.0, 2.0
+    flows = np.concatenate([group, group * 1.0])  # two variants
+    for seed in range(8):
+        frame0, frame1, _, moved = PairedAugment(crop_size=(32, 40), seed=seed)(
+            frames[0], frames[1], frames[1], flows=flows
+        )
+        assert moved.shape == (8, 32, 40) and np.array_equal(moved[:4], moved[4:])
+        warped = backward_warp(to_tensor(np.ascontiguousarray(frame1)), torch.from_numpy(moved[None, 4:6].copy()))
+        assert (warped - to_tensor(np.ascontiguousarray(frame0)))[..., 4:-4, 4:-4].abs().max() < 1e-4
+
+
 def test_channel_permutation_leaves_flows_alone():
     frames = moving_frames(2, 24, 24, seed=12)
     flows = np.random.default_rng(0).normal(size=(4, 24, 24)).astype(np.float32)
@@ -184,6 +243,25 @@ def test_prepare_stores_whole_frame_flow_crops(footage, tmp_path):
     _, _, _, stored = raw[0]
     assert record["gap"] in (1, 2)
     assert stored[0].median().item() == pytest.approx(-2.0 * 2 * record["gap"], abs=0.5)
+
+
+def test_prepare_stores_a_flow_ensemble_that_the_model_reads(footage, tmp_path):
+    summary = prepare_dataset([footage / "sequence"], tmp_path / "set", gaps=(1,), crop_size=32, stride=2,
+                              flow_variants=2)  # fmt: skip
+    dataset = PreparedTriplets(tmp_path / "set")
+    assert dataset.flow_variants == 2 and len(dataset) == summary.count == 3
+    frame0, frame1, target, flows = dataset[1]
+    assert flows.shape == (8, 32, 32)
+    # both variants see the sequence's motion, (x, y) = (-1, 2) per frame, in the original frame
+    for group in (flows[:4], flows[4:]):
+        assert group[0].median().item() == pytest.approx(-2.0, abs=0.5)
+        assert group[1].median().item() == pytest.approx(4.0, abs=0.5)
+    model = create_model("flow-sepconv-tiny").eval()
+    with torch.no_grad():
+        middle = model(frame0[None], frame1[None], flows=flows[None])
+    assert middle.shape == (1, 3, 32, 32)
+    with pytest.raises(ValueError, match="flow_variants"):
+        prepare_dataset([footage / "sequence"], tmp_path / "bad", crop_size=32, flow_variants=5)
 
 
 def test_prepare_is_atomic_and_refuses_bad_input(footage, tmp_path):

@@ -238,6 +238,9 @@ def prepare(
     flow_preset: Annotated[
         str, typer.Option(help="DIS preset: ultrafast, fast, medium or fine; use the one the model runs with.")
     ] = "fine",
+    flow_variants: Annotated[
+        int, typer.Option(help="Flow ensemble size stored per triplet (1-4 mirrorings; costs V× the DIS time).")
+    ] = 1,
     seed: Annotated[int, typer.Option(help="Seed of the crop choice.")] = 0,
     exclude: Annotated[
         list[Path] | None, typer.Option(help="A path never to read (repeatable), e.g. your evaluation set.")
@@ -265,7 +268,7 @@ def prepare(
     try:
         summary = prepare_dataset(
             sources, output, gaps=gap_values, crop_size=crop_size, stride=stride, max_side=max_side,
-            flow_preset=flow_preset, seed=seed, exclude=exclude or (), on_triplet=advance if progress else None,
+            flow_preset=flow_preset, flow_variants=flow_variants, seed=seed, exclude=exclude or (), on_triplet=advance if progress else None,
         )  # fmt: skip
     except ValueError as error:  # bad option values (crop size, gaps, preset)
         if isinstance(error, _user_error_types()):

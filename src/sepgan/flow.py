@@ -6,7 +6,9 @@ Conventions
   frame it is stored at; channel 0 is x (right), channel 1 is y (down).
 * ``flow01`` lives at frame0's pixels and says where each of them went in
   frame1; ``flow10`` is the reverse. :func:`estimate_flows` returns both,
-  stacked as a B×4×H×W tensor ``cat(flow01, flow10)``.
+  stacked as a B×4×H×W tensor ``cat(flow01, flow10)``, or, for a flow
+  ensemble of V variants, B×4V×H×W: V such groups one after another
+  (:data:`FLOW_VARIANTS`, :func:`split_variants`).
 * Backward warping: ``warp(image, flow)(x) = image(x + flow(x))``, bilinear,
   with edge pixels replicated outside the frame (OpenCV ``remap`` with
   ``BORDER_REPLICATE`` in numpy, ``grid_sample`` with ``padding_mode="border"``
@@ -27,9 +29,21 @@ Measured on the dev sets with half-flow warps refined by one fixed-point
 iteration and averaged (2 busy CPU cores, both directions): MEDIUM 34.30 /
 26.49 dB on middlebury-other / davis in ≈ 0.1 s per pair, "fine" 34.75 / 26.59
 dB in ≈ 0.4 s; the plain half-flow average with MEDIUM scores 34.16 / 26.34.
+
+Flow ensemble (test-time augmentation). DIS errs differently on mirrored
+inputs: its patches sit on a grid and its coarse-to-fine search and
+propagation run in scan order. Running it on the pair flipped horizontally,
+vertically and both, flipping the flows back, and averaging the middle frames
+that the V variants give (:func:`ensemble_middle_warps`) measured, with
+"fine" and one fixed-point step: 34.90 / 26.91 dB (SSIM 0.9527 / 0.8382) for
+V = 4 against 34.75 / 26.59 (0.9520 / 0.8334) for V = 1, and 34.86 / 26.82
+for V = 2 (no flip + both flips). V = 4 costs 8 DIS calls per pair instead of
+2 (≈ 1 s instead of 0.3 s at 640×480 on 2 cores, the calls run in threads).
 """
 
 from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
@@ -39,16 +53,23 @@ from sepgan.frames import to_uint8
 
 __all__ = [
     "DIS_PRESETS",
+    "FLOW_VARIANTS",
     "backward_warp",
     "backward_warp_numpy",
     "consistency_error",
     "dis_flow",
+    "ensemble_middle_warps",
     "estimate_flows",
+    "flow_ensemble_numpy",
     "middle_flows",
+    "split_variants",
 ]
 
 # OpenCV's presets, plus "fine": MEDIUM refined down to full resolution (finest scale 0).
 DIS_PRESETS = ("ultrafast", "fast", "medium", "fine")
+# Mirrorings of the input pair for a flow ensemble, in the order an ensemble of V takes them:
+# V = 2 adds the 180° rotation, which beat a single flip (34.86 / 26.82 vs 34.81 / 26.79 dB).
+FLOW_VARIANTS = ("none", "hv", "h", "v")
 
 
 def _cv2():
@@ -83,20 +104,76 @@ def backward_warp_numpy(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
     )
 
 
-def estimate_flows(frame0: torch.Tensor, frame1: torch.Tensor, preset: str = "medium") -> torch.Tensor:
-    """DIS flow both ways for a batch: B×3×H×W frames in [0, 1] → B×4×H×W ``cat(flow01, flow10)``.
+def _mirror(image: np.ndarray, variant: str) -> np.ndarray:
+    """H×W×C ``image`` mirrored left–right ("h"), upside down ("v"), both ("hv") or not ("none")."""
+    if "h" in variant:
+        image = image[:, ::-1]
+    if "v" in variant:
+        image = image[::-1]
+    return np.ascontiguousarray(image)
 
-    Runs OpenCV on the CPU (frames are rounded to uint8 grey first) and returns
-    the flows as float32 on the frames' device. Not differentiable.
+
+def _unmirror_flow(flow: np.ndarray, variant: str) -> np.ndarray:
+    """A flow computed on mirrored images, brought back to the original frame (H×W×2)."""
+    flow = _mirror(flow, variant)  # mirroring is its own inverse
+    if "h" in variant:
+        flow[..., 0] *= -1.0
+    if "v" in variant:
+        flow[..., 1] *= -1.0
+    return flow
+
+
+def flow_ensemble_numpy(image0: np.ndarray, image1: np.ndarray, preset: str = "medium", variants: int = 1) -> np.ndarray:
+    """DIS flow both ways for one H×W×3 RGB uint8 pair as a 4V×H×W float32 array (see :func:`estimate_flows`)."""
+    return _flow_ensembles([image0], [image1], preset, variants)[0]
+
+
+def _flow_ensembles(images0, images1, preset: str, variants: int) -> np.ndarray:
+    if not 1 <= variants <= len(FLOW_VARIANTS):
+        raise ValueError(f"variants must be between 1 and {len(FLOW_VARIANTS)}, got {variants}")
+    flows = np.empty((len(images0), 4 * variants, *images0[0].shape[:2]), dtype=np.float32)
+
+    def one(job: tuple[int, int, int]) -> None:
+        index, variant, direction = job
+        name = FLOW_VARIANTS[variant]
+        source, destination = (images0[index], images1[index]) if direction == 0 else (images1[index], images0[index])
+        flow = dis_flow(_mirror(source, name), _mirror(destination, name), preset)
+        channel = 4 * variant + 2 * direction
+        flows[index, channel : channel + 2] = _unmirror_flow(flow, name).transpose(2, 0, 1)
+
+    jobs = [(i, v, d) for i in range(len(images0)) for v in range(variants) for d in (0, 1)]
+    if len(jobs) > 2:  # OpenCV releases the GIL, so two threads use both cores of a small machine
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            list(pool.map(one, jobs))
+    else:
+        for job in jobs:
+            one(job)
+    return flows
+
+
+def estimate_flows(
+    frame0: torch.Tensor, frame1: torch.Tensor, preset: str = "medium", variants: int = 1
+) -> torch.Tensor:
+    """DIS flow both ways for a batch: B×3×H×W frames in [0, 1] → B×4V×H×W flows.
+
+    With ``variants=1`` that is ``cat(flow01, flow10)``. With V > 1 it is a
+    flow ensemble: group v holds the same two flows estimated on the pair
+    mirrored by ``FLOW_VARIANTS[v]`` and mirrored back (module docstring).
+    Runs OpenCV on the CPU (frames are rounded to uint8 grey first; the 2·V
+    calls per pair run in two threads) and returns the flows as float32 on
+    the frames' device. Not differentiable.
     """
     if frame0.shape != frame1.shape or frame0.dim() != 4 or frame0.shape[1] != 3:
         raise ValueError(f"expected two B×3×H×W frames of one shape, got {tuple(frame0.shape)} and {tuple(frame1.shape)}")
     images0, images1 = to_uint8(frame0.detach()), to_uint8(frame1.detach())  # B×H×W×3, the project's rounding
-    flows = np.empty((frame0.shape[0], 4, *frame0.shape[-2:]), dtype=np.float32)
-    for index, (image0, image1) in enumerate(zip(images0, images1)):
-        flows[index, :2] = dis_flow(image0, image1, preset).transpose(2, 0, 1)
-        flows[index, 2:] = dis_flow(image1, image0, preset).transpose(2, 0, 1)
-    return torch.from_numpy(flows).to(frame0.device)
+    return torch.from_numpy(_flow_ensembles(images0, images1, preset, variants)).to(frame0.device)
+
+
+def split_variants(flows: torch.Tensor) -> list[torch.Tensor]:
+    """The B×4×H×W ``cat(flow01, flow10)`` groups of a B×4V×H×W flow ensemble."""
+    if flows.dim() != 4 or flows.shape[1] % 4 or flows.shape[1] == 0:
+        raise ValueError(f"expected B×4V×H×W flows (V ≥ 1 groups of flow01, flow10), got {tuple(flows.shape)}")
+    return list(flows.split(4, dim=1))
 
 
 def _base_grid(height: int, width: int, device: torch.device) -> torch.Tensor:
@@ -145,3 +222,35 @@ def consistency_error(flows: torch.Tensor) -> torch.Tensor:
     error10 = (flow10 + backward_warp(flow01, flow10)).norm(dim=1, keepdim=True)
     error01 = (flow01 + backward_warp(flow10, flow01)).norm(dim=1, keepdim=True)
     return torch.cat([error10, error01], dim=1)
+
+
+def ensemble_middle_warps(
+    frame0: torch.Tensor,
+    frame1: torch.Tensor,
+    flows: torch.Tensor,
+    iterations: int = 0,
+    residual0: torch.Tensor | None = None,
+    residual1: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Both inputs warped to the middle time, averaged over the ensemble's variants.
+
+    ``flows`` is B×4V×H×W (V = 1 is a plain pair of flows). For each variant
+    the middle flows come from :func:`middle_flows`, optionally shifted by a
+    B×2×H×W ``residual0`` / ``residual1`` (the same for every variant), and
+    frame0 and frame1 are backward-warped with them; the V warps of each
+    frame are averaged. ``0.5 · (warped0 + warped1)`` is then the average of
+    the V variants' middle frames. Differentiable in the frames and residuals.
+    """
+    warped0 = warped1 = None
+    groups = split_variants(flows)
+    for group in groups:
+        to0, to1 = middle_flows(group, iterations)
+        if residual0 is not None:
+            to0 = to0 + residual0
+        if residual1 is not None:
+            to1 = to1 + residual1
+        w0, w1 = backward_warp(frame0, to0), backward_warp(frame1, to1)
+        warped0 = w0 if warped0 is None else warped0 + w0
+        warped1 = w1 if warped1 is None else warped1 + w1
+    assert warped0 is not None and warped1 is not None
+    return warped0 / len(groups), warped1 / len(groups)

@@ -43,12 +43,18 @@ Frame = TypeVar("Frame", np.ndarray, torch.Tensor)
 
 
 def _flip_flows(flows, axis: int, component: int):
-    """Mirror a 4×H×W flow stack along ``axis`` and negate its x (0) or y (1) components."""
-    sign = [1.0, 1.0, 1.0, 1.0]
-    sign[component] = sign[component + 2] = -1.0
+    """Mirror a 4V×H×W flow stack along ``axis`` and negate its x (0) or y (1) components."""
+    sign = [1.0, 1.0, 1.0, 1.0] * (flows.shape[0] // 4)
+    sign[component::2] = [-1.0] * (len(sign) // 2)
     if isinstance(flows, np.ndarray):
         return np.flip(flows, axis=axis) * np.asarray(sign, dtype=flows.dtype)[:, None, None]
     return flows.flip(axis) * torch.tensor(sign, dtype=flows.dtype, device=flows.device)[:, None, None]
+
+
+def _reverse_flows(flows):
+    """Swap flow01 and flow10 in every group of a 4V×H×W flow stack (temporal reversal)."""
+    order = [4 * group + channel for group in range(flows.shape[0] // 4) for channel in (2, 3, 0, 1)]
+    return flows[order]
 
 
 class PairedAugment:
@@ -95,10 +101,11 @@ class PairedAugment:
     def __call__(self, frame0: Frame, frame1: Frame, target: Frame, *, flows=None):
         """Return the augmented (frame0, frame1, target), plus the flows when ``flows`` is given.
 
-        ``flows`` is a 4×H×W array or tensor ``cat(flow01, flow10)`` in pixels
-        (see :mod:`sepgan.flow`), transformed with the frames: cropped alike, a
-        horizontal flip mirrors it and negates the x components, a vertical
-        flip the y components, and temporal reversal swaps flow01 and flow10.
+        ``flows`` is a 4×H×W array or tensor ``cat(flow01, flow10)`` in pixels, or
+        4V×H×W for a flow ensemble of V such groups (see :mod:`sepgan.flow`),
+        transformed with the frames: cropped alike, a horizontal flip mirrors it
+        and negates the x components, a vertical flip the y components, and
+        temporal reversal swaps flow01 and flow10 in every group.
         """
         is_array = isinstance(frame0, np.ndarray)
         shapes = {tuple(frame.shape) for frame in (frame0, frame1, target)}
@@ -140,7 +147,7 @@ class PairedAugment:
         if self.temporal_reverse and reverse:
             frames[0], frames[1] = frames[1], frames[0]
             if flows is not None:
-                flows = flows[[2, 3, 0, 1]]
+                flows = _reverse_flows(flows)
         if flows is not None:
             return frames[0], frames[1], frames[2], flows
         return frames[0], frames[1], frames[2]

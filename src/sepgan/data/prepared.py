@@ -18,10 +18,11 @@ On disk (a folder)::
 
     prepared.json   format version, count, crop size, flow preset, sources, one record per triplet
     frames.u8       count × 3 × S × S × 3 uint8 (frame0, frame1, target; RGB, H×W×3)
-    flows.f16       count × 4 × S × S float16 (flow01 x, y, flow10 x, y; pixels)
+    flows.f16       count × 4V × S × S float16 (flow01 x, y, flow10 x, y; pixels), V flow
+                    variants (``flow_variants``, 1 by default; see sepgan.flow's flow ensemble)
 
 :class:`PreparedTriplets` reads it and yields ``(frame0, frame1, target,
-flows)``: three 3×h×w float32 tensors in [0, 1] and a 4×h×w float32 flow
+flows)``: three 3×h×w float32 tensors in [0, 1] and a 4V×h×w float32 flow
 tensor, after a paired augmentation that transforms the flows with the frames
 (flips negate a component, temporal reversal swaps the two flows).
 """
@@ -43,7 +44,7 @@ from sepgan.data.augment import PairedAugment
 from sepgan.data.layouts import _image_files, natural_sort_key
 from sepgan.data.triplets import DatasetError, check_gaps
 from sepgan.data.video_triplets import VIDEO_SUFFIXES
-from sepgan.flow import DIS_PRESETS, backward_warp_numpy, dis_flow
+from sepgan.flow import DIS_PRESETS, FLOW_VARIANTS, backward_warp_numpy, flow_ensemble_numpy
 from sepgan.frames import FrameError, from_uint8, load_image_uint8
 
 __all__ = ["FORMAT_VERSION", "PreparedTriplets", "PrepareSummary", "is_prepared", "prepare_dataset"]
@@ -159,6 +160,7 @@ def prepare_dataset(
     candidates: int = 4,
     hard_fraction: float = 0.5,
     flow_preset: str = "fine",
+    flow_variants: int = 1,
     max_side: int | None = None,
     seed: int = 0,
     exclude: Sequence[str | os.PathLike[str]] = (),
@@ -177,6 +179,9 @@ def prepare_dataset(
         candidates, hard_fraction: the crop choice (module docstring).
         flow_preset: DIS preset (:data:`sepgan.flow.DIS_PRESETS`); use the one the model runs
             with: "fine", the default of ``flow-sepconv``.
+        flow_variants: store a flow ensemble of this many mirrorings (1 to 4) per
+            triplet, as ``flow-sepconv`` computes at inference (its default is 4;
+            a model trained on V = 1 runs on any V). Costs V times the DIS time.
         max_side: downscale frames whose longer side exceeds this, before anything else.
         exclude: paths never to read (``sepgan prepare`` passes evaluation folders here).
         on_triplet: called with the source name after each stored triplet (progress).
@@ -191,6 +196,8 @@ def prepare_dataset(
         raise ValueError("stride and candidates must be ≥ 1 and hard_fraction in [0, 1]")
     if flow_preset not in DIS_PRESETS:
         raise ValueError(f"unknown flow preset {flow_preset!r}; choose from {', '.join(DIS_PRESETS)}")
+    if not 1 <= flow_variants <= len(FLOW_VARIANTS):
+        raise ValueError(f"flow_variants must be between 1 and {len(FLOW_VARIANTS)}, got {flow_variants}")
     output = Path(output)
     if output.exists():
         raise DatasetError(f"{output} already exists; choose a new folder")
@@ -227,16 +234,15 @@ def prepare_dataset(
                         if first < 0 or first % stride:
                             continue
                         frame0, target, frame1 = window[-1 - 2 * gap], window[-1 - gap], window[-1]
-                        flow01 = dis_flow(frame0, frame1, flow_preset)
-                        flow10 = dis_flow(frame1, frame0, flow_preset)
+                        flows = flow_ensemble_numpy(frame0, frame1, flow_preset, flow_variants)  # 4V×H×W
+                        flow01, flow10 = flows[0:2].transpose(1, 2, 0), flows[2:4].transpose(1, 2, 0)
                         top, left = _choose_crop(
                             (frame0, frame1, target), (flow01, flow10), crop_size, rng, candidates, hard_fraction
                         )
                         rows, columns = slice(top, top + crop_size), slice(left, left + crop_size)
                         crops = np.stack([frame0[rows, columns], frame1[rows, columns], target[rows, columns]])
-                        flow_crop = np.concatenate([flow01[rows, columns], flow10[rows, columns]], axis=2)
                         frames_file.write(np.ascontiguousarray(crops, dtype=np.uint8).tobytes())
-                        flows_file.write(np.ascontiguousarray(flow_crop.transpose(2, 0, 1), dtype=np.float16).tobytes())
+                        flows_file.write(np.ascontiguousarray(flows[:, rows, columns], dtype=np.float16).tobytes())
                         records.append({"source": name, "frame": first, "gap": gap, "top": top, "left": left})
                         per_source[name] += 1
                         if on_triplet is not None:
@@ -250,6 +256,7 @@ def prepare_dataset(
             "count": len(records),
             "crop_size": crop_size,
             "flow_preset": flow_preset,
+            "flow_variants": flow_variants,
             "gaps": list(gaps),
             "stride": stride,
             "max_side": max_side,
@@ -286,6 +293,7 @@ class PreparedTriplets(torch.utils.data.Dataset):
         self.count, size = int(index["count"]), int(index["crop_size"])
         self.crop_size = size
         self.flow_preset = index.get("flow_preset")
+        self.flow_variants = int(index.get("flow_variants", 1))
         self.records = index["triplets"]
         self._open()
 
@@ -293,7 +301,7 @@ class PreparedTriplets(torch.utils.data.Dataset):
         size = self.crop_size
         try:
             self._frames = np.memmap(self.root / "frames.u8", np.uint8, "r", shape=(self.count, 3, size, size, 3))
-            self._flows = np.memmap(self.root / "flows.f16", np.float16, "r", shape=(self.count, 4, size, size))
+            self._flows = np.memmap(self.root / "flows.f16", np.float16, "r", shape=(self.count, 4 * self.flow_variants, size, size))
         except (OSError, ValueError) as error:
             raise DatasetError(f"{self.root}: prepared data files are missing or truncated ({error})") from error
 
@@ -319,4 +327,4 @@ class PreparedTriplets(torch.utils.data.Dataset):
         self._open()
 
     def __repr__(self) -> str:
-        return f"PreparedTriplets({str(self.root)!r}, {self.count} triplets of {self.crop_size}², flow {self.flow_preset})"
+        return f"PreparedTriplets({str(self.root)!r}, {self.count} triplets of {self.crop_size}², flow {self.flow_preset} ×{self.flow_variants})"

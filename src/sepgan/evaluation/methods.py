@@ -24,10 +24,13 @@ Methods (``--methods`` names):
   flow 1→0 does not come back through the flow 0→1 (an occlusion or a flow
   error), the warp of frame0 gets less weight, and vice versa. Weight
   ``1 / (1 + e / 3 px)`` with ``e`` the round-trip error in pixels.
-* ``flow-fine``: the classical part of the default model, which is also what
-  the untrained model outputs: DIS refined to full resolution (preset "fine")
-  both ways, middle flows refined by one fixed-point step
+* ``flow-fine``: DIS refined to full resolution (preset "fine") both ways,
+  middle flows refined by one fixed-point step
   (:func:`sepgan.flow.middle_flows`), the two warps averaged.
+* ``flow-ensemble``: the classical part of the default model, which is also
+  what the untrained model outputs: ``flow-fine`` on the pair as it is and
+  mirrored three ways (a flow ensemble of four, :mod:`sepgan.flow`), the four
+  middle frames averaged.
 * ``minterpolate``: ffmpeg's motion-compensated interpolation
   (``minterpolate=mi_mode=mci``), run as a subprocess on lossless PNGs.
   Needs the ``ffmpeg`` binary (Debian: ``apt-get install ffmpeg``).
@@ -54,7 +57,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from sepgan.flow import backward_warp, backward_warp_numpy, dis_flow, estimate_flows, middle_flows
+from sepgan.flow import backward_warp_numpy, dis_flow, ensemble_middle_warps, estimate_flows
 from sepgan.frames import from_uint8, load_image_uint8, save_image, to_uint8
 
 __all__ = [
@@ -71,7 +74,9 @@ __all__ = [
     "build_method",
 ]
 
-ALL_METHODS = ("ours", "average", "repeat", "flow", "flow-simple", "flow-fine", "minterpolate", "rife")
+ALL_METHODS = (
+    "ours", "average", "repeat", "flow", "flow-simple", "flow-fine", "flow-ensemble", "minterpolate", "rife",
+)  # fmt: skip
 
 
 class MethodUnavailable(RuntimeError):
@@ -142,14 +147,17 @@ class FlowMethod(Method):
 
 
 class FlowFineMethod(Method):
-    """The default model's classical flow part alone (module docstring), in torch like the model."""
+    """``flow-fine`` (one flow estimate) or ``flow-ensemble`` (four), in torch like the model (module docstring)."""
 
-    name = "flow-fine"
+    def __init__(self, variants: int = 1) -> None:
+        self.variants = variants
+        self.name = "flow-fine" if variants == 1 else "flow-ensemble"
 
     def __call__(self, frame0: np.ndarray, frame1: np.ndarray) -> np.ndarray:
         image0, image1 = from_uint8(frame0)[None], from_uint8(frame1)[None]
-        to0, to1 = middle_flows(estimate_flows(image0, image1, "fine"), iterations=1)
-        return to_uint8(0.5 * (backward_warp(image0, to0) + backward_warp(image1, to1)))[0]
+        flows = estimate_flows(image0, image1, "fine", self.variants)
+        warped0, warped1 = ensemble_middle_warps(image0, image1, flows, iterations=1)
+        return to_uint8(0.5 * (warped0 + warped1))[0]
 
 
 class MinterpolateMethod(Method):
@@ -334,7 +342,8 @@ def build_method(name: str, weights: str | Path | None = None, device: str = "cp
         "repeat": RepeatMethod(),
         "flow": FlowMethod(occlusion_aware=True),
         "flow-simple": FlowMethod(occlusion_aware=False),
-        "flow-fine": FlowFineMethod(),
+        "flow-fine": FlowFineMethod(variants=1),
+        "flow-ensemble": FlowFineMethod(variants=4),
         "minterpolate": MinterpolateMethod(),
     }
     if name not in simple:
