@@ -116,6 +116,23 @@ def test_resume_refuses_a_different_config_and_a_missing_state(clips, tmp_path):
         train(changed, resume=True, progress=False)
 
 
+def test_init_from_starts_the_generator_from_pretrained_weights(clips, tmp_path):
+    train(tiny_config(clips, tmp_path / "a", "l1", 2), progress=False)
+    frozen = ["optim.generator_lr=1e-12"]  # one step that leaves the weights where they started
+    train(tiny_config(clips, tmp_path / "b", "l1", 1, [*frozen, f"model.init_from={tmp_path / 'a' / 'generator'}"]),
+          progress=False)  # fmt: skip
+    train(tiny_config(clips, tmp_path / "c", "l1", 1, frozen), progress=False)
+    trained, started, fresh = (load_pretrained(tmp_path / run / "generator").state_dict() for run in "abc")
+    assert all(torch.allclose(started[key], trained[key], atol=1e-6) for key in trained)
+    assert max((fresh[key] - trained[key]).abs().max() for key in trained) > 1e-4
+    with pytest.raises(TrainingError, match="init_from: .* is a sepconv, not a flow-sepconv"):
+        train(tiny_config(clips, tmp_path / "d", "l1", 1, ["model.name=flow-sepconv-tiny",
+                                                           f"model.init_from={tmp_path / 'a' / 'generator'}"]),
+              progress=False)  # fmt: skip
+    with pytest.raises(TrainingError, match="init_from: weights not found"):
+        train(tiny_config(clips, tmp_path / "e", "l1", 1, ["model.init_from=no-such-weights"]), progress=False)
+
+
 def test_too_little_data_is_a_clear_error(tmp_path):
     write_frame_folder(tmp_path / "clip", moving_frames(3, 40, 40))
     config = tiny_config(tmp_path, tmp_path / "run", "l1", 2, ["data.batch_size=4"])

@@ -32,6 +32,9 @@ class ConfigError(ValueError):
 class ModelConfig:
     name: str = "sepconv"  # registry name, see sepgan.models.list_models()
     options: dict[str, Any] = field(default_factory=dict)  # constructor overrides, e.g. kernel_size
+    # Fine-tuning: a weights folder or bundled name (e.g. "sepgan-flow") whose weights start the
+    # generator. Its architecture must be ``name`` and its tensors must fit ``options``.
+    init_from: str | None = None
 
 
 @dataclass

@@ -348,7 +348,7 @@ class Interpolator:
     def _run_batched(
         self, frame0: torch.Tensor, frame1: torch.Tensor, flows: torch.Tensor | None = None
     ) -> torch.Tensor:
-        """Whole frames (and their B×4×H×W flows, if any) through the network in batches; B×3×H×W out, on the CPU."""
+        """Whole frames (and their B×4V×H×W flows, if any) through the network in batches; B×3×H×W out, on the CPU."""
         height, width = frame0.shape[-2:]
         step = self._call_batch(_round_up(height) * _round_up(width))
         outputs = []

@@ -29,7 +29,7 @@ from sepgan.runtime import Runtime
 
 @dataclass
 class Batch:
-    """Training tensors; ``flows`` (B×4×h×w, pixels) is present when the dataset carries precomputed flow."""
+    """Training tensors; ``flows`` (B×4V×h×w, pixels; V flow variants) is present when the dataset carries precomputed flow."""
 
     frame0: torch.Tensor
     frame1: torch.Tensor

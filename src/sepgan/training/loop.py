@@ -262,6 +262,25 @@ def _init_distributed(config: TrainConfig) -> tuple[int, int, Runtime]:
     return rank, world_size, resolve_runtime(device, config.precision)
 
 
+def _init_from_pretrained(generator: torch.nn.Module, name_or_path: str) -> None:
+    """Copy the weights of a pretrained folder (or bundled name) into a freshly built generator."""
+    from sepgan.checkpoint import load_pretrained
+    from sepgan.weights import WeightsError, resolve_weights
+
+    try:
+        pretrained = load_pretrained(resolve_weights(name_or_path))
+    except (WeightsError, CheckpointError) as error:
+        raise TrainingError(f"model.init_from: {error}") from error
+    if pretrained.architecture != generator.architecture:
+        raise TrainingError(
+            f"model.init_from: {name_or_path} is a {pretrained.architecture}, not a {generator.architecture}"
+        )
+    try:
+        generator.load_state_dict(pretrained.state_dict())
+    except RuntimeError as error:
+        raise TrainingError(f"model.init_from: {name_or_path} does not fit model.options ({error})") from error
+
+
 def train(config: TrainConfig, *, resume: bool = False, progress: bool = True) -> TrainResult:
     """Run (or resume) training as configured; returns the final step and logged history."""
     config.validate()
@@ -293,7 +312,10 @@ def train(config: TrainConfig, *, resume: bool = False, progress: bool = True) -
     dataset, augment, sampler = _build_data(config, rank, world_size)
     validation = _validation_batch(dataset, augment, config).to(runtime.device)
 
-    generator = create_model(config.model.name, **config.model.options).to(runtime.device)
+    generator = create_model(config.model.name, **config.model.options)
+    if config.model.init_from and state is None:  # a resumed run restores its own weights below
+        _init_from_pretrained(generator, config.model.init_from)
+    generator = generator.to(runtime.device)
     generator_optimizer = torch.optim.Adam(
         generator.parameters(), lr=config.optim.generator_lr, betas=tuple(config.optim.generator_betas)
     )
