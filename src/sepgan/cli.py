@@ -184,6 +184,14 @@ def interpolate(
             help="torch.compile the network (faster per frame; recompiles for each new frame or tile size).",
         ),
     ] = False,
+    flow_variants: Annotated[
+        int | None,
+        typer.Option(
+            help="Flow-guided models: DIS estimates per pair, 1-4 mirrorings (default: the model's; "
+            "the bundled model uses 4, 1 is faster and a little worse).",
+            show_default=False,
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Interpolate frames: the middle of two images, ×2/×4/×8 a frame folder, or retime a video."""
@@ -206,6 +214,7 @@ def interpolate(
         return load_interpolator(
             weights, device=device, precision=precision, batch_size=batch, tile=parse_tile(tile),
             tile_overlap=tile_overlap, max_memory_mb=max_memory_mb, compile=compile_model,
+            flow_variants=flow_variants,
         )
 
     result = run_interpolate(inputs, output, options, make_interpolator)
