@@ -64,8 +64,9 @@ from sepgan.flow import (
     consistency_error,
     ensemble_middle_warps,
     estimate_flows,
+    mean_over_variants,
     middle_flows,
-    split_variants,
+    stack_variants,
 )
 from sepgan.ops.separable_conv import separable_conv
 
@@ -198,14 +199,14 @@ class FlowSepConv(nn.Module):
 
     def _features(
         self, frame0: torch.Tensor, frame1: torch.Tensor, flows: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Head input (decoder features and the network inputs), flow residual, mean middle flows."""
-        groups = split_variants(flows)
-        middles = [middle_flows(group, self.middle_iterations) for group in groups]
-        flow_to0 = sum(to0 for to0, _ in middles) / len(groups)
-        flow_to1 = sum(to1 for _, to1 in middles) / len(groups)
-        error = sum(consistency_error(group) for group in groups) / len(groups)
-        warped0, warped1 = ensemble_middle_warps(frame0, frame1, flows, self.middle_iterations)
+    ) -> tuple[torch.Tensor, torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """Head input (decoder features and the network inputs), flow residual, per-variant middle flows."""
+        variants = flows.shape[1] // 4
+        stacked = stack_variants(flows)  # every variant in one batch
+        middles = middle_flows(stacked, self.middle_iterations)
+        flow_to0, flow_to1 = (mean_over_variants(to, variants) for to in middles)
+        error = mean_over_variants(consistency_error(stacked), variants)
+        warped0, warped1 = ensemble_middle_warps(frame0, frame1, flows, middles=middles)
         inputs = torch.cat(
             [
                 frame0 - 0.5, frame1 - 0.5, warped0 - 0.5, warped1 - 0.5,
@@ -229,7 +230,7 @@ class FlowSepConv(nn.Module):
                 quarter = features
         assert quarter is not None
         flow_residual = F.interpolate(self.flow_head(quarter), scale_factor=4.0, mode="bilinear", align_corners=False)
-        return torch.cat([features, inputs], dim=1), flow_residual, flow_to0, flow_to1
+        return torch.cat([features, inputs], dim=1), flow_residual, middles
 
     def forward(
         self,
@@ -256,11 +257,11 @@ class FlowSepConv(nn.Module):
             flows = self.estimate_flows(frame0, frame1)
         flows = flows.to(frame0.device, torch.float32)
         frame0, frame1 = frame0.float(), frame1.float()
-        features, flow_residual, flow_to0, flow_to1 = self._features(frame0, frame1, flows)
+        features, flow_residual, middles = self._features(frame0, frame1, flows)
         residual0 = self.flow_scale * flow_residual[:, :2].float()
         residual1 = self.flow_scale * flow_residual[:, 2:].float()
-        flow_to0, flow_to1 = flow_to0 + residual0, flow_to1 + residual1
-        warped0, warped1 = ensemble_middle_warps(frame0, frame1, flows, self.middle_iterations, residual0, residual1)
+        warped0, warped1 = ensemble_middle_warps(frame0, frame1, flows, residual0=residual0, residual1=residual1,
+                                                 middles=middles)  # fmt: skip
 
         out = self.head(features).float()
         k = self.kernel_size
@@ -276,8 +277,11 @@ class FlowSepConv(nn.Module):
         middle = blend * filtered0 + (1.0 - blend) * filtered1 + residual
         if not return_parts:
             return middle
+        variants = flows.shape[1] // 4
         parts = {
-            "flow_to0": flow_to0, "flow_to1": flow_to1, "warped0": warped0, "warped1": warped1,
+            "flow_to0": mean_over_variants(middles[0], variants) + residual0,  # mean over the variants
+            "flow_to1": mean_over_variants(middles[1], variants) + residual1,
+            "warped0": warped0, "warped1": warped1,
             "kernel_vertical0": kernel_vertical0, "kernel_horizontal0": kernel_horizontal0,
             "kernel_vertical1": kernel_vertical1, "kernel_horizontal1": kernel_horizontal1,
             "blend": blend, "residual": residual,
