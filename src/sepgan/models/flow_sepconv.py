@@ -183,12 +183,14 @@ class FlowSepConv(nn.Module):
         """Peak CPU inference memory per padded pixel, for the Interpolator's tiling budget.
 
         Full-resolution tensors dominate: the 18-channel input, the level-0
-        encoder and decoder activations, the head and the warps. Fitted to the
-        measured peak: ``sepgan interpolate`` at 1080p (2.09 M padded pixels)
-        peaked 2.3 GB above its start-up RSS, ≈ 1.1 kB per pixel, which is what
-        this gives for the default widths.
+        encoder and decoder activations, the head and the warps; each further
+        flow variant adds its flows, middle flows and warps (≈ 22 floats).
+        Fitted to measured peaks of ``sepgan interpolate`` at 1080p (2.09 M
+        padded pixels) above the start-up RSS: 2.3 GB (≈ 1.1 kB per pixel) with
+        one variant, 2.86 GB (≈ 1.37 kB) with four, which is what this gives
+        for the default widths.
         """
-        return 4 * (150 + 6 * self.channels[0] + 4 * self.kernel_size + 8 * self.flow_variants)
+        return 4 * (150 + 6 * self.channels[0] + 4 * self.kernel_size + 22 * (self.flow_variants - 1))
 
     def estimate_flows(self, frame0: torch.Tensor, frame1: torch.Tensor) -> torch.Tensor:
         """DIS flow both ways, B×4V×H×W: V = ``flow_variants`` groups of ``cat(flow01, flow10)`` in pixels.
