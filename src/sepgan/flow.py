@@ -56,6 +56,7 @@ __all__ = [
     "FLOW_VARIANTS",
     "backward_warp",
     "backward_warp_numpy",
+    "check_variants",
     "consistency_error",
     "dis_flow",
     "ensemble_middle_warps",
@@ -72,6 +73,13 @@ DIS_PRESETS = ("ultrafast", "fast", "medium", "fine")
 # Mirrorings of the input pair for a flow ensemble, in the order an ensemble of V takes them:
 # V = 2 adds the 180° rotation, which beat a single flip (34.86 / 26.82 vs 34.81 / 26.79 dB).
 FLOW_VARIANTS = ("none", "hv", "h", "v")
+
+
+def check_variants(variants: int, name: str = "variants") -> int:
+    """``variants`` if it is a valid flow-ensemble size (1 to len(FLOW_VARIANTS)); else ValueError naming ``name``."""
+    if not 1 <= variants <= len(FLOW_VARIANTS):
+        raise ValueError(f"{name} must be between 1 and {len(FLOW_VARIANTS)}, got {variants}")
+    return variants
 
 
 def _cv2():
@@ -131,8 +139,7 @@ def flow_ensemble_numpy(image0: np.ndarray, image1: np.ndarray, preset: str = "m
 
 
 def _flow_ensembles(images0, images1, preset: str, variants: int) -> np.ndarray:
-    if not 1 <= variants <= len(FLOW_VARIANTS):
-        raise ValueError(f"variants must be between 1 and {len(FLOW_VARIANTS)}, got {variants}")
+    check_variants(variants)
     flows = np.empty((len(images0), 4 * variants, *images0[0].shape[:2]), dtype=np.float32)
 
     def one(job: tuple[int, int, int]) -> None:

@@ -768,10 +768,13 @@ def load_interpolator(
     :mod:`sepgan.flow`): fewer variants, less DIS time, a little less quality.
     """
     from sepgan.checkpoint import CheckpointError
-    from sepgan.flow import FLOW_VARIANTS
+    from sepgan.flow import check_variants
 
-    if flow_variants is not None and not 1 <= flow_variants <= len(FLOW_VARIANTS):
-        raise InterpolationError(f"--flow-variants must be between 1 and {len(FLOW_VARIANTS)}, got {flow_variants}")
+    if flow_variants is not None:
+        try:
+            check_variants(flow_variants, "--flow-variants")
+        except ValueError as error:
+            raise InterpolationError(str(error)) from None
     try:
         interpolator = Interpolator.from_pretrained(
             weights,

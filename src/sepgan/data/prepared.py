@@ -44,10 +44,10 @@ from sepgan.data.augment import PairedAugment
 from sepgan.data.layouts import _image_files, natural_sort_key
 from sepgan.data.triplets import DatasetError, check_gaps
 from sepgan.data.video_triplets import VIDEO_SUFFIXES
-from sepgan.flow import DIS_PRESETS, FLOW_VARIANTS, backward_warp_numpy, flow_ensemble_numpy
+from sepgan.flow import DIS_PRESETS, backward_warp_numpy, check_variants, flow_ensemble_numpy
 from sepgan.frames import FrameError, from_uint8, load_image_uint8
 
-__all__ = ["FORMAT_VERSION", "PreparedTriplets", "PrepareSummary", "is_prepared", "prepare_dataset"]
+__all__ = ["FORMAT_VERSION", "PrepareSummary", "PreparedTriplets", "is_prepared", "prepare_dataset"]
 
 FORMAT_VERSION = 1
 INDEX_FILE = "prepared.json"
@@ -196,8 +196,7 @@ def prepare_dataset(
         raise ValueError("stride and candidates must be ≥ 1 and hard_fraction in [0, 1]")
     if flow_preset not in DIS_PRESETS:
         raise ValueError(f"unknown flow preset {flow_preset!r}; choose from {', '.join(DIS_PRESETS)}")
-    if not 1 <= flow_variants <= len(FLOW_VARIANTS):
-        raise ValueError(f"flow_variants must be between 1 and {len(FLOW_VARIANTS)}, got {flow_variants}")
+    check_variants(flow_variants, "flow_variants")
     output = Path(output)
     if output.exists():
         raise DatasetError(f"{output} already exists; choose a new folder")

@@ -60,7 +60,7 @@ from torch import nn
 
 from sepgan.flow import (
     DIS_PRESETS,
-    FLOW_VARIANTS,
+    check_variants,
     consistency_error,
     ensemble_middle_warps,
     estimate_flows,
@@ -130,14 +130,12 @@ class FlowSepConv(nn.Module):
             raise ValueError(f"channels needs five widths (one per level), got {channels}")
         if flow_preset not in DIS_PRESETS:
             raise ValueError(f"unknown flow_preset {flow_preset!r}; choose from {', '.join(DIS_PRESETS)}")
-        if not 1 <= flow_variants <= len(FLOW_VARIANTS):
-            raise ValueError(f"flow_variants must be between 1 and {len(FLOW_VARIANTS)}, got {flow_variants}")
         self.kernel_size = kernel_size
         self.channels = channels
         self.flow_preset = flow_preset
         self.flow_scale = float(flow_scale)
         self.middle_iterations = int(middle_iterations)
-        self.flow_variants = int(flow_variants)
+        self.flow_variants = check_variants(int(flow_variants), "flow_variants")
 
         widths = (IN_CHANNELS, *channels)
         self.encoders = nn.ModuleList(_block(widths[i], widths[i + 1]) for i in range(5))
