@@ -234,7 +234,7 @@ def test_prepare_stores_whole_frame_flow_crops(footage, tmp_path):
     assert index["count"] == 20 and len(index["triplets"]) == 20
     dataset = build_triplet_dataset(tmp_path / "set", augment=PairedAugment(crop_size=16, seed=0))
     assert isinstance(dataset, PreparedTriplets)
-    frame0, frame1, target, flows = dataset[0]
+    frame0, _, target, flows = dataset[0]
     assert frame0.shape == target.shape == (3, 16, 16) and flows.shape == (4, 16, 16)
     # The stored flow of the clip's first triplet is its motion between the inputs k and k + 2g:
     # (x, y) = (-2, -1) per frame.
@@ -250,7 +250,7 @@ def test_prepare_stores_a_flow_ensemble_that_the_model_reads(footage, tmp_path):
                               flow_variants=2)  # fmt: skip
     dataset = PreparedTriplets(tmp_path / "set")
     assert dataset.flow_variants == 2 and len(dataset) == summary.count == 3
-    frame0, frame1, target, flows = dataset[1]
+    frame0, frame1, _, flows = dataset[1]
     assert flows.shape == (8, 32, 32)
     # both variants see the sequence's motion, (x, y) = (-1, 2) per frame, in the original frame
     for group in (flows[:4], flows[4:]):

@@ -228,6 +228,7 @@ def interpolate(
 from sepgan.evaluation.cli import evaluate_command
 from sepgan.study.cli import study_app
 
+
 @app.command(
     context_settings={"help_option_names": ["-h", "--help"]},
     epilog="Example: sepgan prepare my_videos/ -o data/prepared --gaps 1,2,3 && "
@@ -277,7 +278,8 @@ def prepare(
     try:
         summary = prepare_dataset(
             sources, output, gaps=gap_values, crop_size=crop_size, stride=stride, max_side=max_side,
-            flow_preset=flow_preset, flow_variants=flow_variants, seed=seed, exclude=exclude or (), on_triplet=advance if progress else None,
+            flow_preset=flow_preset, flow_variants=flow_variants, seed=seed, exclude=exclude or (),
+            on_triplet=advance if progress else None,
         )  # fmt: skip
     except ValueError as error:  # bad option values (crop size, gaps, preset)
         if isinstance(error, _user_error_types()):
