@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import logging
 import signal
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -251,13 +252,26 @@ def prepare(
     flow_variants: Annotated[
         int, typer.Option(help="Flow ensemble size stored per triplet (1-4 mirrorings; costs V× the DIS time).")
     ] = 1,
-    seed: Annotated[int, typer.Option(help="Seed of the crop choice.")] = 0,
+    max_per_source: Annotated[
+        int | None,
+        typer.Option(help="Keep at most this many triplets per source (drawn at random), so long ones do not dominate."),
+    ] = None,
+    screen: Annotated[
+        bool,
+        typer.Option("--screen/--no-screen", help="Skip triplets across cuts and fades, static ones and flow failures."),
+    ] = True,
+    workers: Annotated[int, typer.Option(help="Processes preparing sources in parallel (one per core).")] = 1,
+    seed: Annotated[int, typer.Option(help="Seed of the triplet draw and the crop choice.")] = 0,
     exclude: Annotated[
         list[Path] | None, typer.Option(help="A path never to read (repeatable), e.g. your evaluation set.")
     ] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
-    """Turn your own footage into a training set: triplet crops with DIS flow computed on whole frames."""
+    """Turn your own footage into a training set: triplet crops with DIS flow computed on whole frames.
+
+    Each entry of a folder is one source (a clip, or a subfolder of clips and
+    frame folders); a line per source says what it gave and why triplets were skipped.
+    """
     from sepgan.data import DatasetError
     from sepgan.data.prepared import prepare_dataset
 
@@ -275,11 +289,23 @@ def prepare(
         bars[0].set_postfix_str(name, refresh=False)
         bars[0].update()
 
+    def report(source) -> None:
+        skipped = ", ".join(f"{reason} {count}" for reason, count in sorted(source.skipped.items())) or "none"
+        line = (f"{source.name}: {source.clips} clip(s), {source.frames} frames, "
+                f"{source.kept} triplets kept; skipped: {skipped}")  # fmt: skip
+        if source.note:
+            line += f"; note: {source.note}"
+        if bars:
+            bars[0].write(line, file=sys.stderr)  # above the progress bar
+        else:
+            typer.echo(line, err=True)
+
     try:
         summary = prepare_dataset(
             sources, output, gaps=gap_values, crop_size=crop_size, stride=stride, max_side=max_side,
-            flow_preset=flow_preset, flow_variants=flow_variants, seed=seed, exclude=exclude or (),
-            on_triplet=advance if progress else None,
+            flow_preset=flow_preset, flow_variants=flow_variants, max_per_source=max_per_source,
+            screen=screen, workers=workers, seed=seed, exclude=exclude or (),
+            on_triplet=advance if progress and workers == 1 else None, on_source=report,
         )  # fmt: skip
     except ValueError as error:  # bad option values (crop size, gaps, preset)
         if isinstance(error, _user_error_types()):
@@ -288,9 +314,7 @@ def prepare(
     finally:
         for bar in bars:
             bar.close()
-    for name, reason in summary.skipped.items():
-        typer.echo(f"skipped {name}: {reason}", err=True)
-    typer.echo(f"{summary.count} triplets from {sum(1 for n in summary.per_source.values() if n)} sources "
+    typer.echo(f"{summary.count} triplets from {sum(1 for r in summary.sources if r.kept)} sources "
                f"in {summary.seconds:.0f} s → {summary.output}")
 
 

@@ -56,6 +56,9 @@ class DataConfig:
     temporal_reverse: bool = True
     channel_permute: bool = False
     validation_size: int = 8  # samples in the fixed validation batch
+    # Held-out data for validation (e.g. a `sepgan prepare` set of whole sources never trained on),
+    # used whole (no crop, no flip); empty: the fixed batch comes from the training data.
+    validation_paths: list[str] = field(default_factory=list)
     cache_dir: str | None = None  # where decoded video frames are cached
     max_side: int | None = None  # downscale decoded video frames so the longer side is at most this
 

@@ -61,7 +61,9 @@ __all__ = [
     "dis_flow",
     "ensemble_middle_warps",
     "estimate_flows",
+    "fill_out_of_frame",
     "flow_ensemble_numpy",
+    "inside_frame",
     "mean_over_variants",
     "middle_flows",
     "split_variants",
@@ -268,7 +270,9 @@ def ensemble_middle_warps(
     frame0 and frame1 are backward-warped with them; the V warps of each
     frame are averaged. ``0.5 · (warped0 + warped1)`` is then the average of
     the V variants' middle frames. All variants go through ``grid_sample`` as
-    one batch. Differentiable in the frames and residuals.
+    one batch. Where a variant's warp of one frame samples outside it and
+    the other's inside, both take the inside sample (:func:`fill_out_of_frame`).
+    Differentiable in the frames and residuals.
     """
     variants = flows.shape[1] // 4
     to0, to1 = middles if middles is not None else middle_flows(stack_variants(flows), iterations)
@@ -278,4 +282,32 @@ def ensemble_middle_warps(
         to1 = to1 + residual1.repeat(variants, 1, 1, 1)
     warped0 = backward_warp(frame0.repeat(variants, 1, 1, 1), to0)
     warped1 = backward_warp(frame1.repeat(variants, 1, 1, 1), to1)
+    warped0, warped1 = fill_out_of_frame(warped0, warped1, to0, to1)
     return mean_over_variants(warped0, variants), mean_over_variants(warped1, variants)
+
+
+def inside_frame(flow: torch.Tensor) -> torch.Tensor:
+    """B×1×H×W bool: whether ``x + flow(x)`` lands inside the frame (pixel centres 0 … W − 1, ±0.5 px)."""
+    height, width = flow.shape[-2:]
+    position = _base_grid(height, width, flow.device) + flow.float()
+    x, y = position[:, :1], position[:, 1:]
+    return (x >= -0.5) & (x <= width - 0.5) & (y >= -0.5) & (y <= height - 0.5)
+
+
+def fill_out_of_frame(
+    warped0: torch.Tensor, warped1: torch.Tensor, flow_to0: torch.Tensor, flow_to1: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Where one warp samples outside its frame and the other inside, use the inside one for both.
+
+    Content entering at an edge exists in one input only: the other's middle
+    flow points outside the image, where a backward warp can only repeat the
+    edge pixels, and averaging that with the true content gives a 50/50 ghost.
+    Replacing the outside sample by the other warp's makes the average (and the
+    network's inputs) take the pixel from the frame that has it. Where both
+    land outside, or both inside, nothing changes. B×C×H×W warps, B×2×H×W
+    middle flows (pixels); differentiable in the warps.
+    """
+    inside0, inside1 = inside_frame(flow_to0), inside_frame(flow_to1)
+    only1 = inside1 & ~inside0
+    only0 = inside0 & ~inside1
+    return torch.where(only1, warped1, warped0), torch.where(only0, warped0, warped1)

@@ -22,6 +22,9 @@ around it, outside the network:
   as ≈ 2.4 kB of peak RSS on CPU), so 1080p needs ≈ 6.5 GB untiled and a 4K
   frame ≈ 26 GB; with the default 4 GB budget 1080p is tiled in 2–4 tiles and
   batches shrink so that one call stays inside the budget.
+* **Static borders.** Letterbox and pillarbox bars (uniform bands that are
+  the same in both frames) pass through unchanged, and flow, padding, tiling
+  and the network see only the picture inside (:mod:`sepgan.borders`).
 * **Device and precision** come from :func:`sepgan.runtime.resolve_runtime`:
   CPU in float32; CUDA with bf16 or fp16 autocast for the U-Net, while the
   separable convolution itself always runs in float32.
@@ -69,6 +72,7 @@ from fractions import Fraction
 import torch
 import torch.nn.functional as F
 
+from sepgan.borders import interpolate_inside_borders
 from sepgan.runtime import Runtime, resolve_runtime
 
 __all__ = [
@@ -330,20 +334,24 @@ class Interpolator:
             frame0, frame1 = frame0[None], frame1[None]
         if frame0.dim() != 4 or frame0.shape[1] != 3:
             raise ValueError(f"frames must be 3×H×W or B×3×H×W RGB, got {tuple(frame0.shape)}")
+        # Static bars (letterbox, pillarbox) pass through; only the picture inside is interpolated.
+        result = interpolate_inside_borders(frame0, frame1, self._interpolate_picture)
+        return result[0] if single else result
+
+    def _interpolate_picture(self, frame0: torch.Tensor, frame1: torch.Tensor) -> torch.Tensor:
+        """B×3×H×W pairs → middle frames: flow, padding, tiling and the network."""
         height, width = frame0.shape[-2:]
         # Flow-guided models get their flow from the whole, unpadded frames, before padding and tiling.
         flows = self.model.estimate_flows(frame0, frame1) if hasattr(self.model, "estimate_flows") else None
         tile = self.tile_size(height, width)
         if tile is None or (height <= tile and width <= tile):
-            result = self._run_batched(frame0, frame1, flows)
-        else:
-            result = torch.cat(
-                [
-                    self._run_tiled(frame0[i : i + 1], frame1[i : i + 1], tile, None if flows is None else flows[i : i + 1])
-                    for i in range(frame0.shape[0])
-                ]
-            )
-        return result[0] if single else result
+            return self._run_batched(frame0, frame1, flows)
+        return torch.cat(
+            [
+                self._run_tiled(frame0[i : i + 1], frame1[i : i + 1], tile, None if flows is None else flows[i : i + 1])
+                for i in range(frame0.shape[0])
+            ]
+        )
 
     def _run_batched(
         self, frame0: torch.Tensor, frame1: torch.Tensor, flows: torch.Tensor | None = None

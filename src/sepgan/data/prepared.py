@@ -29,25 +29,38 @@ tensor, after a paired augmentation that transforms the flows with the frames
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
+import time
+import zlib
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from sepgan.data.augment import PairedAugment
-from sepgan.data.layouts import _image_files, natural_sort_key
+from sepgan.data.layouts import IMAGE_SUFFIXES, _image_files, natural_sort_key
 from sepgan.data.triplets import DatasetError, check_gaps
 from sepgan.data.video_triplets import VIDEO_SUFFIXES
 from sepgan.flow import DIS_PRESETS, backward_warp_numpy, check_variants, flow_ensemble_numpy
 from sepgan.frames import FrameError, from_uint8, load_image_uint8
 
-__all__ = ["FORMAT_VERSION", "PrepareSummary", "PreparedTriplets", "is_prepared", "prepare_dataset"]
+__all__ = [
+    "FORMAT_VERSION",
+    "SKIP_REASONS",
+    "PrepareSummary",
+    "PreparedTriplets",
+    "SourceReport",
+    "is_prepared",
+    "prepare_dataset",
+    "scene_cuts",
+    "screen_triplet",
+]
 
 FORMAT_VERSION = 1
 INDEX_FILE = "prepared.json"
@@ -58,27 +71,64 @@ def is_prepared(path: Path) -> bool:
 
 
 # ---------------------------------------------------------------------------
-# Reading sources.
+# Finding sources.
 # ---------------------------------------------------------------------------
 
+# Files that are never clips, so the tree search need not ask FFmpeg about them.
+_NOT_CLIPS = frozenset({".md", ".txt", ".json", ".yaml", ".yml", ".csv", ".py", ".html", ".pdf", ".npy", ".npz"})
 
-def _list_sources(paths: Sequence[Path]) -> list[Path]:
-    """Videos and frame folders under ``paths`` (a folder of videos expands to its videos and subfolders)."""
-    sources: list[Path] = []
+
+def _is_clip(path: Path) -> bool:
+    """Whether FFmpeg reads a video stream from ``path`` (known video suffixes are taken without asking)."""
+    suffix = path.suffix.lower()
+    if suffix in VIDEO_SUFFIXES:
+        return True
+    if suffix in IMAGE_SUFFIXES or suffix in _NOT_CLIPS or path.name.startswith("."):
+        return False
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            return bool(container.streams.video)
+    except (av.FFmpegError, OSError, ValueError):
+        return False
+
+
+def _clips_under(folder: Path) -> list[Path]:
+    """Clips and frame folders under ``folder``, recursively, in natural order."""
+    if _image_files(folder):
+        return [folder]  # a frame sequence; its subfolders are not searched
+    found: list[Path] = []
+    for child in sorted(folder.iterdir(), key=natural_sort_key):
+        if child.is_dir():
+            found.extend(_clips_under(child))
+        elif child.is_file() and _is_clip(child):
+            found.append(child)
+    return found
+
+
+def _list_sources(paths: Sequence[Path]) -> list[tuple[str, list[Path]]]:
+    """(source name, clips) for the given paths, a source being what the triplet cap counts.
+
+    A file or a frame folder named on the command line is a source. A folder of
+    footage is searched recursively, and each entry directly inside it is a
+    source: a clip, or a subfolder with every clip and frame folder under it
+    (``videos/liveportrait/`` with its seven clips is one source).
+    """
+    sources: list[tuple[str, list[Path]]] = []
     for path in paths:
         if path.is_file():
-            if path.suffix.lower() not in VIDEO_SUFFIXES:
-                raise DatasetError(f"{path}: not a video file (suffixes: {', '.join(sorted(VIDEO_SUFFIXES))})")
-            sources.append(path)
+            if not _is_clip(path):
+                raise DatasetError(f"{path}: FFmpeg finds no video stream in it")
+            sources.append((str(path), [path]))
         elif path.is_dir():
-            children = sorted(path.iterdir(), key=natural_sort_key)
             if _image_files(path):
-                sources.append(path)  # a frame sequence
-            else:
-                videos = [c for c in children if c.is_file() and c.suffix.lower() in VIDEO_SUFFIXES]
-                folders = [c for c in children if c.is_dir()]
-                sources.extend(videos)
-                sources.extend(_list_sources(folders) if folders else [])
+                sources.append((str(path), [path]))
+                continue
+            for child in sorted(path.iterdir(), key=natural_sort_key):
+                clips = _clips_under(child) if child.is_dir() else [child] if _is_clip(child) else []
+                if clips:
+                    sources.append((str(child), clips))
         else:
             raise DatasetError(f"{path}: no such file or folder")
     return sources
@@ -114,40 +164,291 @@ def _frames_of(source: Path, max_side: int | None) -> Iterator[np.ndarray]:
 
 
 # ---------------------------------------------------------------------------
+# Screening triplets: scene cuts, fades, static shots, flow failures.
+# ---------------------------------------------------------------------------
+
+THUMBNAIL_SIDE = 64  # longer side of the grey thumbnails that the cheap checks compare
+STATIC_LEVEL = 0.5  # mean |frame1 − frame0| of the thumbnails below this (grey levels): nothing moves
+FADE_LEVEL = 3.0  # |median change| over the thumbnail above this (grey levels): a global brightness change
+CUT_LEVEL = 12.0  # a consecutive-frame difference above this (grey levels) ...
+CUT_RATIO = 3.0  # ... and this many times its neighbours' median is a scene cut
+
+SKIP_REASONS = {
+    "static": "static (nothing moves)",
+    "fade": "brightness change across the frame (fade, flash or exposure)",
+    "cut": "across a scene cut",
+    "flow": "flow failure (the middle frame is further from the flow-warped middle than the ends are apart)",
+    "cap": "over the per-source cap",
+}
+
+
+def _thumbnail(frame: np.ndarray) -> np.ndarray:
+    """Grey float32 thumbnail, longer side THUMBNAIL_SIDE, area-averaged (levels 0–255)."""
+    import cv2
+
+    grey = cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2GRAY).astype(np.float32)
+    scale = THUMBNAIL_SIDE / max(grey.shape)
+    if scale >= 1:
+        return grey
+    size = (max(1, round(grey.shape[1] * scale)), max(1, round(grey.shape[0] * scale)))
+    return cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
+
+
+def scene_cuts(thumbnails: Sequence[np.ndarray]) -> list[int]:
+    """Indices k where a cut lies between frame k and k + 1 (content detection on grey thumbnails).
+
+    A cut is a consecutive-frame mean absolute difference above ``CUT_LEVEL``
+    grey levels and ``CUT_RATIO`` times the median difference of the three
+    pairs on either side, the rule of content-based shot detectors such as
+    PySceneDetect's ``ContentDetector`` (which thresholds the same kind of
+    frame-to-frame change, in HSV). A fast pan raises every neighbour too, so
+    it is not taken for a cut; a fade raises them gradually and is screened by
+    :func:`screen_triplet` instead.
+    """
+    differences = np.array([np.abs(b - a).mean() for a, b in itertools.pairwise(thumbnails)])
+    cuts = []
+    for k, value in enumerate(differences):
+        neighbours = np.concatenate([differences[max(0, k - 3) : k], differences[k + 1 : k + 4]])
+        typical = float(np.median(neighbours)) if neighbours.size else 0.0
+        if value > CUT_LEVEL and value > CUT_RATIO * typical:
+            cuts.append(k)
+    return cuts
+
+
+def _brightness_ramp(before: np.ndarray, after: np.ndarray) -> bool:
+    """Whether ``after`` differs from ``before`` mostly by a global gain and offset of ``FADE_LEVEL`` or more.
+
+    The mean changes by more than ``FADE_LEVEL`` grey levels, and the least-squares
+    fit ``after ≈ a · before + b`` leaves less than half of the change: a fade, a
+    flash or an exposure step. Motion changes pixels locally, so no global fit
+    explains it (and a sliding texture keeps its mean).
+    """
+    if abs(float(after.mean() - before.mean())) <= FADE_LEVEL:
+        return False
+    x, y = before.ravel().astype(np.float64), after.ravel().astype(np.float64)
+    variance = x.var()
+    gain = ((x - x.mean()) * (y - y.mean())).mean() / variance if variance > 1e-6 else 0.0
+    offset = y.mean() - gain * x.mean()
+    residual = np.abs(gain * x + offset - y).mean()
+    return bool(residual < 0.5 * np.abs(y - x).mean())
+
+
+def screen_triplet(thumbnail0: np.ndarray, thumbnail_target: np.ndarray, thumbnail1: np.ndarray) -> str | None:
+    """Why a triplet is unfit for training, from grey thumbnails (levels 0–255), or None if it passes.
+
+    "static": the inputs differ by less than ``STATIC_LEVEL`` on average.
+    "fade": frame1 is a global brightness ramp of frame0, or the target one of
+    the inputs' mean (:func:`_brightness_ramp`): a fade, a flash, an exposure step.
+    """
+    if np.abs(thumbnail1 - thumbnail0).mean() < STATIC_LEVEL:
+        return "static"
+    midpoint = 0.5 * (thumbnail0 + thumbnail1)
+    if _brightness_ramp(thumbnail0, thumbnail1) or _brightness_ramp(midpoint, thumbnail_target):
+        return "fade"
+    return None
+
+
+def _flow_failed(frames: tuple[np.ndarray, np.ndarray, np.ndarray], flows: tuple[np.ndarray, np.ndarray]) -> tuple[bool, np.ndarray]:
+    """(failed, per-pixel error of the flow baseline): the screen of the issue's flow rule, whole frame."""
+    frame0, frame1, target = (f.astype(np.float32) for f in frames)
+    flow01, flow10 = flows
+    baseline = 0.5 * (backward_warp_numpy(frame0, 0.5 * flow10) + backward_warp_numpy(frame1, 0.5 * flow01))
+    error = np.abs(baseline - target).mean(axis=2)
+    return bool(error.mean() > np.abs(frame1 - frame0).mean()), error
+
+
+# ---------------------------------------------------------------------------
 # Preparing.
 # ---------------------------------------------------------------------------
+
+
+@dataclass
+class SourceReport:
+    """What one source gave: frames read, triplets kept, triplets skipped by reason (``SKIP_REASONS``)."""
+
+    name: str
+    clips: int = 0
+    frames: int = 0
+    kept: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    note: str | None = None  # why a clip or the whole source gave nothing (size, length, decode error)
 
 
 @dataclass
 class PrepareSummary:
     output: Path
     count: int
-    per_source: dict[str, int]
-    skipped: dict[str, str]
+    sources: list[SourceReport]
     seconds: float
+
+    @property
+    def per_source(self) -> dict[str, int]:
+        return {report.name: report.kept for report in self.sources}
+
+    @property
+    def skipped(self) -> dict[str, str]:
+        """Sources (or their clips) that gave nothing, with the reason."""
+        return {report.name: report.note for report in self.sources if report.note}
+
+
+@dataclass
+class _Options:
+    gaps: tuple[int, ...]
+    crop_size: int
+    stride: int
+    candidates: int
+    hard_fraction: float
+    flow_preset: str
+    flow_variants: int
+    max_side: int | None
+    max_per_source: int | None
+    screen: bool
+    seed: int
 
 
 def _choose_crop(
-    frames: tuple[np.ndarray, np.ndarray, np.ndarray],
-    flows: tuple[np.ndarray, np.ndarray],
+    error: np.ndarray | None,
+    shape: tuple[int, int],
     crop_size: int,
     rng: np.random.Generator,
     candidates: int,
     hard_fraction: float,
 ) -> tuple[int, int]:
-    height, width = frames[0].shape[:2]
+    """(top, left) of a crop: the window where ``error`` (the flow baseline's, H×W) is largest, or random."""
+    height, width = shape
     windows = [
         (int(rng.integers(0, height - crop_size + 1)), int(rng.integers(0, width - crop_size + 1)))
         for _ in range(candidates)
     ]
-    if rng.random() >= hard_fraction or candidates == 1:
+    if rng.random() >= hard_fraction or candidates == 1 or error is None:
         return windows[0]
-    frame0, frame1, target = (f.astype(np.float32) for f in frames)
-    flow01, flow10 = flows
-    baseline = 0.5 * (backward_warp_numpy(frame0, 0.5 * flow10) + backward_warp_numpy(frame1, 0.5 * flow01))
-    error = np.abs(baseline - target).mean(axis=2)
     scores = [error[t : t + crop_size, l : l + crop_size].mean() for t, l in windows]
     return windows[int(np.argmax(scores))]
+
+
+def _candidates(
+    clip_index: int, thumbnails: list[np.ndarray], options: _Options, report: SourceReport
+) -> list[tuple[int, int, int]]:
+    """(clip, first frame, gap) of the triplets of one clip that pass the thumbnail screens."""
+    cuts = scene_cuts(thumbnails) if options.screen else []
+    found = []
+    for gap in options.gaps:
+        for first in range(0, len(thumbnails) - 2 * gap, options.stride):
+            reason = None
+            if options.screen:
+                if any(first <= cut < first + 2 * gap for cut in cuts):
+                    reason = "cut"
+                else:
+                    reason = screen_triplet(thumbnails[first], thumbnails[first + gap], thumbnails[first + 2 * gap])
+            if reason:
+                report.skipped[reason] = report.skipped.get(reason, 0) + 1
+            else:
+                found.append((clip_index, first, gap))
+    return found
+
+
+def _prepare_source(name: str, clips: Sequence[Path], shard: Path, options: _Options, on_triplet=None) -> SourceReport:
+    """Write the triplets of one source into ``shard`` (frames.u8, flows.f16, records.json); return its report.
+
+    Pass 1 decodes every clip for grey thumbnails, screens the triplets on
+    them and, with a cap, draws the ones to keep (plus a fifth more, for those
+    the flow screen will drop); pass 2 decodes again and computes DIS flow only
+    for the drawn triplets. Random draws depend on (seed, source name), not on
+    which worker runs the source.
+    """
+    report = SourceReport(name, clips=len(clips))
+    rng = np.random.default_rng([options.seed, zlib.crc32(name.encode())])
+    crop = options.crop_size
+    lengths: list[int] = []
+    candidates: list[tuple[int, int, int]] = []
+    notes = []
+    for clip_index, clip in enumerate(clips):
+        thumbnails: list[np.ndarray] = []
+        shape = None
+        try:
+            for frame in _frames_of(clip, options.max_side):
+                if shape is None and min(frame.shape[:2]) < crop:
+                    notes.append(f"{clip.name}: frames {frame.shape[1]}×{frame.shape[0]} are smaller than the crop {crop}")
+                    break
+                if shape is not None and frame.shape != shape:
+                    notes.append(f"{clip.name}: frame {len(thumbnails)} changes size; clip skipped")
+                    thumbnails = []
+                    break
+                shape = frame.shape
+                thumbnails.append(_thumbnail(frame))
+        except DatasetError as error:
+            notes.append(f"{clip.name}: {error}")
+            thumbnails = []
+        lengths.append(len(thumbnails))
+        report.frames += len(thumbnails)
+        if thumbnails and len(thumbnails) <= 2 * min(options.gaps):
+            notes.append(f"{clip.name}: {len(thumbnails)} frames are too few for the gaps {list(options.gaps)}")
+        candidates.extend(_candidates(clip_index, thumbnails, options, report) if thumbnails else [])
+
+    # The draw: a random order over the screened triplets; the cap keeps the first ones that pass.
+    order = rng.permutation(len(candidates))
+    if options.max_per_source is not None:
+        drawn = order[: int(np.ceil(options.max_per_source * 1.2))]
+        if len(candidates) > len(drawn):
+            report.skipped["cap"] = len(candidates) - len(drawn)
+    else:
+        drawn = order
+    rank_of = {candidates[i]: rank for rank, i in enumerate(drawn)}
+
+    records: list[dict[str, object]] = []
+    shard.mkdir(parents=True, exist_ok=True)
+    with open(shard / "frames.u8", "wb") as frames_file, open(shard / "flows.f16", "wb") as flows_file:
+        for clip_index, clip in enumerate(clips):
+            wanted = {(first, gap) for c, first, gap in rank_of if c == clip_index}
+            if not wanted:
+                continue
+            window: deque[np.ndarray] = deque(maxlen=2 * max(options.gaps) + 1)
+            for index, frame in enumerate(_frames_of(clip, options.max_side)):
+                if index >= lengths[clip_index]:
+                    break
+                window.append(frame)
+                for gap in options.gaps:
+                    first = index - 2 * gap
+                    if (first, gap) not in wanted:
+                        continue
+                    frame0, target, frame1 = window[-1 - 2 * gap], window[-1 - gap], window[-1]
+                    flows = flow_ensemble_numpy(frame0, frame1, options.flow_preset, options.flow_variants)  # 4V×H×W
+                    flow01, flow10 = flows[0:2].transpose(1, 2, 0), flows[2:4].transpose(1, 2, 0)
+                    error = None
+                    if options.screen or (options.candidates > 1 and options.hard_fraction > 0):
+                        failed, error = _flow_failed((frame0, frame1, target), (flow01, flow10))
+                        if failed and options.screen:
+                            report.skipped["flow"] = report.skipped.get("flow", 0) + 1
+                            continue
+                    top, left = _choose_crop(error, frame0.shape[:2], crop, rng, options.candidates, options.hard_fraction)
+                    rows, columns = slice(top, top + crop), slice(left, left + crop)
+                    crops = np.stack([frame0[rows, columns], frame1[rows, columns], target[rows, columns]])
+                    frames_file.write(np.ascontiguousarray(crops, dtype=np.uint8).tobytes())
+                    flows_file.write(np.ascontiguousarray(flows[:, rows, columns], dtype=np.float16).tobytes())
+                    source_name = clip.name if len(clips) > 1 else None
+                    records.append({"source": name, "clip": source_name, "frame": first, "gap": gap,
+                                    "top": top, "left": left, "rank": rank_of[(clip_index, first, gap)]})  # fmt: skip
+                    if on_triplet is not None:
+                        on_triplet(clip.name)
+    # Apply the cap: keep the best-ranked (earliest drawn) triplets that passed the flow screen.
+    if options.max_per_source is not None and len(records) > options.max_per_source:
+        ranks = sorted(record["rank"] for record in records)
+        limit = ranks[options.max_per_source - 1]
+        for record in records:
+            record["dropped"] = record["rank"] > limit
+        report.skipped["cap"] = report.skipped.get("cap", 0) + len(records) - options.max_per_source
+    report.kept = sum(1 for record in records if not record.get("dropped"))
+    if report.kept == 0:
+        report.note = "; ".join(notes) if notes else "no triplet passed the screens"
+    elif notes:
+        report.note = "; ".join(notes)
+    (shard / "records.json").write_text(json.dumps(records))
+    return report
+
+
+def _prepare_source_job(arguments) -> SourceReport:
+    """Process-pool entry point (top level, so that it pickles)."""
+    return _prepare_source(*arguments)
 
 
 def prepare_dataset(
@@ -162,18 +463,24 @@ def prepare_dataset(
     flow_preset: str = "fine",
     flow_variants: int = 1,
     max_side: int | None = None,
+    max_per_source: int | None = None,
+    screen: bool = True,
+    workers: int = 1,
     seed: int = 0,
     exclude: Sequence[str | os.PathLike[str]] = (),
     on_triplet: Callable[[str], None] | None = None,
+    on_source: Callable[[SourceReport], None] | None = None,
 ) -> PrepareSummary:
     """Write a prepared dataset folder (module docstring) and return what went in.
 
     Args:
-        sources: videos, frame folders, or folders of either (searched recursively).
+        sources: videos, frame folders, or folders of either (searched
+            recursively; a clip is any file FFmpeg reads a video stream from).
+            Each entry directly inside a folder is one source (:func:`_list_sources`).
         output: the folder to create; it must not exist (it is written under a
             temporary name and renamed, so a crash leaves no half dataset).
         gaps: temporal gaps g of the triplets (k, k + g, k + 2g).
-        crop_size: side of the square crops; sources smaller than that are skipped.
+        crop_size: side of the square crops; clips smaller than that are skipped.
         stride: take triplets starting at every ``stride``-th frame (neighbouring
             triplets are near duplicates).
         candidates, hard_fraction: the crop choice (module docstring).
@@ -182,18 +489,32 @@ def prepare_dataset(
         flow_variants: store a flow ensemble of this many mirrorings (1 to 4) per
             triplet, as ``flow-sepconv`` computes at inference (its default is 4;
             a model trained on V = 1 runs on any V). Costs V times the DIS time.
-        max_side: downscale frames whose longer side exceeds this, before anything else.
+        max_side: downscale frames whose longer side exceeds this (pixels,
+            area-averaged), before anything else.
+        max_per_source: keep at most this many triplets per source, drawn at
+            random over its clips and gaps (None: all), so long sources do not dominate.
+        screen: skip triplets across scene cuts, fades and flashes, static
+            ones, and those where flow fails (:data:`SKIP_REASONS`).
+        workers: processes that prepare sources in parallel (DIS is most of
+            the time; one process per core).
         exclude: paths never to read (``sepgan prepare`` passes evaluation folders here).
-        on_triplet: called with the source name after each stored triplet (progress).
-    """
-    import time
+        on_triplet: called with the clip name after each stored triplet (progress; ``workers=1`` only).
+        on_source: called with each source's report as it finishes.
 
+    Raises:
+        DatasetError: the output exists, or no source gives a triplet.
+        ValueError: an option out of range.
+    """
     started = time.perf_counter()
     gaps = check_gaps(gaps)
     if crop_size < 16 or crop_size % 16:
         raise ValueError(f"crop_size must be a positive multiple of 16, got {crop_size}")
     if stride < 1 or candidates < 1 or not 0.0 <= hard_fraction <= 1.0:
         raise ValueError("stride and candidates must be ≥ 1 and hard_fraction in [0, 1]")
+    if max_per_source is not None and max_per_source < 1:
+        raise ValueError(f"max_per_source must be ≥ 1, got {max_per_source}")
+    if workers < 1:
+        raise ValueError(f"workers must be ≥ 1, got {workers}")
     if flow_preset not in DIS_PRESETS:
         raise ValueError(f"unknown flow preset {flow_preset!r}; choose from {', '.join(DIS_PRESETS)}")
     check_variants(flow_variants, "flow_variants")
@@ -201,67 +522,64 @@ def prepare_dataset(
     if output.exists():
         raise DatasetError(f"{output} already exists; choose a new folder")
     excluded = [Path(p).resolve() for p in exclude]
-    found = _list_sources([Path(s) for s in sources])
-    found = [s for s in found if not any(s.resolve().is_relative_to(e) for e in excluded)]
+
+    def allowed(path: Path) -> bool:
+        return not any(path.resolve().is_relative_to(e) for e in excluded)
+
+    found = []
+    for name, clips in _list_sources([Path(s) for s in sources]):
+        clips = [clip for clip in clips if allowed(clip)]
+        if clips:
+            found.append((name, clips))
     if not found:
         raise DatasetError("no videos or frame folders to prepare")
+    options = _Options(gaps, crop_size, stride, candidates, hard_fraction, flow_preset, flow_variants,
+                       max_side, max_per_source, screen, seed)  # fmt: skip
 
     output.parent.mkdir(parents=True, exist_ok=True)
     temporary = output.with_name(f".{output.name}.partial-{os.getpid()}")
     shutil.rmtree(temporary, ignore_errors=True)
     temporary.mkdir()
-    rng = np.random.default_rng(seed)
-    records: list[dict[str, object]] = []
-    per_source: dict[str, int] = {}
-    skipped: dict[str, str] = {}
-    longest = 2 * max(gaps) + 1
     try:
-        with open(temporary / "frames.u8", "wb") as frames_file, open(temporary / "flows.f16", "wb") as flows_file:
-            for source in found:
-                name = str(source)
-                per_source[name] = 0
-                window: deque[np.ndarray] = deque(maxlen=longest)
-                for index, frame in enumerate(_frames_of(source, max_side)):
-                    if min(frame.shape[:2]) < crop_size:
-                        skipped[name] = f"frames {frame.shape[1]}×{frame.shape[0]} are smaller than the crop {crop_size}"
-                        break
-                    if window and window[-1].shape != frame.shape:
-                        raise DatasetError(f"{source}: frame {index} changes size")
-                    window.append(frame)
-                    for gap in gaps:
-                        first = index - 2 * gap
-                        if first < 0 or first % stride:
-                            continue
-                        frame0, target, frame1 = window[-1 - 2 * gap], window[-1 - gap], window[-1]
-                        flows = flow_ensemble_numpy(frame0, frame1, flow_preset, flow_variants)  # 4V×H×W
-                        flow01, flow10 = flows[0:2].transpose(1, 2, 0), flows[2:4].transpose(1, 2, 0)
-                        top, left = _choose_crop(
-                            (frame0, frame1, target), (flow01, flow10), crop_size, rng, candidates, hard_fraction
-                        )
-                        rows, columns = slice(top, top + crop_size), slice(left, left + crop_size)
-                        crops = np.stack([frame0[rows, columns], frame1[rows, columns], target[rows, columns]])
-                        frames_file.write(np.ascontiguousarray(crops, dtype=np.uint8).tobytes())
-                        flows_file.write(np.ascontiguousarray(flows[:, rows, columns], dtype=np.float16).tobytes())
-                        records.append({"source": name, "frame": first, "gap": gap, "top": top, "left": left})
-                        per_source[name] += 1
-                        if on_triplet is not None:
-                            on_triplet(source.name)
-                if per_source[name] == 0 and name not in skipped:
-                    skipped[name] = "too few frames for the requested gaps"
-        if not records:
-            raise DatasetError("no triplets could be prepared: " + "; ".join(f"{k}: {v}" for k, v in skipped.items()))
+        jobs = [(name, clips, temporary / "shards" / f"{i:04d}", options) for i, (name, clips) in enumerate(found)]
+        reports: list[SourceReport | None] = [None] * len(jobs)
+        if workers == 1 or len(jobs) == 1:
+            for i, job in enumerate(jobs):
+                reports[i] = _prepare_source(*job, on_triplet=on_triplet)
+                if on_source is not None:
+                    on_source(reports[i])
+        else:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+
+            # spawn: a forked child would inherit torch's and OpenCV's thread pools mid-state.
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=context) as pool:
+                futures = {pool.submit(_prepare_source_job, job): i for i, job in enumerate(jobs)}
+                for future in as_completed(futures):
+                    reports[futures[future]] = future.result()
+                    if on_source is not None:
+                        on_source(reports[futures[future]])
+        count = _merge_shards(temporary, [job[2] for job in jobs])
+        if count == 0:
+            reasons = "; ".join(f"{r.name}: {r.note}" for r in reports if r is not None and r.note)
+            raise DatasetError(f"no triplets could be prepared: {reasons or 'every triplet was screened out'}")
+        records = json.loads((temporary / "records.json").read_text())
+        (temporary / "records.json").unlink()
         index = {
             "format": FORMAT_VERSION,
-            "count": len(records),
+            "count": count,
             "crop_size": crop_size,
             "flow_preset": flow_preset,
             "flow_variants": flow_variants,
             "gaps": list(gaps),
             "stride": stride,
             "max_side": max_side,
+            "max_per_source": max_per_source,
+            "screen": screen,
             "seed": seed,
-            "sources": per_source,
-            "skipped": skipped,
+            "sources": {r.name: r.kept for r in reports if r is not None},
+            "reports": [asdict(r) for r in reports if r is not None],
             "triplets": records,
         }
         (temporary / INDEX_FILE).write_text(json.dumps(index, indent=1))
@@ -269,7 +587,31 @@ def prepare_dataset(
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise
-    return PrepareSummary(output, len(records), per_source, skipped, time.perf_counter() - started)
+    return PrepareSummary(output, count, [r for r in reports if r is not None], time.perf_counter() - started)
+
+
+def _merge_shards(folder: Path, shards: Sequence[Path]) -> int:
+    """Concatenate the kept triplets of ``shards`` (in order) into ``folder``; remove the shards."""
+    records: list[dict[str, object]] = []
+    with open(folder / "frames.u8", "wb") as frames_out, open(folder / "flows.f16", "wb") as flows_out:
+        for shard in shards:
+            shard_records = json.loads((shard / "records.json").read_text())
+            if shard_records:
+                frame_bytes = (shard / "frames.u8").stat().st_size // len(shard_records)
+                flow_bytes = (shard / "flows.f16").stat().st_size // len(shard_records)
+                with open(shard / "frames.u8", "rb") as frames_in, open(shard / "flows.f16", "rb") as flows_in:
+                    for record in shard_records:
+                        frame_data, flow_data = frames_in.read(frame_bytes), flows_in.read(flow_bytes)
+                        if record.pop("dropped", False):
+                            continue
+                        record.pop("rank", None)
+                        frames_out.write(frame_data)
+                        flows_out.write(flow_data)
+                        records.append(record)
+            shutil.rmtree(shard)
+    shutil.rmtree(folder / "shards", ignore_errors=True)
+    (folder / "records.json").write_text(json.dumps(records))
+    return len(records)
 
 
 # ---------------------------------------------------------------------------

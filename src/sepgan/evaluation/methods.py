@@ -57,6 +57,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from sepgan.borders import interpolate_inside_borders
 from sepgan.flow import backward_warp_numpy, dis_flow, ensemble_middle_warps, estimate_flows
 from sepgan.frames import from_uint8, load_image_uint8, save_image, to_uint8
 
@@ -154,10 +155,13 @@ class FlowFineMethod(Method):
         self.name = "flow-fine" if variants == 1 else "flow-ensemble"
 
     def __call__(self, frame0: np.ndarray, frame1: np.ndarray) -> np.ndarray:
-        image0, image1 = from_uint8(frame0)[None], from_uint8(frame1)[None]
-        flows = estimate_flows(image0, image1, "fine", self.variants)
-        warped0, warped1 = ensemble_middle_warps(image0, image1, flows, iterations=1)
-        return to_uint8(0.5 * (warped0 + warped1))[0]
+        def middle(image0: torch.Tensor, image1: torch.Tensor) -> torch.Tensor:
+            flows = estimate_flows(image0, image1, "fine", self.variants)
+            warped0, warped1 = ensemble_middle_warps(image0, image1, flows, iterations=1)
+            return 0.5 * (warped0 + warped1)
+
+        # Static bars pass through, as in the Interpolator, so this stays the untrained model's output.
+        return to_uint8(interpolate_inside_borders(from_uint8(frame0)[None], from_uint8(frame1)[None], middle))[0]
 
 
 class MinterpolateMethod(Method):

@@ -165,7 +165,26 @@ def _build_data(config: TrainConfig, rank: int, world_size: int):
 
 
 def _validation_batch(dataset: Dataset, augment: PairedAugment, config: TrainConfig) -> Batch:
-    """A fixed batch: evenly spaced triplets, cropped from a fixed seed, never flipped or reversed."""
+    """A fixed batch of ``data.validation_size`` evenly spaced triplets, never flipped or reversed.
+
+    From ``data.validation_paths`` when set (held-out sources, used at their
+    stored size), else from the training data, cropped from a fixed seed.
+    """
+    if config.data.validation_paths:
+        try:
+            dataset = build_triplet_dataset(
+                config.data.validation_paths,
+                config.data.layout,
+                gaps=config.data.gaps,
+                augment=None,
+                cache_dir=config.data.cache_dir,
+                max_side=config.data.max_side,
+            )
+        except (ValueError, OSError) as error:
+            raise TrainingError(f"data.validation_paths: {error}") from error
+        count = min(config.data.validation_size, len(dataset))  # type: ignore[arg-type]
+        indices = np.linspace(0, len(dataset) - 1, count).round().astype(int)  # type: ignore[arg-type]
+        return _collate([dataset[int(index)] for index in indices])  # no augment: whole stored triplets
     count = min(config.data.validation_size, len(dataset))  # type: ignore[arg-type]
     indices = np.linspace(0, len(dataset) - 1, count).round().astype(int)  # type: ignore[arg-type]
     switches = ("flip_horizontal", "flip_vertical", "temporal_reverse", "channel_permute")

@@ -1,0 +1,111 @@
+"""Static frame borders: letterbox and pillarbox bars, and any uniform band that does not change.
+
+Black bars around a picture do not move when the camera pans, but optical
+flow computed over the whole frame drags them along with the picture (DIS's
+patches straddle the bar edge and its smoothness term spreads the picture's
+motion into them), so the interpolated frame smears dark bands inward. The
+fix belongs outside every model: find the bars, pass them through unchanged,
+and interpolate only the picture inside, with flow computed on the picture
+alone (:func:`interpolate_inside_borders`, used by the Interpolator and the
+classical ``flow-*`` evaluation methods).
+
+A border row (or column) is one that is uniform in both frames (its values
+span at most ``UNIFORM_LEVELS`` grey levels over its pixels and channels,
+which tolerates compression noise in a black bar) and the same in both
+frames (within ``STILL_LEVELS``). Bars are grown inward from each edge while
+that holds. A uniform static band that is part of the picture (a clear sky
+at the top edge) is detected too, and passing it through is just as right:
+it is the same in both frames, so it is the same in between.
+
+Tensor conventions: B×3×H×W float in [0, 1]; borders are pixel counts. For a
+batch, each side is the smallest band over its pairs, so a batch of one
+video's pairs shares its bars.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+__all__ = ["MIN_PICTURE", "Borders", "interpolate_inside_borders", "static_borders"]
+
+UNIFORM_LEVELS = 8.0  # grey levels (of 255) a border row may span
+STILL_LEVELS = 4.0  # grey levels (of 255) a border row may change between the frames
+MIN_PICTURE = 32  # pixels the picture inside must keep on each axis, or nothing is treated as a border
+MAX_SIDE_FRACTION = 0.4  # a single bar covers at most this much of its axis
+
+
+@dataclass(frozen=True)
+class Borders:
+    """Static bands on each side, in pixels."""
+
+    top: int = 0
+    bottom: int = 0
+    left: int = 0
+    right: int = 0
+
+    def __bool__(self) -> bool:
+        return any((self.top, self.bottom, self.left, self.right))
+
+    def inner(self, height: int, width: int) -> tuple[slice, slice]:
+        """(rows, columns) of the picture inside the bands of an H×W frame."""
+        return slice(self.top, height - self.bottom), slice(self.left, width - self.right)
+
+
+def _static_lines(frame0: torch.Tensor, frame1: torch.Tensor, dim: int) -> torch.Tensor:
+    """Bool per row (``dim=2``) or column (``dim=3``): uniform and unchanged in every pair of the batch."""
+    reduce = (1, 3) if dim == 2 else (1, 2)  # over channels and the other axis
+    both = torch.stack([frame0, frame1])  # 2×B×3×H×W
+    span = both.amax(dim=tuple(r + 1 for r in reduce)) - both.amin(dim=tuple(r + 1 for r in reduce))  # 2×B×L
+    uniform = (span <= UNIFORM_LEVELS / 255).all(dim=0)  # B×L
+    change = (frame1 - frame0).abs().amax(dim=reduce)  # B×L
+    return (uniform & (change <= STILL_LEVELS / 255)).all(dim=0)  # L
+
+
+def _run_length(lines: torch.Tensor, limit: int) -> int:
+    """How many leading entries of a bool vector are true, at most ``limit``."""
+    false = (~lines[:limit]).nonzero()
+    return int(false[0]) if len(false) else min(limit, len(lines))
+
+
+def static_borders(frame0: torch.Tensor, frame1: torch.Tensor) -> Borders:
+    """The static uniform bands of a B×3×H×W pair batch (module docstring); empty when none or too little is left."""
+    height, width = frame0.shape[-2:]
+    if height < MIN_PICTURE + 1 or width < MIN_PICTURE + 1:
+        return Borders()
+    rows = _static_lines(frame0, frame1, dim=2)
+    columns = _static_lines(frame0, frame1, dim=3)
+    row_limit, column_limit = int(MAX_SIDE_FRACTION * height), int(MAX_SIDE_FRACTION * width)
+    borders = Borders(
+        top=_run_length(rows, row_limit),
+        bottom=_run_length(rows.flip(0), row_limit),
+        left=_run_length(columns, column_limit),
+        right=_run_length(columns.flip(0), column_limit),
+    )
+    if height - borders.top - borders.bottom < MIN_PICTURE or width - borders.left - borders.right < MIN_PICTURE:
+        return Borders()  # a nearly uniform still frame: nothing to protect, interpolate it whole
+    return borders
+
+
+def interpolate_inside_borders(
+    frame0: torch.Tensor,
+    frame1: torch.Tensor,
+    interpolate: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+) -> torch.Tensor:
+    """``interpolate`` run on the picture inside the static borders; the borders pass through.
+
+    ``frame0``, ``frame1``: B×3×H×W in [0, 1]. ``interpolate`` maps two
+    B×3×h×w pictures to their B×3×h×w middle frame. The bands take the mean
+    of the two frames, which is each frame exactly where they are identical.
+    """
+    borders = static_borders(frame0, frame1)
+    if not borders:
+        return interpolate(frame0, frame1)
+    rows, columns = borders.inner(*frame0.shape[-2:])
+    inside = interpolate(frame0[..., rows, columns].contiguous(), frame1[..., rows, columns].contiguous())
+    middle = 0.5 * (frame0.float() + frame1.float())
+    middle = middle.to(inside.device, inside.dtype)
+    middle[..., rows, columns] = inside
+    return middle

@@ -1,0 +1,130 @@
+"""Frame borders: static bars pass through, and content entering at an edge is taken from the frame that has it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from sepgan.borders import Borders, interpolate_inside_borders, static_borders
+from sepgan.evaluation.methods import FlowFineMethod
+from sepgan.flow import backward_warp, fill_out_of_frame, inside_frame
+from sepgan.interpolator import Interpolator
+from sepgan.models import create_model
+from synthetic import moving_frames, texture, to_tensor
+
+
+def psnr(output: np.ndarray, truth: np.ndarray) -> float:
+    error = ((output.astype(np.float64) - truth.astype(np.float64)) ** 2).mean()
+    return float(10 * np.log10(255**2 / max(error, 1e-10)))
+
+
+def with_bars(frames: list[np.ndarray], top: int, bottom: int, left: int = 0, right: int = 0) -> list[np.ndarray]:
+    barred = []
+    for frame in frames:
+        frame = frame.copy()
+        frame[:top], frame[frame.shape[0] - bottom :] = 0, 0
+        frame[:, :left], frame[:, frame.shape[1] - right :] = 0, 0
+        barred.append(frame)
+    return barred
+
+
+def test_static_borders_finds_letterbox_and_pillarbox_bars():
+    frames = with_bars(moving_frames(2, 96, 128, shift=(0, 4), seed=1), top=12, bottom=10, left=6, right=0)
+    frame0, frame1 = (to_tensor(f) for f in frames)
+    assert static_borders(frame0, frame1) == Borders(top=12, bottom=10, left=6, right=0)
+    # compression-like noise in the bars is still a bar
+    noisy = [f.copy() for f in frames]
+    rng = np.random.default_rng(0)
+    for frame in noisy:
+        frame[:12] = rng.integers(0, 4, size=frame[:12].shape)
+    assert static_borders(to_tensor(noisy[0]), to_tensor(noisy[1])).top == 12
+    # a moving picture has no border; a bar that changes between the frames is not static
+    plain = moving_frames(2, 96, 128, shift=(0, 4), seed=1)
+    assert not static_borders(to_tensor(plain[0]), to_tensor(plain[1]))
+    flashed = [frames[0], frames[1].copy()]
+    flashed[1][:12] = 40
+    assert static_borders(to_tensor(flashed[0]), to_tensor(flashed[1])).top == 0
+    # a uniform still frame keeps no picture inside: treated as having no borders
+    grey = torch.full((1, 3, 64, 64), 0.5)
+    assert not static_borders(grey, grey)
+
+
+@pytest.mark.parametrize("variants", [1, 4])
+def test_a_pan_inside_black_bars_keeps_the_bars_exact(variants):
+    plain = moving_frames(3, 112, 160, shift=(0, 5), seed=3)
+    barred = with_bars(plain, top=16, bottom=16)
+    method = FlowFineMethod(variants)
+    middle = method(barred[0], barred[2])
+    assert np.array_equal(middle[:16], barred[1][:16]) and np.array_equal(middle[-16:], barred[1][-16:])
+    inside = slice(16, -16)
+    # Inside, the picture is as good as a frame of the picture alone would be (whose flow saw no bars).
+    alone = method(plain[0][inside], plain[2][inside])
+    assert psnr(middle[inside], barred[1][inside]) >= psnr(alone, plain[1][inside]) - 1.0
+    assert psnr(middle[inside], barred[1][inside]) > 40
+
+
+def test_the_interpolator_passes_bars_through_for_any_model():
+    frames = with_bars(moving_frames(3, 96, 128, shift=(2, 3), seed=4), top=0, bottom=0, left=20, right=20)
+    torch.manual_seed(0)
+    interpolator = Interpolator(create_model("sepconv-tiny"), device="cpu")
+    middle = interpolator.interpolate(to_tensor(frames[0])[0], to_tensor(frames[2])[0])
+    middle = (middle.permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
+    assert np.array_equal(middle[:, :20], frames[1][:, :20]) and np.array_equal(middle[:, -20:], frames[1][:, -20:])
+    seen = []
+    interpolate_inside_borders(to_tensor(frames[0]), to_tensor(frames[2]), lambda a, b: seen.append(a.shape) or a)
+    assert seen == [(1, 3, 96, 88)]  # the model saw only the picture
+
+
+def test_out_of_frame_samples_come_from_the_other_frame():
+    # Samples of warp0 that fall outside the frame take warp1's value, and the other way round.
+    warped0, warped1 = torch.zeros(1, 3, 4, 6), torch.ones(1, 3, 4, 6)
+    to0, to1 = torch.zeros(1, 2, 4, 6), torch.zeros(1, 2, 4, 6)
+    to0[:, 0, :, -1] = 3.0  # the last column of frame0's warp reads beyond the right edge
+    to1[:, 1, 0] = -2.0  # the first row of frame1's warp reads above the top edge
+    assert inside_frame(to0)[0, 0, :, -1].logical_not().all() and inside_frame(to0)[0, 0, :, :-1].all()
+    fixed0, fixed1 = fill_out_of_frame(warped0, warped1, to0, to1)
+    assert (fixed0[..., 1:, -1] == 1).all() and (fixed1[..., 1:, -1] == 1).all()  # taken from warp1
+    assert (fixed1[..., 0, :-1] == 0).all() and (fixed0[..., 0, :-1] == 0).all()  # taken from warp0
+    assert (fixed0[..., 0, -1] == 0).all() and (fixed1[..., 0, -1] == 1).all()  # both outside: unchanged
+    assert (fixed0[..., 1:, :-1] == 0).all() and (fixed1[..., 1:, :-1] == 1).all()  # both inside: unchanged
+
+
+def test_content_entering_at_the_edge_of_a_pan_is_not_ghosted():
+    # The view pans right by 6 px a frame, so new content enters at the right edge; frame0 has
+    # nothing to warp from in the last columns, and border replication there used to give a smear
+    # averaged 50/50 with the true content from frame1.
+    frames = moving_frames(3, 96, 128, shift=(0, 6), seed=5)
+    middle = FlowFineMethod(1)(frames[0], frames[2])
+    edge = (slice(8, -8), slice(-6, None))
+    error = np.abs(middle[edge].astype(float) - frames[1][edge]).mean()
+    image0, image1 = to_tensor(frames[0]), to_tensor(frames[2])
+    flow = torch.zeros(1, 2, 96, 128)
+    flow[:, 0] = 6.0  # the true middle flow to frame0 (and −6 to frame1)
+    blend = 0.5 * (backward_warp(image0, flow) + backward_warp(image1, -flow))  # the plain average
+    ghost = (blend[0].permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
+    ghost_error = np.abs(ghost[edge].astype(float) - frames[1][edge]).mean()
+    assert error < 3.0 and ghost_error > 3 * error
+
+
+def test_an_object_entering_from_the_bottom_is_rendered_not_blended():
+    # A dark textured object rises 4 px a frame from below the frame; its lower part carries a
+    # bright band that frame0 does not show yet. In the middle frame the band's first rows have
+    # appeared at the bottom edge: frame1 has them, frame0 has nothing to warp from there.
+    height, width = 160, 224
+    background = texture(height, width, seed=5, detail=16)
+    thing = (texture(64, 64, seed=6, detail=6) // 2).astype(np.uint8)
+    thing[24:40] = 230  # the band
+
+    def frame(top: int) -> np.ndarray:
+        image = background.copy()
+        image[top : min(height, top + 64), 80:144] = thing[: min(height, top + 64) - top]
+        return image
+
+    frame0, truth, frame1 = frame(height - 24), frame(height - 28), frame(height - 32)
+    rows, columns = slice(height - 2, height), slice(90, 134)  # band rows in the middle frame, not in frame0
+    for variants in (1, 4):
+        middle = FlowFineMethod(variants)(frame0, frame1)
+        assert abs(middle[rows, columns].mean() - truth[rows, columns].mean()) < 8.0
+        blend = 0.5 * (truth[rows, columns].astype(float) + frame0[rows, columns])  # band averaged with frame0
+        assert abs(middle[rows, columns].mean() - blend.mean()) > 40
