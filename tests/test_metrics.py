@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from sepgan.evaluation.metrics import PSNR_CAP, interpolation_error, ms_ssim, psnr, ssim
+from sepgan.evaluation.metrics import PSNR_CAP, edge_error, interpolation_error, ms_ssim, psnr, ssim
 
 
 def _pair(height: int = 48, width: int = 56, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -76,3 +76,14 @@ def test_metrics_reject_mismatched_or_float_input():
         psnr(image, image[:-1])
     with pytest.raises(ValueError, match="uint8"):
         ssim(image.astype(np.float32), image)
+
+
+def test_edge_error_scores_only_the_outer_band():
+    target = np.full((64, 80, 3), 100, np.uint8)
+    inside = target.copy()
+    inside[16:-16, 16:-16] = 0  # wrong only inside the band
+    assert edge_error(inside, target) == 0.0 and interpolation_error(inside, target) > 0
+    border = target.copy()
+    border[:, :16] = 110  # the left band 10 levels off
+    band_pixels = 64 * 80 - (64 - 32) * (80 - 32)
+    assert edge_error(border, target) == pytest.approx(10 * 64 * 16 / band_pixels)

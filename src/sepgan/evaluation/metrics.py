@@ -18,6 +18,8 @@ returns one float. A benchmark figure is the mean of these per-image values.
   not comparable to ours to the third decimal; PSNR is.
 * :func:`interpolation_error`: Middlebury's IE, the mean absolute difference on
   0–255 over all samples (lower is better).
+* :func:`edge_error`: IE over the outer :data:`EDGE_BAND` = 16 px of the frame
+  only, where static bars and content entering the frame live (lower is better).
 * :func:`ms_ssim`: multi-scale SSIM (Wang, Simoncelli & Bovik, 2003), the
   perceptual metric here because it needs no downloaded network weights. Five
   scales with the paper's weights, 11×11 Gaussian σ = 1.5, 2×2 average-pooling
@@ -37,6 +39,7 @@ __all__ = [
     "METRICS",
     "PSNR_CAP",
     "check_pair",
+    "edge_error",
     "interpolation_error",
     "ms_ssim",
     "psnr",
@@ -44,6 +47,7 @@ __all__ = [
 ]
 
 PSNR_CAP = 100.0
+EDGE_BAND = 16  # pixels: the frame border band that edge_error scores
 
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 _WINDOW_SIZE = 11
@@ -75,6 +79,16 @@ def interpolation_error(prediction: np.ndarray, target: np.ndarray) -> float:
     """Middlebury interpolation error: mean absolute difference on 0–255 (lower is better)."""
     check_pair(prediction, target)
     return float(np.mean(np.abs(prediction.astype(np.float64) - target.astype(np.float64))))
+
+
+def edge_error(prediction: np.ndarray, target: np.ndarray) -> float:
+    """IE (mean absolute difference, 0–255) over the outer ``EDGE_BAND`` pixels of each side only."""
+    check_pair(prediction, target)
+    height, width = target.shape[:2]
+    band = np.ones((height, width), dtype=bool)
+    band[EDGE_BAND : height - EDGE_BAND, EDGE_BAND : width - EDGE_BAND] = False
+    difference = np.abs(prediction.astype(np.float64) - target.astype(np.float64))
+    return float(difference[band].mean())
 
 
 def ssim(prediction: np.ndarray, target: np.ndarray) -> float:
@@ -165,4 +179,5 @@ METRICS: dict[str, tuple[Callable[[np.ndarray, np.ndarray], float], bool]] = {
     "ssim": (ssim, True),
     "ie": (interpolation_error, False),
     "ms_ssim": (ms_ssim, True),
+    "edge_ie": (edge_error, False),
 }

@@ -3,7 +3,7 @@
 Files (every one written atomically: a temp file in the folder, then a rename):
 
 * ``table.csv``, ``table.json``, ``table.md``: one row per benchmark × method
-  with the mean PSNR (dB), SSIM, IE, MS-SSIM, seconds per pair and peak MiB.
+  with the mean PSNR (dB), SSIM, IE, MS-SSIM, edge IE (outer 16 px), seconds per pair and peak MiB.
   ``table.json`` also records the conventions and the skipped methods.
 * ``per_sample.csv``: one row per benchmark × sample × method.
 * ``montages/<benchmark>/<method>.png``: that method's worst (top row) and best
@@ -25,7 +25,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from sepgan.checkpoint import atomic_write, atomic_write_text
-from sepgan.evaluation.metrics import METRICS, PSNR_CAP
+from sepgan.evaluation.metrics import EDGE_BAND, METRICS, PSNR_CAP
 from sepgan.evaluation.runner import EvaluationResult, Snapshot
 from sepgan.frames import from_uint8, save_image
 
@@ -38,6 +38,7 @@ CONVENTIONS = {
     "data_range 255, per RGB channel and averaged",
     "ie": "Middlebury interpolation error: mean absolute difference on 0-255",
     "ms_ssim": "multi-scale SSIM (Wang et al. 2003), 5 scales, Gaussian 11/1.5, per channel, averaged",
+    "edge_ie": f"IE over the outer {EDGE_BAND} px of each side only (bars, content entering the frame)",
     "seconds_per_pair": "mean wall time of the method call, setup excluded",
     "peak_mib": "max over samples of the memory a call added (CUDA allocator peak, or RSS growth on CPU, "
     "or the subprocess's peak RSS for ffmpeg)",
@@ -51,6 +52,7 @@ _COLUMNS = [
     ("ssim", "SSIM ↑", "{:.4f}"),
     ("ie", "IE ↓", "{:.2f}"),
     ("ms_ssim", "MS-SSIM ↑", "{:.4f}"),
+    ("edge_ie", "edge IE ↓", "{:.2f}"),
     ("seconds_per_pair", "s/pair", "{:.3f}"),
     ("peak_mib", "peak MiB", "{:.0f}"),
 ]

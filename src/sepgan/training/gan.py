@@ -41,6 +41,13 @@ class Batch:
             *(None if t is None else t.to(device, non_blocking=True) for t in (self.frame0, self.frame1, self.target, self.flows))
         )
 
+    def chunks(self, size: int) -> list[Batch]:
+        """The batch as consecutive batches of at most ``size`` items."""
+        return [
+            Batch(*(None if t is None else t[start : start + size] for t in (self.frame0, self.frame1, self.target, self.flows)))
+            for start in range(0, self.target.shape[0], size)
+        ]
+
     def generate(self, generator: torch.nn.Module) -> torch.Tensor:
         """The generator's middle frame, passing the precomputed flows when there are any."""
         if self.flows is None:

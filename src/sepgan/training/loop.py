@@ -418,8 +418,8 @@ def train(config: TrainConfig, *, resume: bool = False, progress: bool = True) -
     def validate() -> None:
         model = unwrap_model(generator)
         model.eval()
-        with torch.no_grad(), runtime.autocast():
-            output = validation.generate(model).float()
+        with torch.no_grad(), runtime.autocast():  # in chunks: a held-out set can be large
+            output = torch.cat([chunk.generate(model).float() for chunk in validation.chunks(16)])
         model.train()
         value = psnr(output, validation.target)
         baseline = psnr(0.5 * (validation.frame0 + validation.frame1), validation.target)
