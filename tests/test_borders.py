@@ -50,6 +50,21 @@ def test_static_borders_finds_letterbox_and_pillarbox_bars():
     assert not static_borders(grey, grey)
 
 
+def test_a_bar_takes_in_its_ragged_edge_even_in_a_fade():
+    # Compression ringing: two dark, noisy rows between each bar and the picture, brighter in the
+    # second frame (a fade-in). They are not uniform and they change, yet they belong to the bar;
+    # left in the picture they would be warped with its motion and turn bright.
+    frames = with_bars(moving_frames(2, 96, 128, shift=(3, 0), seed=6), top=14, bottom=14)
+    rng = np.random.default_rng(1)
+    for frame, ceiling in zip(frames, (15, 22)):
+        for rows in (slice(14, 16), slice(80, 82)):
+            frame[rows] = rng.integers(0, ceiling, size=frame[rows].shape)
+    borders = static_borders(to_tensor(frames[0]), to_tensor(frames[1]))
+    assert (borders.top, borders.bottom) == (16, 16)
+    # but a bright picture line next to a bar stays in the picture
+    assert static_borders(*(to_tensor(f) for f in with_bars(moving_frames(2, 96, 128, seed=7), 14, 14))).top == 14
+
+
 @pytest.mark.parametrize("variants", [1, 4])
 def test_a_pan_inside_black_bars_keeps_the_bars_exact(variants):
     plain = moving_frames(3, 112, 160, shift=(0, 5), seed=3)

@@ -13,13 +13,15 @@ from sepgan.weights import DEFAULT_WEIGHTS, bundled_weights, resolve_weights
 from synthetic import moving_frames
 
 
-def test_the_default_is_the_flow_guided_model_in_fp16():
-    assert DEFAULT_WEIGHTS in bundled_weights()
-    folder = resolve_weights(None)
-    assert (folder / "model.safetensors").stat().st_size < 4 * 2**20
-    interpolator = Interpolator.from_pretrained(None, device="cpu")
-    assert interpolator.model.architecture == "flow-sepconv"
-    assert all(p.dtype == torch.float32 for p in interpolator.model.parameters())  # fp16 on disk only
+def test_the_default_is_the_flow_ensemble_and_the_learned_model_ships_in_fp16():
+    assert DEFAULT_WEIGHTS == "flow-ensemble" and {"flow-ensemble", "sepgan-flow"} <= set(bundled_weights())
+    default = Interpolator.from_pretrained(None, device="cpu").model
+    assert default.architecture == "flow-sepconv" and not default.corrections
+    assert sum(p.numel() for p in default.parameters()) == 0  # the classical part alone
+    assert (resolve_weights("sepgan-flow") / "model.safetensors").stat().st_size < 4 * 2**20
+    learned = Interpolator.from_pretrained("sepgan-flow", device="cpu").model
+    assert learned.corrections and learned.flow_variants == 4
+    assert all(p.dtype == torch.float32 for p in learned.parameters())  # fp16 on disk only
 
 
 def test_default_model_moves_pixels_on_a_pan():
@@ -31,9 +33,12 @@ def test_default_model_moves_pixels_on_a_pan():
     average = AverageMethod()(frames[0], frames[2])
     crop = (slice(8, -8), slice(8, -8))  # content entering at the borders has no true answer
     assert psnr(middle[crop], target[crop]) > psnr(average[crop], target[crop]) + 8
-    # An integer pan is exact for flow alone (flow-fine: PSNR capped at 100 dB); the learned corrections add about
+    # An integer pan is exact for flow alone (PSNR capped at 100 dB); the learned model's corrections add about
     # one grey level of error where nothing needs correcting (52.3 dB when measured; MODEL.md).
-    assert psnr(middle[crop], target[crop]) > 45
+    assert psnr(middle[crop], target[crop]) > 60
+    learned = OursMethod("sepgan-flow", device="cpu")
+    learned.setup()
+    assert psnr(learned(frames[0], frames[2])[crop], target[crop]) > 45
 
 
 @pytest.mark.parametrize("size", [(61, 45), (144, 176)])

@@ -301,3 +301,21 @@ def test_training_on_a_prepared_set_passes_whole_frame_flows(footage, tmp_path, 
     result = train(config, progress=False)
     assert result.step == 3
     assert load_pretrained(tmp_path / "run" / "generator").architecture == "flow-sepconv"
+
+
+def test_the_bundled_flow_ensemble_is_the_classical_part_alone():
+    frames = moving_frames(3, 64, 96, shift=(3, 5), seed=5)
+    interpolator = Interpolator.from_pretrained("flow-ensemble", device="cpu")
+    model = interpolator.model
+    assert model.architecture == "flow-sepconv" and not model.corrections and model.flow_variants == 4
+    assert sum(p.numel() for p in model.parameters()) == 0
+    middle = interpolator.interpolate(to_tensor(frames[0])[0], to_tensor(frames[2])[0])
+    ours = np.floor(middle.permute(1, 2, 0).numpy() * 255 + 0.5)
+    expected = FlowFineMethod(variants=4)(frames[0], frames[2]).astype(np.float64)
+    assert np.abs(ours - expected).max() <= 1
+    # and the untrained network outputs the same frame, so the network only ever adds corrections
+    untrained = create_model("flow-sepconv").eval()
+    frame0, frame1 = to_tensor(frames[0]), to_tensor(frames[2])
+    with torch.no_grad():
+        flows = untrained.estimate_flows(frame0, frame1)
+        assert torch.allclose(untrained(frame0, frame1, flows=flows), model(frame0, frame1, flows=flows), atol=1e-6)

@@ -112,6 +112,8 @@ def test_training_validates_on_held_out_sources(tree, tmp_path):
     validation = [line["validation/psnr"] for line in lines if "validation/psnr" in line]
     # step 0 is the untrained model, i.e. the flow baseline, on the three whole 48² held-out crops
     assert len(validation) == 2 and result.validation_psnr == validation[-1]
+    best = json.loads((tmp_path / "run" / "generator-best" / "config.json").read_text())["metadata"]
+    assert best["validation_psnr"] == max(validation) and best["step"] in (0, 2)
     shutil.rmtree(tmp_path / "run")
     config.data.validation_paths = [str(tmp_path / "missing")]
     with pytest.raises(Exception, match="validation_paths"):

@@ -27,10 +27,13 @@ Methods (``--methods`` names):
 * ``flow-fine``: DIS refined to full resolution (preset "fine") both ways,
   middle flows refined by one fixed-point step
   (:func:`sepgan.flow.middle_flows`), the two warps averaged.
-* ``flow-ensemble``: the classical part of the default model, which is also
+* ``flow-ensemble``: the default model (bundled weights ``flow-ensemble``), which is also
   what the untrained model outputs: ``flow-fine`` on the pair as it is and
   mirrored three ways (a flow ensemble of four, :mod:`sepgan.flow`), the four
-  middle frames averaged.
+  middle frames averaged. In both ``flow-fine`` and ``flow-ensemble`` static
+  bars pass through (:mod:`sepgan.borders`) and a warp sample that leaves its
+  frame is taken from the other input (:func:`sepgan.flow.fill_out_of_frame`),
+  as in the model; ``flow`` and ``flow-simple`` stay the plain textbook warps.
 * ``minterpolate``: ffmpeg's motion-compensated interpolation
   (``minterpolate=mi_mode=mci``), run as a subprocess on lossless PNGs.
   Needs the ``ffmpeg`` binary (Debian: ``apt-get install ffmpeg``).

@@ -119,6 +119,10 @@ class FlowSepConv(nn.Module):
             flows (:func:`sepgan.flow.middle_flows`).
         flow_variants: size V of the flow ensemble that :meth:`estimate_flows`
             computes (1 to 4 mirrorings, :data:`sepgan.flow.FLOW_VARIANTS`).
+        corrections: build the network. ``False`` keeps only the classical part
+            (steps 1–2 averaged: what the untrained model outputs, the
+            ``flow-ensemble`` method) with no parameters and none of the
+            network's time; the bundled ``flow-ensemble`` weights are this.
     """
 
     architecture = "flow-sepconv"
@@ -132,6 +136,7 @@ class FlowSepConv(nn.Module):
         flow_scale: float = 16.0,
         middle_iterations: int = 1,
         flow_variants: int = 4,
+        corrections: bool = True,
     ) -> None:
         super().__init__()
         if kernel_size < 1 or kernel_size % 2 == 0:
@@ -147,6 +152,9 @@ class FlowSepConv(nn.Module):
         self.flow_scale = float(flow_scale)
         self.middle_iterations = int(middle_iterations)
         self.flow_variants = check_variants(int(flow_variants), "flow_variants")
+        self.corrections = bool(corrections)
+        if not self.corrections:
+            return  # the classical part alone: no network, no parameters
 
         widths = (IN_CHANNELS, *channels)
         self.encoders = nn.ModuleList(_block(widths[i], widths[i + 1]) for i in range(5))
@@ -180,6 +188,7 @@ class FlowSepConv(nn.Module):
             "flow_scale": self.flow_scale,
             "middle_iterations": self.middle_iterations,
             "flow_variants": self.flow_variants,
+            "corrections": self.corrections,
         }
 
     @property
@@ -199,6 +208,8 @@ class FlowSepConv(nn.Module):
         one variant, 2.86 GB (≈ 1.37 kB) with four, which is what this gives
         for the default widths.
         """
+        if not self.corrections:  # frames, flows, middle flows and warps of each variant
+            return 4 * (40 + 26 * self.flow_variants)
         return 4 * (150 + 6 * self.channels[0] + 4 * self.kernel_size + 22 * (self.flow_variants - 1))
 
     def estimate_flows(self, frame0: torch.Tensor, frame1: torch.Tensor) -> torch.Tensor:
@@ -268,6 +279,11 @@ class FlowSepConv(nn.Module):
             flows = self.estimate_flows(frame0, frame1)
         flows = flows.to(frame0.device, torch.float32)
         frame0, frame1 = frame0.float(), frame1.float()
+        if not self.corrections:
+            middles = middle_flows(stack_variants(flows), self.middle_iterations)
+            warped0, warped1 = ensemble_middle_warps(frame0, frame1, flows, middles=middles)
+            middle = 0.5 * (warped0 + warped1)
+            return (middle, {"warped0": warped0, "warped1": warped1}) if return_parts else middle
         features, flow_residual, middles = self._features(frame0, frame1, flows)
         residual0 = self.flow_scale * flow_residual[:, :2].float()
         residual1 = self.flow_scale * flow_residual[:, 2:].float()

@@ -5,6 +5,7 @@ A run lives in one folder (``TrainConfig.output_dir``)::
     config.yaml              the resolved configuration
     training_state.pt        everything needed to resume (atomic, rewritten each checkpoint)
     generator/               the latest generator as a pretrained folder (safetensors + config.json)
+    generator-best/          the generator at its best validation PSNR so far (metadata: step, PSNR)
     discriminator/           the latest discriminator or critic (adversarial modes)
     images/step_000500.png   validation grids: inputs overlaid | output | ground truth
     metrics.jsonl            one JSON line per log event
@@ -390,6 +391,7 @@ def train(config: TrainConfig, *, resume: bool = False, progress: bool = True) -
             config.mode, step, config.max_steps, runtime.device, runtime.reason, len(dataset),
         )
     run_log = _RunLog(output_dir, is_main)
+    best: dict[str, float | None] = {"psnr": state.get("best_validation_psnr") if state is not None else None}
     result = TrainResult(step=step, output_dir=output_dir)
 
     def checkpoint() -> None:
@@ -406,6 +408,7 @@ def train(config: TrainConfig, *, resume: bool = False, progress: bool = True) -
             "generator": clean_state_dict(unwrap_model(generator).state_dict()),
             "generator_optimizer": generator_optimizer.state_dict(),
             "rng": all_rng,
+            "best_validation_psnr": best["psnr"],
         }
         if discriminator is not None:
             training_state["discriminator"] = clean_state_dict(unwrap_model(discriminator).state_dict())
@@ -425,6 +428,10 @@ def train(config: TrainConfig, *, resume: bool = False, progress: bool = True) -
         baseline = psnr(0.5 * (validation.frame0 + validation.frame1), validation.target)
         result.validation_psnr = value
         run_log.scalars(step, {"validation/psnr": value, "validation/psnr_average_baseline": baseline})
+        if is_main and (best["psnr"] is None or value > best["psnr"]):
+            # A run whose validation peaks early keeps its best weights (the latest may be worse).
+            best["psnr"] = value
+            save_pretrained(model, output_dir / "generator-best", metadata={"step": step, "validation_psnr": value})
         if step % config.image_every == 0 or step == config.max_steps:
             run_log.image(step, validation_grid(validation.to(torch.device("cpu")), output.cpu()))
 

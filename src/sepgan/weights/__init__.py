@@ -5,11 +5,13 @@ A *weights folder* is what :func:`sepgan.checkpoint.save_pretrained` writes
 ``<run folder>/generator``. :func:`resolve_weights` accepts:
 
 * ``None``: the bundled default model, shipped as package data under
-  ``src/sepgan/weights/<DEFAULT_WEIGHTS>/`` (``sepgan-flow``: the flow-guided
-  SepConv trained with L1, fp16 safetensors; see MODEL.md). A checkout
+  ``src/sepgan/weights/<DEFAULT_WEIGHTS>/`` (``flow-ensemble``: the classical
+  part of the flow-guided SepConv, no network and no parameters; MODEL.md
+  says why it replaced the learned model as the default). A checkout
   without it is an error with a clear message: the tool never falls back to
   untrained, randomly initialised weights.
-* the name of a bundled folder, e.g. ``"sepgan-flow"``;
+* the name of a bundled folder: ``"flow-ensemble"``, or ``"sepgan-flow"``
+  (the flow-guided SepConv trained with L1, fp16 safetensors);
 * a path to a weights folder, or to a training run folder that holds one in
   ``generator/``.
 """
@@ -23,8 +25,8 @@ from sepgan.checkpoint import CONFIG_NAME, WEIGHTS_NAME, CheckpointError
 
 __all__ = ["DEFAULT_WEIGHTS", "WeightsError", "bundled_weights", "resolve_weights"]
 
-# Name of the bundled default model (the flow-guided SepConv; MODEL.md).
-DEFAULT_WEIGHTS = "sepgan-flow"
+# Name of the bundled default model: the flow-guided SepConv's classical part alone (MODEL.md).
+DEFAULT_WEIGHTS = "flow-ensemble"
 
 _BUNDLED_ROOT = Path(__file__).resolve().parent
 
