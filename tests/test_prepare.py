@@ -83,6 +83,15 @@ def test_prepare_reports_every_source_and_screens_bad_triplets(tree, tmp_path):
     assert not any(t["frame"] <= 8 < t["frame"] + 2 for t in index["triplets"] if t["clip"] == "cut.mkv")
 
 
+def test_a_poster_image_beside_clips_does_not_hide_them(tmp_path):
+    show = tmp_path / "footage" / "show"
+    show.mkdir(parents=True)
+    make_clip(show / "episode.mkv", moving_frames(7, 64, 80, shift=(1, 1), seed=17))
+    write_frame_folder(show, [moving_frames(1, 64, 80, seed=18)[0]], suffix=".jpg")  # poster 00000.jpg
+    summary = prepare_dataset([tmp_path / "footage"], tmp_path / "set", gaps=(1,), crop_size=48, stride=1)
+    assert [(r.name.rsplit("/", 1)[-1], r.clips, r.kept) for r in summary.sources] == [("show", 1, 5)]
+
+
 def test_prepare_caps_each_source_and_is_the_same_with_workers(tree, tmp_path):
     options = {"gaps": (1, 2), "crop_size": 48, "stride": 1, "max_per_source": 6, "seed": 3}
     one = prepare_dataset([tree], tmp_path / "one", **options)
@@ -114,6 +123,10 @@ def test_training_validates_on_held_out_sources(tree, tmp_path):
     assert len(validation) == 2 and result.validation_psnr == validation[-1]
     best = json.loads((tmp_path / "run" / "generator-best" / "config.json").read_text())["metadata"]
     assert best["validation_psnr"] == max(validation) and best["step"] in (0, 2)
+    shutil.rmtree(tmp_path / "run")
+    # a frame folder of any size validates on fixed crops of data.crop_size instead
+    config.data.validation_paths = [str(tree / "shots" / "sub" / "sequence")]
+    assert train(config, progress=False).validation_psnr is not None
     shutil.rmtree(tmp_path / "run")
     config.data.validation_paths = [str(tmp_path / "missing")]
     with pytest.raises(Exception, match="validation_paths"):

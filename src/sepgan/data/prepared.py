@@ -95,14 +95,21 @@ def _is_clip(path: Path) -> bool:
 
 
 def _clips_under(folder: Path) -> list[Path]:
-    """Clips and frame folders under ``folder``, recursively, in natural order."""
-    if _image_files(folder):
-        return [folder]  # a frame sequence; its subfolders are not searched
+    """Clips and frame folders under ``folder``, recursively, in natural order.
+
+    A folder is a frame sequence when it holds at least three images and no
+    clip (then its subfolders are not searched); a poster image beside clips
+    does not hide them.
+    """
+    children = sorted(folder.iterdir(), key=natural_sort_key)
+    clips = [child for child in children if child.is_file() and _is_clip(child)]
+    if not clips and len(_image_files(folder)) >= 3:
+        return [folder]
     found: list[Path] = []
-    for child in sorted(folder.iterdir(), key=natural_sort_key):
+    for child in children:
         if child.is_dir():
             found.extend(_clips_under(child))
-        elif child.is_file() and _is_clip(child):
+        elif child in clips:
             found.append(child)
     return found
 
@@ -122,7 +129,7 @@ def _list_sources(paths: Sequence[Path]) -> list[tuple[str, list[Path]]]:
                 raise DatasetError(f"{path}: FFmpeg finds no video stream in it")
             sources.append((str(path), [path]))
         elif path.is_dir():
-            if _image_files(path):
+            if _clips_under(path) == [path]:  # a frame folder named on the command line
                 sources.append((str(path), [path]))
                 continue
             for child in sorted(path.iterdir(), key=natural_sort_key):
@@ -403,8 +410,12 @@ def _prepare_source(name: str, clips: Sequence[Path], shard: Path, options: _Opt
             if not wanted:
                 continue
             window: deque[np.ndarray] = deque(maxlen=2 * max(options.gaps) + 1)
-            for index, frame in enumerate(_frames_of(clip, options.max_side)):
-                if index >= lengths[clip_index]:
+            frames = _frames_of(clip, options.max_side)
+            for index in range(lengths[clip_index]):
+                try:
+                    frame = next(frames)
+                except (StopIteration, DatasetError) as error:  # pass 1 read further; a second read failed
+                    notes.append(f"{clip.name}: decoding stopped at frame {index} on the second read ({error})")
                     break
                 window.append(frame)
                 for gap in options.gaps:
@@ -430,6 +441,7 @@ def _prepare_source(name: str, clips: Sequence[Path], shard: Path, options: _Opt
                                     "top": top, "left": left, "rank": rank_of[(clip_index, first, gap)]})  # fmt: skip
                     if on_triplet is not None:
                         on_triplet(clip.name)
+            frames.close()  # closes the video now, not at garbage collection
     # Apply the cap: keep the best-ranked (earliest drawn) triplets that passed the flow screen.
     if options.max_per_source is not None and len(records) > options.max_per_source:
         ranks = sorted(record["rank"] for record in records)
@@ -556,10 +568,14 @@ def prepare_dataset(
             context = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=context) as pool:
                 futures = {pool.submit(_prepare_source_job, job): i for i, job in enumerate(jobs)}
-                for future in as_completed(futures):
-                    reports[futures[future]] = future.result()
-                    if on_source is not None:
-                        on_source(reports[futures[future]])
+                try:
+                    for future in as_completed(futures):
+                        reports[futures[future]] = future.result()
+                        if on_source is not None:
+                            on_source(reports[futures[future]])
+                except BaseException:  # an error (or Ctrl-C) stops the queued sources too
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    raise
         count = _merge_shards(temporary, [job[2] for job in jobs])
         if count == 0:
             reasons = "; ".join(f"{r.name}: {r.note}" for r in reports if r is not None and r.note)

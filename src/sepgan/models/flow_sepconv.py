@@ -90,8 +90,9 @@ def _unit_gain(kernel: torch.Tensor) -> torch.Tensor:
 
     Brightness is then the warps' and the residual's job: unnormalised kernels
     of the first shipped weights summed to ≈ 0.996 on real frames, which made
-    every output 0.12–0.17 grey levels darker than its flow baseline. The sum
-    is kept ≥ 0.25 so that a degenerate kernel cannot blow up.
+    every output 0.12–0.17 grey levels darker than its flow baseline. The
+    divisor is kept ≥ 0.25, so a degenerate kernel (taps summing to 0.25 or
+    less) is amplified at most 4× rather than without bound.
     """
     return kernel / kernel.sum(dim=1, keepdim=True).clamp_min(0.25)
 

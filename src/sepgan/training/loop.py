@@ -51,6 +51,7 @@ from sepgan.checkpoint import (
 )
 from sepgan.config import TrainConfig, config_from_dict, config_to_dict, dump_config
 from sepgan.data import PairedAugment, build_triplet_dataset
+from sepgan.data.prepared import is_prepared
 from sepgan.evaluation import metrics
 from sepgan.frames import to_uint8
 from sepgan.models import create_model
@@ -172,20 +173,29 @@ def _validation_batch(dataset: Dataset, augment: PairedAugment, config: TrainCon
     stored size), else from the training data, cropped from a fixed seed.
     """
     if config.data.validation_paths:
+        # Prepared sets are used whole (their crops are multiples of 16); other layouts get the
+        # same fixed-seed crops as the training-data batch below, from their test split.
+        whole = all(is_prepared(Path(path)) for path in config.data.validation_paths)
+        augment = None if whole else PairedAugment(crop_size=config.data.crop_size, seed=config.seed)
         try:
             dataset = build_triplet_dataset(
                 config.data.validation_paths,
                 config.data.layout,
+                split="test",
                 gaps=config.data.gaps,
-                augment=None,
+                augment=augment,
                 cache_dir=config.data.cache_dir,
                 max_side=config.data.max_side,
             )
         except (ValueError, OSError) as error:
             raise TrainingError(f"data.validation_paths: {error}") from error
-        count = min(config.data.validation_size, len(dataset))  # type: ignore[arg-type]
-        indices = np.linspace(0, len(dataset) - 1, count).round().astype(int)  # type: ignore[arg-type]
-        return _collate([dataset[int(index)] for index in indices])  # no augment: whole stored triplets
+        if whole:
+            count = min(config.data.validation_size, len(dataset))  # type: ignore[arg-type]
+            indices = np.linspace(0, len(dataset) - 1, count).round().astype(int)  # type: ignore[arg-type]
+            try:
+                return _collate([dataset[int(index)] for index in indices])
+            except RuntimeError as error:  # torch.stack: sets of different crop sizes
+                raise TrainingError(f"data.validation_paths: prepared sets of different crop sizes ({error})") from None
     count = min(config.data.validation_size, len(dataset))  # type: ignore[arg-type]
     indices = np.linspace(0, len(dataset) - 1, count).round().astype(int)  # type: ignore[arg-type]
     switches = ("flip_horizontal", "flip_vertical", "temporal_reverse", "channel_permute")
@@ -335,6 +345,8 @@ def train(config: TrainConfig, *, resume: bool = False, progress: bool = True) -
     generator = create_model(config.model.name, **config.model.options)
     if config.model.init_from and state is None:  # a resumed run restores its own weights below
         _init_from_pretrained(generator, config.model.init_from)
+    if not any(True for _ in generator.parameters()):
+        raise TrainingError(f"model {config.model.name} with options {config.model.options} has no parameters to train")
     generator = generator.to(runtime.device)
     generator_optimizer = torch.optim.Adam(
         generator.parameters(), lr=config.optim.generator_lr, betas=tuple(config.optim.generator_betas)
@@ -428,7 +440,7 @@ def train(config: TrainConfig, *, resume: bool = False, progress: bool = True) -
         baseline = psnr(0.5 * (validation.frame0 + validation.frame1), validation.target)
         result.validation_psnr = value
         run_log.scalars(step, {"validation/psnr": value, "validation/psnr_average_baseline": baseline})
-        if is_main and (best["psnr"] is None or value > best["psnr"]):
+        if is_main and math.isfinite(value) and (best["psnr"] is None or value > best["psnr"]):
             # A run whose validation peaks early keeps its best weights (the latest may be worse).
             best["psnr"] = value
             save_pretrained(model, output_dir / "generator-best", metadata={"step": step, "validation_psnr": value})
