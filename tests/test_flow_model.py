@@ -319,3 +319,24 @@ def test_the_bundled_flow_ensemble_is_the_classical_part_alone():
     with torch.no_grad():
         flows = untrained.estimate_flows(frame0, frame1)
         assert torch.allclose(untrained(frame0, frame1, flows=flows), model(frame0, frame1, flows=flows), atol=1e-6)
+
+
+def test_dis_runs_in_one_thread_per_core_of_the_affinity_set(monkeypatch):
+    from sepgan import flow
+
+    sizes = []
+
+    class Recorder(flow.ThreadPoolExecutor):
+        def __init__(self, max_workers):
+            sizes.append(max_workers)
+            super().__init__(max_workers=max_workers)
+
+    monkeypatch.setattr(flow, "ThreadPoolExecutor", Recorder)
+    frames = moving_frames(2, 48, 64, seed=3)
+    monkeypatch.setattr(flow.os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+    assert flow.flow_workers() == 3
+    flow.flow_ensemble_numpy(frames[0], frames[1], "medium", variants=4)  # 8 calls on 3 cores
+    flow.flow_ensemble_numpy(frames[0], frames[1], "medium", variants=1)  # 2 calls on 3 cores
+    monkeypatch.setattr(flow.os, "sched_getaffinity", lambda pid: {5}, raising=False)
+    flow.flow_ensemble_numpy(frames[0], frames[1], "medium", variants=4)  # one core: no pool
+    assert sizes == [3, 2]
