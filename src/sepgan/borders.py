@@ -18,8 +18,7 @@ lines that stay near the bar's level but are not uniform or change (the
 compression ringing next to the picture, which a fade brightens too). Left
 inside the picture, such a dark line at the picture's edge is warped with
 the picture's motion and turns bright (measured on the letterboxed Sintel
-clip in ``moviepy/``: errors of 60–110 grey levels in those lines). Bars are grown inward from each edge while
-that holds. A uniform static band that is part of the picture (a clear sky
+clip in ``moviepy/``: errors of 60–110 grey levels in those lines). A uniform static band that is part of the picture (a clear sky
 at the top edge) is detected too, and passing it through is just as right:
 it is the same in both frames, so it is the same in between.
 
@@ -67,7 +66,8 @@ def _static_lines(frame0: torch.Tensor, frame1: torch.Tensor, dim: int) -> torch
     """Bool per row (``dim=2``) or column (``dim=3``): uniform and unchanged in every pair of the batch."""
     reduce = (1, 3) if dim == 2 else (1, 2)  # over channels and the other axis
     both = torch.stack([frame0, frame1])  # 2×B×3×H×W
-    span = both.amax(dim=tuple(r + 1 for r in reduce)) - both.amin(dim=tuple(r + 1 for r in reduce))  # 2×B×L
+    over = tuple(r + 1 for r in reduce)
+    span = both.amax(dim=over) - both.amin(dim=over)  # 2×B×L
     uniform = (span <= UNIFORM_LEVELS / 255).all(dim=0)  # B×L
     change = (frame1 - frame0).abs().mean(dim=reduce)  # B×L; a mean, so that compression noise passes
     return (uniform & (change <= STILL_LEVELS / 255)).all(dim=0)  # L

@@ -210,14 +210,23 @@ def _base_grid(height: int, width: int, device: torch.device) -> torch.Tensor:
     return torch.stack([grid_x, grid_y])  # 2×H×W
 
 
-def backward_warp(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
-    """``out(x) = image(x + flow(x))``: B×C×H×W image, B×2×H×W flow in pixels; differentiable in both."""
+def _positions(flow: torch.Tensor) -> torch.Tensor:
+    """B×2×H×W sample positions ``x + flow(x)`` in pixels."""
+    return _base_grid(*flow.shape[-2:], flow.device) + flow.float()
+
+
+def _warp_at(image: torch.Tensor, position: torch.Tensor) -> torch.Tensor:
+    """``image`` sampled bilinearly at B×2×H×W pixel positions, edges replicated."""
     height, width = image.shape[-2:]
-    position = _base_grid(height, width, image.device) + flow.float()
     # grid_sample wants (x, y) in [-1, 1] with -1 and 1 at the centres of the edge pixels (align_corners).
     scale = torch.tensor([2.0 / max(width - 1, 1), 2.0 / max(height - 1, 1)], device=image.device)
     grid = (position * scale[:, None, None] - 1.0).permute(0, 2, 3, 1)
     return F.grid_sample(image.float(), grid, mode="bilinear", padding_mode="border", align_corners=True)
+
+
+def backward_warp(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+    """``out(x) = image(x + flow(x))``: B×C×H×W image, B×2×H×W flow in pixels; differentiable in both."""
+    return _warp_at(image, _positions(flow))
 
 
 def middle_flows(flows: torch.Tensor, iterations: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -296,16 +305,20 @@ def ensemble_middle_warps(
         to0 = to0 + residual0.repeat(variants, 1, 1, 1)
     if residual1 is not None:
         to1 = to1 + residual1.repeat(variants, 1, 1, 1)
-    warped0 = backward_warp(frame0.repeat(variants, 1, 1, 1), to0)
-    warped1 = backward_warp(frame1.repeat(variants, 1, 1, 1), to1)
-    warped0, warped1 = fill_out_of_frame(warped0, warped1, to0, to1)
+    position0, position1 = _positions(to0), _positions(to1)  # shared by the warps and the inside test
+    warped0 = _warp_at(frame0.repeat(variants, 1, 1, 1), position0)
+    warped1 = _warp_at(frame1.repeat(variants, 1, 1, 1), position1)
+    warped0, warped1 = _fill(warped0, warped1, _inside(position0), _inside(position1))
     return mean_over_variants(warped0, variants), mean_over_variants(warped1, variants)
 
 
 def inside_frame(flow: torch.Tensor) -> torch.Tensor:
     """B×1×H×W bool: whether ``x + flow(x)`` lands inside the frame (pixel centres 0 … W − 1, ±0.5 px)."""
-    height, width = flow.shape[-2:]
-    position = _base_grid(height, width, flow.device) + flow.float()
+    return _inside(_positions(flow))
+
+
+def _inside(position: torch.Tensor) -> torch.Tensor:
+    height, width = position.shape[-2:]
     x, y = position[:, :1], position[:, 1:]
     return (x >= -0.5) & (x <= width - 0.5) & (y >= -0.5) & (y <= height - 0.5)
 
@@ -323,7 +336,12 @@ def fill_out_of_frame(
     land outside, or both inside, nothing changes. B×C×H×W warps, B×2×H×W
     middle flows (pixels); differentiable in the warps.
     """
-    inside0, inside1 = inside_frame(flow_to0), inside_frame(flow_to1)
+    return _fill(warped0, warped1, inside_frame(flow_to0), inside_frame(flow_to1))
+
+
+def _fill(
+    warped0: torch.Tensor, warped1: torch.Tensor, inside0: torch.Tensor, inside1: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     only1 = inside1 & ~inside0
     only0 = inside0 & ~inside1
     return torch.where(only1, warped1, warped0), torch.where(only0, warped0, warped1)

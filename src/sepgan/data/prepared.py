@@ -436,8 +436,8 @@ def _prepare_source(name: str, clips: Sequence[Path], shard: Path, options: _Opt
                     crops = np.stack([frame0[rows, columns], frame1[rows, columns], target[rows, columns]])
                     frames_file.write(np.ascontiguousarray(crops, dtype=np.uint8).tobytes())
                     flows_file.write(np.ascontiguousarray(flows[:, rows, columns], dtype=np.float16).tobytes())
-                    source_name = clip.name if len(clips) > 1 else None
-                    records.append({"source": name, "clip": source_name, "frame": first, "gap": gap,
+                    clip_name = clip.name if len(clips) > 1 else None
+                    records.append({"source": name, "clip": clip_name, "frame": first, "gap": gap,
                                     "top": top, "left": left, "rank": rank_of[(clip_index, first, gap)]})  # fmt: skip
                     if on_triplet is not None:
                         on_triplet(clip.name)

@@ -189,15 +189,13 @@ def _validation_batch(dataset: Dataset, augment: PairedAugment, config: TrainCon
             )
         except (ValueError, OSError) as error:
             raise TrainingError(f"data.validation_paths: {error}") from error
-        if whole:
-            count = min(config.data.validation_size, len(dataset))  # type: ignore[arg-type]
-            indices = np.linspace(0, len(dataset) - 1, count).round().astype(int)  # type: ignore[arg-type]
-            try:
-                return _collate([dataset[int(index)] for index in indices])
-            except RuntimeError as error:  # torch.stack: sets of different crop sizes
-                raise TrainingError(f"data.validation_paths: prepared sets of different crop sizes ({error})") from None
     count = min(config.data.validation_size, len(dataset))  # type: ignore[arg-type]
     indices = np.linspace(0, len(dataset) - 1, count).round().astype(int)  # type: ignore[arg-type]
+    if augment is None:  # whole prepared crops
+        try:
+            return _collate([dataset[int(index)] for index in indices])
+        except RuntimeError as error:  # torch.stack: sets of different crop sizes
+            raise TrainingError(f"data.validation_paths: prepared sets of different crop sizes ({error})") from None
     switches = ("flip_horizontal", "flip_vertical", "temporal_reverse", "channel_permute")
     saved = {name: getattr(augment, name) for name in switches}
     items = []
