@@ -27,6 +27,7 @@ USER_ERROR_EXIT = 2
 
 
 def _user_error_types() -> tuple[type[BaseException], ...]:
+    from sepgan.adapt import AdaptError
     from sepgan.checkpoint import CheckpointError
     from sepgan.config import ConfigError
     from sepgan.data import DatasetError
@@ -36,6 +37,7 @@ def _user_error_types() -> tuple[type[BaseException], ...]:
     from sepgan.video import VideoError
 
     return (
+        AdaptError,
         ConfigError,
         CheckpointError,
         DatasetError,
@@ -193,10 +195,27 @@ def interpolate(
             show_default=False,
         ),
     ] = None,
+    adapt: Annotated[
+        bool,
+        typer.Option(
+            "--adapt/--no-adapt",
+            help="First fine-tune the network on the input's own frames (videos and frame folders); "
+            "kept only if it beats the unadapted model on held-out frames of the input.",
+        ),
+    ] = False,
+    adapt_steps: Annotated[int, typer.Option("--adapt-steps", help="Adaptation: optimiser steps at most.")] = 300,
+    adapt_seconds: Annotated[
+        float, typer.Option("--adapt-seconds", help="Adaptation: time budget in seconds (whichever comes first).")
+    ] = 150.0,
+    adapt_save: Annotated[
+        Path | None,
+        typer.Option("--adapt-save", help="Adaptation: also save the adapted weights here (reuse with --weights)."),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Adaptation: seed of the triplets, crops and flips.")] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Interpolate frames: the middle of two images, ×2/×4/×8 a frame folder, or retime a video."""
-    from sepgan.pipeline import InterpolateOptions, load_interpolator, parse_tile, run_interpolate
+    from sepgan.pipeline import InterpolateOptions, InterpolationError, load_interpolator, parse_tile, run_interpolate
     from sepgan.video import parse_fps
 
     options = InterpolateOptions(
@@ -211,17 +230,48 @@ def interpolate(
         overlap=overlap,
     )
 
+    adapt_options = None
+    if adapt:
+        from sepgan.adapt import AdaptOptions
+
+        if len(inputs) != 1:
+            raise InterpolationError("--adapt learns from a video or a frame folder; an image pair has no triplets")
+        adapt_options = AdaptOptions(steps=adapt_steps, seconds=adapt_seconds, seed=seed)
+        adapt_options.check()
+    elif adapt_save is not None:
+        raise InterpolationError("--adapt-save needs --adapt")
+
     def make_interpolator():
-        return load_interpolator(
+        interpolator = load_interpolator(
             weights, device=device, precision=precision, batch_size=batch, tile=parse_tile(tile),
             tile_overlap=tile_overlap, max_memory_mb=max_memory_mb, compile=compile_model,
             flow_variants=flow_variants,
         )
+        if adapt_options is None:
+            return interpolator
+        return _adapted(interpolator, inputs[0], adapt_options, adapt_save, progress=not quiet)
 
     result = run_interpolate(inputs, output, options, make_interpolator)
     for note in result.notes:
         typer.echo(f"note: {note}", err=True)
     typer.echo(result.summary())
+
+
+def _adapted(interpolator, source: Path, options, save: Path | None, progress: bool):
+    """The interpolator after ``sepgan.adapt.adapt`` on ``source``, with its notes and summary on stderr."""
+    from sepgan.adapt import adapt, save_adapted
+
+    result = adapt(interpolator, source, options, progress=progress)
+    for note in result.notes:
+        typer.echo(f"note: {note}", err=True)
+    if result.psnr_before is not None:
+        typer.echo(result.summary(), err=True)
+    if save is not None:
+        if save_adapted(result, save, source, options.seed):
+            typer.echo(f"saved the adapted weights to {save} (use them with --weights {save})", err=True)
+        else:
+            typer.echo(f"note: --adapt-save: nothing saved to {save}, the adapted weights were not kept", err=True)
+    return result.interpolator
 
 
 # Subcommands that live in their own subpackages. Their modules import only

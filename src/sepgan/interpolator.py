@@ -259,6 +259,11 @@ class Interpolator:
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        self._settings = {
+            "device": device, "precision": precision, "batch_size": batch_size, "tile": tile,
+            "tile_overlap": tile_overlap, "max_memory_mb": max_memory_mb, "compile": compile,
+            "channels_last": channels_last,
+        }  # fmt: skip
         self.runtime: Runtime = resolve_runtime(str(device), precision)
         self.model = model.to(self.runtime.device).eval()
         self.channels_last = self.runtime.device.type == "cpu" if channels_last is None else channels_last
@@ -296,6 +301,10 @@ class Interpolator:
                 "pass the generator folder of a training run"
             )
         return cls(model, **kwargs)
+
+    def with_model(self, model: torch.nn.Module) -> Interpolator:
+        """A new Interpolator with this one's settings around another model (e.g. an adapted copy)."""
+        return type(self)(model, **self._settings)
 
     # ------------------------------------------------------------------ sizes and memory
 

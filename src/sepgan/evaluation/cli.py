@@ -49,9 +49,22 @@ def evaluate_command(
     snu_split: Annotated[
         str, typer.Option("--snu-split", help=f"SNU-FILM difficulty: {', '.join(SNU_SPLITS)}.")
     ] = "hard",
+    adapt: Annotated[
+        bool,
+        typer.Option(
+            "--adapt/--no-adapt",
+            help="Also score ours-adapt: ours fine-tuned on each clip's even frames first (video layouts).",
+        ),
+    ] = False,
+    adapt_steps: Annotated[int, typer.Option("--adapt-steps", help="Adaptation: optimiser steps at most.")] = 300,
+    adapt_seconds: Annotated[
+        float, typer.Option("--adapt-seconds", help="Adaptation: time budget per clip in seconds.")
+    ] = 150.0,
+    seed: Annotated[int, typer.Option("--seed", help="Adaptation: seed of the triplets, crops and flips.")] = 0,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
     """Score our model, baselines and installed peers on interpolation benchmarks (PSNR, SSIM, IE, MS-SSIM)."""
+    from sepgan.adapt import AdaptError, AdaptOptions
     from sepgan.checkpoint import CheckpointError
     from sepgan.evaluation.pipeline import EvaluationUserError, run_evaluation
     from sepgan.frames import FrameError
@@ -60,6 +73,9 @@ def evaluate_command(
         typer.echo(message, err=True)
 
     try:
+        adapt_options = AdaptOptions(steps=adapt_steps, seconds=adapt_seconds, seed=seed) if adapt else None
+        if adapt_options is not None:
+            adapt_options.check()
         run = run_evaluation(
             paths,
             methods=methods,
@@ -71,8 +87,9 @@ def evaluate_command(
             snu_split=snu_split,
             progress=progress,
             log=log,
+            adapt_options=adapt_options,
         )
-    except (EvaluationUserError, CheckpointError, FrameError) as error:
+    except (EvaluationUserError, CheckpointError, FrameError, AdaptError) as error:
         typer.echo(f"error: {str(error).splitlines()[0] if str(error) else type(error).__name__}", err=True)
         raise typer.Exit(USER_ERROR_EXIT) from None
     typer.echo(run.table, nl=False)

@@ -53,6 +53,7 @@ import tempfile
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,7 @@ __all__ = [
     "Method",
     "MethodUnavailable",
     "MinterpolateMethod",
+    "OursAdaptMethod",
     "OursMethod",
     "RepeatMethod",
     "RifeMethod",
@@ -79,7 +81,7 @@ __all__ = [
 ]
 
 ALL_METHODS = (
-    "ours", "average", "repeat", "flow", "flow-simple", "flow-fine", "flow-ensemble", "minterpolate", "rife",
+    "ours", "ours-adapt", "average", "repeat", "flow", "flow-simple", "flow-fine", "flow-ensemble", "minterpolate", "rife",
 )  # fmt: skip
 
 
@@ -95,6 +97,9 @@ class Method(ABC):
 
     def setup(self) -> None:
         """One-time, untimed preparation; raise MethodUnavailable if the method cannot run."""
+
+    def begin_benchmark(self, layout: str, root: Path, log: Callable[[str], None]) -> None:
+        """Untimed preparation before the samples of one benchmark (``layout`` at ``root``)."""
 
     @abstractmethod
     def __call__(self, frame0: np.ndarray, frame1: np.ndarray) -> np.ndarray: ...
@@ -338,10 +343,55 @@ class OursMethod(Method):
         return to_uint8(output[0] if output.dim() == 4 else output)
 
 
-def build_method(name: str, weights: str | Path | None = None, device: str = "cpu") -> Method:
-    """A method by its ``--methods`` name (see :data:`ALL_METHODS`)."""
+class OursAdaptMethod(OursMethod):
+    """``ours`` adapted to each clip before it is scored (:mod:`sepgan.adapt`, ``sepgan evaluate --adapt``).
+
+    On a ``video`` layout (a video or a frame folder, scored drop-a-frame) the
+    network is fine-tuned on the clip's even frames only, the inputs of the
+    drop-a-frame triplets, so it never sees a frame it is scored on. Every clip
+    starts again from the unadapted weights. Other layouts have no clip to learn
+    from and run unadapted. ``adaptations`` keeps each clip's summary.
+    """
+
+    name = "ours-adapt"
+
+    def __init__(self, weights: str | Path | None = None, device: str = "cpu", options: Any = None) -> None:
+        super().__init__(weights, device)
+        self.options = options
+        self.base = None
+        self.adaptations: dict[str, str] = {}
+
+    def setup(self) -> None:
+        super().setup()
+        self.base = self.interpolator
+
+    def begin_benchmark(self, layout: str, root: Path, log: Callable[[str], None]) -> None:
+        from sepgan.adapt import AdaptError, adapt
+
+        self.interpolator = self.base
+        if layout != "video":
+            self.adaptations[str(root)] = "not adapted: no clip to learn from in this layout"
+            return
+        try:
+            result = adapt(self.base, root, self.options, every=2, progress=False)
+        except AdaptError as error:
+            self.adaptations[str(root)] = f"not adapted: {error}"
+            log(f"{root.name}: not adapted: {error}")
+            return
+        self.interpolator = result.interpolator
+        summary = "; ".join([result.summary(), *result.notes])
+        self.adaptations[str(root)] = summary
+        log(f"{root.name}: {summary}")
+
+
+def build_method(
+    name: str, weights: str | Path | None = None, device: str = "cpu", adapt_options: Any = None
+) -> Method:
+    """A method by its ``--methods`` name (see :data:`ALL_METHODS`); ``adapt_options`` configure ``ours-adapt``."""
     if name == "ours":
         return OursMethod(weights, device)
+    if name == "ours-adapt":
+        return OursAdaptMethod(weights, device, adapt_options)
     if name == "rife":
         return RifeMethod(device)
     simple: dict[str, Method] = {

@@ -62,17 +62,25 @@ def run_evaluation(
     snu_split: str = "hard",
     progress: bool = True,
     log: Callable[[str], None] = print,
+    adapt_options: object | None = None,
 ) -> EvaluationRun:
-    """Evaluate ``methods`` on every benchmark in ``paths`` and write the report to ``output``."""
+    """Evaluate ``methods`` on every benchmark in ``paths`` and write the report to ``output``.
+
+    ``adapt_options`` (:class:`sepgan.adapt.AdaptOptions`) adds ``ours-adapt`` after
+    ``ours``: the same model fine-tuned on each clip first (drop-a-frame, even frames only).
+    """
     from sepgan.runtime import resolve_runtime
 
     names = parse_methods(methods)
+    if adapt_options is not None and "ours-adapt" not in names:
+        at = names.index("ours") + 1 if "ours" in names else len(names)
+        names.insert(at, "ours-adapt")
     if limit is not None and limit < 1:
         raise EvaluationUserError(f"--limit must be at least 1, got {limit}")
     if not paths:
         raise EvaluationUserError("give at least one benchmark folder or video")
     try:
-        torch_device = str(resolve_runtime(device).device) if {"ours", "rife"} & set(names) else "cpu"
+        torch_device = str(resolve_runtime(device).device) if {"ours", "ours-adapt", "rife"} & set(names) else "cpu"
     except (ValueError, RuntimeError) as error:
         raise EvaluationUserError(str(error).splitlines()[0]) from error
 
@@ -90,7 +98,7 @@ def run_evaluation(
         log(f"{benchmark.name}: {benchmark.layout} layout, {benchmark.length or 'unknown number of'} samples")
         benchmarks.append(benchmark)
 
-    built = [build_method(name, weights=weights, device=torch_device) for name in names]
+    built = [build_method(name, weights=weights, device=torch_device, adapt_options=adapt_options) for name in names]
     try:
         result = evaluate(benchmarks, built, limit=limit, progress=progress, log=log)
     except (EvaluationError, LayoutError) as error:
@@ -106,5 +114,9 @@ def run_evaluation(
         "device": torch_device,
         "snu_split": snu_split,
     }
+    for method in built:
+        if getattr(method, "adaptations", None):
+            settings["adapt_options"] = vars(adapt_options) if adapt_options is not None else "defaults"
+            settings["adaptations"] = method.adaptations
     written = write_report(result, output, settings)
     return EvaluationRun(result, output, written, format_markdown(result))

@@ -190,6 +190,8 @@ def evaluate(
         total = benchmark.length if limit is None else min(limit, benchmark.length or limit)
         samples = islice(iter(benchmark), limit) if limit is not None else iter(benchmark)
         per_method: dict[str, list[SampleResult]] = {m.name: [] for m in ready}
+        for method in ready:
+            method.begin_benchmark(benchmark.layout, benchmark.root, log)
         bar = tqdm(samples, total=total, desc=benchmark.name, unit="pair", disable=not progress, leave=True)
         for sample in bar:
             frame0, frame1, target = sample.load()

@@ -1,0 +1,466 @@
+"""Test-time adaptation: fine-tune the network on the input's own frames before interpolating it.
+
+Any three consecutive frames (t−1, t, t+1) of a video form a triplet whose
+middle is known. :func:`adapt` draws such triplets from the very video (or
+frame folder) it is about to interpolate, fine-tunes a copy of the network on
+them with L1 for a few hundred steps, and keeps the result only if it beats the
+unadapted model on triplets held out of that training. The idea is
+scene-adaptive frame interpolation (Choi et al., "Scene-Adaptive Video Frame
+Interpolation via Meta-Learning", CVPR 2020, which reports 0.3–1 dB); here
+without the meta-learning: plain fine-tuning from the shipped weights.
+
+Steps
+-----
+1. **Triplets.** Up to ``triplets + holdout`` windows (centres spread over the
+   input) are decoded. Windows across a scene cut, static ones and fades are
+   skipped (:func:`sepgan.data.prepared.scene_cuts`,
+   :func:`~sepgan.data.prepared.screen_triplet`), and so are flow failures
+   (the rule of ``sepgan prepare``), with DIS flow on whole frames.
+2. **Motion scale.** A triplet spans two input intervals; the pairs to
+   interpolate span one. Triplets are therefore downscaled by 2
+   (``scales=(2,)``, the default), which halves their motion in pixels.
+   ``scales=(1,)`` trains at full size, ``(1, 2)`` on both (measured in
+   BENCHMARKS.md).
+3. **Fine-tuning** a copy of the network: random crops, flips and temporal
+   reversal (:class:`~sepgan.data.augment.PairedAugment`), Adam, L1, for
+   ``steps`` steps or ``seconds`` seconds, whichever comes first. A model
+   without a network (the classical ``flow-ensemble``) starts from the
+   bundled ``sepgan-flow`` network with the same classical settings.
+4. **Guard.** Held-out triplets (their middle frames are never shown to
+   training, not even as an input) are interpolated by the unadapted and the
+   adapted model at the training scale; unless the adapted one scores a higher
+   mean PSNR, the unadapted model is kept and a note says so.
+
+Everything is deterministic for a given ``seed`` on a given machine.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+__all__ = ["AdaptError", "AdaptOptions", "AdaptResult", "MIN_FRAMES", "adapt", "input_frames", "save_adapted"]
+
+MIN_FRAMES = 5  # two training windows can stay clear of a held-out one only from five frames on
+NETWORK_WEIGHTS = "sepgan-flow"  # the bundled network a model without one starts from
+MIN_CROP = 32  # pixels: frames smaller than this at the training scale give nothing to learn from
+
+
+class AdaptError(ValueError):
+    """An input or option that adaptation cannot work with; the message is one line."""
+
+
+@dataclass(frozen=True)
+class AdaptOptions:
+    """Settings of :func:`adapt`.
+
+    Args:
+        steps: optimiser steps at most.
+        seconds: wall-clock budget of the whole adaptation (reading the triplets,
+            flow and training; the final check on the held-out triplets comes on top).
+        learning_rate: Adam's step size.
+        batch_size: triplets per step.
+        crop_size: side of the square training crops in pixels (at the training scale);
+            smaller frames use their whole size, rounded down to a multiple of 16.
+        scales: downscale factors of the training triplets (1 = full size, 2 = half).
+        triplets: training triplets drawn from the input at most.
+        holdout: triplets held out to decide whether adaptation helped.
+        seed: seeds the choice of triplets, crops and flips.
+        guard: keep the adapted network only if it beats the unadapted model on the
+            held-out triplets (False keeps it anyway: for measuring adaptation itself).
+    """
+
+    steps: int = 300
+    seconds: float = 150.0
+    learning_rate: float = 1e-4
+    batch_size: int = 4
+    crop_size: int = 128
+    scales: tuple[int, ...] = (2,)
+    triplets: int = 48
+    holdout: int = 8
+    seed: int = 0
+    guard: bool = True
+
+    def check(self) -> None:
+        """Raise :class:`AdaptError` naming the first bad setting."""
+        problems = {
+            "steps": self.steps < 1,
+            "seconds": not self.seconds > 0,
+            "learning_rate": not (0 < self.learning_rate < 1),
+            "batch_size": self.batch_size < 1,
+            "crop_size": self.crop_size < MIN_CROP,
+            "scales": not self.scales or any(s not in (1, 2, 4) for s in self.scales),
+            "triplets": self.triplets < 1,
+            "holdout": self.holdout < 1,
+        }
+        for name, bad in problems.items():
+            if bad:
+                raise AdaptError(f"adaptation setting {name}={getattr(self, name)!r} is out of range")
+
+
+@dataclass
+class AdaptResult:
+    """What :func:`adapt` did. ``interpolator`` is the one to use: adapted, or the one passed in."""
+
+    interpolator: object
+    adapted: bool
+    candidate: object | None = None  # the Interpolator with the adapted network, kept or not
+    steps: int = 0
+    seconds: float = 0.0
+    train_triplets: int = 0
+    holdout_triplets: int = 0
+    psnr_before: float | None = None  # mean PSNR (dB) of the held-out triplets, unadapted
+    psnr_after: float | None = None  # the same, adapted
+    skipped: dict[str, int] = field(default_factory=dict)  # triplets screened out, by reason
+    timings: dict[str, float] = field(default_factory=dict)  # seconds: "read", "flow", "train", "check"
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        if self.psnr_before is None or self.psnr_after is None:
+            return "adaptation: " + (self.notes[-1] if self.notes else "not run")
+        verdict = "kept" if self.adapted else "not kept"
+        return (
+            f"adaptation {verdict}: {self.steps} steps on {self.train_triplets} triplets in {self.seconds:.0f} s; "
+            f"{self.holdout_triplets} held-out triplets {self.psnr_before:.2f} → {self.psnr_after:.2f} dB"
+        )
+
+
+# ---------------------------------------------------------------------------
+# Reading the input's triplets
+# ---------------------------------------------------------------------------
+
+
+def input_frames(source: str | os.PathLike[str], every: int = 1) -> tuple[Callable[[], Iterator[np.ndarray]], int | None]:
+    """(a function that yields the frames, the frame count if known) of a video or a frame folder.
+
+    Frames are H×W×3 RGB uint8, in order; ``every`` = 2 keeps frames 0, 2, 4, …
+    (the inputs of a drop-a-frame evaluation). The count comes from the container
+    for videos and may be missing (None) or approximate.
+
+    Raises:
+        AdaptError: ``source`` is neither a readable video nor a folder of images.
+    """
+    from sepgan.frames import FrameError, load_image_uint8
+    from sepgan.pipeline import list_frames
+    from sepgan.video import VideoError, VideoReader, probe_video
+
+    source = Path(source)
+    if source.is_dir():
+        paths = list_frames(source)[::every]
+
+        def folder_frames() -> Iterator[np.ndarray]:
+            for path in paths:
+                try:
+                    yield load_image_uint8(path)
+                except FrameError as error:
+                    raise AdaptError(str(error)) from error
+
+        return folder_frames, len(paths)
+    try:
+        count = probe_video(source).frame_count
+    except VideoError as error:
+        raise AdaptError(str(error)) from error
+
+    def video_frames() -> Iterator[np.ndarray]:
+        try:
+            with VideoReader(source) as reader:
+                for index, frame in enumerate(reader.frames()):
+                    if index % every == 0:
+                        yield frame
+        except VideoError as error:
+            raise AdaptError(str(error)) from error
+
+    return video_frames, None if not count else math.ceil(count / every)
+
+
+def _downscale(frame: np.ndarray, factor: int) -> np.ndarray:
+    if factor == 1:
+        return frame
+    import cv2
+
+    height, width = frame.shape[:2]
+    size = (max(1, round(width / factor)), max(1, round(height / factor)))
+    return cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+
+
+def _spread(candidates: Sequence[int], count: int, rng: np.random.Generator) -> list[int]:
+    """``count`` of ``candidates`` (sorted), evenly spread with a random phase; all of them when fewer."""
+    if len(candidates) <= count:
+        return list(candidates)
+    step = len(candidates) / count
+    offset = rng.uniform(0, step)
+    return sorted({candidates[min(len(candidates) - 1, int(offset + i * step))] for i in range(count)})
+
+
+@dataclass
+class _Window:
+    centre: int  # index of the middle frame in the input (after ``every``)
+    frames: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]  # scale → (frame0, frame1, target) uint8
+    flows: dict[int, torch.Tensor] = field(default_factory=dict)  # scale → 4×H×W float32 pixels (V = 1)
+
+
+def _read_windows(
+    frames: Callable[[], Iterator[np.ndarray]], count: int | None, wanted: int, scales: Sequence[int],
+    rng: np.random.Generator,
+) -> tuple[list[_Window], int, dict[str, int]]:
+    """Decode the input once: (screened windows, frames read, skipped by reason)."""
+    from sepgan.data.prepared import _thumbnail, scene_cuts, screen_triplet
+
+    if count is None:  # a container without a frame count: count by decoding
+        count = sum(1 for _ in frames())
+    if count < MIN_FRAMES:
+        raise AdaptError(f"adaptation needs at least {MIN_FRAMES} frames to learn from; the input has {count}")
+    centres = _spread(range(1, count - 1), math.ceil(1.5 * wanted), rng)
+    needed = {index for centre in centres for index in (centre - 1, centre, centre + 1)}
+    thumbnails: list[np.ndarray] = []
+    kept: dict[int, np.ndarray] = {}
+    for index, frame in enumerate(frames()):
+        thumbnails.append(_thumbnail(frame))
+        if index in needed:
+            kept[index] = frame
+    read = len(thumbnails)
+    if read < MIN_FRAMES:
+        raise AdaptError(f"adaptation needs at least {MIN_FRAMES} frames to learn from; the input has {read}")
+    cuts = set(scene_cuts(thumbnails))
+    skipped: dict[str, int] = {}
+    windows = []
+    for centre in centres:
+        if centre + 1 >= read:
+            continue  # the container's count was too high
+        reason = "cut" if {centre - 1, centre} & cuts else screen_triplet(
+            thumbnails[centre - 1], thumbnails[centre], thumbnails[centre + 1]
+        )
+        if reason:
+            skipped[reason] = skipped.get(reason, 0) + 1
+            continue
+        frame0, target, frame1 = (kept[centre + offset] for offset in (-1, 0, 1))
+        windows.append(_Window(centre, {
+            scale: tuple(_downscale(f, scale) for f in (frame0, frame1, target)) for scale in sorted({2, *scales})
+        }))  # fmt: skip
+    return windows, read, skipped
+
+
+def _add_flows(windows: list[_Window], preset: str, skipped: dict[str, int]) -> list[_Window]:
+    """Whole-frame DIS flow (one variant) of every window and scale; drops the windows whose flow fails."""
+    from sepgan.data.prepared import _flow_failed
+    from sepgan.flow import flow_ensemble_numpy
+
+    usable = []
+    for window in windows:
+        failed = False
+        for scale, (frame0, frame1, target) in window.frames.items():
+            flows = flow_ensemble_numpy(frame0, frame1, preset, 1)
+            window.flows[scale] = torch.from_numpy(flows)
+            if scale == 2:
+                failed = _flow_failed((frame0, frame1, target), (flows[0:2].transpose(1, 2, 0), flows[2:4].transpose(1, 2, 0)))[0]
+        if failed:
+            skipped["flow"] = skipped.get("flow", 0) + 1
+        else:
+            usable.append(window)
+    return usable
+
+
+def _split(windows: list[_Window], options: AdaptOptions, rng: np.random.Generator) -> tuple[list[_Window], list[_Window]]:
+    """(training, held out): held-out windows spread over the input; no training window touches their middle frame."""
+    count = min(options.holdout, max(1, len(windows) // 5))
+    picks = sorted({round(i * (len(windows) - 1) / max(count - 1, 1)) for i in range(count)}) if count > 1 else [0]
+    holdout = [windows[i] for i in picks]
+    held = {window.centre for window in holdout}
+    training = [w for w in windows if all(abs(w.centre - centre) > 1 for centre in held)]
+    chosen = set(_spread([w.centre for w in training], options.triplets, rng))
+    return [w for w in training if w.centre in chosen], holdout
+
+
+# ---------------------------------------------------------------------------
+# The network to fine-tune
+# ---------------------------------------------------------------------------
+
+
+def _trainable_copy(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    """A copy of ``model`` to fine-tune; a model without parameters gets the bundled network."""
+    if any(True for _ in model.parameters()):
+        # Training runs faster in the default memory format than in the Interpolator's channels-last.
+        return copy.deepcopy(model).to(memory_format=torch.contiguous_format)
+    from sepgan.checkpoint import load_pretrained
+    from sepgan.models import model_from_config
+    from sepgan.weights import resolve_weights
+
+    network = load_pretrained(resolve_weights(NETWORK_WEIGHTS))
+    config = getattr(model, "config", None)
+    if getattr(model, "architecture", None) != network.architecture or config is None:
+        raise AdaptError(
+            f"this model has no network to adapt, and {NETWORK_WEIGHTS}'s network does not fit it; "
+            "pass --weights with a trained model"
+        )
+    # The classical part stays the loaded model's (preset, variants, middle flows); the network is sepgan-flow's.
+    merged = {**network.config, **{k: v for k, v in config.items() if k != "corrections"}, "corrections": True}
+    for key in ("kernel_size", "channels"):
+        merged[key] = network.config[key]
+    adapted = model_from_config(network.architecture, merged)
+    adapted.load_state_dict(network.state_dict())
+    return adapted.to(device)
+
+
+def _batch(
+    windows: list[_Window], picks: Sequence[tuple[int, int]], crop: dict[int, int], options: AdaptOptions,
+    step: int, device: torch.device,
+) -> tuple[torch.Tensor, ...]:
+    from sepgan.data.augment import PairedAugment
+    from sepgan.frames import from_uint8
+
+    items = []
+    for index, scale in picks:
+        window = windows[index]
+        augment = PairedAugment(crop_size=crop[scale])
+        augment.reseed((options.seed, step, index, scale))
+        frame0, frame1, target, flows = augment(*window.frames[scale], flows=window.flows[scale])
+        items.append((from_uint8(np.ascontiguousarray(frame0)), from_uint8(np.ascontiguousarray(frame1)),
+                      from_uint8(np.ascontiguousarray(target)), flows.contiguous()))  # fmt: skip
+    return tuple(torch.stack(column).to(device) for column in zip(*items, strict=True))
+
+
+def _fine_tune(
+    network: torch.nn.Module, windows: list[_Window], options: AdaptOptions, deadline: float,
+    rng: np.random.Generator, progress: bool,
+) -> int:
+    """Adam + L1 on random crops of ``windows``; returns the steps taken."""
+    from tqdm import tqdm
+
+    from sepgan.losses import l1_loss
+
+    device = next(network.parameters()).device
+    crop = {}
+    for scale in options.scales:
+        height, width = windows[0].frames[scale][0].shape[:2]
+        crop[scale] = min(options.crop_size, height // 16 * 16, width // 16 * 16)
+    network.train()
+    optimizer = torch.optim.Adam(network.parameters(), lr=options.learning_rate)
+    bar = tqdm(total=options.steps, desc="adapting", unit="step", disable=None if progress else True, dynamic_ncols=True)
+    steps = 0
+    try:
+        while steps < options.steps and time.perf_counter() < deadline:
+            picks = [(int(rng.integers(len(windows))), int(options.scales[rng.integers(len(options.scales))]))
+                     for _ in range(options.batch_size)]  # fmt: skip
+            frame0, frame1, target, flows = _batch(windows, picks, crop, options, steps, device)
+            loss = l1_loss(network(frame0, frame1, flows=flows).float(), target)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            steps += 1
+            bar.update(1)
+            bar.set_postfix(l1=f"{loss.item():.4f}")
+    finally:
+        bar.close()
+        network.eval()
+    return steps
+
+
+def _holdout_psnr(interpolator, windows: list[_Window]) -> float:
+    """Mean PSNR (dB) of ``interpolator`` on the held-out windows at half size (the motion of one input interval)."""
+    from sepgan.evaluation.metrics import psnr
+    from sepgan.frames import from_uint8, to_uint8
+
+    scores = []
+    for window in windows:
+        frame0, frame1, target = window.frames[2]
+        middle = interpolator.interpolate(from_uint8(frame0), from_uint8(frame1))
+        scores.append(psnr(to_uint8(middle), target))
+    return float(np.mean(scores))
+
+
+# ---------------------------------------------------------------------------
+# The whole adaptation
+# ---------------------------------------------------------------------------
+
+
+def adapt(
+    interpolator,
+    source: str | os.PathLike[str],
+    options: AdaptOptions | None = None,
+    *,
+    every: int = 1,
+    progress: bool = True,
+) -> AdaptResult:
+    """Fine-tune ``interpolator``'s network on triplets of ``source`` (module docstring).
+
+    Args:
+        interpolator: a :class:`~sepgan.interpolator.Interpolator` of a flow-guided model.
+        source: the video file or frame folder about to be interpolated.
+        options: :class:`AdaptOptions` (None: the defaults).
+        every: read every n-th frame only (2 for a drop-a-frame evaluation, so
+            adaptation never sees the frames it is scored on).
+        progress: show a progress bar (hidden anyway when stderr is not a terminal).
+
+    Returns:
+        :class:`AdaptResult`; its ``interpolator`` is a new Interpolator with the
+        adapted network and the same settings, or the one passed in when
+        adaptation did not help or could not run (``notes`` says why).
+
+    Raises:
+        AdaptError: fewer than :data:`MIN_FRAMES` frames, an unreadable input,
+            bad options, or a model that cannot be adapted.
+    """
+    options = options or AdaptOptions()
+    options.check()
+    model = interpolator.model
+    if not hasattr(model, "estimate_flows"):
+        raise AdaptError(f"adaptation needs a flow-guided model; {getattr(model, 'architecture', 'this model')} is not one")
+    started = time.perf_counter()
+    rng = np.random.default_rng(options.seed)
+    frames, count = input_frames(source, every)
+    windows, _, skipped = _read_windows(frames, count, options.triplets + options.holdout, options.scales, rng)
+    result = AdaptResult(interpolator, adapted=False, skipped=skipped)
+    result.timings["read"] = time.perf_counter() - started
+    windows = _add_flows(windows, model.flow_preset, skipped)
+    result.timings["flow"] = time.perf_counter() - started - result.timings["read"]
+    training, holdout = _split(windows, options, rng) if len(windows) >= 2 else ([], windows)
+    small = min(windows[0].frames[s][0].shape[:2] for s in options.scales) if windows else (0, 0)
+    if not training or min(small) < MIN_CROP:
+        reason = f"frames under {MIN_CROP} px at the training scale" if training else (
+            f"only {len(windows)} usable triplets ({', '.join(f'{n} {r}' for r, n in skipped.items()) or 'none skipped'})"
+        )
+        result.notes.append(f"adaptation skipped: {reason}; using the unadapted model")
+        result.seconds = time.perf_counter() - started
+        return result
+    network = _trainable_copy(model, interpolator.runtime.device)
+    training_started = time.perf_counter()
+    result.steps = _fine_tune(network, training, options, started + options.seconds, rng, progress)
+    result.timings["train"] = time.perf_counter() - training_started
+    result.train_triplets, result.holdout_triplets = len(training), len(holdout)
+    result.candidate = candidate = interpolator.with_model(network)
+    result.psnr_before = _holdout_psnr(interpolator, holdout)
+    result.psnr_after = _holdout_psnr(candidate, holdout)
+    result.seconds = time.perf_counter() - started
+    result.timings["check"] = result.seconds - (training_started - started) - result.timings["train"]
+    if result.psnr_after > result.psnr_before or not options.guard:
+        result.interpolator, result.adapted = candidate, True
+    else:
+        result.notes.append(
+            f"adaptation did not help on {len(holdout)} held-out triplets of the input "
+            f"({result.psnr_before:.2f} dB unadapted, {result.psnr_after:.2f} dB adapted); using the unadapted model"
+        )
+    return result
+
+
+def save_adapted(result: AdaptResult, folder: str | os.PathLike[str], source: str | os.PathLike[str], seed: int) -> bool:
+    """Save the adapted network to ``folder`` (a weights folder for ``--weights``); False when it was not kept."""
+    from sepgan.checkpoint import save_pretrained
+
+    if not result.adapted:
+        return False
+    metadata = {
+        "adapted_on": str(source),
+        "steps": result.steps,
+        "seed": seed,
+        "holdout_psnr_before_after": [round(result.psnr_before or 0.0, 3), round(result.psnr_after or 0.0, 3)],
+    }
+    save_pretrained(result.interpolator.model, folder, metadata=metadata)
+    return True
