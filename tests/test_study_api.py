@@ -6,6 +6,7 @@ Clips are generated here: a white square moving across 64×48 frames, 1 s long.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import struct
 from fractions import Fraction
@@ -26,7 +27,7 @@ from sepgan.study.cli import study_app
 from sepgan.study.config import StudyError, load_config
 from sepgan.study.prepare import create_study, probe
 from sepgan.study.report import write_report
-from sepgan.study.server import create_app, is_low_refresh
+from sepgan.study.server import MAX_BODY_BYTES, create_app, is_low_refresh
 
 CANDIDATE_NAME = "zq_sepgan_wgan_secret"  # distinctive, so a leak is easy to find
 
@@ -277,6 +278,107 @@ def test_media_is_served_only_by_alias_and_supports_range_requests(
     assert client.get(f"/media/{alias}").status_code == 404
     partial = client.get(trial["left"], headers={"Range": "bytes=0-99"})
     assert partial.status_code == 206 and len(partial.content) == 100
+
+
+# Headers that may differ between two media responses: the bytes force Content-Length, the
+# clock Date, and the ETag is per alias by design (checked separately below).
+_PER_RESPONSE = {"content-length", "date", "etag"}
+
+
+def test_media_headers_do_not_tell_methods_apart(client: TestClient, study_dir: Path) -> None:
+    # Encode order shows in file mtimes: make it blatant, the original oldest by a day.
+    config = load_config(study_dir)
+    for index, media in enumerate(sorted(config.media.values(), key=lambda m: m.method)):
+        os.utime(study_dir / media.path, (1_700_000_000 + 86_400 * index,) * 2)
+    _start(client)
+    store = client.app.state.store  # type: ignore[attr-defined]
+    responses, etags, attention_sides = [], [], []
+    while not (trial := client.get("/api/next-trial").json())["done"]:
+        pair = [client.get(trial[side]) for side in ("left", "right")]
+        assert [r.status_code for r in pair] == [200, 200]
+        names = [set(r.headers) for r in pair]
+        assert names[0] == names[1]
+        assert {k: v for k, v in pair[0].headers.items() if k not in _PER_RESPONSE} == {
+            k: v for k, v in pair[1].headers.items() if k not in _PER_RESPONSE
+        }
+        if store.get_trial(trial["trial"]).kind == "attention":
+            attention_sides = pair
+        responses += pair
+        etags += [r.headers["etag"] for r in pair]
+        client.post("/api/vote", json={"trial": trial["trial"], "smoother": "same", "refresh_hz": 60})
+    # Across trials and methods too: every header but those three is identical.
+    shared = [{k: v for k, v in r.headers.items() if k not in _PER_RESPONSE} for r in responses]
+    assert all(headers == shared[0] for headers in shared)
+    assert len({r.headers["last-modified"] for r in responses}) == 1
+    assert len(set(etags)) == len(etags)  # per alias: the attention check's sides differ
+    assert attention_sides[0].content == attention_sides[1].content
+    assert attention_sides[0].headers["etag"] != attention_sides[1].headers["etag"]
+    # The same file shown to another participant gets other ETags: nothing links the files.
+    other = TestClient(client.app)
+    _start(other)
+    while not (trial := other.get("/api/next-trial").json())["done"]:
+        assert not {other.get(trial[side]).headers["etag"] for side in ("left", "right")} & set(etags)
+        other.post("/api/vote", json={"trial": trial["trial"], "smoother": "same", "refresh_hz": 60})
+
+
+def test_media_range_and_if_range_still_work(client: TestClient) -> None:
+    trial = _start(client)
+    full = client.get(trial["left"])
+    assert full.headers["accept-ranges"] == "bytes"
+    for validator in (full.headers["etag"], full.headers["last-modified"]):
+        partial = client.get(trial["left"], headers={"Range": "bytes=10-19", "If-Range": validator})
+        assert partial.status_code == 206 and partial.content == full.content[10:20]
+    stale = client.get(trial["left"], headers={"Range": "bytes=10-19", "If-Range": '"someotherfile"'})
+    assert stale.status_code == 200 and stale.content == full.content
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e400"])
+@pytest.mark.parametrize("field", ["refresh_hz", "watch_ms"])
+def test_non_finite_numbers_are_422_not_500(client: TestClient, literal: str, field: str) -> None:
+    # Python's json module reads NaN and Infinity; they are not JSON, and used to crash the 422 itself.
+    trial = _start(client)
+    body = f'{{"trial": "{trial["trial"]}", "smoother": "left", "{field}": {literal}}}'
+    response = client.post("/api/vote", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", field]
+    assert client.post("/api/vote", json={"trial": trial["trial"], "smoother": "left"}).status_code == 201
+
+
+def test_oversized_bodies_get_413_unparsed(client: TestClient, study_dir: Path) -> None:
+    trial = _start(client)
+    vote = {"trial": trial["trial"], "smoother": "left", "refresh_hz": 60}
+    padded = json.dumps({**vote, "pad": "x" * MAX_BODY_BYTES}).encode()  # parsed, it would be a 422
+    json_type = {"content-type": "application/json"}
+    assert client.post("/api/vote", content=padded, headers=json_type).status_code == 413
+    garbage = b"{" * (MAX_BODY_BYTES + 1)
+
+    def chunks():  # no Content-Length: counted as it arrives
+        for start in range(0, len(garbage), 4096):
+            yield garbage[start : start + 4096]
+
+    response = client.post("/api/vote", content=chunks(), headers=json_type)
+    assert response.status_code == 413 and len(response.content) < 100
+    count = "SELECT COUNT(*) AS n FROM votes WHERE trial_token = ?"
+    assert _rows(study_dir, count, (trial["trial"],))[0]["n"] == 0
+    assert client.post("/api/vote", json=vote).status_code == 201  # a real vote is far below the limit
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"smoother": "Q" * 8000},
+        {"smoother": "left", "Q" * 8000: 1},
+        ["Q" * 8000],
+        "Q" * 8000,
+    ],
+)
+def test_422_never_echoes_the_input(client: TestClient, body: object) -> None:
+    _start(client)
+    response = client.post("/api/vote", json=body)
+    assert response.status_code == 422
+    assert "QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ" not in response.text
+    assert len(response.content) < 1000
+    assert all(set(error) == {"type", "loc", "msg"} for error in response.json()["detail"])
 
 
 def test_low_refresh_votes_are_flagged(client: TestClient, study_dir: Path) -> None:

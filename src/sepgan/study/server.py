@@ -13,14 +13,24 @@ Routes (everything the browser sees):
 - ``POST /api/vote``: ``{"trial", "smoother", "artifacts"?, "refresh_hz", "watch_ms"?}``.
   The trial must have been issued to this participant and be unanswered:
   unknown tokens give 404, a second vote for one trial 409, no cookie 401, a
-  malformed body 422.
+  malformed body or a non-finite number (JSON ``NaN``, ``Infinity``) 422. A 422
+  names the fields at fault but never echoes the input back.
 - ``GET /media/{alias}.mp4``: the file behind a per-trial alias (Range requests
   supported). The alias is looked up in the database, never joined to a path.
 
+Every request body is limited to :data:`MAX_BODY_BYTES` (a vote is ~150 bytes):
+a larger one gets 413 before it is parsed.
+
 Blinding: method names, method keys, media tokens and source paths never leave the
 server. Aliases are fresh per trial, so even the URL does not tell that two trials
-show the same file. What still can leak is inherent to showing video: file size
-and frame rate (a curious participant can read both from the video element).
+show the same file. The media responses' headers are the same for every file
+except ``Content-Length``, which the bytes force: the ``ETag`` is made from the
+alias (so the attention check's two sides differ, and a file cannot be linked
+across trials by it), and ``Last-Modified`` is one date for the whole study (a
+file's own mtime follows the encoding order, which would tell the original and
+the ``--candidate`` order apart). What still can leak is inherent to showing
+video: file size and frame rate (a curious participant can read both from the
+video element).
 
 Refresh-rate flag: the page measures the display refresh with requestAnimationFrame
 and sends it with each vote. A vote is flagged ``low_refresh`` when the measured
@@ -34,15 +44,17 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+from email.utils import formatdate
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import Cookie, FastAPI, HTTPException, Request, Response
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from sepgan.study.config import VOTES_NAME, StudyConfig, load_config
+from sepgan.study.config import CONFIG_NAME, VOTES_NAME, StudyConfig, load_config
 from sepgan.study.storage import ReplayedVote, Trial, VoteStore, utc_now
 
 logger = logging.getLogger(__name__)
@@ -53,6 +65,7 @@ REFRESH_TOLERANCE = 1.05
 _TOKEN = r"[A-Za-z0-9_-]{16,64}"
 _TOKEN_RE = re.compile(_TOKEN)
 _STATIC_TYPES = {"study.js": "text/javascript", "study.css": "text/css"}
+MAX_BODY_BYTES = 16 * 1024
 
 
 class VoteIn(BaseModel):
@@ -63,7 +76,8 @@ class VoteIn(BaseModel):
     trial: Annotated[str, Field(pattern=f"^{_TOKEN}$")]
     smoother: Literal["left", "right", "same"]
     artifacts: Literal["left", "right", "same"] | None = None
-    refresh_hz: Annotated[float, Field(gt=0, le=1000)] | None = None
+    # allow_inf_nan=False: Python's json reads the literals NaN and Infinity, which must not reach the database.
+    refresh_hz: Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False)] | None = None
     watch_ms: Annotated[int, Field(ge=0, le=86_400_000)] | None = None
 
 
@@ -124,11 +138,30 @@ def create_app(study_dir: Path | str) -> FastAPI:
     store = VoteStore(study_dir / VOTES_NAME)
     page = _static_text("index.html")
     static = {name: _static_text(name) for name in _STATIC_TYPES}
+    # One date for every media file (see the module docstring): study.json is written once, after them.
+    media_last_modified = formatdate((study_dir / CONFIG_NAME).stat().st_mtime, usegmt=True)
 
     # No /docs or /openapi.json: nothing secret is there, but a study page needs no API browser.
-    app = FastAPI(title="sepgan study", docs_url=None, redoc_url=None, openapi_url=None)
+    # max_body_size: an oversized body is refused with 413 as it arrives, before any parsing.
+    app = FastAPI(
+        title="sepgan study", docs_url=None, redoc_url=None, openapi_url=None, max_body_size=MAX_BODY_BYTES
+    )
     app.state.config = config
     app.state.store = store
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's default handler returns each error's "input" (for a body that is not an
+        # object, the whole body): say where and what, never echo what was sent.
+        errors = [
+            {
+                "type": error["type"],
+                "loc": [part[:64] if isinstance(part, str) else part for part in error["loc"]],
+                "msg": error["msg"],
+            }
+            for error in exc.errors()
+        ]
+        return JSONResponse({"detail": errors}, status_code=422)
 
     @app.middleware("http")
     async def _headers(request: Request, call_next: Any) -> Response:
@@ -245,7 +278,14 @@ def create_app(study_dir: Path | str) -> FastAPI:
             raise HTTPException(404, "not found")
         # The path comes from study.json, never from the request.
         path = study_dir / config.media[media_token].path
-        return FileResponse(path, media_type="video/mp4", headers={"Cache-Control": "private, max-age=3600"})
+        # Our ETag and Last-Modified replace Starlette's, which come from the file's size and mtime.
+        # Both stay, so If-Range (a browser resuming a video) works.
+        headers = {
+            "Cache-Control": "private, max-age=3600",
+            "ETag": f'"{alias}"',
+            "Last-Modified": media_last_modified,
+        }
+        return FileResponse(path, media_type="video/mp4", headers=headers)
 
     return app
 
