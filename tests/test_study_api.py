@@ -27,7 +27,7 @@ from sepgan.study.cli import study_app
 from sepgan.study.config import StudyError, load_config
 from sepgan.study.prepare import create_study, probe
 from sepgan.study.report import write_report
-from sepgan.study.server import MAX_BODY_BYTES, create_app, is_low_refresh
+from sepgan.study.server import MAX_BODY_BYTES, NewSessionLimit, create_app, is_low_refresh
 
 CANDIDATE_NAME = "zq_sepgan_wgan_secret"  # distinctive, so a leak is easy to find
 
@@ -379,6 +379,32 @@ def test_422_never_echoes_the_input(client: TestClient, body: object) -> None:
     assert "QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ" not in response.text
     assert len(response.content) < 1000
     assert all(set(error) == {"type", "loc", "msg"} for error in response.json()["detail"])
+
+
+def test_new_sessions_per_client_are_limited(study_dir: Path) -> None:
+    app = create_app(study_dir, sessions_per_hour=3)
+    scripted = [TestClient(app, client=("203.0.113.7", 40000 + i)) for i in range(5)]
+    statuses = [c.get("/api/session").status_code for c in scripted]
+    assert statuses == [200, 200, 200, 429, 429]
+    refused = scripted[3].get("/api/session")
+    assert 1 <= int(refused.headers["retry-after"]) <= 3600
+    assert "sepgan_participant" not in refused.cookies
+    # A participant who has a session keeps it; another address is not affected.
+    assert scripted[0].get("/api/session").status_code == 200
+    assert TestClient(app, client=("198.51.100.2", 40000)).get("/api/session").status_code == 200
+    unlimited = create_app(study_dir, sessions_per_hour=0)
+    assert all(TestClient(unlimited).get("/api/session").status_code == 200 for _ in range(25))
+
+
+def test_new_session_limit_is_a_sliding_window() -> None:
+    now = [0.0]
+    limit = NewSessionLimit(2, window_s=100.0, clock=lambda: now[0])
+    assert limit.admit("a") is None and limit.admit("a") is None
+    assert limit.admit("a") == pytest.approx(100.0) and limit.admit("b") is None
+    now[0] = 60.0
+    assert limit.admit("a") == pytest.approx(40.0)
+    now[0] = 100.0  # both starts at t=0 have left the window
+    assert limit.admit("a") is None and limit.admit("a") is None and limit.admit("a") is not None
 
 
 def test_low_refresh_votes_are_flagged(client: TestClient, study_dir: Path) -> None:

@@ -4,7 +4,10 @@ Routes (everything the browser sees):
 
 - ``GET /`` and ``GET /static/{study.js,study.css}``: the page, from package data.
 - ``GET /api/session``: sets the ``sepgan_participant`` cookie (random, HttpOnly,
-  SameSite=Strict) and returns the questions and layout.
+  SameSite=Strict) and returns the questions and layout. A request without a
+  valid cookie makes a new participant; each client address may make at most
+  ``sessions_per_hour`` of them in any hour (429 beyond), so a script cannot
+  mint participants at will.
 - ``GET /api/next-trial``: the participant's next unanswered trial: a random
   trial token and two media URLs ``/media/<alias>.mp4``. On the first call the
   server draws the participant's plan: every comparison × clip once, plus the
@@ -44,6 +47,10 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
 from email.utils import formatdate
 from importlib import resources
 from pathlib import Path
@@ -66,6 +73,7 @@ _TOKEN = r"[A-Za-z0-9_-]{16,64}"
 _TOKEN_RE = re.compile(_TOKEN)
 _STATIC_TYPES = {"study.js": "text/javascript", "study.css": "text/css"}
 MAX_BODY_BYTES = 16 * 1024
+DEFAULT_SESSIONS_PER_HOUR = 20
 
 
 class VoteIn(BaseModel):
@@ -85,6 +93,38 @@ def is_low_refresh(refresh_hz: float | None, playback_fps: float) -> bool:
     if refresh_hz is None:
         return True
     return refresh_hz < LOW_REFRESH_HZ and playback_fps > refresh_hz * REFRESH_TOLERANCE
+
+
+class NewSessionLimit:
+    """At most ``limit`` new participants per client address in any ``window_s`` seconds (0: no limit).
+
+    In memory, so a restart forgets it, and no address is stored with the votes.
+    Behind a reverse proxy every participant may share one address: raise the
+    limit (``sepgan study serve --sessions-per-hour``) or set it to 0.
+    """
+
+    def __init__(self, limit: int, window_s: float = 3600.0, clock: Callable[[], float] = time.monotonic):
+        if limit < 0:
+            raise ValueError(f"limit must be >= 0, got {limit}")
+        self.limit, self.window_s, self._clock = limit, window_s, clock
+        self._starts: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()  # sync routes run in uvicorn's thread pool
+
+    def admit(self, client: str) -> float | None:
+        """Count one new session for ``client``: None if allowed, else seconds until one will be."""
+        if self.limit == 0:
+            return None
+        now = self._clock()
+        with self._lock:
+            if len(self._starts) > 10_000:  # bound the memory a crowd of addresses can take
+                self._starts = {k: v for k, v in self._starts.items() if v and v[-1] > now - self.window_s}
+            starts = self._starts.setdefault(client, deque())
+            while starts and starts[0] <= now - self.window_s:
+                starts.popleft()
+            if len(starts) >= self.limit:
+                return starts[0] + self.window_s - now
+            starts.append(now)
+            return None
 
 
 def _static_text(name: str) -> str:
@@ -131,13 +171,17 @@ def _draw_plan(config: StudyConfig, participant_id: str) -> tuple[list[Trial], d
     return trials, aliases
 
 
-def create_app(study_dir: Path | str) -> FastAPI:
-    """The study web app for a folder made by ``sepgan study create``."""
+def create_app(study_dir: Path | str, *, sessions_per_hour: int = DEFAULT_SESSIONS_PER_HOUR) -> FastAPI:
+    """The study web app for a folder made by ``sepgan study create``.
+
+    ``sessions_per_hour``: new participants one client address may start per hour (0: no limit).
+    """
     study_dir = Path(study_dir).resolve()
     config = load_config(study_dir)
     store = VoteStore(study_dir / VOTES_NAME)
     page = _static_text("index.html")
     static = {name: _static_text(name) for name in _STATIC_TYPES}
+    session_limit = NewSessionLimit(sessions_per_hour)
     # One date for every media file (see the module docstring): study.json is written once, after them.
     media_last_modified = formatdate((study_dir / CONFIG_NAME).stat().st_mtime, usegmt=True)
 
@@ -196,6 +240,14 @@ def create_app(study_dir: Path | str) -> FastAPI:
             or not _TOKEN_RE.fullmatch(participant)
             or not store.has_participant(participant)
         ):
+            client = request.client.host if request.client else "unknown"
+            wait_s = session_limit.admit(client)
+            if wait_s is not None:
+                raise HTTPException(
+                    429,
+                    "too many new sessions from this address; try again later",
+                    headers={"Retry-After": str(max(1, round(wait_s)))},
+                )
             participant = secrets.token_urlsafe(16)
             store.add_participant(participant, request.headers.get("user-agent"))
         response.set_cookie(
@@ -290,11 +342,16 @@ def create_app(study_dir: Path | str) -> FastAPI:
     return app
 
 
-def serve(study_dir: Path | str, host: str = "127.0.0.1", port: int = 8000) -> None:
+def serve(
+    study_dir: Path | str,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    sessions_per_hour: int = DEFAULT_SESSIONS_PER_HOUR,
+) -> None:
     """Run the app with uvicorn until interrupted."""
     import uvicorn
 
-    app = create_app(study_dir)
+    app = create_app(study_dir, sessions_per_hour=sessions_per_hour)
     if host not in ("127.0.0.1", "localhost", "::1"):
         logger.warning("serving on %s: the study is reachable from other machines", host)
     uvicorn.run(app, host=host, port=port, log_level="info")
