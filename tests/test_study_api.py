@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 from sepgan.study.cli import study_app
 from sepgan.study.config import StudyError, load_config
 from sepgan.study.prepare import create_study, probe
-from sepgan.study.report import write_report
+from sepgan.study.report import _chart_figure, build_report, format_text, write_report
 from sepgan.study.server import MAX_BODY_BYTES, NewSessionLimit, create_app, is_low_refresh
 
 CANDIDATE_NAME = "zq_sepgan_wgan_secret"  # distinctive, so a leak is easy to find
@@ -465,6 +465,84 @@ def test_report_counts_excludes_and_writes_csv_and_png(tmp_path: Path, clips: di
     assert "gan vs original" in csv_text
     assert paths["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert json.loads(paths["json"].read_text())["sample_sizes"]["0.7"] == 49
+
+
+def test_report_counts_sessions_voters_and_exclusions(tmp_path: Path, clips: dict[str, Path]) -> None:
+    study = tmp_path / "study"
+    create_study(clips["original"], [clips["candidate"]], study, names=["gan"], preset="ultrafast")
+    app = create_app(study)
+    _vote_all(TestClient(app), prefer="gan", attention="same")
+    _vote_all(TestClient(app), prefer="gan", attention="same")
+    _vote_all(TestClient(app), prefer="original", attention="right")  # fails the attention check
+    for _ in range(2):  # opened the page, never voted (or a script)
+        assert TestClient(app).get("/api/session").status_code == 200
+    report, paths = write_report(study, effects=(0.7,))
+    assert (report.sessions, report.participants_voted, report.participants_excluded) == (5, 3, 1)
+    assert report.participants == 2 and report.warning is None
+    assert (
+        "participants: 5 sessions started, 3 voted, 1 excluded (failed the attention check), 2 counted"
+        in (format_text(report).splitlines())
+    )
+    saved = json.loads(paths["json"].read_text())
+    assert (saved["sessions"], saved["participants_voted"], saved["participants_excluded"]) == (5, 3, 1)
+
+
+def test_report_says_plainly_when_exclusion_leaves_no_vote(
+    tmp_path: Path, clips: dict[str, Path], runner_app: typer.Typer
+) -> None:
+    study = tmp_path / "study"
+    create_study(clips["original"], [clips["candidate"]], study, names=["gan"], preset="ultrafast")
+    _vote_all(TestClient(create_app(study)), prefer="gan", attention="left")  # the only one, and fails
+    report, paths = write_report(study, effects=(0.7,))
+    assert report.votes_total == 1 and report.votes_used == 0
+    assert report.warning is not None
+    assert report.warning.startswith("no votes remain after exclusion: all 1 comparison votes were excluded")
+    assert "--no-exclude-failed-attention" in report.warning and "--include-flagged" not in report.warning
+    text = format_text(report)
+    assert text.startswith("WARNING: no votes remain after exclusion")
+    overall = next(line for line in text.splitlines() if "all votes" in line)
+    assert overall.split()[-2:] == ["-", "-"]  # no p = 1 from an empty sample
+    assert json.loads(paths["json"].read_text())["warning"] == report.warning
+    figure_text = [t.get_text() for t in _chart_figure(report).axes[0].texts]
+    assert "no votes remain after exclusion" in figure_text and "no votes" in figure_text
+    # The option the warning names exists and brings the votes back.
+    result = CliRunner().invoke(runner_app, ["study", "report", str(study), "--no-exclude-failed-attention"])
+    assert result.exit_code == 0, result.output
+    assert "WARNING" not in result.output and "comparison votes used: 1 of 1" in result.output
+    flagged = tmp_path / "flagged"
+    create_study(clips["original"], [clips["candidate"]], flagged, names=["gan"], preset="ultrafast")
+    _vote_all(TestClient(create_app(flagged)), prefer="gan", attention="same", refresh_hz=20.0)
+    warning = write_report(flagged, effects=(0.7,))[0].warning
+    assert warning is not None and "1 from displays slower than the clip" in warning
+    assert "--include-flagged" in warning and "--no-exclude-failed-attention" not in warning
+
+
+@pytest.mark.parametrize(("wins_a", "wins_b"), [(0, 4), (4, 0), (2, 2), (0, 0)])
+def test_chart_draws_every_p_value_label_visibly(study_dir: Path, wins_a: int, wins_b: int) -> None:
+    config = load_config(study_dir)
+    [(comparison_id, comparison)] = config.comparisons.items()
+    clip_id = next(iter(config.clips))
+    votes = [
+        {
+            "kind": "comparison",
+            "participant_id": f"p{index}",
+            "comparison_id": comparison_id,
+            "clip_id": clip_id,
+            "smoother": "left",
+            "smoother_method": method,
+            "low_refresh": 0,
+        }
+        for index, method in enumerate([comparison.a] * wins_a + [comparison.b] * wins_b)
+    ]
+    report = build_report(config, votes, effects=(0.7,))
+    overall = next(r for r in report.rows if r.scope == "all votes")
+    [label] = [t for t in _chart_figure(report).axes[0].texts if t.get_position()[0] == 0]
+    expected = f"p={overall.p_value:.3f}" if wins_a + wins_b else "no votes"
+    assert label.get_text() == expected
+    assert label.get_color() == "black"  # the old white label vanished against the background at rate 0
+    rate = 0.0 if not overall.n else overall.rate_a
+    high = overall.ci_high if overall.n else 0.0
+    assert rate <= high < label.get_position()[1] < 1.12  # above the bar and its error bar, inside the axes
 
 
 # CLI ------------------------------------------------------------------------------------
