@@ -26,10 +26,10 @@ a larger one gets 413 before it is parsed.
 
 Blinding: method names, method keys, media tokens and source paths never leave the
 server. Aliases are fresh per trial, so even the URL does not tell that two trials
-show the same file. The media responses' headers are the same for every file
-except ``Content-Length``, which the bytes force: the ``ETag`` is made from the
-alias (so the attention check's two sides differ, and a file cannot be linked
-across trials by it), and ``Last-Modified`` is one date for the whole study (a
+show the same file. No media response header tells the methods apart except
+``Content-Length``, which the bytes force: the ``ETag`` is made from the alias,
+not the file (so the attention check's two sides differ, and a file cannot be
+linked across trials by it), and ``Last-Modified`` is one date for the study (a
 file's own mtime follows the encoding order, which would tell the original and
 the ``--candidate`` order apart). What still can leak is inherent to showing
 video: file size and frame rate (a curious participant can read both from the
@@ -103,7 +103,9 @@ class NewSessionLimit:
     limit (``sepgan study serve --sessions-per-hour``) or set it to 0.
     """
 
-    def __init__(self, limit: int, window_s: float = 3600.0, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self, limit: int, window_s: float = 3600.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         if limit < 0:
             raise ValueError(f"limit must be >= 0, got {limit}")
         self.limit, self.window_s, self._clock = limit, window_s, clock
