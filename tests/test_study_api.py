@@ -6,6 +6,7 @@ Clips are generated here: a white square moving across 64×48 frames, 1 s long.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import struct
 from fractions import Fraction
@@ -25,8 +26,8 @@ from typer.testing import CliRunner
 from sepgan.study.cli import study_app
 from sepgan.study.config import StudyError, load_config
 from sepgan.study.prepare import create_study, probe
-from sepgan.study.report import write_report
-from sepgan.study.server import create_app, is_low_refresh
+from sepgan.study.report import _chart_figure, build_report, format_text, write_report
+from sepgan.study.server import MAX_BODY_BYTES, NewSessionLimit, create_app, is_low_refresh
 
 CANDIDATE_NAME = "zq_sepgan_wgan_secret"  # distinctive, so a leak is easy to find
 
@@ -279,6 +280,133 @@ def test_media_is_served_only_by_alias_and_supports_range_requests(
     assert partial.status_code == 206 and len(partial.content) == 100
 
 
+# Headers that may differ between two media responses: the bytes force Content-Length, the
+# clock Date, and the ETag is per alias by design (checked separately below).
+_PER_RESPONSE = {"content-length", "date", "etag"}
+
+
+def test_media_headers_do_not_tell_methods_apart(client: TestClient, study_dir: Path) -> None:
+    # Encode order shows in file mtimes: make it blatant, the original oldest by a day.
+    config = load_config(study_dir)
+    for index, media in enumerate(sorted(config.media.values(), key=lambda m: m.method)):
+        os.utime(study_dir / media.path, (1_700_000_000 + 86_400 * index,) * 2)
+    _start(client)
+    store = client.app.state.store  # type: ignore[attr-defined]
+    responses, etags, attention_sides = [], [], []
+    while not (trial := client.get("/api/next-trial").json())["done"]:
+        pair = [client.get(trial[side]) for side in ("left", "right")]
+        assert [r.status_code for r in pair] == [200, 200]
+        names = [set(r.headers) for r in pair]
+        assert names[0] == names[1]
+        assert {k: v for k, v in pair[0].headers.items() if k not in _PER_RESPONSE} == {
+            k: v for k, v in pair[1].headers.items() if k not in _PER_RESPONSE
+        }
+        if store.get_trial(trial["trial"]).kind == "attention":
+            attention_sides = pair
+        responses += pair
+        etags += [r.headers["etag"] for r in pair]
+        client.post("/api/vote", json={"trial": trial["trial"], "smoother": "same", "refresh_hz": 60})
+    # Across trials and methods too: every header but those three is identical.
+    shared = [{k: v for k, v in r.headers.items() if k not in _PER_RESPONSE} for r in responses]
+    assert all(headers == shared[0] for headers in shared)
+    assert len({r.headers["last-modified"] for r in responses}) == 1
+    assert len(set(etags)) == len(etags)  # per alias: the attention check's sides differ
+    assert attention_sides[0].content == attention_sides[1].content
+    assert attention_sides[0].headers["etag"] != attention_sides[1].headers["etag"]
+    # The same file shown to another participant gets other ETags: nothing links the files.
+    other = TestClient(client.app)
+    _start(other)
+    while not (trial := other.get("/api/next-trial").json())["done"]:
+        assert not {other.get(trial[side]).headers["etag"] for side in ("left", "right")} & set(etags)
+        other.post("/api/vote", json={"trial": trial["trial"], "smoother": "same", "refresh_hz": 60})
+
+
+def test_media_range_and_if_range_still_work(client: TestClient) -> None:
+    trial = _start(client)
+    full = client.get(trial["left"])
+    assert full.headers["accept-ranges"] == "bytes"
+    for validator in (full.headers["etag"], full.headers["last-modified"]):
+        partial = client.get(trial["left"], headers={"Range": "bytes=10-19", "If-Range": validator})
+        assert partial.status_code == 206 and partial.content == full.content[10:20]
+    stale = client.get(trial["left"], headers={"Range": "bytes=10-19", "If-Range": '"someotherfile"'})
+    assert stale.status_code == 200 and stale.content == full.content
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e400"])
+@pytest.mark.parametrize("field", ["refresh_hz", "watch_ms"])
+def test_non_finite_numbers_are_422_not_500(client: TestClient, literal: str, field: str) -> None:
+    # Python's json module reads NaN and Infinity; they are not JSON, and used to crash the 422 itself.
+    trial = _start(client)
+    body = f'{{"trial": "{trial["trial"]}", "smoother": "left", "{field}": {literal}}}'
+    response = client.post("/api/vote", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", field]
+    assert client.post("/api/vote", json={"trial": trial["trial"], "smoother": "left"}).status_code == 201
+
+
+def test_oversized_bodies_get_413_unparsed(client: TestClient, study_dir: Path) -> None:
+    trial = _start(client)
+    vote = {"trial": trial["trial"], "smoother": "left", "refresh_hz": 60}
+    padded = json.dumps({**vote, "pad": "x" * MAX_BODY_BYTES}).encode()  # parsed, it would be a 422
+    json_type = {"content-type": "application/json"}
+    assert client.post("/api/vote", content=padded, headers=json_type).status_code == 413
+    garbage = b"{" * (MAX_BODY_BYTES + 1)
+
+    def chunks():  # no Content-Length: counted as it arrives
+        for start in range(0, len(garbage), 4096):
+            yield garbage[start : start + 4096]
+
+    response = client.post("/api/vote", content=chunks(), headers=json_type)
+    assert response.status_code == 413 and len(response.content) < 100
+    count = "SELECT COUNT(*) AS n FROM votes WHERE trial_token = ?"
+    assert _rows(study_dir, count, (trial["trial"],))[0]["n"] == 0
+    assert client.post("/api/vote", json=vote).status_code == 201  # a real vote is far below the limit
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"smoother": "Q" * 8000},
+        {"smoother": "left", "Q" * 8000: 1},
+        ["Q" * 8000],
+        "Q" * 8000,
+    ],
+)
+def test_422_never_echoes_the_input(client: TestClient, body: object) -> None:
+    _start(client)
+    response = client.post("/api/vote", json=body)
+    assert response.status_code == 422
+    assert "QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ" not in response.text
+    assert len(response.content) < 1000
+    assert all(set(error) == {"type", "loc", "msg"} for error in response.json()["detail"])
+
+
+def test_new_sessions_per_client_are_limited(study_dir: Path) -> None:
+    app = create_app(study_dir, sessions_per_hour=3)
+    scripted = [TestClient(app, client=("203.0.113.7", 40000 + i)) for i in range(5)]
+    statuses = [c.get("/api/session").status_code for c in scripted]
+    assert statuses == [200, 200, 200, 429, 429]
+    refused = scripted[3].get("/api/session")
+    assert 1 <= int(refused.headers["retry-after"]) <= 3600
+    assert "sepgan_participant" not in refused.cookies
+    # A participant who has a session keeps it; another address is not affected.
+    assert scripted[0].get("/api/session").status_code == 200
+    assert TestClient(app, client=("198.51.100.2", 40000)).get("/api/session").status_code == 200
+    unlimited = create_app(study_dir, sessions_per_hour=0)
+    assert all(TestClient(unlimited).get("/api/session").status_code == 200 for _ in range(25))
+
+
+def test_new_session_limit_is_a_sliding_window() -> None:
+    now = [0.0]
+    limit = NewSessionLimit(2, window_s=100.0, clock=lambda: now[0])
+    assert limit.admit("a") is None and limit.admit("a") is None
+    assert limit.admit("a") == pytest.approx(100.0) and limit.admit("b") is None
+    now[0] = 60.0
+    assert limit.admit("a") == pytest.approx(40.0)
+    now[0] = 100.0  # both starts at t=0 have left the window
+    assert limit.admit("a") is None and limit.admit("a") is None and limit.admit("a") is not None
+
+
 def test_low_refresh_votes_are_flagged(client: TestClient, study_dir: Path) -> None:
     assert is_low_refresh(60.0, 120.0) and is_low_refresh(None, 30.0)
     assert (
@@ -337,6 +465,84 @@ def test_report_counts_excludes_and_writes_csv_and_png(tmp_path: Path, clips: di
     assert "gan vs original" in csv_text
     assert paths["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert json.loads(paths["json"].read_text())["sample_sizes"]["0.7"] == 49
+
+
+def test_report_counts_sessions_voters_and_exclusions(tmp_path: Path, clips: dict[str, Path]) -> None:
+    study = tmp_path / "study"
+    create_study(clips["original"], [clips["candidate"]], study, names=["gan"], preset="ultrafast")
+    app = create_app(study)
+    _vote_all(TestClient(app), prefer="gan", attention="same")
+    _vote_all(TestClient(app), prefer="gan", attention="same")
+    _vote_all(TestClient(app), prefer="original", attention="right")  # fails the attention check
+    for _ in range(2):  # opened the page, never voted (or a script)
+        assert TestClient(app).get("/api/session").status_code == 200
+    report, paths = write_report(study, effects=(0.7,))
+    assert (report.sessions, report.participants_voted, report.participants_excluded) == (5, 3, 1)
+    assert report.participants == 2 and report.warning is None
+    assert (
+        "participants: 5 sessions started, 3 voted, 1 excluded (failed the attention check), 2 counted"
+        in (format_text(report).splitlines())
+    )
+    saved = json.loads(paths["json"].read_text())
+    assert (saved["sessions"], saved["participants_voted"], saved["participants_excluded"]) == (5, 3, 1)
+
+
+def test_report_says_plainly_when_exclusion_leaves_no_vote(
+    tmp_path: Path, clips: dict[str, Path], runner_app: typer.Typer
+) -> None:
+    study = tmp_path / "study"
+    create_study(clips["original"], [clips["candidate"]], study, names=["gan"], preset="ultrafast")
+    _vote_all(TestClient(create_app(study)), prefer="gan", attention="left")  # the only one, and fails
+    report, paths = write_report(study, effects=(0.7,))
+    assert report.votes_total == 1 and report.votes_used == 0
+    assert report.warning is not None
+    assert report.warning.startswith("no votes remain after exclusion: all 1 comparison votes were excluded")
+    assert "--no-exclude-failed-attention" in report.warning and "--include-flagged" not in report.warning
+    text = format_text(report)
+    assert text.startswith("WARNING: no votes remain after exclusion")
+    overall = next(line for line in text.splitlines() if "all votes" in line)
+    assert overall.split()[-2:] == ["-", "-"]  # no p = 1 from an empty sample
+    assert json.loads(paths["json"].read_text())["warning"] == report.warning
+    figure_text = [t.get_text() for t in _chart_figure(report).axes[0].texts]
+    assert "no votes remain after exclusion" in figure_text and "no votes" in figure_text
+    # The option the warning names exists and brings the votes back.
+    result = CliRunner().invoke(runner_app, ["study", "report", str(study), "--no-exclude-failed-attention"])
+    assert result.exit_code == 0, result.output
+    assert "WARNING" not in result.output and "comparison votes used: 1 of 1" in result.output
+    flagged = tmp_path / "flagged"
+    create_study(clips["original"], [clips["candidate"]], flagged, names=["gan"], preset="ultrafast")
+    _vote_all(TestClient(create_app(flagged)), prefer="gan", attention="same", refresh_hz=20.0)
+    warning = write_report(flagged, effects=(0.7,))[0].warning
+    assert warning is not None and "1 from displays slower than the clip" in warning
+    assert "--include-flagged" in warning and "--no-exclude-failed-attention" not in warning
+
+
+@pytest.mark.parametrize(("wins_a", "wins_b"), [(0, 4), (4, 0), (2, 2), (0, 0)])
+def test_chart_draws_every_p_value_label_visibly(study_dir: Path, wins_a: int, wins_b: int) -> None:
+    config = load_config(study_dir)
+    [(comparison_id, comparison)] = config.comparisons.items()
+    clip_id = next(iter(config.clips))
+    votes = [
+        {
+            "kind": "comparison",
+            "participant_id": f"p{index}",
+            "comparison_id": comparison_id,
+            "clip_id": clip_id,
+            "smoother": "left",
+            "smoother_method": method,
+            "low_refresh": 0,
+        }
+        for index, method in enumerate([comparison.a] * wins_a + [comparison.b] * wins_b)
+    ]
+    report = build_report(config, votes, effects=(0.7,))
+    overall = next(r for r in report.rows if r.scope == "all votes")
+    [label] = [t for t in _chart_figure(report).axes[0].texts if t.get_position()[0] == 0]
+    expected = f"p={overall.p_value:.3f}" if wins_a + wins_b else "no votes"
+    assert label.get_text() == expected
+    assert label.get_color() == "black"  # the old white label vanished against the background at rate 0
+    rate = 0.0 if not overall.n else overall.rate_a
+    high = overall.ci_high if overall.n else 0.0
+    assert rate <= high < label.get_position()[1] < 1.12  # above the bar and its error bar, inside the axes
 
 
 # CLI ------------------------------------------------------------------------------------

@@ -102,13 +102,20 @@ def serve(
         str, typer.Option(help="Address to bind; loopback unless you mean to share it.")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port.")] = 8000,
+    sessions_per_hour: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="New participants one client address may start per hour (0: no limit; raise it behind a proxy).",
+        ),
+    ] = 20,
 ) -> None:
     """Serve the voting page; votes go to votes.sqlite3 in the study folder."""
     with _user_errors():
         from sepgan.study.server import serve as run_server
 
         typer.echo(f"study page: http://{host}:{port}/  (Ctrl-C to stop)")
-        run_server(study_dir, host=host, port=port)
+        run_server(study_dir, host=host, port=port, sessions_per_hour=sessions_per_hour)
 
 
 @study_app.command()

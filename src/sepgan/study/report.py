@@ -19,7 +19,13 @@ required participants for a range of true preference rates (see
 - votes flagged ``low_refresh`` (display slower than the clip) are excluded by
   default; ``include_flagged=True`` keeps them;
 - participants who failed an attention check (did not answer "no visible
-  difference" for two identical clips) are excluded by default, all their votes.
+  difference" for two identical clips) are excluded by default, all their votes;
+  ``exclude_failed_attention=False`` keeps them.
+
+The report counts participants at each stage (sessions started, voted, excluded,
+counted): many sessions without a vote can mean a script at work. When the
+exclusions leave no vote at all, it says so first, with the options that would
+count the excluded votes, instead of a table of n = 0.
 
 Outputs: ``report.csv`` (one row per comparison × question × scope), ``report.json``,
 ``preference.png`` (bar chart with Wilson error bars) and a text summary.
@@ -35,11 +41,14 @@ import math
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sepgan.study.config import VOTES_NAME, StudyConfig, StudyError, atomic_write_bytes, load_config
 from sepgan.study.stats import Summary, holm_adjust, required_sample_size, summarize
 from sepgan.study.storage import VoteStore
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 DEFAULT_EFFECTS = (0.55, 0.6, 0.65, 0.7, 0.75, 0.8)
 QUESTIONS = {"smoother": "smoother_method", "artifacts": "artifacts_method"}
@@ -72,7 +81,7 @@ class Row:
 @dataclass
 class Report:
     rows: list[Row]
-    participants: int
+    participants: int  # participants with at least one vote used
     votes_total: int
     votes_used: int
     excluded_low_refresh: int
@@ -81,6 +90,10 @@ class Report:
     sample_sizes: dict[str, int | None]  # true preference rate -> participants for 80% power
     include_flagged: bool
     exclude_failed_attention: bool
+    sessions: int | None = None  # participant ids handed out, voting or not (None: not known)
+    participants_voted: int = 0  # participants with at least one vote, attention checks included
+    participants_excluded: int = 0  # excluded for failing the attention check
+    warning: str | None = None  # said first: e.g. that no vote remains after the exclusions
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -110,8 +123,12 @@ def build_report(
     include_flagged: bool = False,
     exclude_failed_attention: bool = True,
     effects: tuple[float, ...] = DEFAULT_EFFECTS,
+    sessions: int | None = None,
 ) -> Report:
-    """Compute every statistic from the raw vote rows (as stored in SQLite)."""
+    """Compute every statistic from the raw vote rows (as stored in SQLite).
+
+    ``sessions``: how many participant ids the server handed out, for the participant count.
+    """
     attention = [v for v in votes if v["kind"] == "attention"]
     failed = {v["participant_id"] for v in attention if v["smoother"] != "same"}
     checked = {v["participant_id"] for v in attention}
@@ -119,6 +136,7 @@ def build_report(
     usable = comparison_votes
     if exclude_failed_attention:
         usable = [v for v in usable if v["participant_id"] not in failed]
+    excluded_attention_votes = len(comparison_votes) - len(usable)
     flagged = [v for v in usable if v["low_refresh"]]
     if not include_flagged:
         usable = [v for v in usable if not v["low_refresh"]]
@@ -162,18 +180,46 @@ def build_report(
     notes = []
     if len(config.comparisons) > 1:
         notes.append("p_holm: Holm-adjusted over the comparisons of one question.")
+    excluded_low_refresh = 0 if include_flagged else len(flagged)
     return Report(
         rows=rows,
         participants=len({v["participant_id"] for v in usable}),
         votes_total=len(comparison_votes),
         votes_used=len(usable),
-        excluded_low_refresh=0 if include_flagged else len(flagged),
+        excluded_low_refresh=excluded_low_refresh,
         failed_attention=len(failed),
         attention_checked=len(checked),
         sample_sizes={f"{p1:g}": required_sample_size(p1) for p1 in effects},
         include_flagged=include_flagged,
         exclude_failed_attention=exclude_failed_attention,
+        sessions=sessions,
+        participants_voted=len({v["participant_id"] for v in votes}),
+        participants_excluded=len(failed) if exclude_failed_attention else 0,
+        warning=_no_votes_warning(
+            len(comparison_votes), len(usable), excluded_attention_votes, excluded_low_refresh
+        ),
         notes=notes,
+    )
+
+
+def _no_votes_warning(
+    total: int, used: int, excluded_attention: int, excluded_low_refresh: int
+) -> str | None:
+    """A plain sentence when no comparison vote is left to count, and how to count the excluded ones."""
+    if used:
+        return None
+    if not total:
+        return "no comparison votes yet: every statistic below is empty."
+    reasons, options = [], []
+    if excluded_attention:
+        reasons.append(f"{excluded_attention} from participants who failed the attention check")
+        options.append("--no-exclude-failed-attention")
+    if excluded_low_refresh:
+        reasons.append(f"{excluded_low_refresh} from displays slower than the clip")
+        options.append("--include-flagged")
+    return (
+        f"no votes remain after exclusion: all {total} comparison votes were excluded ({'; '.join(reasons)}). "
+        f"To count them anyway: `sepgan study report STUDY {' '.join(options)}`."
     )
 
 
@@ -183,12 +229,23 @@ def _fmt(value: float | None, digits: int = 3) -> str:
     return f"{value:.{digits}f}"
 
 
+def _participant_line(report: Report) -> str:
+    parts = [] if report.sessions is None else [f"{report.sessions} sessions started"]
+    parts += [f"{report.participants_voted} voted"]
+    if report.participants_excluded:
+        parts.append(f"{report.participants_excluded} excluded (failed the attention check)")
+    parts.append(f"{report.participants} counted")
+    unused = report.participants_voted - report.participants_excluded - report.participants
+    if unused:
+        parts.append(f"{unused} with no vote used (slow display, or attention checks only)")
+    return "participants: " + ", ".join(parts)
+
+
 def format_text(report: Report) -> str:
-    lines = [
-        (
-            f"participants: {report.participants}; comparison votes used: {report.votes_used} of "
-            f"{report.votes_total}"
-        ),
+    lines = [f"WARNING: {report.warning}", ""] if report.warning else []
+    lines += [
+        _participant_line(report),
+        f"comparison votes used: {report.votes_used} of {report.votes_total}",
         (
             f"excluded: {report.excluded_low_refresh} votes from displays slower than the clip"
             f"{' (kept: --include-flagged)' if report.include_flagged else ''}; "
@@ -203,9 +260,11 @@ def format_text(report: Report) -> str:
     ]
     for r in report.rows:
         ci = f"[{_fmt(r.ci_low, 2)}, {_fmt(r.ci_high, 2)}]"
+        # No decisive vote, no test: "-" rather than the p = 1 of an empty sample.
+        p_value, p_holm = (r.p_value, r.p_holm) if r.n else (None, None)
         lines.append(
             f"{r.comparison[:34]:<34} {r.question:<10} {r.scope[:22]:<22} {r.n:>4} {r.wins_a:>4} {r.wins_b:>4}"
-            f" {r.ties:>4} {_fmt(r.rate_a):>7} {ci:>16} {_fmt(r.p_value, 4):>8} {_fmt(r.p_holm, 4):>7}"
+            f" {r.ties:>4} {_fmt(r.rate_a):>7} {ci:>16} {_fmt(p_value, 4):>8} {_fmt(p_holm, 4):>7}"
         )
     lines += ["", "participants needed (exact two-sided binomial test, alpha 0.05, power 80%):"]
     lines.append(
@@ -228,8 +287,12 @@ def _csv_bytes(report: Report) -> bytes:
     return buffer.getvalue().encode()
 
 
-def _chart_bytes(report: Report) -> bytes:
-    """Bar chart of the pooled preference rate for A with Wilson 95% error bars (PNG)."""
+def _chart_figure(report: Report) -> Figure:
+    """Bar chart of the pooled preference rate for A with Wilson 95% error bars.
+
+    Each bar's label (its p-value, or "no votes") sits above its error bar in black,
+    so it shows whatever the rate, 0 included.
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg  # heavy import; no pyplot global state
     from matplotlib.figure import Figure
 
@@ -245,16 +308,26 @@ def _chart_bytes(report: Report) -> bytes:
     axes.bar(positions, rates, color="#4878cf", width=0.6)
     axes.errorbar(positions, rates, yerr=[lower, upper], fmt="none", ecolor="black", capsize=6)
     axes.axhline(0.5, color="grey", linestyle="--", linewidth=1, label="no preference")
-    for x, row in zip(positions, rows):
-        axes.text(x, 0.02, f"p={_fmt(row.p_value, 3)}", ha="center", va="bottom", fontsize=8, color="white")
+    for x, row, rate, high in zip(positions, rows, rates, upper):
+        label = f"p={_fmt(row.p_value, 3)}" if row.n else "no votes"
+        axes.text(x, rate + high + 0.02, label, ha="center", va="bottom", fontsize=8, color="black")
+    if report.votes_used == 0:
+        axes.text(0.5, 0.75, "no votes remain after exclusion" if report.votes_total else "no votes yet",
+                  transform=axes.transAxes, ha="center", va="center", fontsize=10, color="#b22222")  # fmt: skip
     axes.set_xticks(positions, labels, fontsize=8)
-    axes.set_ylim(0, 1)
+    axes.set_ylim(0, 1.12)  # room for a label above a bar at 1
+    axes.set_yticks([0, 0.25, 0.5, 0.75, 1])
     axes.set_ylabel("rate A preferred (95% Wilson CI)")
     axes.set_title("Blind A/B preference")
-    axes.legend(loc="upper right", fontsize=8)
+    axes.legend(loc="best", fontsize=8)
     figure.tight_layout()
+    return figure
+
+
+def _chart_bytes(report: Report) -> bytes:
+    """The chart as PNG."""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
+    _chart_figure(report).savefig(buffer, format="png")
     return buffer.getvalue()
 
 
@@ -275,10 +348,10 @@ def write_report(
     for p1 in effects:
         if not 0.0 <= p1 <= 1.0:
             raise StudyError(f"effect {p1} is not a rate in [0, 1]")
-    votes = VoteStore(database).votes()
+    store = VoteStore(database)
     report = build_report(
-        config, votes, include_flagged=include_flagged, exclude_failed_attention=exclude_failed_attention,
-        effects=effects,
+        config, store.votes(), include_flagged=include_flagged,
+        exclude_failed_attention=exclude_failed_attention, effects=effects, sessions=store.participant_count(),
     )  # fmt: skip
     out = Path(out_dir) if out_dir is not None else study_dir / "report"
     paths = {"csv": out / "report.csv", "json": out / "report.json", "png": out / "preference.png"}

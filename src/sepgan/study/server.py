@@ -4,7 +4,10 @@ Routes (everything the browser sees):
 
 - ``GET /`` and ``GET /static/{study.js,study.css}``: the page, from package data.
 - ``GET /api/session``: sets the ``sepgan_participant`` cookie (random, HttpOnly,
-  SameSite=Strict) and returns the questions and layout.
+  SameSite=Strict) and returns the questions and layout. A request without a
+  valid cookie makes a new participant; each client address may make at most
+  ``sessions_per_hour`` of them in any hour (429 beyond), so a script cannot
+  mint participants at will.
 - ``GET /api/next-trial``: the participant's next unanswered trial: a random
   trial token and two media URLs ``/media/<alias>.mp4``. On the first call the
   server draws the participant's plan: every comparison × clip once, plus the
@@ -13,14 +16,24 @@ Routes (everything the browser sees):
 - ``POST /api/vote``: ``{"trial", "smoother", "artifacts"?, "refresh_hz", "watch_ms"?}``.
   The trial must have been issued to this participant and be unanswered:
   unknown tokens give 404, a second vote for one trial 409, no cookie 401, a
-  malformed body 422.
+  malformed body or a non-finite number (JSON ``NaN``, ``Infinity``) 422. A 422
+  names the fields at fault but never echoes the input back.
 - ``GET /media/{alias}.mp4``: the file behind a per-trial alias (Range requests
   supported). The alias is looked up in the database, never joined to a path.
 
+Every request body is limited to :data:`MAX_BODY_BYTES` (a vote is ~150 bytes):
+a larger one gets 413 before it is parsed.
+
 Blinding: method names, method keys, media tokens and source paths never leave the
 server. Aliases are fresh per trial, so even the URL does not tell that two trials
-show the same file. What still can leak is inherent to showing video: file size
-and frame rate (a curious participant can read both from the video element).
+show the same file. No media response header tells the methods apart except
+``Content-Length``, which the bytes force: the ``ETag`` is made from the alias,
+not the file (so the attention check's two sides differ, and a file cannot be
+linked across trials by it), and ``Last-Modified`` is one date for the study (a
+file's own mtime follows the encoding order, which would tell the original and
+the ``--candidate`` order apart). What still can leak is inherent to showing
+video: file size and frame rate (a curious participant can read both from the
+video element).
 
 Refresh-rate flag: the page measures the display refresh with requestAnimationFrame
 and sends it with each vote. A vote is flagged ``low_refresh`` when the measured
@@ -34,15 +47,21 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from email.utils import formatdate
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import Cookie, FastAPI, HTTPException, Request, Response
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from sepgan.study.config import VOTES_NAME, StudyConfig, load_config
+from sepgan.study.config import CONFIG_NAME, VOTES_NAME, StudyConfig, load_config
 from sepgan.study.storage import ReplayedVote, Trial, VoteStore, utc_now
 
 logger = logging.getLogger(__name__)
@@ -53,6 +72,8 @@ REFRESH_TOLERANCE = 1.05
 _TOKEN = r"[A-Za-z0-9_-]{16,64}"
 _TOKEN_RE = re.compile(_TOKEN)
 _STATIC_TYPES = {"study.js": "text/javascript", "study.css": "text/css"}
+MAX_BODY_BYTES = 16 * 1024
+DEFAULT_SESSIONS_PER_HOUR = 20
 
 
 class VoteIn(BaseModel):
@@ -63,7 +84,8 @@ class VoteIn(BaseModel):
     trial: Annotated[str, Field(pattern=f"^{_TOKEN}$")]
     smoother: Literal["left", "right", "same"]
     artifacts: Literal["left", "right", "same"] | None = None
-    refresh_hz: Annotated[float, Field(gt=0, le=1000)] | None = None
+    # allow_inf_nan=False: Python's json reads the literals NaN and Infinity, which must not reach the database.
+    refresh_hz: Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False)] | None = None
     watch_ms: Annotated[int, Field(ge=0, le=86_400_000)] | None = None
 
 
@@ -71,6 +93,40 @@ def is_low_refresh(refresh_hz: float | None, playback_fps: float) -> bool:
     if refresh_hz is None:
         return True
     return refresh_hz < LOW_REFRESH_HZ and playback_fps > refresh_hz * REFRESH_TOLERANCE
+
+
+class NewSessionLimit:
+    """At most ``limit`` new participants per client address in any ``window_s`` seconds (0: no limit).
+
+    In memory, so a restart forgets it, and no address is stored with the votes.
+    Behind a reverse proxy every participant may share one address: raise the
+    limit (``sepgan study serve --sessions-per-hour``) or set it to 0.
+    """
+
+    def __init__(
+        self, limit: int, window_s: float = 3600.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        if limit < 0:
+            raise ValueError(f"limit must be >= 0, got {limit}")
+        self.limit, self.window_s, self._clock = limit, window_s, clock
+        self._starts: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()  # sync routes run in uvicorn's thread pool
+
+    def admit(self, client: str) -> float | None:
+        """Count one new session for ``client``: None if allowed, else seconds until one will be."""
+        if self.limit == 0:
+            return None
+        now = self._clock()
+        with self._lock:
+            if len(self._starts) > 10_000:  # bound the memory a crowd of addresses can take
+                self._starts = {k: v for k, v in self._starts.items() if v and v[-1] > now - self.window_s}
+            starts = self._starts.setdefault(client, deque())
+            while starts and starts[0] <= now - self.window_s:
+                starts.popleft()
+            if len(starts) >= self.limit:
+                return starts[0] + self.window_s - now
+            starts.append(now)
+            return None
 
 
 def _static_text(name: str) -> str:
@@ -117,18 +173,41 @@ def _draw_plan(config: StudyConfig, participant_id: str) -> tuple[list[Trial], d
     return trials, aliases
 
 
-def create_app(study_dir: Path | str) -> FastAPI:
-    """The study web app for a folder made by ``sepgan study create``."""
+def create_app(study_dir: Path | str, *, sessions_per_hour: int = DEFAULT_SESSIONS_PER_HOUR) -> FastAPI:
+    """The study web app for a folder made by ``sepgan study create``.
+
+    ``sessions_per_hour``: new participants one client address may start per hour (0: no limit).
+    """
     study_dir = Path(study_dir).resolve()
     config = load_config(study_dir)
     store = VoteStore(study_dir / VOTES_NAME)
     page = _static_text("index.html")
     static = {name: _static_text(name) for name in _STATIC_TYPES}
+    session_limit = NewSessionLimit(sessions_per_hour)
+    # One date for every media file (see the module docstring): study.json is written once, after them.
+    media_last_modified = formatdate((study_dir / CONFIG_NAME).stat().st_mtime, usegmt=True)
 
     # No /docs or /openapi.json: nothing secret is there, but a study page needs no API browser.
-    app = FastAPI(title="sepgan study", docs_url=None, redoc_url=None, openapi_url=None)
+    # max_body_size: an oversized body is refused with 413 as it arrives, before any parsing.
+    app = FastAPI(
+        title="sepgan study", docs_url=None, redoc_url=None, openapi_url=None, max_body_size=MAX_BODY_BYTES
+    )
     app.state.config = config
     app.state.store = store
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's default handler returns each error's "input" (for a body that is not an
+        # object, the whole body): say where and what, never echo what was sent.
+        errors = [
+            {
+                "type": error["type"],
+                "loc": [part[:64] if isinstance(part, str) else part for part in error["loc"]],
+                "msg": error["msg"],
+            }
+            for error in exc.errors()
+        ]
+        return JSONResponse({"detail": errors}, status_code=422)
 
     @app.middleware("http")
     async def _headers(request: Request, call_next: Any) -> Response:
@@ -163,6 +242,14 @@ def create_app(study_dir: Path | str) -> FastAPI:
             or not _TOKEN_RE.fullmatch(participant)
             or not store.has_participant(participant)
         ):
+            client = request.client.host if request.client else "unknown"
+            wait_s = session_limit.admit(client)
+            if wait_s is not None:
+                raise HTTPException(
+                    429,
+                    "too many new sessions from this address; try again later",
+                    headers={"Retry-After": str(max(1, round(wait_s)))},
+                )
             participant = secrets.token_urlsafe(16)
             store.add_participant(participant, request.headers.get("user-agent"))
         response.set_cookie(
@@ -245,16 +332,28 @@ def create_app(study_dir: Path | str) -> FastAPI:
             raise HTTPException(404, "not found")
         # The path comes from study.json, never from the request.
         path = study_dir / config.media[media_token].path
-        return FileResponse(path, media_type="video/mp4", headers={"Cache-Control": "private, max-age=3600"})
+        # Our ETag and Last-Modified replace Starlette's, which come from the file's size and mtime.
+        # Both stay, so If-Range (a browser resuming a video) works.
+        headers = {
+            "Cache-Control": "private, max-age=3600",
+            "ETag": f'"{alias}"',
+            "Last-Modified": media_last_modified,
+        }
+        return FileResponse(path, media_type="video/mp4", headers=headers)
 
     return app
 
 
-def serve(study_dir: Path | str, host: str = "127.0.0.1", port: int = 8000) -> None:
+def serve(
+    study_dir: Path | str,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    sessions_per_hour: int = DEFAULT_SESSIONS_PER_HOUR,
+) -> None:
     """Run the app with uvicorn until interrupted."""
     import uvicorn
 
-    app = create_app(study_dir)
+    app = create_app(study_dir, sessions_per_hour=sessions_per_hour)
     if host not in ("127.0.0.1", "localhost", "::1"):
         logger.warning("serving on %s: the study is reachable from other machines", host)
     uvicorn.run(app, host=host, port=port, log_level="info")

@@ -142,6 +142,11 @@ class VoteStore:
                 (participant_id, utc_now(), (user_agent or "")[:512]),
             )
 
+    def participant_count(self) -> int:
+        """Sessions started: every participant id the server has handed out, voting or not."""
+        with self._connect() as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM participants").fetchone()[0])
+
     def has_participant(self, participant_id: str) -> bool:
         with self._connect() as conn:
             row = conn.execute("SELECT 1 FROM participants WHERE id = ?", (participant_id,)).fetchone()
