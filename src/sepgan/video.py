@@ -65,6 +65,7 @@ __all__ = [
     "CODECS",
     "DEFAULT_CRF",
     "DEFAULT_SCENE_THRESHOLD",
+    "VIDEO_SUFFIXES",
     "PngSequenceWriter",
     "VideoError",
     "VideoInfo",
@@ -90,21 +91,10 @@ _CONTAINERS = {
     "h264": {".mp4", ".mkv", ".mov", ".m4v", ".avi"},
     "ffv1": {".mkv", ".avi", ".nut"},
 }
-VIDEO_SUFFIXES = {
-    ".mp4",
-    ".mkv",
-    ".mov",
-    ".m4v",
-    ".avi",
-    ".webm",
-    ".nut",
-    ".mpg",
-    ".mpeg",
-    ".ts",
-    ".flv",
-    ".wmv",
-}
-
+# Suffixes taken for video files without asking FFmpeg (which reads many more).
+VIDEO_SUFFIXES = frozenset(
+    {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".nut", ".mpg", ".mpeg", ".ts", ".flv", ".wmv", ".y4m"}
+)
 
 class VideoError(ValueError):
     """A video that cannot be read or written; the message names the file and why."""

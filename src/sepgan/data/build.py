@@ -30,10 +30,12 @@ from pathlib import Path
 from torch.utils.data import ConcatDataset, Dataset
 
 from sepgan.data.augment import PairedAugment
-from sepgan.data.layouts import ATD12K, IMAGE_SUFFIXES, FrameFolders, Vimeo90KSeptuplet, Vimeo90KTriplet
+from sepgan.data.layouts import ATD12K, FrameFolders, Vimeo90KSeptuplet, Vimeo90KTriplet
 from sepgan.data.prepared import PreparedTriplets, is_prepared
 from sepgan.data.triplets import DatasetError, Triplet
-from sepgan.data.video_triplets import VIDEO_SUFFIXES, VideoTriplets
+from sepgan.data.video_triplets import VideoTriplets
+from sepgan.frames import IMAGE_SUFFIXES
+from sepgan.video import VIDEO_SUFFIXES
 
 __all__ = ["LAYOUTS", "build_triplet_dataset", "detect_layout"]
 

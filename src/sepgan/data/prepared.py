@@ -44,11 +44,10 @@ import numpy as np
 import torch
 
 from sepgan.data.augment import PairedAugment
-from sepgan.data.layouts import IMAGE_SUFFIXES, _image_files, natural_sort_key
 from sepgan.data.triplets import DatasetError, check_gaps
-from sepgan.data.video_triplets import VIDEO_SUFFIXES
 from sepgan.flow import DIS_PRESETS, backward_warp_numpy, check_variants, flow_ensemble_numpy
-from sepgan.frames import FrameError, from_uint8, load_image_uint8
+from sepgan.frames import IMAGE_SUFFIXES, FrameError, from_uint8, list_frames, load_image_uint8, natural_sort_key
+from sepgan.video import VIDEO_SUFFIXES
 
 __all__ = [
     "FORMAT_VERSION",
@@ -103,7 +102,7 @@ def _clips_under(folder: Path) -> list[Path]:
     """
     children = sorted(folder.iterdir(), key=natural_sort_key)
     clips = [child for child in children if child.is_file() and _is_clip(child)]
-    if not clips and len(_image_files(folder)) >= 3:
+    if not clips and len(list_frames(folder)) >= 3:
         return [folder]
     found: list[Path] = []
     for child in children:
@@ -163,7 +162,7 @@ def _frames_of(source: Path, max_side: int | None) -> Iterator[np.ndarray]:
         except VideoError as error:
             raise DatasetError(str(error)) from error
         return
-    for image in _image_files(source):
+    for image in list_frames(source):
         try:
             yield _resize(load_image_uint8(image), max_side)
         except FrameError as error:

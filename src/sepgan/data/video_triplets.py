@@ -34,12 +34,10 @@ import numpy as np
 
 from sepgan.data.augment import PairedAugment
 from sepgan.data.triplets import DatasetError, TripletDataset, check_gaps
+from sepgan.video import VIDEO_SUFFIXES
 
-__all__ = ["VIDEO_SUFFIXES", "VideoTriplets", "decode_to_cache", "default_cache_dir"]
+__all__ = ["VideoTriplets", "decode_to_cache", "default_cache_dir"]
 
-VIDEO_SUFFIXES = frozenset(
-    {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".ts", ".flv", ".wmv", ".y4m"}
-)
 # numpy pads a format-1.0 header to a multiple of 64 bytes; any 4-D uint8 shape fits in 128.
 _NPY_HEADER_BYTES = 128
 

@@ -28,14 +28,14 @@ Layouts (``--layout`` names), each auto-detected by :func:`detect_layout`:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from sepgan.frames import load_image_uint8
+from sepgan.frames import IMAGE_SUFFIXES, list_frames, load_image_uint8
+from sepgan.video import VIDEO_SUFFIXES
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -48,8 +48,6 @@ __all__ = [
     "open_benchmark",
 ]
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".wmv", ".flv")
 LAYOUTS = ("middlebury", "ucf101", "vimeo90k", "atd12k", "snufilm", "video")
 SNU_SPLITS = ("easy", "medium", "hard", "extreme")
 
@@ -255,14 +253,7 @@ def _resolve_listed(base: Path, listed: str, list_file: Path, line_number: int) 
 
 
 def _numbered_frames(folder: Path) -> list[Path]:
-    if not folder.is_dir():
-        return []
-    frames = [path for path in folder.iterdir() if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES]
-
-    def natural_key(path: Path) -> list[object]:
-        return [int(token) if token.isdigit() else token for token in re.split(r"(\d+)", path.name)]
-
-    return sorted(frames, key=natural_key)
+    return list_frames(folder) if folder.is_dir() else []
 
 
 def _frame_folder(folder: Path) -> list[Sample]:
