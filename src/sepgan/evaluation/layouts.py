@@ -3,7 +3,7 @@
 Every layout yields :class:`Sample` objects; ``sample.load()`` returns the two
 inputs and the ground-truth middle frame as H×W×3 RGB uint8 arrays (metrics
 compare uint8, see :mod:`sepgan.evaluation.metrics`). Image decoding goes
-through :mod:`sepgan.frames`; videos are decoded with PyAV.
+through :mod:`sepgan.frames`, video decoding through :mod:`sepgan.video`.
 
 Layouts (``--layout`` names), each auto-detected by :func:`detect_layout`:
 
@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from sepgan.frames import IMAGE_SUFFIXES, list_frames, load_image_uint8
-from sepgan.video import VIDEO_SUFFIXES
+from sepgan.video import VIDEO_SUFFIXES, VideoError, VideoReader, probe_video
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -265,36 +265,26 @@ def _frame_folder(folder: Path) -> list[Sample]:
 
 
 def _video_length(path: Path) -> int | None:
-    import av
-
     try:
-        with av.open(str(path)) as container:
-            frames = container.streams.video[0].frames
-    except (av.FFmpegError, IndexError) as error:
-        raise LayoutError(f"{path}: cannot open video ({error})") from error
+        frames = probe_video(path).frame_count
+    except VideoError as error:
+        raise LayoutError(str(error)) from error
     return (frames - 1) // 2 if frames else None
 
 
 def _video_samples(path: Path) -> Iterator[Sample]:
     """Stream triplets (2k, 2k+2; 2k+1) from a video; keeps three decoded frames in memory."""
-    import av
-
     try:
-        container = av.open(str(path))
-    except av.FFmpegError as error:
-        raise LayoutError(f"{path}: cannot open video ({error})") from error
-    with container:
-        if not container.streams.video:
-            raise LayoutError(f"{path}: has no video stream")
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        window: list[np.ndarray] = []
-        for index, frame in enumerate(container.decode(stream)):
-            window.append(frame.to_ndarray(format="rgb24"))
-            if len(window) == 3:
-                frame0, target, frame1 = window
-                yield Sample(f"frame{index - 1:06d}", lambda t=(frame0, frame1, target): t)
-                window = [frame1]
+        with VideoReader(path) as reader:
+            window: list[np.ndarray] = []
+            for index, frame in enumerate(reader.frames()):
+                window.append(frame)
+                if len(window) == 3:
+                    frame0, target, frame1 = window
+                    yield Sample(f"frame{index - 1:06d}", lambda t=(frame0, frame1, target): t)
+                    window = [frame1]
+    except VideoError as error:
+        raise LayoutError(str(error)) from error
 
 
 def open_benchmark(
