@@ -73,6 +73,7 @@ __all__ = [
     "VideoWriter",
     "fit_within",
     "format_fps",
+    "has_video_stream",
     "nominal_fps",
     "open_writer",
     "output_codec",
@@ -232,6 +233,15 @@ def _describe(path: Path, container: av.container.InputContainer) -> VideoInfo:
         subtitle_streams=len(container.streams.subtitles),
         nominal_fps=nominal_fps(stream),
     )
+
+
+def has_video_stream(path: str | os.PathLike[str]) -> bool:
+    """Whether FFmpeg reads a video stream from ``path``, whatever its suffix (False for any error)."""
+    try:
+        with av.open(str(path), "r") as container:
+            return bool(container.streams.video)
+    except (av.FFmpegError, OSError, ValueError):
+        return False
 
 
 def probe_video(path: str | os.PathLike[str]) -> VideoInfo:

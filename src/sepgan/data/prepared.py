@@ -47,7 +47,7 @@ from sepgan.data.augment import PairedAugment
 from sepgan.data.triplets import DatasetError, check_gaps
 from sepgan.flow import DIS_PRESETS, backward_warp_numpy, check_variants, flow_ensemble_numpy
 from sepgan.frames import IMAGE_SUFFIXES, FrameError, from_uint8, list_frames, load_image_uint8, natural_sort_key
-from sepgan.video import VIDEO_SUFFIXES, scene_score, thumbnail
+from sepgan.video import VIDEO_SUFFIXES, fit_within, has_video_stream, scene_score, thumbnail
 
 __all__ = [
     "FORMAT_VERSION",
@@ -84,13 +84,7 @@ def _is_clip(path: Path) -> bool:
         return True
     if suffix in IMAGE_SUFFIXES or suffix in _NOT_CLIPS or path.name.startswith("."):
         return False
-    import av
-
-    try:
-        with av.open(str(path)) as container:
-            return bool(container.streams.video)
-    except (av.FFmpegError, OSError, ValueError):
-        return False
+    return has_video_stream(path)
 
 
 def _clips_under(folder: Path) -> list[Path]:
@@ -141,12 +135,12 @@ def _list_sources(paths: Sequence[Path]) -> list[tuple[str, list[Path]]]:
 
 
 def _resize(frame: np.ndarray, max_side: int | None) -> np.ndarray:
-    if max_side is None or max(frame.shape[:2]) <= max_side:
+    height, width = frame.shape[:2]
+    size = fit_within(width, height, max_side)
+    if size == (width, height):
         return frame
     import cv2
 
-    scale = max_side / max(frame.shape[:2])
-    size = (max(1, round(frame.shape[1] * scale)), max(1, round(frame.shape[0] * scale)))
     return cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
 
 
