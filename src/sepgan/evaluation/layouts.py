@@ -5,7 +5,9 @@ inputs and the ground-truth middle frame as H×W×3 RGB uint8 arrays (metrics
 compare uint8, see :mod:`sepgan.evaluation.metrics`). Image decoding goes
 through :mod:`sepgan.frames`, video decoding through :mod:`sepgan.video`.
 
-Layouts (``--layout`` names), each auto-detected by :func:`detect_layout`:
+Layouts (``--layout`` names, those of :mod:`sepgan.layouts`), each auto-detected by
+:func:`detect_layout`; ``vimeo-triplet`` and ``vimeo-septuplet`` are read as ``vimeo90k``,
+``frame-folders`` as ``video``:
 
 * ``middlebury``: ``<Name>/frame10.png, frame11.png, frame10i11.png`` (the
   Middlebury "other" set and the DAVIS triplets in ``shared/data/eval/davis``).
@@ -35,6 +37,8 @@ from pathlib import Path
 import numpy as np
 
 from sepgan.frames import IMAGE_SUFFIXES, list_frames, load_image_uint8
+from sepgan.layouts import EVALUATION_LAYOUTS, evaluation_layout, vimeo_variant
+from sepgan.layouts import LAYOUTS as ALL_LAYOUTS
 from sepgan.video import VIDEO_SUFFIXES, VideoError, VideoReader, probe_video
 
 __all__ = [
@@ -48,7 +52,7 @@ __all__ = [
     "open_benchmark",
 ]
 
-LAYOUTS = ("middlebury", "ucf101", "vimeo90k", "atd12k", "snufilm", "video")
+LAYOUTS = EVALUATION_LAYOUTS  # the names of sepgan.layouts that evaluation reads natively
 SNU_SPLITS = ("easy", "medium", "hard", "extreme")
 
 Triplet = tuple[np.ndarray, np.ndarray, np.ndarray]
@@ -126,7 +130,7 @@ def _looks_like(root: Path, layout: str, snu_split: str) -> bool:
     if not root.is_dir():
         return False
     if layout == "vimeo90k":
-        return (root / "tri_testlist.txt").is_file() or (root / "sequences").is_dir()
+        return vimeo_variant(root) is not None
     if layout == "middlebury":
         if (root / "other-data").is_dir() and (root / "other-gt-interp").is_dir():
             return True
@@ -298,8 +302,10 @@ def open_benchmark(
         raise LayoutError(f"unknown SNU-FILM split {snu_split!r}; choose one of {', '.join(SNU_SPLITS)}")
     if layout == "auto":
         layout = detect_layout(root, snu_split)
-    elif layout not in LAYOUTS:
-        raise LayoutError(f"unknown layout {layout!r}; choose auto or one of {', '.join(LAYOUTS)}")
+    elif evaluation_layout(layout) in LAYOUTS:
+        layout = evaluation_layout(layout)
+    else:
+        raise LayoutError(f"unknown layout {layout!r}; choose auto or one of {', '.join(ALL_LAYOUTS)}")
     name = name or (
         f"{root.stem}-{snu_split}" if layout == "snufilm" else root.stem if root.is_file() else root.name
     )
