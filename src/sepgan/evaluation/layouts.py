@@ -2,7 +2,7 @@
 
 Every layout yields :class:`Sample` objects; ``sample.load()`` returns the two
 inputs and the ground-truth middle frame as H×W×3 RGB uint8 arrays (metrics
-compare uint8, see :mod:`sepgan.evaluation.metrics`). Image decoding goes
+compare uint8, see :mod:`sepgan.metrics`). Image decoding goes
 through :mod:`sepgan.frames`, video decoding through :mod:`sepgan.video`.
 
 Layouts (``--layout`` names, those of :mod:`sepgan.layouts`), each auto-detected by
