@@ -255,9 +255,13 @@ class VideoReader:
     """Streaming decoder for the first video stream of a file (any container/codec FFmpeg reads).
 
     ``reader.frames(on_packet)`` yields RGB uint8 H×W×3 frames in display
-    order; every packet of the audio and subtitle streams (``reader.passthrough``)
-    is given to ``on_packet`` as the demuxer reaches it. Decoding errors, such as
-    those of a truncated file, raise :class:`VideoError`.
+    order (``max_side`` downscales them); every packet of the audio and subtitle
+    streams (``reader.passthrough``) is given to ``on_packet`` as the demuxer
+    reaches it. ``reader.decoded()`` is the same loop yielding PyAV frames, for
+    callers that need timestamps or convert later (:func:`to_rgb`). This is
+    sepgan's one decode loop: training's frame cache, video benchmarks, the
+    study's clips and ``sepgan prepare`` all read through it. Decoding errors,
+    such as those of a truncated file, raise :class:`VideoError`.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
