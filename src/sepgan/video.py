@@ -100,6 +100,7 @@ VIDEO_SUFFIXES = frozenset(
     {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".nut", ".mpg", ".mpeg", ".ts", ".flv", ".wmv", ".y4m"}
 )
 
+
 class VideoError(ValueError):
     """A video that cannot be read or written; the message names the file and why."""
 

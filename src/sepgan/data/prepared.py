@@ -46,7 +46,14 @@ import torch
 from sepgan.data.augment import PairedAugment
 from sepgan.data.triplets import DatasetError, check_gaps
 from sepgan.flow import DIS_PRESETS, backward_warp_numpy, check_variants, flow_ensemble_numpy
-from sepgan.frames import IMAGE_SUFFIXES, FrameError, from_uint8, list_frames, load_image_uint8, natural_sort_key
+from sepgan.frames import (
+    IMAGE_SUFFIXES,
+    FrameError,
+    from_uint8,
+    list_frames,
+    load_image_uint8,
+    natural_sort_key,
+)
 from sepgan.video import VIDEO_SUFFIXES, fit_within, has_video_stream, scene_score, thumbnail
 
 __all__ = [
