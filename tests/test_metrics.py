@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
-from sepgan.evaluation.metrics import PSNR_CAP, edge_error, interpolation_error, ms_ssim, psnr, ssim
+from sepgan.metrics import PSNR_CAP, edge_error, interpolation_error, ms_ssim, psnr, ssim
 
 
 def _pair(height: int = 48, width: int = 56, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -87,3 +89,19 @@ def test_edge_error_scores_only_the_outer_band():
     border[:, :16] = 110  # the left band 10 levels off
     band_pixels = 64 * 80 - (64 - 32) * (80 - 32)
     assert edge_error(border, target) == pytest.approx(10 * 64 * 16 / band_pixels)
+
+
+def test_training_and_metrics_do_not_import_the_evaluation_package():
+    code = (
+        "import sys, sepgan.metrics, sepgan.training; "
+        "loaded = sorted(m for m in sys.modules if m.startswith('sepgan.evaluation')); "
+        "assert not loaded, loaded"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_evaluation_metrics_names_are_the_shared_ones():
+    from sepgan import metrics
+    from sepgan.evaluation import metrics as evaluation_metrics
+
+    assert evaluation_metrics.psnr is metrics.psnr and evaluation_metrics.METRICS is metrics.METRICS

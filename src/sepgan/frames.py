@@ -30,6 +30,14 @@ reason, rather than converted behind the caller's back:
 
 EXIF orientation is ignored: pixels are used as stored, as video frames are.
 
+Frame folders
+-------------
+:data:`IMAGE_SUFFIXES` are the still-image suffixes every part of sepgan
+recognises (training layouts, benchmark layouts, ``sepgan interpolate`` on a
+folder). :func:`list_frames` lists a folder's frames in natural order
+(:func:`natural_sort_key`: ``frame2`` before ``frame10``, case ignored), the
+one order in which training, evaluation and interpolation read a sequence.
+
 Writes are atomic: ``save_image`` writes a temporary file in the destination
 folder and renames it over the target, so a crash never leaves a half-written
 image under the final name. (It does not fsync; a power loss may still lose
@@ -39,6 +47,7 @@ the file, but never leaves a truncated one in its place.)
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -47,14 +56,25 @@ import torch
 from PIL import Image
 
 __all__ = [
+    "IMAGE_SUFFIXES",
     "FrameError",
     "from_uint8",
+    "list_frames",
     "load_image",
     "load_image_uint8",
+    "natural_sort_key",
     "save_image",
     "to_uint8",
 ]
 
+# Still-image formats Pillow reads, the common ones first: that order is the preference when
+# one frame exists in several formats (``frame1.png`` and ``frame1.jpg``). No video suffix
+# (Pillow also registers .mpg and .mpeg, which are video to FFmpeg and to sepgan).
+IMAGE_SUFFIXES = (
+    ".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff",
+    ".avif", ".dib", ".gif", ".j2k", ".jfif", ".jp2", ".jpe", ".jpx",
+    ".pbm", ".pcx", ".pgm", ".pnm", ".ppm", ".qoi", ".ras", ".sgi", ".tga",
+)  # fmt: skip
 _GRAYSCALE_MODES = {"1", "L", "I", "F", "I;16", "I;16L", "I;16B", "I;16N"}
 _ALPHA_MODES = {"RGBA", "RGBa", "LA", "La", "PA"}
 _OTHER_COLOUR_SPACES = {"CMYK", "YCbCr", "LAB", "HSV"}
@@ -62,6 +82,26 @@ _OTHER_COLOUR_SPACES = {"CMYK", "YCbCr", "LAB", "HSV"}
 
 class FrameError(ValueError):
     """An image file cannot be used as an RGB frame; the message names the file and why."""
+
+
+def natural_sort_key(path: Path) -> list[int | str]:
+    """Sort key that orders ``frame2.png`` before ``frame10.png`` (digit runs as numbers, case ignored)."""
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]
+
+
+def list_frames(folder: str | os.PathLike[str]) -> list[Path]:
+    """The image files of ``folder`` (by suffix, :data:`IMAGE_SUFFIXES`) in natural order.
+
+    Hidden files (``.name``: macOS ``._*`` companions, temporary files) are skipped.
+    """
+    return sorted(
+        (
+            path
+            for path in Path(folder).iterdir()
+            if path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".") and path.is_file()
+        ),
+        key=natural_sort_key,
+    )
 
 
 def load_image_uint8(path: str | os.PathLike[str]) -> np.ndarray:

@@ -52,7 +52,6 @@ import contextlib
 import math
 import os
 import queue
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -62,15 +61,21 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 from tqdm import tqdm
 
-from sepgan.frames import from_uint8, load_image, load_image_uint8, save_image, to_uint8
+from sepgan.frames import (
+    IMAGE_SUFFIXES,
+    from_uint8,
+    list_frames,
+    load_image,
+    load_image_uint8,
+    save_image,
+    to_uint8,
+)
 from sepgan.interpolator import DEFAULT_MAX_DEPTH, DEFAULT_MAX_MEMORY_MB, Interpolator, Retiming
 from sepgan.video import (
     DEFAULT_CRF,
     DEFAULT_SCENE_THRESHOLD,
-    VIDEO_SUFFIXES,
     PngSequenceWriter,
     VideoReader,
     format_fps,
@@ -489,23 +494,6 @@ def interpolate_pair(interpolator: Interpolator, path0: Path, path1: Path, outpu
     return JobResult("pair", output, stats)
 
 
-def _natural_key(path: Path) -> list[object]:
-    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]
-
-
-def list_frames(folder: Path) -> list[Path]:
-    """Image files in ``folder`` (by suffix), in natural name order (2.png before 10.png)."""
-    suffixes = {suffix for suffix in Image.registered_extensions()}
-    return sorted(
-        (
-            path
-            for path in folder.iterdir()
-            if path.suffix.lower() in suffixes and not path.name.startswith(".")
-        ),
-        key=_natural_key,
-    )
-
-
 def interpolate_folder(
     interpolator: Interpolator, folder: Path, output: Path, options: InterpolateOptions
 ) -> JobResult:
@@ -678,7 +666,7 @@ def _check_output(inputs: list[Path], output: Path) -> None:
 
 
 def _is_image(path: Path) -> bool:
-    return path.suffix.lower() in Image.registered_extensions() and path.suffix.lower() not in VIDEO_SUFFIXES
+    return path.suffix.lower() in IMAGE_SUFFIXES
 
 
 def run_interpolate(

@@ -34,9 +34,9 @@ Conventions
   target and renamed onto it by :meth:`VideoWriter.close`; a PNG sequence is
   written into a hidden temporary folder that is renamed at the end. An error
   or Ctrl-C leaves no partial output under the final name.
-* **Scene cuts.** :func:`thumbnail` shrinks a frame to 64×36 grayscale by area
-  averaging and :func:`scene_score` is the mean absolute difference of two
-  thumbnails, from 0 (same) to 1. Shrinking 10–30× makes ordinary motion
+* **Scene cuts.** :func:`thumbnail` shrinks a frame to grayscale, longer side
+  64 (64×36 for 16:9), by area averaging and :func:`scene_score` is the mean
+  absolute difference of two thumbnails, from 0 (same) to 1. Shrinking 10–30× makes ordinary motion
   cheap to tolerate: on the real clips in ``shared/data/videos``, consecutive
   frames of one shot score at most 0.07 (a tree in wind at 15 fps; 0.016 in
   Megamind.avi), while Megamind's three hard cuts score 0.16–0.17, hence the
@@ -65,18 +65,23 @@ __all__ = [
     "CODECS",
     "DEFAULT_CRF",
     "DEFAULT_SCENE_THRESHOLD",
+    "VIDEO_SUFFIXES",
     "PngSequenceWriter",
     "VideoError",
     "VideoInfo",
     "VideoReader",
     "VideoWriter",
+    "fit_within",
     "format_fps",
+    "has_video_stream",
+    "nominal_fps",
     "open_writer",
     "output_codec",
     "parse_fps",
     "probe_video",
     "scene_score",
     "thumbnail",
+    "to_rgb",
 ]
 
 logger = logging.getLogger(__name__)
@@ -84,26 +89,16 @@ logger = logging.getLogger(__name__)
 DEFAULT_CRF = 18
 DEFAULT_SCENE_THRESHOLD = 0.1
 CODECS = ("h264", "ffv1", "png")
-THUMBNAIL_SIZE = (64, 36)  # width, height
+THUMBNAIL_SIDE = 64  # longer side of the scene-cut thumbnails: 64×36 for 16:9
 # Containers each encoder may be written into, by suffix.
 _CONTAINERS = {
     "h264": {".mp4", ".mkv", ".mov", ".m4v", ".avi"},
     "ffv1": {".mkv", ".avi", ".nut"},
 }
-VIDEO_SUFFIXES = {
-    ".mp4",
-    ".mkv",
-    ".mov",
-    ".m4v",
-    ".avi",
-    ".webm",
-    ".nut",
-    ".mpg",
-    ".mpeg",
-    ".ts",
-    ".flv",
-    ".wmv",
-}
+# Suffixes taken for video files without asking FFmpeg (which reads many more).
+VIDEO_SUFFIXES = frozenset(
+    {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".nut", ".mpg", ".mpeg", ".ts", ".flv", ".wmv", ".y4m"}
+)
 
 
 class VideoError(ValueError):
@@ -147,13 +142,34 @@ def format_fps(fps: Fraction) -> str:
     return f"{fps.numerator}/{fps.denominator} ({decimal})"
 
 
+def nominal_fps(stream: av.video.stream.VideoStream) -> Fraction | None:
+    """The rate a stream's frames were shot at, as an exact rational: FFmpeg's guess of the real rate.
+
+    FFmpeg's guess (``guessed_rate``, from the rate at which every timestamp is
+    representable) is preferred to the average rate (frames / duration): MP4
+    files often report the average as an odd fraction (456000/15217 for
+    30000/1001), and a variable-rate source's average is lower than the rate its
+    frames were shot at. The guess is rejected when it is implausible (below the
+    average, or above 240 fps, e.g. a 90 kHz clock), and the average is used instead.
+    """
+    average, nominal = stream.average_rate, stream.guessed_rate or stream.base_rate
+    if nominal and nominal <= 240 and (not average or nominal >= average * Fraction(998, 1000)):
+        return Fraction(nominal)
+    rate = average or nominal
+    return Fraction(rate) if rate else None
+
+
 def _stream_fps(stream: av.video.stream.VideoStream) -> Fraction | None:
-    guessed, average = stream.guessed_rate, stream.average_rate
-    guessed = Fraction(guessed) if guessed else None
-    average = Fraction(average) if average else None
-    if guessed and (average is None or abs(guessed / average - 1) < Fraction(1, 100)):
-        return guessed
-    return average or guessed
+    """The constant rate sepgan reads a stream at: the nominal rate, or the average for variable-rate input.
+
+    Variable-rate input (the nominal and average rates more than 1 % apart) is
+    read as constant-rate at its average, so the output lasts as long as the input.
+    """
+    nominal = nominal_fps(stream)
+    average = Fraction(stream.average_rate) if stream.average_rate else None
+    if nominal and (average is None or abs(nominal / average - 1) < Fraction(1, 100)):
+        return nominal
+    return average or nominal
 
 
 # ---------------------------------------------------------------------------
@@ -174,6 +190,7 @@ class VideoInfo:
     start_time: Fraction  # seconds, the first video timestamp
     audio_streams: int
     subtitle_streams: int
+    nominal_fps: Fraction | None = None  # the rate the frames were shot at (:func:`nominal_fps`)
 
     @property
     def duration(self) -> float | None:
@@ -215,7 +232,17 @@ def _describe(path: Path, container: av.container.InputContainer) -> VideoInfo:
         start_time=start,
         audio_streams=len(container.streams.audio),
         subtitle_streams=len(container.streams.subtitles),
+        nominal_fps=nominal_fps(stream),
     )
+
+
+def has_video_stream(path: str | os.PathLike[str]) -> bool:
+    """Whether FFmpeg reads a video stream from ``path``, whatever its suffix (False for any error)."""
+    try:
+        with av.open(str(path), "r") as container:
+            return bool(container.streams.video)
+    except (av.FFmpegError, OSError, ValueError):
+        return False
 
 
 def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
@@ -229,9 +256,13 @@ class VideoReader:
     """Streaming decoder for the first video stream of a file (any container/codec FFmpeg reads).
 
     ``reader.frames(on_packet)`` yields RGB uint8 H×W×3 frames in display
-    order; every packet of the audio and subtitle streams (``reader.passthrough``)
-    is given to ``on_packet`` as the demuxer reaches it. Decoding errors, such as
-    those of a truncated file, raise :class:`VideoError`.
+    order (``max_side`` downscales them); every packet of the audio and subtitle
+    streams (``reader.passthrough``) is given to ``on_packet`` as the demuxer
+    reaches it. ``reader.decoded()`` is the same loop yielding PyAV frames, for
+    callers that need timestamps or convert later (:func:`to_rgb`). This is
+    sepgan's one decode loop: training's frame cache, video benchmarks, the
+    study's clips and ``sepgan prepare`` all read through it. Decoding errors,
+    such as those of a truncated file, raise :class:`VideoError`.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -246,17 +277,24 @@ class VideoReader:
         self.stream.thread_type = "AUTO"  # frame/slice threads inside FFmpeg; frames stay in order
         self.passthrough = [*self.container.streams.audio, *self.container.streams.subtitles]
 
-    def frames(self, on_packet: Callable[[av.Packet], None] | None = None) -> Iterator[np.ndarray]:
+    def decoded(self, on_packet: Callable[[av.Packet], None] | None = None) -> Iterator[av.VideoFrame]:
+        """The decoded video frames (PyAV frames, with their timestamps), in display order."""
         streams = [self.stream, *self.passthrough] if on_packet else [self.stream]
         try:
             for packet in self.container.demux(streams):
                 if packet.stream is self.stream:
-                    for frame in packet.decode():
-                        yield frame.to_ndarray(format="rgb24")
+                    yield from packet.decode()
                 elif packet.dts is not None and on_packet is not None:
                     on_packet(packet)
         except av.FFmpegError as error:
             raise VideoError(f"{self.path}: corrupt or truncated video ({_reason(error)})") from error
+
+    def frames(
+        self, on_packet: Callable[[av.Packet], None] | None = None, *, max_side: int | None = None
+    ) -> Iterator[np.ndarray]:
+        """RGB uint8 H×W×3 frames; with ``max_side``, downscaled (area-averaged) to fit :func:`fit_within`."""
+        for frame in self.decoded(on_packet):
+            yield to_rgb(frame, fit_within(frame.width, frame.height, max_side), "AREA")
 
     def close(self) -> None:
         self.container.close()
@@ -266,6 +304,28 @@ class VideoReader:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def fit_within(width: int, height: int, max_side: int | None) -> tuple[int, int]:
+    """(width, height) scaled down, aspect kept, so the longer side is at most ``max_side`` (None: as is)."""
+    if max_side is None or max(width, height) <= max_side:
+        return width, height
+    scale = max_side / max(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def to_rgb(
+    frame: av.VideoFrame, size: tuple[int, int] | None = None, interpolation: str | None = None
+) -> np.ndarray:
+    """A decoded frame as RGB uint8 H×W×3, scaled by FFmpeg's swscale to ``size`` (width, height) if given.
+
+    ``interpolation`` is swscale's filter for the scaling ("AREA" averages;
+    None is PyAV's default, bilinear); it does not matter at the frame's own size.
+    """
+    if size is None or size == (frame.width, frame.height):
+        return frame.to_ndarray(format="rgb24")
+    width, height = size
+    return frame.to_ndarray(width=width, height=height, format="rgb24", interpolation=interpolation)
 
 
 # ---------------------------------------------------------------------------
@@ -534,9 +594,15 @@ def open_writer(
 
 
 def thumbnail(frame: np.ndarray) -> np.ndarray:
-    """A 36×64 float32 grayscale thumbnail in [0, 1], by area averaging (cheap: ~1 ms at 1080p)."""
-    image = Image.fromarray(frame).convert("L").resize(THUMBNAIL_SIZE, Image.Resampling.BOX)
-    return np.asarray(image, dtype=np.float32) / 255.0
+    """A float32 grayscale thumbnail in [0, 1], longer side 64 (64×36 for 16:9), aspect kept, area-averaged.
+
+    Frames already that small are not enlarged. Cheap: a few ms at 1080p.
+    """
+    grey = Image.fromarray(frame).convert("L")
+    size = fit_within(grey.width, grey.height, THUMBNAIL_SIDE)
+    if size != grey.size:
+        grey = grey.convert("F").resize(size, Image.Resampling.BOX)  # in float: no rounding to levels
+    return np.asarray(grey, dtype=np.float32) / 255.0
 
 
 def scene_score(thumbnail0: np.ndarray, thumbnail1: np.ndarray) -> float:

@@ -3,14 +3,15 @@
 ``build_triplet_dataset`` yields (frame0, frame1, target) float32 3×h×w
 tensors in [0, 1], like every dataset in ``sepgan.data``.
 
+Layout names are those of :mod:`sepgan.layouts`, shared with evaluation.
 Detection (``detect_layout``), first match wins:
 
 0. a folder written by ``sepgan prepare`` (it holds ``prepared.json``) → ``"prepared"``
    (crops with precomputed flow; items carry a fourth tensor, the flows);
 1. a file with a video suffix (.mp4, .avi, .mkv, ...) → ``"video"``;
-2. a folder with ``tri_trainlist.txt`` or ``tri_testlist.txt`` → ``"vimeo-triplet"``;
-3. a folder with ``sep_*list.txt``, or with ``sequences/*/*/im7.png`` → ``"vimeo-septuplet"``;
-4. a folder with ``sequences/*/*/im3.png`` → ``"vimeo-triplet"``;
+2-4. a Vimeo-90K folder → ``"vimeo-triplet"`` or ``"vimeo-septuplet"``
+   (:func:`sepgan.layouts.vimeo_variant`: ``tri_*list.txt``, then ``sep_*list.txt`` or
+   ``sequences/*/*/im7.png``, then ``sequences/*/*/im3.png``);
 5. a folder whose subfolders hold ``frame1.*`` → ``"atd12k"``;
 6. a folder holding video files and no images → ``"video"`` (all its videos);
 7. any other folder → ``"frame-folders"``.
@@ -24,20 +25,24 @@ mix layouts.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from torch.utils.data import ConcatDataset, Dataset
 
 from sepgan.data.augment import PairedAugment
-from sepgan.data.layouts import ATD12K, IMAGE_SUFFIXES, FrameFolders, Vimeo90KSeptuplet, Vimeo90KTriplet
+from sepgan.data.layouts import ATD12K, FrameFolders, Vimeo90KSeptuplet, Vimeo90KTriplet
 from sepgan.data.prepared import PreparedTriplets, is_prepared
 from sepgan.data.triplets import DatasetError, Triplet
-from sepgan.data.video_triplets import VIDEO_SUFFIXES, VideoTriplets
+from sepgan.data.video_triplets import VideoTriplets
+from sepgan.frames import IMAGE_SUFFIXES
+from sepgan.layouts import TRAINING_LAYOUTS, vimeo_variant
+from sepgan.video import VIDEO_SUFFIXES
 
 __all__ = ["LAYOUTS", "build_triplet_dataset", "detect_layout"]
 
-LAYOUTS = ("auto", "prepared", "vimeo-triplet", "vimeo-septuplet", "atd12k", "frame-folders", "video")
+# Names training reads (:mod:`sepgan.layouts`), "vimeo90k" standing for the variant found on disk.
+LAYOUTS = ("auto", *TRAINING_LAYOUTS, "vimeo90k")
 
 PathLike = str | os.PathLike[str]
 
@@ -53,13 +58,10 @@ def detect_layout(path: PathLike) -> str:
         raise DatasetError(f"{path}: no such file or folder")
     if is_prepared(path):
         return "prepared"
-    if any((path / f"tri_{split}list.txt").is_file() for split in ("train", "test")):
-        return "vimeo-triplet"
-    if any(path.glob("sep_*list.txt")) or _exists(path.glob("sequences/*/*/im7.png")):
-        return "vimeo-septuplet"
-    if _exists(path.glob("sequences/*/*/im3.png")):
-        return "vimeo-triplet"
-    if _exists(path.glob("*/frame1.*")):
+    variant = vimeo_variant(path)
+    if variant is not None:
+        return variant
+    if next(path.glob("*/frame1.*"), None) is not None:
         return "atd12k"
     files = [child for child in path.iterdir() if child.is_file()]
     has_videos = any(child.suffix.lower() in VIDEO_SUFFIXES for child in files)
@@ -82,7 +84,8 @@ def build_triplet_dataset(
 
     Args:
         paths: a dataset folder or video file, or a list of them (concatenated).
-        layout: "auto" to detect per path, or one of ``LAYOUTS`` for all paths.
+        layout: "auto" to detect per path, or one of ``LAYOUTS`` for all paths (names as in
+            :mod:`sepgan.layouts`; "vimeo90k" reads each path as the Vimeo-90K variant found there).
         split: "train" or "test", for the Vimeo-90K list files.
         gaps: temporal gaps for septuplets, frame folders and videos; None
             keeps each layout's default ((1, 2) for septuplets, (1,) otherwise).
@@ -99,6 +102,8 @@ def build_triplet_dataset(
     parts: list[Dataset[Triplet]] = []
     for path in map(Path, paths):
         kind = detect_layout(path) if layout == "auto" else layout
+        if kind == "vimeo90k":
+            kind = vimeo_variant(path) or "vimeo-triplet"
         if kind == "prepared":
             parts.append(PreparedTriplets(path, augment=augment))
         elif kind == "vimeo-triplet":
@@ -124,7 +129,3 @@ def _videos_in(folder: Path) -> list[Path]:
     if not videos:
         raise DatasetError(f"{folder}: no video files ({', '.join(sorted(VIDEO_SUFFIXES))})")
     return videos
-
-
-def _exists(matches: Iterator[Path]) -> bool:
-    return next(matches, None) is not None

@@ -30,29 +30,21 @@ missing or unreadable image is reported by ``__getitem__``, naming the file.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
 from sepgan.data.augment import PairedAugment
 from sepgan.data.triplets import DatasetError, ImageTripletDataset, check_gaps
+from sepgan.frames import IMAGE_SUFFIXES, list_frames, natural_sort_key
 
 __all__ = [
     "ATD12K",
-    "IMAGE_SUFFIXES",
     "FrameFolders",
     "Vimeo90KSeptuplet",
     "Vimeo90KTriplet",
-    "natural_sort_key",
 ]
 
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"})
 _SPLITS = ("train", "test")
-
-
-def natural_sort_key(path: Path) -> list[int | str]:
-    """Sort key that orders ``frame2.png`` before ``frame10.png``."""
-    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]
 
 
 def _sequence_names(root: Path, prefix: str, split: str, required_image: str) -> list[str]:
@@ -144,12 +136,6 @@ def _frames_named(folder: Path, stem: str) -> list[Path]:
     return [path for path in folder.glob(f"{stem}.*") if path.suffix.lower() in IMAGE_SUFFIXES]
 
 
-def _image_files(folder: Path) -> list[Path]:
-    images = [path for path in folder.iterdir() if path.suffix.lower() in IMAGE_SUFFIXES]
-    visible = [path for path in images if not path.name.startswith(".")]  # skips ._* and temp files
-    return sorted(visible, key=natural_sort_key)
-
-
 def _sequence_triplets(frames: Sequence[Path], gaps: Sequence[int]) -> list[tuple[Path, Path, Path]]:
     """(frame0, frame1, target) paths of one ordered sequence, gap by gap."""
     return [
@@ -177,17 +163,17 @@ class FrameFolders(ImageTripletDataset):
         if not root.is_dir():
             raise DatasetError(f"{root}: dataset folder does not exist")
         self.gaps = check_gaps(gaps)
-        if _image_files(root):
+        if list_frames(root):
             folders = [root]
         else:
             folders = sorted((path for path in root.iterdir() if path.is_dir()), key=natural_sort_key)
-        self.sequences = [frames for frames in map(_image_files, folders) if frames]
+        self.sequences = [frames for frames in map(list_frames, folders) if frames]
         triplets = [triplet for frames in self.sequences for triplet in _sequence_triplets(frames, self.gaps)]
         super().__init__(triplets, root, augment)
 
     def _empty_reason(self) -> str:
         if not self.sequences:
-            return f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in it or in its subfolders"
+            return f"no images ({', '.join(IMAGE_SUFFIXES[:7])}, ...) in it or in its subfolders"
         longest = max(len(frames) for frames in self.sequences)
         needed = 2 * min(self.gaps) + 1
         return f"longest sequence has {longest} frames; gaps {self.gaps} need at least {needed}"

@@ -44,11 +44,17 @@ import numpy as np
 import torch
 
 from sepgan.data.augment import PairedAugment
-from sepgan.data.layouts import IMAGE_SUFFIXES, _image_files, natural_sort_key
 from sepgan.data.triplets import DatasetError, check_gaps
-from sepgan.data.video_triplets import VIDEO_SUFFIXES
 from sepgan.flow import DIS_PRESETS, backward_warp_numpy, check_variants, flow_ensemble_numpy
-from sepgan.frames import FrameError, from_uint8, load_image_uint8
+from sepgan.frames import (
+    IMAGE_SUFFIXES,
+    FrameError,
+    from_uint8,
+    list_frames,
+    load_image_uint8,
+    natural_sort_key,
+)
+from sepgan.video import VIDEO_SUFFIXES, fit_within, has_video_stream, scene_score, thumbnail
 
 __all__ = [
     "FORMAT_VERSION",
@@ -85,13 +91,7 @@ def _is_clip(path: Path) -> bool:
         return True
     if suffix in IMAGE_SUFFIXES or suffix in _NOT_CLIPS or path.name.startswith("."):
         return False
-    import av
-
-    try:
-        with av.open(str(path)) as container:
-            return bool(container.streams.video)
-    except (av.FFmpegError, OSError, ValueError):
-        return False
+    return has_video_stream(path)
 
 
 def _clips_under(folder: Path) -> list[Path]:
@@ -103,7 +103,7 @@ def _clips_under(folder: Path) -> list[Path]:
     """
     children = sorted(folder.iterdir(), key=natural_sort_key)
     clips = [child for child in children if child.is_file() and _is_clip(child)]
-    if not clips and len(_image_files(folder)) >= 3:
+    if not clips and len(list_frames(folder)) >= 3:
         return [folder]
     found: list[Path] = []
     for child in children:
@@ -142,12 +142,12 @@ def _list_sources(paths: Sequence[Path]) -> list[tuple[str, list[Path]]]:
 
 
 def _resize(frame: np.ndarray, max_side: int | None) -> np.ndarray:
-    if max_side is None or max(frame.shape[:2]) <= max_side:
+    height, width = frame.shape[:2]
+    size = fit_within(width, height, max_side)
+    if size == (width, height):
         return frame
     import cv2
 
-    scale = max_side / max(frame.shape[:2])
-    size = (max(1, round(frame.shape[1] * scale)), max(1, round(frame.shape[0] * scale)))
     return cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
 
 
@@ -163,7 +163,7 @@ def _frames_of(source: Path, max_side: int | None) -> Iterator[np.ndarray]:
         except VideoError as error:
             raise DatasetError(str(error)) from error
         return
-    for image in _image_files(source):
+    for image in list_frames(source):
         try:
             yield _resize(load_image_uint8(image), max_side)
         except FrameError as error:
@@ -174,7 +174,6 @@ def _frames_of(source: Path, max_side: int | None) -> Iterator[np.ndarray]:
 # Screening triplets: scene cuts, fades, static shots, flow failures.
 # ---------------------------------------------------------------------------
 
-THUMBNAIL_SIDE = 64  # longer side of the grey thumbnails that the cheap checks compare
 STATIC_LEVEL = 0.5  # mean |frame1 − frame0| of the thumbnails below this (grey levels): nothing moves
 FADE_LEVEL = 3.0  # |median change| over the thumbnail above this (grey levels): a global brightness change
 CUT_LEVEL = 12.0  # a consecutive-frame difference above this (grey levels) ...
@@ -190,15 +189,8 @@ SKIP_REASONS = {
 
 
 def _thumbnail(frame: np.ndarray) -> np.ndarray:
-    """Grey float32 thumbnail, longer side THUMBNAIL_SIDE, area-averaged (levels 0–255)."""
-    import cv2
-
-    grey = cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2GRAY).astype(np.float32)
-    scale = THUMBNAIL_SIDE / max(grey.shape)
-    if scale >= 1:
-        return grey
-    size = (max(1, round(grey.shape[1] * scale)), max(1, round(grey.shape[0] * scale)))
-    return cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
+    """:func:`sepgan.video.thumbnail` in grey levels (0–255), the unit of the screens' thresholds."""
+    return 255.0 * thumbnail(frame)
 
 
 def scene_cuts(thumbnails: Sequence[np.ndarray]) -> list[int]:
@@ -212,7 +204,7 @@ def scene_cuts(thumbnails: Sequence[np.ndarray]) -> list[int]:
     it is not taken for a cut; a fade raises them gradually and is screened by
     :func:`screen_triplet` instead.
     """
-    differences = np.array([np.abs(b - a).mean() for a, b in itertools.pairwise(thumbnails)])
+    differences = np.array([scene_score(a, b) for a, b in itertools.pairwise(thumbnails)])
     cuts = []
     for k, value in enumerate(differences):
         neighbours = np.concatenate([differences[max(0, k - 3) : k], differences[k + 1 : k + 4]])
@@ -247,7 +239,7 @@ def screen_triplet(thumbnail0: np.ndarray, thumbnail_target: np.ndarray, thumbna
     "fade": frame1 is a global brightness ramp of frame0, or the target one of
     the inputs' mean (:func:`_brightness_ramp`): a fade, a flash, an exposure step.
     """
-    if np.abs(thumbnail1 - thumbnail0).mean() < STATIC_LEVEL:
+    if scene_score(thumbnail0, thumbnail1) < STATIC_LEVEL:
         return "static"
     midpoint = 0.5 * (thumbnail0 + thumbnail1)
     if _brightness_ramp(thumbnail0, thumbnail1) or _brightness_ramp(midpoint, thumbnail_target):

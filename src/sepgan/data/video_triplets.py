@@ -13,7 +13,8 @@ N·H·W·3 bytes, e.g. 1.05 GB for 795 frames of 768×576, which is what
 ``max_side`` is for (a downscale at decode time, area-averaged, keeping the
 aspect ratio).
 
-Decoding uses the first video stream, converted to RGB by FFmpeg's swscale.
+Decoding (:class:`sepgan.video.VideoReader`) uses the first video stream, converted to RGB
+by FFmpeg's swscale.
 All frames of one video must share a size. The cache directory defaults to
 ``$XDG_CACHE_HOME/sepgan/frames`` (``~/.cache/sepgan/frames``). Cache files are
 written atomically, so concurrent processes building the same cache are safe
@@ -29,17 +30,14 @@ import secrets
 from collections.abc import Sequence
 from pathlib import Path
 
-import av
 import numpy as np
 
 from sepgan.data.augment import PairedAugment
 from sepgan.data.triplets import DatasetError, TripletDataset, check_gaps
+from sepgan.video import VideoError, VideoReader
 
-__all__ = ["VIDEO_SUFFIXES", "VideoTriplets", "decode_to_cache", "default_cache_dir"]
+__all__ = ["VideoTriplets", "decode_to_cache", "default_cache_dir"]
 
-VIDEO_SUFFIXES = frozenset(
-    {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".ts", ".flv", ".wmv", ".y4m"}
-)
 # numpy pads a format-1.0 header to a multiple of 64 bytes; any 4-D uint8 shape fits in 128.
 _NPY_HEADER_BYTES = 128
 
@@ -89,32 +87,26 @@ def decode_to_cache(video: Path, cache_dir: Path, max_side: int | None = None) -
 
 def _decode_frames(video: Path, file: io.BufferedWriter, max_side: int | None) -> tuple[int, int, int]:
     """Decode every frame of ``video`` as RGB uint8 into ``file``; return (count, height, width)."""
-    count, size = 0, None
+    count, shape = 0, None
     try:
-        with av.open(str(video)) as container:
-            if not container.streams.video:
-                raise DatasetError(f"{video}: no video stream")
-            stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
-            for frame in container.decode(stream):
-                width, height = _output_size(frame.width, frame.height, max_side)
-                if size is None:
-                    size = (width, height)
-                elif size != (width, height):
+        with VideoReader(video) as reader:
+            for rgb in reader.frames(max_side=max_side):
+                if shape is None:
+                    shape = rgb.shape
+                elif shape != rgb.shape:
                     raise DatasetError(
-                        f"{video}: frame {count} is {width}×{height}, "
-                        f"earlier frames are {size[0]}×{size[1]}"
+                        f"{video}: frame {count} is {rgb.shape[1]}×{rgb.shape[0]}, "
+                        f"earlier frames are {shape[1]}×{shape[0]}"
                     )
-                rgb = frame.to_ndarray(width=width, height=height, format="rgb24", interpolation="AREA")
                 file.write(np.ascontiguousarray(rgb, dtype=np.uint8).tobytes())
                 count += 1
-    except DatasetError:
-        raise
-    except (av.FFmpegError, OSError, ValueError) as error:
+    except VideoError as error:
+        raise DatasetError(str(error)) from error
+    except (OSError, ValueError) as error:
         raise DatasetError(f"{video}: cannot decode video ({error})") from error
-    if size is None:
+    if shape is None:
         raise DatasetError(f"{video}: no video frames could be decoded")
-    return count, size[1], size[0]
+    return count, shape[0], shape[1]
 
 
 def _open_cache(cache_file: Path) -> np.ndarray:
@@ -126,13 +118,6 @@ def _open_cache(cache_file: Path) -> np.ndarray:
     if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[3] != 3:
         raise DatasetError(f"{cache_file}: not a frame cache ({frames.dtype} {frames.shape}); delete it")
     return frames
-
-
-def _output_size(width: int, height: int, max_side: int | None) -> tuple[int, int]:
-    if max_side is None or max(width, height) <= max_side:
-        return width, height
-    scale = max_side / max(width, height)
-    return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 class VideoTriplets(TripletDataset):

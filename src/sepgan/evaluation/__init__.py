@@ -10,9 +10,9 @@ docstring for its conventions.
 
 from sepgan.evaluation.layouts import LAYOUTS, Benchmark, LayoutError, Sample, detect_layout, open_benchmark
 from sepgan.evaluation.methods import ALL_METHODS, Method, MethodUnavailable, build_method
-from sepgan.evaluation.metrics import METRICS, PSNR_CAP, interpolation_error, ms_ssim, psnr, ssim
 from sepgan.evaluation.pipeline import EvaluationUserError, run_evaluation
 from sepgan.evaluation.runner import EvaluationResult, evaluate
+from sepgan.metrics import METRICS, PSNR_CAP, interpolation_error, ms_ssim, psnr, ssim
 
 __all__ = [
     "ALL_METHODS",

@@ -2,10 +2,12 @@
 
 Every layout yields :class:`Sample` objects; ``sample.load()`` returns the two
 inputs and the ground-truth middle frame as H×W×3 RGB uint8 arrays (metrics
-compare uint8, see :mod:`sepgan.evaluation.metrics`). Image decoding goes
-through :mod:`sepgan.frames`; videos are decoded with PyAV.
+compare uint8, see :mod:`sepgan.metrics`). Image decoding goes
+through :mod:`sepgan.frames`, video decoding through :mod:`sepgan.video`.
 
-Layouts (``--layout`` names), each auto-detected by :func:`detect_layout`:
+Layouts (``--layout`` names, those of :mod:`sepgan.layouts`), each auto-detected by
+:func:`detect_layout`; ``vimeo-triplet`` and ``vimeo-septuplet`` are read as ``vimeo90k``,
+``frame-folders`` as ``video``:
 
 * ``middlebury``: ``<Name>/frame10.png, frame11.png, frame10i11.png`` (the
   Middlebury "other" set and the DAVIS triplets in ``shared/data/eval/davis``).
@@ -28,14 +30,16 @@ Layouts (``--layout`` names), each auto-detected by :func:`detect_layout`:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from sepgan.frames import load_image_uint8
+from sepgan.frames import IMAGE_SUFFIXES, list_frames, load_image_uint8
+from sepgan.layouts import EVALUATION_LAYOUTS, evaluation_layout, vimeo_variant
+from sepgan.layouts import LAYOUTS as ALL_LAYOUTS
+from sepgan.video import VIDEO_SUFFIXES, VideoError, VideoReader, probe_video
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -48,9 +52,7 @@ __all__ = [
     "open_benchmark",
 ]
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".wmv", ".flv")
-LAYOUTS = ("middlebury", "ucf101", "vimeo90k", "atd12k", "snufilm", "video")
+LAYOUTS = EVALUATION_LAYOUTS  # the names of sepgan.layouts that evaluation reads natively
 SNU_SPLITS = ("easy", "medium", "hard", "extreme")
 
 Triplet = tuple[np.ndarray, np.ndarray, np.ndarray]
@@ -128,7 +130,7 @@ def _looks_like(root: Path, layout: str, snu_split: str) -> bool:
     if not root.is_dir():
         return False
     if layout == "vimeo90k":
-        return (root / "tri_testlist.txt").is_file() or (root / "sequences").is_dir()
+        return vimeo_variant(root) is not None
     if layout == "middlebury":
         if (root / "other-data").is_dir() and (root / "other-gt-interp").is_dir():
             return True
@@ -255,14 +257,7 @@ def _resolve_listed(base: Path, listed: str, list_file: Path, line_number: int) 
 
 
 def _numbered_frames(folder: Path) -> list[Path]:
-    if not folder.is_dir():
-        return []
-    frames = [path for path in folder.iterdir() if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES]
-
-    def natural_key(path: Path) -> list[object]:
-        return [int(token) if token.isdigit() else token for token in re.split(r"(\d+)", path.name)]
-
-    return sorted(frames, key=natural_key)
+    return list_frames(folder) if folder.is_dir() else []
 
 
 def _frame_folder(folder: Path) -> list[Sample]:
@@ -274,36 +269,26 @@ def _frame_folder(folder: Path) -> list[Sample]:
 
 
 def _video_length(path: Path) -> int | None:
-    import av
-
     try:
-        with av.open(str(path)) as container:
-            frames = container.streams.video[0].frames
-    except (av.FFmpegError, IndexError) as error:
-        raise LayoutError(f"{path}: cannot open video ({error})") from error
+        frames = probe_video(path).frame_count
+    except VideoError as error:
+        raise LayoutError(str(error)) from error
     return (frames - 1) // 2 if frames else None
 
 
 def _video_samples(path: Path) -> Iterator[Sample]:
     """Stream triplets (2k, 2k+2; 2k+1) from a video; keeps three decoded frames in memory."""
-    import av
-
     try:
-        container = av.open(str(path))
-    except av.FFmpegError as error:
-        raise LayoutError(f"{path}: cannot open video ({error})") from error
-    with container:
-        if not container.streams.video:
-            raise LayoutError(f"{path}: has no video stream")
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        window: list[np.ndarray] = []
-        for index, frame in enumerate(container.decode(stream)):
-            window.append(frame.to_ndarray(format="rgb24"))
-            if len(window) == 3:
-                frame0, target, frame1 = window
-                yield Sample(f"frame{index - 1:06d}", lambda t=(frame0, frame1, target): t)
-                window = [frame1]
+        with VideoReader(path) as reader:
+            window: list[np.ndarray] = []
+            for index, frame in enumerate(reader.frames()):
+                window.append(frame)
+                if len(window) == 3:
+                    frame0, target, frame1 = window
+                    yield Sample(f"frame{index - 1:06d}", lambda t=(frame0, frame1, target): t)
+                    window = [frame1]
+    except VideoError as error:
+        raise LayoutError(str(error)) from error
 
 
 def open_benchmark(
@@ -317,8 +302,10 @@ def open_benchmark(
         raise LayoutError(f"unknown SNU-FILM split {snu_split!r}; choose one of {', '.join(SNU_SPLITS)}")
     if layout == "auto":
         layout = detect_layout(root, snu_split)
-    elif layout not in LAYOUTS:
-        raise LayoutError(f"unknown layout {layout!r}; choose auto or one of {', '.join(LAYOUTS)}")
+    elif evaluation_layout(layout) in LAYOUTS:
+        layout = evaluation_layout(layout)
+    else:
+        raise LayoutError(f"unknown layout {layout!r}; choose auto or one of {', '.join(ALL_LAYOUTS)}")
     name = name or (
         f"{root.stem}-{snu_split}" if layout == "snufilm" else root.stem if root.is_file() else root.name
     )

@@ -2,7 +2,7 @@
 
 A method maps two input frames to the middle frame (t = 0.5). Here every method
 takes and returns H×W×3 RGB uint8 arrays, because what is scored is the rounded
-uint8 frame (see :mod:`sepgan.evaluation.metrics`) and OpenCV and ffmpeg work
+uint8 frame (see :mod:`sepgan.metrics`) and OpenCV and ffmpeg work
 on uint8 natively; torch methods convert with :mod:`sepgan.frames`.
 
 ``setup()`` does the one-time work (loading weights, finding a binary) and is

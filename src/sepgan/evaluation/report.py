@@ -25,9 +25,9 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from sepgan.checkpoint import atomic_write, atomic_write_text
-from sepgan.evaluation.metrics import EDGE_BAND, METRICS, PSNR_CAP
 from sepgan.evaluation.runner import EvaluationResult, Snapshot
 from sepgan.frames import from_uint8, save_image
+from sepgan.metrics import EDGE_BAND, METRICS, PSNR_CAP
 
 __all__ = ["CONVENTIONS", "format_markdown", "write_report"]
 

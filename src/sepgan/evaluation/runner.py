@@ -2,7 +2,7 @@
 
 Each sample is decoded once and given to every method in turn. What is measured:
 
-* quality: every metric in :data:`sepgan.evaluation.metrics.METRICS` on the
+* quality: every metric in :data:`sepgan.metrics.METRICS` on the
   uint8 output against the uint8 target; a benchmark figure is the mean over
   its samples.
 * ``seconds``: wall time of the method call alone, with a device sync around
@@ -36,7 +36,7 @@ import torch
 
 from sepgan.evaluation.layouts import Benchmark, LayoutError
 from sepgan.evaluation.methods import Method, MethodUnavailable
-from sepgan.evaluation.metrics import METRICS
+from sepgan.metrics import METRICS
 
 __all__ = ["EvaluationError", "EvaluationResult", "SampleResult", "Snapshot", "Summary", "evaluate"]
 

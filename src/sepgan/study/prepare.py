@@ -54,6 +54,7 @@ from sepgan.study.config import (
     StudyError,
     save_config,
 )
+from sepgan.video import VideoError, VideoReader, to_rgb
 
 logger = logging.getLogger(__name__)
 
@@ -79,23 +80,6 @@ class SourceInfo:
         return self.times[-1] + float(1 / self.fps)
 
 
-def _nominal_rate(stream: av.video.stream.VideoStream) -> Fraction | None:
-    """The stream's frame rate as an exact rational, used as the output rate.
-
-    The nominal rate (r_frame_rate: the rate at which every timestamp is
-    representable) is preferred: MP4 files often report the average rate
-    (frames / duration) as an odd fraction (456000/15217 for 30000/1001), and a
-    variable-rate source's average is lower than the rate its frames were shot at.
-    The nominal rate is rejected when it is implausible (below the average, or
-    above 240 fps, e.g. a 90 kHz clock), and the average is used instead.
-    """
-    average, nominal = stream.average_rate, stream.base_rate or stream.guessed_rate
-    if nominal and nominal <= 240 and (not average or nominal >= average * Fraction(998, 1000)):
-        return Fraction(nominal)
-    rate = average or nominal
-    return Fraction(rate) if rate else None
-
-
 def probe(path: Path) -> SourceInfo:
     """Frame rate (exact), per-frame times and size of a video file's first video stream.
 
@@ -108,17 +92,14 @@ def probe(path: Path) -> SourceInfo:
     if not path.is_file():
         raise StudyError(f"{path}: no such file")
     try:
-        with av.open(str(path)) as container:
-            if not container.streams.video:
-                raise StudyError(f"{path}: has no video stream")
-            stream = container.streams.video[0]
-            fps = _nominal_rate(stream)
-            if not fps or fps <= 0:
-                raise StudyError(f"{path}: unknown frame rate")
-            width, height = stream.codec_context.width, stream.codec_context.height
-            stamps = [frame.time for frame in container.decode(stream)]
-    except av.FFmpegError as exc:
-        raise StudyError(f"{path}: cannot decode video ({exc})") from exc
+        with VideoReader(path) as reader:
+            fps = reader.info.nominal_fps
+            width, height = reader.info.width, reader.info.height
+            stamps = [frame.time for frame in reader.decoded()]
+    except VideoError as exc:
+        raise StudyError(f"cannot decode video: {exc}") from exc
+    if not fps:
+        raise StudyError(f"{path}: unknown frame rate")
     if not stamps:
         raise StudyError(f"{path}: contains no decodable frames")
     # Timestamps are trusted only when present and strictly increasing in decode output
@@ -147,14 +128,12 @@ def _decode_rgb(info: SourceInfo, slots: range, width: int, height: int) -> Iter
     player would (sample and hold). For constant-rate sources that is frame i itself;
     for variable-rate sources (AVI with dropped frames) frames are repeated.
     """
-    with av.open(str(info.path)) as container:
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        source_w, source_h = stream.codec_context.width, stream.codec_context.height
+    with VideoReader(info.path) as reader:
+        source_w, source_h = reader.info.width, reader.info.height
         # Scale so the short side fits, then crop the (at most 1 px) remainder to even size.
         scale = max(width / source_w, height / source_h)
         scaled_w, scaled_h = max(width, round(source_w * scale)), max(height, round(source_h * scale))
-        decoded = enumerate(container.decode(stream))
+        decoded = enumerate(reader.decoded())
         current_index, current_frame = next(decoded)
         upcoming = next(decoded, None)
         cached: tuple[int, np.ndarray] | None = None
@@ -164,10 +143,7 @@ def _decode_rgb(info: SourceInfo, slots: range, width: int, height: int) -> Iter
                 current_index, current_frame = upcoming
                 upcoming = next(decoded, None)
             if cached is None or cached[0] != current_index:
-                if (scaled_w, scaled_h) == (source_w, source_h):
-                    rgb = current_frame.to_ndarray(format="rgb24")
-                else:
-                    rgb = current_frame.reformat(width=scaled_w, height=scaled_h, format="rgb24").to_ndarray()
+                rgb = to_rgb(current_frame, (scaled_w, scaled_h))
                 cached = (current_index, np.ascontiguousarray(rgb[:height, :width]))
             yield cached[1]
 

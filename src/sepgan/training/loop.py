@@ -39,6 +39,7 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader, Dataset
 from torch.utils.data.distributed import DistributedSampler
 
+from sepgan import metrics
 from sepgan.checkpoint import (
     TRAINING_STATE_NAME,
     CheckpointError,
@@ -52,7 +53,6 @@ from sepgan.checkpoint import (
 from sepgan.config import TrainConfig, config_from_dict, config_to_dict, dump_config
 from sepgan.data import PairedAugment, build_triplet_dataset
 from sepgan.data.prepared import is_prepared
-from sepgan.evaluation import metrics
 from sepgan.frames import to_uint8
 from sepgan.models import create_model
 from sepgan.runtime import (
