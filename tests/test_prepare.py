@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from sepgan.config import load_config
-from sepgan.data.prepared import PreparedTriplets, _thumbnail, prepare_dataset, scene_cuts, screen_triplet
+from sepgan.data.prepared import PreparedTriplets, screen_thumbnail, prepare_dataset, scene_cuts, screen_triplet
 from sepgan.training import train
 from synthetic import make_clip, moving_frames, write_frame_folder
 
@@ -26,20 +26,20 @@ def faded(frames: list[np.ndarray], start: int, step: float) -> list[np.ndarray]
 def test_scene_cuts_finds_the_cut_and_not_the_pan():
     shot_a = moving_frames(8, 72, 96, shift=(0, 1), seed=1)
     shot_b = moving_frames(8, 72, 96, shift=(-1, 0), seed=2)
-    thumbnails = [_thumbnail(frame) for frame in shot_a + shot_b]
+    thumbnails = [screen_thumbnail(frame) for frame in shot_a + shot_b]
     assert scene_cuts(thumbnails) == [7]  # between frame 7 (last of a) and 8 (first of b)
-    fast_pan = [_thumbnail(frame) for frame in moving_frames(12, 72, 96, shift=(0, 9), seed=3)]
+    fast_pan = [screen_thumbnail(frame) for frame in moving_frames(12, 72, 96, shift=(0, 9), seed=3)]
     assert scene_cuts(fast_pan) == []
 
 
 def test_screen_triplet_tells_fades_and_still_shots_from_motion():
-    moving = [_thumbnail(frame) for frame in moving_frames(3, 72, 96, shift=(1, 2), seed=4)]
+    moving = [screen_thumbnail(frame) for frame in moving_frames(3, 72, 96, shift=(1, 2), seed=4)]
     assert screen_triplet(*moving) is None
-    fade = [_thumbnail(frame) for frame in faded([moving_frames(1, 72, 96, seed=4)[0]] * 3, start=1, step=0.12)]
+    fade = [screen_thumbnail(frame) for frame in faded([moving_frames(1, 72, 96, seed=4)[0]] * 3, start=1, step=0.12)]
     assert screen_triplet(*fade) == "fade"
-    moving_fade = [_thumbnail(f) for f in faded(moving_frames(3, 72, 96, shift=(0, 1), seed=4), start=1, step=0.15)]
+    moving_fade = [screen_thumbnail(f) for f in faded(moving_frames(3, 72, 96, shift=(0, 1), seed=4), start=1, step=0.15)]
     assert screen_triplet(*moving_fade) == "fade"
-    still = [_thumbnail(moving_frames(1, 72, 96, seed=5)[0])] * 3
+    still = [screen_thumbnail(moving_frames(1, 72, 96, seed=5)[0])] * 3
     assert screen_triplet(*still) == "static"
     flash = [moving[0], np.clip(moving[1] + 60, 0, 255), moving[2]]
     assert screen_triplet(*flash) == "fade"

@@ -149,7 +149,7 @@ def input_frames(source: str | os.PathLike[str], every: int = 1) -> tuple[Callab
         AdaptError: ``source`` is neither a readable video nor a folder of images.
     """
     from sepgan.frames import FrameError, load_image_uint8
-    from sepgan.pipeline import list_frames
+    from sepgan.frames import list_frames
     from sepgan.video import VideoError, VideoReader, probe_video
 
     source = Path(source)
@@ -212,7 +212,7 @@ def _read_windows(
     rng: np.random.Generator,
 ) -> tuple[list[_Window], int, dict[str, int]]:
     """Decode the input once: (screened windows, frames read, skipped by reason)."""
-    from sepgan.data.prepared import _thumbnail, scene_cuts, screen_triplet
+    from sepgan.data.prepared import screen_thumbnail, scene_cuts, screen_triplet
 
     if count is None:  # a container without a frame count: count by decoding
         count = sum(1 for _ in frames())
@@ -223,7 +223,7 @@ def _read_windows(
     thumbnails: list[np.ndarray] = []
     kept: dict[int, np.ndarray] = {}
     for index, frame in enumerate(frames()):
-        thumbnails.append(_thumbnail(frame))
+        thumbnails.append(screen_thumbnail(frame))
         if index in needed:
             kept[index] = frame
     read = len(thumbnails)
@@ -250,7 +250,7 @@ def _read_windows(
 
 def _add_flows(windows: list[_Window], preset: str, skipped: dict[str, int]) -> list[_Window]:
     """Whole-frame DIS flow (one variant) of every window and scale; drops the windows whose flow fails."""
-    from sepgan.data.prepared import _flow_failed
+    from sepgan.data.prepared import flow_failed
     from sepgan.flow import flow_ensemble_numpy
 
     usable = []
@@ -260,7 +260,7 @@ def _add_flows(windows: list[_Window], preset: str, skipped: dict[str, int]) -> 
             flows = flow_ensemble_numpy(frame0, frame1, preset, 1)
             window.flows[scale] = torch.from_numpy(flows)
             if scale == 2:
-                failed = _flow_failed((frame0, frame1, target), (flows[0:2].transpose(1, 2, 0), flows[2:4].transpose(1, 2, 0)))[0]
+                failed = flow_failed((frame0, frame1, target), (flows[0:2].transpose(1, 2, 0), flows[2:4].transpose(1, 2, 0)))[0]
         if failed:
             skipped["flow"] = skipped.get("flow", 0) + 1
         else:
@@ -365,7 +365,7 @@ def _fine_tune(
 
 def _holdout_psnr(interpolator, windows: list[_Window]) -> float:
     """Mean PSNR (dB) of ``interpolator`` on the held-out windows at half size (the motion of one input interval)."""
-    from sepgan.evaluation.metrics import psnr
+    from sepgan.metrics import psnr
     from sepgan.frames import from_uint8, to_uint8
 
     scores = []

@@ -188,7 +188,7 @@ SKIP_REASONS = {
 }
 
 
-def _thumbnail(frame: np.ndarray) -> np.ndarray:
+def screen_thumbnail(frame: np.ndarray) -> np.ndarray:
     """:func:`sepgan.video.thumbnail` in grey levels (0–255), the unit of the screens' thresholds."""
     return 255.0 * thumbnail(frame)
 
@@ -247,7 +247,7 @@ def screen_triplet(thumbnail0: np.ndarray, thumbnail_target: np.ndarray, thumbna
     return None
 
 
-def _flow_failed(frames: tuple[np.ndarray, np.ndarray, np.ndarray], flows: tuple[np.ndarray, np.ndarray]) -> tuple[bool, np.ndarray]:
+def flow_failed(frames: tuple[np.ndarray, np.ndarray, np.ndarray], flows: tuple[np.ndarray, np.ndarray]) -> tuple[bool, np.ndarray]:
     """(failed, per-pixel error of the flow baseline): the screen of the issue's flow rule, whole frame."""
     frame0, frame1, target = (f.astype(np.float32) for f in frames)
     flow01, flow10 = flows
@@ -374,7 +374,7 @@ def _prepare_source(name: str, clips: Sequence[Path], shard: Path, options: _Opt
                     thumbnails = []
                     break
                 shape = frame.shape
-                thumbnails.append(_thumbnail(frame))
+                thumbnails.append(screen_thumbnail(frame))
         except DatasetError as error:
             notes.append(f"{clip.name}: {error}")
             thumbnails = []
@@ -419,7 +419,7 @@ def _prepare_source(name: str, clips: Sequence[Path], shard: Path, options: _Opt
                     flow01, flow10 = flows[0:2].transpose(1, 2, 0), flows[2:4].transpose(1, 2, 0)
                     error = None
                     if options.screen or (options.candidates > 1 and options.hard_fraction > 0):
-                        failed, error = _flow_failed((frame0, frame1, target), (flow01, flow10))
+                        failed, error = flow_failed((frame0, frame1, target), (flow01, flow10))
                         if failed and options.screen:
                             report.skipped["flow"] = report.skipped.get("flow", 0) + 1
                             continue
