@@ -580,6 +580,7 @@ def interpolate_video(
             "crf": options.crf,
             "preset": options.preset,
             "start_time": info.start_time,
+            "colour": reader.colour,  # the input's matrix, range and tags, for the output too
         }
         writer = open_writer(
             output,
@@ -631,7 +632,7 @@ def interpolate_video(
             if montage is not None:
                 montage.abort()
             raise
-    notes = list(writer.notes)
+    notes = [*reader.notes, *writer.notes]
     if options.fps is not None and retiming.max_error:
         notes.append(
             f"timing: each output frame is the nearest 1/{2**options.max_depth} of an input interval "

@@ -19,6 +19,14 @@ Conventions
   constant-rate at that value.
 * **Timing.** The first output frame keeps the input's first timestamp, so
   copied audio stays in sync.
+* **Colour.** YUV is converted to RGB and back with the input's matrix and
+  range (BT.601, BT.709, BT.2020; tv or pc), or for untagged input with what
+  players assume: BT.709 for HD (width ≥ 1280 or height > 576), BT.601 below,
+  tv range (:class:`Colour`). The output carries the input's tags (matrix,
+  primaries, transfer, range), so a pass-through frame decodes within 1–2
+  levels of the input. Input of more than 8 bits is read as 8-bit with a note;
+  HDR (PQ or HLG transfer) and video with alpha are refused, since sepgan
+  works in 8-bit opaque RGB.
 * **Audio and subtitles** are copied packet by packet, unchanged, with their
   timestamps. When the output container cannot hold a codec (MP4 takes only
   ``mov_text`` subtitles, for instance), audio is re-encoded to AAC and
@@ -53,7 +61,7 @@ import os
 import secrets
 import shutil
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -252,6 +260,131 @@ def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
         return _describe(path, container)
 
 
+# ---------------------------------------------------------------------------
+# Colour: how YUV samples become RGB and back, and the tags that say so
+# ---------------------------------------------------------------------------
+
+# FFmpeg's colour codes (AVColorSpace, AVColorRange, AVColorTransferCharacteristic,
+# AVColorPrimaries), named as ffprobe names them; 2 is "unspecified" in all but the range.
+_MATRIX_NAMES = {
+    0: "gbr",
+    1: "bt709",
+    2: "unknown",
+    4: "fcc",
+    5: "bt470bg",
+    6: "smpte170m",
+    7: "smpte240m",
+    8: "ycgco",
+    9: "bt2020nc",
+    10: "bt2020c",
+    11: "smpte2085",
+    12: "chroma-derived-nc",
+    13: "chroma-derived-c",
+    14: "ictcp",
+}
+# The matrices swscale converts with, by AVColorSpace (bt470bg and smpte170m are both BT.601).
+_SWS_MATRIX = {1: "ITU709", 4: "FCC", 5: "ITU601", 6: "ITU601", 7: "SMPTE240M", 9: "BT2020"}
+_MATRIX_BT709, _MATRIX_BT601 = 1, 6
+_RANGE_TV, _RANGE_PC = 1, 2
+_UNSPECIFIED = 2
+_HDR_TRANSFERS = {16: "PQ (smpte2084)", 18: "HLG (arib-std-b67)"}
+# Accurate rounding and full chroma resolution: flat colours survive a YUV→RGB→YUV
+# round trip within one level (plain bilinear is off by up to 2); ~3× the cost of
+# bilinear, 9 ms per 1280×720 frame, small next to interpolation.
+_SWS_FLAGS = (
+    av.video.reformatter.Interpolation.BILINEAR
+    | av.video.reformatter.Interpolation.ACCURATE_RND
+    | av.video.reformatter.Interpolation.FULL_CHR_H_INT
+    | av.video.reformatter.Interpolation.FULL_CHR_H_INP
+)
+
+
+@dataclass(frozen=True)
+class Colour:
+    """How a video's samples map to RGB, and the colour tags an output should carry.
+
+    The values are FFmpeg's codes (``AVColorSpace`` for ``matrix``, and so on).
+    ``matrix`` and ``range`` are the ones sepgan converts with: the input's tags,
+    or for untagged YUV what players assume, BT.709 for HD (width ≥ 1280 or
+    height > 576, mpv's and libplacebo's test) and BT.601 below, limited (tv)
+    range; ``guessed`` says so.
+    ``primaries`` and ``transfer`` are tags only, copied to the output
+    (2: unspecified). ``rgb``: the samples are RGB already (gbrp, bgr0, a
+    palette), so no matrix applies. ``bits``: the input's bits per sample.
+    """
+
+    matrix: int = _MATRIX_BT601
+    range: int = _RANGE_TV
+    primaries: int = _UNSPECIFIED
+    transfer: int = _UNSPECIFIED
+    rgb: bool = False
+    bits: int = 8
+    guessed: bool = True
+
+    @classmethod
+    def untagged(cls, width: int, height: int) -> Colour:
+        """What players assume for untagged YUV video of this size."""
+        hd = width >= 1280 or height > 576
+        return cls(matrix=_MATRIX_BT709 if hd else _MATRIX_BT601)
+
+    @property
+    def matrix_name(self) -> str:
+        return _MATRIX_NAMES.get(self.matrix, str(self.matrix))
+
+    def sws_arguments(self) -> dict[str, object]:
+        """:meth:`av.VideoFrame.reformat` arguments for RGB ↔ YUV with this matrix (not the ranges)."""
+        matrix = _SWS_MATRIX[self.matrix]
+        return {"src_colorspace": matrix, "dst_colorspace": matrix, "interpolation": _SWS_FLAGS}
+
+
+def _stream_colour(path: Path, stream: av.video.stream.VideoStream) -> Colour:
+    """The :class:`Colour` of a video stream; raises :class:`VideoError` for alpha, HDR and unknown matrices."""
+    context = stream.codec_context
+    pix_fmt = context.pix_fmt
+    video_format = av.VideoFormat(pix_fmt) if pix_fmt else None
+    components = video_format.components if video_format else ()
+    if any(component.is_alpha for component in components) or stream.metadata.get("alpha_mode") == "1":
+        # VP9/WebM keeps alpha beside the picture (Matroska's alpha_mode); FFmpeg's decoder drops it.
+        kind = pix_fmt if any(component.is_alpha for component in components) else "alpha_mode=1"
+        raise VideoError(f"{path}: video has an alpha channel ({kind}); sepgan needs opaque RGB")
+    bits = max((component.bits for component in components), default=8)
+    if context.color_trc in _HDR_TRANSFERS:
+        raise VideoError(
+            f"{path}: HDR video ({_HDR_TRANSFERS[context.color_trc]} transfer, {bits}-bit) is not supported: "
+            "sepgan interpolates 8-bit SDR and would lose the HDR picture; tone-map it to SDR first "
+            "(e.g. with ffmpeg's zscale and tonemap filters)"
+        )
+    rgb = bool(video_format and (video_format.is_rgb or video_format.has_palette))
+    if rgb:
+        return Colour(
+            matrix=0,
+            range=_RANGE_PC,
+            primaries=context.color_primaries,
+            transfer=context.color_trc,
+            rgb=True,
+            bits=bits,
+            guessed=False,
+        )
+    guess = Colour.untagged(stream.width, stream.height)
+    matrix = context.colorspace
+    if matrix in (_UNSPECIFIED, 3):  # 3: reserved, as good as untagged
+        matrix = guess.matrix
+    elif matrix not in _SWS_MATRIX:
+        raise VideoError(
+            f"{path}: colour matrix {_MATRIX_NAMES.get(matrix, matrix)} is not supported; "
+            "convert to bt709 first (e.g. ffmpeg -vf colorspace=all=bt709)"
+        )
+    full = context.color_range == _RANGE_PC or (pix_fmt or "").startswith("yuvj")
+    return Colour(
+        matrix=matrix,
+        range=_RANGE_PC if full else _RANGE_TV,
+        primaries=context.color_primaries,
+        transfer=context.color_trc,
+        bits=bits,
+        guessed=context.colorspace != matrix,
+    )
+
+
 class VideoReader:
     """Streaming decoder for the first video stream of a file (any container/codec FFmpeg reads).
 
@@ -263,6 +396,12 @@ class VideoReader:
     sepgan's one decode loop: training's frame cache, video benchmarks, the
     study's clips and ``sepgan prepare`` all read through it. Decoding errors,
     such as those of a truncated file, raise :class:`VideoError`.
+
+    YUV is converted with the input's matrix and range (``reader.colour``, see
+    :class:`Colour`); pass ``colour=reader.colour`` to the writer so the output
+    is converted back the same way and carries the same tags. Video with alpha,
+    HDR (PQ or HLG transfer) or an unsupported matrix raises :class:`VideoError`
+    on opening; input of more than 8 bits is read as 8-bit, ``reader.notes`` says so.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -270,10 +409,17 @@ class VideoReader:
         self.container = _open_input(self.path)
         try:
             self.info = _describe(self.path, self.container)
+            self.colour = _stream_colour(self.path, self.container.streams.video[0])
         except BaseException:
             self.container.close()
             raise
         self.stream = self.container.streams.video[0]
+        self.notes: list[str] = []
+        if self.colour.bits > 8:
+            self.notes.append(
+                f"{self.path.name} is {self.colour.bits}-bit ({self.stream.codec_context.pix_fmt}); sepgan "
+                "works in 8 bits per channel, so the output is 8-bit (its colour tags are kept)"
+            )
         self.stream.thread_type = "AUTO"  # frame/slice threads inside FFmpeg; frames stay in order
         self.passthrough = [*self.container.streams.audio, *self.container.streams.subtitles]
 
@@ -294,7 +440,7 @@ class VideoReader:
     ) -> Iterator[np.ndarray]:
         """RGB uint8 H×W×3 frames; with ``max_side``, downscaled (area-averaged) to fit :func:`fit_within`."""
         for frame in self.decoded(on_packet):
-            yield to_rgb(frame, fit_within(frame.width, frame.height, max_side), "AREA")
+            yield to_rgb(frame, fit_within(frame.width, frame.height, max_side), "AREA", self.colour)
 
     def close(self) -> None:
         self.container.close()
@@ -315,17 +461,28 @@ def fit_within(width: int, height: int, max_side: int | None) -> tuple[int, int]
 
 
 def to_rgb(
-    frame: av.VideoFrame, size: tuple[int, int] | None = None, interpolation: str | None = None
+    frame: av.VideoFrame,
+    size: tuple[int, int] | None = None,
+    interpolation: str | None = None,
+    colour: Colour | None = None,
 ) -> np.ndarray:
     """A decoded frame as RGB uint8 H×W×3, scaled by FFmpeg's swscale to ``size`` (width, height) if given.
 
     ``interpolation`` is swscale's filter for the scaling ("AREA" averages;
-    None is PyAV's default, bilinear); it does not matter at the frame's own size.
+    None is bilinear); it does not matter at the frame's own size. YUV is
+    converted with ``colour``'s matrix and range (``VideoReader.colour``), or
+    with FFmpeg's own guess from the frame's tags when ``colour`` is None.
     """
-    if size is None or size == (frame.width, frame.height):
-        return frame.to_ndarray(format="rgb24")
-    width, height = size
-    return frame.to_ndarray(width=width, height=height, format="rgb24", interpolation=interpolation)
+    arguments: dict[str, object] = {}
+    if size is not None and size != (frame.width, frame.height):
+        arguments.update(width=size[0], height=size[1], interpolation=interpolation)
+    if colour is not None and not (frame.format.is_rgb or frame.format.has_palette):
+        if colour.rgb:  # the stream said RGB, this frame is YUV: what a player would assume
+            colour = Colour.untagged(frame.width, frame.height)
+        arguments.update(src_color_range=colour.range, dst_color_range=_RANGE_PC, **colour.sws_arguments())
+        if interpolation is not None and "width" in arguments:  # the scaling filter, with accurate rounding
+            arguments["interpolation"] = getattr(av.video.reformatter.Interpolation, interpolation) | _SWS_FLAGS
+    return frame.to_ndarray(format="rgb24", **arguments)
 
 
 # ---------------------------------------------------------------------------
@@ -361,6 +518,17 @@ def output_codec(output: str | os.PathLike[str], codec: str = "auto") -> str:
     return codec
 
 
+def _output_colour(colour: Colour | None, codec: str, width: int, height: int) -> Colour:
+    """The colour a :class:`VideoWriter` writes with: the input's, in the samples ``codec`` stores."""
+    if colour is None:
+        colour = Colour.untagged(width, height)
+    if codec == "ffv1":
+        return replace(colour, matrix=0, range=_RANGE_PC, rgb=True, guessed=False)
+    if colour.rgb:  # RGB input to a YUV encoder: the matrix players assume at this size
+        return replace(colour, matrix=Colour.untagged(width, height).matrix, range=_RANGE_TV, rgb=False)
+    return colour
+
+
 def _hidden_temporary(path: Path, suffix: str = "") -> Path:
     return path.parent / f".{path.name}.{secrets.token_hex(4)}.partial{suffix}"
 
@@ -372,6 +540,12 @@ class VideoWriter:
     packet of one of the ``passthrough`` input streams; ``close()`` flushes and
     renames the temporary file onto ``path``; ``abort()`` deletes it.
     Used as a context manager, an exception aborts.
+
+    ``colour`` (a reader's :attr:`VideoReader.colour`) sets how RGB becomes YUV
+    and the colour tags written: the input's matrix, range, primaries and
+    transfer. Without it, untagged-input rules apply (BT.709 for HD, BT.601
+    below, tv range). The matrix is always tagged, also when it was guessed, so
+    no player has to guess again. FFV1 stores RGB, tagged ``gbr``.
     """
 
     def __init__(
@@ -386,9 +560,11 @@ class VideoWriter:
         preset: str = "medium",
         start_time: Fraction = Fraction(0),
         passthrough: Sequence[av.stream.Stream] = (),
+        colour: Colour | None = None,
     ) -> None:
         self.path = Path(path)
         self.fps = Fraction(fps)
+        self.colour = _output_colour(colour, codec, width, height)
         self.notes: list[str] = []
         self.frames_written = 0
         self._temporary = _hidden_temporary(self.path, self.path.suffix)
@@ -421,6 +597,10 @@ class VideoWriter:
         else:
             raise VideoError(f"unknown video codec {codec!r}")
         stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
+        # The encoder writes these into the bitstream (H.264 VUI) and the muxer into the container.
+        context = stream.codec_context
+        context.colorspace, context.color_range = self.colour.matrix, self.colour.range
+        context.color_primaries, context.color_trc = self.colour.primaries, self.colour.transfer
         stream.time_base = Fraction(self.fps.denominator, self.fps.numerator)
         stream.codec_context.time_base = stream.time_base
         self.video = stream
@@ -444,6 +624,14 @@ class VideoWriter:
 
     def write(self, frame: np.ndarray) -> None:
         video_frame = av.VideoFrame.from_ndarray(frame, format="rgb24")
+        if not self.colour.rgb:
+            # Converted here, not by the encoder, whose conversion would use BT.601 whatever the tags.
+            video_frame = video_frame.reformat(
+                format=self.video.codec_context.pix_fmt,
+                src_color_range=_RANGE_PC,
+                dst_color_range=self.colour.range,
+                **self.colour.sws_arguments(),
+            )
         video_frame.pts = self._first_pts + self.frames_written
         # The codec's time base is 1/fps; the stream's may be changed by the muxer (MP4 picks 1/60000).
         video_frame.time_base = self.video.codec_context.time_base
@@ -570,6 +758,7 @@ def open_writer(
     preset: str = "medium",
     start_time: Fraction = Fraction(0),
     passthrough: Sequence[av.stream.Stream] = (),
+    colour: Colour | None = None,
 ) -> VideoWriter | PngSequenceWriter:
     """A :class:`VideoWriter` or a :class:`PngSequenceWriter`, as :func:`output_codec` decides."""
     chosen = output_codec(path, codec)
@@ -585,6 +774,7 @@ def open_writer(
         preset=preset,
         start_time=start_time,
         passthrough=passthrough,
+        colour=colour,
     )
 
 

@@ -143,7 +143,7 @@ def _decode_rgb(info: SourceInfo, slots: range, width: int, height: int) -> Iter
                 current_index, current_frame = upcoming
                 upcoming = next(decoded, None)
             if cached is None or cached[0] != current_index:
-                rgb = to_rgb(current_frame, (scaled_w, scaled_h))
+                rgb = to_rgb(current_frame, (scaled_w, scaled_h), colour=reader.colour)
                 cached = (current_index, np.ascontiguousarray(rgb[:height, :width]))
             yield cached[1]
 
