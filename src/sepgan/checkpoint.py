@@ -24,12 +24,14 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
+from sepgan.errors import UserError
+
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
 TRAINING_STATE_NAME = "training_state.pt"
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserError, ValueError):
     """A checkpoint that is missing, incomplete or does not match its model."""
 
 

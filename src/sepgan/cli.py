@@ -1,12 +1,14 @@
 """The ``sepgan`` command line: parse arguments and delegate to the library.
 
-User errors (a missing file, a bad config, an unreadable dataset) are printed as
-one line on stderr with a non-zero exit; tracebacks are kept for real bugs.
+User errors (a missing file, a bad config, an unreadable dataset: every
+:class:`sepgan.errors.UserError`) are printed as one line on stderr with exit
+code 2 by :func:`sepgan.errors.reports_user_errors`, which wraps every command,
+``evaluate`` and ``study`` included; Ctrl-C exits 130. Tracebacks are kept for
+real bugs.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import signal
 import sys
@@ -15,6 +17,8 @@ from typing import Annotated
 
 import typer
 
+from sepgan.errors import UserError, reports_user_errors
+
 app = typer.Typer(
     name="sepgan",
     help="Video frame interpolation with adaptive separable convolution (SepConv), trained with L1 or GANs.",
@@ -22,48 +26,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-USER_ERROR_EXIT = 2
-
-
-def _user_error_types() -> tuple[type[BaseException], ...]:
-    from sepgan.checkpoint import CheckpointError
-    from sepgan.config import ConfigError
-    from sepgan.data import DatasetError
-    from sepgan.frames import FrameError
-    from sepgan.pipeline import InterpolationError
-    from sepgan.training import TrainingError
-    from sepgan.video import VideoError
-
-    return (
-        ConfigError,
-        CheckpointError,
-        DatasetError,
-        FrameError,
-        TrainingError,
-        FileNotFoundError,
-        InterpolationError,
-        VideoError,
-    )
-
-
-def reports_user_errors(command):
-    """Turn the library's user-facing errors into ``error: ...`` and exit code 2."""
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except _user_error_types() as error:
-            message = str(error).splitlines()[0] if str(error) else type(error).__name__
-            typer.echo(f"error: {message}", err=True)
-            raise typer.Exit(USER_ERROR_EXIT) from None
-        except KeyboardInterrupt:
-            typer.echo("interrupted", err=True)
-            raise typer.Exit(130) from None
-
-    return wrapper
-
 
 @app.callback()
 def main(
@@ -308,9 +270,10 @@ def prepare(
             on_triplet=advance if progress and workers == 1 else None, on_source=report,
         )  # fmt: skip
     except ValueError as error:  # bad option values (crop size, gaps, preset)
-        if isinstance(error, _user_error_types()):
+        if isinstance(error, UserError):
             raise
-        raise DatasetError(str(error)) from None
+        # The library's messages start with the parameter's name, which the handler shows as its flag.
+        raise DatasetError(str(error), parameter=str(error).split(" ", 1)[0]) from None
     finally:
         for bar in bars:
             bar.close()

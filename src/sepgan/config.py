@@ -21,10 +21,12 @@ from typing import Any
 
 import yaml
 
+from sepgan.errors import UserError
+
 MODES = ("l1", "dcgan", "wgan-gp")
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A configuration file or override that can't be applied."""
 
 

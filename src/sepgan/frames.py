@@ -46,6 +46,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from sepgan.errors import UserError
+
 __all__ = [
     "FrameError",
     "from_uint8",
@@ -60,7 +62,7 @@ _ALPHA_MODES = {"RGBA", "RGBa", "LA", "La", "PA"}
 _OTHER_COLOUR_SPACES = {"CMYK", "YCbCr", "LAB", "HSV"}
 
 
-class FrameError(ValueError):
+class FrameError(UserError, ValueError):
     """An image file cannot be used as an RGB frame; the message names the file and why."""
 
 

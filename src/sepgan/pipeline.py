@@ -65,6 +65,7 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
+from sepgan.errors import UserError
 from sepgan.frames import from_uint8, load_image, load_image_uint8, save_image, to_uint8
 from sepgan.interpolator import DEFAULT_MAX_DEPTH, DEFAULT_MAX_MEMORY_MB, Interpolator, Retiming
 from sepgan.video import (
@@ -96,7 +97,7 @@ __all__ = [
 ]
 
 
-class InterpolationError(ValueError):
+class InterpolationError(UserError, ValueError):
     """The job cannot run as asked: bad paths, mismatched sizes, too few frames, bad options."""
 
 
@@ -470,7 +471,9 @@ def _retiming(options: InterpolateOptions) -> Retiming:
     try:
         return Retiming.for_factor(factor)
     except ValueError as error:
-        raise InterpolationError(f"--factor {factor}: must be a power of two (2, 4, 8, ...)") from error
+        raise InterpolationError(
+            f"factor {factor}: must be a power of two (2, 4, 8, ...)", parameter="factor"
+        ) from error
 
 
 def interpolate_pair(interpolator: Interpolator, path0: Path, path1: Path, output: Path) -> JobResult:
@@ -511,7 +514,9 @@ def interpolate_folder(
 ) -> JobResult:
     """×factor for a folder of frames; writes ``factor·(N − 1) + 1`` PNG files into ``output``."""
     if options.fps is not None:
-        raise InterpolationError("a frame folder has no frame rate; use --factor instead of --fps")
+        raise InterpolationError(
+            "a frame folder has no frame rate; use factor instead of fps", parameter=("factor", "fps")
+        )
     if output_codec(output, "png" if options.codec == "auto" else options.codec) != "png":
         raise InterpolationError(f"{output}: a frame folder is written as a folder of PNG frames")
     paths = list_frames(folder)
@@ -691,13 +696,15 @@ def run_interpolate(
     inputs = [Path(path) for path in inputs]
     output = Path(output)
     if options.factor is not None and options.fps is not None:
-        raise InterpolationError("use either --factor or --fps, not both")
+        raise InterpolationError("use either factor or fps, not both", parameter=("factor", "fps"))
     if options.fps is not None and options.fps <= 0:
-        raise InterpolationError(f"--fps must be positive, got {options.fps}")
+        raise InterpolationError(f"fps must be positive, got {options.fps}", parameter="fps")
     if options.factor is not None:
         _retiming(options)
     if options.scene_threshold is not None and not 0 <= options.scene_threshold <= 1:
-        raise InterpolationError(f"--scene-threshold must be between 0 and 1, got {options.scene_threshold}")
+        raise InterpolationError(
+            f"scene_threshold must be between 0 and 1, got {options.scene_threshold}", parameter="scene_threshold"
+        )
     for path in inputs:
         if not path.exists():
             raise InterpolationError(f"{path}: no such file or folder")
@@ -734,7 +741,9 @@ def run_interpolate(
         raise InterpolationError(f"{source} is a single image; pass two images, a frame folder or a video")
     output_codec(output, options.codec)  # reject a bad suffix/codec before decoding
     if options.montage is not None and output_codec(options.montage) == "png":
-        raise InterpolationError(f"--montage {options.montage}: give a video file name such as montage.mp4")
+        raise InterpolationError(
+            f"montage {options.montage}: give a video file name such as montage.mp4", parameter="montage"
+        )
     VideoReader(source).close()  # opens and describes the container; corrupt files fail here
     return interpolate_video(make_interpolator(), source, output, options)
 
@@ -772,9 +781,9 @@ def load_interpolator(
 
     if flow_variants is not None:
         try:
-            check_variants(flow_variants, "--flow-variants")
+            check_variants(flow_variants, "flow_variants")
         except ValueError as error:
-            raise InterpolationError(str(error)) from None
+            raise InterpolationError(str(error), parameter="flow_variants") from None
     try:
         interpolator = Interpolator.from_pretrained(
             weights,
@@ -793,7 +802,8 @@ def load_interpolator(
     if flow_variants is not None:
         if not hasattr(interpolator.model, "flow_variants"):
             raise InterpolationError(
-                f"--flow-variants applies to flow-guided models; {interpolator.model.architecture} computes no flow"
+                f"flow_variants applies to flow-guided models; {interpolator.model.architecture} computes no flow",
+                parameter="flow_variants",
             )
         interpolator.model.flow_variants = flow_variants
     return interpolator

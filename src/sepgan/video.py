@@ -61,6 +61,8 @@ import av
 import numpy as np
 from PIL import Image
 
+from sepgan.errors import UserError
+
 __all__ = [
     "CODECS",
     "DEFAULT_CRF",
@@ -106,7 +108,7 @@ VIDEO_SUFFIXES = {
 }
 
 
-class VideoError(ValueError):
+class VideoError(UserError, ValueError):
     """A video that cannot be read or written; the message names the file and why."""
 
 

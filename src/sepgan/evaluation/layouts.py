@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sepgan.errors import UserError
 from sepgan.frames import load_image_uint8
 
 __all__ = [
@@ -56,7 +57,7 @@ SNU_SPLITS = ("easy", "medium", "hard", "extreme")
 Triplet = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
-class LayoutError(ValueError):
+class LayoutError(UserError, ValueError):
     """A benchmark path that does not exist, matches no layout, or holds no samples."""
 
 

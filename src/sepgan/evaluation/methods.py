@@ -61,6 +61,7 @@ import torch
 import torch.nn.functional as F
 
 from sepgan.borders import interpolate_inside_borders
+from sepgan.errors import UserError
 from sepgan.flow import backward_warp_numpy, dis_flow, ensemble_middle_warps, estimate_flows
 from sepgan.frames import from_uint8, load_image_uint8, save_image, to_uint8
 
@@ -83,7 +84,7 @@ ALL_METHODS = (
 )  # fmt: skip
 
 
-class MethodUnavailable(RuntimeError):
+class MethodUnavailable(UserError, RuntimeError):
     """A method that cannot run here (peer not installed, no weights); the message says why."""
 
 

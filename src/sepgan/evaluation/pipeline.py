@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from sepgan.errors import UserError
 from sepgan.evaluation.layouts import Benchmark, LayoutError, open_benchmark
 from sepgan.evaluation.methods import ALL_METHODS, build_method
 from sepgan.evaluation.report import format_markdown, write_report
@@ -22,7 +23,7 @@ __all__ = ["DEFAULT_METHODS", "EvaluationRun", "EvaluationUserError", "parse_met
 DEFAULT_METHODS = "ours,average,repeat,flow"
 
 
-class EvaluationUserError(ValueError):
+class EvaluationUserError(UserError, ValueError):
     """A mistake in what the user asked for; the message is one line."""
 
 
@@ -68,7 +69,7 @@ def run_evaluation(
 
     names = parse_methods(methods)
     if limit is not None and limit < 1:
-        raise EvaluationUserError(f"--limit must be at least 1, got {limit}")
+        raise EvaluationUserError(f"limit must be at least 1, got {limit}", parameter="limit")
     if not paths:
         raise EvaluationUserError("give at least one benchmark folder or video")
     try:

@@ -26,12 +26,14 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from sepgan.errors import UserError
+
 CONFIG_NAME = "study.json"
 VOTES_NAME = "votes.sqlite3"
 FORMAT = "sepgan-study/1"
 
 
-class StudyError(Exception):
+class StudyError(UserError):
     """A user-facing error: bad input, unusable study folder. The CLI prints it on one line."""
 
 

@@ -52,6 +52,7 @@ from sepgan.checkpoint import (
 from sepgan.config import TrainConfig, config_from_dict, config_to_dict, dump_config
 from sepgan.data import PairedAugment, build_triplet_dataset
 from sepgan.data.prepared import is_prepared
+from sepgan.errors import UserError
 from sepgan.evaluation import metrics
 from sepgan.frames import to_uint8
 from sepgan.models import create_model
@@ -72,7 +73,7 @@ logger = logging.getLogger(__name__)
 VALIDATION_EPOCH = 2**31 - 1
 
 
-class TrainingError(ValueError):
+class TrainingError(UserError, ValueError):
     """A run that can't start: bad data, a missing resume state, a mismatched config."""
 
 
@@ -320,7 +321,9 @@ def train(config: TrainConfig, *, resume: bool = False, progress: bool = True) -
     state = None
     if resume:
         if not state_path.is_file():
-            raise TrainingError(f"--resume: no training state in {output_dir} ({TRAINING_STATE_NAME} missing)")
+            raise TrainingError(
+                f"resume: no training state in {output_dir} ({TRAINING_STATE_NAME} missing)", parameter="resume"
+            )
         try:
             state = load_training_state(state_path)
         except CheckpointError as error:
@@ -334,7 +337,9 @@ def train(config: TrainConfig, *, resume: bool = False, progress: bool = True) -
                 "(only max_steps may change); see its config.yaml"
             )
     elif state_path.exists():
-        raise TrainingError(f"{output_dir} already holds a run; pass --resume to continue it or pick another folder")
+        raise TrainingError(
+            f"{output_dir} already holds a run; pass resume to continue it or pick another folder", parameter="resume"
+        )
 
     seed_everything(config.seed + rank)
     dataset, augment, sampler = _build_data(config, rank, world_size)
