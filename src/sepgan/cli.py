@@ -187,7 +187,8 @@ def interpolate(
 
 
 # Subcommands that live in their own subpackages. Their modules import only
-# Typer at load time, so `sepgan --help` stays fast.
+# Typer (and torch-free name lists) at load time, so `sepgan --help` stays fast:
+# tests/test_cli.py checks that importing this module leaves torch unloaded.
 from sepgan.evaluation.cli import evaluate_command
 from sepgan.study.cli import study_app
 

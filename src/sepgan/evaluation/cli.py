@@ -13,9 +13,7 @@ from typing import Annotated
 import typer
 
 from sepgan.errors import reports_user_errors
-from sepgan.evaluation.layouts import LAYOUTS, SNU_SPLITS
-from sepgan.evaluation.methods import ALL_METHODS
-from sepgan.evaluation.pipeline import DEFAULT_METHODS
+from sepgan.evaluation.choices import ALL_METHODS, DEFAULT_METHODS, LAYOUTS, SNU_SPLITS
 
 
 @reports_user_errors

@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from sepgan.errors import UserError
+from sepgan.evaluation.choices import LAYOUTS, SNU_SPLITS
 from sepgan.frames import load_image_uint8
 
 __all__ = [
@@ -51,9 +52,6 @@ __all__ = [
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".wmv", ".flv")
-LAYOUTS = ("middlebury", "ucf101", "vimeo90k", "atd12k", "snufilm", "video")
-SNU_SPLITS = ("easy", "medium", "hard", "extreme")
-
 Triplet = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 

@@ -62,6 +62,7 @@ import torch.nn.functional as F
 
 from sepgan.borders import interpolate_inside_borders
 from sepgan.errors import UserError
+from sepgan.evaluation.choices import ALL_METHODS
 from sepgan.flow import backward_warp_numpy, dis_flow, ensemble_middle_warps, estimate_flows
 from sepgan.frames import from_uint8, load_image_uint8, save_image, to_uint8
 
@@ -78,10 +79,6 @@ __all__ = [
     "RifeMethod",
     "build_method",
 ]
-
-ALL_METHODS = (
-    "ours", "average", "repeat", "flow", "flow-simple", "flow-fine", "flow-ensemble", "minterpolate", "rife",
-)  # fmt: skip
 
 
 class MethodUnavailable(UserError, RuntimeError):

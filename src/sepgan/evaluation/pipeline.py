@@ -13,15 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sepgan.errors import UserError
+from sepgan.evaluation.choices import ALL_METHODS, DEFAULT_METHODS
 from sepgan.evaluation.layouts import Benchmark, LayoutError, open_benchmark
-from sepgan.evaluation.methods import ALL_METHODS, build_method
+from sepgan.evaluation.methods import build_method
 from sepgan.evaluation.report import format_markdown, write_report
 from sepgan.evaluation.runner import EvaluationError, EvaluationResult, evaluate
 
 __all__ = ["DEFAULT_METHODS", "EvaluationRun", "EvaluationUserError", "parse_methods", "run_evaluation"]
-
-DEFAULT_METHODS = "ours,average,repeat,flow"
-
 
 class EvaluationUserError(UserError, ValueError):
     """A mistake in what the user asked for; the message is one line."""
