@@ -1,7 +1,8 @@
 """Checkpoints: model weights that rebuild themselves, and full training state.
 
-Two kinds of files, both written atomically (temp file in the same folder, then
-``os.replace``), so a crash never leaves a half-written file under the real name:
+Two kinds of files, both written atomically (:func:`sepgan.atomic.atomic_write`:
+temp file in the same folder, fsync, then ``os.replace``), so a crash never
+leaves a half-written file under the real name:
 
 * A *pretrained model folder*: ``model.safetensors`` (the weights, optionally
   stored as fp16 to halve the size) and ``config.json``
@@ -17,13 +18,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors.torch import load_file, save_file
 
+from sepgan.atomic import atomic_write, atomic_write_text
 from sepgan.errors import UserError
 
 WEIGHTS_NAME = "model.safetensors"
@@ -33,25 +34,6 @@ TRAINING_STATE_NAME = "training_state.pt"
 
 class CheckpointError(UserError, ValueError):
     """A checkpoint that is missing, incomplete or does not match its model."""
-
-
-def atomic_write(path: str | os.PathLike, write) -> None:
-    """Call ``write(temp_path)`` and move the result onto ``path`` in one rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    try:
-        write(temp_name)
-        os.replace(temp_name, path)
-    except BaseException:
-        if os.path.exists(temp_name):
-            os.unlink(temp_name)
-        raise
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    atomic_write(path, lambda temp: Path(temp).write_text(text))
 
 
 def unwrap_model(model: torch.nn.Module) -> torch.nn.Module:

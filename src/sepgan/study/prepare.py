@@ -34,8 +34,6 @@ import logging
 import math
 import os
 import secrets
-import shutil
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -45,6 +43,7 @@ from pathlib import Path
 import av
 import numpy as np
 
+from sepgan.atomic import atomic_output
 from sepgan.study.config import (
     Clip,
     Comparison,
@@ -334,8 +333,8 @@ def create_study(
             comparisons[f"k{len(comparisons)}"] = Comparison(a=f"m{i}", b=f"m{j}")
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    building = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.building-", dir=out_dir.resolve().parent))
-    try:
+    # Built under a temporary name; an old folder (--force) is replaced only once the new one is complete.
+    with atomic_output(out_dir.resolve(), folder=True, replace=True) as building:
         (building / "media").mkdir()
         media: dict[str, Media] = {}
         for method_key, info in zip(methods, infos):
@@ -374,19 +373,4 @@ def create_study(
             notes=notes,
         )
         save_config(config, building)
-        _swap_into_place(building, out_dir)
-    except BaseException:
-        shutil.rmtree(building, ignore_errors=True)
-        raise
     return config
-
-
-def _swap_into_place(building: Path, out_dir: Path) -> None:
-    """Rename the finished folder to ``out_dir``, replacing an old one (checked by the caller)."""
-    if out_dir.exists():
-        retired = out_dir.with_name(f".{out_dir.name}.old-{secrets.token_hex(4)}")
-        os.replace(out_dir, retired)
-        os.replace(building, out_dir)
-        shutil.rmtree(retired, ignore_errors=True)
-    else:
-        os.replace(building, out_dir)

@@ -39,10 +39,10 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader, Dataset
 from torch.utils.data.distributed import DistributedSampler
 
+from sepgan.atomic import atomic_write_text
 from sepgan.checkpoint import (
     TRAINING_STATE_NAME,
     CheckpointError,
-    atomic_write_text,
     clean_state_dict,
     load_training_state,
     save_pretrained,
