@@ -36,6 +36,14 @@ class CheckpointError(UserError, ValueError):
     """A checkpoint that is missing, incomplete or does not match its model."""
 
 
+class UnknownOverride(CheckpointError):
+    """A load-time override naming an option that the checkpoint's architecture does not have."""
+
+    def __init__(self, parameter: str, architecture: str) -> None:
+        super().__init__(f"{parameter} does not apply to {architecture}", parameter=parameter)
+        self.architecture = architecture
+
+
 def unwrap_model(model: torch.nn.Module) -> torch.nn.Module:
     """Strip DistributedDataParallel and torch.compile wrappers."""
     while True:
@@ -87,8 +95,22 @@ def save_pretrained(
     return folder
 
 
-def load_pretrained(folder: str | os.PathLike, *, map_location: str | torch.device = "cpu") -> torch.nn.Module:
-    """Rebuild a model from a folder written by :func:`save_pretrained` (in float32, eval mode)."""
+def load_pretrained(
+    folder: str | os.PathLike,
+    *,
+    map_location: str | torch.device = "cpu",
+    overrides: dict[str, Any] | None = None,
+) -> torch.nn.Module:
+    """Rebuild a model from a folder written by :func:`save_pretrained` (in float32, eval mode).
+
+    ``overrides`` replace options of the saved config before the model is built,
+    e.g. ``{"flow_variants": 1}``: the model is built once, with its final
+    configuration, so its own checks run on it and every figure derived from
+    it (such as ``inference_bytes_per_pixel``) is right. An option the
+    architecture does not have raises :class:`UnknownOverride`; a value it
+    rejects, a :class:`CheckpointError` naming the option. Options that change
+    the tensors' shapes make the weights fail to load.
+    """
     from sepgan.models import model_from_config
 
     folder = Path(folder)
@@ -100,9 +122,21 @@ def load_pretrained(folder: str | os.PathLike, *, map_location: str | torch.devi
             raise CheckpointError(f"checkpoint is incomplete: {required} is missing")
     try:
         spec = json.loads(config_path.read_text())
-        model = model_from_config(spec["architecture"], spec["config"])
+        architecture, config = spec["architecture"], dict(spec["config"])
     except (json.JSONDecodeError, KeyError, TypeError) as error:
         raise CheckpointError(f"{config_path} is not a valid sepgan config: {error}") from error
+    for parameter in overrides or {}:
+        if parameter not in config:
+            raise UnknownOverride(parameter, architecture)
+    try:
+        model = model_from_config(architecture, {**config, **(overrides or {})})
+    except (KeyError, TypeError) as error:
+        raise CheckpointError(f"{config_path} is not a valid sepgan config: {error}") from error
+    except ValueError as error:
+        if not overrides:
+            raise
+        # The constructors name the option they reject first, e.g. "flow_variants must be ...".
+        raise CheckpointError(str(error), parameter=str(error).split(" ", 1)[0]) from error
     try:
         state = load_file(weights_path, device=str(map_location))
     except Exception as error:  # safetensors raises its own error types for corrupt files

@@ -250,14 +250,20 @@ class Interpolator:
         self.max_memory_mb = max_memory_mb
 
     @classmethod
-    def from_pretrained(cls, path_or_name: str | os.PathLike | None = None, **kwargs) -> Interpolator:
-        """Load a weights folder or a bundled name (``None``: the bundled default; see sepgan.weights)."""
+    def from_pretrained(
+        cls, path_or_name: str | os.PathLike | None = None, *, overrides: dict | None = None, **kwargs
+    ) -> Interpolator:
+        """Load a weights folder or a bundled name (``None``: the bundled default; see sepgan.weights).
+
+        ``overrides`` change model options as it is built (:func:`sepgan.checkpoint.load_pretrained`),
+        e.g. ``{"flow_variants": 1}``; the other keyword arguments go to the constructor.
+        """
         from sepgan.checkpoint import CheckpointError, load_pretrained
         from sepgan.models.protocol import Generator
         from sepgan.weights import resolve_weights
 
         folder = resolve_weights(path_or_name)
-        model = load_pretrained(folder)
+        model = load_pretrained(folder, overrides=overrides)
         if not isinstance(model, Generator):
             raise CheckpointError(
                 f"{folder} holds a {model.architecture}, not a generator; "

@@ -775,18 +775,22 @@ def load_interpolator(
 
     ``flow_variants`` overrides a flow-guided model's flow-ensemble size (1–4,
     :mod:`sepgan.flow`): fewer variants, less DIS time, a little less quality.
+    It is given when the model is built, so its memory estimate (and with it the
+    tiling under ``max_memory_mb``) is the one of the ensemble that runs.
     """
-    from sepgan.checkpoint import CheckpointError
+    from sepgan.checkpoint import CheckpointError, UnknownOverride
     from sepgan.flow import check_variants
 
+    overrides = {}
     if flow_variants is not None:
         try:
-            check_variants(flow_variants, "flow_variants")
+            overrides["flow_variants"] = check_variants(flow_variants, "flow_variants")
         except ValueError as error:
             raise InterpolationError(str(error), parameter="flow_variants") from None
     try:
-        interpolator = Interpolator.from_pretrained(
+        return Interpolator.from_pretrained(
             weights,
+            overrides=overrides,
             device=device,
             precision=precision,
             batch_size=batch_size,
@@ -795,15 +799,12 @@ def load_interpolator(
             max_memory_mb=max_memory_mb,
             compile=compile,
         )
+    except UnknownOverride as error:
+        raise InterpolationError(
+            f"flow_variants applies to flow-guided models; {error.architecture} computes no flow",
+            parameter="flow_variants",
+        ) from None
     except CheckpointError:
         raise
     except ValueError as error:
         raise InterpolationError(str(error)) from error
-    if flow_variants is not None:
-        if not hasattr(interpolator.model, "flow_variants"):
-            raise InterpolationError(
-                f"flow_variants applies to flow-guided models; {interpolator.model.architecture} computes no flow",
-                parameter="flow_variants",
-            )
-        interpolator.model.flow_variants = flow_variants
-    return interpolator
