@@ -54,8 +54,9 @@ def test_default_model_keeps_any_size(size):
 
 def test_default_runs_a_four_way_flow_ensemble_and_flow_variants_overrides_it(tmp_path):
     from sepgan.checkpoint import save_pretrained
+    from sepgan.cli import load_interpolator
     from sepgan.models import create_model
-    from sepgan.pipeline import InterpolationError, load_interpolator
+    from sepgan.retime import InterpolationError
 
     assert load_interpolator(None, device="cpu").model.flow_variants == 4
     frames = moving_frames(2, 64, 96, shift=(1, 2), seed=23)
@@ -71,8 +72,8 @@ def test_default_runs_a_four_way_flow_ensemble_and_flow_variants_overrides_it(tm
 
 def test_flow_variants_is_given_at_load_time_so_the_memory_estimate_and_tiling_follow_it(tmp_path, monkeypatch):
     from sepgan.checkpoint import save_pretrained
+    from sepgan.cli import load_interpolator
     from sepgan.models import create_model, registry
-    from sepgan.pipeline import load_interpolator
 
     folder = save_pretrained(create_model("flow-sepconv-tiny", flow_variants=1), tmp_path / "v1")
     one = create_model("flow-sepconv-tiny", flow_variants=1).inference_bytes_per_pixel

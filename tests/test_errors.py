@@ -13,7 +13,7 @@ from sepgan.data import DatasetError
 from sepgan.errors import UserError, reports_user_errors, user_message
 from sepgan.evaluation.layouts import LayoutError
 from sepgan.frames import FrameError
-from sepgan.pipeline import InterpolationError
+from sepgan.retime import InterpolationError
 from sepgan.study.config import StudyError
 from sepgan.training import TrainingError
 from sepgan.video import VideoError
@@ -80,3 +80,25 @@ def test_interpolate_names_its_flags(tmp_path):
                                  "--factor", "2", "--fps", "30"])  # fmt: skip
     assert result.exit_code == 2
     assert result.output == "error: use either --factor or --fps, not both\n"
+
+
+@pytest.mark.parametrize(
+    ("tile", "message"),
+    [("abc", "--tile abc: use 'auto', 'none' or a size in pixels"),
+     ("40", "--tile 64 px is too small for an overlap of 64 px; use at least 96")],
+)  # fmt: skip
+def test_the_tile_size_is_checked_in_one_place_and_named_by_its_flag(tmp_path, tile, message):
+    import numpy as np
+    from PIL import Image
+
+    from sepgan.checkpoint import save_pretrained
+    from sepgan.models import create_model
+
+    weights = save_pretrained(create_model("sepconv-tiny"), tmp_path / "tiny")
+    for name in ("a.png", "b.png"):
+        Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(tmp_path / name)
+    result = runner.invoke(app, ["interpolate", str(tmp_path / "a.png"), str(tmp_path / "b.png"),
+                                 "-o", str(tmp_path / "mid.png"), "--weights", str(weights), "--device", "cpu",
+                                 "--tile", tile])  # fmt: skip
+    assert result.exit_code == 2
+    assert result.output == f"error: {message}\n"

@@ -10,10 +10,10 @@ import pytest
 import torch
 from torch import nn
 
-from sepgan import pipeline
+from sepgan import stages
 from sepgan.interpolator import Interpolator
+from sepgan.jobs import InterpolateOptions, interpolate_folder, interpolate_video
 from sepgan.models import create_model
-from sepgan.pipeline import InterpolateOptions, interpolate_folder, interpolate_video
 from sepgan.video import VideoWriter
 from synthetic import decode_all, make_clip, moving_frames, write_frame_folder
 
@@ -130,7 +130,7 @@ def test_read_ahead_is_bounded_and_stops_when_closed():
             yield index
             index += 1
 
-    reader = pipeline._ReadAhead(endless(), maxsize=3)
+    reader = stages.ReadAhead(endless(), maxsize=3)
     iterator = iter(reader)
     assert [next(iterator) for _ in range(2)] == [0, 1]
     reader.close()

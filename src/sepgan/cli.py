@@ -10,14 +10,18 @@ real bugs.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from sepgan.errors import UserError, reports_user_errors
+
+if TYPE_CHECKING:
+    from sepgan.interpolator import Interpolator
 
 app = typer.Typer(
     name="sepgan",
@@ -120,8 +124,12 @@ def interpolate(
     precision: Annotated[str, typer.Option("--precision", help="auto, fp32, bf16 or fp16.")] = "auto",
     batch: Annotated[int, typer.Option("--batch", help="Frame pairs per network call.")] = 4,
     tile: Annotated[
-        str, typer.Option("--tile", help="Tile size in px (multiple of 32), 'auto' (by --max-memory-mb) or 'none'.")
-    ] = "auto",
+        str,
+        typer.Option(
+            "--tile",
+            help="Tile size in px (rounded up to the model's size multiple), 'auto' (by --max-memory-mb) or 'none'.",
+        ),
+    ] = "auto",  # the Interpolator's default (DEFAULT_TILE), spelled out for --help
     tile_overlap: Annotated[
         int | None, typer.Option("--tile-overlap", help="Feathered overlap between tiles in px.")
     ] = None,
@@ -158,7 +166,7 @@ def interpolate(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Interpolate frames: the middle of two images, ×2/×4/×8 a frame folder, or retime a video."""
-    from sepgan.pipeline import InterpolateOptions, load_interpolator, parse_tile, run_interpolate
+    from sepgan.jobs import InterpolateOptions, run_interpolate
     from sepgan.video import parse_fps
 
     options = InterpolateOptions(
@@ -184,6 +192,53 @@ def interpolate(
     for note in result.notes:
         typer.echo(f"note: {note}", err=True)
     typer.echo(result.summary())
+
+
+def parse_tile(text: str) -> int | str | None:
+    """``--tile``: ``"auto"``, ``"none"`` (``None``) or a size in pixels; the Interpolator checks the size."""
+    from sepgan.retime import InterpolationError
+
+    if text.lower() in ("auto", "none"):
+        return None if text.lower() == "none" else "auto"
+    if not text.isdigit():
+        raise InterpolationError(f"tile {text}: use 'auto', 'none' or a size in pixels", parameter="tile")
+    return int(text)
+
+
+def load_interpolator(
+    weights: str | os.PathLike[str] | None, *, flow_variants: int | None = None, **options: Any
+) -> Interpolator:
+    """:meth:`Interpolator.from_pretrained` with option errors reported as :class:`InterpolationError`.
+
+    ``options`` go to the :class:`~sepgan.interpolator.Interpolator` (device, precision,
+    batch_size, tile, tile_overlap, max_memory_mb, compile), whose defaults are the only ones.
+    ``flow_variants`` overrides a flow-guided model's flow-ensemble size (1–4,
+    :mod:`sepgan.flow`): fewer variants, less DIS time, a little less quality.
+    It is given when the model is built, so its memory estimate (and with it the
+    tiling under ``max_memory_mb``) is the one of the ensemble that runs.
+    """
+    from sepgan.checkpoint import CheckpointError, UnknownOverride
+    from sepgan.flow import check_variants
+    from sepgan.interpolator import Interpolator
+    from sepgan.retime import InterpolationError
+
+    overrides = {}
+    if flow_variants is not None:
+        try:
+            overrides["flow_variants"] = check_variants(flow_variants, "flow_variants")
+        except ValueError as error:
+            raise InterpolationError(str(error), parameter="flow_variants") from None
+    try:
+        return Interpolator.from_pretrained(weights, overrides=overrides, **options)
+    except UnknownOverride as error:
+        raise InterpolationError(
+            f"flow_variants applies to flow-guided models; {error.architecture} computes no flow",
+            parameter="flow_variants",
+        ) from None
+    except CheckpointError:
+        raise
+    except ValueError as error:  # the Interpolator's messages start with the option's name
+        raise InterpolationError(str(error), parameter=str(error).split(" ", 1)[0]) from error
 
 
 # Subcommands that live in their own subpackages. Their modules import only

@@ -84,6 +84,7 @@ if TYPE_CHECKING:  # the interpolator imports no model; the contract is structur
 __all__ = [
     "DEFAULT_MAX_DEPTH",
     "DEFAULT_MAX_MEMORY_MB",
+    "DEFAULT_TILE",
     "Interpolator",
     "Retiming",
     "pad_to_multiple",
@@ -92,6 +93,7 @@ __all__ = [
 # Deepest bisection used to approximate a target frame rate: 1/8 of an input interval.
 DEFAULT_MAX_DEPTH = 3
 DEFAULT_MAX_MEMORY_MB = 4096
+DEFAULT_TILE = "auto"  # the one default of the tile option, for the CLI and the library alike
 
 
 def pad_to_multiple(frames: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:
@@ -195,8 +197,9 @@ class Interpolator:
             (H, W multiples of ``model.multiple``) in, the middle frame out.
         device, precision: see :func:`sepgan.runtime.resolve_runtime` ("auto" picks CUDA+bf16 or CPU+fp32).
         batch_size: pairs per network call (fewer when ``max_memory_mb`` demands it).
-        tile: ``None`` (whole frames), a tile size in pixels (rounded up to a multiple of
-            ``model.multiple``), or ``"auto"`` (tile only when a frame does not fit ``max_memory_mb``).
+        tile: ``"auto"`` (the default: tile only when a frame does not fit ``max_memory_mb``),
+            ``None`` (whole frames), or a tile size in pixels (rounded up to a multiple of
+            ``model.multiple``, at least ``tile_overlap + multiple``; checked here, and only here).
         tile_overlap: feathered overlap between tiles in pixels;
             default ``2·ceil(model.context / multiple)·multiple``.
         max_memory_mb: budget for one network call, in MB (see the module docstring);
@@ -214,7 +217,7 @@ class Interpolator:
         device: str | torch.device = "auto",
         precision: str = "auto",
         batch_size: int = 4,
-        tile: int | str | None = None,
+        tile: int | str | None = DEFAULT_TILE,
         tile_overlap: int | None = None,
         max_memory_mb: float | None = DEFAULT_MAX_MEMORY_MB,
         compile: bool = False,
