@@ -44,8 +44,8 @@ import numpy as np
 import torch
 
 from sepgan.interpolator import Interpolator
-from sepgan.models import create_model
 from sepgan.jobs import InterpolateOptions, interpolate_video
+from sepgan.models import create_model
 
 SIZES = {"480p": (480, 854), "720p": (720, 1280), "1080p": (1080, 1920)}
 
