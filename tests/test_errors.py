@@ -32,9 +32,11 @@ def test_every_library_error_is_a_user_error(error_type):
 
 def test_a_parameter_name_becomes_its_flag_only_as_a_whole_word():
     error = InterpolationError("use either factor or fps, not both; tile_overlap stays", parameter=("factor", "fps"))
-    flags = {"factor": "--factor", "fps": "--fps", "tile": "--tile"}
+    flags = {"factor": "--factor", "fps": "--fps", "tile": "--tile", "montage": "--montage"}
     assert user_message(error, flags) == "use either --factor or --fps, not both; tile_overlap stays"
     assert user_message(error) == "use either factor or fps, not both; tile_overlap stays"
+    in_paths = InterpolationError("montage /data/montage/montage.mp4: give a video", parameter="montage")
+    assert user_message(in_paths, flags) == "--montage /data/montage/montage.mp4: give a video"
 
 
 def _mounted(command) -> typer.Typer:

@@ -56,29 +56,23 @@ def user_message(error: BaseException, flags: dict[str, str] | None = None) -> s
     text = str(error).splitlines()[0] if str(error) else type(error).__name__
     parameters = getattr(error, "parameter", None) or ()
     for parameter in (parameters,) if isinstance(parameters, str) else parameters:
-        if flags and parameter in flags:  # the whole word only: "tile" but not "tile_overlap"
-            text = re.sub(rf"(?<![\w-]){re.escape(parameter)}(?![\w-])", flags[parameter], text)
+        if flags and parameter in flags:  # whole words, not parts of names or paths ("tile_overlap", "a/tile.png")
+            text = re.sub(rf"(?<![\w\-./\\]){re.escape(parameter)}(?![\w\-./\\])", flags[parameter], text)
     return text
 
 
 def _command_flags(command: Callable[..., Any]) -> dict[str, str]:
     """Parameter name → long flag of a Typer command: its declared ``--name`` or the default one."""
-    import inspect
-    import typing
-
     import typer
+    from typer.utils import get_params_from_function  # how Typer itself reads a command's options
 
-    try:
-        hints = typing.get_type_hints(command, include_extras=True)
-    except Exception:  # noqa: BLE001 - unresolvable annotations: fall back to the default flags
-        hints = {}
     flags = {}
-    for name, parameter in inspect.signature(command).parameters.items():
-        declared = [parameter.default, *getattr(hints.get(name), "__metadata__", ())]
-        info = next((item for item in declared if isinstance(item, typer.models.ParameterInfo)), None)
+    for name, meta in get_params_from_function(command).items():
+        info = meta.default
         if isinstance(info, typer.models.ArgumentInfo):
             continue
-        long_flags = [flag.split("/")[0] for flag in getattr(info, "param_decls", None) or () if flag.startswith("--")]
+        declared = getattr(info, "param_decls", None) or ()
+        long_flags = [flag.split("/")[0] for flag in declared if flag.startswith("--")]
         flags[name] = max(long_flags, key=len) if long_flags else "--" + name.replace("_", "-")
     return flags
 

@@ -206,7 +206,7 @@ def _check_output_dir(out_dir: Path, inputs: Sequence[Path], force: bool) -> Non
         if not out_dir.is_dir():
             raise StudyError(f"{out_dir}: exists and is not a folder")
         if any(out_dir.iterdir()) and not force:
-            raise StudyError(f"{out_dir}: folder is not empty (use --force to replace it)")
+            raise StudyError(f"{out_dir}: folder is not empty (use force to replace it)", parameter="force")
     parent = resolved_out.parent
     if not parent.is_dir():
         raise StudyError(f"{parent}: parent folder does not exist")
@@ -263,7 +263,7 @@ def create_study(
     if start < 0 or (duration is not None and duration <= 0) or segments < 1 or attention_checks < 0:
         raise StudyError("need start >= 0, duration > 0, segments >= 1, attention checks >= 0")
     if max_height is not None and max_height < 2:
-        raise StudyError("--max-height must be at least 2")
+        raise StudyError("max_height must be at least 2", parameter="max_height")
     sources = [original, *candidates]
     _check_output_dir(out_dir, sources, force)
     method_names = _method_names(original, candidates, names)
@@ -271,11 +271,13 @@ def create_study(
     infos = [probe(path) for path in sources]
     available = min(info.duration for info in infos) - start
     if available <= 0:
-        raise StudyError(f"--start {start:g}s is past the end of the shortest clip")
+        raise StudyError(f"start {start:g}s is past the end of the shortest clip", parameter="start")
     if duration is None:
         duration = available
     elif duration > available + _EPS:
-        raise StudyError(f"--duration {duration:g}s is longer than the {available:g}s all clips share")
+        raise StudyError(
+            f"duration {duration:g}s is longer than the {available:g}s all clips share", parameter="duration"
+        )
 
     # Target size: the original's, optionally scaled down, then cropped to even numbers.
     reference = infos[0]
