@@ -8,7 +8,7 @@ skipped, and the script exits 0.
 Parts (each timed after a warm-up, with ``torch.cuda.synchronize`` around host clocks):
 
 * ``interpolate``: ``sepgan interpolate`` ×2 of a synthetic 1080p clip (a smooth
-  texture panning 3 px per frame, H.264) through :func:`sepgan.pipeline.interpolate_video`
+  texture panning 3 px per frame, H.264) through :func:`sepgan.jobs.interpolate_video`
   with each bundled model in bf16; frames per second end to end, the pipeline's
   stage busy times, and where a pair's time goes: DIS flow on the CPU
   (:meth:`FlowSepConv.estimate_flows`, ``os.sched_getaffinity`` threads) vs the
@@ -58,7 +58,7 @@ def _timed(function, repeats: int) -> float:
 def bench_interpolate(frames: int, height: int, width: int, device: str) -> list[dict]:
     from sepgan.frames import from_uint8
     from sepgan.interpolator import Interpolator
-    from sepgan.pipeline import InterpolateOptions, interpolate_video
+    from sepgan.jobs import InterpolateOptions, interpolate_video
     from sepgan.video import VideoReader
 
     rows = []

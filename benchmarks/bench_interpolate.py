@@ -2,7 +2,7 @@
 
 For each size a short synthetic clip (smooth noise panning 3 px per frame) is
 encoded with libx264, then interpolated ×2 into an H.264 MP4 through the same
-code path as the CLI (:func:`sepgan.pipeline.interpolate_video`), once
+code path as the CLI (:func:`sepgan.jobs.interpolate_video`), once
 sequentially (``overlap=False``) and once with decode, inference and encode in
 three threads (``overlap=True``, the default). Printed per frame: decode time
 per *input* frame, inference time per *interpolated* frame (including the
@@ -44,8 +44,8 @@ import numpy as np
 import torch
 
 from sepgan.interpolator import Interpolator
+from sepgan.jobs import InterpolateOptions, interpolate_video
 from sepgan.models import create_model
-from sepgan.pipeline import InterpolateOptions, interpolate_video
 
 SIZES = {"480p": (480, 854), "720p": (720, 1280), "1080p": (1080, 1920)}
 

@@ -76,3 +76,22 @@ def test_user_errors_are_one_line_without_traceback(arguments, message):
     assert message in process.stderr
     assert "Traceback" not in process.stderr
     assert len(process.stderr.strip().splitlines()) == 1, process.stderr
+
+
+def test_importing_the_cli_loads_no_torch():
+    code = "import sys, sepgan.cli; print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'av')))"
+    process = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert process.stdout.strip() == "[]", process.stdout
+
+
+def test_help_prints_fast():
+    # Best of three, so a loaded machine (other jobs, a cold disk cache) does not fail it.
+    import time
+
+    timings = []
+    for _ in range(3):
+        started = time.perf_counter()
+        process = subprocess.run([sys.executable, "-m", "sepgan", "--help"], capture_output=True, timeout=120, check=False)
+        timings.append(time.perf_counter() - started)
+        assert process.returncode == 0 and b"interpolate" in process.stdout
+    assert min(timings) < 1.5, timings

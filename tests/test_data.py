@@ -345,7 +345,7 @@ def test_corrupt_videos_raise_dataset_error(tmp_path: Path) -> None:
     with pytest.raises(DatasetError) as caught:
         VideoTriplets(truncated, cache_dir=tmp_path / "cache")
     assert str(truncated) in str(caught.value)
-    assert not list((tmp_path / "cache").glob(".*.tmp"))  # failed decodes leave nothing behind
+    assert not list((tmp_path / "cache").glob(".*"))  # failed decodes leave nothing behind
 
     with pytest.raises(DatasetError, match="no triplets"):
         short = tmp_path / "short.mkv"

@@ -54,8 +54,9 @@ def test_default_model_keeps_any_size(size):
 
 def test_default_runs_a_four_way_flow_ensemble_and_flow_variants_overrides_it(tmp_path):
     from sepgan.checkpoint import save_pretrained
+    from sepgan.cli import load_interpolator
     from sepgan.models import create_model
-    from sepgan.pipeline import InterpolationError, load_interpolator
+    from sepgan.retime import InterpolationError
 
     assert load_interpolator(None, device="cpu").model.flow_variants == 4
     frames = moving_frames(2, 64, 96, shift=(1, 2), seed=23)
@@ -67,3 +68,23 @@ def test_default_runs_a_four_way_flow_ensemble_and_flow_variants_overrides_it(tm
     save_pretrained(create_model("sepconv-tiny"), tmp_path / "plain")
     with pytest.raises(InterpolationError, match="flow-guided models; sepconv computes no flow"):
         load_interpolator(tmp_path / "plain", device="cpu", flow_variants=2)
+
+
+def test_flow_variants_is_given_at_load_time_so_the_memory_estimate_and_tiling_follow_it(tmp_path, monkeypatch):
+    from sepgan.checkpoint import save_pretrained
+    from sepgan.cli import load_interpolator
+    from sepgan.models import create_model, registry
+
+    folder = save_pretrained(create_model("flow-sepconv-tiny", flow_variants=1), tmp_path / "v1")
+    one = create_model("flow-sepconv-tiny", flow_variants=1).inference_bytes_per_pixel
+    four = create_model("flow-sepconv-tiny", flow_variants=4).inference_bytes_per_pixel
+    padded = 1088 * 1920  # 1080p padded to the model's multiple of 16
+    budget_mb = (one + four) / 2 * padded / 2**20  # the V = 1 model fits, the V = 4 one does not
+    built = []
+    monkeypatch.setattr(registry, "create_model", lambda name, **config: built.append(config) or create_model(name, **config))
+    interpolator = load_interpolator(folder, device="cpu", flow_variants=4, max_memory_mb=budget_mb)
+    assert [config["flow_variants"] for config in built] == [4]  # built once, with the final config
+    assert interpolator.model.flow_variants == 4
+    assert interpolator.bytes_per_pixel == interpolator.model.inference_bytes_per_pixel == four
+    assert interpolator.tile_size(1080, 1920) is not None  # tiles: V = 4 exceeds the budget
+    assert load_interpolator(folder, device="cpu", max_memory_mb=budget_mb).tile_size(1080, 1920) is None

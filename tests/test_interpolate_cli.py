@@ -317,7 +317,7 @@ def test_no_overlap_flag_gives_the_same_lossless_frames(tmp_path, weights):
 
 
 def test_compile_flag_reaches_the_interpolator(monkeypatch, tmp_path, weights):
-    import sepgan.pipeline as pipeline
+    import sepgan.interpolator as pipeline
 
     seen = {}
     real = pipeline.Interpolator.from_pretrained

@@ -21,8 +21,17 @@ EVAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "eval" /
 class Average(nn.Module):
     """Stand-in generator: the mean of the two frames; counts its calls and pairs."""
 
-    kernel_size = 5
-    config = {"kernel_size": 5, "channels": [4]}
+    # The generator contract (sepgan.models.protocol.Generator) with SepConv-tiny's figures.
+    architecture = "average"
+    multiple = 32
+    context = 2
+    inference_bytes_per_pixel = 4 * (12 * 5 + 4 * 4)
+
+    def estimate_flows(self, frame0, frame1):
+        return None
+
+    def compiled(self):
+        return self
 
     def __init__(self) -> None:
         super().__init__()
@@ -158,3 +167,20 @@ def test_compiled_network_matches_eager_and_leaves_the_model_plain():
     torch.testing.assert_close(
         compiled.interpolate(frame0, frame1), eager.interpolate(frame0, frame1), atol=1e-5, rtol=0
     )
+
+
+def test_both_generators_keep_the_contract_and_the_interpolator_uses_their_multiple():
+    from sepgan.models.protocol import Generator
+
+    sepconv, flow = create_model("sepconv-tiny"), create_model("flow-sepconv-tiny")
+    assert isinstance(sepconv, Generator) and isinstance(flow, Generator)
+    assert not isinstance(create_model("wgan-critic"), Generator)
+    assert (sepconv.multiple, flow.multiple) == (32, 16)
+    assert sepconv.estimate_flows(torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)) is None
+    interpolator = Interpolator(flow, device="cpu", tile=40, tile_overlap=16)
+    assert interpolator.multiple == 16 and interpolator.tile == 48  # rounded to 16, not 32
+    seen = []
+    flow.register_forward_pre_hook(lambda module, inputs: seen.append(tuple(inputs[0].shape[-2:])))
+    interpolator.tile = None
+    interpolator.interpolate(torch.rand(3, 40, 50), torch.rand(3, 40, 50))
+    assert seen == [(48, 64)]  # padded to multiples of 16

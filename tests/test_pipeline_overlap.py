@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import threading
 from fractions import Fraction
-from typing import ClassVar
 
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from sepgan import pipeline
+from sepgan import stages
 from sepgan.interpolator import Interpolator
+from sepgan.jobs import InterpolateOptions, interpolate_folder, interpolate_video
 from sepgan.models import create_model
-from sepgan.pipeline import InterpolateOptions, interpolate_folder, interpolate_video
 from sepgan.video import VideoWriter
 from synthetic import decode_all, make_clip, moving_frames, write_frame_folder
 
@@ -22,8 +21,17 @@ from synthetic import decode_all, make_clip, moving_frames, write_frame_folder
 class Average(nn.Module):
     """Stand-in generator: the mean of the two frames; records the batch size of every call."""
 
-    kernel_size = 5
-    config: ClassVar[dict] = {"kernel_size": 5, "channels": [4]}
+    # The generator contract (sepgan.models.protocol.Generator) with SepConv-tiny's figures.
+    architecture = "average"
+    multiple = 32
+    context = 2
+    inference_bytes_per_pixel = 4 * (12 * 5 + 4 * 4)
+
+    def estimate_flows(self, frame0, frame1):
+        return None
+
+    def compiled(self):
+        return self
 
     def __init__(self) -> None:
         super().__init__()
@@ -122,7 +130,7 @@ def test_read_ahead_is_bounded_and_stops_when_closed():
             yield index
             index += 1
 
-    reader = pipeline._ReadAhead(endless(), maxsize=3)
+    reader = stages.ReadAhead(endless(), maxsize=3)
     iterator = iter(reader)
     assert [next(iterator) for _ in range(2)] == [0, 1]
     reader.close()

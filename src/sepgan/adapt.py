@@ -47,14 +47,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-__all__ = ["AdaptError", "AdaptOptions", "AdaptResult", "MIN_FRAMES", "adapt", "input_frames", "save_adapted"]
+from sepgan.errors import UserError
+
+__all__ = ["MIN_FRAMES", "AdaptError", "AdaptOptions", "AdaptResult", "adapt", "input_frames", "save_adapted"]
 
 MIN_FRAMES = 5  # two training windows can stay clear of a held-out one only from five frames on
 NETWORK_WEIGHTS = "sepgan-flow"  # the bundled network a model without one starts from
 MIN_CROP = 32  # pixels: frames smaller than this at the training scale give nothing to learn from
 
 
-class AdaptError(ValueError):
+class AdaptError(UserError, ValueError):
     """An input or option that adaptation cannot work with; the message is one line."""
 
 
@@ -148,8 +150,7 @@ def input_frames(source: str | os.PathLike[str], every: int = 1) -> tuple[Callab
     Raises:
         AdaptError: ``source`` is neither a readable video nor a folder of images.
     """
-    from sepgan.frames import FrameError, load_image_uint8
-    from sepgan.frames import list_frames
+    from sepgan.frames import FrameError, list_frames, load_image_uint8
     from sepgan.video import VideoError, VideoReader, probe_video
 
     source = Path(source)
@@ -212,7 +213,7 @@ def _read_windows(
     rng: np.random.Generator,
 ) -> tuple[list[_Window], int, dict[str, int]]:
     """Decode the input once: (screened windows, frames read, skipped by reason)."""
-    from sepgan.data.prepared import screen_thumbnail, scene_cuts, screen_triplet
+    from sepgan.data.prepared import scene_cuts, screen_thumbnail, screen_triplet
 
     if count is None:  # a container without a frame count: count by decoding
         count = sum(1 for _ in frames())
@@ -290,23 +291,11 @@ def _trainable_copy(model: torch.nn.Module, device: torch.device) -> torch.nn.Mo
         # Training runs faster in the default memory format than in the Interpolator's channels-last.
         return copy.deepcopy(model).to(memory_format=torch.contiguous_format)
     from sepgan.checkpoint import load_pretrained
-    from sepgan.models import model_from_config
     from sepgan.weights import resolve_weights
 
-    network = load_pretrained(resolve_weights(NETWORK_WEIGHTS))
-    config = getattr(model, "config", None)
-    if getattr(model, "architecture", None) != network.architecture or config is None:
-        raise AdaptError(
-            f"this model has no network to adapt, and {NETWORK_WEIGHTS}'s network does not fit it; "
-            "pass --weights with a trained model"
-        )
-    # The classical part stays the loaded model's (preset, variants, middle flows); the network is sepgan-flow's.
-    merged = {**network.config, **{k: v for k, v in config.items() if k != "corrections"}, "corrections": True}
-    for key in ("kernel_size", "channels"):
-        merged[key] = network.config[key]
-    adapted = model_from_config(network.architecture, merged)
-    adapted.load_state_dict(network.state_dict())
-    return adapted.to(device)
+    # The classical part stays the loaded model's (DIS preset, variants, middle flows); the network is sepgan-flow's.
+    classical = {key: model.config[key] for key in ("flow_preset", "flow_scale", "middle_iterations", "flow_variants")}
+    return load_pretrained(resolve_weights(NETWORK_WEIGHTS), overrides=classical).to(device)
 
 
 def _batch(
@@ -365,8 +354,8 @@ def _fine_tune(
 
 def _holdout_psnr(interpolator, windows: list[_Window]) -> float:
     """Mean PSNR (dB) of ``interpolator`` on the held-out windows at half size (the motion of one input interval)."""
-    from sepgan.metrics import psnr
     from sepgan.frames import from_uint8, to_uint8
+    from sepgan.metrics import psnr
 
     scores = []
     for window in windows:
@@ -411,7 +400,7 @@ def adapt(
     options = options or AdaptOptions()
     options.check()
     model = interpolator.model
-    if not hasattr(model, "estimate_flows"):
+    if getattr(model, "flow_preset", None) is None:
         raise AdaptError(f"adaptation needs a flow-guided model; {getattr(model, 'architecture', 'this model')} is not one")
     started = time.perf_counter()
     rng = np.random.default_rng(options.seed)

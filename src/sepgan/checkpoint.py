@@ -1,7 +1,8 @@
 """Checkpoints: model weights that rebuild themselves, and full training state.
 
-Two kinds of files, both written atomically (temp file in the same folder, then
-``os.replace``), so a crash never leaves a half-written file under the real name:
+Two kinds of files, both written atomically (:func:`sepgan.atomic.atomic_write`:
+temp file in the same folder, fsync, then ``os.replace``), so a crash never
+leaves a half-written file under the real name:
 
 * A *pretrained model folder*: ``model.safetensors`` (the weights, optionally
   stored as fp16 to halve the size) and ``config.json``
@@ -17,39 +18,30 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors.torch import load_file, save_file
 
+from sepgan.atomic import atomic_write, atomic_write_text
+from sepgan.errors import UserError
+
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
 TRAINING_STATE_NAME = "training_state.pt"
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserError, ValueError):
     """A checkpoint that is missing, incomplete or does not match its model."""
 
 
-def atomic_write(path: str | os.PathLike, write) -> None:
-    """Call ``write(temp_path)`` and move the result onto ``path`` in one rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    try:
-        write(temp_name)
-        os.replace(temp_name, path)
-    except BaseException:
-        if os.path.exists(temp_name):
-            os.unlink(temp_name)
-        raise
+class UnknownOverride(CheckpointError):
+    """A load-time override naming an option that the checkpoint's architecture does not have."""
 
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    atomic_write(path, lambda temp: Path(temp).write_text(text))
+    def __init__(self, parameter: str, architecture: str) -> None:
+        super().__init__(f"{parameter} does not apply to {architecture}", parameter=parameter)
+        self.architecture = architecture
 
 
 def unwrap_model(model: torch.nn.Module) -> torch.nn.Module:
@@ -103,8 +95,22 @@ def save_pretrained(
     return folder
 
 
-def load_pretrained(folder: str | os.PathLike, *, map_location: str | torch.device = "cpu") -> torch.nn.Module:
-    """Rebuild a model from a folder written by :func:`save_pretrained` (in float32, eval mode)."""
+def load_pretrained(
+    folder: str | os.PathLike,
+    *,
+    map_location: str | torch.device = "cpu",
+    overrides: dict[str, Any] | None = None,
+) -> torch.nn.Module:
+    """Rebuild a model from a folder written by :func:`save_pretrained` (in float32, eval mode).
+
+    ``overrides`` replace options of the saved config before the model is built,
+    e.g. ``{"flow_variants": 1}``: the model is built once, with its final
+    configuration, so its own checks run on it and every figure derived from
+    it (such as ``inference_bytes_per_pixel``) is right. An option the
+    architecture does not have raises :class:`UnknownOverride`; a value it
+    rejects, a :class:`CheckpointError` naming the option. Options that change
+    the tensors' shapes make the weights fail to load.
+    """
     from sepgan.models import model_from_config
 
     folder = Path(folder)
@@ -116,9 +122,21 @@ def load_pretrained(folder: str | os.PathLike, *, map_location: str | torch.devi
             raise CheckpointError(f"checkpoint is incomplete: {required} is missing")
     try:
         spec = json.loads(config_path.read_text())
-        model = model_from_config(spec["architecture"], spec["config"])
+        architecture, config = spec["architecture"], dict(spec["config"])
     except (json.JSONDecodeError, KeyError, TypeError) as error:
         raise CheckpointError(f"{config_path} is not a valid sepgan config: {error}") from error
+    for parameter in overrides or {}:
+        if parameter not in config:
+            raise UnknownOverride(parameter, architecture)
+    try:
+        model = model_from_config(architecture, {**config, **(overrides or {})})
+    except (KeyError, TypeError) as error:
+        raise CheckpointError(f"{config_path} is not a valid sepgan config: {error}") from error
+    except ValueError as error:
+        if not overrides:
+            raise
+        # The constructors name the option they reject first, e.g. "flow_variants must be ...".
+        raise CheckpointError(str(error), parameter=str(error).split(" ", 1)[0]) from error
     try:
         state = load_file(weights_path, device=str(map_location))
     except Exception as error:  # safetensors raises its own error types for corrupt files

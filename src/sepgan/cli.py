@@ -1,19 +1,27 @@
 """The ``sepgan`` command line: parse arguments and delegate to the library.
 
-User errors (a missing file, a bad config, an unreadable dataset) are printed as
-one line on stderr with a non-zero exit; tracebacks are kept for real bugs.
+User errors (a missing file, a bad config, an unreadable dataset: every
+:class:`sepgan.errors.UserError`) are printed as one line on stderr with exit
+code 2 by :func:`sepgan.errors.reports_user_errors`, which wraps every command,
+``evaluate`` and ``study`` included; Ctrl-C exits 130. Tracebacks are kept for
+real bugs.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+from sepgan.errors import UserError, reports_user_errors
+
+if TYPE_CHECKING:
+    from sepgan.interpolator import Interpolator
 
 app = typer.Typer(
     name="sepgan",
@@ -22,50 +30,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-USER_ERROR_EXIT = 2
-
-
-def _user_error_types() -> tuple[type[BaseException], ...]:
-    from sepgan.adapt import AdaptError
-    from sepgan.checkpoint import CheckpointError
-    from sepgan.config import ConfigError
-    from sepgan.data import DatasetError
-    from sepgan.frames import FrameError
-    from sepgan.pipeline import InterpolationError
-    from sepgan.training import TrainingError
-    from sepgan.video import VideoError
-
-    return (
-        AdaptError,
-        ConfigError,
-        CheckpointError,
-        DatasetError,
-        FrameError,
-        TrainingError,
-        FileNotFoundError,
-        InterpolationError,
-        VideoError,
-    )
-
-
-def reports_user_errors(command):
-    """Turn the library's user-facing errors into ``error: ...`` and exit code 2."""
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except _user_error_types() as error:
-            message = str(error).splitlines()[0] if str(error) else type(error).__name__
-            typer.echo(f"error: {message}", err=True)
-            raise typer.Exit(USER_ERROR_EXIT) from None
-        except KeyboardInterrupt:
-            typer.echo("interrupted", err=True)
-            raise typer.Exit(130) from None
-
-    return wrapper
-
 
 @app.callback()
 def main(
@@ -160,8 +124,12 @@ def interpolate(
     precision: Annotated[str, typer.Option("--precision", help="auto, fp32, bf16 or fp16.")] = "auto",
     batch: Annotated[int, typer.Option("--batch", help="Frame pairs per network call.")] = 4,
     tile: Annotated[
-        str, typer.Option("--tile", help="Tile size in px (multiple of 32), 'auto' (by --max-memory-mb) or 'none'.")
-    ] = "auto",
+        str,
+        typer.Option(
+            "--tile",
+            help="Tile size in px (rounded up to the model's size multiple), 'auto' (by --max-memory-mb) or 'none'.",
+        ),
+    ] = "auto",  # the Interpolator's default (DEFAULT_TILE), spelled out for --help
     tile_overlap: Annotated[
         int | None, typer.Option("--tile-overlap", help="Feathered overlap between tiles in px.")
     ] = None,
@@ -215,7 +183,8 @@ def interpolate(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Interpolate frames: the middle of two images, ×2/×4/×8 a frame folder, or retime a video."""
-    from sepgan.pipeline import InterpolateOptions, InterpolationError, load_interpolator, parse_tile, run_interpolate
+    from sepgan.jobs import InterpolateOptions, run_interpolate
+    from sepgan.retime import InterpolationError
     from sepgan.video import parse_fps
 
     options = InterpolateOptions(
@@ -257,6 +226,53 @@ def interpolate(
     typer.echo(result.summary())
 
 
+def parse_tile(text: str) -> int | str | None:
+    """``--tile``: ``"auto"``, ``"none"`` (``None``) or a size in pixels; the Interpolator checks the size."""
+    from sepgan.retime import InterpolationError
+
+    if text.lower() in ("auto", "none"):
+        return None if text.lower() == "none" else "auto"
+    if not text.isdigit():
+        raise InterpolationError(f"tile {text}: use 'auto', 'none' or a size in pixels", parameter="tile")
+    return int(text)
+
+
+def load_interpolator(
+    weights: str | os.PathLike[str] | None, *, flow_variants: int | None = None, **options: Any
+) -> Interpolator:
+    """:meth:`Interpolator.from_pretrained` with option errors reported as :class:`InterpolationError`.
+
+    ``options`` go to the :class:`~sepgan.interpolator.Interpolator` (device, precision,
+    batch_size, tile, tile_overlap, max_memory_mb, compile), whose defaults are the only ones.
+    ``flow_variants`` overrides a flow-guided model's flow-ensemble size (1–4,
+    :mod:`sepgan.flow`): fewer variants, less DIS time, a little less quality.
+    It is given when the model is built, so its memory estimate (and with it the
+    tiling under ``max_memory_mb``) is the one of the ensemble that runs.
+    """
+    from sepgan.checkpoint import CheckpointError, UnknownOverride
+    from sepgan.flow import check_variants
+    from sepgan.interpolator import Interpolator
+    from sepgan.retime import InterpolationError
+
+    overrides = {}
+    if flow_variants is not None:
+        try:
+            overrides["flow_variants"] = check_variants(flow_variants, "flow_variants")
+        except ValueError as error:
+            raise InterpolationError(str(error), parameter="flow_variants") from None
+    try:
+        return Interpolator.from_pretrained(weights, overrides=overrides, **options)
+    except UnknownOverride as error:
+        raise InterpolationError(
+            f"flow_variants applies to flow-guided models; {error.architecture} computes no flow",
+            parameter="flow_variants",
+        ) from None
+    except CheckpointError:
+        raise
+    except ValueError as error:  # the Interpolator's messages start with the option's name
+        raise InterpolationError(str(error), parameter=str(error).split(" ", 1)[0]) from error
+
+
 def _adapted(interpolator, source: Path, options, save: Path | None, progress: bool):
     """The interpolator after ``sepgan.adapt.adapt`` on ``source``, with its notes and summary on stderr."""
     from sepgan.adapt import adapt, save_adapted
@@ -275,7 +291,8 @@ def _adapted(interpolator, source: Path, options, save: Path | None, progress: b
 
 
 # Subcommands that live in their own subpackages. Their modules import only
-# Typer at load time, so `sepgan --help` stays fast.
+# Typer (and torch-free name lists) at load time, so `sepgan --help` stays fast:
+# tests/test_cli.py checks that importing this module leaves torch unloaded.
 from sepgan.evaluation.cli import evaluate_command
 from sepgan.study.cli import study_app
 
@@ -358,9 +375,10 @@ def prepare(
             on_triplet=advance if progress and workers == 1 else None, on_source=report,
         )  # fmt: skip
     except ValueError as error:  # bad option values (crop size, gaps, preset)
-        if isinstance(error, _user_error_types()):
+        if isinstance(error, UserError):
             raise
-        raise DatasetError(str(error)) from None
+        # The library's messages start with the parameter's name, which the handler shows as its flag.
+        raise DatasetError(str(error), parameter=str(error).split(" ", 1)[0]) from None
     finally:
         for bar in bars:
             bar.close()

@@ -48,12 +48,14 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
+
+from sepgan.atomic import atomic_output
+from sepgan.errors import UserError
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -80,7 +82,7 @@ _ALPHA_MODES = {"RGBA", "RGBa", "LA", "La", "PA"}
 _OTHER_COLOUR_SPACES = {"CMYK", "YCbCr", "LAB", "HSV"}
 
 
-class FrameError(ValueError):
+class FrameError(UserError, ValueError):
     """An image file cannot be used as an RGB frame; the message names the file and why."""
 
 
@@ -154,18 +156,19 @@ def save_image(frame: torch.Tensor, path: str | os.PathLike[str], **save_options
         save_options.setdefault("quality", 95)
 
     image = Image.fromarray(to_uint8(frame))
-    temporary = folder / f".{path.name}.{secrets.token_hex(4)}.tmp"
     try:
-        # os.open with 0o666 lets the umask decide the final permissions, like a plain open().
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    except OSError as error:
-        raise FrameError(f"{path}: cannot write to folder {folder} ({error.strerror or error})") from error
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            image.save(file, format=image_format, **save_options)
-        os.replace(temporary, path)
+        with atomic_output(path) as temporary:
+            try:
+                # os.open with 0o666 lets the umask decide the final permissions, like a plain open().
+                descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            except OSError as error:
+                reason = error.strerror or error
+                raise FrameError(f"{path}: cannot write to folder {folder} ({reason})") from error
+            with os.fdopen(descriptor, "wb") as file:
+                image.save(file, format=image_format, **save_options)
+    except FrameError:
+        raise
     except Exception as error:
-        temporary.unlink(missing_ok=True)
         raise FrameError(f"{path}: cannot write image ({error})") from error
 
 

@@ -1,23 +1,26 @@
 """Interpolator: runs a generator on frames of any size, at any time between two frames.
 
-The network only accepts sizes that are multiples of 32 (five 2× poolings) and
-only predicts the middle frame (t = 0.5). The interpolator owns everything
-around it, outside the network:
+The network only accepts sizes that are multiples of its ``multiple`` (32 for
+SepConv's five 2× poolings, 16 for the flow model's four) and only predicts
+the middle frame (t = 0.5). What the interpolator may rely on in a model is
+the generator contract, :class:`sepgan.models.protocol.Generator` (size
+multiple, context, bytes per pixel, optional flow estimation). The
+interpolator owns everything around the network:
 
 * **Padding.** Frames are replicate-padded on the bottom and right to the next
-  multiple of 32 and the result is cropped back, so any size works (421×239
-  included). Nothing is ever resized.
+  multiple of the model's ``multiple`` and the result is cropped back, so any
+  size works (421×239 included). Nothing is ever resized.
 * **Tiling.** A large frame can be split into overlapping tiles (``tile``, a
-  multiple of 32) that go through the network as a batch; the tiles are blended
+  multiple of the model's ``multiple``) that go through the network as a batch; the tiles are blended
   with a feathered weight that ramps linearly across each ``overlap`` band, so
   no seam is visible. A tile sees less context than the whole frame, so tiled
   output matches untiled output closely but not bit for bit: the overlap should
-  be at least twice the kernel reach (2·K//2 px, 50 px for K = 51), which is why
-  the default is ``2·ceil(K//2 / 32)·32`` (64 px for K = 51, 32 for the tiny
-  test model). ``tile="auto"`` tiles only when one frame would not fit the
+  be at least twice the model's ``context`` (the kernel reach K//2 for SepConv,
+  50 px for K = 51), which is why the default is ``2·ceil(context / multiple)·multiple``
+  (64 px for K = 51, 128 px for the flow model). ``tile="auto"`` tiles only when one frame would not fit the
   memory budget ``max_memory_mb``.
 * **Memory.** The budget is an estimate of peak inference memory of ONE network
-  call: ``bytes_per_pixel(model) · batch · padded pixels``. For SepConv it is
+  call: ``model.inference_bytes_per_pixel · batch · padded pixels``. For SepConv it is
   ``4 · (12·K + 4·channels[0])`` bytes per pixel (≈ 2.9 kB for K = 51, measured
   as ≈ 2.4 kB of peak RSS on CPU), so 1080p needs ≈ 6.5 GB untiled and a 4K
   frame ≈ 26 GB; with the default 4 GB budget 1080p is tiled in 2–4 tiles and
@@ -62,12 +65,12 @@ clamped to [0, 1] and returned on the CPU.
 
 from __future__ import annotations
 
-import copy
 import math
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -75,23 +78,25 @@ import torch.nn.functional as F
 from sepgan.borders import interpolate_inside_borders
 from sepgan.runtime import Runtime, resolve_runtime
 
+if TYPE_CHECKING:  # the interpolator imports no model; the contract is structural
+    from sepgan.models.protocol import Generator
+
 __all__ = [
     "DEFAULT_MAX_DEPTH",
     "DEFAULT_MAX_MEMORY_MB",
-    "MULTIPLE",
+    "DEFAULT_TILE",
     "Interpolator",
     "Retiming",
-    "bytes_per_pixel",
     "pad_to_multiple",
 ]
 
-MULTIPLE = 32
 # Deepest bisection used to approximate a target frame rate: 1/8 of an input interval.
 DEFAULT_MAX_DEPTH = 3
 DEFAULT_MAX_MEMORY_MB = 4096
+DEFAULT_TILE = "auto"  # the one default of the tile option, for the CLI and the library alike
 
 
-def pad_to_multiple(frames: torch.Tensor, multiple: int = MULTIPLE) -> tuple[torch.Tensor, tuple[int, int]]:
+def pad_to_multiple(frames: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:
     """Replicate-pad B×C×H×W on the bottom and right to a multiple; returns the original (H, W)."""
     height, width = frames.shape[-2:]
     pad_bottom = (-height) % multiple
@@ -99,32 +104,6 @@ def pad_to_multiple(frames: torch.Tensor, multiple: int = MULTIPLE) -> tuple[tor
     if pad_bottom or pad_right:
         frames = F.pad(frames, (0, pad_right, 0, pad_bottom), mode="replicate")
     return frames, (height, width)
-
-
-def _round_up(value: int, multiple: int = MULTIPLE) -> int:
-    return -(-value // multiple) * multiple
-
-
-def bytes_per_pixel(model: torch.nn.Module) -> int:
-    """Estimated peak inference memory per (padded) pixel of one pair, in bytes.
-
-    SepConv keeps four K-channel kernels at full resolution plus the kernel
-    subnets' K-channel intermediates and the first encoder level (``channels[0]``
-    wide), all float32; the constant 12 was fitted to peak RSS on CPU with margin.
-    Models without a ``kernel_size`` get the K = 51 figure.
-    """
-    measured = getattr(model, "inference_bytes_per_pixel", None)
-    if measured is not None:
-        return int(measured)
-    config = getattr(model, "config", {}) or {}
-    kernel_size = int(config.get("kernel_size", getattr(model, "kernel_size", 51)))
-    channels = config.get("channels") or (32,)
-    return 4 * (12 * kernel_size + 4 * int(channels[0]))
-
-
-def _context(model: torch.nn.Module) -> int:
-    """Pixels of context a kernel needs around an output pixel (K//2)."""
-    return int(getattr(model, "max_displacement", getattr(model, "kernel_size", 51) // 2))
 
 
 def _ramp(length: int, start: int, overlap: int, total: int) -> torch.Tensor:
@@ -153,22 +132,6 @@ def _tile_starts(length: int, tile: int, overlap: int) -> list[int]:
     starts = list(range(0, length - tile, stride))
     starts.append(length - tile)
     return starts
-
-
-def _compile_network(model: torch.nn.Module) -> torch.nn.Module:
-    """``model`` with its convolutional body compiled by ``torch.compile``; the weights are shared.
-
-    Dynamo cannot trace the separable convolution's dispatch (numba on the CPU),
-    so for SepConv only ``_estimate_kernels`` is compiled, on a shallow copy that
-    shares the parameters, and the op runs eagerly. Each new input size (and
-    each tile size) compiles again: 7–40 s per shape on 2 CPU cores.
-    """
-    estimate = getattr(model, "_estimate_kernels", None)
-    if estimate is None:
-        return torch.compile(model)
-    network = copy.copy(model)  # shares _parameters and _modules; only the method is replaced
-    network._estimate_kernels = torch.compile(estimate)
-    return network
 
 
 @dataclass(frozen=True)
@@ -230,12 +193,15 @@ class Interpolator:
     """Wraps a generator ``model(frame0, frame1) -> middle`` for frames of any size and any dyadic time.
 
     Args:
-        model: a generator taking two B×3×H×W frames (H, W multiples of 32).
+        model: a generator (:class:`sepgan.models.protocol.Generator`): two B×3×H×W frames
+            (H, W multiples of ``model.multiple``) in, the middle frame out.
         device, precision: see :func:`sepgan.runtime.resolve_runtime` ("auto" picks CUDA+bf16 or CPU+fp32).
         batch_size: pairs per network call (fewer when ``max_memory_mb`` demands it).
-        tile: ``None`` (whole frames), a tile size in pixels (rounded up to a multiple of 32),
-            or ``"auto"`` (tile only when a frame does not fit ``max_memory_mb``).
-        tile_overlap: feathered overlap between tiles in pixels; default ``2·ceil(K//2 / 32)·32``.
+        tile: ``"auto"`` (the default: tile only when a frame does not fit ``max_memory_mb``),
+            ``None`` (whole frames), or a tile size in pixels (rounded up to a multiple of
+            ``model.multiple``, at least ``tile_overlap + multiple``; checked here, and only here).
+        tile_overlap: feathered overlap between tiles in pixels;
+            default ``2·ceil(model.context / multiple)·multiple``.
         max_memory_mb: budget for one network call, in MB (see the module docstring);
             ``None`` for no limit.
         compile: ``torch.compile`` the network body (U-Net and kernel subnets; the separable
@@ -246,12 +212,12 @@ class Interpolator:
 
     def __init__(
         self,
-        model: torch.nn.Module,
+        model: Generator,
         *,
         device: str | torch.device = "auto",
         precision: str = "auto",
         batch_size: int = 4,
-        tile: int | str | None = None,
+        tile: int | str | None = DEFAULT_TILE,
         tile_overlap: int | None = None,
         max_memory_mb: float | None = DEFAULT_MAX_MEMORY_MB,
         compile: bool = False,
@@ -270,34 +236,45 @@ class Interpolator:
         if self.channels_last:
             self.model.to(memory_format=torch.channels_last)
         # self.model stays the plain module (to save, to inspect); self.network is what runs.
-        self.network = _compile_network(self.model) if compile else self.model
+        self.network = self.model.compiled() if compile else self.model
         self.batch_size = batch_size
-        context = _context(model)
-        self.tile_overlap = int(tile_overlap) if tile_overlap is not None else 2 * _round_up(max(context, 1))
+        # The figures below come from the model's configuration, fixed when it was built
+        # (load-time overrides, sepgan.checkpoint.load_pretrained), so they cannot go stale.
+        self.multiple = int(model.multiple)
+        self.bytes_per_pixel = int(model.inference_bytes_per_pixel)
+        self.tile_overlap = (
+            int(tile_overlap) if tile_overlap is not None else 2 * self._round_up(max(int(model.context), 1))
+        )
         if self.tile_overlap < 0:
             raise ValueError(f"tile_overlap must be ≥ 0, got {self.tile_overlap}")
         if tile is not None and tile != "auto":
-            tile = _round_up(int(tile))
-            if tile < self.tile_overlap + MULTIPLE:
+            tile = self._round_up(int(tile))
+            if tile < self.tile_overlap + self.multiple:
                 raise ValueError(
                     f"tile {tile} px is too small for an overlap of {self.tile_overlap} px; "
-                    f"use at least {self.tile_overlap + MULTIPLE}"
+                    f"use at least {self.tile_overlap + self.multiple}"
                 )
         self.tile = tile
         self.max_memory_mb = max_memory_mb
-        self.bytes_per_pixel = bytes_per_pixel(model)
 
     @classmethod
-    def from_pretrained(cls, path_or_name: str | os.PathLike | None = None, **kwargs) -> Interpolator:
-        """Load a weights folder or a bundled name (``None``: the bundled default; see sepgan.weights)."""
+    def from_pretrained(
+        cls, path_or_name: str | os.PathLike | None = None, *, overrides: dict | None = None, **kwargs
+    ) -> Interpolator:
+        """Load a weights folder or a bundled name (``None``: the bundled default; see sepgan.weights).
+
+        ``overrides`` change model options as it is built (:func:`sepgan.checkpoint.load_pretrained`),
+        e.g. ``{"flow_variants": 1}``; the other keyword arguments go to the constructor.
+        """
         from sepgan.checkpoint import CheckpointError, load_pretrained
+        from sepgan.models.protocol import Generator
         from sepgan.weights import resolve_weights
 
         folder = resolve_weights(path_or_name)
-        model = load_pretrained(folder)
-        if not hasattr(model, "kernel_size"):
+        model = load_pretrained(folder, overrides=overrides)
+        if not isinstance(model, Generator):
             raise CheckpointError(
-                f"{folder} holds a {getattr(model, 'architecture', type(model).__name__)}, not a generator; "
+                f"{folder} holds a {model.architecture}, not a generator; "
                 "pass the generator folder of a training run"
             )
         return cls(model, **kwargs)
@@ -307,6 +284,9 @@ class Interpolator:
         return type(self)(model, **self._settings)
 
     # ------------------------------------------------------------------ sizes and memory
+
+    def _round_up(self, value: int) -> int:
+        return -(-value // self.multiple) * self.multiple
 
     def _budget_pixels(self) -> float:
         if self.max_memory_mb is None:
@@ -320,10 +300,10 @@ class Interpolator:
         if self.tile != "auto":
             return int(self.tile)
         budget = self._budget_pixels()
-        if _round_up(height) * _round_up(width) <= budget:
+        if self._round_up(height) * self._round_up(width) <= budget:
             return None
-        tile = int(math.sqrt(budget)) // MULTIPLE * MULTIPLE
-        return max(tile, self.tile_overlap + MULTIPLE)
+        tile = int(math.sqrt(budget)) // self.multiple * self.multiple
+        return max(tile, self.tile_overlap + self.multiple)
 
     def _call_batch(self, pixels: int) -> int:
         """Pairs per network call for items of ``pixels`` padded pixels, within the memory budget."""
@@ -351,7 +331,7 @@ class Interpolator:
         """B×3×H×W pairs → middle frames: flow, padding, tiling and the network."""
         height, width = frame0.shape[-2:]
         # Flow-guided models get their flow from the whole, unpadded frames, before padding and tiling.
-        flows = self.model.estimate_flows(frame0, frame1) if hasattr(self.model, "estimate_flows") else None
+        flows = self.model.estimate_flows(frame0, frame1)  # None for models without flow
         tile = self.tile_size(height, width)
         if tile is None or (height <= tile and width <= tile):
             return self._run_batched(frame0, frame1, flows)
@@ -367,19 +347,20 @@ class Interpolator:
     ) -> torch.Tensor:
         """Whole frames (and their B×4V×H×W flows, if any) through the network in batches; B×3×H×W out, on the CPU."""
         height, width = frame0.shape[-2:]
-        step = self._call_batch(_round_up(height) * _round_up(width))
+        step = self._call_batch(self._round_up(height) * self._round_up(width))
         outputs = []
         for start in range(0, frame0.shape[0], step):
             chunk0 = frame0[start : start + step].to(self.runtime.device, torch.float32)
             chunk1 = frame1[start : start + step].to(self.runtime.device, torch.float32)
-            padded, (height, width) = pad_to_multiple(torch.cat([chunk0, chunk1]))
+            padded, (height, width) = pad_to_multiple(torch.cat([chunk0, chunk1]), self.multiple)
             padded0, padded1 = padded.chunk(2)
             if self.channels_last:
                 padded0 = padded0.contiguous(memory_format=torch.channels_last)
                 padded1 = padded1.contiguous(memory_format=torch.channels_last)
             extra = {}
             if flows is not None:
-                extra["flows"] = pad_to_multiple(flows[start : start + step].to(self.runtime.device, torch.float32))[0]
+                flow_chunk = flows[start : start + step].to(self.runtime.device, torch.float32)
+                extra["flows"] = pad_to_multiple(flow_chunk, self.multiple)[0]
             with self.runtime.autocast():
                 middle = self.network(padded0, padded1, **extra)
             # .cpu() is a sync point on a GPU; it also bounds device memory to one batch.

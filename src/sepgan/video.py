@@ -58,8 +58,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import secrets
-import shutil
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
@@ -68,6 +66,9 @@ from pathlib import Path
 import av
 import numpy as np
 from PIL import Image
+
+from sepgan.atomic import AtomicOutput
+from sepgan.errors import UserError
 
 __all__ = [
     "CODECS",
@@ -109,7 +110,7 @@ VIDEO_SUFFIXES = frozenset(
 )
 
 
-class VideoError(ValueError):
+class VideoError(UserError, ValueError):
     """A video that cannot be read or written; the message names the file and why."""
 
 
@@ -529,10 +530,6 @@ def _output_colour(colour: Colour | None, codec: str, width: int, height: int) -
     return colour
 
 
-def _hidden_temporary(path: Path, suffix: str = "") -> Path:
-    return path.parent / f".{path.name}.{secrets.token_hex(4)}.partial{suffix}"
-
-
 class VideoWriter:
     """Encodes RGB uint8 frames to a video file at an exact frame rate, atomically.
 
@@ -567,9 +564,9 @@ class VideoWriter:
         self.colour = _output_colour(colour, codec, width, height)
         self.notes: list[str] = []
         self.frames_written = 0
-        self._temporary = _hidden_temporary(self.path, self.path.suffix)
+        self._output = AtomicOutput(self.path)  # a hidden temporary beside path, with its suffix
         try:
-            self.container = av.open(str(self._temporary), "w")
+            self.container = av.open(str(self._output.temporary), "w")
         except (av.FFmpegError, OSError) as error:
             raise VideoError(
                 f"{self.path}: cannot write to folder {self.path.parent} ({_reason(error)})"
@@ -664,7 +661,7 @@ class VideoWriter:
                     self._mux(encoder.encode(frame))
                 self._mux(encoder.encode(None))
             self.container.close()
-            os.replace(self._temporary, self.path)
+            self._output.commit()
         except BaseException as error:
             self.abort()
             if isinstance(error, OSError):
@@ -675,7 +672,7 @@ class VideoWriter:
         # Closing a half-written container may fail too; the temporary file goes anyway.
         with contextlib.suppress(av.FFmpegError, OSError, ValueError):
             self.container.close()
-        self._temporary.unlink(missing_ok=True)
+        self._output.discard()
 
     def __enter__(self) -> VideoWriter:
         return self
@@ -705,16 +702,15 @@ class PngSequenceWriter:
         )
         if self.path.exists() and (not self.path.is_dir() or any(self.path.iterdir())):
             raise VideoError(f"{self.path}: output folder exists and is not empty")
-        self._temporary = _hidden_temporary(self.path)
         try:
-            self._temporary.mkdir()
+            self._output = AtomicOutput(self.path, folder=True)
         except OSError as error:
             raise VideoError(
                 f"{self.path}: cannot write to folder {self.path.parent} ({_reason(error)})"
             ) from error
 
     def write(self, frame: np.ndarray) -> None:
-        target = self._temporary / f"{self.frames_written:06d}.png"
+        target = self._output.temporary / f"{self.frames_written:06d}.png"
         try:
             Image.fromarray(frame).save(target, format="PNG", compress_level=1)
         except OSError as error:
@@ -727,15 +723,13 @@ class PngSequenceWriter:
 
     def close(self) -> None:
         try:
-            if self.path.is_dir():
-                self.path.rmdir()  # empty (checked in __init__); rename needs the name free
-            os.replace(self._temporary, self.path)
+            self._output.commit()  # replaces an empty folder (a non-empty one is refused in __init__)
         except OSError as error:
             self.abort()
             raise VideoError(f"{self.path}: cannot finish the output folder ({_reason(error)})") from error
 
     def abort(self) -> None:
-        shutil.rmtree(self._temporary, ignore_errors=True)
+        self._output.discard()
 
     def __enter__(self) -> PngSequenceWriter:
         return self

@@ -43,6 +43,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from sepgan.atomic import atomic_output
 from sepgan.data.augment import PairedAugment
 from sepgan.data.triplets import DatasetError, check_gaps
 from sepgan.flow import DIS_PRESETS, backward_warp_numpy, check_variants, flow_ensemble_numpy
@@ -541,10 +542,7 @@ def prepare_dataset(
                        max_side, max_per_source, screen, seed)  # fmt: skip
 
     output.parent.mkdir(parents=True, exist_ok=True)
-    temporary = output.with_name(f".{output.name}.partial-{os.getpid()}")
-    shutil.rmtree(temporary, ignore_errors=True)
-    temporary.mkdir()
-    try:
+    with atomic_output(output, folder=True) as temporary:
         jobs = [(name, clips, temporary / "shards" / f"{i:04d}", options) for i, (name, clips) in enumerate(found)]
         reports: list[SourceReport | None] = [None] * len(jobs)
         if workers == 1 or len(jobs) == 1:
@@ -591,10 +589,6 @@ def prepare_dataset(
             "triplets": records,
         }
         (temporary / INDEX_FILE).write_text(json.dumps(index, indent=1))
-        os.replace(temporary, output)
-    except BaseException:
-        shutil.rmtree(temporary, ignore_errors=True)
-        raise
     return PrepareSummary(output, count, [r for r in reports if r is not None], time.perf_counter() - started)
 
 

@@ -27,6 +27,7 @@ import torch
 from torch.utils.data import Dataset
 
 from sepgan.data.augment import PairedAugment
+from sepgan.errors import UserError
 from sepgan.frames import FrameError, from_uint8, load_image_uint8
 
 __all__ = ["DatasetError", "ImageTripletDataset", "TripletDataset", "check_gaps"]
@@ -34,7 +35,7 @@ __all__ = ["DatasetError", "ImageTripletDataset", "TripletDataset", "check_gaps"
 Triplet = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 
 
-class DatasetError(ValueError):
+class DatasetError(UserError, ValueError):
     """A dataset cannot be built or read; the message names the folder or file and why."""
 
 

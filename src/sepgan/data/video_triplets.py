@@ -26,12 +26,12 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import secrets
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from sepgan.atomic import atomic_output
 from sepgan.data.augment import PairedAugment
 from sepgan.data.triplets import DatasetError, TripletDataset, check_gaps
 from sepgan.video import VideoError, VideoReader
@@ -65,23 +65,18 @@ def decode_to_cache(video: Path, cache_dir: Path, max_side: int | None = None) -
     except OSError as error:
         reason = error.strerror or error
         raise DatasetError(f"{cache_dir}: cannot create frame cache folder ({reason})") from error
-    temporary = cache_dir / f".{cache_file.name}.{secrets.token_hex(4)}.tmp"
-    try:
-        with open(temporary, "wb") as file:
-            file.seek(_NPY_HEADER_BYTES)  # the header needs the frame count, known only at the end
-            count, height, width = _decode_frames(video, file, max_side)
-            header = io.BytesIO()
-            shape = (count, height, width, 3)
-            np.lib.format.write_array_header_1_0(
-                header, {"descr": "|u1", "fortran_order": False, "shape": shape}
-            )
-            if len(header.getvalue()) != _NPY_HEADER_BYTES:
-                raise DatasetError(f"{video}: cannot cache frames of shape {shape}")
-            file.seek(0)
-            file.write(header.getvalue())
-        os.replace(temporary, cache_file)
-    finally:
-        temporary.unlink(missing_ok=True)
+    with atomic_output(cache_file) as temporary, open(temporary, "wb") as file:
+        file.seek(_NPY_HEADER_BYTES)  # the header needs the frame count, known only at the end
+        count, height, width = _decode_frames(video, file, max_side)
+        header = io.BytesIO()
+        shape = (count, height, width, 3)
+        np.lib.format.write_array_header_1_0(
+            header, {"descr": "|u1", "fortran_order": False, "shape": shape}
+        )
+        if len(header.getvalue()) != _NPY_HEADER_BYTES:
+            raise DatasetError(f"{video}: cannot cache frames of shape {shape}")
+        file.seek(0)
+        file.write(header.getvalue())
     return cache_file
 
 

@@ -8,11 +8,32 @@ H×W×3 throughout evaluation, since that is what is scored; see each module's
 docstring for its conventions.
 """
 
-from sepgan.evaluation.layouts import LAYOUTS, Benchmark, LayoutError, Sample, detect_layout, open_benchmark
-from sepgan.evaluation.methods import ALL_METHODS, Method, MethodUnavailable, build_method
-from sepgan.evaluation.pipeline import EvaluationUserError, run_evaluation
-from sepgan.evaluation.runner import EvaluationResult, evaluate
-from sepgan.metrics import METRICS, PSNR_CAP, interpolation_error, ms_ssim, psnr, ssim
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# Names are imported on first use (PEP 562), so importing a submodule such as
+# sepgan.evaluation.cli (for `sepgan --help`) does not load torch through the others.
+_EXPORTS = {
+    "LAYOUTS": "choices", "ALL_METHODS": "choices",
+    "Benchmark": "layouts", "LayoutError": "layouts", "Sample": "layouts", "detect_layout": "layouts",
+    "open_benchmark": "layouts",
+    "Method": "methods", "MethodUnavailable": "methods", "build_method": "methods",
+    "METRICS": "metrics", "PSNR_CAP": "metrics", "interpolation_error": "metrics", "ms_ssim": "metrics",
+    "psnr": "metrics", "ssim": "metrics",
+    "EvaluationUserError": "pipeline", "run_evaluation": "pipeline",
+    "EvaluationResult": "runner", "evaluate": "runner",
+}  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"sepgan.evaluation.{_EXPORTS[name]}"), name)
+    if name in {"layouts", "methods", "metrics", "pipeline", "runner", "report", "cli", "choices"}:
+        return importlib.import_module(f"sepgan.evaluation.{name}")
+    raise AttributeError(f"module 'sepgan.evaluation' has no attribute {name!r}")
+
 
 __all__ = [
     "ALL_METHODS",

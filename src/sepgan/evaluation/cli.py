@@ -1,7 +1,8 @@
 """The ``sepgan evaluate`` command: parse arguments, delegate to :func:`run_evaluation`.
 
 Mounted by ``sepgan.cli`` as ``app.command("evaluate")(evaluate_command)``.
-User errors print one ``error: ...`` line on stderr and exit with status 2.
+User errors print one ``error: ...`` line on stderr and exit with status 2
+(:func:`sepgan.errors.reports_user_errors`, the handler of every command).
 """
 
 from __future__ import annotations
@@ -11,13 +12,11 @@ from typing import Annotated
 
 import typer
 
-from sepgan.evaluation.layouts import LAYOUTS, SNU_SPLITS
-from sepgan.evaluation.methods import ALL_METHODS
-from sepgan.evaluation.pipeline import DEFAULT_METHODS
-
-USER_ERROR_EXIT = 2
+from sepgan.errors import reports_user_errors
+from sepgan.evaluation.choices import ALL_METHODS, DEFAULT_METHODS, LAYOUTS, SNU_SPLITS
 
 
+@reports_user_errors
 def evaluate_command(
     paths: Annotated[
         list[Path],
@@ -64,33 +63,27 @@ def evaluate_command(
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
     """Score our model, baselines and installed peers on interpolation benchmarks (PSNR, SSIM, IE, MS-SSIM)."""
-    from sepgan.adapt import AdaptError, AdaptOptions
-    from sepgan.checkpoint import CheckpointError
-    from sepgan.evaluation.pipeline import EvaluationUserError, run_evaluation
-    from sepgan.frames import FrameError
+    from sepgan.adapt import AdaptOptions
+    from sepgan.evaluation.pipeline import run_evaluation
 
     def log(message: str) -> None:
         typer.echo(message, err=True)
 
-    try:
-        adapt_options = AdaptOptions(steps=adapt_steps, seconds=adapt_seconds, seed=seed) if adapt else None
-        if adapt_options is not None:
-            adapt_options.check()
-        run = run_evaluation(
-            paths,
-            methods=methods,
-            layout=layout,
-            weights=weights,
-            output=output,
-            limit=limit,
-            device=device,
-            snu_split=snu_split,
-            progress=progress,
-            log=log,
-            adapt_options=adapt_options,
-        )
-    except (EvaluationUserError, CheckpointError, FrameError, AdaptError) as error:
-        typer.echo(f"error: {str(error).splitlines()[0] if str(error) else type(error).__name__}", err=True)
-        raise typer.Exit(USER_ERROR_EXIT) from None
+    adapt_options = AdaptOptions(steps=adapt_steps, seconds=adapt_seconds, seed=seed) if adapt else None
+    if adapt_options is not None:
+        adapt_options.check()
+    run = run_evaluation(
+        paths,
+        methods=methods,
+        layout=layout,
+        weights=weights,
+        output=output,
+        limit=limit,
+        device=device,
+        snu_split=snu_split,
+        progress=progress,
+        log=log,
+        adapt_options=adapt_options,
+    )
     typer.echo(run.table, nl=False)
     typer.echo(f"report written to {run.output}", err=True)

@@ -36,9 +36,11 @@ from pathlib import Path
 
 import numpy as np
 
+from sepgan.errors import UserError
+from sepgan.evaluation.choices import LAYOUTS, SNU_SPLITS
 from sepgan.frames import IMAGE_SUFFIXES, list_frames, load_image_uint8
-from sepgan.layouts import EVALUATION_LAYOUTS, evaluation_layout, vimeo_variant
 from sepgan.layouts import LAYOUTS as ALL_LAYOUTS
+from sepgan.layouts import evaluation_layout, vimeo_variant
 from sepgan.video import VIDEO_SUFFIXES, VideoError, VideoReader, probe_video
 
 __all__ = [
@@ -52,13 +54,10 @@ __all__ = [
     "open_benchmark",
 ]
 
-LAYOUTS = EVALUATION_LAYOUTS  # the names of sepgan.layouts that evaluation reads natively
-SNU_SPLITS = ("easy", "medium", "hard", "extreme")
-
 Triplet = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
-class LayoutError(ValueError):
+class LayoutError(UserError, ValueError):
     """A benchmark path that does not exist, matches no layout, or holds no samples."""
 
 

@@ -62,6 +62,8 @@ import torch
 import torch.nn.functional as F
 
 from sepgan.borders import interpolate_inside_borders
+from sepgan.errors import UserError
+from sepgan.evaluation.choices import ALL_METHODS
 from sepgan.flow import backward_warp_numpy, dis_flow, ensemble_middle_warps, estimate_flows
 from sepgan.frames import from_uint8, load_image_uint8, save_image, to_uint8
 
@@ -80,12 +82,8 @@ __all__ = [
     "build_method",
 ]
 
-ALL_METHODS = (
-    "ours", "ours-adapt", "average", "repeat", "flow", "flow-simple", "flow-fine", "flow-ensemble", "minterpolate", "rife",
-)  # fmt: skip
 
-
-class MethodUnavailable(RuntimeError):
+class MethodUnavailable(UserError, RuntimeError):
     """A method that cannot run here (peer not installed, no weights); the message says why."""
 
 

@@ -12,17 +12,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from sepgan.errors import UserError
+from sepgan.evaluation.choices import ALL_METHODS, DEFAULT_METHODS
 from sepgan.evaluation.layouts import Benchmark, LayoutError, open_benchmark
-from sepgan.evaluation.methods import ALL_METHODS, build_method
+from sepgan.evaluation.methods import build_method
 from sepgan.evaluation.report import format_markdown, write_report
 from sepgan.evaluation.runner import EvaluationError, EvaluationResult, evaluate
 
 __all__ = ["DEFAULT_METHODS", "EvaluationRun", "EvaluationUserError", "parse_methods", "run_evaluation"]
 
-DEFAULT_METHODS = "ours,average,repeat,flow"
-
-
-class EvaluationUserError(ValueError):
+class EvaluationUserError(UserError, ValueError):
     """A mistake in what the user asked for; the message is one line."""
 
 
@@ -76,7 +75,7 @@ def run_evaluation(
         at = names.index("ours") + 1 if "ours" in names else len(names)
         names.insert(at, "ours-adapt")
     if limit is not None and limit < 1:
-        raise EvaluationUserError(f"--limit must be at least 1, got {limit}")
+        raise EvaluationUserError(f"limit must be at least 1, got {limit}", parameter="limit")
     if not paths:
         raise EvaluationUserError("give at least one benchmark folder or video")
     try:

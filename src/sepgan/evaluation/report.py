@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from sepgan.checkpoint import atomic_write, atomic_write_text
+from sepgan.atomic import atomic_write, atomic_write_text
 from sepgan.evaluation.runner import EvaluationResult, Snapshot
 from sepgan.frames import from_uint8, save_image
 from sepgan.metrics import EDGE_BAND, METRICS, PSNR_CAP

@@ -34,6 +34,7 @@ from itertools import islice
 import numpy as np
 import torch
 
+from sepgan.errors import UserError
 from sepgan.evaluation.layouts import Benchmark, LayoutError
 from sepgan.evaluation.methods import Method, MethodUnavailable
 from sepgan.metrics import METRICS
@@ -41,7 +42,7 @@ from sepgan.metrics import METRICS
 __all__ = ["EvaluationError", "EvaluationResult", "SampleResult", "Snapshot", "Summary", "evaluate"]
 
 
-class EvaluationError(RuntimeError):
+class EvaluationError(UserError, RuntimeError):
     """Nothing could be evaluated: every method was unavailable, or a benchmark had no samples."""
 
 

@@ -124,6 +124,8 @@ class FlowSepConv(nn.Module):
             (steps 1–2 averaged: what the untrained model outputs, the
             ``flow-ensemble`` method) with no parameters and none of the
             network's time; the bundled ``flow-ensemble`` weights are this.
+
+    Implements the generator contract, :class:`sepgan.models.protocol.Generator`.
     """
 
     architecture = "flow-sepconv"
@@ -193,9 +195,13 @@ class FlowSepConv(nn.Module):
         }
 
     @property
-    def max_displacement(self) -> int:
+    def context(self) -> int:
         """Context a tile needs: flow can reach far, so tiles overlap by 2 × this (128 px)."""
         return 64
+
+    def compiled(self) -> nn.Module:
+        """The whole model through ``torch.compile`` (Generator contract); DIS stays outside, in estimate_flows."""
+        return torch.compile(self)
 
     @property
     def inference_bytes_per_pixel(self) -> int:

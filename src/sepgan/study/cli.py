@@ -2,21 +2,20 @@
 
 Mounted by the main CLI with ``app.add_typer(study_app, name="study")``. Imports of
 PyAV, FastAPI, uvicorn, SciPy and Matplotlib happen inside the commands, so
-``sepgan --help`` stays fast. A :class:`StudyError` (bad input, unusable folder)
-prints ``error: …`` on stderr and exits with code 2, without a traceback.
+``sepgan --help`` stays fast. A :class:`~sepgan.study.config.StudyError` (bad
+input, unusable folder), like every user error, prints ``error: …`` on stderr and
+exits with code 2, without a traceback (:func:`sepgan.errors.reports_user_errors`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from sepgan.study.config import StudyError
+from sepgan.errors import reports_user_errors
 
 study_app = typer.Typer(
     help="Blind A/B viewing study: prepare clips, collect votes in a browser, report the statistics.",
@@ -29,24 +28,8 @@ class Layout(str, Enum):
     sequential = "sequential"
 
 
-@contextmanager
-def _user_errors() -> Iterator[None]:
-    try:
-        yield
-    except StudyError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-    except ModuleNotFoundError as exc:
-        typer.echo(
-            f"error: {exc.name} is not installed; install the extra: pip install 'sepgan[study]'", err=True
-        )
-        raise typer.Exit(2) from None
-    except OSError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-
-
 @study_app.command()
+@reports_user_errors
 def create(
     original: Annotated[Path, typer.Option(help="The original (reference) video.")],
     candidate: Annotated[list[Path], typer.Option(help="A method's output video; repeat for several.")],
@@ -77,15 +60,14 @@ def create(
     force: Annotated[bool, typer.Option(help="Replace a non-empty output folder.")] = False,
 ) -> None:
     """Trim, align and encode the clips for the browser, and write study.json."""
-    with _user_errors():
-        from sepgan.study.prepare import create_study
+    from sepgan.study.prepare import create_study
 
-        config = create_study(
-            original, candidate, output, names=name, start=start, duration=duration, segments=segments,
-            slow_motion=slow_motion, ask_artifacts=artifacts, layout=layout.value,
-            attention_checks=attention_checks, max_height=max_height, crf=crf, preset=preset,
-            title=title, force=force,
-        )  # fmt: skip
+    config = create_study(
+        original, candidate, output, names=name, start=start, duration=duration, segments=segments,
+        slow_motion=slow_motion, ask_artifacts=artifacts, layout=layout.value,
+        attention_checks=attention_checks, max_height=max_height, crf=crf, preset=preset,
+        title=title, force=force,
+    )  # fmt: skip
     trials = len(config.comparisons) * len(config.clips) + config.attention_checks
     for note in config.notes:
         typer.echo(f"note: {note}", err=True)
@@ -96,6 +78,7 @@ def create(
 
 
 @study_app.command()
+@reports_user_errors
 def serve(
     study_dir: Annotated[Path, typer.Argument(help="Folder made by `sepgan study create`.")],
     host: Annotated[
@@ -111,14 +94,14 @@ def serve(
     ] = 20,
 ) -> None:
     """Serve the voting page; votes go to votes.sqlite3 in the study folder."""
-    with _user_errors():
-        from sepgan.study.server import serve as run_server
+    from sepgan.study.server import serve as run_server
 
-        typer.echo(f"study page: http://{host}:{port}/  (Ctrl-C to stop)")
-        run_server(study_dir, host=host, port=port, sessions_per_hour=sessions_per_hour)
+    typer.echo(f"study page: http://{host}:{port}/  (Ctrl-C to stop)")
+    run_server(study_dir, host=host, port=port, sessions_per_hour=sessions_per_hour)
 
 
 @study_app.command()
+@reports_user_errors
 def report(
     study_dir: Annotated[Path, typer.Argument(help="Folder made by `sepgan study create`.")],
     output: Annotated[
@@ -135,13 +118,12 @@ def report(
     ] = None,
 ) -> None:
     """Preference rates, Wilson 95% intervals, exact binomial p-values, sample sizes; CSV and PNG."""
-    with _user_errors():
-        from sepgan.study.report import DEFAULT_EFFECTS, format_text, write_report
+    from sepgan.study.report import DEFAULT_EFFECTS, format_text, write_report
 
-        result, paths = write_report(
-            study_dir, output, include_flagged=include_flagged,
-            exclude_failed_attention=exclude_failed_attention,
-            effects=tuple(effect) if effect else DEFAULT_EFFECTS,
-        )  # fmt: skip
+    result, paths = write_report(
+        study_dir, output, include_flagged=include_flagged,
+        exclude_failed_attention=exclude_failed_attention,
+        effects=tuple(effect) if effect else DEFAULT_EFFECTS,
+    )  # fmt: skip
     typer.echo(format_text(result))
     typer.echo("\n" + "\n".join(f"wrote {path}" for path in paths.values()))

@@ -19,19 +19,20 @@ Frame rates are stored as exact rationals ("120000/1001").
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
+
+from sepgan.atomic import atomic_write_bytes
+from sepgan.errors import UserError
 
 CONFIG_NAME = "study.json"
 VOTES_NAME = "votes.sqlite3"
 FORMAT = "sepgan-study/1"
 
 
-class StudyError(Exception):
+class StudyError(UserError):
     """A user-facing error: bad input, unusable study folder. The CLI prints it on one line."""
 
 
@@ -121,21 +122,6 @@ class StudyConfig:
             format=data["format"],
             notes=list(data.get("notes", [])),
         )
-
-
-def atomic_write_bytes(path: Path, payload: bytes) -> None:
-    """Write to a temp file in the same folder, fsync, then rename over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save_config(config: StudyConfig, study_dir: Path) -> Path:

@@ -34,8 +34,6 @@ import logging
 import math
 import os
 import secrets
-import shutil
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -45,6 +43,7 @@ from pathlib import Path
 import av
 import numpy as np
 
+from sepgan.atomic import atomic_output
 from sepgan.study.config import (
     Clip,
     Comparison,
@@ -183,7 +182,7 @@ def _check_output_dir(out_dir: Path, inputs: Sequence[Path], force: bool) -> Non
         if not out_dir.is_dir():
             raise StudyError(f"{out_dir}: exists and is not a folder")
         if any(out_dir.iterdir()) and not force:
-            raise StudyError(f"{out_dir}: folder is not empty (use --force to replace it)")
+            raise StudyError(f"{out_dir}: folder is not empty (use force to replace it)", parameter="force")
     parent = resolved_out.parent
     if not parent.is_dir():
         raise StudyError(f"{parent}: parent folder does not exist")
@@ -240,7 +239,7 @@ def create_study(
     if start < 0 or (duration is not None and duration <= 0) or segments < 1 or attention_checks < 0:
         raise StudyError("need start >= 0, duration > 0, segments >= 1, attention checks >= 0")
     if max_height is not None and max_height < 2:
-        raise StudyError("--max-height must be at least 2")
+        raise StudyError("max_height must be at least 2", parameter="max_height")
     sources = [original, *candidates]
     _check_output_dir(out_dir, sources, force)
     method_names = _method_names(original, candidates, names)
@@ -248,11 +247,13 @@ def create_study(
     infos = [probe(path) for path in sources]
     available = min(info.duration for info in infos) - start
     if available <= 0:
-        raise StudyError(f"--start {start:g}s is past the end of the shortest clip")
+        raise StudyError(f"start {start:g}s is past the end of the shortest clip", parameter="start")
     if duration is None:
         duration = available
     elif duration > available + _EPS:
-        raise StudyError(f"--duration {duration:g}s is longer than the {available:g}s all clips share")
+        raise StudyError(
+            f"duration {duration:g}s is longer than the {available:g}s all clips share", parameter="duration"
+        )
 
     # Target size: the original's, optionally scaled down, then cropped to even numbers.
     reference = infos[0]
@@ -310,8 +311,8 @@ def create_study(
             comparisons[f"k{len(comparisons)}"] = Comparison(a=f"m{i}", b=f"m{j}")
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    building = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.building-", dir=out_dir.resolve().parent))
-    try:
+    # Built under a temporary name; an old folder (--force) is replaced only once the new one is complete.
+    with atomic_output(out_dir.resolve(), folder=True, replace=True) as building:
         (building / "media").mkdir()
         media: dict[str, Media] = {}
         for method_key, info in zip(methods, infos):
@@ -350,19 +351,4 @@ def create_study(
             notes=notes,
         )
         save_config(config, building)
-        _swap_into_place(building, out_dir)
-    except BaseException:
-        shutil.rmtree(building, ignore_errors=True)
-        raise
     return config
-
-
-def _swap_into_place(building: Path, out_dir: Path) -> None:
-    """Rename the finished folder to ``out_dir``, replacing an old one (checked by the caller)."""
-    if out_dir.exists():
-        retired = out_dir.with_name(f".{out_dir.name}.old-{secrets.token_hex(4)}")
-        os.replace(out_dir, retired)
-        os.replace(building, out_dir)
-        shutil.rmtree(retired, ignore_errors=True)
-    else:
-        os.replace(building, out_dir)

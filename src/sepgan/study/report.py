@@ -43,7 +43,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sepgan.study.config import VOTES_NAME, StudyConfig, StudyError, atomic_write_bytes, load_config
+from sepgan.atomic import atomic_write_bytes
+from sepgan.study.config import VOTES_NAME, StudyConfig, StudyError, load_config
 from sepgan.study.stats import Summary, holm_adjust, required_sample_size, summarize
 from sepgan.study.storage import VoteStore
 

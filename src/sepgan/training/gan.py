@@ -1,6 +1,7 @@
 """One optimisation step of each network, for the three training modes.
 
-Modes (``TrainConfig.mode``):
+Modes (``TrainConfig.mode``; each is an object of :mod:`sepgan.training.objectives`
+that holds its losses):
 
 * ``l1``: the generator minimises L1 to the ground-truth middle frame.
 * ``dcgan``: a conditional discriminator D(frame0, middle, frame1) is trained
@@ -25,6 +26,7 @@ import torch
 
 from sepgan import losses
 from sepgan.runtime import Runtime
+from sepgan.training.objectives import Objective, objective
 
 
 @dataclass
@@ -83,7 +85,7 @@ def _optimise(
 
 
 def generator_step(
-    mode: str,
+    mode: str | Objective,
     generator: torch.nn.Module,
     discriminator: torch.nn.Module | None,
     optimizer: torch.optim.Optimizer,
@@ -95,12 +97,13 @@ def generator_step(
     grad_clip: float | None = None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """Update the generator once; returns its (detached) output and the losses."""
+    mode = objective(mode)
     with runtime.autocast():
         fake = batch.generate(generator)
     fake = fake.float()
     l1 = losses.l1_loss(fake, batch.target)
     logs = {"generator/l1": l1.item()}
-    if mode == "l1":
+    if not mode.adversarial:
         total = l1
     else:
         assert discriminator is not None
@@ -110,10 +113,7 @@ def generator_step(
                 score = discriminator(batch.frame0, fake, batch.frame1).float()
         finally:
             _set_requires_grad(discriminator, True)
-        if mode == "dcgan":
-            adversarial = losses.bce_generator_loss(score)
-        else:
-            adversarial = losses.wasserstein_generator_loss(score)
+        adversarial = mode.generator_adversarial_loss(score)
         total = adversarial + lambda_l1 * l1
         logs.update({"generator/adversarial": adversarial.item(), "generator/lambda_l1": lambda_l1})
     logs["generator/total"] = total.item()
@@ -122,7 +122,7 @@ def generator_step(
 
 
 def discriminator_step(
-    mode: str,
+    mode: str | Objective,
     generator: torch.nn.Module,
     discriminator: torch.nn.Module,
     optimizer: torch.optim.Optimizer,
@@ -135,6 +135,9 @@ def discriminator_step(
     grad_clip: float | None = None,
 ) -> dict[str, float]:
     """Update the discriminator (dcgan) or critic (wgan-gp) once on ``fake.detach()``."""
+    mode = objective(mode)
+    if not mode.adversarial:
+        raise ValueError(f"discriminator_step has nothing to do in mode {mode.name!r}")
     if fake is None:
         with torch.no_grad(), runtime.autocast():
             fake = batch.generate(generator)
@@ -142,27 +145,8 @@ def discriminator_step(
     with runtime.autocast():
         real_score = discriminator(batch.frame0, batch.target, batch.frame1).float()
         fake_score = discriminator(batch.frame0, fake, batch.frame1).float()
-    if mode == "dcgan":
-        loss = losses.bce_discriminator_loss(real_score, fake_score)
-        logs = {
-            "discriminator/bce": loss.item(),
-            "discriminator/real_probability": torch.sigmoid(real_score).mean().item(),
-            "discriminator/fake_probability": torch.sigmoid(fake_score).mean().item(),
-        }
-    elif mode == "wgan-gp":
-        wasserstein = losses.wasserstein_critic_loss(real_score, fake_score)
-        # The penalty's double backward runs in float32: autocast would round the
-        # gradient norm it constrains.
-        penalty = losses.gradient_penalty(
-            discriminator, batch.frame0, batch.target, fake, batch.frame1, weight=gradient_penalty_weight
-        )
-        loss = wasserstein + penalty
-        logs = {
-            "critic/loss": loss.item(),
-            "critic/wasserstein_estimate": -wasserstein.item(),
-            "critic/gradient_penalty": penalty.item(),
-        }
-    else:
-        raise ValueError(f"discriminator_step has nothing to do in mode {mode!r}")
+    loss, logs = mode.discriminator_loss(
+        discriminator, batch, fake, real_score, fake_score, gradient_penalty_weight=gradient_penalty_weight
+    )
     _optimise(loss, discriminator, optimizer, scaler, grad_clip)
     return logs

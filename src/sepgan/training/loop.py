@@ -30,6 +30,7 @@ import json
 import logging
 import math
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,10 +41,10 @@ from torch.utils.data import DataLoader, Dataset
 from torch.utils.data.distributed import DistributedSampler
 
 from sepgan import metrics
+from sepgan.atomic import atomic_write_text
 from sepgan.checkpoint import (
     TRAINING_STATE_NAME,
     CheckpointError,
-    atomic_write_text,
     clean_state_dict,
     load_training_state,
     save_pretrained,
@@ -53,6 +54,7 @@ from sepgan.checkpoint import (
 from sepgan.config import TrainConfig, config_from_dict, config_to_dict, dump_config
 from sepgan.data import PairedAugment, build_triplet_dataset
 from sepgan.data.prepared import is_prepared
+from sepgan.errors import UserError
 from sepgan.frames import to_uint8
 from sepgan.models import create_model
 from sepgan.runtime import (
@@ -64,6 +66,7 @@ from sepgan.runtime import (
     set_rng_state,
 )
 from sepgan.training.gan import Batch, discriminator_step, generator_step
+from sepgan.training.objectives import Objective, objective
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +75,7 @@ logger = logging.getLogger(__name__)
 VALIDATION_EPOCH = 2**31 - 1
 
 
-class TrainingError(ValueError):
+class TrainingError(UserError, ValueError):
     """A run that can't start: bad data, a missing resume state, a mismatched config."""
 
 
@@ -271,12 +274,6 @@ class _RunLog:
 # ---------------------------------------------------------------------------
 
 
-def _discriminator_name(config: TrainConfig) -> str:
-    if config.discriminator.name != "auto":
-        return config.discriminator.name
-    return "dcgan-discriminator" if config.mode == "dcgan" else "wgan-critic"
-
-
 def _init_distributed(config: TrainConfig) -> tuple[int, int, Runtime]:
     rank, local_rank, world_size = distributed_info()
     if world_size > 1 and not dist.is_initialized():
@@ -309,39 +306,72 @@ def _init_from_pretrained(generator: torch.nn.Module, name_or_path: str) -> None
         raise TrainingError(f"model.init_from: {name_or_path} does not fit model.options ({error})") from error
 
 
-def train(config: TrainConfig, *, resume: bool = False, progress: bool = True) -> TrainResult:
-    """Run (or resume) training as configured; returns the final step and logged history."""
-    config.validate()
-    rank, world_size, runtime = _init_distributed(config)
-    is_main = rank == 0
+def _load_resume_state(config: TrainConfig, resume: bool) -> dict | None:
+    """The saved training state to resume from (``resume``), after checking the config matches; else None."""
     output_dir = Path(config.output_dir)
     state_path = output_dir / TRAINING_STATE_NAME
-
-    state = None
-    if resume:
-        if not state_path.is_file():
-            raise TrainingError(f"--resume: no training state in {output_dir} ({TRAINING_STATE_NAME} missing)")
-        try:
-            state = load_training_state(state_path)
-        except CheckpointError as error:
-            raise TrainingError(str(error)) from error
-        saved = config_from_dict(state["config"])
-        saved.max_steps = config.max_steps  # extending a run is allowed; anything else must match
-        saved.output_dir = config.output_dir
-        if config_to_dict(saved) != config_to_dict(config):
+    if not resume:
+        if state_path.exists():
             raise TrainingError(
-                f"--resume: the config differs from the one {output_dir} was started with "
-                "(only max_steps may change); see its config.yaml"
+                f"{output_dir} already holds a run; pass resume to continue it or pick another folder",
+                parameter="resume",
             )
-    elif state_path.exists():
-        raise TrainingError(f"{output_dir} already holds a run; pass --resume to continue it or pick another folder")
+        return None
+    if not state_path.is_file():
+        raise TrainingError(
+            f"resume: no training state in {output_dir} ({TRAINING_STATE_NAME} missing)", parameter="resume"
+        )
+    try:
+        state = load_training_state(state_path)
+    except CheckpointError as error:
+        raise TrainingError(str(error)) from error
+    saved = config_from_dict(state["config"])
+    saved.max_steps = config.max_steps  # extending a run is allowed; anything else must match
+    saved.output_dir = config.output_dir
+    if config_to_dict(saved) != config_to_dict(config):
+        raise TrainingError(
+            f"resume: the config differs from the one {output_dir} was started with "
+            "(only max_steps may change); see its config.yaml",
+            parameter="resume",
+        )
+    return state
 
-    seed_everything(config.seed + rank)
-    dataset, augment, sampler = _build_data(config, rank, world_size)
-    validation = _validation_batch(dataset, augment, config).to(runtime.device)
 
+@dataclass
+class _Run:
+    """Everything one training run holds: set up by :func:`_setup`, advanced by :func:`_train_step`."""
+
+    config: TrainConfig
+    objective: Objective
+    runtime: Runtime
+    rank: int
+    world_size: int
+    generator: torch.nn.Module
+    generator_optimizer: torch.optim.Optimizer
+    discriminator: torch.nn.Module | None
+    discriminator_optimizer: torch.optim.Optimizer | None
+    validation: Batch
+    run_log: _RunLog
+    result: TrainResult
+    step: int = 0
+    best_psnr: float | None = None
+    # fp16 needs loss scaling; bf16 and fp32 don't.
+    generator_scaler: torch.amp.GradScaler | None = None
+    discriminator_scaler: torch.amp.GradScaler | None = None
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def output_dir(self) -> Path:
+        return Path(self.config.output_dir)
+
+
+def _build_networks(config: TrainConfig, train_objective: Objective, runtime: Runtime, fresh: bool):
+    """The generator, the adversary (None for L1) and one Adam optimiser for each."""
     generator = create_model(config.model.name, **config.model.options)
-    if config.model.init_from and state is None:  # a resumed run restores its own weights below
+    if config.model.init_from and fresh:  # a resumed run restores its own weights
         _init_from_pretrained(generator, config.model.init_from)
     if not any(True for _ in generator.parameters()):
         raise TrainingError(f"model {config.model.name} with options {config.model.options} has no parameters to train")
@@ -350,162 +380,210 @@ def train(config: TrainConfig, *, resume: bool = False, progress: bool = True) -
         generator.parameters(), lr=config.optim.generator_lr, betas=tuple(config.optim.generator_betas)
     )
     discriminator = discriminator_optimizer = None
-    if config.mode != "l1":
+    if train_objective.adversarial:
+        name = train_objective.discriminator if config.discriminator.name == "auto" else config.discriminator.name
         options = {"image_size": config.data.crop_size, **config.discriminator.options}
-        discriminator = create_model(_discriminator_name(config), **options).to(runtime.device)
+        discriminator = create_model(name, **options).to(runtime.device)
         discriminator_optimizer = torch.optim.Adam(
             discriminator.parameters(),
             lr=config.optim.discriminator_lr,
             betas=tuple(config.optim.discriminator_betas),
         )
+    return generator, generator_optimizer, discriminator, discriminator_optimizer
 
-    step = 0
-    if state is not None:
-        generator.load_state_dict(clean_state_dict(state["generator"]))
-        generator_optimizer.load_state_dict(state["generator_optimizer"])
-        if discriminator is not None:
-            discriminator.load_state_dict(clean_state_dict(state["discriminator"]))
-            discriminator_optimizer.load_state_dict(state["discriminator_optimizer"])
-        step = int(state["step"])
-        set_rng_state(state["rng"][rank] if rank < len(state["rng"]) else state["rng"][0])
 
-    # fp16 needs loss scaling; bf16 and fp32 don't.
+def _setup(config: TrainConfig, state: dict | None, rank: int, world_size: int, runtime: Runtime):
+    """Data, networks, optimisers and the run folder: ``(run, dataset, augment, sampler)``."""
+    seed_everything(config.seed + rank)
+    dataset, augment, sampler = _build_data(config, rank, world_size)
+    validation = _validation_batch(dataset, augment, config).to(runtime.device)
+    train_objective = objective(config.mode)
+    networks = _build_networks(config, train_objective, runtime, fresh=state is None)
+    output_dir = Path(config.output_dir)
+    if rank == 0:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(output_dir / "config.yaml", dump_config(config))
     use_scaler = runtime.precision == "fp16"
-    generator_scaler = torch.amp.GradScaler(runtime.device.type) if use_scaler else None
-    discriminator_scaler = torch.amp.GradScaler(runtime.device.type) if use_scaler else None
+    run = _Run(
+        config, train_objective, runtime, rank, world_size, *networks, validation,
+        run_log=_RunLog(output_dir, rank == 0), result=TrainResult(step=0, output_dir=output_dir),
+        generator_scaler=torch.amp.GradScaler(runtime.device.type) if use_scaler else None,
+        discriminator_scaler=torch.amp.GradScaler(runtime.device.type) if use_scaler else None,
+    )  # fmt: skip
+    return run, dataset, augment, sampler
 
-    if world_size > 1:
-        device_ids = [runtime.device.index] if runtime.device.type == "cuda" else None
-        generator = torch.nn.parallel.DistributedDataParallel(generator, device_ids=device_ids)
-        if discriminator is not None:
-            discriminator = torch.nn.parallel.DistributedDataParallel(discriminator, device_ids=device_ids)
 
-    batches_per_step = config.optim.n_critic if config.mode == "wgan-gp" else 1
-    loader = DataLoader(
+def _restore(run: _Run, state: dict) -> None:
+    """Both networks, both optimisers, the step, the best PSNR and this rank's RNG state."""
+    run.generator.load_state_dict(clean_state_dict(state["generator"]))
+    run.generator_optimizer.load_state_dict(state["generator_optimizer"])
+    if run.discriminator is not None:
+        run.discriminator.load_state_dict(clean_state_dict(state["discriminator"]))
+        run.discriminator_optimizer.load_state_dict(state["discriminator_optimizer"])
+    run.step = run.result.step = int(state["step"])
+    run.best_psnr = state.get("best_validation_psnr")
+    set_rng_state(state["rng"][run.rank] if run.rank < len(state["rng"]) else state["rng"][0])
+
+
+def _distribute(run: _Run) -> None:
+    """Wrap the networks in DistributedDataParallel when there are several ranks."""
+    if run.world_size > 1:
+        device_ids = [run.runtime.device.index] if run.runtime.device.type == "cuda" else None
+        run.generator = torch.nn.parallel.DistributedDataParallel(run.generator, device_ids=device_ids)
+        if run.discriminator is not None:
+            run.discriminator = torch.nn.parallel.DistributedDataParallel(run.discriminator, device_ids=device_ids)
+
+
+def _batches_per_step(run: _Run) -> int:
+    return max(1, run.objective.critic_steps(run.config.optim))
+
+
+def _loader(run: _Run, dataset: Dataset, augment: PairedAugment, sampler: DistributedSampler) -> DataLoader:
+    """The training batches from the run's current step on (each step draws ``_batches_per_step`` batches)."""
+    config = run.config
+    return DataLoader(
         _SeededItems(dataset, augment, config.seed),
-        batch_sampler=_EpochBatches(sampler, config.data.batch_size, start_batch=step * batches_per_step),
+        batch_sampler=_EpochBatches(sampler, config.data.batch_size, start_batch=run.step * _batches_per_step(run)),
         num_workers=config.data.num_workers,
         collate_fn=_collate,
-        pin_memory=runtime.device.type == "cuda",
+        pin_memory=run.runtime.device.type == "cuda",
         persistent_workers=config.data.num_workers > 0,
         # Its own generator, so creating the iterator does not draw from the global
         # torch RNG (which would shift the gradient-penalty alphas after a resume).
         generator=torch.Generator().manual_seed(config.seed),
     )
 
-    if is_main:
-        output_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(output_dir / "config.yaml", dump_config(config))
+
+def _train_step(run: _Run, batches: Iterator[Batch]) -> dict[str, float]:
+    """One generator update (after the objective's critic updates, each on its own batch); its logs."""
+    config, logs = run.config, {}
+    scale = config.optim.lr_scale(run.step)
+    for optimizer, base in ((run.generator_optimizer, config.optim.generator_lr),
+                            (run.discriminator_optimizer, config.optim.discriminator_lr)):  # fmt: skip
+        for group in optimizer.param_groups if optimizer is not None else ():
+            group["lr"] = base * scale
+    for _ in range(run.objective.critic_steps(config.optim)):
+        batch = next(batches).to(run.runtime.device)
+        logs.update(
+            discriminator_step(
+                run.objective, run.generator, run.discriminator, run.discriminator_optimizer, batch,
+                runtime=run.runtime, gradient_penalty_weight=config.optim.gradient_penalty_weight,
+                scaler=run.discriminator_scaler, grad_clip=config.optim.grad_clip,
+            )
+        )  # fmt: skip
+    if not run.objective.adversarial:
+        batch = next(batches).to(run.runtime.device)
+    _, generator_logs = generator_step(
+        run.objective, run.generator, run.discriminator, run.generator_optimizer, batch,
+        lambda_l1=config.lambda_l1.value(run.step), runtime=run.runtime, scaler=run.generator_scaler,
+        grad_clip=config.optim.grad_clip,
+    )  # fmt: skip
+    logs.update(generator_logs)
+    logs["optim/lr_scale"] = scale
+    run.step += 1
+    if not all(math.isfinite(value) for value in logs.values()):
+        raise TrainingError(f"training diverged at step {run.step}: {logs}")
+    return logs
+
+
+def _checkpoint(run: _Run) -> None:
+    """Write the training state and the latest networks (rank 0; every rank's RNG state is gathered)."""
+    all_rng = [None] * run.world_size
+    if run.world_size > 1:
+        dist.all_gather_object(all_rng, rng_state())
+    else:
+        all_rng = [rng_state()]
+    if not run.is_main:
+        return
+    step, output_dir = run.step, run.output_dir
+    training_state = {
+        "step": step,
+        "config": config_to_dict(run.config),
+        "generator": clean_state_dict(unwrap_model(run.generator).state_dict()),
+        "generator_optimizer": run.generator_optimizer.state_dict(),
+        "rng": all_rng,
+        "best_validation_psnr": run.best_psnr,
+    }
+    if run.discriminator is not None:
+        training_state["discriminator"] = clean_state_dict(unwrap_model(run.discriminator).state_dict())
+        training_state["discriminator_optimizer"] = run.discriminator_optimizer.state_dict()
+    save_pretrained(run.generator, output_dir / "generator", metadata={"step": step, "mode": run.config.mode})
+    if run.discriminator is not None:
+        save_pretrained(run.discriminator, output_dir / "discriminator", metadata={"step": step})
+    save_training_state(output_dir / TRAINING_STATE_NAME, training_state)
+
+
+def _validate(run: _Run) -> None:
+    """PSNR on the fixed validation batch; keeps the best generator and writes the image grid (rank 0)."""
+    step, validation = run.step, run.validation
+    model = unwrap_model(run.generator)
+    model.eval()
+    with torch.no_grad(), run.runtime.autocast():  # in chunks: a held-out set can be large
+        output = torch.cat([chunk.generate(model).float() for chunk in validation.chunks(16)])
+    model.train()
+    value = psnr(output, validation.target)
+    baseline = psnr(0.5 * (validation.frame0 + validation.frame1), validation.target)
+    run.result.validation_psnr = value
+    run.run_log.scalars(step, {"validation/psnr": value, "validation/psnr_average_baseline": baseline})
+    if run.is_main and math.isfinite(value) and (run.best_psnr is None or value > run.best_psnr):
+        # A run whose validation peaks early keeps its best weights (the latest may be worse).
+        run.best_psnr = value
+        save_pretrained(model, run.output_dir / "generator-best", metadata={"step": step, "validation_psnr": value})
+    if step % run.config.image_every == 0 or step == run.config.max_steps:
+        run.run_log.image(step, validation_grid(validation.to(torch.device("cpu")), output.cpu()))
+
+
+def _after_step(run: _Run, logs: dict[str, float], started: float) -> None:
+    """Log, validate and checkpoint on their schedules."""
+    config, step = run.config, run.step
+    if step % config.log_every == 0 or step == config.max_steps:
+        logs["train/steps_per_second"] = (step - run.result.step) / max(time.perf_counter() - started, 1e-9)
+        run.run_log.scalars(step, logs)
+        run.result.history.append({"step": step, **logs})
+    if run.is_main and (step % config.validate_every == 0 or step == config.max_steps):
+        _validate(run)
+    if step % config.checkpoint_every == 0 or step == config.max_steps:
+        _checkpoint(run)
+
+
+def train(config: TrainConfig, *, resume: bool = False, progress: bool = True) -> TrainResult:
+    """Run (or resume) training as configured; returns the final step and logged history."""
+    config.validate()
+    rank, world_size, runtime = _init_distributed(config)
+    state = _load_resume_state(config, resume)
+    run, dataset, augment, sampler = _setup(config, state, rank, world_size, runtime)
+    if state is not None:
+        _restore(run, state)
+    _distribute(run)
+    batches = iter(_loader(run, dataset, augment, sampler))
+    if run.is_main:
         logger.info(
             "training %s from step %d to %d on %s (%s); %d triplets",
-            config.mode, step, config.max_steps, runtime.device, runtime.reason, len(dataset),
-        )
-    run_log = _RunLog(output_dir, is_main)
-    best: dict[str, float | None] = {"psnr": state.get("best_validation_psnr") if state is not None else None}
-    result = TrainResult(step=step, output_dir=output_dir)
-
-    def checkpoint() -> None:
-        all_rng = [None] * world_size
-        if world_size > 1:
-            dist.all_gather_object(all_rng, rng_state())
-        else:
-            all_rng = [rng_state()]
-        if not is_main:
-            return
-        training_state = {
-            "step": step,
-            "config": config_to_dict(config),
-            "generator": clean_state_dict(unwrap_model(generator).state_dict()),
-            "generator_optimizer": generator_optimizer.state_dict(),
-            "rng": all_rng,
-            "best_validation_psnr": best["psnr"],
-        }
-        if discriminator is not None:
-            training_state["discriminator"] = clean_state_dict(unwrap_model(discriminator).state_dict())
-            training_state["discriminator_optimizer"] = discriminator_optimizer.state_dict()
-        save_pretrained(generator, output_dir / "generator", metadata={"step": step, "mode": config.mode})
-        if discriminator is not None:
-            save_pretrained(discriminator, output_dir / "discriminator", metadata={"step": step})
-        save_training_state(output_dir / TRAINING_STATE_NAME, training_state)
-
-    def validate() -> None:
-        model = unwrap_model(generator)
-        model.eval()
-        with torch.no_grad(), runtime.autocast():  # in chunks: a held-out set can be large
-            output = torch.cat([chunk.generate(model).float() for chunk in validation.chunks(16)])
-        model.train()
-        value = psnr(output, validation.target)
-        baseline = psnr(0.5 * (validation.frame0 + validation.frame1), validation.target)
-        result.validation_psnr = value
-        run_log.scalars(step, {"validation/psnr": value, "validation/psnr_average_baseline": baseline})
-        if is_main and math.isfinite(value) and (best["psnr"] is None or value > best["psnr"]):
-            # A run whose validation peaks early keeps its best weights (the latest may be worse).
-            best["psnr"] = value
-            save_pretrained(model, output_dir / "generator-best", metadata={"step": step, "validation_psnr": value})
-        if step % config.image_every == 0 or step == config.max_steps:
-            run_log.image(step, validation_grid(validation.to(torch.device("cpu")), output.cpu()))
-
+            config.mode, run.step, config.max_steps, runtime.device, runtime.reason, len(dataset),
+        )  # fmt: skip
     bar = None
-    if is_main and progress:
+    if run.is_main and progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=config.max_steps, initial=step, desc=f"train {config.mode}", unit="step", dynamic_ncols=True)
-
-    batches = iter(loader)
-    generator.train()
-    if discriminator is not None:
-        discriminator.train()
+        bar = tqdm(total=config.max_steps, initial=run.step, desc=f"train {config.mode}", unit="step", dynamic_ncols=True)
+    run.generator.train()
+    if run.discriminator is not None:
+        run.discriminator.train()
     try:
-        if step == 0 and is_main:
-            validate()
+        if run.step == 0 and run.is_main:
+            _validate(run)
         started = time.perf_counter()
-        while step < config.max_steps:
-            logs: dict[str, float] = {}
-            lambda_l1 = config.lambda_l1.value(step)
-            scale = config.optim.lr_scale(step)
-            for optimizer, base in ((generator_optimizer, config.optim.generator_lr),
-                                    (discriminator_optimizer, config.optim.discriminator_lr)):
-                for group in optimizer.param_groups if optimizer is not None else ():
-                    group["lr"] = base * scale
-            if config.mode != "l1":
-                for _ in range(batches_per_step):
-                    batch = next(batches).to(runtime.device)
-                    logs.update(
-                        discriminator_step(
-                            config.mode, generator, discriminator, discriminator_optimizer, batch,
-                            runtime=runtime,
-                            gradient_penalty_weight=config.optim.gradient_penalty_weight,
-                            scaler=discriminator_scaler,
-                            grad_clip=config.optim.grad_clip,
-                        )
-                    )
-            else:
-                batch = next(batches).to(runtime.device)
-            _, generator_logs = generator_step(
-                config.mode, generator, discriminator, generator_optimizer, batch,
-                lambda_l1=lambda_l1, runtime=runtime, scaler=generator_scaler, grad_clip=config.optim.grad_clip,
-            )
-            logs.update(generator_logs)
-            logs["optim/lr_scale"] = scale
-            step += 1
-            if not all(math.isfinite(value) for value in logs.values()):
-                raise TrainingError(f"training diverged at step {step}: {logs}")
-            if step % config.log_every == 0 or step == config.max_steps:
-                logs["train/steps_per_second"] = (step - result.step) / max(time.perf_counter() - started, 1e-9)
-                run_log.scalars(step, logs)
-                result.history.append({"step": step, **logs})
-            if is_main and (step % config.validate_every == 0 or step == config.max_steps):
-                validate()
-            if step % config.checkpoint_every == 0 or step == config.max_steps:
-                checkpoint()
+        while run.step < config.max_steps:
+            logs = _train_step(run, batches)
+            _after_step(run, logs, started)
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(l1=f"{logs['generator/l1']:.4f}", refresh=False)
     finally:
         if bar is not None:
             bar.close()
-        run_log.close()
-    result.step = step
+        run.run_log.close()
+    run.result.step = run.step
     if world_size > 1:
         dist.barrier()
-    return result
+    return run.result

@@ -1,0 +1,170 @@
+"""Atomic outputs: every file or folder sepgan writes appears whole under its real name, or not at all.
+
+:func:`atomic_output` (and :class:`AtomicOutput`, for writers that open in one
+call and close in another) hands out a temporary name in the output's own
+folder, so the final ``os.replace`` is a rename on one file system, never a
+copy. On success the data is flushed to disk (``fsync`` of the file, or of every
+file of a folder, then of the parent folder), and renamed onto the real name; on
+any exception, Ctrl-C included, the temporary is removed.
+
+Temporary names are ``.{name}.sepgan-tmp-{pid}-{random}{suffix}``: hidden, they
+keep the output's suffix (PyAV and Matplotlib pick the format from it), and
+they carry the writer's process id. A process killed by SIGKILL (or a power
+cut) cannot clean up, so every later write to the same output first removes the
+temporaries of that name whose process is gone. A recycled pid keeps a stale
+temporary until that process ends too: a leftover, never a lost output.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+__all__ = [
+    "AtomicOutput",
+    "atomic_output",
+    "atomic_write",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "remove_stale_temporaries",
+]
+
+_MARK = ".sepgan-tmp-"
+
+
+def _temporary_prefix(path: Path) -> str:
+    return f".{path.name}{_MARK}"
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    return True
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def remove_stale_temporaries(path: str | os.PathLike[str]) -> list[Path]:
+    """Remove the temporaries of ``path`` left by processes that no longer run; return them."""
+    path = Path(path)
+    prefix = _temporary_prefix(path)
+    pattern = re.compile(rf"{re.escape(prefix)}(\d+)-")
+    removed = []
+    try:
+        entries = list(path.parent.iterdir())
+    except OSError:  # a missing or unreadable folder: the write itself reports it
+        return removed
+    for entry in entries:
+        match = pattern.match(entry.name)
+        if match and int(match.group(1)) != os.getpid() and not _process_alive(int(match.group(1))):
+            _remove(entry)
+            removed.append(entry)
+    return removed
+
+
+def _fsync(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+class AtomicOutput:
+    """A temporary name for ``path``; :meth:`commit` renames it onto ``path``, :meth:`discard` removes it.
+
+    ``folder=True`` creates the temporary as an empty folder (for outputs that are
+    folders); it replaces an empty folder at ``path``, and a non-empty one only
+    with ``replace=True`` (the old one is renamed aside first and removed after).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, folder: bool = False, replace: bool = False) -> None:
+        self.path = Path(path)
+        self.folder = folder
+        self.replace = replace
+        remove_stale_temporaries(self.path)
+        suffix = "" if folder else self.path.suffix
+        self.temporary = self.path.parent / f"{_temporary_prefix(self.path)}{os.getpid()}-{secrets.token_hex(4)}{suffix}"
+        if folder:
+            self.temporary.mkdir()
+
+    def commit(self) -> Path:
+        """Flush the temporary to disk and rename it onto ``path``; on failure it is removed."""
+        try:
+            if self.folder:
+                for root, _, files in os.walk(self.temporary):
+                    for name in files:
+                        _fsync(Path(root) / name)
+                _fsync(self.temporary)
+                self._make_room()
+            else:
+                _fsync(self.temporary)
+            os.replace(self.temporary, self.path)
+            with contextlib.suppress(OSError):  # some file systems cannot fsync a folder
+                _fsync(self.path.parent)
+        except BaseException:
+            self.discard()
+            raise
+        return self.path
+
+    def _make_room(self) -> None:
+        """A folder cannot be renamed onto a non-empty one: clear the name first."""
+        if not self.path.is_dir():
+            return
+        if not any(self.path.iterdir()):
+            self.path.rmdir()
+        elif self.replace:
+            retired = self.temporary.with_name(self.temporary.name + "-old")
+            os.replace(self.path, retired)
+            shutil.rmtree(retired, ignore_errors=True)
+
+    def discard(self) -> None:
+        _remove(self.temporary)
+
+
+@contextlib.contextmanager
+def atomic_output(
+    path: str | os.PathLike[str], *, folder: bool = False, replace: bool = False
+) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` when the block ends without error.
+
+    The caller writes the file (or, with ``folder=True``, fills the folder) at
+    the yielded path. Any exception removes it and leaves ``path`` untouched.
+    """
+    output = AtomicOutput(path, folder=folder, replace=replace)
+    try:
+        yield output.temporary
+    except BaseException:
+        output.discard()
+        raise
+    output.commit()
+
+
+def atomic_write(path: str | os.PathLike[str], write: Callable[[str], object]) -> None:
+    """Call ``write(temporary_path)`` and move the result onto ``path`` in one rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_output(path) as temporary:
+        write(str(temporary))
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], payload: bytes) -> None:
+    atomic_write(path, lambda temporary: Path(temporary).write_bytes(payload))
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
+    atomic_write(path, lambda temporary: Path(temporary).write_text(text))

@@ -1,0 +1,400 @@
+"""The interpolate job: an image pair, a frame folder or a video in; more frames out.
+
+Three inputs, one streaming core (:func:`sepgan.retime.retime`):
+
+* **An image pair** ``A.png B.png`` gives the single middle frame.
+* **A frame folder** (image files in natural name order) gives ×factor:
+  ``factor · (N − 1) + 1`` frames, the first and last being the input's.
+* **A video** gives ×factor or a target ``fps``. The output covers the same
+  time span as the input, ``N / fps_in`` seconds: output frame k is at input
+  position ``k · fps_in / fps_out``, and the positions past the last input
+  frame (the last frame's own display time) repeat the last frame. So ×2
+  yields ``2N`` frames, exactly the input's duration, and audio keeps its sync.
+
+Decoding, retiming and encoding run in three threads (:mod:`sepgan.stages`)
+unless ``overlap`` is off; the output is the same either way.
+
+Failure leaves nothing behind: outputs are written under temporary names and
+renamed only when complete (:mod:`sepgan.atomic`), the input is never opened for writing, and all
+argument and path checks run before the model is loaded. Parsing the command
+line and loading the model are :mod:`sepgan.cli`'s.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from sepgan.frames import IMAGE_SUFFIXES, list_frames, load_image, load_image_uint8, save_image
+from sepgan.interpolator import DEFAULT_MAX_DEPTH, Interpolator, Retiming
+from sepgan.retime import InterpolationError, RetimeStats, retime
+from sepgan.stages import overlapped
+from sepgan.video import (
+    DEFAULT_CRF,
+    DEFAULT_SCENE_THRESHOLD,
+    PngSequenceWriter,
+    VideoReader,
+    format_fps,
+    open_writer,
+    output_codec,
+)
+
+__all__ = [
+    "InterpolateOptions",
+    "InterpolationError",
+    "JobResult",
+    "RetimeStats",
+    "interpolate_folder",
+    "interpolate_pair",
+    "interpolate_video",
+    "list_frames",
+    "run_interpolate",
+]
+
+
+@dataclass
+class InterpolateOptions:
+    """What to produce; the physical meaning of each knob is in the module docstrings.
+
+    ``factor`` (a power of two) and ``fps`` are exclusive; with neither, ×2.
+    ``max_depth`` bounds the bisection used for ``fps`` (timing error ≤ 1/2^(depth+1)
+    of an input interval). ``scene_threshold`` of ``None`` disables cut detection.
+    """
+
+    factor: int | None = None
+    fps: Fraction | None = None
+    max_depth: int = DEFAULT_MAX_DEPTH
+    codec: str = "auto"
+    crf: int = DEFAULT_CRF
+    preset: str = "medium"
+    scene_threshold: float | None = DEFAULT_SCENE_THRESHOLD
+    static_tolerance: int = 1
+    montage: Path | None = None
+    progress: bool = True
+    overlap: bool = True  # decode, inference and encode in three threads (see the module docstring)
+
+
+@dataclass
+class JobResult:
+    kind: str  # "pair", "folder" or "video"
+    output: Path
+    stats: RetimeStats
+    fps_in: Fraction | None = None
+    fps_out: Fraction | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def max_error_seconds(self) -> float | None:
+        return None if self.fps_in is None else float(self.stats.max_error / self.fps_in)
+
+    def summary(self) -> str:
+        stats = self.stats
+        if self.kind == "pair":
+            return f"wrote {self.output}: the middle frame"
+        text = f"wrote {self.output}: {stats.frames_out} frames from {stats.frames_in}"
+        if self.fps_out is not None and self.fps_in is not None:
+            text += f", {format_fps(self.fps_in)} → {format_fps(self.fps_out)} fps"
+        text += f"; {stats.interpolated} interpolated, {stats.scene_cuts} scene cuts, {stats.static_pairs} static pairs"
+        if self.max_error_seconds is not None:
+            text += f"; max timing error {self.max_error_seconds * 1000:.2f} ms"
+        return text
+
+
+def _timed(frames: Iterable[np.ndarray], stats: RetimeStats) -> Iterator[np.ndarray]:
+    iterator = iter(frames)
+    while True:
+        started = time.perf_counter()
+        try:
+            frame = next(iterator)
+        except StopIteration:
+            stats.seconds["decode"] += time.perf_counter() - started
+            return
+        stats.seconds["decode"] += time.perf_counter() - started
+        yield frame
+
+
+def _progress(outputs: Iterable, total: int | None, enabled: bool, description: str) -> Iterable:
+    # disable=None: tqdm hides itself when stderr is not a terminal (pipes, CI, tests).
+    return tqdm(
+        outputs,
+        total=total,
+        unit="frame",
+        desc=description,
+        disable=None if enabled else True,
+        dynamic_ncols=True,
+    )
+
+
+def _retiming(options: InterpolateOptions) -> Retiming:
+    factor = options.factor or 2
+    try:
+        return Retiming.for_factor(factor)
+    except ValueError as error:
+        raise InterpolationError(
+            f"factor {factor}: must be a power of two (2, 4, 8, ...)", parameter="factor"
+        ) from error
+
+
+def interpolate_pair(interpolator: Interpolator, path0: Path, path1: Path, output: Path) -> JobResult:
+    """Write the middle frame of two images to ``output`` (format from its suffix)."""
+    frame0, frame1 = load_image(path0), load_image(path1)
+    if frame0.shape != frame1.shape:
+        raise InterpolationError(
+            f"{path0} is {frame0.shape[2]}×{frame0.shape[1]} but {path1} is {frame1.shape[2]}×{frame1.shape[1]}; "
+            "the two frames must have the same size"
+        )
+    stats = RetimeStats(frames_in=2, frames_out=1, interpolated=1, network_midpoints=1)
+    started = time.perf_counter()
+    middle = interpolator.interpolate(frame0, frame1)
+    stats.seconds["inference"] = time.perf_counter() - started
+    save_image(middle, output)
+    return JobResult("pair", output, stats)
+
+
+def interpolate_folder(
+    interpolator: Interpolator, folder: Path, output: Path, options: InterpolateOptions
+) -> JobResult:
+    """×factor for a folder of frames; writes ``factor·(N − 1) + 1`` PNG files into ``output``."""
+    if options.fps is not None:
+        raise InterpolationError(
+            "a frame folder has no frame rate; use factor instead of fps", parameter=("factor", "fps")
+        )
+    if output_codec(output, "png" if options.codec == "auto" else options.codec) != "png":
+        raise InterpolationError(f"{output}: a frame folder is written as a folder of PNG frames")
+    paths = list_frames(folder)
+    retiming = _retiming(options)
+    stats = RetimeStats()
+    writer = PngSequenceWriter(output)
+
+    def write(item: tuple[np.ndarray, np.ndarray]) -> None:
+        started = time.perf_counter()
+        writer.write(item[0])
+        stats.seconds["encode"] += time.perf_counter() - started
+
+    with writer:
+        _run_stages(
+            (load_image_uint8(path) for path in paths),
+            write,
+            interpolator,
+            retiming,
+            options,
+            stats,
+            hold_tail=False,
+            source=str(folder),
+            total=max(0, (len(paths) - 1) * int(retiming.ratio) + 1),
+        )
+    return JobResult("folder", output, stats)
+
+
+def _run_stages(
+    frames: Iterable[np.ndarray],
+    write: Callable[[tuple[np.ndarray, np.ndarray]], None],
+    interpolator: Interpolator,
+    retiming: Retiming,
+    options: InterpolateOptions,
+    stats: RetimeStats,
+    *,
+    hold_tail: bool,
+    source: str,
+    total: int | None,
+) -> None:
+    """Decode → retime → ``write``, overlapped in threads when ``options.overlap``, with progress."""
+    with overlapped(
+        _timed(frames, stats),
+        write,
+        overlap=options.overlap,
+        batch=interpolator.batch_size,
+        ratio=retiming.ratio,
+    ) as (decoded, put, finish):
+        outputs = retime(
+            decoded,
+            interpolator,
+            retiming,
+            hold_tail=hold_tail,
+            scene_threshold=options.scene_threshold,
+            static_tolerance=options.static_tolerance,
+            stats=stats,
+            source=source,
+        )
+        for item in _progress(outputs, total, options.progress, "interpolate"):
+            put(item)
+        finish()
+
+
+def interpolate_video(
+    interpolator: Interpolator, source: Path, output: Path, options: InterpolateOptions
+) -> JobResult:
+    """Retime a video; audio and subtitles are copied; see the module docstring for counts and timing."""
+    with VideoReader(source) as reader:
+        info = reader.info
+        if options.fps is not None:
+            fps_out = Fraction(options.fps)
+            retiming = Retiming.for_fps(info.fps, fps_out, options.max_depth)
+        else:
+            retiming = _retiming(options)
+            fps_out = info.fps * retiming.ratio
+        stats = RetimeStats()
+        encoding = {
+            "fps": fps_out,
+            "crf": options.crf,
+            "preset": options.preset,
+            "start_time": info.start_time,
+            "colour": reader.colour,  # the input's matrix, range and tags, for the output too
+        }
+        writer = open_writer(
+            output,
+            width=info.width,
+            height=info.height,
+            codec=options.codec,
+            passthrough=reader.passthrough,
+            **encoding,
+        )
+        montage = None
+        # With overlap, audio/subtitle packets are muxed from the decode thread and video
+        # frames from the encode thread; one lock keeps the two off the output container at once.
+        muxing = threading.Lock()
+
+        def copy_packet(packet) -> None:
+            with muxing:
+                writer.copy_packet(packet)
+
+        def write(item: tuple[np.ndarray, np.ndarray]) -> None:
+            frame, original = item
+            started = time.perf_counter()
+            with muxing:
+                writer.write(frame)
+            if montage is not None:
+                montage.write(np.concatenate([original, frame], axis=1))
+            stats.seconds["encode"] += time.perf_counter() - started
+
+        try:
+            if options.montage is not None:
+                montage = open_writer(options.montage, width=2 * info.width, height=info.height, **encoding)
+            _run_stages(
+                reader.frames(on_packet=copy_packet),
+                write,
+                interpolator,
+                retiming,
+                options,
+                stats,
+                hold_tail=True,
+                source=str(source),
+                total=math.ceil(info.frame_count * retiming.ratio) if info.frame_count else None,
+            )
+            started = time.perf_counter()
+            writer.close()
+            if montage is not None:
+                montage.close()
+            stats.seconds["encode"] += time.perf_counter() - started
+        except BaseException:
+            writer.abort()
+            if montage is not None:
+                montage.abort()
+            raise
+    notes = [*reader.notes, *writer.notes]
+    if options.fps is not None and retiming.max_error:
+        notes.append(
+            f"timing: each output frame is the nearest 1/{2**options.max_depth} of an input interval "
+            f"(error ≤ {float(retiming.max_error / info.fps) * 1000:.2f} ms; --max-depth refines it)"
+        )
+    return JobResult("video", output, stats, fps_in=info.fps, fps_out=fps_out, notes=notes)
+
+
+# ---------------------------------------------------------------------------
+# Dispatch, with every check done before the model loads
+# ---------------------------------------------------------------------------
+
+
+def _same_path(a: Path, b: Path) -> bool:
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return a.resolve() == b.resolve()
+
+
+def _check_output(inputs: list[Path], output: Path) -> None:
+    for source in inputs:
+        if _same_path(source, output):
+            raise InterpolationError(f"output {output} is the input {source}; choose another output path")
+    folder = output.resolve().parent
+    if not folder.is_dir():
+        raise InterpolationError(f"{output}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InterpolationError(f"{output}: cannot write to folder {folder} (permission denied)")
+
+
+def _is_image(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def run_interpolate(
+    inputs: list[Path],
+    output: Path,
+    options: InterpolateOptions,
+    make_interpolator: Callable[[], Interpolator],
+) -> JobResult:
+    """Decide what ``inputs`` are (a pair, a folder, a video), check everything, then load the model and run."""
+    inputs = [Path(path) for path in inputs]
+    output = Path(output)
+    if options.factor is not None and options.fps is not None:
+        raise InterpolationError("use either factor or fps, not both", parameter=("factor", "fps"))
+    if options.fps is not None and options.fps <= 0:
+        raise InterpolationError(f"fps must be positive, got {options.fps}", parameter="fps")
+    if options.factor is not None:
+        _retiming(options)
+    if options.scene_threshold is not None and not 0 <= options.scene_threshold <= 1:
+        raise InterpolationError(
+            f"scene_threshold must be between 0 and 1, got {options.scene_threshold}", parameter="scene_threshold"
+        )
+    for path in inputs:
+        if not path.exists():
+            raise InterpolationError(f"{path}: no such file or folder")
+    _check_output(inputs + ([options.montage] if options.montage else []), output)
+    if options.montage is not None:
+        _check_output(inputs + [output], options.montage)
+
+    if len(inputs) == 2:
+        if not all(path.is_file() for path in inputs):
+            raise InterpolationError("two inputs must be two image files (frame0 and frame1)")
+        if options.fps is not None or (options.factor or 2) != 2:
+            raise InterpolationError(
+                "an image pair gives one middle frame; use a frame folder for --factor 4 or 8"
+            )
+        if not _is_image(output):
+            raise InterpolationError(f"{output}: the middle frame of a pair is an image; use e.g. mid.png")
+        for path in inputs:
+            load_image_uint8(path)  # fail on grayscale/RGBA/16-bit before loading the model
+        return interpolate_pair(make_interpolator(), inputs[0], inputs[1], output)
+    if len(inputs) != 1:
+        raise InterpolationError(
+            f"expected one video, one frame folder or two images, got {len(inputs)} inputs"
+        )
+    source = inputs[0]
+    if source.is_dir():
+        paths = list_frames(source)
+        if len(paths) < 2:
+            raise InterpolationError(
+                f"{source} has {len(paths)} image file(s); interpolation needs at least 2"
+            )
+        load_image_uint8(paths[0])
+        return interpolate_folder(make_interpolator(), source, output, options)
+    if _is_image(source):
+        raise InterpolationError(f"{source} is a single image; pass two images, a frame folder or a video")
+    output_codec(output, options.codec)  # reject a bad suffix/codec before decoding
+    if options.montage is not None and output_codec(options.montage) == "png":
+        raise InterpolationError(
+            f"montage {options.montage}: give a video file name such as montage.mp4", parameter="montage"
+        )
+    VideoReader(source).close()  # opens and describes the container; corrupt files fail here
+    return interpolate_video(make_interpolator(), source, output, options)

@@ -1,0 +1,185 @@
+"""Retiming: the streaming core of the interpolate job, input frames in, output frames out.
+
+:func:`retime` reads frames one at a time and keeps only the previous one, plus a
+batch of pairs: it collects intervals until ``batch_size`` of them need the
+network, so that every network call gets ``--batch`` pairs (static and cut
+intervals ride along without counting; at most ``4 · batch_size`` intervals are
+held). Each pair is classified first:
+
+* a **scene cut** (:func:`sepgan.video.scene_score` above ``scene_threshold``):
+  no blending across it; every in-between frame repeats the frame before the
+  cut, so the cut stays at its original time;
+* **static** (no pixel differs by more than ``static_tolerance`` levels):
+  in-between frames repeat the frame without running the network;
+* otherwise the wanted dyadic points are interpolated
+  (:meth:`sepgan.interpolator.Interpolator.interpolate_dyadic`).
+
+Which output frame sits at which input time is :class:`sepgan.interpolator.Retiming`'s
+job; the inputs (a pair, a folder, a video) and the threads around this core are
+:mod:`sepgan.jobs` and :mod:`sepgan.stages`. Frames are RGB uint8 H×W×3 arrays.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+import torch
+
+from sepgan.errors import UserError
+from sepgan.frames import from_uint8, to_uint8
+from sepgan.interpolator import Interpolator, Retiming
+from sepgan.video import DEFAULT_SCENE_THRESHOLD, scene_score, thumbnail
+
+__all__ = ["InterpolationError", "RetimeStats", "retime"]
+
+
+class InterpolationError(UserError, ValueError):
+    """The job cannot run as asked: bad paths, mismatched sizes, too few frames, bad options."""
+
+
+@dataclass
+class RetimeStats:
+    """Counters and timings filled in by :func:`retime` and the jobs.
+
+    ``seconds`` holds the busy time of each stage; with overlap the stages run
+    at the same time, so their sum exceeds the wall time.
+    """
+
+    frames_in: int = 0
+    frames_out: int = 0
+    interpolated: int = 0  # output frames made by the network
+    network_midpoints: int = 0  # midpoints computed, including intermediate bisection levels
+    scene_cuts: int = 0
+    static_pairs: int = 0
+    max_error: Fraction = Fraction(0)  # in input frame intervals
+    seconds: dict[str, float] = field(
+        default_factory=lambda: {"decode": 0.0, "inference": 0.0, "encode": 0.0}
+    )
+
+
+@dataclass
+class _Interval:
+    index: int  # between input frames index and index + 1
+    frame0: np.ndarray
+    frame1: np.ndarray
+    times: list[Fraction]  # snapped time of each output frame in this interval, 0 ≤ t ≤ 1
+    mode: str  # "interpolate", "cut" or "static"
+
+
+def _classify(
+    frame0: np.ndarray, frame1: np.ndarray, score: float, scene_threshold: float | None, static_tolerance: int
+) -> str:
+    if scene_threshold is not None and score > scene_threshold:
+        return "cut"
+    # The full-resolution check only runs when the thumbnails are (nearly) equal.
+    if score < 1 / 255 and int(np.abs(frame0.astype(np.int16) - frame1).max()) <= static_tolerance:
+        return "static"
+    return "interpolate"
+
+
+def retime(
+    frames: Iterable[np.ndarray],
+    interpolator: Interpolator,
+    retiming: Retiming,
+    *,
+    hold_tail: bool,
+    scene_threshold: float | None = DEFAULT_SCENE_THRESHOLD,
+    static_tolerance: int = 1,
+    stats: RetimeStats | None = None,
+    source: str = "input",
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Yield ``(output frame, original frame shown at that time)`` for every output frame, in order.
+
+    ``frames`` are RGB uint8 H×W×3 arrays of one size. ``hold_tail`` extends the
+    output to the end of the last frame's display time (videos); without it the
+    output ends on the last input frame (frame folders). Raises
+    :class:`InterpolationError` for fewer than two frames or a size change.
+    """
+    stats = stats if stats is not None else RetimeStats()
+    batch = max(1, interpolator.batch_size)
+    next_output = 0
+    count = 0
+    network_pairs = 0  # pending intervals that need the network
+    previous: np.ndarray | None = None
+    previous_thumbnail: np.ndarray | None = None
+    pending: list[_Interval] = []
+    for frame in frames:
+        if previous is not None and frame.shape != previous.shape:
+            height, width = frame.shape[:2]
+            raise InterpolationError(
+                f"{source}: frame {count} is {width}×{height}, but frame 0 is "
+                f"{previous.shape[1]}×{previous.shape[0]}; all frames must have one size"
+            )
+        frame_thumbnail = thumbnail(frame)
+        if previous is not None:
+            times = []
+            while (position := retiming.position(next_output)) < count:
+                interval, t = retiming.snap(position)
+                stats.max_error = max(stats.max_error, abs(position - interval - t))
+                times.append(t)
+                next_output += 1
+            score = scene_score(previous_thumbnail, frame_thumbnail)
+            mode = _classify(previous, frame, score, scene_threshold, static_tolerance)
+            stats.scene_cuts += mode == "cut"
+            stats.static_pairs += mode == "static"
+            interval = _Interval(count - 1, previous, frame, times, mode)
+            pending.append(interval)
+            network_pairs += _needs_network(interval)
+            # Flush once a full batch needs the network; the cap bounds memory in long static runs.
+            if network_pairs >= batch or len(pending) >= 4 * batch:
+                yield from _flush(pending, interpolator, stats)
+                pending, network_pairs = [], 0
+        previous, previous_thumbnail = frame, frame_thumbnail
+        count += 1
+    stats.frames_in = count
+    if count < 2:
+        raise InterpolationError(
+            f"{source} has {count} frame{'s' if count != 1 else ''}; interpolation needs at least 2"
+        )
+    yield from _flush(pending, interpolator, stats)
+    last = count - 1
+    while True:
+        position = retiming.position(next_output)
+        if position >= count if hold_tail else position > last:
+            break
+        stats.frames_out += 1
+        yield previous, previous
+        next_output += 1
+
+
+def _needs_network(interval: _Interval) -> bool:
+    return interval.mode == "interpolate" and any(0 < t < 1 for t in interval.times)
+
+
+def _flush(
+    pending: list[_Interval], interpolator: Interpolator, stats: RetimeStats
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Interpolate the pending intervals in one batched pass and yield their output frames in order."""
+    jobs = [i for i, interval in enumerate(pending) if _needs_network(interval)]
+    made: dict[tuple[int, Fraction], np.ndarray] = {}
+    if jobs:
+        started = time.perf_counter()
+        frame0 = from_uint8(np.stack([pending[i].frame0 for i in jobs]))
+        frame1 = from_uint8(np.stack([pending[i].frame1 for i in jobs]))
+        wanted = [[t for t in pending[i].times if 0 < t < 1] for i in jobs]
+        computed = interpolator.interpolate_dyadic(frame0, frame1, wanted)
+        stats.network_midpoints += sum(len(frames) for frames in computed)
+        keys = [(i, t) for i, times in zip(jobs, wanted) for t in times]
+        if keys:
+            arrays = to_uint8(torch.stack([computed[jobs.index(i)][t] for i, t in keys]))
+            made = dict(zip(keys, arrays))
+        stats.seconds["inference"] += time.perf_counter() - started
+    for i, interval in enumerate(pending):
+        for t in interval.times:
+            stats.frames_out += 1
+            if t == 1:
+                yield interval.frame1, interval.frame0
+            elif (i, t) in made:
+                stats.interpolated += 1
+                yield made[(i, t)], interval.frame0
+            else:  # t == 0, a scene cut or a static pair: repeat the frame before
+                yield interval.frame0, interval.frame0

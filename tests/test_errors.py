@@ -1,0 +1,106 @@
+"""One handler for every command: user errors are one ``error:`` line with exit 2, Ctrl-C exits 130."""
+
+from __future__ import annotations
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from sepgan.checkpoint import CheckpointError
+from sepgan.cli import app
+from sepgan.config import ConfigError
+from sepgan.data import DatasetError
+from sepgan.errors import UserError, reports_user_errors, user_message
+from sepgan.evaluation.layouts import LayoutError
+from sepgan.frames import FrameError
+from sepgan.retime import InterpolationError
+from sepgan.study.config import StudyError
+from sepgan.training import TrainingError
+from sepgan.video import VideoError
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize(
+    "error_type",
+    [CheckpointError, ConfigError, DatasetError, FrameError, InterpolationError, LayoutError, StudyError,
+     TrainingError, VideoError],
+)  # fmt: skip
+def test_every_library_error_is_a_user_error(error_type):
+    assert issubclass(error_type, UserError)
+
+
+def test_a_parameter_name_becomes_its_flag_only_as_a_whole_word():
+    error = InterpolationError("use either factor or fps, not both; tile_overlap stays", parameter=("factor", "fps"))
+    flags = {"factor": "--factor", "fps": "--fps", "tile": "--tile", "montage": "--montage"}
+    assert user_message(error, flags) == "use either --factor or --fps, not both; tile_overlap stays"
+    assert user_message(error) == "use either factor or fps, not both; tile_overlap stays"
+    in_paths = InterpolationError("montage /data/montage/montage.mp4: give a video", parameter="montage")
+    assert user_message(in_paths, flags) == "--montage /data/montage/montage.mp4: give a video"
+
+
+def _mounted(command) -> typer.Typer:
+    application = typer.Typer()
+    application.command("run")(reports_user_errors(command))
+    application.command("noop")(lambda: None)  # a second command keeps `run` a subcommand
+    return application
+
+
+def test_interrupt_exits_130_and_a_user_error_2_with_the_flag():
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    def bad_option(max_depth: int = typer.Option(3, "--max-depth")) -> None:
+        raise UserError("max_depth must be at most 10\nmore detail", parameter="max_depth")
+
+    result = runner.invoke(_mounted(interrupted), ["run"])
+    assert result.exit_code == 130 and "interrupted" in result.output
+    result = runner.invoke(_mounted(bad_option), ["run"])
+    assert result.exit_code == 2
+    assert result.output == "error: --max-depth must be at most 10\n"
+
+
+def test_evaluate_and_study_use_the_shared_handler(monkeypatch, tmp_path):
+    import sepgan.evaluation.pipeline as evaluation
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(evaluation, "run_evaluation", interrupted)
+    result = runner.invoke(app, ["evaluate", str(tmp_path), "--no-progress"])
+    assert result.exit_code == 130, result.output
+    monkeypatch.undo()
+    result = runner.invoke(app, ["evaluate", str(tmp_path), "--limit", "0", "--no-progress"])
+    assert result.exit_code == 2 and result.output == "error: --limit must be at least 1, got 0\n"
+    result = runner.invoke(app, ["study", "report", str(tmp_path / "absent")])
+    assert result.exit_code == 2 and result.output.startswith("error: ") and result.output.count("\n") == 1
+
+
+def test_interpolate_names_its_flags(tmp_path):
+    (tmp_path / "a.png").write_bytes(b"")
+    result = runner.invoke(app, ["interpolate", str(tmp_path / "a.png"), "-o", str(tmp_path / "o.mp4"),
+                                 "--factor", "2", "--fps", "30"])  # fmt: skip
+    assert result.exit_code == 2
+    assert result.output == "error: use either --factor or --fps, not both\n"
+
+
+@pytest.mark.parametrize(
+    ("tile", "message"),
+    [("abc", "--tile abc: use 'auto', 'none' or a size in pixels"),
+     ("40", "--tile 64 px is too small for an overlap of 64 px; use at least 96")],
+)  # fmt: skip
+def test_the_tile_size_is_checked_in_one_place_and_named_by_its_flag(tmp_path, tile, message):
+    import numpy as np
+    from PIL import Image
+
+    from sepgan.checkpoint import save_pretrained
+    from sepgan.models import create_model
+
+    weights = save_pretrained(create_model("sepconv-tiny"), tmp_path / "tiny")
+    for name in ("a.png", "b.png"):
+        Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(tmp_path / name)
+    result = runner.invoke(app, ["interpolate", str(tmp_path / "a.png"), str(tmp_path / "b.png"),
+                                 "-o", str(tmp_path / "mid.png"), "--weights", str(weights), "--device", "cpu",
+                                 "--tile", tile])  # fmt: skip
+    assert result.exit_code == 2
+    assert result.output == f"error: {message}\n"
