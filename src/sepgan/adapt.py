@@ -76,6 +76,8 @@ class AdaptOptions:
         triplets: training triplets drawn from the input at most.
         holdout: triplets held out to decide whether adaptation helped.
         seed: seeds the choice of triplets, crops and flips.
+        flow_variants: mirrorings in the training triplets' flow (1, as the shipped network
+            was trained; None: the model's own, as it runs).
         guard: keep the adapted network only if it beats the unadapted model on the
             held-out triplets (False keeps it anyway: for measuring adaptation itself).
     """
@@ -90,6 +92,7 @@ class AdaptOptions:
     holdout: int = 8
     seed: int = 0
     guard: bool = True
+    flow_variants: int | None = 1
 
     def check(self) -> None:
         """Raise :class:`AdaptError` naming the first bad setting."""
@@ -249,8 +252,8 @@ def _read_windows(
     return windows, read, skipped
 
 
-def _add_flows(windows: list[_Window], preset: str, skipped: dict[str, int]) -> list[_Window]:
-    """Whole-frame DIS flow (one variant) of every window and scale; drops the windows whose flow fails."""
+def _add_flows(windows: list[_Window], preset: str, variants: int, skipped: dict[str, int]) -> list[_Window]:
+    """Whole-frame DIS flow (``variants`` mirrorings) of every window and scale; drops the windows whose flow fails."""
     from sepgan.data.prepared import flow_failed
     from sepgan.flow import flow_ensemble_numpy
 
@@ -258,7 +261,7 @@ def _add_flows(windows: list[_Window], preset: str, skipped: dict[str, int]) -> 
     for window in windows:
         failed = False
         for scale, (frame0, frame1, target) in window.frames.items():
-            flows = flow_ensemble_numpy(frame0, frame1, preset, 1)
+            flows = flow_ensemble_numpy(frame0, frame1, preset, variants)
             window.flows[scale] = torch.from_numpy(flows)
             if scale == 2:
                 failed = flow_failed((frame0, frame1, target), (flows[0:2].transpose(1, 2, 0), flows[2:4].transpose(1, 2, 0)))[0]
@@ -408,7 +411,7 @@ def adapt(
     windows, _, skipped = _read_windows(frames, count, options.triplets + options.holdout, options.scales, rng)
     result = AdaptResult(interpolator, adapted=False, skipped=skipped)
     result.timings["read"] = time.perf_counter() - started
-    windows = _add_flows(windows, model.flow_preset, skipped)
+    windows = _add_flows(windows, model.flow_preset, options.flow_variants or model.flow_variants, skipped)
     result.timings["flow"] = time.perf_counter() - started - result.timings["read"]
     training, holdout = _split(windows, options, rng) if len(windows) >= 2 else ([], windows)
     small = min(windows[0].frames[s][0].shape[:2] for s in options.scales) if windows else (0, 0)
