@@ -133,9 +133,13 @@ def bench_device(device: torch.device, fast: str, reference_sizes: set[str], rep
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="time the reference at 480p only")
-    parser.add_argument("--repeats", type=int, default=3, help="timed calls per fast measurement (best is kept)")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="timed calls per fast measurement (best is kept)"
+    )
     args = parser.parse_args()
     reference_sizes = {"480p"} if args.quick else set(SIZES)
 

@@ -138,16 +138,36 @@ def test_cli_interpolate_and_evaluate_with_adapt(tmp_path, clip):
     weights = save_pretrained(_tiny_interpolator().model, tmp_path / "tiny")
     out = tmp_path / "out"
     result = _sepgan(
-        "interpolate", str(clip), "-o", str(out), "--weights", str(weights), "--adapt", "--adapt-steps", "2",
-        "--adapt-save", str(tmp_path / "adapted"), "-q",
+        "interpolate",
+        str(clip),
+        "-o",
+        str(out),
+        "--weights",
+        str(weights),
+        "--adapt",
+        "--adapt-steps",
+        "2",
+        "--adapt-save",
+        str(tmp_path / "adapted"),
+        "-q",
     )
     assert result.returncode == 0, result.stderr
     assert len(list(out.iterdir())) == 21
     assert "held-out triplets" in result.stderr
     assert (tmp_path / "adapted" / "config.json").exists() or "nothing saved" in result.stderr
     report = _sepgan(
-        "evaluate", str(clip), "-m", "ours", "--weights", str(weights), "--adapt", "--adapt-steps", "2",
-        "-o", str(tmp_path / "eval"), "--no-progress",
+        "evaluate",
+        str(clip),
+        "-m",
+        "ours",
+        "--weights",
+        str(weights),
+        "--adapt",
+        "--adapt-steps",
+        "2",
+        "-o",
+        str(tmp_path / "eval"),
+        "--no-progress",
     )
     assert report.returncode == 0, report.stderr
     rows = [line for line in report.stdout.splitlines() if line.startswith("| clip")]

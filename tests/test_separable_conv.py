@@ -153,7 +153,9 @@ def test_dispatch_auto_falls_back_to_reference_and_unknown_backend_errors():
     assert available_backends()[-1] == "reference"
     assert "reference" in BACKENDS
     inputs = random_inputs(1, 3, 4, 4, 3)
-    assert torch.allclose(separable_conv(*inputs, backend="auto"), separable_conv(*inputs, backend="reference"))
+    assert torch.allclose(
+        separable_conv(*inputs, backend="auto"), separable_conv(*inputs, backend="reference")
+    )
     with pytest.raises(ValueError, match="unknown separable_conv backend"):
         separable_conv(*inputs, backend="no-such-backend")
 

@@ -26,8 +26,12 @@ def padded_inputs(batch, channels, height, width, kernel_size, dtype=torch.float
     """Replicate-padded frame and softmax-normalised kernels (realistic magnitudes at K = 51)."""
     generator = torch.Generator().manual_seed(seed)
     frame = torch.rand(batch, channels, height, width, generator=generator, dtype=dtype)
-    kernel_vertical = torch.randn(batch, kernel_size, height, width, generator=generator, dtype=dtype).softmax(1)
-    kernel_horizontal = torch.randn(batch, kernel_size, height, width, generator=generator, dtype=dtype).softmax(1)
+    kernel_vertical = torch.randn(
+        batch, kernel_size, height, width, generator=generator, dtype=dtype
+    ).softmax(1)
+    kernel_horizontal = torch.randn(
+        batch, kernel_size, height, width, generator=generator, dtype=dtype
+    ).softmax(1)
     pad = kernel_size // 2
     padded = F.pad(frame, (pad, pad, pad, pad), mode="replicate").contiguous()
     return padded, kernel_vertical, kernel_horizontal
@@ -65,7 +69,10 @@ def test_numba_forward_and_gradients_match_reference(numba_backend, shape, kerne
     padded, kernel_vertical, kernel_horizontal = padded_inputs(*shape, kernel_size, seed=kernel_size)
     reference_inputs = [t.double() for t in (padded, kernel_vertical, kernel_horizontal)]
     expected = op_module._reference_forward(*reference_inputs)
-    assert relative_error(numba_backend.forward(padded, kernel_vertical, kernel_horizontal), expected) < TOLERANCE
+    assert (
+        relative_error(numba_backend.forward(padded, kernel_vertical, kernel_horizontal), expected)
+        < TOLERANCE
+    )
 
     grad_out = torch.randn(expected.shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     expected_grads = op_module._reference_backward(grad_out, *reference_inputs)
@@ -173,7 +180,9 @@ def test_triton_on_gpu_matches_reference(shape, kernel_size):
     weight = torch.randn(shape, generator=generator)
 
     def run(backend, device, dtype):
-        inputs = [t.to(device, dtype).clone().requires_grad_() for t in (frame, kernel_vertical, kernel_horizontal)]
+        inputs = [
+            t.to(device, dtype).clone().requires_grad_() for t in (frame, kernel_vertical, kernel_horizontal)
+        ]
         out = separable_conv(*inputs, backend=backend)
         (out * weight.to(device, dtype)).sum().backward()
         return [out.double().cpu()] + [t.grad.double().cpu() for t in inputs]

@@ -123,7 +123,10 @@ def static_borders(frame0: torch.Tensor, frame1: torch.Tensor) -> Borders:
         left=_band(frame0, frame1, 3, column_limit),
         right=_band(flipped0, flipped1, 3, column_limit),
     )
-    if height - borders.top - borders.bottom < MIN_PICTURE or width - borders.left - borders.right < MIN_PICTURE:
+    if (
+        height - borders.top - borders.bottom < MIN_PICTURE
+        or width - borders.left - borders.right < MIN_PICTURE
+    ):
         return Borders()  # a nearly uniform still frame: nothing to protect, interpolate it whole
     return borders
 

@@ -82,7 +82,9 @@ def is_prepared(path: Path) -> bool:
 # ---------------------------------------------------------------------------
 
 # Files that are never clips, so the tree search need not ask FFmpeg about them.
-_NOT_CLIPS = frozenset({".md", ".txt", ".json", ".yaml", ".yml", ".csv", ".py", ".html", ".pdf", ".npy", ".npz"})
+_NOT_CLIPS = frozenset(
+    {".md", ".txt", ".json", ".yaml", ".yml", ".csv", ".py", ".html", ".pdf", ".npy", ".npz"}
+)
 
 
 def _is_clip(path: Path) -> bool:
@@ -233,7 +235,9 @@ def _brightness_ramp(before: np.ndarray, after: np.ndarray) -> bool:
     return bool(residual < 0.5 * np.abs(y - x).mean())
 
 
-def screen_triplet(thumbnail0: np.ndarray, thumbnail_target: np.ndarray, thumbnail1: np.ndarray) -> str | None:
+def screen_triplet(
+    thumbnail0: np.ndarray, thumbnail_target: np.ndarray, thumbnail1: np.ndarray
+) -> str | None:
     """Why a triplet is unfit for training, from grey thumbnails (levels 0–255), or None if it passes.
 
     "static": the inputs differ by less than ``STATIC_LEVEL`` on average.
@@ -248,7 +252,9 @@ def screen_triplet(thumbnail0: np.ndarray, thumbnail_target: np.ndarray, thumbna
     return None
 
 
-def flow_failed(frames: tuple[np.ndarray, np.ndarray, np.ndarray], flows: tuple[np.ndarray, np.ndarray]) -> tuple[bool, np.ndarray]:
+def flow_failed(
+    frames: tuple[np.ndarray, np.ndarray, np.ndarray], flows: tuple[np.ndarray, np.ndarray]
+) -> tuple[bool, np.ndarray]:
     """(failed, per-pixel error of the flow baseline): the screen of the issue's flow rule, whole frame."""
     frame0, frame1, target = (f.astype(np.float32) for f in frames)
     flow01, flow10 = flows
@@ -339,7 +345,9 @@ def _candidates(
                 if any(first <= cut < first + 2 * gap for cut in cuts):
                     reason = "cut"
                 else:
-                    reason = screen_triplet(thumbnails[first], thumbnails[first + gap], thumbnails[first + 2 * gap])
+                    reason = screen_triplet(
+                        thumbnails[first], thumbnails[first + gap], thumbnails[first + 2 * gap]
+                    )
             if reason:
                 report.skipped[reason] = report.skipped.get(reason, 0) + 1
             else:
@@ -347,7 +355,9 @@ def _candidates(
     return found
 
 
-def _prepare_source(name: str, clips: Sequence[Path], shard: Path, options: _Options, on_triplet=None) -> SourceReport:
+def _prepare_source(
+    name: str, clips: Sequence[Path], shard: Path, options: _Options, on_triplet=None
+) -> SourceReport:
     """Write the triplets of one source into ``shard`` (frames.u8, flows.f16, records.json); return its report.
 
     Pass 1 decodes every clip for grey thumbnails, screens the triplets on
@@ -368,7 +378,9 @@ def _prepare_source(name: str, clips: Sequence[Path], shard: Path, options: _Opt
         try:
             for frame in _frames_of(clip, options.max_side):
                 if shape is None and min(frame.shape[:2]) < crop:
-                    notes.append(f"{clip.name}: frames {frame.shape[1]}×{frame.shape[0]} are smaller than the crop {crop}")
+                    notes.append(
+                        f"{clip.name}: frames {frame.shape[1]}×{frame.shape[0]} are smaller than the crop {crop}"
+                    )
                     break
                 if shape is not None and frame.shape != shape:
                     notes.append(f"{clip.name}: frame {len(thumbnails)} changes size; clip skipped")
@@ -382,7 +394,9 @@ def _prepare_source(name: str, clips: Sequence[Path], shard: Path, options: _Opt
         lengths.append(len(thumbnails))
         report.frames += len(thumbnails)
         if thumbnails and len(thumbnails) <= 2 * min(options.gaps):
-            notes.append(f"{clip.name}: {len(thumbnails)} frames are too few for the gaps {list(options.gaps)}")
+            notes.append(
+                f"{clip.name}: {len(thumbnails)} frames are too few for the gaps {list(options.gaps)}"
+            )
         candidates.extend(_candidates(clip_index, thumbnails, options, report) if thumbnails else [])
 
     # The draw: a random order over the screened triplets; the cap keeps the first ones that pass.
@@ -408,7 +422,9 @@ def _prepare_source(name: str, clips: Sequence[Path], shard: Path, options: _Opt
                 try:
                     frame = next(frames)
                 except (StopIteration, DatasetError) as error:  # pass 1 read further; a second read failed
-                    notes.append(f"{clip.name}: decoding stopped at frame {index} on the second read ({error})")
+                    notes.append(
+                        f"{clip.name}: decoding stopped at frame {index} on the second read ({error})"
+                    )
                     break
                 window.append(frame)
                 for gap in options.gaps:
@@ -416,7 +432,9 @@ def _prepare_source(name: str, clips: Sequence[Path], shard: Path, options: _Opt
                     if (first, gap) not in wanted:
                         continue
                     frame0, target, frame1 = window[-1 - 2 * gap], window[-1 - gap], window[-1]
-                    flows = flow_ensemble_numpy(frame0, frame1, options.flow_preset, options.flow_variants)  # 4V×H×W
+                    flows = flow_ensemble_numpy(
+                        frame0, frame1, options.flow_preset, options.flow_variants
+                    )  # 4V×H×W
                     flow01, flow10 = flows[0:2].transpose(1, 2, 0), flows[2:4].transpose(1, 2, 0)
                     error = None
                     if options.screen or (options.candidates > 1 and options.hard_fraction > 0):
@@ -424,11 +442,15 @@ def _prepare_source(name: str, clips: Sequence[Path], shard: Path, options: _Opt
                         if failed and options.screen:
                             report.skipped["flow"] = report.skipped.get("flow", 0) + 1
                             continue
-                    top, left = _choose_crop(error, frame0.shape[:2], crop, rng, options.candidates, options.hard_fraction)
+                    top, left = _choose_crop(
+                        error, frame0.shape[:2], crop, rng, options.candidates, options.hard_fraction
+                    )
                     rows, columns = slice(top, top + crop), slice(left, left + crop)
                     crops = np.stack([frame0[rows, columns], frame1[rows, columns], target[rows, columns]])
                     frames_file.write(np.ascontiguousarray(crops, dtype=np.uint8).tobytes())
-                    flows_file.write(np.ascontiguousarray(flows[:, rows, columns], dtype=np.float16).tobytes())
+                    flows_file.write(
+                        np.ascontiguousarray(flows[:, rows, columns], dtype=np.float16).tobytes()
+                    )
                     clip_name = clip.name if len(clips) > 1 else None
                     records.append({"source": name, "clip": clip_name, "frame": first, "gap": gap,
                                     "top": top, "left": left, "rank": rank_of[(clip_index, first, gap)]})  # fmt: skip
@@ -543,7 +565,9 @@ def prepare_dataset(
 
     output.parent.mkdir(parents=True, exist_ok=True)
     with atomic_output(output, folder=True) as temporary:
-        jobs = [(name, clips, temporary / "shards" / f"{i:04d}", options) for i, (name, clips) in enumerate(found)]
+        jobs = [
+            (name, clips, temporary / "shards" / f"{i:04d}", options) for i, (name, clips) in enumerate(found)
+        ]
         reports: list[SourceReport | None] = [None] * len(jobs)
         if workers == 1 or len(jobs) == 1:
             for i, job in enumerate(jobs):
@@ -569,7 +593,9 @@ def prepare_dataset(
         count = _merge_shards(temporary, [job[2] for job in jobs])
         if count == 0:
             reasons = "; ".join(f"{r.name}: {r.note}" for r in reports if r is not None and r.note)
-            raise DatasetError(f"no triplets could be prepared: {reasons or 'every triplet was screened out'}")
+            raise DatasetError(
+                f"no triplets could be prepared: {reasons or 'every triplet was screened out'}"
+            )
         records = json.loads((temporary / "records.json").read_text())
         (temporary / "records.json").unlink()
         index = {
@@ -601,7 +627,10 @@ def _merge_shards(folder: Path, shards: Sequence[Path]) -> int:
             if shard_records:
                 frame_bytes = (shard / "frames.u8").stat().st_size // len(shard_records)
                 flow_bytes = (shard / "flows.f16").stat().st_size // len(shard_records)
-                with open(shard / "frames.u8", "rb") as frames_in, open(shard / "flows.f16", "rb") as flows_in:
+                with (
+                    open(shard / "frames.u8", "rb") as frames_in,
+                    open(shard / "flows.f16", "rb") as flows_in,
+                ):
                     for record in shard_records:
                         frame_data, flow_data = frames_in.read(frame_bytes), flows_in.read(flow_bytes)
                         if record.pop("dropped", False):
@@ -632,7 +661,9 @@ class PreparedTriplets(torch.utils.data.Dataset):
         except (OSError, ValueError) as error:
             raise DatasetError(f"{self.root}: not a prepared dataset ({error})") from error
         if index.get("format") != FORMAT_VERSION:
-            raise DatasetError(f"{self.root}: prepared format {index.get('format')}, expected {FORMAT_VERSION}")
+            raise DatasetError(
+                f"{self.root}: prepared format {index.get('format')}, expected {FORMAT_VERSION}"
+            )
         self.count, size = int(index["count"]), int(index["crop_size"])
         self.crop_size = size
         self.flow_preset = index.get("flow_preset")
@@ -643,10 +674,19 @@ class PreparedTriplets(torch.utils.data.Dataset):
     def _open(self) -> None:
         size = self.crop_size
         try:
-            self._frames = np.memmap(self.root / "frames.u8", np.uint8, "r", shape=(self.count, 3, size, size, 3))
-            self._flows = np.memmap(self.root / "flows.f16", np.float16, "r", shape=(self.count, 4 * self.flow_variants, size, size))
+            self._frames = np.memmap(
+                self.root / "frames.u8", np.uint8, "r", shape=(self.count, 3, size, size, 3)
+            )
+            self._flows = np.memmap(
+                self.root / "flows.f16",
+                np.float16,
+                "r",
+                shape=(self.count, 4 * self.flow_variants, size, size),
+            )
         except (OSError, ValueError) as error:
-            raise DatasetError(f"{self.root}: prepared data files are missing or truncated ({error})") from error
+            raise DatasetError(
+                f"{self.root}: prepared data files are missing or truncated ({error})"
+            ) from error
 
     def __len__(self) -> int:
         return self.count
@@ -658,7 +698,12 @@ class PreparedTriplets(torch.utils.data.Dataset):
         flows = np.asarray(self._flows[index], dtype=np.float32)
         if self.augment is not None:
             frame0, frame1, target, flows = self.augment(frame0, frame1, target, flows=flows)
-        return from_uint8(frame0), from_uint8(frame1), from_uint8(target), torch.from_numpy(np.ascontiguousarray(flows))
+        return (
+            from_uint8(frame0),
+            from_uint8(frame1),
+            from_uint8(target),
+            torch.from_numpy(np.ascontiguousarray(flows)),
+        )
 
     def __getstate__(self) -> dict[str, object]:
         state = self.__dict__.copy()

@@ -70,9 +70,7 @@ def decode_to_cache(video: Path, cache_dir: Path, max_side: int | None = None) -
         count, height, width = _decode_frames(video, file, max_side)
         header = io.BytesIO()
         shape = (count, height, width, 3)
-        np.lib.format.write_array_header_1_0(
-            header, {"descr": "|u1", "fortran_order": False, "shape": shape}
-        )
+        np.lib.format.write_array_header_1_0(header, {"descr": "|u1", "fortran_order": False, "shape": shape})
         if len(header.getvalue()) != _NPY_HEADER_BYTES:
             raise DatasetError(f"{video}: cannot cache frames of shape {shape}")
         file.seek(0)

@@ -167,7 +167,9 @@ class FlowFineMethod(Method):
             return 0.5 * (warped0 + warped1)
 
         # Static bars pass through, as in the Interpolator, so this stays the untrained model's output.
-        return to_uint8(interpolate_inside_borders(from_uint8(frame0)[None], from_uint8(frame1)[None], middle))[0]
+        return to_uint8(
+            interpolate_inside_borders(from_uint8(frame0)[None], from_uint8(frame1)[None], middle)
+        )[0]
 
 
 class MinterpolateMethod(Method):

@@ -284,7 +284,9 @@ def _kernel_grads_kernel(
             grad_kh[kernel_base + j * plane : kernel_base + j * plane + n] = acc_kh[j, :n]
 
 
-def _frame_grad_kernel(grad_out, kv, kh, grad_padded, batch, channels, height, width, kernel_size, tile, band):
+def _frame_grad_kernel(
+    grad_out, kv, kh, grad_padded, batch, channels, height, width, kernel_size, tile, band
+):
     """grad_P[c, r, s] = Σ_i Σ_j g[c, r-i, s-j] · kv[i, r-i, s-j] · kh[j, r-i, s-j].
 
     Each task owns ``band`` padded rows × ``tile`` padded columns and scatters into
@@ -375,7 +377,10 @@ _frame_grad_jit = _jit(_frame_grad_kernel)
 
 
 def supports(padded: torch.Tensor, kernel_vertical: torch.Tensor, kernel_horizontal: torch.Tensor) -> bool:
-    return all(t.device.type == "cpu" and t.dtype == torch.float32 for t in (padded, kernel_vertical, kernel_horizontal))
+    return all(
+        t.device.type == "cpu" and t.dtype == torch.float32
+        for t in (padded, kernel_vertical, kernel_horizontal)
+    )
 
 
 def _set_threads() -> None:
@@ -420,7 +425,9 @@ def _flat(tensor: torch.Tensor) -> np.ndarray:
     return tensor.detach().reshape(-1).numpy()
 
 
-def forward(padded: torch.Tensor, kernel_vertical: torch.Tensor, kernel_horizontal: torch.Tensor) -> torch.Tensor:
+def forward(
+    padded: torch.Tensor, kernel_vertical: torch.Tensor, kernel_horizontal: torch.Tensor
+) -> torch.Tensor:
     batch, channels = padded.shape[:2]
     kernel_size, height, width = kernel_vertical.shape[1:]
     padded3 = _pad_channels(padded)
