@@ -13,7 +13,7 @@ from sepgan.adapt import AdaptError, AdaptOptions, adapt, save_adapted
 from sepgan.checkpoint import load_pretrained, save_pretrained
 from sepgan.interpolator import Interpolator
 from sepgan.models import create_model
-from tests.synthetic import moving_frames, write_frame_folder
+from synthetic import moving_frames, write_frame_folder
 
 # Small and quick: 64×64 frames (32×32 at the training scale), a few steps.
 QUICK = AdaptOptions(steps=3, seconds=60, batch_size=2, crop_size=32, triplets=8, holdout=2, seed=1)

@@ -58,7 +58,7 @@ def test_a_bar_takes_in_its_ragged_edge_even_in_a_fade():
     # left in the picture they would be warped with its motion and turn bright.
     frames = with_bars(moving_frames(2, 96, 128, shift=(3, 0), seed=6), top=14, bottom=14)
     rng = np.random.default_rng(1)
-    for frame, ceiling in zip(frames, (15, 22)):
+    for frame, ceiling in zip(frames, (15, 22), strict=True):
         for rows in (slice(14, 16), slice(80, 82)):
             frame[rows] = rng.integers(0, ceiling, size=frame[rows].shape)
     borders = static_borders(to_tensor(frames[0]), to_tensor(frames[1]))

@@ -206,7 +206,7 @@ def test_crop_window_is_shared_and_deterministic() -> None:
     replay = PairedAugment(
         crop_size=(16, 24), flip_horizontal=False, flip_vertical=False, temporal_reverse=False, seed=7
     )
-    for (expected, _, _), (again, _, _) in zip(outputs, (replay(*frames) for _ in range(5))):
+    for (expected, _, _), (again, _, _) in zip(outputs, (replay(*frames) for _ in range(5)), strict=True):
         np.testing.assert_array_equal(expected, again)
 
 
@@ -225,7 +225,7 @@ def test_flips_and_reversal_are_consistent_across_the_triplet() -> None:
         reversed_ = frame0[..., 0].min() == 40
         if reversed_:
             expected[0], expected[1] = expected[1], expected[0]
-        for got, want in zip((frame0, frame1, target), expected):
+        for got, want in zip((frame0, frame1, target), expected, strict=True):
             np.testing.assert_array_equal(got, want)  # squares move together, target stays middle
         seen_reversed |= bool(reversed_)
         seen_flipped_h |= bool(flipped_h)
@@ -277,8 +277,8 @@ def test_dataloader_workers_batch_and_reproduce(tmp_path: Path, seed: int | None
     first, again = batches(num_workers), batches(num_workers)
     frame0, frame1, target = first[0]
     assert frame0.shape == frame1.shape == target.shape == (2, 3, 16, 16)
-    for batch, batch_again in zip(first, again):
-        for original, repeated in zip(batch, batch_again):
+    for batch, batch_again in zip(first, again, strict=True):
+        for original, repeated in zip(batch, batch_again, strict=True):
             assert torch.equal(original, repeated)
 
 

@@ -11,9 +11,9 @@ import pytest
 from sepgan.config import load_config
 from sepgan.data.prepared import (
     PreparedTriplets,
-    screen_thumbnail,
     prepare_dataset,
     scene_cuts,
+    screen_thumbnail,
     screen_triplet,
 )
 from sepgan.training import train

@@ -77,7 +77,9 @@ def test_numba_forward_and_gradients_match_reference(numba_backend, shape, kerne
     grad_out = torch.randn(expected.shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     expected_grads = op_module._reference_backward(grad_out, *reference_inputs)
     grads = numba_backend.backward(grad_out.float(), padded, kernel_vertical, kernel_horizontal)
-    for name, grad, expected_grad in zip(("frame", "vertical", "horizontal"), grads, expected_grads):
+    for name, grad, expected_grad in zip(
+        ("frame", "vertical", "horizontal"), grads, expected_grads, strict=True
+    ):
         assert grad.shape == expected_grad.shape and grad.dtype == torch.float32, name
         assert relative_error(grad, expected_grad) < TOLERANCE, name
 
@@ -118,7 +120,7 @@ def test_numba_autograd_matches_reference_autograd(numba_backend, kernel_size):
     out, grads = run("auto", torch.float32)
     expected, expected_grads = run("reference", torch.float64)
     assert relative_error(out, expected) < TOLERANCE
-    for grad, expected_grad in zip(grads, expected_grads):
+    for grad, expected_grad in zip(grads, expected_grads, strict=True):
         assert relative_error(grad, expected_grad) < TOLERANCE
 
 
@@ -192,5 +194,5 @@ def test_triton_on_gpu_matches_reference(shape, kernel_size):
     assert op_module.select_backend("auto", padded, *cuda_inputs[1:]).name == "triton"
     fast = run("auto", "cuda", torch.float32)
     expected = run("reference", "cpu", torch.float64)
-    for name, a, b in zip(("out", "frame", "vertical", "horizontal"), fast, expected):
+    for name, a, b in zip(("out", "frame", "vertical", "horizontal"), fast, expected, strict=True):
         assert relative_error(a, b) < TOLERANCE, name

@@ -97,6 +97,7 @@ def test_mode_trains_checkpoints_and_resumes_exactly(clips, tmp_path, mode):
     moments = zip(
         straight_state["generator_optimizer"]["state"].values(),
         resumed_state["generator_optimizer"]["state"].values(),
+        strict=True,
     )
     for a, b in moments:
         assert torch.equal(a["exp_avg_sq"], b["exp_avg_sq"])

@@ -95,7 +95,10 @@ def _band(frame0: torch.Tensor, frame1: torch.Tensor, dim: int, limit: int) -> i
     edge = 0
     while edge < EDGE_LINES and core + edge < limit:
         lines = [frame.narrow(dim, core + edge, 1) for frame in (frame0, frame1)]
-        if any(float((line - level).abs().max()) > EDGE_LEVELS / 255 for line, level in zip(lines, levels)):
+        if any(
+            float((line - level).abs().max()) > EDGE_LEVELS / 255
+            for line, level in zip(lines, levels, strict=True)
+        ):
             break
         edge += 1
     return core + edge

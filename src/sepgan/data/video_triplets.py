@@ -159,7 +159,9 @@ class VideoTriplets(TripletDataset):
                 index.append(np.stack([np.full_like(k, number), k, k + 2 * gap, k + gap], axis=1))
         self.index = np.concatenate(index) if index else np.empty((0, 4), dtype=np.int64)
         if len(self.index) == 0:
-            videos = ", ".join(f"{v} ({n} frames)" for v, n in zip(self.videos, self.frame_counts))
+            videos = ", ".join(
+                f"{v} ({n} frames)" for v, n in zip(self.videos, self.frame_counts, strict=True)
+            )
             needed = 2 * min(self.gaps) + 1
             raise DatasetError(f"no triplets: gaps {self.gaps} need {needed} frames; {videos}")
         self._frames: dict[int, np.ndarray] = {}  # memory maps, opened per process

@@ -265,7 +265,7 @@ def create_study(
         raise StudyError(f"{original}: too small to encode ({reference.width}×{reference.height})")
     notes: list[str] = []
     methods: dict[str, Method] = {}
-    for index, (info, name) in enumerate(zip(infos, method_names)):
+    for index, (info, name) in enumerate(zip(infos, method_names, strict=True)):
         aspect_gap = abs(info.width / info.height - reference.width / reference.height)
         if aspect_gap > 0.01 * reference.width / reference.height:
             raise StudyError(
@@ -315,7 +315,7 @@ def create_study(
     with atomic_output(out_dir.resolve(), folder=True, replace=True) as building:
         (building / "media").mkdir()
         media: dict[str, Media] = {}
-        for method_key, info in zip(methods, infos):
+        for method_key, info in zip(methods, infos, strict=True):
             for clip_key, clip in clips.items():
                 indices = _frame_range(info.fps, clip.start, clip.duration)
                 playback_fps = info.fps * Fraction(clip.speed)

@@ -175,7 +175,7 @@ def build_report(
         # Holm across the comparisons of one question, for the pooled and the participant tests.
         for scope in ("all votes", "participants"):
             scoped = [r for r in rows if r.question == question and r.scope == scope]
-            for row, adjusted in zip(scoped, holm_adjust([r.p_value for r in scoped])):
+            for row, adjusted in zip(scoped, holm_adjust([r.p_value for r in scoped]), strict=True):
                 row.p_holm = adjusted
 
     notes = []
@@ -309,7 +309,7 @@ def _chart_figure(report: Report) -> Figure:
     axes.bar(positions, rates, color="#4878cf", width=0.6)
     axes.errorbar(positions, rates, yerr=[lower, upper], fmt="none", ecolor="black", capsize=6)
     axes.axhline(0.5, color="grey", linestyle="--", linewidth=1, label="no preference")
-    for x, row, rate, high in zip(positions, rows, rates, upper):
+    for x, row, rate, high in zip(positions, rows, rates, upper, strict=True):
         label = f"p={_fmt(row.p_value, 3)}" if row.n else "no votes"
         axes.text(x, rate + high + 0.02, label, ha="center", va="bottom", fontsize=8, color="black")
     if report.votes_used == 0:

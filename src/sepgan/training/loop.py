@@ -89,7 +89,7 @@ class TrainResult:
 
 def psnr(prediction: torch.Tensor, target: torch.Tensor) -> float:
     """Mean per-image PSNR in dB of B×3×H×W tensors in [0, 1], with ``sepgan evaluate``'s convention."""
-    pairs = zip(to_uint8(prediction.detach().cpu()), to_uint8(target.detach().cpu()))
+    pairs = zip(to_uint8(prediction.detach().cpu()), to_uint8(target.detach().cpu()), strict=True)
     return float(np.mean([metrics.psnr(predicted, true) for predicted, true in pairs]))
 
 
@@ -132,7 +132,7 @@ class _EpochBatches:
 
 
 def _collate(items) -> Batch:
-    return Batch(*(torch.stack(column) for column in zip(*items)))
+    return Batch(*(torch.stack(column) for column in zip(*items, strict=True)))
 
 
 def _build_data(config: TrainConfig, rank: int, world_size: int):
