@@ -127,10 +127,12 @@ def bench_training(device: str, batch: int = 16, crop: int = 128) -> list[dict]:
         frame0, frame1, target = (torch.rand(batch, 3, crop, crop, device=device) for _ in range(3))
         flows = torch.randn(batch, 4, crop, crop, device=device) if name == "flow-sepconv" else None
 
-        def step(m=model, o=optimizer, fl=flows):
+        # Defaults bind this iteration's model and tensors (ruff B023); _timed calls step
+        # before the loop moves on, so the closure would see the same ones anyway.
+        def step(m=model, o=optimizer, fl=flows, f0=frame0, f1=frame1, t=target):
             with torch.autocast(torch.device(device).type, dtype=torch.bfloat16):
-                out = m(frame0, frame1, flows=fl) if fl is not None else m(frame0, frame1)
-            loss = (out.float() - target).abs().mean()
+                out = m(f0, f1, flows=fl) if fl is not None else m(f0, f1)
+            loss = (out.float() - t).abs().mean()
             o.zero_grad(set_to_none=True)
             loss.backward()
             o.step()

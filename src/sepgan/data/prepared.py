@@ -328,7 +328,7 @@ def _choose_crop(
     ]
     if rng.random() >= hard_fraction or candidates == 1 or error is None:
         return windows[0]
-    scores = [error[t : t + crop_size, l : l + crop_size].mean() for t, l in windows]
+    scores = [error[top : top + crop_size, left : left + crop_size].mean() for top, left in windows]
     return windows[int(np.argmax(scores))]
 
 

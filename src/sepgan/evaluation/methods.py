@@ -93,10 +93,11 @@ class Method(ABC):
     name: str = ""
     uses_torch = False  # the runner then synchronises the device around the call for timing
 
-    def setup(self) -> None:
+    # Optional hooks, not abstract: a no-op unless a method needs them (ruff B027).
+    def setup(self) -> None:  # noqa: B027
         """One-time, untimed preparation; raise MethodUnavailable if the method cannot run."""
 
-    def begin_benchmark(self, layout: str, root: Path, log: Callable[[str], None]) -> None:
+    def begin_benchmark(self, layout: str, root: Path, log: Callable[[str], None]) -> None:  # noqa: B027
         """Untimed preparation before the samples of one benchmark (``layout`` at ``root``)."""
 
     @abstractmethod
@@ -365,7 +366,7 @@ class OursAdaptMethod(OursMethod):
         super().setup()
         self.base = self.interpolator
 
-    def begin_benchmark(self, layout: str, root: Path, log: Callable[[str], None]) -> None:
+    def begin_benchmark(self, layout: str, root: Path, log: Callable[[str], None]) -> None:  # noqa: B027
         from sepgan.adapt import AdaptError, adapt
 
         self.interpolator = self.base

@@ -46,6 +46,7 @@ numba's user-wide cache directory) already holds it. The thread count follows
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 
 import numba
@@ -414,10 +415,8 @@ def _empty(shape: tuple[int, ...]) -> torch.Tensor:
     # Private anonymous memory: a shared mapping (mmap's default) is shmem, whose huge
     # pages follow a separate setting that is usually off.
     mapping = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | anonymous)
-    try:
+    with contextlib.suppress(OSError):  # kernel without transparent huge pages: 4 KB pages, still correct
         mapping.madvise(advice)
-    except OSError:  # kernel without transparent huge pages: 4 KB pages, still correct
-        pass
     return torch.from_numpy(np.frombuffer(mapping, dtype=np.float32)).view(shape)
 
 
