@@ -166,7 +166,8 @@ def main() -> None:
         "training": bench_training(args.device, *((2, 32) if args.smoke else (16, 128))),
     }
     print(
-        f"| weights | output fps (×2, {height}p, bf16) | DIS on CPU s/pair | network on GPU s/pair | stage busy s |"
+        f"| weights | output fps (×2, {height}p, bf16) | DIS on CPU s/pair "
+        "| network on GPU s/pair | stage busy s |"
     )
     print("|---|---:|---:|---:|---|")
     for row in figures["interpolate"]:

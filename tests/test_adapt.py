@@ -1,4 +1,7 @@
-"""Test-time adaptation (``sepgan.adapt``, ``interpolate --adapt``, ``evaluate --adapt``) on tiny models and clips."""
+"""Test-time adaptation on tiny models and clips.
+
+``sepgan.adapt``, ``interpolate --adapt`` and ``evaluate --adapt``.
+"""
 
 from __future__ import annotations
 

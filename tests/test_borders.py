@@ -1,4 +1,8 @@
-"""Frame borders: static bars pass through, and content entering at an edge is taken from the frame that has it."""
+"""Frame borders.
+
+Static bars pass through, and content entering at an edge is taken from the
+frame that has it.
+"""
 
 from __future__ import annotations
 

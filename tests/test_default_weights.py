@@ -33,8 +33,9 @@ def test_default_model_moves_pixels_on_a_pan():
     average = AverageMethod()(frames[0], frames[2])
     crop = (slice(8, -8), slice(8, -8))  # content entering at the borders has no true answer
     assert psnr(middle[crop], target[crop]) > psnr(average[crop], target[crop]) + 8
-    # An integer pan is exact for flow alone (PSNR capped at 100 dB); the learned model's corrections add about
-    # one grey level of error where nothing needs correcting (52.3 dB when measured; MODEL.md).
+    # An integer pan is exact for flow alone (PSNR capped at 100 dB); the learned model's
+    # corrections add about one grey level of error where nothing needs correcting
+    # (52.3 dB when measured; MODEL.md).
     assert psnr(middle[crop], target[crop]) > 60
     learned = OursMethod("sepgan-flow", device="cpu")
     learned.setup()

@@ -1,4 +1,7 @@
-"""`sepgan prepare` over a folder tree: sources, screens (cuts, fades, static, flow failures), caps, workers."""
+"""`sepgan prepare` over a folder tree.
+
+Sources, screens (cuts, fades, static, flow failures), caps and workers.
+"""
 
 from __future__ import annotations
 
@@ -58,7 +61,11 @@ def test_screen_triplet_tells_fades_and_still_shots_from_motion():
 
 @pytest.fixture(scope="module")
 def tree(tmp_path_factory):
-    """root/shots/{cut.mkv, sub/sequence/}, root/faded.mkv, root/still/, root/notes.md, root/raw.data (a clip)."""
+    """A tree of sources.
+
+    root/shots/{cut.mkv, sub/sequence/}, root/faded.mkv, root/still/,
+    root/notes.md, root/raw.data (a clip).
+    """
     root = tmp_path_factory.mktemp("tree")
     shot_a = moving_frames(9, 64, 80, shift=(0, 1), seed=11)
     shot_b = moving_frames(9, 64, 80, shift=(-1, 0), seed=12)

@@ -135,7 +135,9 @@ TRITON_INTERPRETER_CHECK = textwrap.dedent(
     for batch, height, width, kernel_size in [(1, 7, 11, 3), (2, 6, 9, 5)]:
         generator = torch.Generator().manual_seed(kernel_size)
         frame = torch.rand(batch, 3, height, width, generator=generator)
-        kernels = [torch.randn(batch, kernel_size, height, width, generator=generator).softmax(1) for _ in "vh"]
+        kernels = [
+            torch.randn(batch, kernel_size, height, width, generator=generator).softmax(1) for _ in "vh"
+        ]
         weight = torch.randn(batch, 3, height, width, generator=generator)
         results = {}
         for backend, dtype in (("triton", torch.float32), ("reference", torch.float64)):
@@ -144,7 +146,8 @@ TRITON_INTERPRETER_CHECK = textwrap.dedent(
             (out * weight.to(dtype)).sum().backward()
             results[backend] = [out.double()] + [t.grad.double() for t in inputs]
         errors[f"{batch}x3x{height}x{width} K={kernel_size}"] = [
-            ((a - b).abs().max() / b.abs().max()).item() for a, b in zip(results["triton"], results["reference"])
+            ((a - b).abs().max() / b.abs().max()).item()
+            for a, b in zip(results["triton"], results["reference"], strict=True)
         ]
     print(json.dumps(errors))
     """

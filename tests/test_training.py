@@ -130,16 +130,17 @@ def test_resume_refuses_a_different_config_and_a_missing_state(clips, tmp_path):
 def test_init_from_starts_the_generator_from_pretrained_weights(clips, tmp_path):
     train(tiny_config(clips, tmp_path / "a", "l1", 2), progress=False)
     frozen = ["optim.generator_lr=1e-12"]  # one step that leaves the weights where they started
-    train(tiny_config(clips, tmp_path / "b", "l1", 1, [*frozen, f"model.init_from={tmp_path / 'a' / 'generator'}"]),
-          progress=False)  # fmt: skip
+    init_from = f"model.init_from={tmp_path / 'a' / 'generator'}"
+    train(tiny_config(clips, tmp_path / "b", "l1", 1, [*frozen, init_from]), progress=False)
     train(tiny_config(clips, tmp_path / "c", "l1", 1, frozen), progress=False)
     trained, started, fresh = (load_pretrained(tmp_path / run / "generator").state_dict() for run in "abc")
     assert all(torch.allclose(started[key], trained[key], atol=1e-6) for key in trained)
     assert max((fresh[key] - trained[key]).abs().max() for key in trained) > 1e-4
     with pytest.raises(TrainingError, match="init_from: .* is a sepconv, not a flow-sepconv"):
-        train(tiny_config(clips, tmp_path / "d", "l1", 1, ["model.name=flow-sepconv-tiny",
-                                                           f"model.init_from={tmp_path / 'a' / 'generator'}"]),
-              progress=False)  # fmt: skip
+        train(
+            tiny_config(clips, tmp_path / "d", "l1", 1, ["model.name=flow-sepconv-tiny", init_from]),
+            progress=False,
+        )
     with pytest.raises(TrainingError, match="init_from: weights not found"):
         train(
             tiny_config(clips, tmp_path / "e", "l1", 1, ["model.init_from=no-such-weights"]), progress=False

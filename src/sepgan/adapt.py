@@ -130,7 +130,8 @@ class AdaptResult:
             return "adaptation: " + (self.notes[-1] if self.notes else "not run")
         verdict = "kept" if self.adapted else "not kept"
         return (
-            f"adaptation {verdict}: {self.steps} steps on {self.train_triplets} triplets in {self.seconds:.0f} s; "
+            f"adaptation {verdict}: {self.steps} steps on {self.train_triplets} triplets "
+            f"in {self.seconds:.0f} s; "
             f"{self.holdout_triplets} held-out triplets {self.psnr_before:.2f} → {self.psnr_after:.2f} dB"
         )
 
@@ -253,7 +254,8 @@ def _read_windows(
             continue
         frame0, target, frame1 = (kept[centre + offset] for offset in (-1, 0, 1))
         windows.append(_Window(centre, {
-            scale: tuple(_downscale(f, scale) for f in (frame0, frame1, target)) for scale in sorted({2, *scales})
+            scale: tuple(_downscale(f, scale) for f in (frame0, frame1, target))
+            for scale in sorted({2, *scales})
         }))  # fmt: skip
     return windows, read, skipped
 
@@ -283,7 +285,10 @@ def _add_flows(windows: list[_Window], preset: str, skipped: dict[str, int]) -> 
 def _split(
     windows: list[_Window], options: AdaptOptions, rng: np.random.Generator
 ) -> tuple[list[_Window], list[_Window]]:
-    """(training, held out): held-out windows spread over the input; no training window touches their middle frame."""
+    """(training, held out): held-out windows spread over the input.
+
+    No training window touches a held-out window's middle frame.
+    """
     count = min(options.holdout, max(1, len(windows) // 5))
     picks = (
         sorted({round(i * (len(windows) - 1) / max(count - 1, 1)) for i in range(count)})
@@ -310,7 +315,8 @@ def _trainable_copy(model: torch.nn.Module, device: torch.device) -> torch.nn.Mo
     from sepgan.checkpoint import load_pretrained
     from sepgan.weights import resolve_weights
 
-    # The classical part stays the loaded model's (DIS preset, variants, middle flows); the network is sepgan-flow's.
+    # The classical part stays the loaded model's (DIS preset, variants, middle flows);
+    # the network is sepgan-flow's.
     classical = {
         key: model.config[key] for key in ("flow_preset", "flow_scale", "middle_iterations", "flow_variants")
     }
@@ -386,7 +392,10 @@ def _fine_tune(
 
 
 def _holdout_psnr(interpolator, windows: list[_Window]) -> float:
-    """Mean PSNR (dB) of ``interpolator`` on the held-out windows at half size (the motion of one input interval)."""
+    """Mean PSNR (dB) of ``interpolator`` on the held-out windows at half size.
+
+    Half size: the motion of one input interval.
+    """
     from sepgan.frames import from_uint8, to_uint8
     from sepgan.metrics import psnr
 
@@ -454,7 +463,8 @@ def adapt(
             f"frames under {MIN_CROP} px at the training scale"
             if training
             else (
-                f"only {len(windows)} usable triplets ({', '.join(f'{n} {r}' for r, n in skipped.items()) or 'none skipped'})"
+                f"only {len(windows)} usable triplets "
+                f"({', '.join(f'{n} {r}' for r, n in skipped.items()) or 'none skipped'})"
             )
         )
         result.notes.append(f"adaptation skipped: {reason}; using the unadapted model")
@@ -475,7 +485,8 @@ def adapt(
     else:
         result.notes.append(
             f"adaptation did not help on {len(holdout)} held-out triplets of the input "
-            f"({result.psnr_before:.2f} dB unadapted, {result.psnr_after:.2f} dB adapted); using the unadapted model"
+            f"({result.psnr_before:.2f} dB unadapted, {result.psnr_after:.2f} dB adapted); "
+            "using the unadapted model"
         )
     return result
 
@@ -483,7 +494,10 @@ def adapt(
 def save_adapted(
     result: AdaptResult, folder: str | os.PathLike[str], source: str | os.PathLike[str], seed: int
 ) -> bool:
-    """Save the adapted network to ``folder`` (a weights folder for ``--weights``); False when it was not kept."""
+    """Save the adapted network to ``folder`` (a weights folder for ``--weights``).
+
+    Returns False, saving nothing, when the adaptation was not kept.
+    """
     from sepgan.checkpoint import save_pretrained
 
     if not result.adapted:

@@ -155,7 +155,10 @@ class FlowMethod(Method):
 
 
 class FlowFineMethod(Method):
-    """``flow-fine`` (one flow estimate) or ``flow-ensemble`` (four), in torch like the model (module docstring)."""
+    """``flow-fine`` (one flow estimate) or ``flow-ensemble`` (four), in torch like the model.
+
+    See the module docstring.
+    """
 
     def __init__(self, variants: int = 1) -> None:
         self.variants = variants
@@ -388,7 +391,10 @@ class OursAdaptMethod(OursMethod):
 def build_method(
     name: str, weights: str | Path | None = None, device: str = "cpu", adapt_options: Any = None
 ) -> Method:
-    """A method by its ``--methods`` name (see :data:`ALL_METHODS`); ``adapt_options`` configure ``ours-adapt``."""
+    """A method by its ``--methods`` name (see :data:`ALL_METHODS`).
+
+    ``adapt_options`` configure ``ours-adapt``.
+    """
     if name == "ours":
         return OursMethod(weights, device)
     if name == "ours-adapt":

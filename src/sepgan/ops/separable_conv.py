@@ -257,7 +257,8 @@ def _check_inputs(
         raise ValueError(f"kernel size must be odd, got {kernel_size}")
     if (kernel_batch, kernel_height, kernel_width) != (batch, height, width):
         raise ValueError(
-            f"kernels of shape {tuple(kernel_vertical.shape)} do not match frame of shape {tuple(frame.shape)}: "
+            f"kernels of shape {tuple(kernel_vertical.shape)} do not match "
+            f"frame of shape {tuple(frame.shape)}: "
             "expected B×K×H×W with the frame's B, H and W"
         )
     if not all(t.is_floating_point() for t in (frame, kernel_vertical, kernel_horizontal)):

@@ -84,7 +84,8 @@ class VoteIn(BaseModel):
     trial: Annotated[str, Field(pattern=f"^{_TOKEN}$")]
     smoother: Literal["left", "right", "same"]
     artifacts: Literal["left", "right", "same"] | None = None
-    # allow_inf_nan=False: Python's json reads the literals NaN and Infinity, which must not reach the database.
+    # allow_inf_nan=False: Python's json reads the literals NaN and Infinity, which must
+    # not reach the database.
     refresh_hz: Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False)] | None = None
     watch_ms: Annotated[int, Field(ge=0, le=86_400_000)] | None = None
 

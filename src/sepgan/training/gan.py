@@ -31,7 +31,11 @@ from sepgan.training.objectives import Objective, objective
 
 @dataclass
 class Batch:
-    """Training tensors; ``flows`` (B×4V×h×w, pixels; V flow variants) is present when the dataset carries precomputed flow."""
+    """Training tensors.
+
+    ``flows`` (B×4V×h×w, pixels; V flow variants) is present when the dataset
+    carries precomputed flow.
+    """
 
     frame0: torch.Tensor
     frame1: torch.Tensor
