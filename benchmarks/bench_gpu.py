@@ -109,7 +109,12 @@ def bench_sepconv(height: int, width: int, device: str) -> dict:
             model(frame0, frame1)
 
     seconds = _timed(forward, 5)
-    return {"model": "sepconv (K=51)", "size": f"{padded_height}x{padded_width}", "seconds": seconds, "fps": 1 / seconds}
+    return {
+        "model": "sepconv (K=51)",
+        "size": f"{padded_height}x{padded_width}",
+        "seconds": seconds,
+        "fps": 1 / seconds,
+    }
 
 
 def bench_training(device: str, batch: int = 16, crop: int = 128) -> list[dict]:
@@ -122,10 +127,12 @@ def bench_training(device: str, batch: int = 16, crop: int = 128) -> list[dict]:
         frame0, frame1, target = (torch.rand(batch, 3, crop, crop, device=device) for _ in range(3))
         flows = torch.randn(batch, 4, crop, crop, device=device) if name == "flow-sepconv" else None
 
-        def step(m=model, o=optimizer, fl=flows):
+        # Defaults bind this iteration's model and tensors (ruff B023); _timed calls step
+        # before the loop moves on, so the closure would see the same ones anyway.
+        def step(m=model, o=optimizer, fl=flows, f0=frame0, f1=frame1, t=target):
             with torch.autocast(torch.device(device).type, dtype=torch.bfloat16):
-                out = m(frame0, frame1, flows=fl) if fl is not None else m(frame0, frame1)
-            loss = (out.float() - target).abs().mean()
+                out = m(f0, f1, flows=fl) if fl is not None else m(f0, f1)
+            loss = (out.float() - t).abs().mean()
             o.zero_grad(set_to_none=True)
             loss.backward()
             o.step()
@@ -139,8 +146,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=9, help="frames of the 1080p clip")
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
-    parser.add_argument("--device", default="cuda", help="cuda; cpu only to try the script itself (with --smoke)")
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes: check that every part runs, not its speed")
+    parser.add_argument(
+        "--device", default="cuda", help="cuda; cpu only to try the script itself (with --smoke)"
+    )
+    parser.add_argument(
+        "--smoke", action="store_true", help="tiny sizes: check that every part runs, not its speed"
+    )
     args = parser.parse_args()
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         print("bench_gpu: no CUDA device here: interpolate, sepconv and training figures skipped")
@@ -154,7 +165,10 @@ def main() -> None:
         "sepconv": bench_sepconv(height, width, args.device),
         "training": bench_training(args.device, *((2, 32) if args.smoke else (16, 128))),
     }
-    print(f"| weights | output fps (×2, {height}p, bf16) | DIS on CPU s/pair | network on GPU s/pair | stage busy s |")
+    print(
+        f"| weights | output fps (×2, {height}p, bf16) | DIS on CPU s/pair "
+        "| network on GPU s/pair | stage busy s |"
+    )
     print("|---|---:|---:|---:|---|")
     for row in figures["interpolate"]:
         stages = ", ".join(f"{k} {v:.2f}" for k, v in row["stages_s"].items())

@@ -94,7 +94,8 @@ def bench_device(device: torch.device, fast: str, reference_sizes: set[str], rep
         ),
         "",
         (
-            "| size | GFLOP fwd / bwd | reference fwd s | reference bwd s | matmul GFLOP/s (this row) | fast fwd s "
+            "| size | GFLOP fwd / bwd | reference fwd s | reference bwd s "
+            "| matmul GFLOP/s (this row) | fast fwd s "
             "| fwd GFLOP/s | fwd % peak | fast bwd s | bwd GFLOP/s | bwd % peak | speed-up fwd / bwd |"
         ),
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
@@ -124,18 +125,23 @@ def bench_device(device: torch.device, fast: str, reference_sizes: set[str], rep
         forward_rate = forward_flops / fast_forward / 1e9
         backward_rate = backward_flops / fast_backward / 1e9
         lines.append(
-            f"| {name} ({height}×{width}) | {forward_flops / 1e9:.1f} / {backward_flops / 1e9:.1f} | {reference_cells} "
-            f"| {row_peak:.0f} | {fast_forward:.3f} | {forward_rate:.0f} | {100 * forward_rate / row_peak:.0f}% "
-            f"| {fast_backward:.3f} | {backward_rate:.0f} | {100 * backward_rate / row_peak:.0f}% | {speed_up} |"
+            f"| {name} ({height}×{width}) | {forward_flops / 1e9:.1f} / {backward_flops / 1e9:.1f} "
+            f"| {reference_cells} | {row_peak:.0f} | {fast_forward:.3f} | {forward_rate:.0f} "
+            f"| {100 * forward_rate / row_peak:.0f}% | {fast_backward:.3f} | {backward_rate:.0f} "
+            f"| {100 * backward_rate / row_peak:.0f}% | {speed_up} |"
         )
     lines += ["", f"best matmul rate over the run: {peak:.0f} GFLOP/s (% peak uses each row's own)", ""]
     return lines
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="time the reference at 480p only")
-    parser.add_argument("--repeats", type=int, default=3, help="timed calls per fast measurement (best is kept)")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="timed calls per fast measurement (best is kept)"
+    )
     args = parser.parse_args()
     reference_sizes = {"480p"} if args.quick else set(SIZES)
 

@@ -1,4 +1,7 @@
-"""Test-time adaptation (``sepgan.adapt``, ``interpolate --adapt``, ``evaluate --adapt``) on tiny models and clips."""
+"""Test-time adaptation on tiny models and clips.
+
+``sepgan.adapt``, ``interpolate --adapt`` and ``evaluate --adapt``.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from sepgan.adapt import AdaptError, AdaptOptions, adapt, save_adapted
 from sepgan.checkpoint import load_pretrained, save_pretrained
 from sepgan.interpolator import Interpolator
 from sepgan.models import create_model
-from tests.synthetic import moving_frames, write_frame_folder
+from synthetic import moving_frames, write_frame_folder
 
 # Small and quick: 64×64 frames (32×32 at the training scale), a few steps.
 QUICK = AdaptOptions(steps=3, seconds=60, batch_size=2, crop_size=32, triplets=8, holdout=2, seed=1)
@@ -138,16 +141,36 @@ def test_cli_interpolate_and_evaluate_with_adapt(tmp_path, clip):
     weights = save_pretrained(_tiny_interpolator().model, tmp_path / "tiny")
     out = tmp_path / "out"
     result = _sepgan(
-        "interpolate", str(clip), "-o", str(out), "--weights", str(weights), "--adapt", "--adapt-steps", "2",
-        "--adapt-save", str(tmp_path / "adapted"), "-q",
+        "interpolate",
+        str(clip),
+        "-o",
+        str(out),
+        "--weights",
+        str(weights),
+        "--adapt",
+        "--adapt-steps",
+        "2",
+        "--adapt-save",
+        str(tmp_path / "adapted"),
+        "-q",
     )
     assert result.returncode == 0, result.stderr
     assert len(list(out.iterdir())) == 21
     assert "held-out triplets" in result.stderr
     assert (tmp_path / "adapted" / "config.json").exists() or "nothing saved" in result.stderr
     report = _sepgan(
-        "evaluate", str(clip), "-m", "ours", "--weights", str(weights), "--adapt", "--adapt-steps", "2",
-        "-o", str(tmp_path / "eval"), "--no-progress",
+        "evaluate",
+        str(clip),
+        "-m",
+        "ours",
+        "--weights",
+        str(weights),
+        "--adapt",
+        "--adapt-steps",
+        "2",
+        "-o",
+        str(tmp_path / "eval"),
+        "--no-progress",
     )
     assert report.returncode == 0, report.stderr
     rows = [line for line in report.stdout.splitlines() if line.startswith("| clip")]

@@ -1,4 +1,8 @@
-"""Frame borders: static bars pass through, and content entering at an edge is taken from the frame that has it."""
+"""Frame borders.
+
+Static bars pass through, and content entering at an edge is taken from the
+frame that has it.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +23,9 @@ def psnr(output: np.ndarray, truth: np.ndarray) -> float:
     return float(10 * np.log10(255**2 / max(error, 1e-10)))
 
 
-def with_bars(frames: list[np.ndarray], top: int, bottom: int, left: int = 0, right: int = 0) -> list[np.ndarray]:
+def with_bars(
+    frames: list[np.ndarray], top: int, bottom: int, left: int = 0, right: int = 0
+) -> list[np.ndarray]:
     barred = []
     for frame in frames:
         frame = frame.copy()
@@ -56,13 +62,16 @@ def test_a_bar_takes_in_its_ragged_edge_even_in_a_fade():
     # left in the picture they would be warped with its motion and turn bright.
     frames = with_bars(moving_frames(2, 96, 128, shift=(3, 0), seed=6), top=14, bottom=14)
     rng = np.random.default_rng(1)
-    for frame, ceiling in zip(frames, (15, 22)):
+    for frame, ceiling in zip(frames, (15, 22), strict=True):
         for rows in (slice(14, 16), slice(80, 82)):
             frame[rows] = rng.integers(0, ceiling, size=frame[rows].shape)
     borders = static_borders(to_tensor(frames[0]), to_tensor(frames[1]))
     assert (borders.top, borders.bottom) == (16, 16)
     # but a bright picture line next to a bar stays in the picture
-    assert static_borders(*(to_tensor(f) for f in with_bars(moving_frames(2, 96, 128, seed=7), 14, 14))).top == 14
+    assert (
+        static_borders(*(to_tensor(f) for f in with_bars(moving_frames(2, 96, 128, seed=7), 14, 14))).top
+        == 14
+    )
 
 
 @pytest.mark.parametrize("variants", [1, 4])
@@ -88,9 +97,13 @@ def test_the_interpolator_passes_bars_through_for_any_model():
     interpolator = Interpolator(create_model("sepconv-tiny"), device="cpu")
     middle = interpolator.interpolate(to_tensor(frames[0])[0], to_tensor(frames[2])[0])
     middle = (middle.permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
-    assert np.array_equal(middle[:, :20], frames[1][:, :20]) and np.array_equal(middle[:, -20:], frames[1][:, -20:])
+    assert np.array_equal(middle[:, :20], frames[1][:, :20]) and np.array_equal(
+        middle[:, -20:], frames[1][:, -20:]
+    )
     seen = []
-    interpolate_inside_borders(to_tensor(frames[0]), to_tensor(frames[2]), lambda a, b: seen.append(a.shape) or a)
+    interpolate_inside_borders(
+        to_tensor(frames[0]), to_tensor(frames[2]), lambda a, b: seen.append(a.shape) or a
+    )
     assert seen == [(1, 3, 96, 88)]  # the model saw only the picture
 
 
@@ -144,5 +157,7 @@ def test_an_object_entering_from_the_bottom_is_rendered_not_blended():
     for variants in (1, 4):
         middle = FlowFineMethod(variants)(frame0, frame1)
         assert abs(middle[rows, columns].mean() - truth[rows, columns].mean()) < 8.0
-        blend = 0.5 * (truth[rows, columns].astype(float) + frame0[rows, columns])  # band averaged with frame0
+        blend = 0.5 * (
+            truth[rows, columns].astype(float) + frame0[rows, columns]
+        )  # band averaged with frame0
         assert abs(middle[rows, columns].mean() - blend.mean()) > 40

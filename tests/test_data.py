@@ -77,7 +77,9 @@ def indices(dataset) -> list[tuple[int, int, int]]:
 
 def test_vimeo_triplet_splits_and_order(tmp_path: Path) -> None:
     root = make_vimeo(
-        tmp_path, "tri", ["00001/0001", "00001/0002", "00002/0001"],
+        tmp_path,
+        "tri",
+        ["00001/0001", "00001/0002", "00002/0001"],
         {"train": ["00001/0001", "00002/0001"], "test": ["00001/0002"]},
     )
     train = Vimeo90KTriplet(root, split="train")
@@ -189,8 +191,9 @@ def test_unreadable_image_error_names_the_file(tmp_path: Path) -> None:
 
 def test_crop_window_is_shared_and_deterministic() -> None:
     frames = [frame_pixels(i) for i in (0, 2, 1)]
-    augment = PairedAugment(crop_size=(16, 24), flip_horizontal=False, flip_vertical=False,
-                            temporal_reverse=False, seed=7)
+    augment = PairedAugment(
+        crop_size=(16, 24), flip_horizontal=False, flip_vertical=False, temporal_reverse=False, seed=7
+    )
     outputs = [augment(*frames) for _ in range(5)]
     for frame0, frame1, target in outputs:
         assert frame0.shape == (16, 24, 3)
@@ -200,9 +203,10 @@ def test_crop_window_is_shared_and_deterministic() -> None:
         assert (frame0[..., 0].min(), frame1[..., 0].min(), target[..., 0].min()) == (0, 40, 20)
     assert len({(int(f0[0, 0, 1]), int(f0[0, 0, 2])) for f0, _, _ in outputs}) > 1  # windows vary
 
-    replay = PairedAugment(crop_size=(16, 24), flip_horizontal=False, flip_vertical=False,
-                           temporal_reverse=False, seed=7)
-    for (expected, _, _), (again, _, _) in zip(outputs, (replay(*frames) for _ in range(5))):
+    replay = PairedAugment(
+        crop_size=(16, 24), flip_horizontal=False, flip_vertical=False, temporal_reverse=False, seed=7
+    )
+    for (expected, _, _), (again, _, _) in zip(outputs, (replay(*frames) for _ in range(5)), strict=True):
         np.testing.assert_array_equal(expected, again)
 
 
@@ -221,7 +225,7 @@ def test_flips_and_reversal_are_consistent_across_the_triplet() -> None:
         reversed_ = frame0[..., 0].min() == 40
         if reversed_:
             expected[0], expected[1] = expected[1], expected[0]
-        for got, want in zip((frame0, frame1, target), expected):
+        for got, want in zip((frame0, frame1, target), expected, strict=True):
             np.testing.assert_array_equal(got, want)  # squares move together, target stays middle
         seen_reversed |= bool(reversed_)
         seen_flipped_h |= bool(flipped_h)
@@ -233,8 +237,9 @@ def test_augment_works_on_tensors_and_permutes_channels_together() -> None:
     # Channel c of frame j is the constant (3j + c) / 16, plus a ramp along x shared by all.
     ramp = torch.linspace(0, 0.01, 12).expand(10, 12)
     frames = [torch.stack([(3 * j + c) / 16 + ramp for c in range(3)]) for j in range(3)]
-    augment = PairedAugment(crop_size=(6, 8), flip_vertical=False, temporal_reverse=False,
-                            channel_permute=True, seed=0)
+    augment = PairedAugment(
+        crop_size=(6, 8), flip_vertical=False, temporal_reverse=False, channel_permute=True, seed=0
+    )
     orders = set()
     for _ in range(20):
         out = augment(*frames)
@@ -272,8 +277,8 @@ def test_dataloader_workers_batch_and_reproduce(tmp_path: Path, seed: int | None
     first, again = batches(num_workers), batches(num_workers)
     frame0, frame1, target = first[0]
     assert frame0.shape == frame1.shape == target.shape == (2, 3, 16, 16)
-    for batch, batch_again in zip(first, again):
-        for original, repeated in zip(batch, batch_again):
+    for batch, batch_again in zip(first, again, strict=True):
+        for original, repeated in zip(batch, batch_again, strict=True):
             assert torch.equal(original, repeated)
 
 

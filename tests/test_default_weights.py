@@ -33,8 +33,9 @@ def test_default_model_moves_pixels_on_a_pan():
     average = AverageMethod()(frames[0], frames[2])
     crop = (slice(8, -8), slice(8, -8))  # content entering at the borders has no true answer
     assert psnr(middle[crop], target[crop]) > psnr(average[crop], target[crop]) + 8
-    # An integer pan is exact for flow alone (PSNR capped at 100 dB); the learned model's corrections add about
-    # one grey level of error where nothing needs correcting (52.3 dB when measured; MODEL.md).
+    # An integer pan is exact for flow alone (PSNR capped at 100 dB); the learned model's
+    # corrections add about one grey level of error where nothing needs correcting
+    # (52.3 dB when measured; MODEL.md).
     assert psnr(middle[crop], target[crop]) > 60
     learned = OursMethod("sepgan-flow", device="cpu")
     learned.setup()
@@ -70,7 +71,9 @@ def test_default_runs_a_four_way_flow_ensemble_and_flow_variants_overrides_it(tm
         load_interpolator(tmp_path / "plain", device="cpu", flow_variants=2)
 
 
-def test_flow_variants_is_given_at_load_time_so_the_memory_estimate_and_tiling_follow_it(tmp_path, monkeypatch):
+def test_flow_variants_is_given_at_load_time_so_the_memory_estimate_and_tiling_follow_it(
+    tmp_path, monkeypatch
+):
     from sepgan.checkpoint import save_pretrained
     from sepgan.cli import load_interpolator
     from sepgan.models import create_model, registry
@@ -81,7 +84,9 @@ def test_flow_variants_is_given_at_load_time_so_the_memory_estimate_and_tiling_f
     padded = 1088 * 1920  # 1080p padded to the model's multiple of 16
     budget_mb = (one + four) / 2 * padded / 2**20  # the V = 1 model fits, the V = 4 one does not
     built = []
-    monkeypatch.setattr(registry, "create_model", lambda name, **config: built.append(config) or create_model(name, **config))
+    monkeypatch.setattr(
+        registry, "create_model", lambda name, **config: built.append(config) or create_model(name, **config)
+    )
     interpolator = load_interpolator(folder, device="cpu", flow_variants=4, max_memory_mb=budget_mb)
     assert [config["flow_variants"] for config in built] == [4]  # built once, with the final config
     assert interpolator.model.flow_variants == 4

@@ -133,7 +133,10 @@ def test_missing_and_empty_paths_are_user_errors(tmp_path: Path):
 
 @pytest.mark.parametrize(("name", "expected"), [("middlebury-other", 28.00), ("davis", 21.90)])
 def test_average_baseline_reproduces_reference_psnr(name: str, expected: float):
-    """shared/data/README.md: the average of the inputs scores 28.00 dB and 21.90 dB, measured independently."""
+    """shared/data/README.md: the average of the inputs scores 28.00 dB and 21.90 dB.
+
+    Those figures were measured independently.
+    """
     root = EVAL_DATA / name
     if not root.is_dir():
         pytest.skip(f"{root} is absent (the real eval data lives in shared/, beside the checkout)")

@@ -140,7 +140,9 @@ def test_factor_must_be_a_power_of_two():
 
 
 def test_missing_default_weights_is_a_clear_error(no_bundled_weights):
-    with pytest.raises(WeightsError, match=r"default weights \(not-installed\) are not in this install: pass --weights"):
+    with pytest.raises(
+        WeightsError, match=r"default weights \(not-installed\) are not in this install: pass --weights"
+    ):
         Interpolator.from_pretrained(None)
 
 

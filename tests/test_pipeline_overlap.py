@@ -63,7 +63,7 @@ def test_overlap_writes_the_same_frames_as_the_sequential_pipeline(tmp_path, fac
         assert result.stats.frames_out == 7 * factor
         outputs[overlap] = decode_all(output)
     assert len(outputs[True]) == len(outputs[False]) == 7 * factor
-    for threaded, sequential in zip(outputs[True], outputs[False]):
+    for threaded, sequential in zip(outputs[True], outputs[False], strict=True):
         np.testing.assert_array_equal(threaded, sequential)
     assert _no_pipeline_threads()
 
@@ -79,7 +79,7 @@ def test_overlap_frame_folder_matches_the_sequential_one(tmp_path):
     threaded = sorted((tmp_path / "out-True").iterdir())
     sequential = sorted((tmp_path / "out-False").iterdir())
     assert [path.name for path in threaded] == [path.name for path in sequential]
-    assert all(a.read_bytes() == b.read_bytes() for a, b in zip(threaded, sequential))
+    assert all(a.read_bytes() == b.read_bytes() for a, b in zip(threaded, sequential, strict=True))
 
 
 def test_every_network_call_gets_batch_pairs_even_with_static_pairs(tmp_path):

@@ -1,4 +1,7 @@
-"""`sepgan prepare` over a folder tree: sources, screens (cuts, fades, static, flow failures), caps, workers."""
+"""`sepgan prepare` over a folder tree.
+
+Sources, screens (cuts, fades, static, flow failures), caps and workers.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,13 @@ import numpy as np
 import pytest
 
 from sepgan.config import load_config
-from sepgan.data.prepared import PreparedTriplets, screen_thumbnail, prepare_dataset, scene_cuts, screen_triplet
+from sepgan.data.prepared import (
+    PreparedTriplets,
+    prepare_dataset,
+    scene_cuts,
+    screen_thumbnail,
+    screen_triplet,
+)
 from sepgan.training import train
 from synthetic import make_clip, moving_frames, write_frame_folder
 
@@ -35,9 +44,14 @@ def test_scene_cuts_finds_the_cut_and_not_the_pan():
 def test_screen_triplet_tells_fades_and_still_shots_from_motion():
     moving = [screen_thumbnail(frame) for frame in moving_frames(3, 72, 96, shift=(1, 2), seed=4)]
     assert screen_triplet(*moving) is None
-    fade = [screen_thumbnail(frame) for frame in faded([moving_frames(1, 72, 96, seed=4)[0]] * 3, start=1, step=0.12)]
+    fade = [
+        screen_thumbnail(frame)
+        for frame in faded([moving_frames(1, 72, 96, seed=4)[0]] * 3, start=1, step=0.12)
+    ]
     assert screen_triplet(*fade) == "fade"
-    moving_fade = [screen_thumbnail(f) for f in faded(moving_frames(3, 72, 96, shift=(0, 1), seed=4), start=1, step=0.15)]
+    moving_fade = [
+        screen_thumbnail(f) for f in faded(moving_frames(3, 72, 96, shift=(0, 1), seed=4), start=1, step=0.15)
+    ]
     assert screen_triplet(*moving_fade) == "fade"
     still = [screen_thumbnail(moving_frames(1, 72, 96, seed=5)[0])] * 3
     assert screen_triplet(*still) == "static"
@@ -47,7 +61,11 @@ def test_screen_triplet_tells_fades_and_still_shots_from_motion():
 
 @pytest.fixture(scope="module")
 def tree(tmp_path_factory):
-    """root/shots/{cut.mkv, sub/sequence/}, root/faded.mkv, root/still/, root/notes.md, root/raw.data (a clip)."""
+    """A tree of sources.
+
+    root/shots/{cut.mkv, sub/sequence/}, root/faded.mkv, root/still/,
+    root/notes.md, root/raw.data (a clip).
+    """
     root = tmp_path_factory.mktemp("tree")
     shot_a = moving_frames(9, 64, 80, shift=(0, 1), seed=11)
     shot_b = moving_frames(9, 64, 80, shift=(-1, 0), seed=12)
@@ -64,7 +82,9 @@ def tree(tmp_path_factory):
 
 def test_prepare_reports_every_source_and_screens_bad_triplets(tree, tmp_path):
     reports = []
-    summary = prepare_dataset([tree], tmp_path / "set", gaps=(1,), crop_size=48, stride=1, on_source=reports.append)
+    summary = prepare_dataset(
+        [tree], tmp_path / "set", gaps=(1,), crop_size=48, stride=1, on_source=reports.append
+    )
     by_name = {report.name.rsplit("/", 1)[-1]: report for report in summary.sources}
     assert set(by_name) == {"shots", "faded.mkv", "still", "raw.data"}  # notes.md is not a clip
     assert len(reports) == 4

@@ -102,7 +102,7 @@ def test_gradients_match_autograd_of_naive_loop_k51():
     weight = torch.randn(1, 3, 9, 7, dtype=torch.float64)
     (separable_conv(*ours, backend="reference") * weight).sum().backward()
     (separable_conv_naive(*theirs) * weight).sum().backward()
-    for mine, reference in zip(ours, theirs):
+    for mine, reference in zip(ours, theirs, strict=True):
         assert torch.allclose(mine.grad, reference.grad, atol=1e-9)
 
 
@@ -122,7 +122,7 @@ def test_banding_gives_the_same_result(monkeypatch):
     banded = separable_conv(*inputs)
     banded_grads = torch.autograd.grad(banded.square().sum(), inputs)
     assert torch.allclose(whole, banded, atol=1e-12)
-    for a, b in zip(whole_grads, banded_grads):
+    for a, b in zip(whole_grads, banded_grads, strict=True):
         assert torch.allclose(a, b, atol=1e-10)
 
 
@@ -153,7 +153,9 @@ def test_dispatch_auto_falls_back_to_reference_and_unknown_backend_errors():
     assert available_backends()[-1] == "reference"
     assert "reference" in BACKENDS
     inputs = random_inputs(1, 3, 4, 4, 3)
-    assert torch.allclose(separable_conv(*inputs, backend="auto"), separable_conv(*inputs, backend="reference"))
+    assert torch.allclose(
+        separable_conv(*inputs, backend="auto"), separable_conv(*inputs, backend="reference")
+    )
     with pytest.raises(ValueError, match="unknown separable_conv backend"):
         separable_conv(*inputs, backend="no-such-backend")
 

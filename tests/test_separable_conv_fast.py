@@ -26,8 +26,12 @@ def padded_inputs(batch, channels, height, width, kernel_size, dtype=torch.float
     """Replicate-padded frame and softmax-normalised kernels (realistic magnitudes at K = 51)."""
     generator = torch.Generator().manual_seed(seed)
     frame = torch.rand(batch, channels, height, width, generator=generator, dtype=dtype)
-    kernel_vertical = torch.randn(batch, kernel_size, height, width, generator=generator, dtype=dtype).softmax(1)
-    kernel_horizontal = torch.randn(batch, kernel_size, height, width, generator=generator, dtype=dtype).softmax(1)
+    kernel_vertical = torch.randn(
+        batch, kernel_size, height, width, generator=generator, dtype=dtype
+    ).softmax(1)
+    kernel_horizontal = torch.randn(
+        batch, kernel_size, height, width, generator=generator, dtype=dtype
+    ).softmax(1)
     pad = kernel_size // 2
     padded = F.pad(frame, (pad, pad, pad, pad), mode="replicate").contiguous()
     return padded, kernel_vertical, kernel_horizontal
@@ -65,12 +69,17 @@ def test_numba_forward_and_gradients_match_reference(numba_backend, shape, kerne
     padded, kernel_vertical, kernel_horizontal = padded_inputs(*shape, kernel_size, seed=kernel_size)
     reference_inputs = [t.double() for t in (padded, kernel_vertical, kernel_horizontal)]
     expected = op_module._reference_forward(*reference_inputs)
-    assert relative_error(numba_backend.forward(padded, kernel_vertical, kernel_horizontal), expected) < TOLERANCE
+    assert (
+        relative_error(numba_backend.forward(padded, kernel_vertical, kernel_horizontal), expected)
+        < TOLERANCE
+    )
 
     grad_out = torch.randn(expected.shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     expected_grads = op_module._reference_backward(grad_out, *reference_inputs)
     grads = numba_backend.backward(grad_out.float(), padded, kernel_vertical, kernel_horizontal)
-    for name, grad, expected_grad in zip(("frame", "vertical", "horizontal"), grads, expected_grads):
+    for name, grad, expected_grad in zip(
+        ("frame", "vertical", "horizontal"), grads, expected_grads, strict=True
+    ):
         assert grad.shape == expected_grad.shape and grad.dtype == torch.float32, name
         assert relative_error(grad, expected_grad) < TOLERANCE, name
 
@@ -111,7 +120,7 @@ def test_numba_autograd_matches_reference_autograd(numba_backend, kernel_size):
     out, grads = run("auto", torch.float32)
     expected, expected_grads = run("reference", torch.float64)
     assert relative_error(out, expected) < TOLERANCE
-    for grad, expected_grad in zip(grads, expected_grads):
+    for grad, expected_grad in zip(grads, expected_grads, strict=True):
         assert relative_error(grad, expected_grad) < TOLERANCE
 
 
@@ -126,7 +135,9 @@ TRITON_INTERPRETER_CHECK = textwrap.dedent(
     for batch, height, width, kernel_size in [(1, 7, 11, 3), (2, 6, 9, 5)]:
         generator = torch.Generator().manual_seed(kernel_size)
         frame = torch.rand(batch, 3, height, width, generator=generator)
-        kernels = [torch.randn(batch, kernel_size, height, width, generator=generator).softmax(1) for _ in "vh"]
+        kernels = [
+            torch.randn(batch, kernel_size, height, width, generator=generator).softmax(1) for _ in "vh"
+        ]
         weight = torch.randn(batch, 3, height, width, generator=generator)
         results = {}
         for backend, dtype in (("triton", torch.float32), ("reference", torch.float64)):
@@ -135,7 +146,8 @@ TRITON_INTERPRETER_CHECK = textwrap.dedent(
             (out * weight.to(dtype)).sum().backward()
             results[backend] = [out.double()] + [t.grad.double() for t in inputs]
         errors[f"{batch}x3x{height}x{width} K={kernel_size}"] = [
-            ((a - b).abs().max() / b.abs().max()).item() for a, b in zip(results["triton"], results["reference"])
+            ((a - b).abs().max() / b.abs().max()).item()
+            for a, b in zip(results["triton"], results["reference"], strict=True)
         ]
     print(json.dumps(errors))
     """
@@ -173,7 +185,9 @@ def test_triton_on_gpu_matches_reference(shape, kernel_size):
     weight = torch.randn(shape, generator=generator)
 
     def run(backend, device, dtype):
-        inputs = [t.to(device, dtype).clone().requires_grad_() for t in (frame, kernel_vertical, kernel_horizontal)]
+        inputs = [
+            t.to(device, dtype).clone().requires_grad_() for t in (frame, kernel_vertical, kernel_horizontal)
+        ]
         out = separable_conv(*inputs, backend=backend)
         (out * weight.to(device, dtype)).sum().backward()
         return [out.double().cpu()] + [t.grad.double().cpu() for t in inputs]
@@ -183,5 +197,5 @@ def test_triton_on_gpu_matches_reference(shape, kernel_size):
     assert op_module.select_backend("auto", padded, *cuda_inputs[1:]).name == "triton"
     fast = run("auto", "cuda", torch.float32)
     expected = run("reference", "cpu", torch.float64)
-    for name, a, b in zip(("out", "frame", "vertical", "horizontal"), fast, expected):
+    for name, a, b in zip(("out", "frame", "vertical", "horizontal"), fast, expected, strict=True):
         assert relative_error(a, b) < TOLERANCE, name

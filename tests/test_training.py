@@ -66,8 +66,14 @@ def test_mode_trains_checkpoints_and_resumes_exactly(clips, tmp_path, mode):
 
     # Every logged loss is finite and the run folder holds all artefacts.
     run = tmp_path / "straight"
-    for name in ("config.yaml", "training_state.pt", "metrics.jsonl", "generator/model.safetensors",
-                 "generator/config.json", "images/step_000004.png"):
+    for name in (
+        "config.yaml",
+        "training_state.pt",
+        "metrics.jsonl",
+        "generator/model.safetensors",
+        "generator/config.json",
+        "images/step_000004.png",
+    ):
         assert (run / name).exists(), name
     assert any((run / "tensorboard").iterdir())
     if mode != "l1":
@@ -88,8 +94,11 @@ def test_mode_trains_checkpoints_and_resumes_exactly(clips, tmp_path, mode):
     assert straight_tensors.keys() == resumed_tensors.keys()
     for key, value in straight_tensors.items():
         assert torch.equal(value, resumed_tensors[key]), key
-    moments = zip(straight_state["generator_optimizer"]["state"].values(),
-                  resumed_state["generator_optimizer"]["state"].values())
+    moments = zip(
+        straight_state["generator_optimizer"]["state"].values(),
+        resumed_state["generator_optimizer"]["state"].values(),
+        strict=True,
+    )
     for a, b in moments:
         assert torch.equal(a["exp_avg_sq"], b["exp_avg_sq"])
 
@@ -99,7 +108,9 @@ def test_mode_trains_checkpoints_and_resumes_exactly(clips, tmp_path, mode):
 
 
 def test_l1_loss_goes_down(clips, tmp_path):
-    result = train(tiny_config(clips, tmp_path / "run", "l1", 40, ["optim.generator_lr=3e-3"]), progress=False)
+    result = train(
+        tiny_config(clips, tmp_path / "run", "l1", 40, ["optim.generator_lr=3e-3"]), progress=False
+    )
     losses = [entry["generator/l1"] for entry in result.history]
     first, last = sum(losses[:8]) / 8, sum(losses[-8:]) / 8
     assert last < 0.8 * first, (first, last)
@@ -119,18 +130,21 @@ def test_resume_refuses_a_different_config_and_a_missing_state(clips, tmp_path):
 def test_init_from_starts_the_generator_from_pretrained_weights(clips, tmp_path):
     train(tiny_config(clips, tmp_path / "a", "l1", 2), progress=False)
     frozen = ["optim.generator_lr=1e-12"]  # one step that leaves the weights where they started
-    train(tiny_config(clips, tmp_path / "b", "l1", 1, [*frozen, f"model.init_from={tmp_path / 'a' / 'generator'}"]),
-          progress=False)  # fmt: skip
+    init_from = f"model.init_from={tmp_path / 'a' / 'generator'}"
+    train(tiny_config(clips, tmp_path / "b", "l1", 1, [*frozen, init_from]), progress=False)
     train(tiny_config(clips, tmp_path / "c", "l1", 1, frozen), progress=False)
     trained, started, fresh = (load_pretrained(tmp_path / run / "generator").state_dict() for run in "abc")
     assert all(torch.allclose(started[key], trained[key], atol=1e-6) for key in trained)
     assert max((fresh[key] - trained[key]).abs().max() for key in trained) > 1e-4
     with pytest.raises(TrainingError, match="init_from: .* is a sepconv, not a flow-sepconv"):
-        train(tiny_config(clips, tmp_path / "d", "l1", 1, ["model.name=flow-sepconv-tiny",
-                                                           f"model.init_from={tmp_path / 'a' / 'generator'}"]),
-              progress=False)  # fmt: skip
+        train(
+            tiny_config(clips, tmp_path / "d", "l1", 1, ["model.name=flow-sepconv-tiny", init_from]),
+            progress=False,
+        )
     with pytest.raises(TrainingError, match="init_from: weights not found"):
-        train(tiny_config(clips, tmp_path / "e", "l1", 1, ["model.init_from=no-such-weights"]), progress=False)
+        train(
+            tiny_config(clips, tmp_path / "e", "l1", 1, ["model.init_from=no-such-weights"]), progress=False
+        )
 
 
 def test_too_little_data_is_a_clear_error(tmp_path):
@@ -185,8 +199,13 @@ def test_validation_batch_is_fixed_and_never_flipped_or_reversed(tmp_path):
     frames = moving_frames(5, 40, 40, shift=(1, 2), seed=4)
     write_frame_folder(tmp_path / "clip", frames)
     # A crop as large as the frame leaves only flips and reversal to randomise.
-    config = tiny_config(tmp_path, tmp_path / "run", "l1", 2, ["data.crop_size=40", "data.batch_size=1",
-                                                              "data.validation_size=3"])
+    config = tiny_config(
+        tmp_path,
+        tmp_path / "run",
+        "l1",
+        2,
+        ["data.crop_size=40", "data.batch_size=1", "data.validation_size=3"],
+    )
     dataset, augment, _ = _build_data(config, rank=0, world_size=1)
     batch = _validation_batch(dataset, augment, config)
     again = _validation_batch(dataset, augment, config)

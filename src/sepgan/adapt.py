@@ -133,7 +133,8 @@ class AdaptResult:
             return "adaptation: " + (self.notes[-1] if self.notes else "not run")
         verdict = "kept" if self.adapted else "not kept"
         return (
-            f"adaptation {verdict}: {self.steps} steps on {self.train_triplets} triplets in {self.seconds:.0f} s; "
+            f"adaptation {verdict}: {self.steps} steps on {self.train_triplets} triplets "
+            f"in {self.seconds:.0f} s; "
             f"{self.holdout_triplets} held-out triplets {self.psnr_before:.2f} → {self.psnr_after:.2f} dB"
         )
 
@@ -143,7 +144,9 @@ class AdaptResult:
 # ---------------------------------------------------------------------------
 
 
-def input_frames(source: str | os.PathLike[str], every: int = 1) -> tuple[Callable[[], Iterator[np.ndarray]], int | None]:
+def input_frames(
+    source: str | os.PathLike[str], every: int = 1
+) -> tuple[Callable[[], Iterator[np.ndarray]], int | None]:
     """(a function that yields the frames, the frame count if known) of a video or a frame folder.
 
     Frames are H×W×3 RGB uint8, in order; ``every`` = 2 keeps frames 0, 2, 4, …
@@ -212,7 +215,10 @@ class _Window:
 
 
 def _read_windows(
-    frames: Callable[[], Iterator[np.ndarray]], count: int | None, wanted: int, scales: Sequence[int],
+    frames: Callable[[], Iterator[np.ndarray]],
+    count: int | None,
+    wanted: int,
+    scales: Sequence[int],
     rng: np.random.Generator,
 ) -> tuple[list[_Window], int, dict[str, int]]:
     """Decode the input once: (screened windows, frames read, skipped by reason)."""
@@ -221,7 +227,9 @@ def _read_windows(
     if count is None:  # a container without a frame count: count by decoding
         count = sum(1 for _ in frames())
     if count < MIN_FRAMES:
-        raise AdaptError(f"adaptation needs at least {MIN_FRAMES} frames to learn from; the input has {count}")
+        raise AdaptError(
+            f"adaptation needs at least {MIN_FRAMES} frames to learn from; the input has {count}"
+        )
     centres = _spread(range(1, count - 1), math.ceil(1.5 * wanted), rng)
     needed = {index for centre in centres for index in (centre - 1, centre, centre + 1)}
     thumbnails: list[np.ndarray] = []
@@ -239,15 +247,18 @@ def _read_windows(
     for centre in centres:
         if centre + 1 >= read:
             continue  # the container's count was too high
-        reason = "cut" if {centre - 1, centre} & cuts else screen_triplet(
-            thumbnails[centre - 1], thumbnails[centre], thumbnails[centre + 1]
+        reason = (
+            "cut"
+            if {centre - 1, centre} & cuts
+            else screen_triplet(thumbnails[centre - 1], thumbnails[centre], thumbnails[centre + 1])
         )
         if reason:
             skipped[reason] = skipped.get(reason, 0) + 1
             continue
         frame0, target, frame1 = (kept[centre + offset] for offset in (-1, 0, 1))
         windows.append(_Window(centre, {
-            scale: tuple(_downscale(f, scale) for f in (frame0, frame1, target)) for scale in sorted({2, *scales})
+            scale: tuple(_downscale(f, scale) for f in (frame0, frame1, target))
+            for scale in sorted({2, *scales})
         }))  # fmt: skip
     return windows, read, skipped
 
@@ -264,7 +275,9 @@ def _add_flows(windows: list[_Window], preset: str, variants: int, skipped: dict
             flows = flow_ensemble_numpy(frame0, frame1, preset, variants)
             window.flows[scale] = torch.from_numpy(flows)
             if scale == 2:
-                failed = flow_failed((frame0, frame1, target), (flows[0:2].transpose(1, 2, 0), flows[2:4].transpose(1, 2, 0)))[0]
+                failed = flow_failed(
+                    (frame0, frame1, target), (flows[0:2].transpose(1, 2, 0), flows[2:4].transpose(1, 2, 0))
+                )[0]
         if failed:
             skipped["flow"] = skipped.get("flow", 0) + 1
         else:
@@ -272,10 +285,19 @@ def _add_flows(windows: list[_Window], preset: str, variants: int, skipped: dict
     return usable
 
 
-def _split(windows: list[_Window], options: AdaptOptions, rng: np.random.Generator) -> tuple[list[_Window], list[_Window]]:
-    """(training, held out): held-out windows spread over the input; no training window touches their middle frame."""
+def _split(
+    windows: list[_Window], options: AdaptOptions, rng: np.random.Generator
+) -> tuple[list[_Window], list[_Window]]:
+    """(training, held out): held-out windows spread over the input.
+
+    No training window touches a held-out window's middle frame.
+    """
     count = min(options.holdout, max(1, len(windows) // 5))
-    picks = sorted({round(i * (len(windows) - 1) / max(count - 1, 1)) for i in range(count)}) if count > 1 else [0]
+    picks = (
+        sorted({round(i * (len(windows) - 1) / max(count - 1, 1)) for i in range(count)})
+        if count > 1
+        else [0]
+    )
     holdout = [windows[i] for i in picks]
     held = {window.centre for window in holdout}
     training = [w for w in windows if all(abs(w.centre - centre) > 1 for centre in held)]
@@ -296,14 +318,21 @@ def _trainable_copy(model: torch.nn.Module, device: torch.device) -> torch.nn.Mo
     from sepgan.checkpoint import load_pretrained
     from sepgan.weights import resolve_weights
 
-    # The classical part stays the loaded model's (DIS preset, variants, middle flows); the network is sepgan-flow's.
-    classical = {key: model.config[key] for key in ("flow_preset", "flow_scale", "middle_iterations", "flow_variants")}
+    # The classical part stays the loaded model's (DIS preset, variants, middle flows);
+    # the network is sepgan-flow's.
+    classical = {
+        key: model.config[key] for key in ("flow_preset", "flow_scale", "middle_iterations", "flow_variants")
+    }
     return load_pretrained(resolve_weights(NETWORK_WEIGHTS), overrides=classical).to(device)
 
 
 def _batch(
-    windows: list[_Window], picks: Sequence[tuple[int, int]], crop: dict[int, int], options: AdaptOptions,
-    step: int, device: torch.device,
+    windows: list[_Window],
+    picks: Sequence[tuple[int, int]],
+    crop: dict[int, int],
+    options: AdaptOptions,
+    step: int,
+    device: torch.device,
 ) -> tuple[torch.Tensor, ...]:
     from sepgan.data.augment import PairedAugment
     from sepgan.frames import from_uint8
@@ -320,8 +349,12 @@ def _batch(
 
 
 def _fine_tune(
-    network: torch.nn.Module, windows: list[_Window], options: AdaptOptions, deadline: float,
-    rng: np.random.Generator, progress: bool,
+    network: torch.nn.Module,
+    windows: list[_Window],
+    options: AdaptOptions,
+    deadline: float,
+    rng: np.random.Generator,
+    progress: bool,
 ) -> int:
     """Adam + L1 on random crops of ``windows``; returns the steps taken."""
     from tqdm import tqdm
@@ -335,7 +368,13 @@ def _fine_tune(
         crop[scale] = min(options.crop_size, height // 16 * 16, width // 16 * 16)
     network.train()
     optimizer = torch.optim.Adam(network.parameters(), lr=options.learning_rate)
-    bar = tqdm(total=options.steps, desc="adapting", unit="step", disable=None if progress else True, dynamic_ncols=True)
+    bar = tqdm(
+        total=options.steps,
+        desc="adapting",
+        unit="step",
+        disable=None if progress else True,
+        dynamic_ncols=True,
+    )
     steps = 0
     try:
         while steps < options.steps and time.perf_counter() < deadline:
@@ -356,7 +395,10 @@ def _fine_tune(
 
 
 def _holdout_psnr(interpolator, windows: list[_Window]) -> float:
-    """Mean PSNR (dB) of ``interpolator`` on the held-out windows at half size (the motion of one input interval)."""
+    """Mean PSNR (dB) of ``interpolator`` on the held-out windows at half size.
+
+    Half size: the motion of one input interval.
+    """
     from sepgan.frames import from_uint8, to_uint8
     from sepgan.metrics import psnr
 
@@ -404,11 +446,15 @@ def adapt(
     options.check()
     model = interpolator.model
     if getattr(model, "flow_preset", None) is None:
-        raise AdaptError(f"adaptation needs a flow-guided model; {getattr(model, 'architecture', 'this model')} is not one")
+        raise AdaptError(
+            f"adaptation needs a flow-guided model; {getattr(model, 'architecture', 'this model')} is not one"
+        )
     started = time.perf_counter()
     rng = np.random.default_rng(options.seed)
     frames, count = input_frames(source, every)
-    windows, _, skipped = _read_windows(frames, count, options.triplets + options.holdout, options.scales, rng)
+    windows, _, skipped = _read_windows(
+        frames, count, options.triplets + options.holdout, options.scales, rng
+    )
     result = AdaptResult(interpolator, adapted=False, skipped=skipped)
     result.timings["read"] = time.perf_counter() - started
     windows = _add_flows(windows, model.flow_preset, options.flow_variants or model.flow_variants, skipped)
@@ -416,8 +462,13 @@ def adapt(
     training, holdout = _split(windows, options, rng) if len(windows) >= 2 else ([], windows)
     small = min(windows[0].frames[s][0].shape[:2] for s in options.scales) if windows else (0, 0)
     if not training or min(small) < MIN_CROP:
-        reason = f"frames under {MIN_CROP} px at the training scale" if training else (
-            f"only {len(windows)} usable triplets ({', '.join(f'{n} {r}' for r, n in skipped.items()) or 'none skipped'})"
+        reason = (
+            f"frames under {MIN_CROP} px at the training scale"
+            if training
+            else (
+                f"only {len(windows)} usable triplets "
+                f"({', '.join(f'{n} {r}' for r, n in skipped.items()) or 'none skipped'})"
+            )
         )
         result.notes.append(f"adaptation skipped: {reason}; using the unadapted model")
         result.seconds = time.perf_counter() - started
@@ -437,13 +488,19 @@ def adapt(
     else:
         result.notes.append(
             f"adaptation did not help on {len(holdout)} held-out triplets of the input "
-            f"({result.psnr_before:.2f} dB unadapted, {result.psnr_after:.2f} dB adapted); using the unadapted model"
+            f"({result.psnr_before:.2f} dB unadapted, {result.psnr_after:.2f} dB adapted); "
+            "using the unadapted model"
         )
     return result
 
 
-def save_adapted(result: AdaptResult, folder: str | os.PathLike[str], source: str | os.PathLike[str], seed: int) -> bool:
-    """Save the adapted network to ``folder`` (a weights folder for ``--weights``); False when it was not kept."""
+def save_adapted(
+    result: AdaptResult, folder: str | os.PathLike[str], source: str | os.PathLike[str], seed: int
+) -> bool:
+    """Save the adapted network to ``folder`` (a weights folder for ``--weights``).
+
+    Returns False, saving nothing, when the adaptation was not kept.
+    """
     from sepgan.checkpoint import save_pretrained
 
     if not result.adapted:
@@ -452,7 +509,10 @@ def save_adapted(result: AdaptResult, folder: str | os.PathLike[str], source: st
         "adapted_on": str(source),
         "steps": result.steps,
         "seed": seed,
-        "holdout_psnr_before_after": [round(result.psnr_before or 0.0, 3), round(result.psnr_after or 0.0, 3)],
+        "holdout_psnr_before_after": [
+            round(result.psnr_before or 0.0, 3),
+            round(result.psnr_after or 0.0, 3),
+        ],
     }
     save_pretrained(result.interpolator.model, folder, metadata=metadata)
     return True

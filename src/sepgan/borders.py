@@ -18,8 +18,9 @@ lines that stay near the bar's level but are not uniform or change (the
 compression ringing next to the picture, which a fade brightens too). Left
 inside the picture, such a dark line at the picture's edge is warped with
 the picture's motion and turns bright (measured on the letterboxed Sintel
-clip in ``moviepy/``: errors of 60–110 grey levels in those lines). A uniform static band that is part of the picture (a clear sky
-at the top edge) is detected too, and passing it through is just as right:
+clip in ``moviepy/``: errors of 60–110 grey levels in those lines). A
+uniform static band that is part of the picture (a clear sky at the top
+edge) is detected too, and passing it through is just as right:
 it is the same in both frames, so it is the same in between.
 
 Tensor conventions: B×3×H×W float in [0, 1]; borders are pixel counts. For a
@@ -95,14 +96,20 @@ def _band(frame0: torch.Tensor, frame1: torch.Tensor, dim: int, limit: int) -> i
     edge = 0
     while edge < EDGE_LINES and core + edge < limit:
         lines = [frame.narrow(dim, core + edge, 1) for frame in (frame0, frame1)]
-        if any(float((line - level).abs().max()) > EDGE_LEVELS / 255 for line, level in zip(lines, levels)):
+        if any(
+            float((line - level).abs().max()) > EDGE_LEVELS / 255
+            for line, level in zip(lines, levels, strict=True)
+        ):
             break
         edge += 1
     return core + edge
 
 
 def static_borders(frame0: torch.Tensor, frame1: torch.Tensor) -> Borders:
-    """The static uniform bands of a B×3×H×W pair batch (module docstring); empty when none or too little is left."""
+    """The static uniform bands of a B×3×H×W pair batch (module docstring).
+
+    Empty when there are none or too little picture would be left.
+    """
     height, width = frame0.shape[-2:]
     if height < MIN_PICTURE + 1 or width < MIN_PICTURE + 1:
         return Borders()
@@ -123,7 +130,10 @@ def static_borders(frame0: torch.Tensor, frame1: torch.Tensor) -> Borders:
         left=_band(frame0, frame1, 3, column_limit),
         right=_band(flipped0, flipped1, 3, column_limit),
     )
-    if height - borders.top - borders.bottom < MIN_PICTURE or width - borders.left - borders.right < MIN_PICTURE:
+    if (
+        height - borders.top - borders.bottom < MIN_PICTURE
+        or width - borders.left - borders.right < MIN_PICTURE
+    ):
         return Borders()  # a nearly uniform still frame: nothing to protect, interpolate it whole
     return borders
 

@@ -172,6 +172,11 @@ def _convert(value: Any, annotation: Any, key: str) -> Any:
         if not isinstance(value, dict):
             raise ConfigError(f"{key} must be a mapping, got {value!r}")
         return dict(value)
+    return _convert_scalar(value, annotation, key)
+
+
+def _convert_scalar(value: Any, annotation: Any, key: str) -> Any:
+    """Check a YAML scalar against a plain annotation (bool, int, float, str, Any)."""
     if annotation is Any:
         return value
     if annotation is bool:

@@ -56,7 +56,9 @@ def user_message(error: BaseException, flags: dict[str, str] | None = None) -> s
     text = str(error).splitlines()[0] if str(error) else type(error).__name__
     parameters = getattr(error, "parameter", None) or ()
     for parameter in (parameters,) if isinstance(parameters, str) else parameters:
-        if flags and parameter in flags:  # whole words, not parts of names or paths ("tile_overlap", "a/tile.png")
+        if (
+            flags and parameter in flags
+        ):  # whole words, not parts of names or paths ("tile_overlap", "a/tile.png")
             text = re.sub(rf"(?<![\w\-./\\]){re.escape(parameter)}(?![\w\-./\\])", flags[parameter], text)
     return text
 

@@ -140,10 +140,7 @@ class PairedAugment:
             if flows is not None:
                 flows = _flip_flows(flows, axis=-2, component=1)
         if self.channel_permute:
-            frames = [
-                f[..., permutation.numpy()] if is_array else f[..., permutation, :, :]
-                for f in frames
-            ]
+            frames = [f[..., permutation.numpy()] if is_array else f[..., permutation, :, :] for f in frames]
         if self.temporal_reverse and reverse:
             frames[0], frames[1] = frames[1], frames[0]
             if flows is not None:

@@ -82,7 +82,9 @@ def is_prepared(path: Path) -> bool:
 # ---------------------------------------------------------------------------
 
 # Files that are never clips, so the tree search need not ask FFmpeg about them.
-_NOT_CLIPS = frozenset({".md", ".txt", ".json", ".yaml", ".yml", ".csv", ".py", ".html", ".pdf", ".npy", ".npz"})
+_NOT_CLIPS = frozenset(
+    {".md", ".txt", ".json", ".yaml", ".yml", ".csv", ".py", ".html", ".pdf", ".npy", ".npz"}
+)
 
 
 def _is_clip(path: Path) -> bool:
@@ -233,7 +235,9 @@ def _brightness_ramp(before: np.ndarray, after: np.ndarray) -> bool:
     return bool(residual < 0.5 * np.abs(y - x).mean())
 
 
-def screen_triplet(thumbnail0: np.ndarray, thumbnail_target: np.ndarray, thumbnail1: np.ndarray) -> str | None:
+def screen_triplet(
+    thumbnail0: np.ndarray, thumbnail_target: np.ndarray, thumbnail1: np.ndarray
+) -> str | None:
     """Why a triplet is unfit for training, from grey thumbnails (levels 0–255), or None if it passes.
 
     "static": the inputs differ by less than ``STATIC_LEVEL`` on average.
@@ -248,7 +252,9 @@ def screen_triplet(thumbnail0: np.ndarray, thumbnail_target: np.ndarray, thumbna
     return None
 
 
-def flow_failed(frames: tuple[np.ndarray, np.ndarray, np.ndarray], flows: tuple[np.ndarray, np.ndarray]) -> tuple[bool, np.ndarray]:
+def flow_failed(
+    frames: tuple[np.ndarray, np.ndarray, np.ndarray], flows: tuple[np.ndarray, np.ndarray]
+) -> tuple[bool, np.ndarray]:
     """(failed, per-pixel error of the flow baseline): the screen of the issue's flow rule, whole frame."""
     frame0, frame1, target = (f.astype(np.float32) for f in frames)
     flow01, flow10 = flows
@@ -322,7 +328,7 @@ def _choose_crop(
     ]
     if rng.random() >= hard_fraction or candidates == 1 or error is None:
         return windows[0]
-    scores = [error[t : t + crop_size, l : l + crop_size].mean() for t, l in windows]
+    scores = [error[top : top + crop_size, left : left + crop_size].mean() for top, left in windows]
     return windows[int(np.argmax(scores))]
 
 
@@ -339,7 +345,9 @@ def _candidates(
                 if any(first <= cut < first + 2 * gap for cut in cuts):
                     reason = "cut"
                 else:
-                    reason = screen_triplet(thumbnails[first], thumbnails[first + gap], thumbnails[first + 2 * gap])
+                    reason = screen_triplet(
+                        thumbnails[first], thumbnails[first + gap], thumbnails[first + 2 * gap]
+                    )
             if reason:
                 report.skipped[reason] = report.skipped.get(reason, 0) + 1
             else:
@@ -347,8 +355,85 @@ def _candidates(
     return found
 
 
-def _prepare_source(name: str, clips: Sequence[Path], shard: Path, options: _Options, on_triplet=None) -> SourceReport:
-    """Write the triplets of one source into ``shard`` (frames.u8, flows.f16, records.json); return its report.
+def _thumbnails(clip: Path, options: _Options, notes: list[str]) -> list[np.ndarray]:
+    """Pass 1 over one clip: its frames' grey thumbnails, or none when it is skipped (why: in ``notes``)."""
+    crop = options.crop_size
+    thumbnails: list[np.ndarray] = []
+    shape = None
+    try:
+        for frame in _frames_of(clip, options.max_side):
+            if shape is None and min(frame.shape[:2]) < crop:
+                notes.append(
+                    f"{clip.name}: frames {frame.shape[1]}×{frame.shape[0]} are smaller than the crop {crop}"
+                )
+                break
+            if shape is not None and frame.shape != shape:
+                notes.append(f"{clip.name}: frame {len(thumbnails)} changes size; clip skipped")
+                thumbnails = []
+                break
+            shape = frame.shape
+            thumbnails.append(screen_thumbnail(frame))
+    except DatasetError as error:
+        notes.append(f"{clip.name}: {error}")
+        thumbnails = []
+    return thumbnails
+
+
+def _draw(
+    candidates: list[tuple[int, int, int]], options: _Options, rng, report: SourceReport
+) -> dict[tuple[int, int, int], int]:
+    """The draw: a random order over the screened triplets, as {triplet: rank}.
+
+    With a cap, a fifth more than it are drawn; :func:`_apply_cap` keeps the
+    first ones that pass the flow screen.
+    """
+    order = rng.permutation(len(candidates))
+    if options.max_per_source is not None:
+        drawn = order[: int(np.ceil(options.max_per_source * 1.2))]
+        if len(candidates) > len(drawn):
+            report.skipped["cap"] = len(candidates) - len(drawn)
+    else:
+        drawn = order
+    return {candidates[i]: rank for rank, i in enumerate(drawn)}
+
+
+def _apply_cap(records: list[dict[str, object]], options: _Options, report: SourceReport) -> None:
+    """Keep the best-ranked (earliest drawn) triplets that passed the flow screen; mark the rest dropped."""
+    if options.max_per_source is not None and len(records) > options.max_per_source:
+        ranks = sorted(record["rank"] for record in records)
+        limit = ranks[options.max_per_source - 1]
+        for record in records:
+            record["dropped"] = record["rank"] > limit
+        report.skipped["cap"] = report.skipped.get("cap", 0) + len(records) - options.max_per_source
+
+
+def _crop_triplet(
+    frame0: np.ndarray, target: np.ndarray, frame1: np.ndarray, options: _Options, rng, report: SourceReport
+) -> tuple[int, int, np.ndarray, np.ndarray] | None:
+    """Pass 2 for one triplet: flow, screen and crop it.
+
+    Returns (top, left, the 3×c×c×3 frame crops, the 4V×c×c flow crops), or None
+    when the flow screen drops it (counted in ``report``).
+    """
+    crop = options.crop_size
+    flows = flow_ensemble_numpy(frame0, frame1, options.flow_preset, options.flow_variants)  # 4V×H×W
+    flow01, flow10 = flows[0:2].transpose(1, 2, 0), flows[2:4].transpose(1, 2, 0)
+    error = None
+    if options.screen or (options.candidates > 1 and options.hard_fraction > 0):
+        failed, error = flow_failed((frame0, frame1, target), (flow01, flow10))
+        if failed and options.screen:
+            report.skipped["flow"] = report.skipped.get("flow", 0) + 1
+            return None
+    top, left = _choose_crop(error, frame0.shape[:2], crop, rng, options.candidates, options.hard_fraction)
+    rows, columns = slice(top, top + crop), slice(left, left + crop)
+    crops = np.stack([frame0[rows, columns], frame1[rows, columns], target[rows, columns]])
+    return top, left, crops, flows[:, rows, columns]
+
+
+def _prepare_source(
+    name: str, clips: Sequence[Path], shard: Path, options: _Options, on_triplet=None
+) -> SourceReport:
+    """Write one source's triplets into ``shard`` (frames.u8, flows.f16, records.json); return its report.
 
     Pass 1 decodes every clip for grey thumbnails, screens the triplets on
     them and, with a cap, draws the ones to keep (plus a fifth more, for those
@@ -358,42 +443,20 @@ def _prepare_source(name: str, clips: Sequence[Path], shard: Path, options: _Opt
     """
     report = SourceReport(name, clips=len(clips))
     rng = np.random.default_rng([options.seed, zlib.crc32(name.encode())])
-    crop = options.crop_size
     lengths: list[int] = []
     candidates: list[tuple[int, int, int]] = []
     notes = []
     for clip_index, clip in enumerate(clips):
-        thumbnails: list[np.ndarray] = []
-        shape = None
-        try:
-            for frame in _frames_of(clip, options.max_side):
-                if shape is None and min(frame.shape[:2]) < crop:
-                    notes.append(f"{clip.name}: frames {frame.shape[1]}×{frame.shape[0]} are smaller than the crop {crop}")
-                    break
-                if shape is not None and frame.shape != shape:
-                    notes.append(f"{clip.name}: frame {len(thumbnails)} changes size; clip skipped")
-                    thumbnails = []
-                    break
-                shape = frame.shape
-                thumbnails.append(screen_thumbnail(frame))
-        except DatasetError as error:
-            notes.append(f"{clip.name}: {error}")
-            thumbnails = []
+        thumbnails = _thumbnails(clip, options, notes)
         lengths.append(len(thumbnails))
         report.frames += len(thumbnails)
         if thumbnails and len(thumbnails) <= 2 * min(options.gaps):
-            notes.append(f"{clip.name}: {len(thumbnails)} frames are too few for the gaps {list(options.gaps)}")
+            notes.append(
+                f"{clip.name}: {len(thumbnails)} frames are too few for the gaps {list(options.gaps)}"
+            )
         candidates.extend(_candidates(clip_index, thumbnails, options, report) if thumbnails else [])
 
-    # The draw: a random order over the screened triplets; the cap keeps the first ones that pass.
-    order = rng.permutation(len(candidates))
-    if options.max_per_source is not None:
-        drawn = order[: int(np.ceil(options.max_per_source * 1.2))]
-        if len(candidates) > len(drawn):
-            report.skipped["cap"] = len(candidates) - len(drawn)
-    else:
-        drawn = order
-    rank_of = {candidates[i]: rank for rank, i in enumerate(drawn)}
+    rank_of = _draw(candidates, options, rng, report)
 
     records: list[dict[str, object]] = []
     shard.mkdir(parents=True, exist_ok=True)
@@ -408,40 +471,31 @@ def _prepare_source(name: str, clips: Sequence[Path], shard: Path, options: _Opt
                 try:
                     frame = next(frames)
                 except (StopIteration, DatasetError) as error:  # pass 1 read further; a second read failed
-                    notes.append(f"{clip.name}: decoding stopped at frame {index} on the second read ({error})")
+                    notes.append(
+                        f"{clip.name}: decoding stopped at frame {index} on the second read ({error})"
+                    )
                     break
                 window.append(frame)
                 for gap in options.gaps:
                     first = index - 2 * gap
                     if (first, gap) not in wanted:
                         continue
-                    frame0, target, frame1 = window[-1 - 2 * gap], window[-1 - gap], window[-1]
-                    flows = flow_ensemble_numpy(frame0, frame1, options.flow_preset, options.flow_variants)  # 4V×H×W
-                    flow01, flow10 = flows[0:2].transpose(1, 2, 0), flows[2:4].transpose(1, 2, 0)
-                    error = None
-                    if options.screen or (options.candidates > 1 and options.hard_fraction > 0):
-                        failed, error = flow_failed((frame0, frame1, target), (flow01, flow10))
-                        if failed and options.screen:
-                            report.skipped["flow"] = report.skipped.get("flow", 0) + 1
-                            continue
-                    top, left = _choose_crop(error, frame0.shape[:2], crop, rng, options.candidates, options.hard_fraction)
-                    rows, columns = slice(top, top + crop), slice(left, left + crop)
-                    crops = np.stack([frame0[rows, columns], frame1[rows, columns], target[rows, columns]])
+                    cropped = _crop_triplet(
+                        window[-1 - 2 * gap], window[-1 - gap], window[-1], options, rng, report
+                    )
+                    if cropped is None:
+                        continue
+                    top, left, crops, flow_crops = cropped
                     frames_file.write(np.ascontiguousarray(crops, dtype=np.uint8).tobytes())
-                    flows_file.write(np.ascontiguousarray(flows[:, rows, columns], dtype=np.float16).tobytes())
+                    flows_file.write(np.ascontiguousarray(flow_crops, dtype=np.float16).tobytes())
                     clip_name = clip.name if len(clips) > 1 else None
+                    rank = rank_of[(clip_index, first, gap)]
                     records.append({"source": name, "clip": clip_name, "frame": first, "gap": gap,
-                                    "top": top, "left": left, "rank": rank_of[(clip_index, first, gap)]})  # fmt: skip
+                                    "top": top, "left": left, "rank": rank})  # fmt: skip
                     if on_triplet is not None:
                         on_triplet(clip.name)
             frames.close()  # closes the video now, not at garbage collection
-    # Apply the cap: keep the best-ranked (earliest drawn) triplets that passed the flow screen.
-    if options.max_per_source is not None and len(records) > options.max_per_source:
-        ranks = sorted(record["rank"] for record in records)
-        limit = ranks[options.max_per_source - 1]
-        for record in records:
-            record["dropped"] = record["rank"] > limit
-        report.skipped["cap"] = report.skipped.get("cap", 0) + len(records) - options.max_per_source
+    _apply_cap(records, options, report)
     report.kept = sum(1 for record in records if not record.get("dropped"))
     if report.kept == 0:
         report.note = "; ".join(notes) if notes else "no triplet passed the screens"
@@ -543,33 +597,16 @@ def prepare_dataset(
 
     output.parent.mkdir(parents=True, exist_ok=True)
     with atomic_output(output, folder=True) as temporary:
-        jobs = [(name, clips, temporary / "shards" / f"{i:04d}", options) for i, (name, clips) in enumerate(found)]
-        reports: list[SourceReport | None] = [None] * len(jobs)
-        if workers == 1 or len(jobs) == 1:
-            for i, job in enumerate(jobs):
-                reports[i] = _prepare_source(*job, on_triplet=on_triplet)
-                if on_source is not None:
-                    on_source(reports[i])
-        else:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor, as_completed
-
-            # spawn: a forked child would inherit torch's and OpenCV's thread pools mid-state.
-            context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=context) as pool:
-                futures = {pool.submit(_prepare_source_job, job): i for i, job in enumerate(jobs)}
-                try:
-                    for future in as_completed(futures):
-                        reports[futures[future]] = future.result()
-                        if on_source is not None:
-                            on_source(reports[futures[future]])
-                except BaseException:  # an error (or Ctrl-C) stops the queued sources too
-                    pool.shutdown(wait=True, cancel_futures=True)
-                    raise
+        jobs = [
+            (name, clips, temporary / "shards" / f"{i:04d}", options) for i, (name, clips) in enumerate(found)
+        ]
+        reports = _run_sources(jobs, workers, on_triplet, on_source)
         count = _merge_shards(temporary, [job[2] for job in jobs])
         if count == 0:
             reasons = "; ".join(f"{r.name}: {r.note}" for r in reports if r is not None and r.note)
-            raise DatasetError(f"no triplets could be prepared: {reasons or 'every triplet was screened out'}")
+            raise DatasetError(
+                f"no triplets could be prepared: {reasons or 'every triplet was screened out'}"
+            )
         records = json.loads((temporary / "records.json").read_text())
         (temporary / "records.json").unlink()
         index = {
@@ -592,6 +629,38 @@ def prepare_dataset(
     return PrepareSummary(output, count, [r for r in reports if r is not None], time.perf_counter() - started)
 
 
+def _run_sources(
+    jobs: list[tuple],
+    workers: int,
+    on_triplet: Callable[[str], None] | None,
+    on_source: Callable[[SourceReport], None] | None,
+) -> list[SourceReport | None]:
+    """Run :func:`_prepare_source` on every job, in this process or in ``workers`` processes."""
+    reports: list[SourceReport | None] = [None] * len(jobs)
+    if workers == 1 or len(jobs) == 1:
+        for i, job in enumerate(jobs):
+            reports[i] = _prepare_source(*job, on_triplet=on_triplet)
+            if on_source is not None:
+                on_source(reports[i])
+        return reports
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    # spawn: a forked child would inherit torch's and OpenCV's thread pools mid-state.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=context) as pool:
+        futures = {pool.submit(_prepare_source_job, job): i for i, job in enumerate(jobs)}
+        try:
+            for future in as_completed(futures):
+                reports[futures[future]] = future.result()
+                if on_source is not None:
+                    on_source(reports[futures[future]])
+        except BaseException:  # an error (or Ctrl-C) stops the queued sources too
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+    return reports
+
+
 def _merge_shards(folder: Path, shards: Sequence[Path]) -> int:
     """Concatenate the kept triplets of ``shards`` (in order) into ``folder``; remove the shards."""
     records: list[dict[str, object]] = []
@@ -601,7 +670,10 @@ def _merge_shards(folder: Path, shards: Sequence[Path]) -> int:
             if shard_records:
                 frame_bytes = (shard / "frames.u8").stat().st_size // len(shard_records)
                 flow_bytes = (shard / "flows.f16").stat().st_size // len(shard_records)
-                with open(shard / "frames.u8", "rb") as frames_in, open(shard / "flows.f16", "rb") as flows_in:
+                with (
+                    open(shard / "frames.u8", "rb") as frames_in,
+                    open(shard / "flows.f16", "rb") as flows_in,
+                ):
                     for record in shard_records:
                         frame_data, flow_data = frames_in.read(frame_bytes), flows_in.read(flow_bytes)
                         if record.pop("dropped", False):
@@ -632,7 +704,9 @@ class PreparedTriplets(torch.utils.data.Dataset):
         except (OSError, ValueError) as error:
             raise DatasetError(f"{self.root}: not a prepared dataset ({error})") from error
         if index.get("format") != FORMAT_VERSION:
-            raise DatasetError(f"{self.root}: prepared format {index.get('format')}, expected {FORMAT_VERSION}")
+            raise DatasetError(
+                f"{self.root}: prepared format {index.get('format')}, expected {FORMAT_VERSION}"
+            )
         self.count, size = int(index["count"]), int(index["crop_size"])
         self.crop_size = size
         self.flow_preset = index.get("flow_preset")
@@ -643,10 +717,19 @@ class PreparedTriplets(torch.utils.data.Dataset):
     def _open(self) -> None:
         size = self.crop_size
         try:
-            self._frames = np.memmap(self.root / "frames.u8", np.uint8, "r", shape=(self.count, 3, size, size, 3))
-            self._flows = np.memmap(self.root / "flows.f16", np.float16, "r", shape=(self.count, 4 * self.flow_variants, size, size))
+            self._frames = np.memmap(
+                self.root / "frames.u8", np.uint8, "r", shape=(self.count, 3, size, size, 3)
+            )
+            self._flows = np.memmap(
+                self.root / "flows.f16",
+                np.float16,
+                "r",
+                shape=(self.count, 4 * self.flow_variants, size, size),
+            )
         except (OSError, ValueError) as error:
-            raise DatasetError(f"{self.root}: prepared data files are missing or truncated ({error})") from error
+            raise DatasetError(
+                f"{self.root}: prepared data files are missing or truncated ({error})"
+            ) from error
 
     def __len__(self) -> int:
         return self.count
@@ -658,7 +741,12 @@ class PreparedTriplets(torch.utils.data.Dataset):
         flows = np.asarray(self._flows[index], dtype=np.float32)
         if self.augment is not None:
             frame0, frame1, target, flows = self.augment(frame0, frame1, target, flows=flows)
-        return from_uint8(frame0), from_uint8(frame1), from_uint8(target), torch.from_numpy(np.ascontiguousarray(flows))
+        return (
+            from_uint8(frame0),
+            from_uint8(frame1),
+            from_uint8(target),
+            torch.from_numpy(np.ascontiguousarray(flows)),
+        )
 
     def __getstate__(self) -> dict[str, object]:
         state = self.__dict__.copy()
@@ -670,4 +758,7 @@ class PreparedTriplets(torch.utils.data.Dataset):
         self._open()
 
     def __repr__(self) -> str:
-        return f"PreparedTriplets({str(self.root)!r}, {self.count} triplets of {self.crop_size}², flow {self.flow_preset} ×{self.flow_variants})"
+        return (
+            f"PreparedTriplets({str(self.root)!r}, {self.count} triplets of {self.crop_size}², "
+            f"flow {self.flow_preset} ×{self.flow_variants})"
+        )

@@ -109,7 +109,7 @@ class ImageTripletDataset(TripletDataset):
             raise DatasetError(str(error)) from error
         if not frame0.shape == frame1.shape == target.shape:
             arrays = (frame0, frame1, target)
-            sizes = ", ".join(f"{p} is {a.shape[1]}×{a.shape[0]}" for p, a in zip(paths, arrays))
+            sizes = ", ".join(f"{p} is {a.shape[1]}×{a.shape[0]}" for p, a in zip(paths, arrays, strict=True))
             raise DatasetError(f"images of one triplet differ in size (w×h): {sizes}")
         return frame0, frame1, target
 

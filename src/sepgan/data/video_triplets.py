@@ -70,9 +70,7 @@ def decode_to_cache(video: Path, cache_dir: Path, max_side: int | None = None) -
         count, height, width = _decode_frames(video, file, max_side)
         header = io.BytesIO()
         shape = (count, height, width, 3)
-        np.lib.format.write_array_header_1_0(
-            header, {"descr": "|u1", "fortran_order": False, "shape": shape}
-        )
+        np.lib.format.write_array_header_1_0(header, {"descr": "|u1", "fortran_order": False, "shape": shape})
         if len(header.getvalue()) != _NPY_HEADER_BYTES:
             raise DatasetError(f"{video}: cannot cache frames of shape {shape}")
         file.seek(0)
@@ -161,7 +159,9 @@ class VideoTriplets(TripletDataset):
                 index.append(np.stack([np.full_like(k, number), k, k + 2 * gap, k + gap], axis=1))
         self.index = np.concatenate(index) if index else np.empty((0, 4), dtype=np.int64)
         if len(self.index) == 0:
-            videos = ", ".join(f"{v} ({n} frames)" for v, n in zip(self.videos, self.frame_counts))
+            videos = ", ".join(
+                f"{v} ({n} frames)" for v, n in zip(self.videos, self.frame_counts, strict=True)
+            )
             needed = 2 * min(self.gaps) + 1
             raise DatasetError(f"no triplets: gaps {self.gaps} need {needed} frames; {videos}")
         self._frames: dict[int, np.ndarray] = {}  # memory maps, opened per process

@@ -12,7 +12,8 @@ from sepgan.layouts import EVALUATION_LAYOUTS
 __all__ = ["ALL_METHODS", "DEFAULT_METHODS", "LAYOUTS", "SNU_SPLITS"]
 
 ALL_METHODS = (
-    "ours", "ours-adapt", "average", "repeat", "flow", "flow-simple", "flow-fine", "flow-ensemble", "minterpolate", "rife",
+    "ours", "ours-adapt", "average", "repeat", "flow", "flow-simple", "flow-fine", "flow-ensemble",
+    "minterpolate", "rife",
 )  # fmt: skip
 DEFAULT_METHODS = "ours,average,repeat,flow"
 LAYOUTS = EVALUATION_LAYOUTS  # the names of sepgan.layouts that evaluation reads natively

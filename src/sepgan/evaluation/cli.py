@@ -55,14 +55,18 @@ def evaluate_command(
             help="Also score ours-adapt: ours fine-tuned on each clip's even frames first (video layouts).",
         ),
     ] = False,
-    adapt_steps: Annotated[int, typer.Option("--adapt-steps", help="Adaptation: optimiser steps at most.")] = 300,
+    adapt_steps: Annotated[
+        int, typer.Option("--adapt-steps", help="Adaptation: optimiser steps at most.")
+    ] = 300,
     adapt_seconds: Annotated[
         float, typer.Option("--adapt-seconds", help="Adaptation: time budget per clip in seconds.")
     ] = 150.0,
-    seed: Annotated[int, typer.Option("--seed", help="Adaptation: seed of the triplets, crops and flips.")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Adaptation: seed of the triplets, crops and flips.")
+    ] = 0,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
-    """Score our model, baselines and installed peers on interpolation benchmarks (PSNR, SSIM, IE, MS-SSIM)."""
+    """Score our model, baselines and installed peers on interpolation benchmarks (PSNR, SSIM, IE, MS-SSIM)."""  # noqa: E501 (one line in `sepgan --help`)
     from sepgan.adapt import AdaptOptions
     from sepgan.evaluation.pipeline import run_evaluation
 

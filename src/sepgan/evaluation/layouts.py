@@ -145,7 +145,10 @@ def _looks_like(root: Path, layout: str, snu_split: str) -> bool:
 
 
 def detect_layout(root: Path, snu_split: str = "hard") -> str:
-    """The layout of ``root``; the first match in the order snufilm, vimeo90k, middlebury, ucf101, atd12k, video."""
+    """The layout of ``root``.
+
+    The first match in the order snufilm, vimeo90k, middlebury, ucf101, atd12k, video.
+    """
     root = Path(root)
     if not root.exists():
         raise LayoutError(f"{root}: no such file or folder")
@@ -293,7 +296,10 @@ def _video_samples(path: Path) -> Iterator[Sample]:
 def open_benchmark(
     root: str | Path, layout: str = "auto", snu_split: str = "hard", name: str | None = None
 ) -> Benchmark:
-    """Open ``root`` as a benchmark of ``layout`` (``"auto"`` detects it); raise LayoutError if it holds nothing."""
+    """Open ``root`` as a benchmark of ``layout`` (``"auto"`` detects it).
+
+    Raises LayoutError if it holds nothing.
+    """
     root = Path(root)
     if not root.exists():
         raise LayoutError(f"{root}: no such file or folder")

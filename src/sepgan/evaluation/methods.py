@@ -93,10 +93,11 @@ class Method(ABC):
     name: str = ""
     uses_torch = False  # the runner then synchronises the device around the call for timing
 
-    def setup(self) -> None:
+    # Optional hooks, not abstract: a no-op unless a method needs them (ruff B027).
+    def setup(self) -> None:  # noqa: B027
         """One-time, untimed preparation; raise MethodUnavailable if the method cannot run."""
 
-    def begin_benchmark(self, layout: str, root: Path, log: Callable[[str], None]) -> None:
+    def begin_benchmark(self, layout: str, root: Path, log: Callable[[str], None]) -> None:  # noqa: B027
         """Untimed preparation before the samples of one benchmark (``layout`` at ``root``)."""
 
     @abstractmethod
@@ -154,7 +155,10 @@ class FlowMethod(Method):
 
 
 class FlowFineMethod(Method):
-    """``flow-fine`` (one flow estimate) or ``flow-ensemble`` (four), in torch like the model (module docstring)."""
+    """``flow-fine`` (one flow estimate) or ``flow-ensemble`` (four), in torch like the model.
+
+    See the module docstring.
+    """
 
     def __init__(self, variants: int = 1) -> None:
         self.variants = variants
@@ -167,7 +171,9 @@ class FlowFineMethod(Method):
             return 0.5 * (warped0 + warped1)
 
         # Static bars pass through, as in the Interpolator, so this stays the untrained model's output.
-        return to_uint8(interpolate_inside_borders(from_uint8(frame0)[None], from_uint8(frame1)[None], middle))[0]
+        return to_uint8(
+            interpolate_inside_borders(from_uint8(frame0)[None], from_uint8(frame1)[None], middle)
+        )[0]
 
 
 class MinterpolateMethod(Method):
@@ -363,7 +369,7 @@ class OursAdaptMethod(OursMethod):
         super().setup()
         self.base = self.interpolator
 
-    def begin_benchmark(self, layout: str, root: Path, log: Callable[[str], None]) -> None:
+    def begin_benchmark(self, layout: str, root: Path, log: Callable[[str], None]) -> None:  # noqa: B027
         from sepgan.adapt import AdaptError, adapt
 
         self.interpolator = self.base
@@ -385,7 +391,10 @@ class OursAdaptMethod(OursMethod):
 def build_method(
     name: str, weights: str | Path | None = None, device: str = "cpu", adapt_options: Any = None
 ) -> Method:
-    """A method by its ``--methods`` name (see :data:`ALL_METHODS`); ``adapt_options`` configure ``ours-adapt``."""
+    """A method by its ``--methods`` name (see :data:`ALL_METHODS`).
+
+    ``adapt_options`` configure ``ours-adapt``.
+    """
     if name == "ours":
         return OursMethod(weights, device)
     if name == "ours-adapt":

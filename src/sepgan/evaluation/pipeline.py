@@ -21,6 +21,7 @@ from sepgan.evaluation.runner import EvaluationError, EvaluationResult, evaluate
 
 __all__ = ["DEFAULT_METHODS", "EvaluationRun", "EvaluationUserError", "parse_methods", "run_evaluation"]
 
+
 class EvaluationUserError(UserError, ValueError):
     """A mistake in what the user asked for; the message is one line."""
 
@@ -79,7 +80,9 @@ def run_evaluation(
     if not paths:
         raise EvaluationUserError("give at least one benchmark folder or video")
     try:
-        torch_device = str(resolve_runtime(device).device) if {"ours", "ours-adapt", "rife"} & set(names) else "cpu"
+        torch_device = (
+            str(resolve_runtime(device).device) if {"ours", "ours-adapt", "rife"} & set(names) else "cpu"
+        )
     except (ValueError, RuntimeError) as error:
         raise EvaluationUserError(str(error).splitlines()[0]) from error
 
@@ -97,7 +100,10 @@ def run_evaluation(
         log(f"{benchmark.name}: {benchmark.layout} layout, {benchmark.length or 'unknown number of'} samples")
         benchmarks.append(benchmark)
 
-    built = [build_method(name, weights=weights, device=torch_device, adapt_options=adapt_options) for name in names]
+    built = [
+        build_method(name, weights=weights, device=torch_device, adapt_options=adapt_options)
+        for name in names
+    ]
     try:
         result = evaluate(benchmarks, built, limit=limit, progress=progress, log=log)
     except (EvaluationError, LayoutError) as error:

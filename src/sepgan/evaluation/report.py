@@ -33,7 +33,9 @@ __all__ = ["CONVENTIONS", "format_markdown", "write_report"]
 
 CONVENTIONS = {
     "rounding": "outputs rounded to uint8 with floor(x * 255 + 0.5) before scoring; targets read as uint8",
-    "psnr": f"per image over all RGB samples, MSE in float64, capped at {PSNR_CAP:g} dB; table = mean over images",
+    "psnr": (
+        f"per image over all RGB samples, MSE in float64, capped at {PSNR_CAP:g} dB; table = mean over images"
+    ),
     "ssim": "skimage structural_similarity, Gaussian window sigma 1.5, population covariance, "
     "data_range 255, per RGB channel and averaged",
     "ie": "Middlebury interpolation error: mean absolute difference on 0-255",

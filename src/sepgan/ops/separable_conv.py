@@ -237,13 +237,13 @@ class _SeparableConvFunction(torch.autograd.Function):
     def backward(ctx, grad_out):  # type: ignore[override]
         padded, kernel_vertical, kernel_horizontal = ctx.saved_tensors
         needs = tuple(ctx.needs_input_grad[:3])
-        grads = ctx.backend.backward(
-            grad_out.contiguous(), padded, kernel_vertical, kernel_horizontal, needs
-        )
+        grads = ctx.backend.backward(grad_out.contiguous(), padded, kernel_vertical, kernel_horizontal, needs)
         return (*grads, None)
 
 
-def _check_inputs(frame: torch.Tensor, kernel_vertical: torch.Tensor, kernel_horizontal: torch.Tensor) -> None:
+def _check_inputs(
+    frame: torch.Tensor, kernel_vertical: torch.Tensor, kernel_horizontal: torch.Tensor
+) -> None:
     if frame.dim() != 4:
         raise ValueError(f"frame must be B×C×H×W, got shape {tuple(frame.shape)}")
     if kernel_vertical.shape != kernel_horizontal.shape or kernel_vertical.dim() != 4:
@@ -257,7 +257,8 @@ def _check_inputs(frame: torch.Tensor, kernel_vertical: torch.Tensor, kernel_hor
         raise ValueError(f"kernel size must be odd, got {kernel_size}")
     if (kernel_batch, kernel_height, kernel_width) != (batch, height, width):
         raise ValueError(
-            f"kernels of shape {tuple(kernel_vertical.shape)} do not match frame of shape {tuple(frame.shape)}: "
+            f"kernels of shape {tuple(kernel_vertical.shape)} do not match "
+            f"frame of shape {tuple(frame.shape)}: "
             "expected B×K×H×W with the frame's B, H and W"
         )
     if not all(t.is_floating_point() for t in (frame, kernel_vertical, kernel_horizontal)):
@@ -338,13 +339,17 @@ def _lazy(module: str, function: str) -> Callable[..., Any]:
     return call
 
 
-def _numba_supports(padded: torch.Tensor, kernel_vertical: torch.Tensor, kernel_horizontal: torch.Tensor) -> bool:
+def _numba_supports(
+    padded: torch.Tensor, kernel_vertical: torch.Tensor, kernel_horizontal: torch.Tensor
+) -> bool:
     # float64 stays on the reference: it is for gradcheck and tests, not for speed.
     tensors = (padded, kernel_vertical, kernel_horizontal)
     return all(t.device.type == "cpu" and t.dtype == torch.float32 for t in tensors) and _installed("numba")
 
 
-def _triton_supports(padded: torch.Tensor, kernel_vertical: torch.Tensor, kernel_horizontal: torch.Tensor) -> bool:
+def _triton_supports(
+    padded: torch.Tensor, kernel_vertical: torch.Tensor, kernel_horizontal: torch.Tensor
+) -> bool:
     tensors = (padded, kernel_vertical, kernel_horizontal)
     if not all(t.dtype == torch.float32 for t in tensors) or not _installed("triton"):
         return False

@@ -46,6 +46,7 @@ numba's user-wide cache directory) already holds it. The thread count follows
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 
 import numba
@@ -284,7 +285,9 @@ def _kernel_grads_kernel(
             grad_kh[kernel_base + j * plane : kernel_base + j * plane + n] = acc_kh[j, :n]
 
 
-def _frame_grad_kernel(grad_out, kv, kh, grad_padded, batch, channels, height, width, kernel_size, tile, band):
+def _frame_grad_kernel(
+    grad_out, kv, kh, grad_padded, batch, channels, height, width, kernel_size, tile, band
+):
     """grad_P[c, r, s] = Σ_i Σ_j g[c, r-i, s-j] · kv[i, r-i, s-j] · kh[j, r-i, s-j].
 
     Each task owns ``band`` padded rows × ``tile`` padded columns and scatters into
@@ -375,7 +378,10 @@ _frame_grad_jit = _jit(_frame_grad_kernel)
 
 
 def supports(padded: torch.Tensor, kernel_vertical: torch.Tensor, kernel_horizontal: torch.Tensor) -> bool:
-    return all(t.device.type == "cpu" and t.dtype == torch.float32 for t in (padded, kernel_vertical, kernel_horizontal))
+    return all(
+        t.device.type == "cpu" and t.dtype == torch.float32
+        for t in (padded, kernel_vertical, kernel_horizontal)
+    )
 
 
 def _set_threads() -> None:
@@ -409,10 +415,8 @@ def _empty(shape: tuple[int, ...]) -> torch.Tensor:
     # Private anonymous memory: a shared mapping (mmap's default) is shmem, whose huge
     # pages follow a separate setting that is usually off.
     mapping = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | anonymous)
-    try:
+    with contextlib.suppress(OSError):  # kernel without transparent huge pages: 4 KB pages, still correct
         mapping.madvise(advice)
-    except OSError:  # kernel without transparent huge pages: 4 KB pages, still correct
-        pass
     return torch.from_numpy(np.frombuffer(mapping, dtype=np.float32)).view(shape)
 
 
@@ -420,7 +424,9 @@ def _flat(tensor: torch.Tensor) -> np.ndarray:
     return tensor.detach().reshape(-1).numpy()
 
 
-def forward(padded: torch.Tensor, kernel_vertical: torch.Tensor, kernel_horizontal: torch.Tensor) -> torch.Tensor:
+def forward(
+    padded: torch.Tensor, kernel_vertical: torch.Tensor, kernel_horizontal: torch.Tensor
+) -> torch.Tensor:
     batch, channels = padded.shape[:2]
     kernel_size, height, width = kernel_vertical.shape[1:]
     padded3 = _pad_channels(padded)

@@ -122,7 +122,9 @@ def _frame_grad_kernel(G, KV, KH, GP, C, H, W, K, BLOCK_C: tl.constexpr, BLOCK_X
     tl.store(gp_tile + r * padded_width + ss[None, :], acc, mask=c_ok[:, None] & s_ok[None, :])
 
 
-def forward(padded: torch.Tensor, kernel_vertical: torch.Tensor, kernel_horizontal: torch.Tensor) -> torch.Tensor:
+def forward(
+    padded: torch.Tensor, kernel_vertical: torch.Tensor, kernel_horizontal: torch.Tensor
+) -> torch.Tensor:
     batch, channels = padded.shape[:2]
     kernel_size, height, width = kernel_vertical.shape[1:]
     out = padded.new_empty(batch, channels, height, width)

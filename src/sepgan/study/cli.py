@@ -89,7 +89,10 @@ def serve(
         int,
         typer.Option(
             min=0,
-            help="New participants one client address may start per hour (0: no limit; raise it behind a proxy).",
+            help=(
+                "New participants one client address may start per hour "
+                "(0: no limit; raise it behind a proxy)."
+            ),
         ),
     ] = 20,
 ) -> None:

@@ -206,6 +206,85 @@ def _method_names(original: Path, candidates: Sequence[Path], names: Sequence[st
     return unique
 
 
+def _methods(
+    infos: list[SourceInfo], names: list[str], width: int, height: int, notes: list[str]
+) -> dict[str, Method]:
+    """The study's methods (``m0`` the original), each shown at ``width`` × ``height``.
+
+    A source whose aspect ratio differs from the original's raises; what will be
+    scaled or resampled is appended to ``notes``.
+    """
+    reference = infos[0]
+    methods: dict[str, Method] = {}
+    for index, (info, name) in enumerate(zip(infos, names, strict=True)):
+        aspect_gap = abs(info.width / info.height - reference.width / reference.height)
+        if aspect_gap > 0.01 * reference.width / reference.height:
+            raise StudyError(
+                f"{info.path}: aspect ratio {info.width}×{info.height} differs from the original's "
+                f"{reference.width}×{reference.height}"
+            )
+        scaled = (info.width, info.height) != (width, height) and (
+            abs(info.width - width) > 1 or abs(info.height - height) > 1
+        )
+        if scaled:
+            notes.append(f"{name}: scaled from {info.width}×{info.height} to {width}×{height}")
+            logger.info(notes[-1])
+        if info.timing != "timestamps":
+            notes.append(f"{name}: timestamps unusable, frame i taken to be at i/{info.fps} s")
+        elif info.frames < round(info.duration * info.fps) - 1:
+            notes.append(
+                f"{name}: variable frame rate ({info.frames} frames in {info.duration:.2f} s), resampled"
+            )
+        methods[f"m{index}"] = Method(
+            name=name,
+            role="original" if index == 0 else "candidate",
+            source=str(info.path.resolve()),
+            fps=str(info.fps),
+            width=width,
+            height=height,
+            scaled_from=[info.width, info.height] if scaled else None,
+        )
+    return methods
+
+
+def _encode_media(
+    building: Path,
+    methods: dict[str, Method],
+    infos: list[SourceInfo],
+    clips: dict[str, Clip],
+    size: tuple[int, int],
+    crf: int,
+    preset: str,
+) -> dict[str, Media]:
+    """Transcode every method × clip into ``building/media`` under a random token; return them by token."""
+    width, height = size
+    media: dict[str, Media] = {}
+    for method_key, info in zip(methods, infos, strict=True):
+        for clip_key, clip in clips.items():
+            indices = _frame_range(info.fps, clip.start, clip.duration)
+            playback_fps = info.fps * Fraction(clip.speed)
+            token = secrets.token_urlsafe(16)
+            relative = f"media/{token}.mp4"
+            frames = _decode_rgb(info, indices, width, height)
+            try:
+                count = _encode(frames, (width, height), playback_fps, building / relative, crf, preset)
+            except av.FFmpegError as exc:
+                raise StudyError(f"{info.path}: cannot transcode ({exc})") from exc
+            if count == 0:
+                raise StudyError(f"{info.path}: no frames in {clip.label}")
+            media[token] = Media(
+                method=method_key,
+                clip=clip_key,
+                path=relative,
+                fps=str(info.fps),
+                playback_fps=str(playback_fps),
+                frames=count,
+                width=width,
+                height=height,
+            )
+    return media
+
+
 def create_study(
     original: Path,
     candidates: Sequence[Path],
@@ -264,35 +343,7 @@ def create_study(
     if width < 2 or height < 2:
         raise StudyError(f"{original}: too small to encode ({reference.width}×{reference.height})")
     notes: list[str] = []
-    methods: dict[str, Method] = {}
-    for index, (info, name) in enumerate(zip(infos, method_names)):
-        aspect_gap = abs(info.width / info.height - reference.width / reference.height)
-        if aspect_gap > 0.01 * reference.width / reference.height:
-            raise StudyError(
-                f"{info.path}: aspect ratio {info.width}×{info.height} differs from the original's "
-                f"{reference.width}×{reference.height}"
-            )
-        scaled = (info.width, info.height) != (width, height) and (
-            abs(info.width - width) > 1 or abs(info.height - height) > 1
-        )
-        if scaled:
-            notes.append(f"{name}: scaled from {info.width}×{info.height} to {width}×{height}")
-            logger.info(notes[-1])
-        if info.timing != "timestamps":
-            notes.append(f"{name}: timestamps unusable, frame i taken to be at i/{info.fps} s")
-        elif info.frames < round(info.duration * info.fps) - 1:
-            notes.append(
-                f"{name}: variable frame rate ({info.frames} frames in {info.duration:.2f} s), resampled"
-            )
-        methods[f"m{index}"] = Method(
-            name=name,
-            role="original" if index == 0 else "candidate",
-            source=str(info.path.resolve()),
-            fps=str(info.fps),
-            width=width,
-            height=height,
-            scaled_from=[info.width, info.height] if scaled else None,
-        )
+    methods = _methods(infos, method_names, width, height, notes)
 
     speeds = (1.0, *SLOW_MOTION_SPEEDS) if slow_motion else (1.0,)
     segment_length = duration / segments
@@ -314,30 +365,7 @@ def create_study(
     # Built under a temporary name; an old folder (--force) is replaced only once the new one is complete.
     with atomic_output(out_dir.resolve(), folder=True, replace=True) as building:
         (building / "media").mkdir()
-        media: dict[str, Media] = {}
-        for method_key, info in zip(methods, infos):
-            for clip_key, clip in clips.items():
-                indices = _frame_range(info.fps, clip.start, clip.duration)
-                playback_fps = info.fps * Fraction(clip.speed)
-                token = secrets.token_urlsafe(16)
-                relative = f"media/{token}.mp4"
-                frames = _decode_rgb(info, indices, width, height)
-                try:
-                    count = _encode(frames, (width, height), playback_fps, building / relative, crf, preset)
-                except av.FFmpegError as exc:
-                    raise StudyError(f"{info.path}: cannot transcode ({exc})") from exc
-                if count == 0:
-                    raise StudyError(f"{info.path}: no frames in {clip.label}")
-                media[token] = Media(
-                    method=method_key,
-                    clip=clip_key,
-                    path=relative,
-                    fps=str(info.fps),
-                    playback_fps=str(playback_fps),
-                    frames=count,
-                    width=width,
-                    height=height,
-                )
+        media = _encode_media(building, methods, infos, clips, (width, height), crf, preset)
         config = StudyConfig(
             title=title,
             methods=methods,

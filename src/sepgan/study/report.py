@@ -175,7 +175,7 @@ def build_report(
         # Holm across the comparisons of one question, for the pooled and the participant tests.
         for scope in ("all votes", "participants"):
             scoped = [r for r in rows if r.question == question and r.scope == scope]
-            for row, adjusted in zip(scoped, holm_adjust([r.p_value for r in scoped])):
+            for row, adjusted in zip(scoped, holm_adjust([r.p_value for r in scoped]), strict=True):
                 row.p_holm = adjusted
 
     notes = []
@@ -219,7 +219,8 @@ def _no_votes_warning(
         reasons.append(f"{excluded_low_refresh} from displays slower than the clip")
         options.append("--include-flagged")
     return (
-        f"no votes remain after exclusion: all {total} comparison votes were excluded ({'; '.join(reasons)}). "
+        f"no votes remain after exclusion: all {total} comparison votes were excluded "
+        f"({'; '.join(reasons)}). "
         f"To count them anyway: `sepgan study report STUDY {' '.join(options)}`."
     )
 
@@ -264,7 +265,8 @@ def format_text(report: Report) -> str:
         # No decisive vote, no test: "-" rather than the p = 1 of an empty sample.
         p_value, p_holm = (r.p_value, r.p_holm) if r.n else (None, None)
         lines.append(
-            f"{r.comparison[:34]:<34} {r.question:<10} {r.scope[:22]:<22} {r.n:>4} {r.wins_a:>4} {r.wins_b:>4}"
+            f"{r.comparison[:34]:<34} {r.question:<10} {r.scope[:22]:<22} "
+            f"{r.n:>4} {r.wins_a:>4} {r.wins_b:>4}"
             f" {r.ties:>4} {_fmt(r.rate_a):>7} {ci:>16} {_fmt(p_value, 4):>8} {_fmt(p_holm, 4):>7}"
         )
     lines += ["", "participants needed (exact two-sided binomial test, alpha 0.05, power 80%):"]
@@ -309,12 +311,13 @@ def _chart_figure(report: Report) -> Figure:
     axes.bar(positions, rates, color="#4878cf", width=0.6)
     axes.errorbar(positions, rates, yerr=[lower, upper], fmt="none", ecolor="black", capsize=6)
     axes.axhline(0.5, color="grey", linestyle="--", linewidth=1, label="no preference")
-    for x, row, rate, high in zip(positions, rows, rates, upper):
+    for x, row, rate, high in zip(positions, rows, rates, upper, strict=True):
         label = f"p={_fmt(row.p_value, 3)}" if row.n else "no votes"
         axes.text(x, rate + high + 0.02, label, ha="center", va="bottom", fontsize=8, color="black")
     if report.votes_used == 0:
-        axes.text(0.5, 0.75, "no votes remain after exclusion" if report.votes_total else "no votes yet",
-                  transform=axes.transAxes, ha="center", va="center", fontsize=10, color="#b22222")  # fmt: skip
+        message = "no votes remain after exclusion" if report.votes_total else "no votes yet"
+        axes.text(0.5, 0.75, message, transform=axes.transAxes,
+                  ha="center", va="center", fontsize=10, color="#b22222")  # fmt: skip
     axes.set_xticks(positions, labels, fontsize=8)
     axes.set_ylim(0, 1.12)  # room for a label above a bar at 1
     axes.set_yticks([0, 0.25, 0.5, 0.75, 1])
@@ -352,7 +355,8 @@ def write_report(
     store = VoteStore(database)
     report = build_report(
         config, store.votes(), include_flagged=include_flagged,
-        exclude_failed_attention=exclude_failed_attention, effects=effects, sessions=store.participant_count(),
+        exclude_failed_attention=exclude_failed_attention, effects=effects,
+        sessions=store.participant_count(),
     )  # fmt: skip
     out = Path(out_dir) if out_dir is not None else study_dir / "report"
     paths = {"csv": out / "report.csv", "json": out / "report.json", "png": out / "preference.png"}

@@ -31,7 +31,11 @@ from sepgan.training.objectives import Objective, objective
 
 @dataclass
 class Batch:
-    """Training tensors; ``flows`` (B×4V×h×w, pixels; V flow variants) is present when the dataset carries precomputed flow."""
+    """Training tensors.
+
+    ``flows`` (B×4V×h×w, pixels; V flow variants) is present when the dataset
+    carries precomputed flow.
+    """
 
     frame0: torch.Tensor
     frame1: torch.Tensor
@@ -40,13 +44,21 @@ class Batch:
 
     def to(self, device: torch.device) -> Batch:
         return Batch(
-            *(None if t is None else t.to(device, non_blocking=True) for t in (self.frame0, self.frame1, self.target, self.flows))
+            *(
+                None if t is None else t.to(device, non_blocking=True)
+                for t in (self.frame0, self.frame1, self.target, self.flows)
+            )
         )
 
     def chunks(self, size: int) -> list[Batch]:
         """The batch as consecutive batches of at most ``size`` items."""
         return [
-            Batch(*(None if t is None else t[start : start + size] for t in (self.frame0, self.frame1, self.target, self.flows)))
+            Batch(
+                *(
+                    None if t is None else t[start : start + size]
+                    for t in (self.frame0, self.frame1, self.target, self.flows)
+                )
+            )
             for start in range(0, self.target.shape[0], size)
         ]
 

@@ -89,7 +89,7 @@ class TrainResult:
 
 def psnr(prediction: torch.Tensor, target: torch.Tensor) -> float:
     """Mean per-image PSNR in dB of B×3×H×W tensors in [0, 1], with ``sepgan evaluate``'s convention."""
-    pairs = zip(to_uint8(prediction.detach().cpu()), to_uint8(target.detach().cpu()))
+    pairs = zip(to_uint8(prediction.detach().cpu()), to_uint8(target.detach().cpu()), strict=True)
     return float(np.mean([metrics.psnr(predicted, true) for predicted, true in pairs]))
 
 
@@ -132,7 +132,7 @@ class _EpochBatches:
 
 
 def _collate(items) -> Batch:
-    return Batch(*(torch.stack(column) for column in zip(*items)))
+    return Batch(*(torch.stack(column) for column in zip(*items, strict=True)))
 
 
 def _build_data(config: TrainConfig, rank: int, world_size: int):
@@ -198,7 +198,9 @@ def _validation_batch(dataset: Dataset, augment: PairedAugment, config: TrainCon
         try:
             return _collate([dataset[int(index)] for index in indices])
         except RuntimeError as error:  # torch.stack: sets of different crop sizes
-            raise TrainingError(f"data.validation_paths: prepared sets of different crop sizes ({error})") from None
+            raise TrainingError(
+                f"data.validation_paths: prepared sets of different crop sizes ({error})"
+            ) from None
     switches = ("flip_horizontal", "flip_vertical", "temporal_reverse", "channel_permute")
     saved = {name: getattr(augment, name) for name in switches}
     items = []
@@ -303,7 +305,9 @@ def _init_from_pretrained(generator: torch.nn.Module, name_or_path: str) -> None
     try:
         generator.load_state_dict(pretrained.state_dict())
     except RuntimeError as error:
-        raise TrainingError(f"model.init_from: {name_or_path} does not fit model.options ({error})") from error
+        raise TrainingError(
+            f"model.init_from: {name_or_path} does not fit model.options ({error})"
+        ) from error
 
 
 def _load_resume_state(config: TrainConfig, resume: bool) -> dict | None:
@@ -374,14 +378,20 @@ def _build_networks(config: TrainConfig, train_objective: Objective, runtime: Ru
     if config.model.init_from and fresh:  # a resumed run restores its own weights
         _init_from_pretrained(generator, config.model.init_from)
     if not any(True for _ in generator.parameters()):
-        raise TrainingError(f"model {config.model.name} with options {config.model.options} has no parameters to train")
+        raise TrainingError(
+            f"model {config.model.name} with options {config.model.options} has no parameters to train"
+        )
     generator = generator.to(runtime.device)
     generator_optimizer = torch.optim.Adam(
         generator.parameters(), lr=config.optim.generator_lr, betas=tuple(config.optim.generator_betas)
     )
     discriminator = discriminator_optimizer = None
     if train_objective.adversarial:
-        name = train_objective.discriminator if config.discriminator.name == "auto" else config.discriminator.name
+        name = (
+            train_objective.discriminator
+            if config.discriminator.name == "auto"
+            else config.discriminator.name
+        )
         options = {"image_size": config.data.crop_size, **config.discriminator.options}
         discriminator = create_model(name, **options).to(runtime.device)
         discriminator_optimizer = torch.optim.Adam(
@@ -431,7 +441,9 @@ def _distribute(run: _Run) -> None:
         device_ids = [run.runtime.device.index] if run.runtime.device.type == "cuda" else None
         run.generator = torch.nn.parallel.DistributedDataParallel(run.generator, device_ids=device_ids)
         if run.discriminator is not None:
-            run.discriminator = torch.nn.parallel.DistributedDataParallel(run.discriminator, device_ids=device_ids)
+            run.discriminator = torch.nn.parallel.DistributedDataParallel(
+                run.discriminator, device_ids=device_ids
+            )
 
 
 def _batches_per_step(run: _Run) -> int:
@@ -443,7 +455,9 @@ def _loader(run: _Run, dataset: Dataset, augment: PairedAugment, sampler: Distri
     config = run.config
     return DataLoader(
         _SeededItems(dataset, augment, config.seed),
-        batch_sampler=_EpochBatches(sampler, config.data.batch_size, start_batch=run.step * _batches_per_step(run)),
+        batch_sampler=_EpochBatches(
+            sampler, config.data.batch_size, start_batch=run.step * _batches_per_step(run)
+        ),
         num_workers=config.data.num_workers,
         collate_fn=_collate,
         pin_memory=run.runtime.device.type == "cuda",
@@ -528,7 +542,9 @@ def _validate(run: _Run) -> None:
     if run.is_main and math.isfinite(value) and (run.best_psnr is None or value > run.best_psnr):
         # A run whose validation peaks early keeps its best weights (the latest may be worse).
         run.best_psnr = value
-        save_pretrained(model, run.output_dir / "generator-best", metadata={"step": step, "validation_psnr": value})
+        save_pretrained(
+            model, run.output_dir / "generator-best", metadata={"step": step, "validation_psnr": value}
+        )
     if step % run.config.image_every == 0 or step == run.config.max_steps:
         run.run_log.image(step, validation_grid(validation.to(torch.device("cpu")), output.cpu()))
 
@@ -565,7 +581,13 @@ def train(config: TrainConfig, *, resume: bool = False, progress: bool = True) -
     if run.is_main and progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=config.max_steps, initial=run.step, desc=f"train {config.mode}", unit="step", dynamic_ncols=True)
+        bar = tqdm(
+            total=config.max_steps,
+            initial=run.step,
+            desc=f"train {config.mode}",
+            unit="step",
+            dynamic_ncols=True,
+        )
     run.generator.train()
     if run.discriminator is not None:
         run.discriminator.train()

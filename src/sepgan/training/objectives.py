@@ -76,7 +76,9 @@ class DCGAN(Objective):
     def generator_adversarial_loss(self, fake_score: torch.Tensor) -> torch.Tensor:
         return losses.bce_generator_loss(fake_score)
 
-    def discriminator_loss(self, discriminator, batch, fake, real_score, fake_score, *, gradient_penalty_weight):
+    def discriminator_loss(
+        self, discriminator, batch, fake, real_score, fake_score, *, gradient_penalty_weight
+    ):
         loss = losses.bce_discriminator_loss(real_score, fake_score)
         return loss, {
             "discriminator/bce": loss.item(),
@@ -95,7 +97,9 @@ class WGANGP(Objective):
     def generator_adversarial_loss(self, fake_score: torch.Tensor) -> torch.Tensor:
         return losses.wasserstein_generator_loss(fake_score)
 
-    def discriminator_loss(self, discriminator, batch, fake, real_score, fake_score, *, gradient_penalty_weight):
+    def discriminator_loss(
+        self, discriminator, batch, fake, real_score, fake_score, *, gradient_penalty_weight
+    ):
         wasserstein = losses.wasserstein_critic_loss(real_score, fake_score)
         # The penalty's double backward runs in float32: autocast would round the
         # gradient norm it constrains.
