@@ -264,7 +264,10 @@ def _read_windows(
 
 
 def _add_flows(windows: list[_Window], preset: str, variants: int, skipped: dict[str, int]) -> list[_Window]:
-    """Whole-frame DIS flow (``variants`` mirrorings) of every window and scale; drops the windows whose flow fails."""
+    """Whole-frame DIS flow (``variants`` mirrorings) of every window and scale.
+
+    Drops the windows whose flow fails (``sepgan prepare``'s rule, on the first variant).
+    """
     from sepgan.data.prepared import flow_failed
     from sepgan.flow import flow_ensemble_numpy
 
