@@ -249,6 +249,7 @@ def interpolate_video(
             "preset": options.preset,
             "start_time": info.start_time,
             "colour": reader.colour,  # the input's matrix, range and tags, for the output too
+            "presentation": reader.presentation,  # rotation, pixel aspect and tags, kept too
         }
         writer = open_writer(
             output,

@@ -27,6 +27,11 @@ Conventions
   levels of the input. Input of more than 8 bits is read as 8-bit with a note;
   HDR (PQ or HLG transfer) and video with alpha are refused, since sepgan
   works in 8-bit opaque RGB.
+* **Geometry and tags.** The input's display matrix (rotation by any angle,
+  mirroring), sample aspect ratio (non-square pixels) and stream tags
+  (language, title, disposition of every stream) are written to the output
+  (:class:`Presentation`), so a phone video still plays upright. A PNG
+  sequence cannot hold them; a note says so. AVI holds no display matrix.
 * **Audio and subtitles** are copied packet by packet, unchanged, with their
   timestamps. When the output container cannot hold a codec (MP4 takes only
   ``mov_text`` subtitles, for instance), audio is re-encoded to AAC and
@@ -56,7 +61,9 @@ Conventions
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
+import math
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -76,6 +83,7 @@ __all__ = [
     "DEFAULT_SCENE_THRESHOLD",
     "VIDEO_SUFFIXES",
     "PngSequenceWriter",
+    "Presentation",
     "VideoError",
     "VideoInfo",
     "VideoReader",
@@ -104,6 +112,10 @@ _CONTAINERS = {
     "h264": {".mp4", ".mkv", ".mov", ".m4v", ".avi"},
     "ffv1": {".mkv", ".avi", ".nut"},
 }
+# Containers whose muxers write a display matrix (MP4/MOV: tkhd matrix; Matroska: projection).
+_ROTATING_CONTAINERS = {".mp4", ".m4v", ".mov", ".mkv"}
+# Stream tags the muxer writes itself; copying the input's would state stale values.
+_MUXER_TAGS = {"duration", "encoder", "handler_name", "vendor_id"}
 # Suffixes taken for video files without asking FFmpeg (which reads many more).
 VIDEO_SUFFIXES = frozenset(
     {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".nut", ".mpg", ".mpeg", ".ts", ".flv", ".wmv", ".y4m"}
@@ -386,6 +398,58 @@ def _stream_colour(path: Path, stream: av.video.stream.VideoStream) -> Colour:
     )
 
 
+_IDENTITY_MATRIX = (65536, 0, 0, 0, 65536, 0, 0, 0, 1 << 30)
+
+
+@dataclass(frozen=True)
+class Presentation:
+    """How a video stream is shown and labelled, apart from its pixels; an output keeps the input's.
+
+    ``display_matrix``: FFmpeg's 3×3 ``DISPLAYMATRIX`` (nine int32, 16.16 fixed
+    point), which players apply to rotate or mirror the stored picture; None when
+    the picture is shown as stored. ``sample_aspect_ratio``: the shape of a pixel
+    (4/3: each pixel is shown a third wider than tall); None for square pixels.
+    ``tags``: the video stream's tags (language, title ...), as (key, value) pairs.
+    """
+
+    display_matrix: tuple[int, ...] | None = None
+    sample_aspect_ratio: Fraction | None = None
+    tags: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def rotation(self) -> float:
+        """Counter-clockwise rotation in degrees that players apply, as ffprobe reports it (0 if none).
+
+        Mirroring shows in :attr:`display_matrix` only (its determinant is negative).
+        """
+        if self.display_matrix is None:
+            return 0.0
+        a, b, _, c, d, *_ = self.display_matrix
+        degrees = round(-math.degrees(math.atan2(b / math.hypot(b, d), a / math.hypot(a, c))), 3) + 0.0
+        return 180.0 if degrees == -180 else degrees  # in (-180, 180]
+
+    def describe(self) -> str:
+        """What a player would lose without it, e.g. "rotation 90°, sample aspect ratio 4:3"."""
+        parts = []
+        if self.display_matrix is not None:
+            parts.append(f"rotation {self.rotation:g}°")
+        if self.sample_aspect_ratio is not None:
+            parts.append(f"sample aspect ratio {self.sample_aspect_ratio.numerator}:{self.sample_aspect_ratio.denominator}")
+        return ", ".join(parts)
+
+
+def _stream_tags(stream: av.stream.Stream) -> dict[str, str]:
+    return {key: value for key, value in stream.metadata.items() if key.lower() not in _MUXER_TAGS}
+
+
+def _frame_display_matrix(frame: av.VideoFrame) -> tuple[int, ...] | None:
+    for side_data in frame.side_data:
+        if side_data.type == av.sidedata.sidedata.Type.DISPLAYMATRIX:
+            matrix = tuple(int(value) for value in np.frombuffer(bytes(side_data), dtype=np.int32)[:9])
+            return None if matrix == _IDENTITY_MATRIX else matrix
+    return None
+
+
 class VideoReader:
     """Streaming decoder for the first video stream of a file (any container/codec FFmpeg reads).
 
@@ -403,6 +467,7 @@ class VideoReader:
     is converted back the same way and carries the same tags. Video with alpha,
     HDR (PQ or HLG transfer) or an unsupported matrix raises :class:`VideoError`
     on opening; input of more than 8 bits is read as 8-bit, ``reader.notes`` says so.
+    ``reader.presentation`` (rotation, pixel aspect, tags) goes to the writer the same way.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -423,6 +488,24 @@ class VideoReader:
             )
         self.stream.thread_type = "AUTO"  # frame/slice threads inside FFmpeg; frames stay in order
         self.passthrough = [*self.container.streams.audio, *self.container.streams.subtitles]
+
+    @functools.cached_property
+    def presentation(self) -> Presentation:
+        """The video stream's :class:`Presentation`: display matrix, sample aspect ratio and tags.
+
+        FFmpeg hands the display matrix to the decoded frames, not to the stream,
+        so this decodes the first frame of a second opening of the file (cheap;
+        the main decode loop is not disturbed).
+        """
+        matrix = None
+        with contextlib.suppress(av.FFmpegError, StopIteration), av.open(str(self.path), "r") as container:
+            matrix = _frame_display_matrix(next(container.decode(video=0)))
+        aspect = self.stream.sample_aspect_ratio
+        return Presentation(
+            display_matrix=matrix,
+            sample_aspect_ratio=Fraction(aspect) if aspect and aspect != 1 else None,
+            tags=tuple(_stream_tags(self.stream).items()),
+        )
 
     def decoded(self, on_packet: Callable[[av.Packet], None] | None = None) -> Iterator[av.VideoFrame]:
         """The decoded video frames (PyAV frames, with their timestamps), in display order."""
@@ -543,6 +626,10 @@ class VideoWriter:
     transfer. Without it, untagged-input rules apply (BT.709 for HD, BT.601
     below, tv range). The matrix is always tagged, also when it was guessed, so
     no player has to guess again. FFV1 stores RGB, tagged ``gbr``.
+
+    ``presentation`` (a reader's :attr:`VideoReader.presentation`) is written
+    to the video stream: display matrix, sample aspect ratio and tags. Copied
+    audio and subtitle streams keep their tags and disposition.
     """
 
     def __init__(
@@ -558,6 +645,7 @@ class VideoWriter:
         start_time: Fraction = Fraction(0),
         passthrough: Sequence[av.stream.Stream] = (),
         colour: Colour | None = None,
+        presentation: Presentation | None = None,
     ) -> None:
         self.path = Path(path)
         self.fps = Fraction(fps)
@@ -573,6 +661,7 @@ class VideoWriter:
             ) from error
         try:
             self._add_video_stream(codec, width, height, crf, preset)
+            self._present(presentation or Presentation())
             # First output pts: the input's first timestamp, in output frames.
             self._first_pts = round(start_time * self.fps)
             self._copies: dict[int, av.stream.Stream] = {}
@@ -602,13 +691,32 @@ class VideoWriter:
         stream.codec_context.time_base = stream.time_base
         self.video = stream
 
+    def _present(self, presentation: Presentation) -> None:
+        """Write the input's display matrix, sample aspect ratio and tags to the video stream."""
+        if presentation.display_matrix is not None:
+            if self.path.suffix.lower() in _ROTATING_CONTAINERS:
+                self.video.set_display_matrix(presentation.display_matrix)
+            else:
+                self.notes.append(
+                    f"rotation {presentation.rotation:g}° dropped: {self.path.suffix} cannot hold a display "
+                    "matrix (write .mp4, .mov or .mkv to keep it)"
+                )
+        if presentation.sample_aspect_ratio is not None:
+            # On the codec context: the encoder writes it into the bitstream, the muxer into the container.
+            self.video.codec_context.sample_aspect_ratio = presentation.sample_aspect_ratio
+        self.video.metadata.update(dict(presentation.tags))
+
     def _add_passthrough(self, stream: av.stream.Stream) -> None:
         name = stream.codec_context.name
         if name in self.container.supported_codecs:
-            self._copies[stream.index] = self.container.add_stream_from_template(stream)
+            copy = self._copies[stream.index] = self.container.add_stream_from_template(stream)
+            copy.metadata.update(_stream_tags(stream))
+            copy.disposition = stream.disposition
         elif stream.type == "audio":
             decoder = stream.codec_context
             encoder = self.container.add_stream("aac", rate=decoder.sample_rate, layout=decoder.layout)
+            encoder.metadata.update(_stream_tags(stream))
+            encoder.disposition = stream.disposition
             self._transcodes[stream.index] = (stream, encoder)
             self.notes.append(
                 f"audio stream {stream.index} ({name}) re-encoded to AAC for {self.path.suffix}"
@@ -689,10 +797,15 @@ class PngSequenceWriter:
 
     The frames go into a hidden temporary folder beside ``path``, which is
     renamed onto ``path`` by :meth:`close` (``path`` must not exist or be empty).
-    Audio and subtitles cannot be kept; ``notes`` says so.
+    Audio, subtitles, rotation and pixel aspect cannot be kept; ``notes`` says so.
     """
 
-    def __init__(self, path: str | os.PathLike[str], passthrough: Sequence[av.stream.Stream] = ()) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        passthrough: Sequence[av.stream.Stream] = (),
+        presentation: Presentation | None = None,
+    ) -> None:
         self.path = Path(path)
         self.frames_written = 0
         self.notes = (
@@ -700,6 +813,11 @@ class PngSequenceWriter:
             if passthrough
             else []
         )
+        if presentation is not None and presentation.describe():
+            self.notes.append(
+                f"{presentation.describe()} not kept: PNG frames are stored as decoded "
+                "(write a video file to keep it)"
+            )
         if self.path.exists() and (not self.path.is_dir() or any(self.path.iterdir())):
             raise VideoError(f"{self.path}: output folder exists and is not empty")
         try:
@@ -753,11 +871,12 @@ def open_writer(
     start_time: Fraction = Fraction(0),
     passthrough: Sequence[av.stream.Stream] = (),
     colour: Colour | None = None,
+    presentation: Presentation | None = None,
 ) -> VideoWriter | PngSequenceWriter:
     """A :class:`VideoWriter` or a :class:`PngSequenceWriter`, as :func:`output_codec` decides."""
     chosen = output_codec(path, codec)
     if chosen == "png":
-        return PngSequenceWriter(path, passthrough)
+        return PngSequenceWriter(path, passthrough, presentation)
     return VideoWriter(
         path,
         fps=fps,
@@ -769,6 +888,7 @@ def open_writer(
         start_time=start_time,
         passthrough=passthrough,
         colour=colour,
+        presentation=presentation,
     )
 
 
