@@ -1,4 +1,7 @@
-"""What a video carries besides its pixels survives `sepgan interpolate`: rotation, pixel aspect, stream tags.
+"""What an input carries besides its pixels survives `sepgan interpolate`: rotation, pixel aspect, stream tags.
+
+Videos keep their display matrix, sample aspect ratio and stream tags; JPEG
+EXIF orientation is applied to image inputs, as viewers apply it.
 
 Inputs are written here with PyAV (display matrix, sample aspect ratio) and,
 for a subtitle stream, with the ffmpeg command line; the expected values are
@@ -15,13 +18,15 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from PIL import Image
 from typer.testing import CliRunner
 
 from sepgan.checkpoint import save_pretrained
 from sepgan.cli import app
+from sepgan.frames import load_image_uint8
 from sepgan.models import create_model
 from sepgan.video import VideoReader
-from synthetic import moving_frames
+from synthetic import moving_frames, texture
 
 runner = CliRunner()
 
@@ -143,3 +148,36 @@ def test_audio_and_subtitle_tags_are_copied(tmp_path, weights):
     with av.open(str(tmp_path / "out.mp4")) as container:
         audio = container.streams.audio[0]
         assert audio.metadata.get("language") == "jpn" and "commentary" in audio.metadata.values()
+
+
+def save_oriented_jpeg(path: Path, stored: np.ndarray, orientation: int) -> Path:
+    exif = Image.Exif()
+    exif[0x0112] = orientation  # Orientation
+    Image.fromarray(stored).save(path, quality=95, exif=exif)
+    return path
+
+
+@pytest.mark.parametrize("orientation,turn", [(6, lambda a: np.rot90(a, -1)), (3, lambda a: a[::-1, ::-1]),
+                                              (8, lambda a: np.rot90(a, 1)), (2, lambda a: a[:, ::-1])])  # fmt: skip
+def test_jpeg_exif_orientation_is_applied(tmp_path, orientation, turn):
+    path = save_oriented_jpeg(tmp_path / "a.jpg", texture(48, 64), orientation)
+    with Image.open(path) as image:
+        stored = np.asarray(image.convert("RGB"))
+    assert stored.shape == (48, 64, 3)
+    np.testing.assert_array_equal(load_image_uint8(path), turn(stored))
+
+
+def test_an_exif_rotated_pair_gives_an_upright_middle_frame(tmp_path, weights):
+    frames = moving_frames(2, 48, 64)
+    paths = [save_oriented_jpeg(tmp_path / f"{index}.jpg", frame, 6) for index, frame in enumerate(frames)]
+    result = invoke(weights, *paths, "-o", tmp_path / "mid.png")
+    assert result.exit_code == 0, result.output
+    assert Image.open(tmp_path / "mid.png").size == (48, 64)  # as a viewer shows the inputs, not 64×48
+    (tmp_path / "folder").mkdir()
+    for path in paths:
+        path.rename(tmp_path / "folder" / path.name)
+    result = invoke(weights, tmp_path / "folder", "-o", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    first = np.asarray(Image.open(tmp_path / "out" / "000000.png"))
+    np.testing.assert_array_equal(first, load_image_uint8(tmp_path / "folder" / "0.jpg"))
+    assert first.shape == (64, 48, 3)
