@@ -247,7 +247,7 @@ def interpolate_video(
             "fps": fps_out,
             "crf": options.crf,
             "preset": options.preset,
-            "start_time": info.start_time,
+            "start_time": info.start_time - reader.origin,  # counted from the input's origin
             "colour": reader.colour,  # the input's matrix, range and tags, for the output too
             "presentation": reader.presentation,  # rotation, pixel aspect and tags, kept too
         }

@@ -17,8 +17,10 @@ Conventions
   guess of the real frame rate (``guessed_rate``) unless it disagrees with the
   average rate by more than 1 %; variable-frame-rate input is treated as
   constant-rate at that value.
-* **Timing.** The first output frame keeps the input's first timestamp, so
-  copied audio stays in sync.
+* **Timing.** Timestamps are counted from the input's origin, the earliest
+  start of its streams, as a stream copy counts them: MPEG-TS input (which
+  starts at ~1.4 s) gives output that starts at 0, and the first video frame
+  and the copied audio keep their offsets from it, so they stay in sync.
 * **Colour.** YUV is converted to RGB and back with the input's matrix and
   range (BT.601, BT.709, BT.2020; tv or pc), or for untagged input with what
   players assume: BT.709 for HD (width ≥ 1280 or height > 576), BT.601 below,
@@ -456,7 +458,9 @@ class VideoReader:
     ``reader.frames(on_packet)`` yields RGB uint8 H×W×3 frames in display
     order (``max_side`` downscales them); every packet of the audio and subtitle
     streams (``reader.passthrough``) is given to ``on_packet`` as the demuxer
-    reaches it. ``reader.decoded()`` is the same loop yielding PyAV frames, for
+    reaches it, its timestamps counted from ``reader.origin`` (the earliest stream
+    start, in seconds; pass ``start_time=info.start_time - reader.origin`` to the
+    writer), so output starts at 0 as a stream copy does. ``reader.decoded()`` is the same loop yielding PyAV frames, for
     callers that need timestamps or convert later (:func:`to_rgb`). This is
     sepgan's one decode loop: training's frame cache, video benchmarks, the
     study's clips and ``sepgan prepare`` all read through it. Decoding errors,
@@ -488,6 +492,14 @@ class VideoReader:
             )
         self.stream.thread_type = "AUTO"  # frame/slice threads inside FFmpeg; frames stay in order
         self.passthrough = [*self.container.streams.audio, *self.container.streams.subtitles]
+        # The file's time origin: the earliest start of the streams read. MPEG-TS starts at ~1.4 s;
+        # like a stream copy, the output starts at 0 and keeps each stream's offset from the origin.
+        starts = [
+            stream.start_time * Fraction(stream.time_base)
+            for stream in (self.stream, *self.passthrough)
+            if stream.start_time is not None and stream.time_base is not None
+        ]
+        self.origin = min(starts, default=Fraction(0))
 
     @functools.cached_property
     def presentation(self) -> Presentation:
@@ -515,6 +527,11 @@ class VideoReader:
                 if packet.stream is self.stream:
                     yield from packet.decode()
                 elif packet.dts is not None and on_packet is not None:
+                    if self.origin:
+                        shift = round(self.origin / packet.time_base)
+                        packet.dts -= shift
+                        if packet.pts is not None:
+                            packet.pts -= shift
                     on_packet(packet)
         except av.FFmpegError as error:
             raise VideoError(f"{self.path}: corrupt or truncated video ({_reason(error)})") from error

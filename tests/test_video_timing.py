@@ -1,0 +1,68 @@
+"""Timing survives `sepgan interpolate`: stream origins, elementary-stream rates, variable frame rates, fades.
+
+Inputs are written here with PyAV with explicit timestamps; the expected
+values are the ones a stream copy (``ffmpeg -c copy``) or ffprobe gives.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from sepgan.checkpoint import save_pretrained
+from sepgan.cli import app
+from sepgan.models import create_model
+from synthetic import moving_frames
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory) -> Path:
+    return save_pretrained(create_model("sepconv-tiny"), tmp_path_factory.mktemp("weights") / "tiny")
+
+
+def invoke(weights: Path, *arguments: object):
+    args = ["interpolate", *map(str, arguments), "--device", "cpu", "--quiet", "--weights", str(weights)]
+    return runner.invoke(app, args)
+
+
+def stream_starts(path: Path) -> dict[str, float]:
+    with av.open(str(path)) as container:
+        return {stream.type: float(stream.start_time * stream.time_base) for stream in container.streams}
+
+
+def test_mpeg_ts_output_starts_at_zero_and_keeps_the_audio_video_offset(tmp_path, weights):
+    # Video from 35/24 s, audio from 1.4375 s less AAC's 1024-sample priming: 1.4162 s, as TS files do.
+    source = tmp_path / "in.ts"
+    with av.open(str(source), "w", format="mpegts") as container:
+        video = container.add_stream("libx264", rate=24)
+        video.width, video.height, video.pix_fmt = 48, 32, "yuv420p"
+        audio = container.add_stream("aac", rate=48000, layout="mono")
+        for index, frame in enumerate(moving_frames(16, 32, 48)):
+            picture = av.VideoFrame.from_ndarray(frame, format="rgb24")
+            picture.pts, picture.time_base = 35 + index, Fraction(1, 24)
+            container.mux(video.encode(picture))
+        container.mux(video.encode(None))
+        silence = np.zeros((1, 1024), np.float32)
+        for start in range(0, 32768, 1024):
+            chunk = av.AudioFrame.from_ndarray(silence, format="fltp", layout="mono")
+            chunk.sample_rate, chunk.pts, chunk.time_base = 48000, 69000 + start, Fraction(1, 48000)
+            container.mux(audio.encode(chunk))
+        container.mux(audio.encode(None))
+    before = stream_starts(source)
+    assert before["video"] == pytest.approx(35 / 24) and before["audio"] == pytest.approx(1.41617, abs=1e-4)
+    result = invoke(weights, source, "-o", tmp_path / "out.mp4")
+    assert result.exit_code == 0, result.output
+    after = stream_starts(tmp_path / "out.mp4")
+    # What `ffmpeg -i in.ts -c copy out.mp4` gives: audio at 0, video 0.042 s later (here on the
+    # 1/48 s output grid, so within half an output frame; measured 0.041).
+    assert after["audio"] == pytest.approx(0, abs=1e-3)
+    assert after["video"] == pytest.approx(before["video"] - before["audio"], abs=1 / 96)
+    with av.open(str(tmp_path / "out.mp4")) as container:
+        assert container.duration / 1e6 == pytest.approx(0.709, abs=0.01)  # not 2.1 s for 0.67 s of video
