@@ -17,7 +17,8 @@ from typer.testing import CliRunner
 from sepgan.checkpoint import save_pretrained
 from sepgan.cli import app
 from sepgan.models import create_model
-from synthetic import moving_frames
+from sepgan.video import probe_video
+from synthetic import moving_frames, stream_seconds
 
 runner = CliRunner()
 
@@ -66,3 +67,28 @@ def test_mpeg_ts_output_starts_at_zero_and_keeps_the_audio_video_offset(tmp_path
     assert after["video"] == pytest.approx(before["video"] - before["audio"], abs=1 / 96)
     with av.open(str(tmp_path / "out.mp4")) as container:
         assert container.duration / 1e6 == pytest.approx(0.709, abs=0.01)  # not 2.1 s for 0.67 s of video
+
+
+@pytest.mark.parametrize("suffix,codec", [(".h264", "libx264"), (".hevc", "libx265"), (".m2v", "mpeg2video")])
+def test_a_raw_elementary_stream_is_read_at_its_own_rate_not_25(tmp_path, weights, suffix, codec):
+    source = tmp_path / f"in{suffix}"
+    with av.open(str(source), "w") as container:
+        stream = container.add_stream(codec, rate=30)
+        # 64×64: libx265 (in PyAV's FFmpeg) corrupts the heap below one 64-pixel CTU, e.g. at 48×32.
+        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
+        if codec == "libx265":
+            stream.options = {"x265-params": "log-level=none"}
+        for index, frame in enumerate(moving_frames(9, 64, 64)):
+            picture = av.VideoFrame.from_ndarray(frame, format="rgb24")
+            picture.pts = index
+            container.mux(stream.encode(picture))
+        container.mux(stream.encode(None))
+    with av.open(str(source)) as container:  # the demuxer's own idea: 25, the default it invents
+        assert container.streams.video[0].average_rate == 25
+    assert probe_video(source).fps == 30  # what ffprobe's r_frame_rate says
+    result = invoke(weights, source, "-o", tmp_path / "out.mp4")
+    assert result.exit_code == 0, result.output
+    assert "30 → 60 fps" in result.output
+    info = probe_video(tmp_path / "out.mp4")
+    assert (info.fps, info.frame_count) == (60, 18)
+    assert stream_seconds(tmp_path / "out.mp4", "video") == pytest.approx(9 / 30, abs=1e-3)

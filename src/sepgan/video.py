@@ -92,6 +92,7 @@ __all__ = [
     "VideoWriter",
     "fit_within",
     "format_fps",
+    "has_timestamps",
     "has_video_stream",
     "nominal_fps",
     "open_writer",
@@ -182,13 +183,26 @@ def nominal_fps(stream: av.video.stream.VideoStream) -> Fraction | None:
     return Fraction(rate) if rate else None
 
 
+def has_timestamps(stream: av.video.stream.VideoStream) -> bool:
+    """Whether the container stores frame timestamps; raw elementary streams (.h264, .hevc, .m2v) do not.
+
+    Their demuxers invent timestamps and an average rate at a default 25 fps;
+    the rate is then the one the bitstream states (its VUI or sequence header),
+    which FFmpeg's guess and ffprobe's ``r_frame_rate`` report.
+    """
+    return not stream.container.format.flags & av.format.Flags.no_timestamps.value
+
+
 def _stream_fps(stream: av.video.stream.VideoStream) -> Fraction | None:
     """The constant rate sepgan reads a stream at: the nominal rate, or the average for variable-rate input.
 
     Variable-rate input (the nominal and average rates more than 1 % apart) is
     read as constant-rate at its average, so the output lasts as long as the input.
+    A raw elementary stream is read at its nominal rate (:func:`has_timestamps`).
     """
     nominal = nominal_fps(stream)
+    if nominal and not has_timestamps(stream):
+        return nominal
     average = Fraction(stream.average_rate) if stream.average_rate else None
     if nominal and (average is None or abs(nominal / average - 1) < Fraction(1, 100)):
         return nominal
