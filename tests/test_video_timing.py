@@ -18,7 +18,7 @@ from sepgan.checkpoint import save_pretrained
 from sepgan.cli import app
 from sepgan.models import create_model
 from sepgan.video import probe_video
-from synthetic import moving_frames, stream_seconds
+from synthetic import make_clip, moving_frames, stream_seconds
 
 runner = CliRunner()
 
@@ -92,3 +92,31 @@ def test_a_raw_elementary_stream_is_read_at_its_own_rate_not_25(tmp_path, weight
     info = probe_video(tmp_path / "out.mp4")
     assert (info.fps, info.frame_count) == (60, 18)
     assert stream_seconds(tmp_path / "out.mp4", "video") == pytest.approx(9 / 30, abs=1e-3)
+
+
+def faded(frames: list[np.ndarray], levels: np.ndarray) -> list[np.ndarray]:
+    return [np.round(frame * level).astype(np.uint8) for frame, level in zip(frames, levels)]
+
+
+@pytest.mark.parametrize("length", [2, 4, 6, 12])
+def test_a_fade_is_interpolated_not_taken_for_cuts(tmp_path, weights, length):
+    # Shot A fades out to black over `length` frames while the camera moves, then shot B fades in
+    # from black over as many. 72×128 shrinks 2× to the 64×36 thumbnail, as HD shrinks 20–30×.
+    ramp = np.linspace(1, 0, length + 1)
+    shot_a = faded(moving_frames(3 + length, 72, 128, seed=1), np.concatenate([[1, 1], ramp]))
+    shot_b = faded(moving_frames(length + 3, 72, 128, seed=2), np.concatenate([ramp[::-1], [1, 1]]))
+    source = make_clip(tmp_path / "in.mkv", shot_a + shot_b[1:], Fraction(24))  # one black frame between
+    result = invoke(weights, source, "-o", tmp_path / "out.mkv", "--codec", "ffv1")
+    assert result.exit_code == 0, result.output
+    pairs = len(shot_a) + len(shot_b) - 2
+    assert f"{pairs} interpolated, 0 scene cuts" in result.output  # every pair, none copied
+
+
+def test_hard_cuts_are_still_cuts(tmp_path, weights):
+    shot_a = moving_frames(3, 72, 128, seed=1)
+    shot_b = [255 - frame for frame in moving_frames(3, 72, 128, seed=2)]  # another picture, same brightness
+    shot_c = [np.round(frame * 0.3).astype(np.uint8) for frame in moving_frames(3, 72, 128, seed=3)]  # dark
+    source = make_clip(tmp_path / "in.mkv", shot_a + shot_b + shot_c, Fraction(24))
+    result = invoke(weights, source, "-o", tmp_path / "out.mkv", "--codec", "ffv1")
+    assert result.exit_code == 0, result.output
+    assert "6 interpolated, 2 scene cuts" in result.output

@@ -6,9 +6,10 @@ network, so that every network call gets ``--batch`` pairs (static and cut
 intervals ride along without counting; at most ``4 · batch_size`` intervals are
 held). Each pair is classified first:
 
-* a **scene cut** (:func:`sepgan.video.scene_score` above ``scene_threshold``):
-  no blending across it; every in-between frame repeats the frame before the
-  cut, so the cut stays at its original time;
+* a **scene cut** (:func:`sepgan.video.scene_score` above ``scene_threshold``,
+  and not a step of a fade, :func:`sepgan.video.is_fade`): no blending across
+  it; every in-between frame repeats the frame before the cut, so the cut stays
+  at its original time. Fades of any length are interpolated;
 * **static** (no pixel differs by more than ``static_tolerance`` levels):
   in-between frames repeat the frame without running the network;
 * otherwise the wanted dyadic points are interpolated
@@ -32,7 +33,7 @@ import torch
 from sepgan.errors import UserError
 from sepgan.frames import from_uint8, to_uint8
 from sepgan.interpolator import Interpolator, Retiming
-from sepgan.video import DEFAULT_SCENE_THRESHOLD, scene_score, thumbnail
+from sepgan.video import DEFAULT_SCENE_THRESHOLD, is_fade, scene_score, thumbnail
 
 __all__ = ["InterpolationError", "RetimeStats", "retime"]
 
@@ -71,9 +72,14 @@ class _Interval:
 
 
 def _classify(
-    frame0: np.ndarray, frame1: np.ndarray, score: float, scene_threshold: float | None, static_tolerance: int
+    frame0: np.ndarray,
+    frame1: np.ndarray,
+    thumbnails: tuple[np.ndarray, np.ndarray],
+    scene_threshold: float | None,
+    static_tolerance: int,
 ) -> str:
-    if scene_threshold is not None and score > scene_threshold:
+    score = scene_score(*thumbnails)
+    if scene_threshold is not None and score > scene_threshold and not is_fade(*thumbnails):
         return "cut"
     # The full-resolution check only runs when the thumbnails are (nearly) equal.
     if score < 1 / 255 and int(np.abs(frame0.astype(np.int16) - frame1).max()) <= static_tolerance:
@@ -122,8 +128,8 @@ def retime(
                 stats.max_error = max(stats.max_error, abs(position - interval - t))
                 times.append(t)
                 next_output += 1
-            score = scene_score(previous_thumbnail, frame_thumbnail)
-            mode = _classify(previous, frame, score, scene_threshold, static_tolerance)
+            thumbnails = (previous_thumbnail, frame_thumbnail)
+            mode = _classify(previous, frame, thumbnails, scene_threshold, static_tolerance)
             stats.scene_cuts += mode == "cut"
             stats.static_pairs += mode == "static"
             interval = _Interval(count - 1, previous, frame, times, mode)

@@ -58,6 +58,9 @@ Conventions
   default threshold of 0.1 (:data:`DEFAULT_SCENE_THRESHOLD`). A cut between
   two shots of the same brightness and layout can score lower and be missed;
   lower the threshold for such footage, raise it for fast hand-held motion.
+  A fade is not a cut (:func:`is_fade`): a fade to or from black over 2–5
+  frames scores above the threshold at every step, but each step is the
+  previous picture under a global gain and offset, which a content change is not.
 """
 
 from __future__ import annotations
@@ -92,6 +95,8 @@ __all__ = [
     "VideoWriter",
     "fit_within",
     "format_fps",
+    "is_fade",
+    "brightness_ramp",
     "has_timestamps",
     "has_video_stream",
     "nominal_fps",
@@ -943,3 +948,47 @@ def thumbnail(frame: np.ndarray) -> np.ndarray:
 def scene_score(thumbnail0: np.ndarray, thumbnail1: np.ndarray) -> float:
     """Mean absolute difference of two thumbnails: 0 for the same picture, up to 1."""
     return float(np.abs(thumbnail0 - thumbnail1).mean())
+
+
+FADE_MIN_CHANGE = 3 / 255  # mean brightness change below which a pair is not a brightness ramp
+# Two pictures of one fade correlate (a gain keeps the picture; motion during the fade lowers it
+# to ~0.85 for a one-pixel shift of the thumbnail), two shots hardly (~0 for unrelated content) ...
+FADE_MIN_CORRELATION = 0.5
+FADE_FLAT = 2 / 255  # ... unless one of them is flat (standard deviation below this): black, white
+
+
+def brightness_ramp(before: np.ndarray, after: np.ndarray, min_change: float = FADE_MIN_CHANGE) -> bool:
+    """Whether ``after`` differs from ``before`` mostly by a global gain and offset of ``min_change`` or more.
+
+    The mean changes by more than ``min_change`` (in the arrays' units), and the
+    least-squares fit ``after ≈ a · before + b`` leaves less than half of the
+    change: a fade, a flash or an exposure step. Motion changes pixels locally,
+    so no global fit explains it (and a sliding texture keeps its mean).
+    """
+    if abs(float(after.mean() - before.mean())) <= min_change:
+        return False
+    x, y = before.ravel().astype(np.float64), after.ravel().astype(np.float64)
+    variance = x.var()
+    gain = ((x - x.mean()) * (y - y.mean())).mean() / variance if variance > 1e-12 else 0.0
+    offset = y.mean() - gain * x.mean()
+    residual = np.abs(gain * x + offset - y).mean()
+    return bool(residual < 0.5 * np.abs(y - x).mean())
+
+
+def is_fade(thumbnail0: np.ndarray, thumbnail1: np.ndarray) -> bool:
+    """Whether two thumbnails (:func:`thumbnail`) are steps of one fade, not two shots.
+
+    One is a :func:`brightness_ramp` of the other, either way (a fade in from
+    black is a ramp from the lit frame back to black), and the two are the same
+    picture: correlated by at least ``FADE_MIN_CORRELATION``, or one is flat
+    (black, white or any uniform colour, where a fade starts or ends). A cut to
+    or from a uniform frame thus counts as a fade, and its in-between frames are
+    blended: at most one output interval of a dissolve to black.
+    """
+    if not (brightness_ramp(thumbnail0, thumbnail1) or brightness_ramp(thumbnail1, thumbnail0)):
+        return False
+    deviation0, deviation1 = float(thumbnail0.std()), float(thumbnail1.std())
+    if min(deviation0, deviation1) < FADE_FLAT:
+        return True
+    correlation = float(((thumbnail0 - thumbnail0.mean()) * (thumbnail1 - thumbnail1.mean())).mean())
+    return correlation / (deviation0 * deviation1) >= FADE_MIN_CORRELATION
