@@ -70,7 +70,9 @@ def write_clip(
             samples = 48000 * count // 24
             tone = (0.3 * np.sin(np.arange(samples) / 10)).astype(np.float32)
             for start in range(0, samples, 1024):
-                chunk = av.AudioFrame.from_ndarray(tone[None, start : start + 1024], format="fltp", layout="mono")
+                chunk = av.AudioFrame.from_ndarray(
+                    tone[None, start : start + 1024], format="fltp", layout="mono"
+                )
                 chunk.sample_rate, chunk.pts = 48000, start
                 container.mux(audio.encode(chunk))
             container.mux(audio.encode(None))
@@ -85,13 +87,21 @@ def first_frame_rotation(path: Path) -> float:
 
 @pytest.mark.parametrize(
     "rotation,hflip,suffix",
-    [(90, False, ".mp4"), (180, False, ".mp4"), (-90, False, ".mkv"), (90, True, ".mov"), (33, False, ".mp4")],
+    [
+        (90, False, ".mp4"),
+        (180, False, ".mp4"),
+        (-90, False, ".mkv"),
+        (90, True, ".mov"),
+        (33, False, ".mp4"),
+    ],
 )
 def test_the_display_matrix_is_kept_for_every_angle(tmp_path, weights, rotation, hflip, suffix):
     source = write_clip(tmp_path / "in.mp4", rotation=rotation, hflip=hflip)
     with VideoReader(source) as reader:
         matrix = reader.presentation.display_matrix
-    assert matrix is not None and (first_frame_rotation(source) - rotation) % 360 == pytest.approx(0, abs=1e-3)
+    assert matrix is not None and (first_frame_rotation(source) - rotation) % 360 == pytest.approx(
+        0, abs=1e-3
+    )
     output = tmp_path / f"out{suffix}"
     result = invoke(weights, source, "-o", output)
     assert result.exit_code == 0, result.output
@@ -124,7 +134,9 @@ def test_the_sample_aspect_ratio_is_kept(tmp_path, weights, suffix):
         assert stream.display_aspect_ratio == Fraction(48 * 4, 32 * 3)  # 2:1 on screen, not 3:2
 
 
-@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="the ffmpeg command line builds the subtitle track")
+@pytest.mark.skipif(
+    shutil.which("ffmpeg") is None, reason="the ffmpeg command line builds the subtitle track"
+)
 def test_audio_and_subtitle_tags_are_copied(tmp_path, weights):
     clip = write_clip(tmp_path / "clip.mkv", audio_tags={"language": "jpn", "title": "commentary"})
     (tmp_path / "signs.srt").write_text("1\n00:00:00,000 --> 00:00:00,100\nHello\n")

@@ -16,7 +16,9 @@ from typer.testing import CliRunner
 
 from sepgan.checkpoint import save_pretrained
 from sepgan.cli import app
+from sepgan.interpolator import Retiming
 from sepgan.models import create_model
+from sepgan.retime import TimedRetiming
 from sepgan.video import probe_video
 from synthetic import make_clip, moving_frames, stream_seconds
 
@@ -120,3 +122,51 @@ def test_hard_cuts_are_still_cuts(tmp_path, weights):
     result = invoke(weights, source, "-o", tmp_path / "out.mkv", "--codec", "ffv1")
     assert result.exit_code == 0, result.output
     assert "6 interpolated, 2 scene cuts" in result.output
+
+
+def test_variable_frame_rate_output_follows_the_input_timestamps(tmp_path, weights):
+    # A 30 fps phone-style clip whose camera stalls: frames at slots 0–14, then 27–35 (0.9–1.167 s).
+    slots = [*range(15), *range(27, 36)]
+    canvas = moving_frames(36, 72, 128)  # the view at slot s is canvas[s], so content says its time
+    source = tmp_path / "in.mkv"
+    with av.open(str(source), "w") as container:
+        stream = container.add_stream("ffv1", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 128, 72, "bgr0"
+        for slot in slots:
+            picture = av.VideoFrame.from_ndarray(canvas[slot], format="rgb24")
+            picture.pts, picture.time_base = slot, Fraction(1, 30)
+            container.mux(stream.encode(picture))
+        container.mux(stream.encode(None))
+    result = invoke(weights, source, "-o", tmp_path / "out.mkv", "--codec", "ffv1")
+    assert result.exit_code == 0, result.output
+    assert "30 → 60 fps" in result.output
+    assert "note: variable frame rate: 1 gap(s) between input frames (the longest 0.433 s)" in result.output
+    timing_error_ms = float(result.output.split("max timing error ")[1].split(" ms")[0])
+    assert timing_error_ms <= 1000 / 120  # within half an output frame
+    with av.open(str(tmp_path / "out.mkv")) as container:
+        frames = [(frame.time, frame.to_ndarray(format="rgb24")) for frame in container.decode(video=0)]
+    assert len(frames) == 72  # 1.2 s at 60 fps, the stall filled at the output rate
+    for time, _ in frames:  # evenly at 60 fps (Matroska stores milliseconds)
+        assert abs(time - round(time * 60) / 60) < 1e-3
+    for slot in slots:  # every input frame is shown at its own time: slot / 30 s
+        time, picture = frames[2 * slot]
+        assert time == pytest.approx(slot / 30, abs=1e-3)
+        np.testing.assert_array_equal(picture, canvas[slot])
+
+
+def test_timed_retiming_fills_a_gap_within_half_an_output_frame():
+    timeline = TimedRetiming(Retiming.for_factor(2), Fraction(30))
+    slots = [0, 1, 2, 15, 16]  # a 13-slot (0.433 s) stall after frame 2
+    for slot in slots:
+        timeline.add(Fraction(slot, 30) + Fraction(7, 10), Fraction(1, 30))  # the clip starts at 0.7 s
+    timeline.finish()
+    worst = Fraction(0)
+    for k in range(34):  # 17 slots × 2
+        position = timeline.position(k)
+        interval, t = timeline.snap(position)
+        shown = slots[interval] + t * ((slots + [17])[interval + 1] - slots[interval])  # slot actually shown
+        worst = max(worst, abs(shown - Fraction(k, 2)))
+        assert timeline.error(position, interval, t) == abs(shown - Fraction(k, 2))
+    assert timeline.position(34) >= len(slots)  # the end: 17 slots, as the last frame lasts one
+    assert worst <= Fraction(1, 4)  # half an output frame, in input slots
+    assert worst > 0 and timeline.gaps == 1 and timeline.longest == 13

@@ -15,8 +15,9 @@ Conventions
   milliseconds, so players read 119.88 fps back as an approximation (the
   frames are still evenly spaced to within 1 ms). An input's rate is FFmpeg's
   guess of the real frame rate (``guessed_rate``) unless it disagrees with the
-  average rate by more than 1 %; variable-frame-rate input is treated as
-  constant-rate at that value.
+  average rate by more than 1 %; variable-frame-rate input is then treated as
+  constant-rate at the average. ``sepgan interpolate`` instead follows each
+  frame's timestamp (:class:`sepgan.retime.TimedRetiming`).
 * **Timing.** Timestamps are counted from the input's origin, the earliest
   start of its streams, as a stream copy counts them: MPEG-TS input (which
   starts at ~1.4 s) gives output that starts at 0, and the first video frame
@@ -93,12 +94,12 @@ __all__ = [
     "VideoInfo",
     "VideoReader",
     "VideoWriter",
+    "brightness_ramp",
     "fit_within",
     "format_fps",
-    "is_fade",
-    "brightness_ramp",
     "has_timestamps",
     "has_video_stream",
+    "is_fade",
     "nominal_fps",
     "open_writer",
     "output_codec",
@@ -454,8 +455,8 @@ class Presentation:
         parts = []
         if self.display_matrix is not None:
             parts.append(f"rotation {self.rotation:g}°")
-        if self.sample_aspect_ratio is not None:
-            parts.append(f"sample aspect ratio {self.sample_aspect_ratio.numerator}:{self.sample_aspect_ratio.denominator}")
+        if (aspect := self.sample_aspect_ratio) is not None:
+            parts.append(f"sample aspect ratio {aspect.numerator}:{aspect.denominator}")
         return ", ".join(parts)
 
 
