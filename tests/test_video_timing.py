@@ -170,3 +170,14 @@ def test_timed_retiming_fills_a_gap_within_half_an_output_frame():
     assert timeline.position(34) >= len(slots)  # the end: 17 slots, as the last frame lasts one
     assert worst <= Fraction(1, 4)  # half an output frame, in input slots
     assert worst > 0 and timeline.gaps == 1 and timeline.longest == 13
+
+
+def test_timed_retiming_holds_a_gap_too_long_to_fill():
+    timeline = TimedRetiming(Retiming.for_factor(2), Fraction(30))
+    for slot in (0, 1, 31, 32):  # a 1 s stall: 60 output frames, more than MAX_FILLED_OUTPUTS
+        timeline.add(Fraction(slot, 30))
+    timeline.finish()
+    snapped = [timeline.snap(timeline.position(k)) for k in range(66)]
+    assert snapped[2:62] == [(1, Fraction(0))] * 60  # frame 1 held until frame 2's time
+    assert snapped[62] == (2, Fraction(0)) and snapped[63] == (2, Fraction(1, 2))
+    assert timeline.held == 1 and timeline.gaps == 1

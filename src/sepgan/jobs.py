@@ -319,6 +319,7 @@ def interpolate_video(
             f"variable frame rate: {timeline.gaps} gap(s) between input frames (the longest "
             f"{float(timeline.longest / fps_in):.3f} s); output frames follow the input's timestamps "
             f"at {format_fps(fps_out)} fps, the gaps filled by interpolation"
+            + (f" ({timeline.held} too long to fill: the frame before is held)" if timeline.held else "")
         )
     if options.fps is not None and retiming.max_error:
         notes.append(

@@ -17,7 +17,8 @@ held). Each pair is classified first:
 
 Which output frame sits at which input time is :class:`sepgan.interpolator.Retiming`'s
 job, or for video :class:`TimedRetiming`'s, which follows the input's timestamps
-(variable frame rate: a 0.4 s stall is filled at the output rate); the inputs (a pair, a folder, a video) and the threads around this core are
+(variable frame rate: a 0.4 s stall is filled at the output rate); the inputs
+(a pair, a folder, a video) and the threads around this core are
 :mod:`sepgan.jobs` and :mod:`sepgan.stages`. Frames are RGB uint8 H×W×3 arrays.
 """
 
@@ -64,6 +65,10 @@ class RetimeStats:
     )
 
 
+# The longest gap TimedRetiming interpolates, in output frames (0.53 s at 30 → 60 fps).
+MAX_FILLED_OUTPUTS = 32
+
+
 class TimedRetiming:
     """A :class:`Retiming` whose input frames sit at their own timestamps: variable frame rate.
 
@@ -78,6 +83,9 @@ class TimedRetiming:
     gives exactly :class:`Retiming`'s positions. Within a gap of L slots the time
     is snapped to a finer dyadic grid (``max_depth + ⌈log2 L⌉``, at most 10),
     so the timing error stays ≤ 1/2^(max_depth + 1) slot, as between regular frames.
+    A gap of more than :data:`MAX_FILLED_OUTPUTS` output frames is not
+    interpolated: its frames hold the frame before, as a player shows a stall
+    (filling it would hold that many frames in memory at once); ``held`` counts them.
 
     :meth:`add` records each input frame's timestamp as it is decoded (before
     :func:`retime` sees the frame); :meth:`finish` the end of the last one.
@@ -95,6 +103,7 @@ class TimedRetiming:
         self._end: Fraction | None = None  # where the last frame's display ends, once known
         self._duration: Fraction | None = None  # the last frame's display duration, seconds
         self.gaps = 0  # intervals longer than 1.5 slots
+        self.held = 0  # of which too long to fill (MAX_FILLED_OUTPUTS)
         self.longest = Fraction(1)  # the longest interval, in slots
 
     def _slot(self, seconds: Fraction) -> Fraction:
@@ -112,6 +121,7 @@ class TimedRetiming:
         if self._slots or self._offset:
             step = slot - self._last
             self.gaps += step > Fraction(3, 2)
+            self.held += self._held(step)
             self.longest = max(self.longest, step)
         self._slots.append(slot)
         self._last = slot
@@ -153,16 +163,22 @@ class TimedRetiming:
             return self._offset + (slot - start) / length
         return Fraction(self._offset + len(slots))
 
+    def _held(self, length: Fraction) -> bool:
+        return length * self.ratio > MAX_FILLED_OUTPUTS
+
     def snap(self, position: Fraction) -> tuple[int, Fraction]:
         interval = math.floor(position)
         _, length = self._interval(interval)
+        if self._held(length):
+            return interval, Fraction(0)  # the frame before, until the next one's time
         depth = self.max_depth + (math.ceil(math.log2(length)) if length > 1 else 0)
         steps = 2 ** min(10, depth)
         return interval, Fraction(round((position - interval) * steps), steps)
 
     def error(self, position: Fraction, interval: int, t: Fraction) -> Fraction:
-        """Timing error in slots (input frames at the nominal rate)."""
-        return abs(position - interval - t) * self._interval(interval)[1]
+        """Timing error in slots (input frames at the nominal rate); 0 in a held gap (the stall's own)."""
+        length = self._interval(interval)[1]
+        return Fraction(0) if self._held(length) else abs(position - interval - t) * length
 
     @property
     def max_error(self) -> Fraction:
