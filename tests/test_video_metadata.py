@@ -117,9 +117,32 @@ def test_rotation_that_a_container_cannot_hold_is_named(tmp_path, weights):
     result = invoke(weights, source, "-o", tmp_path / "out.avi")
     assert result.exit_code == 0, result.output
     assert "note: rotation 90° dropped: .avi cannot hold a display matrix" in result.output
+    result = invoke(weights, write_clip(tmp_path / "odd.mp4", rotation=33), "-o", tmp_path / "frames")
+    assert result.exit_code == 0, result.output
+    assert "note: rotation 33° not kept: PNG frames are stored as decoded" in result.output
+
+
+# What `ffmpeg -i in -frames:v 1 out.png` (which applies the display matrix) gives, checked by hand.
+SHOWN = {
+    (90, False): lambda frame: np.rot90(frame, 1),
+    (180, False): lambda frame: np.rot90(frame, 2),
+    (-90, False): lambda frame: np.rot90(frame, -1),
+    (90, True): lambda frame: np.fliplr(np.rot90(frame, 1)),
+    (0, True): np.fliplr,
+}
+
+
+@pytest.mark.parametrize("rotation,hflip", list(SHOWN))
+def test_png_frames_are_turned_as_players_show_them(tmp_path, weights, rotation, hflip):
+    source = write_clip(tmp_path / "in.mp4", rotation=rotation, hflip=hflip)
+    with VideoReader(source) as reader:
+        stored = next(reader.frames())
     result = invoke(weights, source, "-o", tmp_path / "frames")
     assert result.exit_code == 0, result.output
-    assert "note: rotation 90° not kept: PNG frames are stored as decoded" in result.output
+    turn = "mirroring (ffprobe: rotation" if hflip else f"rotation {rotation}°"
+    assert f"note: {turn}" in result.output and "applied to the PNG frames" in result.output
+    first = np.asarray(Image.open(tmp_path / "frames" / "000000.png"))
+    np.testing.assert_array_equal(first, SHOWN[rotation, hflip](stored))
 
 
 @pytest.mark.parametrize("suffix", [".mp4", ".mkv"])

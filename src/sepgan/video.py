@@ -34,7 +34,8 @@ Conventions
   mirroring), sample aspect ratio (non-square pixels) and stream tags
   (language, title, disposition of every stream) are written to the output
   (:class:`Presentation`), so a phone video still plays upright. A PNG
-  sequence cannot hold them; a note says so. AVI holds no display matrix.
+  sequence cannot hold them: rotations by multiples of 90° and mirrors are
+  applied to its pixels, and a note says what is not kept. AVI holds no display matrix.
 * **Audio and subtitles** are copied packet by packet, unchanged, with their
   timestamps. When the output container cannot hold a codec (MP4 takes only
   ``mov_text`` subtitles, for instance), audio is re-encoded to AAC and
@@ -450,11 +451,44 @@ class Presentation:
         degrees = round(-math.degrees(math.atan2(b / math.hypot(b, d), a / math.hypot(a, c))), 3) + 0.0
         return 180.0 if degrees == -180 else degrees  # in (-180, 180]
 
+    @property
+    def turn(self) -> str:
+        """The display matrix in words: "rotation 90°", or "mirroring (ffprobe: rotation 180°)" ("" without one).
+
+        A mirror has no rotation of its own; ffprobe's angle is given to identify the matrix.
+        """
+        if self.display_matrix is None:
+            return ""
+        a, b, _, c, d, *_ = self.display_matrix
+        if a * d - b * c < 0:
+            return f"mirroring (ffprobe: rotation {self.rotation:g}°)"
+        return f"rotation {self.rotation:g}°"
+
+    def orient(self, frame: np.ndarray) -> np.ndarray | None:
+        """``frame`` (H×W×3) as players show it, for a rotation by a multiple of 90° with or without a mirror.
+
+        None when the display matrix turns by another angle (that needs resampling).
+        The matrix maps stored pixel (p, q) to shown pixel (a·p + c·q, b·p + d·q).
+        """
+        if self.display_matrix is None:
+            return frame
+        a, b, _, c, d, *_ = self.display_matrix
+        largest = max(abs(a), abs(b), abs(c), abs(d))
+        a, b, c, d = (0 if abs(value) < largest / 100 else (1 if value > 0 else -1) for value in (a, b, c, d))
+        if (a == 0) != (d == 0) or (b == 0) != (c == 0) or (a == 0) == (b == 0):
+            return None
+        rows, columns = np.indices(frame.shape[:2])
+        shown_columns, shown_rows = a * columns + c * rows, b * columns + d * rows
+        height, width = frame.shape[:2] if a else frame.shape[1::-1]
+        shown = np.empty((height, width, frame.shape[2]), frame.dtype)
+        shown[shown_rows - shown_rows.min(), shown_columns - shown_columns.min()] = frame
+        return shown
+
     def describe(self) -> str:
         """What a player would lose without it, e.g. "rotation 90°, sample aspect ratio 4:3"."""
         parts = []
         if self.display_matrix is not None:
-            parts.append(f"rotation {self.rotation:g}°")
+            parts.append(self.turn)
         if (aspect := self.sample_aspect_ratio) is not None:
             parts.append(f"sample aspect ratio {aspect.numerator}:{aspect.denominator}")
         return ", ".join(parts)
@@ -735,7 +769,7 @@ class VideoWriter:
                 self.video.set_display_matrix(presentation.display_matrix)
             else:
                 self.notes.append(
-                    f"rotation {presentation.rotation:g}° dropped: {self.path.suffix} cannot hold a display "
+                    f"{presentation.turn} dropped: {self.path.suffix} cannot hold a display "
                     "matrix (write .mp4, .mov or .mkv to keep it)"
                 )
         if presentation.sample_aspect_ratio is not None:
@@ -834,7 +868,8 @@ class PngSequenceWriter:
 
     The frames go into a hidden temporary folder beside ``path``, which is
     renamed onto ``path`` by :meth:`close` (``path`` must not exist or be empty).
-    Audio, subtitles, rotation and pixel aspect cannot be kept; ``notes`` says so.
+    Audio, subtitles and pixel aspect cannot be kept, nor rotations other than
+    by multiples of 90°, which are applied to the pixels; ``notes`` says so.
     """
 
     def __init__(
@@ -850,10 +885,20 @@ class PngSequenceWriter:
             if passthrough
             else []
         )
-        if presentation is not None and presentation.describe():
+        self.presentation = presentation or Presentation()
+        # A PNG has no display matrix: rotations by multiples of 90° (and mirrors) are applied to the pixels.
+        self._oriented = (
+            self.presentation.display_matrix is not None
+            and self.presentation.orient(np.zeros((2, 3, 1), np.uint8)) is not None
+        )
+        if self._oriented:
             self.notes.append(
-                f"{presentation.describe()} not kept: PNG frames are stored as decoded "
-                "(write a video file to keep it)"
+                f"{self.presentation.turn} applied to the PNG frames (a PNG has no display matrix)"
+            )
+        lost = replace(self.presentation, display_matrix=None) if self._oriented else self.presentation
+        if lost.describe():
+            self.notes.append(
+                f"{lost.describe()} not kept: PNG frames are stored as decoded (write a video file to keep it)"
             )
         if self.path.exists() and (not self.path.is_dir() or any(self.path.iterdir())):
             raise VideoError(f"{self.path}: output folder exists and is not empty")
@@ -865,6 +910,8 @@ class PngSequenceWriter:
             ) from error
 
     def write(self, frame: np.ndarray) -> None:
+        if self._oriented:
+            frame = self.presentation.orient(frame)
         target = self._output.temporary / f"{self.frames_written:06d}.png"
         try:
             Image.fromarray(frame).save(target, format="PNG", compress_level=1)
