@@ -28,7 +28,9 @@ reason, rather than converted behind the caller's back:
 * animated or multi-page files (which frame would be meant is ambiguous);
 * missing, unreadable or corrupt files.
 
-EXIF orientation is ignored: pixels are used as stored, as video frames are.
+EXIF orientation (a phone's JPEG stored sideways with orientation 6) is
+applied, as every viewer applies it (Pillow's ``ImageOps.exif_transpose``): a
+64×48 file with orientation 6 is read as the 48×64 picture it shows.
 
 Frame folders
 -------------
@@ -52,7 +54,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import ExifTags, Image, ImageOps
 
 from sepgan.atomic import atomic_output
 from sepgan.errors import UserError
@@ -118,6 +120,8 @@ def load_image_uint8(path: str | os.PathLike[str]) -> np.ndarray:
             _check_rgb8(image, path)
             if image.mode == "P":
                 image = image.convert("RGB")  # palette → RGB is exact
+            if image.getexif().get(ExifTags.Base.Orientation, 1) != 1:
+                image = ImageOps.exif_transpose(image)  # as viewers show it: rotated/mirrored, exactly
             array = np.array(image, dtype=np.uint8)  # np.array copies while the file is still open
     except FrameError:
         raise

@@ -176,6 +176,10 @@ class Retiming:
         # round() on a Fraction rounds half to even, which keeps the choice deterministic.
         return interval, Fraction(round((position - interval) * steps), steps)
 
+    def error(self, position: Fraction, interval: int, t: Fraction) -> Fraction:
+        """Timing error of showing ``(interval, t)`` for ``position``, in input frame intervals."""
+        return abs(position - interval - t)
+
     @property
     def max_error(self) -> Fraction:
         """Worst-case timing error in input frame intervals (0 when the ratio is a power of two)."""

@@ -10,6 +10,10 @@ Three inputs, one streaming core (:func:`sepgan.retime.retime`):
   position ``k · fps_in / fps_out``, and the positions past the last input
   frame (the last frame's own display time) repeat the last frame. So ×2
   yields ``2N`` frames, exactly the input's duration, and audio keeps its sync.
+  ``fps_in`` is the rate the frames were shot at, and the input's frames sit at
+  their own timestamps (:class:`sepgan.retime.TimedRetiming`): variable-rate
+  input, such as a phone clip with a 0.4 s stall, gives output at the full
+  rate whose timestamps follow the input's, with the gaps interpolated.
 
 Decoding, retiming and encoding run in three threads (:mod:`sepgan.stages`)
 unless ``overlap`` is off; the output is the same either way.
@@ -36,7 +40,7 @@ from tqdm import tqdm
 
 from sepgan.frames import IMAGE_SUFFIXES, list_frames, load_image, load_image_uint8, save_image
 from sepgan.interpolator import DEFAULT_MAX_DEPTH, Interpolator, Retiming
-from sepgan.retime import InterpolationError, RetimeStats, retime
+from sepgan.retime import InterpolationError, RetimeStats, TimedRetiming, retime
 from sepgan.stages import overlapped
 from sepgan.video import (
     DEFAULT_CRF,
@@ -44,8 +48,10 @@ from sepgan.video import (
     PngSequenceWriter,
     VideoReader,
     format_fps,
+    has_timestamps,
     open_writer,
     output_codec,
+    to_rgb,
 )
 
 __all__ = [
@@ -236,19 +242,26 @@ def interpolate_video(
     """Retime a video; audio and subtitles are copied; see the module docstring for counts and timing."""
     with VideoReader(source) as reader:
         info = reader.info
+        # Frames sit at their own timestamps (variable frame rate followed, at the rate they were
+        # shot at); a raw elementary stream has none and is read at its constant rate.
+        timeline: TimedRetiming | None = None
+        fps_in = (info.nominal_fps or info.fps) if has_timestamps(reader.stream) else info.fps
         if options.fps is not None:
             fps_out = Fraction(options.fps)
-            retiming = Retiming.for_fps(info.fps, fps_out, options.max_depth)
+            retiming = Retiming.for_fps(fps_in, fps_out, options.max_depth)
         else:
             retiming = _retiming(options)
-            fps_out = info.fps * retiming.ratio
+            fps_out = fps_in * retiming.ratio
+        if has_timestamps(reader.stream):
+            timeline = retiming = TimedRetiming(retiming, fps_in)
         stats = RetimeStats()
         encoding = {
             "fps": fps_out,
             "crf": options.crf,
             "preset": options.preset,
-            "start_time": info.start_time,
+            "start_time": info.start_time - reader.origin,  # counted from the input's origin
             "colour": reader.colour,  # the input's matrix, range and tags, for the output too
+            "presentation": reader.presentation,  # rotation, pixel aspect and tags, kept too
         }
         writer = open_writer(
             output,
@@ -280,7 +293,7 @@ def interpolate_video(
             if options.montage is not None:
                 montage = open_writer(options.montage, width=2 * info.width, height=info.height, **encoding)
             _run_stages(
-                reader.frames(on_packet=copy_packet),
+                _timed_frames(reader, copy_packet, timeline),
                 write,
                 interpolator,
                 retiming,
@@ -301,12 +314,35 @@ def interpolate_video(
                 montage.abort()
             raise
     notes = [*reader.notes, *writer.notes]
+    if timeline is not None and timeline.gaps:
+        notes.append(
+            f"variable frame rate: {timeline.gaps} gap(s) between input frames (the longest "
+            f"{float(timeline.longest / fps_in):.3f} s); output frames follow the input's timestamps "
+            f"at {format_fps(fps_out)} fps, the gaps filled by interpolation"
+            + (f" ({timeline.held} too long to fill: the frame before is held)" if timeline.held else "")
+        )
     if options.fps is not None and retiming.max_error:
         notes.append(
             f"timing: each output frame is the nearest 1/{2**options.max_depth} of an input interval "
-            f"(error ≤ {float(retiming.max_error / info.fps) * 1000:.2f} ms; --max-depth refines it)"
+            f"(error ≤ {float(retiming.max_error / fps_in) * 1000:.2f} ms; --max-depth refines it)"
         )
-    return JobResult("video", output, stats, fps_in=info.fps, fps_out=fps_out, notes=notes)
+    return JobResult("video", output, stats, fps_in=fps_in, fps_out=fps_out, notes=notes)
+
+
+def _timed_frames(
+    reader: VideoReader, on_packet: Callable, timeline: TimedRetiming | None
+) -> Iterator[np.ndarray]:
+    """The reader's RGB frames; each frame's timestamp goes to ``timeline`` before the frame is yielded."""
+    for frame in reader.decoded(on_packet):
+        if timeline is not None:
+            time_base = frame.time_base
+            timeline.add(
+                None if frame.pts is None or time_base is None else frame.pts * Fraction(time_base),
+                Fraction(frame.duration) * Fraction(time_base) if frame.duration and time_base else None,
+            )
+        yield to_rgb(frame, colour=reader.colour)
+    if timeline is not None:
+        timeline.finish()
 
 
 # ---------------------------------------------------------------------------

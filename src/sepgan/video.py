@@ -15,10 +15,13 @@ Conventions
   milliseconds, so players read 119.88 fps back as an approximation (the
   frames are still evenly spaced to within 1 ms). An input's rate is FFmpeg's
   guess of the real frame rate (``guessed_rate``) unless it disagrees with the
-  average rate by more than 1 %; variable-frame-rate input is treated as
-  constant-rate at that value.
-* **Timing.** The first output frame keeps the input's first timestamp, so
-  copied audio stays in sync.
+  average rate by more than 1 %; variable-frame-rate input is then treated as
+  constant-rate at the average. ``sepgan interpolate`` instead follows each
+  frame's timestamp (:class:`sepgan.retime.TimedRetiming`).
+* **Timing.** Timestamps are counted from the input's origin, the earliest
+  start of its streams, as a stream copy counts them: MPEG-TS input (which
+  starts at ~1.4 s) gives output that starts at 0, and the first video frame
+  and the copied audio keep their offsets from it, so they stay in sync.
 * **Colour.** YUV is converted to RGB and back with the input's matrix and
   range (BT.601, BT.709, BT.2020; tv or pc), or for untagged input with what
   players assume: BT.709 for HD (width ≥ 1280 or height > 576), BT.601 below,
@@ -27,6 +30,12 @@ Conventions
   levels of the input. Input of more than 8 bits is read as 8-bit with a note;
   HDR (PQ or HLG transfer) and video with alpha are refused, since sepgan
   works in 8-bit opaque RGB.
+* **Geometry and tags.** The input's display matrix (rotation by any angle,
+  mirroring), sample aspect ratio (non-square pixels) and stream tags
+  (language, title, disposition of every stream) are written to the output
+  (:class:`Presentation`), so a phone video still plays upright. A PNG
+  sequence cannot hold them: rotations by multiples of 90° and mirrors are
+  applied to its pixels, and a note says what is not kept. AVI holds no display matrix.
 * **Audio and subtitles** are copied packet by packet, unchanged, with their
   timestamps. When the output container cannot hold a codec (MP4 takes only
   ``mov_text`` subtitles, for instance), audio is re-encoded to AAC and
@@ -51,12 +60,17 @@ Conventions
   default threshold of 0.1 (:data:`DEFAULT_SCENE_THRESHOLD`). A cut between
   two shots of the same brightness and layout can score lower and be missed;
   lower the threshold for such footage, raise it for fast hand-held motion.
+  A fade is not a cut (:func:`is_fade`): a fade to or from black over 2–5
+  frames scores above the threshold at every step, but each step is the
+  previous picture under a global gain and offset, which a content change is not.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
+import math
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -76,13 +90,17 @@ __all__ = [
     "DEFAULT_SCENE_THRESHOLD",
     "VIDEO_SUFFIXES",
     "PngSequenceWriter",
+    "Presentation",
     "VideoError",
     "VideoInfo",
     "VideoReader",
     "VideoWriter",
+    "brightness_ramp",
     "fit_within",
     "format_fps",
+    "has_timestamps",
     "has_video_stream",
+    "is_fade",
     "nominal_fps",
     "open_writer",
     "output_codec",
@@ -104,6 +122,10 @@ _CONTAINERS = {
     "h264": {".mp4", ".mkv", ".mov", ".m4v", ".avi"},
     "ffv1": {".mkv", ".avi", ".nut"},
 }
+# Containers whose muxers write a display matrix (MP4/MOV: tkhd matrix; Matroska: projection).
+_ROTATING_CONTAINERS = {".mp4", ".m4v", ".mov", ".mkv"}
+# Stream tags the muxer writes itself; copying the input's would state stale values.
+_MUXER_TAGS = {"duration", "encoder", "handler_name", "vendor_id"}
 # Suffixes taken for video files without asking FFmpeg (which reads many more).
 VIDEO_SUFFIXES = frozenset(
     {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".nut", ".mpg", ".mpeg", ".ts", ".flv", ".wmv", ".y4m"}
@@ -168,13 +190,26 @@ def nominal_fps(stream: av.video.stream.VideoStream) -> Fraction | None:
     return Fraction(rate) if rate else None
 
 
+def has_timestamps(stream: av.video.stream.VideoStream) -> bool:
+    """Whether the container stores frame timestamps; raw elementary streams (.h264, .hevc, .m2v) do not.
+
+    Their demuxers invent timestamps and an average rate at a default 25 fps;
+    the rate is then the one the bitstream states (its VUI or sequence header),
+    which FFmpeg's guess and ffprobe's ``r_frame_rate`` report.
+    """
+    return not stream.container.format.flags & av.format.Flags.no_timestamps.value
+
+
 def _stream_fps(stream: av.video.stream.VideoStream) -> Fraction | None:
     """The constant rate sepgan reads a stream at: the nominal rate, or the average for variable-rate input.
 
     Variable-rate input (the nominal and average rates more than 1 % apart) is
     read as constant-rate at its average, so the output lasts as long as the input.
+    A raw elementary stream is read at its nominal rate (:func:`has_timestamps`).
     """
     nominal = nominal_fps(stream)
+    if nominal and not has_timestamps(stream):
+        return nominal
     average = Fraction(stream.average_rate) if stream.average_rate else None
     if nominal and (average is None or abs(nominal / average - 1) < Fraction(1, 100)):
         return nominal
@@ -386,13 +421,100 @@ def _stream_colour(path: Path, stream: av.video.stream.VideoStream) -> Colour:
     )
 
 
+_IDENTITY_MATRIX = (65536, 0, 0, 0, 65536, 0, 0, 0, 1 << 30)
+
+
+@dataclass(frozen=True)
+class Presentation:
+    """How a video stream is shown and labelled, apart from its pixels; an output keeps the input's.
+
+    ``display_matrix``: FFmpeg's 3×3 ``DISPLAYMATRIX`` (nine int32, 16.16 fixed
+    point), which players apply to rotate or mirror the stored picture; None when
+    the picture is shown as stored. ``sample_aspect_ratio``: the shape of a pixel
+    (4/3: each pixel is shown a third wider than tall); None for square pixels.
+    ``tags``: the video stream's tags (language, title ...), as (key, value) pairs.
+    """
+
+    display_matrix: tuple[int, ...] | None = None
+    sample_aspect_ratio: Fraction | None = None
+    tags: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def rotation(self) -> float:
+        """Counter-clockwise rotation in degrees that players apply, as ffprobe reports it (0 if none).
+
+        Mirroring shows in :attr:`display_matrix` only (its determinant is negative).
+        """
+        if self.display_matrix is None:
+            return 0.0
+        a, b, _, c, d, *_ = self.display_matrix
+        degrees = round(-math.degrees(math.atan2(b / math.hypot(b, d), a / math.hypot(a, c))), 3) + 0.0
+        return 180.0 if degrees == -180 else degrees  # in (-180, 180]
+
+    @property
+    def turn(self) -> str:
+        """The display matrix in words: "rotation 90°", or "mirroring (ffprobe: rotation 180°)" ("" without one).
+
+        A mirror has no rotation of its own; ffprobe's angle is given to identify the matrix.
+        """
+        if self.display_matrix is None:
+            return ""
+        a, b, _, c, d, *_ = self.display_matrix
+        if a * d - b * c < 0:
+            return f"mirroring (ffprobe: rotation {self.rotation:g}°)"
+        return f"rotation {self.rotation:g}°"
+
+    def orient(self, frame: np.ndarray) -> np.ndarray | None:
+        """``frame`` (H×W×3) as players show it, for a rotation by a multiple of 90° with or without a mirror.
+
+        None when the display matrix turns by another angle (that needs resampling).
+        The matrix maps stored pixel (p, q) to shown pixel (a·p + c·q, b·p + d·q).
+        """
+        if self.display_matrix is None:
+            return frame
+        a, b, _, c, d, *_ = self.display_matrix
+        largest = max(abs(a), abs(b), abs(c), abs(d))
+        a, b, c, d = (0 if abs(value) < largest / 100 else (1 if value > 0 else -1) for value in (a, b, c, d))
+        if (a == 0) != (d == 0) or (b == 0) != (c == 0) or (a == 0) == (b == 0):
+            return None
+        rows, columns = np.indices(frame.shape[:2])
+        shown_columns, shown_rows = a * columns + c * rows, b * columns + d * rows
+        height, width = frame.shape[:2] if a else frame.shape[1::-1]
+        shown = np.empty((height, width, frame.shape[2]), frame.dtype)
+        shown[shown_rows - shown_rows.min(), shown_columns - shown_columns.min()] = frame
+        return shown
+
+    def describe(self) -> str:
+        """What a player would lose without it, e.g. "rotation 90°, sample aspect ratio 4:3"."""
+        parts = []
+        if self.display_matrix is not None:
+            parts.append(self.turn)
+        if (aspect := self.sample_aspect_ratio) is not None:
+            parts.append(f"sample aspect ratio {aspect.numerator}:{aspect.denominator}")
+        return ", ".join(parts)
+
+
+def _stream_tags(stream: av.stream.Stream) -> dict[str, str]:
+    return {key: value for key, value in stream.metadata.items() if key.lower() not in _MUXER_TAGS}
+
+
+def _frame_display_matrix(frame: av.VideoFrame) -> tuple[int, ...] | None:
+    for side_data in frame.side_data:
+        if side_data.type == av.sidedata.sidedata.Type.DISPLAYMATRIX:
+            matrix = tuple(int(value) for value in np.frombuffer(bytes(side_data), dtype=np.int32)[:9])
+            return None if matrix == _IDENTITY_MATRIX else matrix
+    return None
+
+
 class VideoReader:
     """Streaming decoder for the first video stream of a file (any container/codec FFmpeg reads).
 
     ``reader.frames(on_packet)`` yields RGB uint8 H×W×3 frames in display
     order (``max_side`` downscales them); every packet of the audio and subtitle
     streams (``reader.passthrough``) is given to ``on_packet`` as the demuxer
-    reaches it. ``reader.decoded()`` is the same loop yielding PyAV frames, for
+    reaches it, its timestamps counted from ``reader.origin`` (the earliest stream
+    start, in seconds; pass ``start_time=info.start_time - reader.origin`` to the
+    writer), so output starts at 0 as a stream copy does. ``reader.decoded()`` is the same loop yielding PyAV frames, for
     callers that need timestamps or convert later (:func:`to_rgb`). This is
     sepgan's one decode loop: training's frame cache, video benchmarks, the
     study's clips and ``sepgan prepare`` all read through it. Decoding errors,
@@ -403,6 +525,7 @@ class VideoReader:
     is converted back the same way and carries the same tags. Video with alpha,
     HDR (PQ or HLG transfer) or an unsupported matrix raises :class:`VideoError`
     on opening; input of more than 8 bits is read as 8-bit, ``reader.notes`` says so.
+    ``reader.presentation`` (rotation, pixel aspect, tags) goes to the writer the same way.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -423,6 +546,32 @@ class VideoReader:
             )
         self.stream.thread_type = "AUTO"  # frame/slice threads inside FFmpeg; frames stay in order
         self.passthrough = [*self.container.streams.audio, *self.container.streams.subtitles]
+        # The file's time origin: the earliest start of the streams read. MPEG-TS starts at ~1.4 s;
+        # like a stream copy, the output starts at 0 and keeps each stream's offset from the origin.
+        starts = [
+            stream.start_time * Fraction(stream.time_base)
+            for stream in (self.stream, *self.passthrough)
+            if stream.start_time is not None and stream.time_base is not None
+        ]
+        self.origin = min(starts, default=Fraction(0))
+
+    @functools.cached_property
+    def presentation(self) -> Presentation:
+        """The video stream's :class:`Presentation`: display matrix, sample aspect ratio and tags.
+
+        FFmpeg hands the display matrix to the decoded frames, not to the stream,
+        so this decodes the first frame of a second opening of the file (cheap;
+        the main decode loop is not disturbed).
+        """
+        matrix = None
+        with contextlib.suppress(av.FFmpegError, StopIteration), av.open(str(self.path), "r") as container:
+            matrix = _frame_display_matrix(next(container.decode(video=0)))
+        aspect = self.stream.sample_aspect_ratio
+        return Presentation(
+            display_matrix=matrix,
+            sample_aspect_ratio=Fraction(aspect) if aspect and aspect != 1 else None,
+            tags=tuple(_stream_tags(self.stream).items()),
+        )
 
     def decoded(self, on_packet: Callable[[av.Packet], None] | None = None) -> Iterator[av.VideoFrame]:
         """The decoded video frames (PyAV frames, with their timestamps), in display order."""
@@ -432,6 +581,11 @@ class VideoReader:
                 if packet.stream is self.stream:
                     yield from packet.decode()
                 elif packet.dts is not None and on_packet is not None:
+                    if self.origin:
+                        shift = round(self.origin / packet.time_base)
+                        packet.dts -= shift
+                        if packet.pts is not None:
+                            packet.pts -= shift
                     on_packet(packet)
         except av.FFmpegError as error:
             raise VideoError(f"{self.path}: corrupt or truncated video ({_reason(error)})") from error
@@ -543,6 +697,10 @@ class VideoWriter:
     transfer. Without it, untagged-input rules apply (BT.709 for HD, BT.601
     below, tv range). The matrix is always tagged, also when it was guessed, so
     no player has to guess again. FFV1 stores RGB, tagged ``gbr``.
+
+    ``presentation`` (a reader's :attr:`VideoReader.presentation`) is written
+    to the video stream: display matrix, sample aspect ratio and tags. Copied
+    audio and subtitle streams keep their tags and disposition.
     """
 
     def __init__(
@@ -558,6 +716,7 @@ class VideoWriter:
         start_time: Fraction = Fraction(0),
         passthrough: Sequence[av.stream.Stream] = (),
         colour: Colour | None = None,
+        presentation: Presentation | None = None,
     ) -> None:
         self.path = Path(path)
         self.fps = Fraction(fps)
@@ -573,6 +732,7 @@ class VideoWriter:
             ) from error
         try:
             self._add_video_stream(codec, width, height, crf, preset)
+            self._present(presentation or Presentation())
             # First output pts: the input's first timestamp, in output frames.
             self._first_pts = round(start_time * self.fps)
             self._copies: dict[int, av.stream.Stream] = {}
@@ -602,13 +762,32 @@ class VideoWriter:
         stream.codec_context.time_base = stream.time_base
         self.video = stream
 
+    def _present(self, presentation: Presentation) -> None:
+        """Write the input's display matrix, sample aspect ratio and tags to the video stream."""
+        if presentation.display_matrix is not None:
+            if self.path.suffix.lower() in _ROTATING_CONTAINERS:
+                self.video.set_display_matrix(presentation.display_matrix)
+            else:
+                self.notes.append(
+                    f"{presentation.turn} dropped: {self.path.suffix} cannot hold a display "
+                    "matrix (write .mp4, .mov or .mkv to keep it)"
+                )
+        if presentation.sample_aspect_ratio is not None:
+            # On the codec context: the encoder writes it into the bitstream, the muxer into the container.
+            self.video.codec_context.sample_aspect_ratio = presentation.sample_aspect_ratio
+        self.video.metadata.update(dict(presentation.tags))
+
     def _add_passthrough(self, stream: av.stream.Stream) -> None:
         name = stream.codec_context.name
         if name in self.container.supported_codecs:
-            self._copies[stream.index] = self.container.add_stream_from_template(stream)
+            copy = self._copies[stream.index] = self.container.add_stream_from_template(stream)
+            copy.metadata.update(_stream_tags(stream))
+            copy.disposition = stream.disposition
         elif stream.type == "audio":
             decoder = stream.codec_context
             encoder = self.container.add_stream("aac", rate=decoder.sample_rate, layout=decoder.layout)
+            encoder.metadata.update(_stream_tags(stream))
+            encoder.disposition = stream.disposition
             self._transcodes[stream.index] = (stream, encoder)
             self.notes.append(
                 f"audio stream {stream.index} ({name}) re-encoded to AAC for {self.path.suffix}"
@@ -689,10 +868,16 @@ class PngSequenceWriter:
 
     The frames go into a hidden temporary folder beside ``path``, which is
     renamed onto ``path`` by :meth:`close` (``path`` must not exist or be empty).
-    Audio and subtitles cannot be kept; ``notes`` says so.
+    Audio, subtitles and pixel aspect cannot be kept, nor rotations other than
+    by multiples of 90°, which are applied to the pixels; ``notes`` says so.
     """
 
-    def __init__(self, path: str | os.PathLike[str], passthrough: Sequence[av.stream.Stream] = ()) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        passthrough: Sequence[av.stream.Stream] = (),
+        presentation: Presentation | None = None,
+    ) -> None:
         self.path = Path(path)
         self.frames_written = 0
         self.notes = (
@@ -700,6 +885,21 @@ class PngSequenceWriter:
             if passthrough
             else []
         )
+        self.presentation = presentation or Presentation()
+        # A PNG has no display matrix: rotations by multiples of 90° (and mirrors) are applied to the pixels.
+        self._oriented = (
+            self.presentation.display_matrix is not None
+            and self.presentation.orient(np.zeros((2, 3, 1), np.uint8)) is not None
+        )
+        if self._oriented:
+            self.notes.append(
+                f"{self.presentation.turn} applied to the PNG frames (a PNG has no display matrix)"
+            )
+        lost = replace(self.presentation, display_matrix=None) if self._oriented else self.presentation
+        if lost.describe():
+            self.notes.append(
+                f"{lost.describe()} not kept: PNG frames are stored as decoded (write a video file to keep it)"
+            )
         if self.path.exists() and (not self.path.is_dir() or any(self.path.iterdir())):
             raise VideoError(f"{self.path}: output folder exists and is not empty")
         try:
@@ -710,6 +910,8 @@ class PngSequenceWriter:
             ) from error
 
     def write(self, frame: np.ndarray) -> None:
+        if self._oriented:
+            frame = self.presentation.orient(frame)
         target = self._output.temporary / f"{self.frames_written:06d}.png"
         try:
             Image.fromarray(frame).save(target, format="PNG", compress_level=1)
@@ -753,11 +955,12 @@ def open_writer(
     start_time: Fraction = Fraction(0),
     passthrough: Sequence[av.stream.Stream] = (),
     colour: Colour | None = None,
+    presentation: Presentation | None = None,
 ) -> VideoWriter | PngSequenceWriter:
     """A :class:`VideoWriter` or a :class:`PngSequenceWriter`, as :func:`output_codec` decides."""
     chosen = output_codec(path, codec)
     if chosen == "png":
-        return PngSequenceWriter(path, passthrough)
+        return PngSequenceWriter(path, passthrough, presentation)
     return VideoWriter(
         path,
         fps=fps,
@@ -769,6 +972,7 @@ def open_writer(
         start_time=start_time,
         passthrough=passthrough,
         colour=colour,
+        presentation=presentation,
     )
 
 
@@ -792,3 +996,47 @@ def thumbnail(frame: np.ndarray) -> np.ndarray:
 def scene_score(thumbnail0: np.ndarray, thumbnail1: np.ndarray) -> float:
     """Mean absolute difference of two thumbnails: 0 for the same picture, up to 1."""
     return float(np.abs(thumbnail0 - thumbnail1).mean())
+
+
+FADE_MIN_CHANGE = 3 / 255  # mean brightness change below which a pair is not a brightness ramp
+# Two pictures of one fade correlate (a gain keeps the picture; motion during the fade lowers it
+# to ~0.85 for a one-pixel shift of the thumbnail), two shots hardly (~0 for unrelated content) ...
+FADE_MIN_CORRELATION = 0.5
+FADE_FLAT = 2 / 255  # ... unless one of them is flat (standard deviation below this): black, white
+
+
+def brightness_ramp(before: np.ndarray, after: np.ndarray, min_change: float = FADE_MIN_CHANGE) -> bool:
+    """Whether ``after`` differs from ``before`` mostly by a global gain and offset of ``min_change`` or more.
+
+    The mean changes by more than ``min_change`` (in the arrays' units), and the
+    least-squares fit ``after ≈ a · before + b`` leaves less than half of the
+    change: a fade, a flash or an exposure step. Motion changes pixels locally,
+    so no global fit explains it (and a sliding texture keeps its mean).
+    """
+    if abs(float(after.mean() - before.mean())) <= min_change:
+        return False
+    x, y = before.ravel().astype(np.float64), after.ravel().astype(np.float64)
+    variance = x.var()
+    gain = ((x - x.mean()) * (y - y.mean())).mean() / variance if variance > 1e-12 else 0.0
+    offset = y.mean() - gain * x.mean()
+    residual = np.abs(gain * x + offset - y).mean()
+    return bool(residual < 0.5 * np.abs(y - x).mean())
+
+
+def is_fade(thumbnail0: np.ndarray, thumbnail1: np.ndarray) -> bool:
+    """Whether two thumbnails (:func:`thumbnail`) are steps of one fade, not two shots.
+
+    One is a :func:`brightness_ramp` of the other, either way (a fade in from
+    black is a ramp from the lit frame back to black), and the two are the same
+    picture: correlated by at least ``FADE_MIN_CORRELATION``, or one is flat
+    (black, white or any uniform colour, where a fade starts or ends). A cut to
+    or from a uniform frame thus counts as a fade, and its in-between frames are
+    blended: at most one output interval of a dissolve to black.
+    """
+    if not (brightness_ramp(thumbnail0, thumbnail1) or brightness_ramp(thumbnail1, thumbnail0)):
+        return False
+    deviation0, deviation1 = float(thumbnail0.std()), float(thumbnail1.std())
+    if min(deviation0, deviation1) < FADE_FLAT:
+        return True
+    correlation = float(((thumbnail0 - thumbnail0.mean()) * (thumbnail1 - thumbnail1.mean())).mean())
+    return correlation / (deviation0 * deviation1) >= FADE_MIN_CORRELATION

@@ -55,7 +55,7 @@ from sepgan.frames import (
     load_image_uint8,
     natural_sort_key,
 )
-from sepgan.video import VIDEO_SUFFIXES, fit_within, has_video_stream, scene_score, thumbnail
+from sepgan.video import VIDEO_SUFFIXES, brightness_ramp, fit_within, has_video_stream, scene_score, thumbnail
 
 __all__ = [
     "FORMAT_VERSION",
@@ -218,21 +218,8 @@ def scene_cuts(thumbnails: Sequence[np.ndarray]) -> list[int]:
 
 
 def _brightness_ramp(before: np.ndarray, after: np.ndarray) -> bool:
-    """Whether ``after`` differs from ``before`` mostly by a global gain and offset of ``FADE_LEVEL`` or more.
-
-    The mean changes by more than ``FADE_LEVEL`` grey levels, and the least-squares
-    fit ``after ≈ a · before + b`` leaves less than half of the change: a fade, a
-    flash or an exposure step. Motion changes pixels locally, so no global fit
-    explains it (and a sliding texture keeps its mean).
-    """
-    if abs(float(after.mean() - before.mean())) <= FADE_LEVEL:
-        return False
-    x, y = before.ravel().astype(np.float64), after.ravel().astype(np.float64)
-    variance = x.var()
-    gain = ((x - x.mean()) * (y - y.mean())).mean() / variance if variance > 1e-6 else 0.0
-    offset = y.mean() - gain * x.mean()
-    residual = np.abs(gain * x + offset - y).mean()
-    return bool(residual < 0.5 * np.abs(y - x).mean())
+    """:func:`sepgan.video.brightness_ramp` in grey levels: a global gain and offset of ``FADE_LEVEL`` or more."""
+    return brightness_ramp(before, after, FADE_LEVEL)
 
 
 def screen_triplet(
