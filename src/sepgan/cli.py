@@ -113,6 +113,10 @@ def interpolate(
     fps: Annotated[
         str | None, typer.Option("--fps", help="Target frame rate for videos: 60, 59.94 or 60000/1001.")
     ] = None,
+    allow_high_fps: Annotated[
+        bool,
+        typer.Option("--allow-high-fps", help="Allow a target (--fps or --factor) over 16× the input's frame rate."),
+    ] = False,
     max_depth: Annotated[
         int, typer.Option("--max-depth", help="Finest step for --fps is 1/2^depth of an input interval.")
     ] = 3,
@@ -183,17 +187,23 @@ def interpolate(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Interpolate frames: the middle of two images, ×2/×4/×8 a frame folder, or retime a video."""
-    from sepgan.jobs import InterpolateOptions, run_interpolate
+    from sepgan.jobs import InterpolateOptions, check_model_options, run_interpolate
     from sepgan.retime import InterpolationError
     from sepgan.video import parse_fps
 
+    # Every number is checked before an input is read or the model loads.
+    check_model_options(
+        batch=batch, tile_overlap=tile_overlap, max_memory_mb=max_memory_mb, flow_variants=flow_variants
+    )
+    tile_size = parse_tile(tile)
     options = InterpolateOptions(
         factor=factor,
         fps=parse_fps(fps) if fps is not None else None,
+        allow_high_fps=allow_high_fps,
         max_depth=max_depth,
         codec=codec,
         crf=crf,
-        scene_threshold=scene_threshold if scene_threshold < 1 else None,
+        scene_threshold=None if scene_threshold == 1 else scene_threshold,  # 2 is an error, not "off"
         montage=montage,
         progress=not quiet,
         overlap=overlap,
@@ -212,7 +222,7 @@ def interpolate(
 
     def make_interpolator():
         interpolator = load_interpolator(
-            weights, device=device, precision=precision, batch_size=batch, tile=parse_tile(tile),
+            weights, device=device, precision=precision, batch_size=batch, tile=tile_size,
             tile_overlap=tile_overlap, max_memory_mb=max_memory_mb, compile=compile_model,
             flow_variants=flow_variants,
         )

@@ -34,8 +34,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from sepgan.flow import check_variants
 from sepgan.frames import IMAGE_SUFFIXES, list_frames, load_image, load_image_uint8, save_image
-from sepgan.interpolator import DEFAULT_MAX_DEPTH, Interpolator, Retiming
+from sepgan.interpolator import DEFAULT_MAX_DEPTH, MAX_DEPTH, Interpolator, Retiming
 from sepgan.retime import InterpolationError, RetimeStats, retime
 from sepgan.stages import overlapped
 from sepgan.video import (
@@ -49,16 +50,22 @@ from sepgan.video import (
 )
 
 __all__ = [
+    "HIGH_RATE_RATIO",
     "InterpolateOptions",
     "InterpolationError",
     "JobResult",
     "RetimeStats",
+    "check_model_options",
     "interpolate_folder",
     "interpolate_pair",
     "interpolate_video",
     "list_frames",
     "run_interpolate",
 ]
+
+# A target rate above this multiple of the input's (by --fps or --factor) needs allow_high_fps:
+# --fps 1e9 on a 24 fps clip once ran for minutes with memory rising and no frame written.
+HIGH_RATE_RATIO = 16
 
 
 @dataclass
@@ -68,10 +75,13 @@ class InterpolateOptions:
     ``factor`` (a power of two) and ``fps`` are exclusive; with neither, ×2.
     ``max_depth`` bounds the bisection used for ``fps`` (timing error ≤ 1/2^(depth+1)
     of an input interval). ``scene_threshold`` of ``None`` disables cut detection.
+    A target over :data:`HIGH_RATE_RATIO` times the input's rate needs ``allow_high_fps``;
+    over ``2**MAX_DEPTH`` times it is refused (finer steps would only repeat frames).
     """
 
     factor: int | None = None
     fps: Fraction | None = None
+    allow_high_fps: bool = False
     max_depth: int = DEFAULT_MAX_DEPTH
     codec: str = "auto"
     crf: int = DEFAULT_CRF
@@ -135,13 +145,50 @@ def _progress(outputs: Iterable, total: int | None, enabled: bool, description: 
 
 
 def _retiming(options: InterpolateOptions) -> Retiming:
-    factor = options.factor or 2
-    try:
-        return Retiming.for_factor(factor)
-    except ValueError as error:
+    factor = 2 if options.factor is None else options.factor  # 0 is an error, not the default
+    if not 2 <= factor <= 2**MAX_DEPTH or factor & (factor - 1):
         raise InterpolationError(
-            f"factor {factor}: must be a power of two (2, 4, 8, ...)", parameter="factor"
-        ) from error
+            f"factor {factor}: must be a power of two from 2 to {2**MAX_DEPTH} (2, 4, 8, ...)", parameter="factor"
+        )
+    return Retiming.for_factor(factor)
+
+
+def _check_rate(ratio: Fraction, options: InterpolateOptions, what: str) -> None:
+    """Refuse a target rate of ``ratio`` times the input's when it is absurd, or high and not allowed."""
+    if ratio > 2**MAX_DEPTH:
+        raise InterpolationError(
+            f"{what} is {float(ratio):.4g}× the input's frame rate; at most {2**MAX_DEPTH}× is supported",
+            parameter=("factor", "fps"),
+        )
+    if ratio > HIGH_RATE_RATIO and not options.allow_high_fps:
+        raise InterpolationError(
+            f"{what} is {float(ratio):.4g}× the input's frame rate; more than {HIGH_RATE_RATIO}× "
+            "needs allow_high_fps",
+            parameter=("factor", "fps", "allow_high_fps"),
+        )
+
+
+def check_model_options(
+    *, batch: int, tile_overlap: int | None, max_memory_mb: float | None, flow_variants: int | None
+) -> None:
+    """The interpolator's numbers, checked before any input is read or the model loads.
+
+    :class:`~sepgan.interpolator.Interpolator` checks them again; this only
+    makes a bad value fail first, named by the CLI's own parameter names.
+    """
+    if batch < 1:
+        raise InterpolationError(f"batch must be at least 1, got {batch}", parameter="batch")
+    if tile_overlap is not None and tile_overlap < 0:
+        raise InterpolationError(f"tile_overlap must be ≥ 0, got {tile_overlap}", parameter="tile_overlap")
+    if max_memory_mb is not None and not (math.isfinite(max_memory_mb) and max_memory_mb > 0):
+        raise InterpolationError(
+            f"max_memory_mb must be a positive number of MB, got {max_memory_mb}", parameter="max_memory_mb"
+        )
+    if flow_variants is not None:
+        try:
+            check_variants(flow_variants, "flow_variants")
+        except ValueError as error:
+            raise InterpolationError(str(error), parameter="flow_variants") from None
 
 
 def interpolate_pair(interpolator: Interpolator, path0: Path, path1: Path, output: Path) -> JobResult:
@@ -352,7 +399,13 @@ def run_interpolate(
     if options.fps is not None and options.fps <= 0:
         raise InterpolationError(f"fps must be positive, got {options.fps}", parameter="fps")
     if options.factor is not None:
-        _retiming(options)
+        _check_rate(_retiming(options).ratio, options, f"factor {options.factor}")
+    if not 0 <= options.max_depth <= MAX_DEPTH:
+        raise InterpolationError(
+            f"max_depth must be between 0 and {MAX_DEPTH}, got {options.max_depth}", parameter="max_depth"
+        )
+    if not 0 <= options.crf <= 51:
+        raise InterpolationError(f"crf must be between 0 (lossless) and 51, got {options.crf}", parameter="crf")
     if options.scene_threshold is not None and not 0 <= options.scene_threshold <= 1:
         raise InterpolationError(
             f"scene_threshold must be between 0 and 1, got {options.scene_threshold}", parameter="scene_threshold"
@@ -396,5 +449,7 @@ def run_interpolate(
         raise InterpolationError(
             f"montage {options.montage}: give a video file name such as montage.mp4", parameter="montage"
         )
-    VideoReader(source).close()  # opens and describes the container; corrupt files fail here
+    with VideoReader(source) as reader:  # opens and describes the container; corrupt files fail here
+        if options.fps is not None:
+            _check_rate(options.fps / reader.info.fps, options, f"fps {format_fps(options.fps)}")
     return interpolate_video(make_interpolator(), source, output, options)

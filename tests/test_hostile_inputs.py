@@ -1,0 +1,108 @@
+"""`sepgan interpolate` on inputs that used to crash, mislead or touch the input (issue 13, section 4).
+
+Each test builds its small input here and asserts the right value: one
+``error:`` line and exit 2 before any work, or a correct result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from sepgan.checkpoint import save_pretrained
+from sepgan.cli import app
+from sepgan.models import create_model
+from synthetic import make_clip, moving_frames
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory) -> Path:
+    return save_pretrained(create_model("sepconv-tiny"), tmp_path_factory.mktemp("weights") / "tiny")
+
+
+def invoke(*arguments: object, weights_folder: Path | None = None):
+    args = ["interpolate", *map(str, arguments), "--device", "cpu", "--quiet"]
+    if weights_folder is not None:
+        args += ["--weights", str(weights_folder)]
+    return runner.invoke(app, args)
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# ---------------------------------------------------------------------------- option ranges
+
+# (options, the one line expected, whether the check comes before the model loads)
+BAD_OPTIONS = [
+    (["--max-depth", "-1", "--fps", "60"], "error: --max-depth must be between 0 and 10, got -1", True),
+    (["--max-depth", "11"], "error: --max-depth must be between 0 and 10, got 11", True),
+    (["--factor", "0"], "error: --factor 0: must be a power of two from 2 to 1024 (2, 4, 8, ...)", True),
+    (["--factor", "1"], "error: --factor 1: must be a power of two from 2 to 1024 (2, 4, 8, ...)", True),
+    (["--factor", "6"], "error: --factor 6: must be a power of two from 2 to 1024 (2, 4, 8, ...)", True),
+    (["--factor", "2048", "--allow-high-fps"], "error: --factor 2048: must be a power of two from 2 to 1024", True),
+    (["--factor", "32"], "error: --factor 32 is 32× the input's frame rate; more than 16× needs --allow-high-fps",
+     True),
+    (["--fps", "1e9"], "error: --fps 1000000000 is 4.167e+07× the input's frame rate; at most 1024× is supported",
+     True),
+    (["--fps", "1e9", "--allow-high-fps"], "error: --fps 1000000000 is 4.167e+07× the input's frame rate; at most", True),
+    (["--fps", "400"], "error: --fps 400 is 16.67× the input's frame rate; more than 16× needs --allow-high-fps",
+     True),
+    (["--fps", "0"], "error: frame rate must be positive, got '0'", True),
+    (["--fps", "nan"], "error: cannot read frame rate 'nan'", True),
+    (["--crf", "52"], "error: --crf must be between 0 (lossless) and 51, got 52", True),
+    (["--crf", "-1"], "error: --crf must be between 0 (lossless) and 51, got -1", True),
+    (["--max-memory-mb", "0"], "error: --max-memory-mb must be a positive number of MB, got 0.0", True),
+    (["--max-memory-mb", "-5"], "error: --max-memory-mb must be a positive number of MB, got -5.0", True),
+    (["--max-memory-mb", "nan"], "error: --max-memory-mb must be a positive number of MB, got nan", True),
+    (["--max-memory-mb", "inf"], "error: --max-memory-mb must be a positive number of MB, got inf", True),
+    (["--scene-threshold", "2"], "error: --scene-threshold must be between 0 and 1, got 2.0", True),
+    (["--scene-threshold", "-0.1"], "error: --scene-threshold must be between 0 and 1, got -0.1", True),
+    (["--scene-threshold", "nan"], "error: --scene-threshold must be between 0 and 1, got nan", True),
+    (["--batch", "0"], "error: --batch must be at least 1, got 0", True),
+    (["--tile-overlap", "-1"], "error: --tile-overlap must be ≥ 0, got -1", True),
+    (["--flow-variants", "0"], "error: --flow-variants must be between 1 and 4, got 0", True),
+    (["--flow-variants", "5"], "error: --flow-variants must be between 1 and 4, got 5", True),
+    (["--tile", "big"], "error: --tile big: use 'auto', 'none' or a size in pixels", True),
+    (["--tile", "0"], "error: --tile 0 px is too small for an overlap of 64 px; use at least 96", False),
+    (["--device", "gpu0"], "error: --device 'gpu0': use auto, cpu, cuda or cuda:N", False),
+    (["--precision", "fp8"], "error: unknown precision 'fp8'", False),
+    (["--codec", "hevc"], "error: unknown codec 'hevc'; choose one of h264, ffv1, png", True),
+    (["--adapt", "--adapt-steps", "-1"], "error: adaptation setting steps=-1 is out of range", True),
+]
+
+
+@pytest.mark.parametrize("options,expected,before_model", BAD_OPTIONS, ids=[" ".join(o[0]) for o in BAD_OPTIONS])
+def test_every_option_is_range_checked_with_one_line(tmp_path, weights, monkeypatch, options, expected, before_model):
+    source = make_clip(tmp_path / "in.mkv", moving_frames(3, 16, 16), Fraction(24))
+    before = digest(source)
+    if before_model:  # the check must not wait for the model (nor for decoding)
+        import sepgan.interpolator
+
+        def refuse(*args, **kwargs):
+            raise AssertionError("the model was loaded before the option was checked")
+
+        monkeypatch.setattr(sepgan.interpolator.Interpolator, "from_pretrained", refuse)
+    args = ["--device", "cpu", *options] if "--device" not in options else options
+    result = runner.invoke(app, ["interpolate", str(source), "-o", str(tmp_path / "out.mkv"), "--quiet",
+                                 "--weights", str(weights), *args])  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
+    assert result.output.startswith(expected), result.output
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["in.mkv"]
+    assert digest(source) == before
+
+
+def test_high_fps_runs_when_allowed_and_threshold_one_disables_cuts(tmp_path, weights):
+    source = make_clip(tmp_path / "in.mkv", moving_frames(2, 16, 16), Fraction(24))
+    result = invoke(source, "-o", tmp_path / "out", "--factor", "32", "--allow-high-fps", "--scene-threshold", "1",
+                    weights_folder=weights)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "64 frames from 2, 24 → 768 fps" in result.output
+    assert len(list((tmp_path / "out").iterdir())) == 64
