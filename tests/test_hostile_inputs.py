@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import sys
+import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -165,3 +166,34 @@ def test_dis_flow_takes_every_small_size_without_crashing():
     )
     process = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
     assert process.returncode == 0 and process.stdout.strip() == "ok", process.stderr[-2000:]
+
+
+# ---------------------------------------------------------------------------- killed runs
+
+
+@pytest.mark.parametrize("name", ["x2.mp4", pytest.param("frames", marks=pytest.mark.slow)])
+def test_a_rerun_removes_the_temporary_of_a_sigkilled_run(tmp_path, weights, name):
+    """SIGKILL cannot be caught: the hidden temporary stays, and the next run to the same output removes it."""
+    long_clip = make_clip(tmp_path / "long.mkv", moving_frames(150, 32, 32, shift=(0, 1)), Fraction(30))
+    short_clip = make_clip(tmp_path / "short.mkv", moving_frames(3, 32, 32, shift=(0, 1)), Fraction(30))
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+
+    def command(clip: Path) -> list[str]:
+        return [sys.executable, "-m", "sepgan", "interpolate", str(clip), "-o", str(out_dir / name),
+                "--weights", str(weights), "--device", "cpu", "--quiet"]  # fmt: skip
+
+    process = subprocess.Popen(command(long_clip), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not any(out_dir.iterdir()) and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.01)
+    assert process.poll() is None, "the job ended before it could be killed"
+    process.kill()
+    process.communicate(timeout=60)
+    stale = [path.name for path in out_dir.iterdir()]
+    assert len(stale) == 1 and stale[0].startswith(f".{name}.sepgan-tmp-{process.pid}-"), stale
+    result = subprocess.run(command(short_clip), capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr
+    assert [path.name for path in out_dir.iterdir()] == [name]
+    if name == "frames":
+        assert len(list((out_dir / name).iterdir())) == 6
