@@ -7,6 +7,7 @@ Each test builds its small input here and asserts the right value: one
 from __future__ import annotations
 
 import hashlib
+import shutil
 import subprocess
 import sys
 import time
@@ -197,3 +198,25 @@ def test_a_rerun_removes_the_temporary_of_a_sigkilled_run(tmp_path, weights, nam
     assert [path.name for path in out_dir.iterdir()] == [name]
     if name == "frames":
         assert len(list((out_dir / name).iterdir())) == 6
+
+
+# ---------------------------------------------------------------------------- animated images
+
+
+@pytest.mark.parametrize("suffix,kind", [(".gif", "GIF"), (".png", "PNG"), (".webp", "WEBP")])
+def test_an_animated_image_is_refused_with_what_to_do(tmp_path, suffix, kind):
+    images = [Image.fromarray(frame) for frame in moving_frames(6, 32, 48)]
+    source = tmp_path / f"anim{suffix}"
+    images[0].save(source, save_all=True, append_images=images[1:], duration=100, loop=0)
+    before = digest(source)
+    result = invoke(source, "-o", tmp_path / "out.mp4")
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(f"error: {source}: animated {kind} (6 frames): convert it to a video first")
+    assert len(result.output.strip().splitlines()) == 1
+    assert digest(source) == before and sorted(p.name for p in tmp_path.iterdir()) == [source.name]
+    if kind == "GIF" and shutil.which("ffmpeg"):  # the advice works: the converted clip is read
+        command = result.output.split("e.g. ", 1)[1].strip().split()
+        subprocess.run(command, cwd=tmp_path, check=True, capture_output=True, stdin=subprocess.DEVNULL, timeout=60)
+        converted = invoke(tmp_path / "clip.mkv", "-o", tmp_path / "out.mkv")
+        assert converted.exit_code == 0, converted.output
+        assert "12 frames from 6, 10 → 20 fps" in converted.output

@@ -385,6 +385,17 @@ def _is_image(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES
 
 
+def _animated_frames(path: Path) -> tuple[str, int]:
+    """(format, frame count) of an image file by Pillow: ("GIF", 24) for an animated GIF; ("", 1) if unreadable."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            return image.format or "", int(getattr(image, "n_frames", 1))
+    except Exception:  # noqa: BLE001 - Pillow raises many kinds; load_image_uint8 says what is wrong
+        return "", 1
+
+
 def run_interpolate(
     inputs: list[Path],
     output: Path,
@@ -443,6 +454,12 @@ def run_interpolate(
         load_image_uint8(paths[0])
         return interpolate_folder(make_interpolator(), source, output, options)
     if _is_image(source):
+        image_format, count = _animated_frames(source)
+        if count > 1:  # GIF, APNG, animated WebP: FFmpeg reads GIF's alpha as bgra, which sepgan refuses
+            example = "" if image_format == "WEBP" else f", e.g. ffmpeg -i {source.name} -c:v ffv1 -pix_fmt bgr0 clip.mkv"
+            raise InterpolationError(
+                f"{source}: animated {image_format or 'image'} ({count} frames): convert it to a video first{example}"
+            )
         raise InterpolationError(f"{source} is a single image; pass two images, a frame folder or a video")
     output_codec(output, options.codec)  # reject a bad suffix/codec before decoding
     if options.montage is not None and output_codec(options.montage) == "png":
