@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 from sepgan.checkpoint import save_pretrained
 from sepgan.cli import app
 from sepgan.models import create_model
-from synthetic import decode_all, make_clip, moving_frames
+from synthetic import decode_all, make_clip, moving_frames, write_frame_folder
 
 runner = CliRunner()
 
@@ -220,3 +220,21 @@ def test_an_animated_image_is_refused_with_what_to_do(tmp_path, suffix, kind):
         converted = invoke(tmp_path / "clip.mkv", "-o", tmp_path / "out.mkv")
         assert converted.exit_code == 0, converted.output
         assert "12 frames from 6, 10 → 20 fps" in converted.output
+
+
+# ---------------------------------------------------------------------------- output inside the input
+
+
+@pytest.mark.parametrize("inside", ["out", "out.png", "sub/out", "link/out"])
+def test_an_output_inside_the_input_folder_is_refused(tmp_path, weights, inside):
+    frames_folder = write_frame_folder(tmp_path / "frames", moving_frames(3, 16, 16))
+    (frames_folder / "sub").mkdir()
+    (tmp_path / "link").symlink_to(frames_folder)  # the same folder by another name
+    before = {path: digest(path) for path in frames_folder.rglob("*") if path.is_file()}
+    result = invoke(frames_folder, "-o", tmp_path / inside if inside.startswith("link") else frames_folder / inside,
+                    weights_folder=weights)  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "is inside the input folder" in result.output and len(result.output.strip().splitlines()) == 1
+    assert {path: digest(path) for path in frames_folder.rglob("*") if path.is_file()} == before
+    assert sorted(p.name for p in frames_folder.iterdir()) == ["00000.png", "00001.png", "00002.png", "sub"]
+    assert list((frames_folder / "sub").iterdir()) == []

@@ -374,6 +374,8 @@ def _check_output(inputs: list[Path], output: Path) -> None:
     for source in inputs:
         if _same_path(source, output):
             raise InterpolationError(f"output {output} is the input {source}; choose another output path")
+        if source.is_dir() and output.resolve().is_relative_to(source.resolve()):  # it would add to the input
+            raise InterpolationError(f"output {output} is inside the input folder {source}; choose a path outside it")
     folder = output.resolve().parent
     if not folder.is_dir():
         raise InterpolationError(f"{output}: folder {folder} does not exist")
