@@ -14,6 +14,7 @@ import time
 from fractions import Fraction
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 from PIL import Image
@@ -238,3 +239,46 @@ def test_an_output_inside_the_input_folder_is_refused(tmp_path, weights, inside)
     assert {path: digest(path) for path in frames_folder.rglob("*") if path.is_file()} == before
     assert sorted(p.name for p in frames_folder.iterdir()) == ["00000.png", "00001.png", "00002.png", "sub"]
     assert list((frames_folder / "sub").iterdir()) == []
+
+
+# ---------------------------------------------------------------------------- truncated files
+
+
+def _faststart_mp4(path: Path, count: int = 24) -> list[int]:
+    """An H.264 MP4 with its index (moov) first, as web videos are; returns each video packet's file offset."""
+    with av.open(str(path), "w", options={"movflags": "+faststart"}) as container:
+        stream = container.add_stream("libx264", rate=24)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for frame in moving_frames(count, 48, 64, shift=(0, 2)):
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(stream.encode(None))
+    with av.open(str(path)) as container:
+        return sorted(packet.pos for packet in container.demux(video=0) if packet.size)
+
+
+@pytest.mark.parametrize("cut", ["packet", "mid-packet"])
+def test_a_faststart_mp4_cut_short_says_it_ends_early(tmp_path, weights, cut):
+    whole = tmp_path / "whole.mp4"
+    offsets = _faststart_mp4(whole)
+    data = whole.read_bytes()
+    source = tmp_path / "cut.mp4"
+    source.write_bytes(data[: offsets[20] + (0 if cut == "packet" else 5)])  # frames 0-19 whole
+    result = invoke(source, "-o", tmp_path / "out.mp4", weights_folder=weights)
+    assert result.exit_code == 0, result.output
+    if cut == "packet":
+        assert "note: input ends early (decoding stopped at frame 20 of the 24 its container lists" in result.output
+        assert "40 frames from 20" in result.output
+    else:  # the decoder may hold back a frame or two of the cut packet's group
+        assert "note: input ends early (decoding stopped at frame " in result.output
+    whole_run = invoke(whole, "-o", tmp_path / "whole2.mp4", weights_folder=weights)
+    assert whole_run.exit_code == 0 and "ends early" not in whole_run.output, whole_run.output
+
+
+def test_a_matroska_file_cut_short_says_it_ends_early(tmp_path, weights):
+    whole = make_clip(tmp_path / "whole.mkv", moving_frames(24, 48, 64), Fraction(24))
+    source = tmp_path / "cut.mkv"
+    source.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    result = invoke(source, "-o", tmp_path / "out.mkv", weights_folder=weights)
+    assert result.exit_code == 0, result.output
+    assert "note: input ends early (decoding stopped at frame " in result.output
+    assert "s into a file of 1.000 s: a truncated file?)" in result.output
