@@ -282,3 +282,17 @@ def test_a_matroska_file_cut_short_says_it_ends_early(tmp_path, weights):
     assert result.exit_code == 0, result.output
     assert "note: input ends early (decoding stopped at frame " in result.output
     assert "s into a file of 1.000 s: a truncated file?)" in result.output
+
+
+# ---------------------------------------------------------------------------- help text
+
+
+@pytest.mark.parametrize(
+    "command,example",
+    [("train", "data.paths=[data/vimeo_triplet] max_steps=20000"), ("prepare", "data.paths=[data/prepared]")],
+)
+def test_help_examples_keep_their_brackets(command, example):
+    """Rich reads ``[data/...]`` as markup and used to print ``data.paths=``."""
+    result = runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert example in result.output and "\\[" not in result.output

@@ -47,7 +47,8 @@ def _interrupt(signum, frame) -> None:
 
 @app.command(
     context_settings={"help_option_names": ["-h", "--help"]},
-    epilog="Example: sepgan train --config configs/dcgan.yaml data.paths=[data/vimeo_triplet] max_steps=20000",
+    # "\\[" keeps the bracket: Rich reads [data/...] as markup and drops it.
+    epilog="Example: sepgan train --config configs/dcgan.yaml data.paths=\\[data/vimeo_triplet] max_steps=20000",
 )
 @reports_user_errors
 def train(
@@ -310,7 +311,7 @@ from sepgan.study.cli import study_app
 @app.command(
     context_settings={"help_option_names": ["-h", "--help"]},
     epilog="Example: sepgan prepare my_videos/ -o data/prepared --gaps 1,2,3 && "
-    "sepgan train --config configs/flow.yaml data.paths=[data/prepared]",
+    "sepgan train --config configs/flow.yaml data.paths=\\[data/prepared]",  # \\[ as in train's epilog
 )
 @reports_user_errors
 def prepare(
