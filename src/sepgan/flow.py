@@ -43,6 +43,7 @@ for V = 2 (no flip + both flips). V = 4 costs 8 DIS calls per pair instead of
 
 from __future__ import annotations
 
+import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 
@@ -60,6 +61,7 @@ __all__ = [
     "check_variants",
     "consistency_error",
     "dis_flow",
+    "dis_padded_size",
     "ensemble_middle_warps",
     "estimate_flows",
     "fill_out_of_frame",
@@ -95,7 +97,10 @@ def _cv2():
 
 
 def dis_flow(source: np.ndarray, destination: np.ndarray, preset: str = "medium") -> np.ndarray:
-    """DIS optical flow from ``source`` to ``destination`` (H×W×3 RGB uint8) as H×W×2 float32 pixels."""
+    """DIS optical flow from ``source`` to ``destination`` (H×W×3 RGB uint8) as H×W×2 float32 pixels.
+
+    Frames of any size, 1×1 included: small ones are padded first (:func:`dis_padded_size`).
+    """
     cv2 = _cv2()
     if preset not in DIS_PRESETS:
         raise ValueError(f"unknown DIS preset {preset!r}; choose from {', '.join(DIS_PRESETS)}")
@@ -105,7 +110,47 @@ def dis_flow(source: np.ndarray, destination: np.ndarray, preset: str = "medium"
         dis.setFinestScale(0)
     gray_source = cv2.cvtColor(np.ascontiguousarray(source), cv2.COLOR_RGB2GRAY)
     gray_destination = cv2.cvtColor(np.ascontiguousarray(destination), cv2.COLOR_RGB2GRAY)
-    return dis.calc(gray_source, gray_destination, None)
+    height, width = gray_source.shape
+    padded_height, padded_width = dis_padded_size(height, width, dis.getPatchSize(), dis.getFinestScale())
+    if (padded_height, padded_width) == (height, width):
+        return dis.calc(gray_source, gray_destination, None)
+    pad = {"top": 0, "bottom": padded_height - height, "left": 0, "right": padded_width - width}
+    flow = dis.calc(
+        cv2.copyMakeBorder(gray_source, borderType=cv2.BORDER_REPLICATE, **pad),
+        cv2.copyMakeBorder(gray_destination, borderType=cv2.BORDER_REPLICATE, **pad),
+        None,
+    )
+    return np.ascontiguousarray(flow[:height, :width])
+
+
+def _dis_coarsest_scale(height: int, width: int, patch_size: int) -> int:
+    """The coarsest pyramid level OpenCV's DIS picks for an H×W frame (its own formula, dis_flow.cpp)."""
+    by_motion = int(math.log(max(height, width) / (4.0 * patch_size)) / math.log(2.0) + 0.5)  # int() truncates,
+    by_patch = int(math.log(min(height, width) / patch_size) / math.log(2.0))  # as C's cast does
+    return min(by_motion, by_patch)
+
+
+def dis_padded_size(height: int, width: int, patch_size: int, finest_scale: int) -> tuple[int, int]:
+    """The size (H, W) to pad a frame to, bottom and right, before OpenCV's DIS; (H, W) itself when big enough.
+
+    DIS builds a pyramid from the frame's size. Below 12 px on the longer side
+    it raises; and when its coarsest level falls below the preset's finest
+    (a short side under ``patch_size · 2^finest_scale``: 16 px for MEDIUM, 32
+    for FAST; or a longer side under ≈ 46 px for MEDIUM), it re-picks its
+    scales from the width alone and reads outside its buffers: 40×11 or
+    200×12 frames crash the process with MEDIUM. Padding with replicated edges
+    up to the size where the preset's own scales hold avoids both; the flow is
+    then cropped back. No preset pads a frame with at least 32 px on its shorter
+    side and 91 on its longer ("fine": 8 and 12).
+    """
+    side = patch_size * 2**finest_scale  # the finest level must hold one patch
+    padded_height, padded_width = max(height, side), max(width, side)
+    while _dis_coarsest_scale(padded_height, padded_width, patch_size) < finest_scale:
+        if padded_width >= padded_height:
+            padded_width += 1
+        else:
+            padded_height += 1
+    return padded_height, padded_width
 
 
 def backward_warp_numpy(image: np.ndarray, flow: np.ndarray) -> np.ndarray:

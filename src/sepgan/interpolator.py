@@ -85,6 +85,7 @@ __all__ = [
     "DEFAULT_MAX_DEPTH",
     "DEFAULT_MAX_MEMORY_MB",
     "DEFAULT_TILE",
+    "MAX_DEPTH",
     "Interpolator",
     "Retiming",
     "pad_to_multiple",
@@ -92,6 +93,8 @@ __all__ = [
 
 # Deepest bisection used to approximate a target frame rate: 1/8 of an input interval.
 DEFAULT_MAX_DEPTH = 3
+# Deepest bisection allowed: 1/1024 of an input interval, finer than any frame rate needs.
+MAX_DEPTH = 10
 DEFAULT_MAX_MEMORY_MB = 4096
 DEFAULT_TILE = "auto"  # the one default of the tile option, for the CLI and the library alike
 
@@ -152,8 +155,8 @@ class Retiming:
     def __post_init__(self) -> None:
         if self.ratio <= 0:
             raise ValueError(f"the frame-rate ratio must be positive, got {self.ratio}")
-        if not 0 <= self.max_depth <= 10:
-            raise ValueError(f"max_depth must be between 0 and 10, got {self.max_depth}")
+        if not 0 <= self.max_depth <= MAX_DEPTH:
+            raise ValueError(f"max_depth must be between 0 and {MAX_DEPTH}, got {self.max_depth}")
 
     @classmethod
     def for_factor(cls, factor: int) -> Retiming:
@@ -229,6 +232,8 @@ class Interpolator:
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        if max_memory_mb is not None and not (math.isfinite(max_memory_mb) and max_memory_mb > 0):
+            raise ValueError(f"max_memory_mb must be a positive number of MB (or None), got {max_memory_mb}")
         self._settings = {
             "device": device, "precision": precision, "batch_size": batch_size, "tile": tile,
             "tile_overlap": tile_overlap, "max_memory_mb": max_memory_mb, "compile": compile,

@@ -38,8 +38,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from sepgan.flow import check_variants
 from sepgan.frames import IMAGE_SUFFIXES, list_frames, load_image, load_image_uint8, save_image
-from sepgan.interpolator import DEFAULT_MAX_DEPTH, Interpolator, Retiming
+from sepgan.interpolator import DEFAULT_MAX_DEPTH, MAX_DEPTH, Interpolator, Retiming
 from sepgan.retime import InterpolationError, RetimeStats, TimedRetiming, retime
 from sepgan.stages import overlapped
 from sepgan.video import (
@@ -55,16 +56,22 @@ from sepgan.video import (
 )
 
 __all__ = [
+    "HIGH_RATE_RATIO",
     "InterpolateOptions",
     "InterpolationError",
     "JobResult",
     "RetimeStats",
+    "check_model_options",
     "interpolate_folder",
     "interpolate_pair",
     "interpolate_video",
     "list_frames",
     "run_interpolate",
 ]
+
+# A target rate above this multiple of the input's (by --fps or --factor) needs allow_high_fps:
+# --fps 1e9 on a 24 fps clip once ran for minutes with memory rising and no frame written.
+HIGH_RATE_RATIO = 16
 
 
 @dataclass
@@ -74,10 +81,13 @@ class InterpolateOptions:
     ``factor`` (a power of two) and ``fps`` are exclusive; with neither, ×2.
     ``max_depth`` bounds the bisection used for ``fps`` (timing error ≤ 1/2^(depth+1)
     of an input interval). ``scene_threshold`` of ``None`` disables cut detection.
+    A target over :data:`HIGH_RATE_RATIO` times the input's rate needs ``allow_high_fps``;
+    over ``2**MAX_DEPTH`` times it is refused (finer steps would only repeat frames).
     """
 
     factor: int | None = None
     fps: Fraction | None = None
+    allow_high_fps: bool = False
     max_depth: int = DEFAULT_MAX_DEPTH
     codec: str = "auto"
     crf: int = DEFAULT_CRF
@@ -141,13 +151,50 @@ def _progress(outputs: Iterable, total: int | None, enabled: bool, description: 
 
 
 def _retiming(options: InterpolateOptions) -> Retiming:
-    factor = options.factor or 2
-    try:
-        return Retiming.for_factor(factor)
-    except ValueError as error:
+    factor = 2 if options.factor is None else options.factor  # 0 is an error, not the default
+    if not 2 <= factor <= 2**MAX_DEPTH or factor & (factor - 1):
         raise InterpolationError(
-            f"factor {factor}: must be a power of two (2, 4, 8, ...)", parameter="factor"
-        ) from error
+            f"factor {factor}: must be a power of two from 2 to {2**MAX_DEPTH} (2, 4, 8, ...)", parameter="factor"
+        )
+    return Retiming.for_factor(factor)
+
+
+def _check_rate(ratio: Fraction, options: InterpolateOptions, what: str) -> None:
+    """Refuse a target rate of ``ratio`` times the input's when it is absurd, or high and not allowed."""
+    if ratio > 2**MAX_DEPTH:
+        raise InterpolationError(
+            f"{what} is {float(ratio):.4g}× the input's frame rate; at most {2**MAX_DEPTH}× is supported",
+            parameter=("factor", "fps"),
+        )
+    if ratio > HIGH_RATE_RATIO and not options.allow_high_fps:
+        raise InterpolationError(
+            f"{what} is {float(ratio):.4g}× the input's frame rate; more than {HIGH_RATE_RATIO}× "
+            "needs allow_high_fps",
+            parameter=("factor", "fps", "allow_high_fps"),
+        )
+
+
+def check_model_options(
+    *, batch: int, tile_overlap: int | None, max_memory_mb: float | None, flow_variants: int | None
+) -> None:
+    """The interpolator's numbers, checked before any input is read or the model loads.
+
+    :class:`~sepgan.interpolator.Interpolator` checks them again; this only
+    makes a bad value fail first, named by the CLI's own parameter names.
+    """
+    if batch < 1:
+        raise InterpolationError(f"batch must be at least 1, got {batch}", parameter="batch")
+    if tile_overlap is not None and tile_overlap < 0:
+        raise InterpolationError(f"tile_overlap must be ≥ 0, got {tile_overlap}", parameter="tile_overlap")
+    if max_memory_mb is not None and not (math.isfinite(max_memory_mb) and max_memory_mb > 0):
+        raise InterpolationError(
+            f"max_memory_mb must be a positive number of MB, got {max_memory_mb}", parameter="max_memory_mb"
+        )
+    if flow_variants is not None:
+        try:
+            check_variants(flow_variants, "flow_variants")
+        except ValueError as error:
+            raise InterpolationError(str(error), parameter="flow_variants") from None
 
 
 def interpolate_pair(interpolator: Interpolator, path0: Path, path1: Path, output: Path) -> JobResult:
@@ -363,6 +410,8 @@ def _check_output(inputs: list[Path], output: Path) -> None:
     for source in inputs:
         if _same_path(source, output):
             raise InterpolationError(f"output {output} is the input {source}; choose another output path")
+        if source.is_dir() and output.resolve().is_relative_to(source.resolve()):  # it would add to the input
+            raise InterpolationError(f"output {output} is inside the input folder {source}; choose a path outside it")
     folder = output.resolve().parent
     if not folder.is_dir():
         raise InterpolationError(f"{output}: folder {folder} does not exist")
@@ -372,6 +421,17 @@ def _check_output(inputs: list[Path], output: Path) -> None:
 
 def _is_image(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def _animated_frames(path: Path) -> tuple[str, int]:
+    """(format, frame count) of an image file by Pillow: ("GIF", 24) for an animated GIF; ("", 1) if unreadable."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            return image.format or "", int(getattr(image, "n_frames", 1))
+    except Exception:  # noqa: BLE001 - Pillow raises many kinds; load_image_uint8 says what is wrong
+        return "", 1
 
 
 def run_interpolate(
@@ -388,7 +448,13 @@ def run_interpolate(
     if options.fps is not None and options.fps <= 0:
         raise InterpolationError(f"fps must be positive, got {options.fps}", parameter="fps")
     if options.factor is not None:
-        _retiming(options)
+        _check_rate(_retiming(options).ratio, options, f"factor {options.factor}")
+    if not 0 <= options.max_depth <= MAX_DEPTH:
+        raise InterpolationError(
+            f"max_depth must be between 0 and {MAX_DEPTH}, got {options.max_depth}", parameter="max_depth"
+        )
+    if not 0 <= options.crf <= 51:
+        raise InterpolationError(f"crf must be between 0 (lossless) and 51, got {options.crf}", parameter="crf")
     if options.scene_threshold is not None and not 0 <= options.scene_threshold <= 1:
         raise InterpolationError(
             f"scene_threshold must be between 0 and 1, got {options.scene_threshold}", parameter="scene_threshold"
@@ -426,11 +492,19 @@ def run_interpolate(
         load_image_uint8(paths[0])
         return interpolate_folder(make_interpolator(), source, output, options)
     if _is_image(source):
+        image_format, count = _animated_frames(source)
+        if count > 1:  # GIF, APNG, animated WebP: FFmpeg reads GIF's alpha as bgra, which sepgan refuses
+            example = "" if image_format == "WEBP" else f", e.g. ffmpeg -i {source.name} -c:v ffv1 -pix_fmt bgr0 clip.mkv"
+            raise InterpolationError(
+                f"{source}: animated {image_format or 'image'} ({count} frames): convert it to a video first{example}"
+            )
         raise InterpolationError(f"{source} is a single image; pass two images, a frame folder or a video")
     output_codec(output, options.codec)  # reject a bad suffix/codec before decoding
     if options.montage is not None and output_codec(options.montage) == "png":
         raise InterpolationError(
             f"montage {options.montage}: give a video file name such as montage.mp4", parameter="montage"
         )
-    VideoReader(source).close()  # opens and describes the container; corrupt files fail here
+    with VideoReader(source) as reader:  # opens and describes the container; corrupt files fail here
+        if options.fps is not None:
+            _check_rate(options.fps / reader.info.fps, options, f"fps {format_fps(options.fps)}")
     return interpolate_video(make_interpolator(), source, output, options)

@@ -49,7 +49,10 @@ def resolve_runtime(device: str = "auto", precision: str = "auto") -> Runtime:
         else:
             chosen, reason = torch.device("cpu"), "no CUDA device found"
     else:
-        chosen = torch.device(device)
+        try:
+            chosen = torch.device(device)
+        except RuntimeError:  # torch's message lists twenty device types
+            raise ValueError(f"device {device!r}: use auto, cpu, cuda or cuda:N") from None
         reason = "requested"
         if chosen.type == "cuda" and not torch.cuda.is_available():
             raise ValueError(f"device {device!r} was requested but CUDA is not available")

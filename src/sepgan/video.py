@@ -574,12 +574,32 @@ class VideoReader:
         )
 
     def decoded(self, on_packet: Callable[[av.Packet], None] | None = None) -> Iterator[av.VideoFrame]:
-        """The decoded video frames (PyAV frames, with their timestamps), in display order."""
+        """The decoded video frames (PyAV frames, with their timestamps), in display order.
+
+        A file that ends early (fewer frames than its container lists, frames
+        ending well before its duration, or a last packet cut short) gives the
+        frames up to there and a note in ``notes``; a packet that cannot be
+        decoded elsewhere raises :class:`VideoError`.
+        """
         streams = [self.stream, *self.passthrough] if on_packet else [self.stream]
+        count, packets, cut_short, last_time = 0, 0, None, None
         try:
             for packet in self.container.demux(streams):
                 if packet.stream is self.stream:
-                    yield from packet.decode()
+                    packets += packet.pts is not None or packet.size > 0  # not the final flush packet
+                    try:
+                        frames = packet.decode()
+                    except av.FFmpegError as error:
+                        if not self._ends_file(packet):
+                            raise
+                        cut_short = _reason(error)
+                        frames = self.stream.codec_context.decode(None)  # the frames still in the decoder
+                    for frame in frames:
+                        count += 1
+                        last_time = frame.time if frame.time is not None else last_time
+                        yield frame
+                    if cut_short is not None:
+                        break
                 elif packet.dts is not None and on_packet is not None:
                     if self.origin:
                         shift = round(self.origin / packet.time_base)
@@ -588,7 +608,42 @@ class VideoReader:
                             packet.pts -= shift
                     on_packet(packet)
         except av.FFmpegError as error:
-            raise VideoError(f"{self.path}: corrupt or truncated video ({_reason(error)})") from error
+            raise VideoError(f"{self.path}: corrupt or truncated video at frame {count} ({_reason(error)})") from error
+        note = self._early_end(count, packets, last_time, cut_short)
+        if note is not None:
+            self.notes.append(note)
+
+    def _early_end(self, count: int, packets: int, last_time: float | None, cut_short: str | None) -> str | None:
+        """The note for a stream that ended before its container says it should, or None.
+
+        Two signs of a truncated file: fewer packets than the frames the container
+        lists (MP4, MOV, AVI list them; a packet that is there but does not decode
+        is not a truncation), or the last frame ending well before the duration
+        (Matroska, WebM). The duration covers every stream, so with audio beside
+        the video a gap under a second is taken for a longer audio track.
+        """
+        where = f"input ends early (decoding stopped at frame {count}"
+        listed = self.info.frame_count
+        if cut_short is not None:
+            return f"{where}: its last packet is cut short, {cut_short})"
+        if listed:
+            return f"{where} of the {listed} its container lists: a truncated file?)" if packets < listed else None
+        if not self.container.duration:
+            return None
+        start = (self.container.start_time or 0) / av.time_base
+        end = 0.0 if last_time is None else last_time - start + float(1 / self.info.fps)
+        total = self.container.duration / av.time_base
+        tolerance = 1.0 if self.passthrough else 2 * float(1 / self.info.fps)
+        if total - end > tolerance:
+            return f"{where}, {end:.3f} s into a file of {total:.3f} s: a truncated file?)"
+        return None
+
+    def _ends_file(self, packet: av.Packet) -> bool:
+        """Whether ``packet`` runs to the end of the file: a packet the file was cut in the middle of."""
+        try:
+            return packet.pos is not None and packet.pos >= 0 and packet.pos + packet.size >= self.path.stat().st_size
+        except OSError:
+            return False
 
     def frames(
         self, on_packet: Callable[[av.Packet], None] | None = None, *, max_side: int | None = None
