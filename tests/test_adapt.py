@@ -48,6 +48,13 @@ def test_adaptation_changes_the_network_and_keeps_the_original(clip):
     assert result.psnr_before is not None and result.psnr_after is not None
 
 
+def test_both_scales_train_together(clip):
+    # Full-size frames allow 64-px crops, half-size ones only 32: a batch mixing them must still stack.
+    options = dataclasses.replace(QUICK, scales=(1, 2), crop_size=64, batch_size=4, guard=False)
+    result = adapt(_tiny_interpolator(), clip, options, progress=False)
+    assert result.adapted and result.steps == QUICK.steps
+
+
 def test_held_out_middles_are_never_trained_on(clip):
     from sepgan.adapt import _split, _Window
 

@@ -365,10 +365,9 @@ def _fine_tune(
     from sepgan.losses import l1_loss
 
     device = next(network.parameters()).device
-    crop = {}
-    for scale in options.scales:
-        height, width = windows[0].frames[scale][0].shape[:2]
-        crop[scale] = min(options.crop_size, height // 16 * 16, width // 16 * 16)
+    # One crop size for every scale, so that a batch mixing scales stacks.
+    side = min(min(windows[0].frames[scale][0].shape[:2]) for scale in options.scales)
+    crop = dict.fromkeys(options.scales, min(options.crop_size, side // 16 * 16))
     network.train()
     optimizer = torch.optim.Adam(network.parameters(), lr=options.learning_rate)
     bar = tqdm(
