@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from sepgan.checkpoint import save_pretrained
 from sepgan.cli import app
 from sepgan.models import create_model
-from sepgan.video import VideoError, VideoReader, VideoWriter
+from sepgan.video import Colour, VideoError, VideoReader, VideoWriter
 
 runner = CliRunner()
 
@@ -29,11 +29,13 @@ MATRICES = {"bt709": ((0.2126, 0.0722), 1), "bt601": ((0.299, 0.114), 6), "bt202
 TV, PC = 1, 2
 
 
-def patches(height: int, width: int) -> np.ndarray:
-    """Four vertical bands, red, green, blue and grey, with edges on multiples of 16 pixels."""
+def patches(
+    height: int, width: int, colours: tuple[tuple[int, int, int], ...] = (RED, GREEN, BLUE, GREY)
+) -> np.ndarray:
+    """Four vertical bands of ``colours`` (red, green, blue, grey), with edges on multiples of 16 pixels."""
     frame = np.empty((height, width, 3), np.uint8)
     band = width // 4 // 16 * 16
-    for index, colour in enumerate((RED, GREEN, BLUE, GREY)):
+    for index, colour in enumerate(colours):
         frame[:, index * band : (index + 1) * band if index < 3 else width] = colour
     return frame
 
@@ -85,9 +87,11 @@ def make_clip(
     bits: int = 8,
     tags: dict[str, int] | None = None,
     count: int = 3,
+    colours: tuple[tuple[int, int, int], ...] = (RED, GREEN, BLUE, GREY),
+    pix_fmt: str | None = None,
 ) -> Path:
-    """``count`` frames of :func:`patches` as YUV 4:2:0 in ``matrix``; ``tags`` are the codec's colour fields."""
-    pix_fmt = "yuv420p" if bits == 8 else "yuv420p10le"
+    """``count`` frames of :func:`patches` as YUV 4:2:0 in ``matrix``; ``tags``: the codec's colour fields."""
+    pix_fmt = pix_fmt or ("yuv420p" if bits == 8 else "yuv420p10le")
     with av.open(str(path), "w") as container:
         stream = container.add_stream(codec, rate=24)
         stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
@@ -97,7 +101,7 @@ def make_clip(
             stream.options = {"x265-params": "log-level=error"}
         for name, value in (tags or {}).items():
             setattr(stream.codec_context, name, value)
-        samples = to_yuv420(patches(height, width), matrix, colour_range, bits)
+        samples = to_yuv420(patches(height, width, colours), matrix, colour_range, bits)
         for index in range(count):
             frame = av.VideoFrame.from_ndarray(samples, format=pix_fmt)
             frame.pts = index
@@ -357,3 +361,64 @@ def test_an_unsupported_matrix_is_refused(tmp_path):
     source = make_clip(tmp_path / "ycgco.mkv", width=64, height=48, codec="ffv1", tags={"colorspace": 8})
     with pytest.raises(VideoError, match="colour matrix ycgco is not supported"):
         VideoReader(source)
+
+
+# Colours whose full-range BT.601 chroma lies 0.8–0.95 of a level above a whole level (U, V):
+# (197.94, 130.80), (191.85, 190.86), (174.94, 58.93), (82.81, 177.88). Floored instead of rounded,
+# each is a level low in U and V, and decodes up to 2 levels off before any compression.
+FRACTIONAL = ((75, 45, 195), (210, 55, 235), (45, 175, 225), (185, 95, 35))
+
+
+def full_range_samples(colour: tuple[int, int, int]) -> tuple[int, int, int]:
+    """(Y, U, V) of an RGB colour in full-range BT.601, rounded to the nearest level (JFIF's formula)."""
+    red, green, blue = colour
+    luma = 0.299 * red + 0.587 * green + 0.114 * blue
+    return round(luma), round(128 + (blue - luma) / 1.772), round(128 + (red - luma) / 1.402)
+
+
+def stored_samples(path: Path, width: int, height: int) -> list[tuple[int, int, int]]:
+    """The decoded (Y, U, V) samples at the centre of each band, as stored (no conversion)."""
+    with av.open(str(path)) as container:
+        frame = next(container.decode(video=0))
+        planes = [
+            np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, : plane.width]
+            for plane in frame.planes
+        ]
+    return [
+        tuple(int(plane[plane.shape[0] // 2, centre * plane.shape[1] // width]) for plane in planes)
+        for centre in band_centres(width)
+    ]
+
+
+@pytest.mark.parametrize(("width", "height"), [(256, 64), (255, 63)])  # yuv420p; odd sizes are yuv444p
+def test_full_range_output_rounds_its_chroma(tmp_path, width, height):
+    """swscale floors full-range chroma, half a level low on average; the writer rounds it."""
+    colour = Colour(matrix=6, range=PC, guessed=False)
+    output = tmp_path / "out.mp4"
+    with VideoWriter(output, fps=Fraction(24), width=width, height=height, crf=0, colour=colour) as writer:
+        writer.write(patches(height, width, FRACTIONAL))  # CRF 0: lossless, the samples are the writer's
+    assert stored_samples(output, width, height) == [full_range_samples(colour) for colour in FRACTIONAL]
+
+
+def test_full_range_yuvj420p_video_passes_through_within_two_levels(tmp_path, weights):
+    """The deprecated JPEG-range pixel format (MJPEG, x264 with -color_range pc), doubled."""
+    source = make_clip(
+        tmp_path / "in.mp4",
+        width=256,
+        height=64,
+        matrix="bt601",
+        colour_range=PC,
+        colours=FRACTIONAL,
+        pix_fmt="yuvj420p",
+    )
+    with av.open(str(source)) as container:
+        assert container.streams.video[0].codec_context.pix_fmt == "yuvj420p"
+    result = interpolate(source, tmp_path / "out.mp4", weights)
+    assert result.exit_code == 0, result.output
+    assert tags_of(tmp_path / "out.mp4")["color_range"] == PC
+    before, passed_through = decode_rgb(source), decode_rgb(tmp_path / "out.mp4")[::2]
+    assert worst_error(passed_through, before) <= 2
+    # Flooring shows as a bias: each band a level or two less blue and red; rounding leaves none.
+    for part, other in zip(interiors(passed_through[0]), interiors(before[0]), strict=True):
+        bias = (part.astype(float) - other).mean(axis=(0, 1))
+        assert np.abs(bias).max() < 0.5, bias
