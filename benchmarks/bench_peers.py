@@ -48,7 +48,9 @@ def pairs_640x480(limit: int) -> tuple[list[tuple[np.ndarray, np.ndarray]], str]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--weights", default=None, help="weights folder for ours (default: bundled)")
     parser.add_argument("--methods", default="ours,rife,minterpolate,flow-simple")
     parser.add_argument("--pairs", type=int, default=8)
@@ -74,8 +76,10 @@ def main() -> None:
                 method(frame0, frame1)
                 times[name].append(time.perf_counter() - started)
 
-    print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, "
-          f"torch {torch.__version__}; {source}, {arguments.repeats} repeat(s)")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, "
+        f"torch {torch.__version__}; {source}, {arguments.repeats} repeat(s)"
+    )
     print()
     print("| method | median s/pair | mean s/pair | × RIFE HD | × ours |")
     print("|---|---|---|---|---|")

@@ -132,7 +132,10 @@ def write_clip(
         if time_base is not None:
             stream.time_base = time_base
         if codec in ("libx264", "libx265"):
-            stream.options = {"crf": "12", **({"x265-params": "log-level=error"} if codec == "libx265" else {})}
+            stream.options = {
+                "crf": "12",
+                **({"x265-params": "log-level=error"} if codec == "libx265" else {}),
+            }
         for name, value in (tags or {}).items():
             setattr(stream.codec_context, name, value)
         audio = container.add_stream("aac", rate=48000, layout="mono") if tone_seconds else None
@@ -151,7 +154,9 @@ def write_clip(
             samples = int(48000 * tone_seconds)
             tone = (0.3 * np.sin(2 * np.pi * 440 * np.arange(samples) / 48000)).astype(np.float32)
             for start in range(0, samples, 1024):
-                chunk = av.AudioFrame.from_ndarray(tone[None, start : start + 1024], format="fltp", layout="mono")
+                chunk = av.AudioFrame.from_ndarray(
+                    tone[None, start : start + 1024], format="fltp", layout="mono"
+                )
                 chunk.sample_rate, chunk.pts = 48000, start
                 container.mux(audio.encode(chunk))
             container.mux(audio.encode(None))
@@ -219,13 +224,17 @@ def refused(*words: str) -> Callable[[Run], bool]:
     return check
 
 
-def succeeded(test: Callable[[Run], bool] = lambda run: True, *, note: str | None = None) -> Callable[[Run], bool]:
+def succeeded(
+    test: Callable[[Run], bool] = lambda run: True, *, note: str | None = None
+) -> Callable[[Run], bool]:
     """Exit 0, no traceback, ``test`` holds (and a ``note:`` containing ``note`` when given)."""
 
     def check(run: Run) -> bool:
         if run.code != 0 or "Traceback" in run.stderr:
             return False
-        if note is not None and not any(line.startswith("note:") and note in line for line in run.stderr.splitlines()):
+        if note is not None and not any(
+            line.startswith("note:") and note in line for line in run.stderr.splitlines()
+        ):
             return False
         return bool(test(run))
 
@@ -243,7 +252,10 @@ def bad_option(*options: str, flag: str) -> Callable[[Path], tuple[list[str], Ca
 def same_colours(folder: Path, tolerance: int = 2) -> bool:
     """The first output frame (a pass-through) decodes within ``tolerance`` of the input's first frame,
     inside each band, and the red band is within 4 levels of (200, 30, 30)."""
-    source, output = decode(next(folder.glob("in.*")))[0].astype(int), decode(folder / "out.mp4")[0].astype(int)
+    source, output = (
+        decode(next(folder.glob("in.*")))[0].astype(int),
+        decode(folder / "out.mp4")[0].astype(int),
+    )
     height, width = source.shape[:2]
     bands = [(slice(height // 4, 3 * height // 4), slice(i * width // 4 + width // 16, (i + 1) * width // 4 - width // 16))
              for i in range(4)]  # fmt: skip
@@ -378,7 +390,9 @@ for _angle in (90, 180, 270):
 @case("sar-4:3", "sample aspect ratio 4:3: kept in the output", needs_ffmpeg=True)
 def _(folder):
     write_clip(folder / "base.mp4", moving(3, 48, 64), codec="libx264")
-    ffmpeg(folder, "-i", "base.mp4", "-c", "copy", "-bsf:v", "h264_metadata=sample_aspect_ratio=4/3", "in.mp4")
+    ffmpeg(
+        folder, "-i", "base.mp4", "-c", "copy", "-bsf:v", "h264_metadata=sample_aspect_ratio=4/3", "in.mp4"
+    )
 
     def test(run):
         stream = next(s for s in probe(folder / "out.mp4")["streams"] if s["codec_type"] == "video")
@@ -400,7 +414,11 @@ def _(folder):
         streams = probe(folder / "out.mkv")["streams"]
         audio = next(s for s in streams if s["codec_type"] == "audio").get("tags", {})
         subtitle = next((s for s in streams if s["codec_type"] == "subtitle"), {}).get("tags", {})
-        return (audio.get("language"), audio.get("title"), subtitle.get("language")) == ("jpn", "commentary", "fra")
+        return (audio.get("language"), audio.get("title"), subtitle.get("language")) == (
+            "jpn",
+            "commentary",
+            "fra",
+        )
 
     return ["in.mkv", "-o", "out.mkv"], succeeded(test)
 
@@ -446,10 +464,14 @@ def _(folder):
 def _fade(length: int):
     def build(folder):
         base = texture(32, 48, 0, seed=4)
-        frames = [base] * 2 + [(base * (1 - (k + 1) / (length + 1))).round().astype(np.uint8) for k in range(length)]
+        frames = [base] * 2 + [
+            (base * (1 - (k + 1) / (length + 1))).round().astype(np.uint8) for k in range(length)
+        ]
         frames += [np.zeros_like(base)] * 2
         write_clip(folder / "in.mkv", frames)
-        return ["in.mkv", "-o", "out.mkv", "--codec", "ffv1"], succeeded(lambda run: " 0 scene cuts" in run.stdout)
+        return ["in.mkv", "-o", "out.mkv", "--codec", "ffv1"], succeeded(
+            lambda run: " 0 scene cuts" in run.stdout
+        )
 
     return build
 
@@ -490,7 +512,9 @@ def _(folder):
 
     def test(run):
         with av.open(str(folder / "out.mp4")) as container:
-            return len(container.streams.audio) == 1 and abs(container.duration / av.time_base - 8 / 24) < 0.05
+            return (
+                len(container.streams.audio) == 1 and abs(container.duration / av.time_base - 8 / 24) < 0.05
+            )
 
     return ["in.mkv", "-o", "out.mp4"], succeeded(test)
 
@@ -501,13 +525,17 @@ def _(folder):
 def _tiny_pair(width: int, height: int):
     def build(folder):
         names = save_pair(folder, moving(2, height, width, seed=5))
-        return [*names, "-o", "out.png"], succeeded(lambda run: Image.open(folder / "out.png").size == (width, height))
+        return [*names, "-o", "out.png"], succeeded(
+            lambda run: Image.open(folder / "out.png").size == (width, height)
+        )
 
     return build
 
 
 for _w, _h in [(1, 1), (2, 2), (11, 11), (40, 3)]:
-    case(f"tiny-pair-{_w}x{_h}", f"{_w}×{_h} image pair: a {_w}×{_h} middle frame, no traceback")(_tiny_pair(_w, _h))
+    case(f"tiny-pair-{_w}x{_h}", f"{_w}×{_h} image pair: a {_w}×{_h} middle frame, no traceback")(
+        _tiny_pair(_w, _h)
+    )
 
 
 @case("tiny-video-8x8", "8×8 video with motion ×2: 6 frames of 8×8")
@@ -571,9 +599,16 @@ def _(folder):
     return ["frames", "-o", "frames/out"], check
 
 
-@case("truncated-faststart-mp4", "faststart MP4 cut after 20 of 24 frames: exit 0 and 'note: input ends early'")
+@case(
+    "truncated-faststart-mp4", "faststart MP4 cut after 20 of 24 frames: exit 0 and 'note: input ends early'"
+)
 def _(folder):
-    write_clip(folder / "whole.mp4", moving(24, 48, 64), codec="libx264", container_options={"movflags": "+faststart"})
+    write_clip(
+        folder / "whole.mp4",
+        moving(24, 48, 64),
+        codec="libx264",
+        container_options={"movflags": "+faststart"},
+    )
     with av.open(str(folder / "whole.mp4")) as container:
         offsets = sorted(packet.pos for packet in container.demux(video=0) if packet.size)
     (folder / "in.mp4").write_bytes((folder / "whole.mp4").read_bytes()[: offsets[20]])
@@ -584,7 +619,9 @@ def _(folder):
 @case("truncated-mkv", "Matroska cut in half: exit 0 and 'note: input ends early'")
 def _(folder):
     write_clip(folder / "whole.mkv", moving(24, 32, 48))
-    (folder / "in.mkv").write_bytes((folder / "whole.mkv").read_bytes()[: (folder / "whole.mkv").stat().st_size // 2])
+    (folder / "in.mkv").write_bytes(
+        (folder / "whole.mkv").read_bytes()[: (folder / "whole.mkv").stat().st_size // 2]
+    )
     (folder / "whole.mkv").unlink()
     return ["in.mkv", "-o", "out.mkv"], succeeded(note="input ends early")
 
@@ -592,7 +629,9 @@ def _(folder):
 @case("truncated-mp4-no-index", "MP4 cut to a third (index at the end, lost): one error line")
 def _(folder):
     write_clip(folder / "whole.mp4", moving(24, 48, 64), codec="libx264")
-    (folder / "in.mp4").write_bytes((folder / "whole.mp4").read_bytes()[: (folder / "whole.mp4").stat().st_size // 3])
+    (folder / "in.mp4").write_bytes(
+        (folder / "whole.mp4").read_bytes()[: (folder / "whole.mp4").stat().st_size // 3]
+    )
     (folder / "whole.mp4").unlink()
     return ["in.mp4", "-o", "out.mp4"], refused("in.mp4")
 
@@ -745,7 +784,9 @@ def _(folder):
 
     def test(run):
         names = sorted(os.listdir(folder / "out"))
-        return len(names) == 17 and np.array_equal(np.asarray(Image.open(folder / "out" / names[0])), frames[0])
+        return len(names) == 17 and np.array_equal(
+            np.asarray(Image.open(folder / "out" / names[0])), frames[0]
+        )
 
     return ["frames", "-o", "out", "--factor", "4"], succeeded(test)
 
@@ -786,12 +827,18 @@ def run_case(item: Case, root: Path) -> None:
     started = time.perf_counter()
     process = subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=600,
                              stdin=subprocess.DEVNULL, check=False)  # fmt: skip
-    item.result = Run(process.returncode, process.stdout, process.stderr, folder, time.perf_counter() - started)
+    item.result = Run(
+        process.returncode, process.stdout, process.stderr, folder, time.perf_counter() - started
+    )
     try:
         item.passed = bool(check(item.result))
     except Exception as error:  # noqa: BLE001 - a failed check is a fail, with its reason
         item.passed, item.problem = False, f"check raised {type(error).__name__}: {error}"
-    changed = [p.name for p, d in inputs.items() if not p.is_file() or hashlib.sha256(p.read_bytes()).hexdigest() != d]
+    changed = [
+        p.name
+        for p, d in inputs.items()
+        if not p.is_file() or hashlib.sha256(p.read_bytes()).hexdigest() != d
+    ]
     if changed:
         item.passed, item.problem = False, f"input changed: {', '.join(changed)}"
 

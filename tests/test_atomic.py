@@ -69,6 +69,8 @@ def test_a_later_write_removes_the_temporaries_of_a_killed_writer(tmp_path: Path
     with atomic_output(target) as temporary:
         temporary.write_bytes(b"whole")
     assert target.read_bytes() == b"whole"
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([target.name, live.temporary.name, other.name])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [target.name, live.temporary.name, other.name]
+    )
     live.discard()
     assert remove_stale_temporaries(target) == []

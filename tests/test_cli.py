@@ -24,9 +24,17 @@ def test_help_lists_the_commands():
 def test_train_runs_from_the_cli_with_overrides_and_resumes(tmp_path):
     write_frame_folder(tmp_path / "clip", moving_frames(6, 40, 40))
     common = [
-        "train", f"data.paths=[{tmp_path / 'clip'}]", "data.crop_size=32", "data.batch_size=2",
-        "model.name=sepconv-tiny", "device=cpu", "log_every=1", "checkpoint_every=1",
-        "--output", str(tmp_path / "run"), "--no-progress",
+        "train",
+        f"data.paths=[{tmp_path / 'clip'}]",
+        "data.crop_size=32",
+        "data.batch_size=2",
+        "model.name=sepconv-tiny",
+        "device=cpu",
+        "log_every=1",
+        "checkpoint_every=1",
+        "--output",
+        str(tmp_path / "run"),
+        "--no-progress",
     ]
     result = runner.invoke(app, [*common, "max_steps=2"])
     assert result.exit_code == 0, result.output
@@ -37,7 +45,9 @@ def test_train_runs_from_the_cli_with_overrides_and_resumes(tmp_path):
     assert resumed.exit_code == 0, resumed.output
     assert "finished at step 3" in resumed.output
     # The run folder alone is enough to continue: its config.yaml is the base.
-    short = runner.invoke(app, ["train", "-o", str(tmp_path / "run"), "--resume", "max_steps=4", "--no-progress"])
+    short = runner.invoke(
+        app, ["train", "-o", str(tmp_path / "run"), "--resume", "max_steps=4", "--no-progress"]
+    )
     assert short.exit_code == 0, short.output
     assert "finished at step 4" in short.output
 
@@ -45,7 +55,16 @@ def test_train_runs_from_the_cli_with_overrides_and_resumes(tmp_path):
 def test_prepare_writes_a_set_that_train_reads(tmp_path):
     write_frame_folder(tmp_path / "clip", moving_frames(7, 48, 48, shift=(1, 2)))
     result = runner.invoke(
-        app, ["prepare", str(tmp_path / "clip"), "-o", str(tmp_path / "set"), "--crop-size", "32", "--no-progress"]
+        app,
+        [
+            "prepare",
+            str(tmp_path / "clip"),
+            "-o",
+            str(tmp_path / "set"),
+            "--crop-size",
+            "32",
+            "--no-progress",
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "triplets from 1 sources" in result.output
@@ -79,8 +98,12 @@ def test_user_errors_are_one_line_without_traceback(arguments, message):
 
 
 def test_importing_the_cli_loads_no_torch():
-    code = "import sys, sepgan.cli; print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'av')))"
-    process = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    code = (
+        "import sys, sepgan.cli; print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'av')))"
+    )
+    process = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
     assert process.stdout.strip() == "[]", process.stdout
 
 
@@ -91,7 +114,9 @@ def test_help_prints_fast():
     timings = []
     for _ in range(3):
         started = time.perf_counter()
-        process = subprocess.run([sys.executable, "-m", "sepgan", "--help"], capture_output=True, timeout=120, check=False)
+        process = subprocess.run(
+            [sys.executable, "-m", "sepgan", "--help"], capture_output=True, timeout=120, check=False
+        )
         timings.append(time.perf_counter() - started)
         assert process.returncode == 0 and b"interpolate" in process.stdout
     assert min(timings) < 1.5, timings

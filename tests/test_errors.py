@@ -31,7 +31,9 @@ def test_every_library_error_is_a_user_error(error_type):
 
 
 def test_a_parameter_name_becomes_its_flag_only_as_a_whole_word():
-    error = InterpolationError("use either factor or fps, not both; tile_overlap stays", parameter=("factor", "fps"))
+    error = InterpolationError(
+        "use either factor or fps, not both; tile_overlap stays", parameter=("factor", "fps")
+    )
     flags = {"factor": "--factor", "fps": "--fps", "tile": "--tile", "montage": "--montage"}
     assert user_message(error, flags) == "use either --factor or --fps, not both; tile_overlap stays"
     assert user_message(error) == "use either factor or fps, not both; tile_overlap stays"

@@ -53,14 +53,31 @@ BAD_OPTIONS = [
     (["--factor", "0"], "error: --factor 0: must be a power of two from 2 to 1024 (2, 4, 8, ...)", True),
     (["--factor", "1"], "error: --factor 1: must be a power of two from 2 to 1024 (2, 4, 8, ...)", True),
     (["--factor", "6"], "error: --factor 6: must be a power of two from 2 to 1024 (2, 4, 8, ...)", True),
-    (["--factor", "2048", "--allow-high-fps"], "error: --factor 2048: must be a power of two from 2 to 1024", True),
-    (["--factor", "32"], "error: --factor 32 is 32× the input's frame rate; more than 16× needs --allow-high-fps",
-     True),
-    (["--fps", "1e9"], "error: --fps 1000000000 is 4.167e+07× the input's frame rate; at most 1024× is supported",
-     True),
-    (["--fps", "1e9", "--allow-high-fps"], "error: --fps 1000000000 is 4.167e+07× the input's frame rate; at most", True),
-    (["--fps", "400"], "error: --fps 400 is 16.67× the input's frame rate; more than 16× needs --allow-high-fps",
-     True),
+    (
+        ["--factor", "2048", "--allow-high-fps"],
+        "error: --factor 2048: must be a power of two from 2 to 1024",
+        True,
+    ),
+    (
+        ["--factor", "32"],
+        "error: --factor 32 is 32× the input's frame rate; more than 16× needs --allow-high-fps",
+        True,
+    ),
+    (
+        ["--fps", "1e9"],
+        "error: --fps 1000000000 is 4.167e+07× the input's frame rate; at most 1024× is supported",
+        True,
+    ),
+    (
+        ["--fps", "1e9", "--allow-high-fps"],
+        "error: --fps 1000000000 is 4.167e+07× the input's frame rate; at most",
+        True,
+    ),
+    (
+        ["--fps", "400"],
+        "error: --fps 400 is 16.67× the input's frame rate; more than 16× needs --allow-high-fps",
+        True,
+    ),
     (["--fps", "0"], "error: frame rate must be positive, got '0'", True),
     (["--fps", "nan"], "error: cannot read frame rate 'nan'", True),
     (["--crf", "52"], "error: --crf must be between 0 (lossless) and 51, got 52", True),
@@ -85,8 +102,12 @@ BAD_OPTIONS = [
 ]
 
 
-@pytest.mark.parametrize("options,expected,before_model", BAD_OPTIONS, ids=[" ".join(o[0]) for o in BAD_OPTIONS])
-def test_every_option_is_range_checked_with_one_line(tmp_path, weights, monkeypatch, options, expected, before_model):
+@pytest.mark.parametrize(
+    "options,expected,before_model", BAD_OPTIONS, ids=[" ".join(o[0]) for o in BAD_OPTIONS]
+)
+def test_every_option_is_range_checked_with_one_line(
+    tmp_path, weights, monkeypatch, options, expected, before_model
+):
     source = make_clip(tmp_path / "in.mkv", moving_frames(3, 16, 16), Fraction(24))
     before = digest(source)
     if before_model:  # the check must not wait for the model (nor for decoding)
@@ -124,7 +145,9 @@ def test_tiny_pair_gives_the_right_middle(tmp_path, width, height):
     frames = moving_frames(3, height, width, shift=(0, 1) if width >= height else (1, 0), seed=1)
     for index in (0, 2):
         Image.fromarray(frames[index]).save(tmp_path / f"{index}.png")
-    result = invoke(tmp_path / "0.png", tmp_path / "2.png", "-o", tmp_path / "mid.png")  # the bundled flow model
+    result = invoke(
+        tmp_path / "0.png", tmp_path / "2.png", "-o", tmp_path / "mid.png"
+    )  # the bundled flow model
     assert result.exit_code == 0, result.output
     middle = np.asarray(Image.open(tmp_path / "mid.png")).astype(float)
     assert middle.shape == (height, width, 3)
@@ -166,7 +189,9 @@ def test_dis_flow_takes_every_small_size_without_crashing():
         "assert dis_padded_size(12, 200, 8, 1) == (16, 200) and dis_padded_size(3, 40, 8, 0) == (8, 40)\n"
         "print('ok')\n"
     )
-    process = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    process = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
     assert process.returncode == 0 and process.stdout.strip() == "ok", process.stderr[-2000:]
 
 
@@ -185,7 +210,9 @@ def test_a_rerun_removes_the_temporary_of_a_sigkilled_run(tmp_path, weights, nam
         return [sys.executable, "-m", "sepgan", "interpolate", str(clip), "-o", str(out_dir / name),
                 "--weights", str(weights), "--device", "cpu", "--quiet"]  # fmt: skip
 
-    process = subprocess.Popen(command(long_clip), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        command(long_clip), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     deadline = time.monotonic() + 120
     while not any(out_dir.iterdir()) and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.01)
@@ -212,12 +239,16 @@ def test_an_animated_image_is_refused_with_what_to_do(tmp_path, suffix, kind):
     before = digest(source)
     result = invoke(source, "-o", tmp_path / "out.mp4")
     assert result.exit_code == 2, result.output
-    assert result.output.startswith(f"error: {source}: animated {kind} (6 frames): convert it to a video first")
+    assert result.output.startswith(
+        f"error: {source}: animated {kind} (6 frames): convert it to a video first"
+    )
     assert len(result.output.strip().splitlines()) == 1
     assert digest(source) == before and sorted(p.name for p in tmp_path.iterdir()) == [source.name]
     if kind == "GIF" and shutil.which("ffmpeg"):  # the advice works: the converted clip is read
         command = result.output.split("e.g. ", 1)[1].strip().split()
-        subprocess.run(command, cwd=tmp_path, check=True, capture_output=True, stdin=subprocess.DEVNULL, timeout=60)
+        subprocess.run(
+            command, cwd=tmp_path, check=True, capture_output=True, stdin=subprocess.DEVNULL, timeout=60
+        )
         converted = invoke(tmp_path / "clip.mkv", "-o", tmp_path / "out.mkv")
         assert converted.exit_code == 0, converted.output
         assert "12 frames from 6, 10 → 20 fps" in converted.output
@@ -266,7 +297,10 @@ def test_a_faststart_mp4_cut_short_says_it_ends_early(tmp_path, weights, cut):
     result = invoke(source, "-o", tmp_path / "out.mp4", weights_folder=weights)
     assert result.exit_code == 0, result.output
     if cut == "packet":
-        assert "note: input ends early (decoding stopped at frame 20 of the 24 its container lists" in result.output
+        assert (
+            "note: input ends early (decoding stopped at frame 20 of the 24 its container lists"
+            in result.output
+        )
         assert "40 frames from 20" in result.output
     else:  # the decoder may hold back a frame or two of the cut packet's group
         assert "note: input ends early (decoding stopped at frame " in result.output

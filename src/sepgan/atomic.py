@@ -98,7 +98,9 @@ class AtomicOutput:
         self.replace = replace
         remove_stale_temporaries(self.path)
         suffix = "" if folder else self.path.suffix
-        self.temporary = self.path.parent / f"{_temporary_prefix(self.path)}{os.getpid()}-{secrets.token_hex(4)}{suffix}"
+        self.temporary = (
+            self.path.parent / f"{_temporary_prefix(self.path)}{os.getpid()}-{secrets.token_hex(4)}{suffix}"
+        )
         if folder:
             self.temporary.mkdir()
 

@@ -678,7 +678,9 @@ class VideoReader:
             if deinterlacer is not None:
                 yield from deinterlacer.flush()
         except av.FFmpegError as error:
-            raise VideoError(f"{self.path}: corrupt or truncated video at frame {count} ({_reason(error)})") from error
+            raise VideoError(
+                f"{self.path}: corrupt or truncated video at frame {count} ({_reason(error)})"
+            ) from error
         note = self._early_end(count, packets, last_time, cut_short)
         if note is not None:
             self.notes.append(note)
@@ -716,7 +718,9 @@ class VideoReader:
         """The field order if the stream says interlaced: "tt", "bb", "tb" or "bt" (as ffprobe); else None."""
         return _INTERLACED_FIELD_ORDERS.get(self.stream.codec_context.field_order)
 
-    def _early_end(self, count: int, packets: int, last_time: float | None, cut_short: str | None) -> str | None:
+    def _early_end(
+        self, count: int, packets: int, last_time: float | None, cut_short: str | None
+    ) -> str | None:
         """The note for a stream that ended before its container says it should, or None.
 
         Two signs of a truncated file: fewer packets than the frames the container
@@ -730,7 +734,11 @@ class VideoReader:
         if cut_short is not None:
             return f"{where}: its last packet is cut short, {cut_short})"
         if listed:
-            return f"{where} of the {listed} its container lists: a truncated file?)" if packets < listed else None
+            return (
+                f"{where} of the {listed} its container lists: a truncated file?)"
+                if packets < listed
+                else None
+            )
         if not self.container.duration:
             return None
         start = (self.container.start_time or 0) / av.time_base
@@ -744,7 +752,11 @@ class VideoReader:
     def _ends_file(self, packet: av.Packet) -> bool:
         """Whether ``packet`` runs to the end of the file: a packet the file was cut in the middle of."""
         try:
-            return packet.pos is not None and packet.pos >= 0 and packet.pos + packet.size >= self.path.stat().st_size
+            return (
+                packet.pos is not None
+                and packet.pos >= 0
+                and packet.pos + packet.size >= self.path.stat().st_size
+            )
         except OSError:
             return False
 
@@ -794,7 +806,9 @@ def to_rgb(
             colour = Colour.untagged(frame.width, frame.height)
         arguments.update(src_color_range=colour.range, dst_color_range=_RANGE_PC, **colour.sws_arguments())
         if interpolation is not None and "width" in arguments:  # the scaling filter, with accurate rounding
-            arguments["interpolation"] = getattr(av.video.reformatter.Interpolation, interpolation) | _SWS_FLAGS
+            arguments["interpolation"] = (
+                getattr(av.video.reformatter.Interpolation, interpolation) | _SWS_FLAGS
+            )
     return frame.to_ndarray(format="rgb24", **arguments)
 
 
