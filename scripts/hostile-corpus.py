@@ -257,7 +257,8 @@ def same_colours(folder: Path, tolerance: int = 2) -> bool:
         decode(folder / "out.mp4")[0].astype(int),
     )
     height, width = source.shape[:2]
-    bands = [(slice(height // 4, 3 * height // 4), slice(i * width // 4 + width // 16, (i + 1) * width // 4 - width // 16))
+    bands = [(slice(height // 4, 3 * height // 4),
+              slice(i * width // 4 + width // 16, (i + 1) * width // 4 - width // 16))
              for i in range(4)]  # fmt: skip
     close = all(int(np.abs(output[band] - source[band]).max()) <= tolerance for band in bands)
     return close and int(np.abs(output[bands[0]] - np.array([200, 30, 30])).max()) <= 4
@@ -347,8 +348,9 @@ def _(folder):
 
 @case("interlaced", "interlaced H.264 (tff): deinterlaced with a note, or refused", needs_ffmpeg=True)
 def _(folder):
-    ffmpeg(folder, "-f", "lavfi", "-i", "testsrc=size=64x48:rate=25", "-frames:v", "4", "-flags", "+ilme+ildct",
-           "-top", "1", "-field_order", "tt", "-c:v", "libx264", "-pix_fmt", "yuv420p", "in.mp4")  # fmt: skip
+    ffmpeg(folder, "-f", "lavfi", "-i", "testsrc=size=64x48:rate=25", "-frames:v", "4",
+           "-flags", "+ilme+ildct", "-top", "1", "-field_order", "tt", "-c:v", "libx264",
+           "-pix_fmt", "yuv420p", "in.mp4")  # fmt: skip
 
     def check(run):
         if run.code == 2:
@@ -519,7 +521,7 @@ def _(folder):
     return ["in.mkv", "-o", "out.mp4"], succeeded(test)
 
 
-# ---------------------------------------------------------------------------- 4. crash, mislead, touch the input
+# ------------------------------------------------------------------------- 4. crash, mislead, touch the input
 
 
 def _tiny_pair(width: int, height: int):

@@ -1,4 +1,5 @@
-"""sepgan.atomic: whole outputs or none, fsync before the rename, stale temporaries of dead writers removed."""
+"""sepgan.atomic: whole outputs or none, fsync before the rename, stale temporaries of dead
+writers removed."""
 
 from __future__ import annotations
 

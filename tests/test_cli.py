@@ -71,7 +71,8 @@ def test_prepare_writes_a_set_that_train_reads(tmp_path):
     trained = runner.invoke(
         app,
         ["train", f"data.paths=[{tmp_path / 'set'}]", "data.crop_size=32", "data.batch_size=2",
-         "model.name=flow-sepconv-tiny", "device=cpu", "max_steps=1", "-o", str(tmp_path / "run"), "--no-progress"],
+         "model.name=flow-sepconv-tiny", "device=cpu", "max_steps=1", "-o", str(tmp_path / "run"),
+         "--no-progress"],
     )  # fmt: skip
     assert trained.exit_code == 0, trained.output
 

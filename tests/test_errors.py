@@ -102,7 +102,7 @@ def test_the_tile_size_is_checked_in_one_place_and_named_by_its_flag(tmp_path, t
     for name in ("a.png", "b.png"):
         Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(tmp_path / name)
     result = runner.invoke(app, ["interpolate", str(tmp_path / "a.png"), str(tmp_path / "b.png"),
-                                 "-o", str(tmp_path / "mid.png"), "--weights", str(weights), "--device", "cpu",
-                                 "--tile", tile])  # fmt: skip
+                                 "-o", str(tmp_path / "mid.png"), "--weights", str(weights),
+                                 "--device", "cpu", "--tile", tile])  # fmt: skip
     assert result.exit_code == 2
     assert result.output == f"error: {message}\n"

@@ -43,7 +43,7 @@ def test_png_round_trip_is_exact(tmp_path: Path) -> None:
     Image.fromarray(pixels).save(tmp_path / "in.png")
     frame = load_image(tmp_path / "in.png")
     assert frame.shape == (3, 12, 17) and frame.dtype == torch.float32
-    assert 0.0 <= frame.min() and frame.max() <= 1.0
+    assert frame.min() >= 0.0 and frame.max() <= 1.0
     assert torch.equal(frame[:, 3, 5], torch.from_numpy(pixels[3, 5]).float() / 255)
 
     save_image(frame, tmp_path / "out.png")

@@ -129,8 +129,8 @@ def test_every_option_is_range_checked_with_one_line(
 
 def test_high_fps_runs_when_allowed_and_threshold_one_disables_cuts(tmp_path, weights):
     source = make_clip(tmp_path / "in.mkv", moving_frames(2, 16, 16), Fraction(24))
-    result = invoke(source, "-o", tmp_path / "out", "--factor", "32", "--allow-high-fps", "--scene-threshold", "1",
-                    weights_folder=weights)  # fmt: skip
+    result = invoke(source, "-o", tmp_path / "out", "--factor", "32", "--allow-high-fps",
+                    "--scene-threshold", "1", weights_folder=weights)  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "64 frames from 2, 24 → 768 fps" in result.output
     assert len(list((tmp_path / "out").iterdir())) == 64
@@ -141,7 +141,8 @@ def test_high_fps_runs_when_allowed_and_threshold_one_disables_cuts(tmp_path, we
 
 @pytest.mark.parametrize("width,height", [(1, 1), (2, 2), (11, 11), (40, 3), (3, 40)])
 def test_tiny_pair_gives_the_right_middle(tmp_path, width, height):
-    """DIS needs ≥ 12 px (and crashes the process on some short, wide frames): small frames are padded for it."""
+    """DIS needs ≥ 12 px (and crashes the process on some short, wide frames): small frames are
+    padded for it."""
     frames = moving_frames(3, height, width, shift=(0, 1) if width >= height else (1, 0), seed=1)
     for index in (0, 2):
         Image.fromarray(frames[index]).save(tmp_path / f"{index}.png")
@@ -174,7 +175,8 @@ def test_tiny_video_with_motion_is_interpolated(tmp_path):
 
 
 def test_dis_flow_takes_every_small_size_without_crashing():
-    """40×11 and 200×12 frames segfaulted OpenCV's DIS (MEDIUM); 40×3 raised. Run apart: a crash kills the process."""
+    """40×11 and 200×12 frames segfaulted OpenCV's DIS (MEDIUM); 40×3 raised. Run apart: a crash
+    kills the process."""
     code = (
         "import numpy as np\n"
         "from sepgan.flow import dis_flow, dis_padded_size\n"
@@ -200,7 +202,8 @@ def test_dis_flow_takes_every_small_size_without_crashing():
 
 @pytest.mark.parametrize("name", ["x2.mp4", pytest.param("frames", marks=pytest.mark.slow)])
 def test_a_rerun_removes_the_temporary_of_a_sigkilled_run(tmp_path, weights, name):
-    """SIGKILL cannot be caught: the hidden temporary stays, and the next run to the same output removes it."""
+    """SIGKILL cannot be caught: the hidden temporary stays, and the next run to the same output
+    removes it."""
     long_clip = make_clip(tmp_path / "long.mkv", moving_frames(150, 32, 32, shift=(0, 1)), Fraction(30))
     short_clip = make_clip(tmp_path / "short.mkv", moving_frames(3, 32, 32, shift=(0, 1)), Fraction(30))
     out_dir = tmp_path / "out"
@@ -263,7 +266,8 @@ def test_an_output_inside_the_input_folder_is_refused(tmp_path, weights, inside)
     (frames_folder / "sub").mkdir()
     (tmp_path / "link").symlink_to(frames_folder)  # the same folder by another name
     before = {path: digest(path) for path in frames_folder.rglob("*") if path.is_file()}
-    result = invoke(frames_folder, "-o", tmp_path / inside if inside.startswith("link") else frames_folder / inside,
+    result = invoke(frames_folder, "-o",
+                    tmp_path / inside if inside.startswith("link") else frames_folder / inside,
                     weights_folder=weights)  # fmt: skip
     assert result.exit_code == 2, result.output
     assert "is inside the input folder" in result.output and len(result.output.strip().splitlines()) == 1
@@ -276,7 +280,8 @@ def test_an_output_inside_the_input_folder_is_refused(tmp_path, weights, inside)
 
 
 def _faststart_mp4(path: Path, count: int = 24) -> list[int]:
-    """An H.264 MP4 with its index (moov) first, as web videos are; returns each video packet's file offset."""
+    """An H.264 MP4 with its index (moov) first, as web videos are; returns each video packet's
+    file offset."""
     with av.open(str(path), "w", options={"movflags": "+faststart"}) as container:
         stream = container.add_stream("libx264", rate=24)
         stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"

@@ -69,7 +69,7 @@ def test_ffv1_round_trip_is_lossless_at_an_odd_size_and_keeps_an_exact_rate(tmp_
             writer.write(frame)
     decoded = decode_all(tmp_path / "a.mkv")
     assert len(decoded) == 3
-    for original, back in zip(frames, decoded):
+    for original, back in zip(frames, decoded, strict=True):
         np.testing.assert_array_equal(original, back)
     # Matroska keeps millisecond timestamps, so the rate reads back approximately.
     assert abs(float(probe_video(tmp_path / "a.mkv").fps) - 119.88) < 0.1

@@ -1,4 +1,5 @@
-"""What an input carries besides its pixels survives `sepgan interpolate`: rotation, pixel aspect, stream tags.
+"""What an input carries besides its pixels survives `sepgan interpolate`: rotation, pixel
+aspect, stream tags.
 
 Videos keep their display matrix, sample aspect ratio and stream tags; JPEG
 EXIF orientation is applied to image inputs, as viewers apply it.
@@ -192,8 +193,10 @@ def save_oriented_jpeg(path: Path, stored: np.ndarray, orientation: int) -> Path
     return path
 
 
-@pytest.mark.parametrize("orientation,turn", [(6, lambda a: np.rot90(a, -1)), (3, lambda a: a[::-1, ::-1]),
-                                              (8, lambda a: np.rot90(a, 1)), (2, lambda a: a[:, ::-1])])  # fmt: skip
+@pytest.mark.parametrize("orientation,turn", [(6, lambda a: np.rot90(a, -1)),
+                                              (3, lambda a: a[::-1, ::-1]),
+                                              (8, lambda a: np.rot90(a, 1)),
+                                              (2, lambda a: a[:, ::-1])])  # fmt: skip
 def test_jpeg_exif_orientation_is_applied(tmp_path, orientation, turn):
     path = save_oriented_jpeg(tmp_path / "a.jpg", texture(48, 64), orientation)
     with Image.open(path) as image:

@@ -97,7 +97,7 @@ def test_a_raw_elementary_stream_is_read_at_its_own_rate_not_25(tmp_path, weight
 
 
 def faded(frames: list[np.ndarray], levels: np.ndarray) -> list[np.ndarray]:
-    return [np.round(frame * level).astype(np.uint8) for frame, level in zip(frames, levels)]
+    return [np.round(frame * level).astype(np.uint8) for frame, level in zip(frames, levels, strict=True)]
 
 
 @pytest.mark.parametrize("length", [2, 4, 6, 12])

@@ -380,7 +380,8 @@ class Colour:
 
 
 def _stream_colour(path: Path, stream: av.video.stream.VideoStream) -> Colour:
-    """The :class:`Colour` of a video stream; raises :class:`VideoError` for alpha, HDR and unknown matrices."""
+    """The :class:`Colour` of a video stream; raises :class:`VideoError` for alpha, HDR and
+    unknown matrices."""
     context = stream.codec_context
     pix_fmt = context.pix_fmt
     video_format = av.VideoFormat(pix_fmt) if pix_fmt else None
@@ -459,7 +460,8 @@ class Presentation:
 
     @property
     def turn(self) -> str:
-        """The display matrix in words: "rotation 90°", or "mirroring (ffprobe: rotation 180°)" ("" without one).
+        """The display matrix in words: "rotation 90°", or "mirroring (ffprobe: rotation 180°)"
+        ("" without one).
 
         A mirror has no rotation of its own; ffprobe's angle is given to identify the matrix.
         """
@@ -574,8 +576,8 @@ class VideoReader:
     streams (``reader.passthrough``) is given to ``on_packet`` as the demuxer
     reaches it, its timestamps counted from ``reader.origin`` (the earliest stream
     start, in seconds; pass ``start_time=info.start_time - reader.origin`` to the
-    writer), so output starts at 0 as a stream copy does. ``reader.decoded()`` is the same loop yielding PyAV frames, for
-    callers that need timestamps or convert later (:func:`to_rgb`). This is
+    writer), so output starts at 0 as a stream copy does. ``reader.decoded()`` is the same loop
+    yielding PyAV frames, for callers that need timestamps or convert later (:func:`to_rgb`). This is
     sepgan's one decode loop: training's frame cache, video benchmarks, the
     study's clips and ``sepgan prepare`` all read through it. Decoding errors,
     such as those of a truncated file, raise :class:`VideoError`.
@@ -831,7 +833,8 @@ def output_codec(output: str | os.PathLike[str], codec: str = "auto") -> str:
         if suffix in _CONTAINERS["h264"]:
             return "h264"
         raise VideoError(
-            f"{output}: unknown video container {suffix!r}; use .mp4, .mkv or .mov, or a folder for PNG frames"
+            f"{output}: unknown video container {suffix!r}; "
+            "use .mp4, .mkv or .mov, or a folder for PNG frames"
         )
     if codec not in CODECS:
         raise VideoError(f"unknown codec {codec!r}; choose one of {', '.join(CODECS)}")
@@ -1117,7 +1120,8 @@ class PngSequenceWriter:
         lost = replace(self.presentation, display_matrix=None) if self._oriented else self.presentation
         if lost.describe():
             self.notes.append(
-                f"{lost.describe()} not kept: PNG frames are stored as decoded (write a video file to keep it)"
+                f"{lost.describe()} not kept: "
+                "PNG frames are stored as decoded (write a video file to keep it)"
             )
         if self.path.exists() and (not self.path.is_dir() or any(self.path.iterdir())):
             raise VideoError(f"{self.path}: output folder exists and is not empty")

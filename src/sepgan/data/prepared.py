@@ -218,7 +218,8 @@ def scene_cuts(thumbnails: Sequence[np.ndarray]) -> list[int]:
 
 
 def _brightness_ramp(before: np.ndarray, after: np.ndarray) -> bool:
-    """:func:`sepgan.video.brightness_ramp` in grey levels: a global gain and offset of ``FADE_LEVEL`` or more."""
+    """:func:`sepgan.video.brightness_ramp` in grey levels: a global gain and offset of
+    ``FADE_LEVEL`` or more."""
     return brightness_ramp(before, after, FADE_LEVEL)
 
 
