@@ -163,6 +163,15 @@ def interpolate(
             show_default=False,
         ),
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            help="CPU threads for optical flow (DIS), the bulk of the default model's work "
+            "(default: every CPU this process may use).",
+            show_default=False,
+        ),
+    ] = None,
     adapt: Annotated[
         bool,
         typer.Option(
@@ -214,7 +223,7 @@ def interpolate(
         interpolator = load_interpolator(
             weights, device=device, precision=precision, batch_size=batch, tile=parse_tile(tile),
             tile_overlap=tile_overlap, max_memory_mb=max_memory_mb, compile=compile_model,
-            flow_variants=flow_variants,
+            flow_variants=flow_variants, workers=workers,
         )
         if adapt_options is None:
             return interpolator
@@ -243,7 +252,7 @@ def load_interpolator(
     """:meth:`Interpolator.from_pretrained` with option errors reported as :class:`InterpolationError`.
 
     ``options`` go to the :class:`~sepgan.interpolator.Interpolator` (device, precision,
-    batch_size, tile, tile_overlap, max_memory_mb, compile), whose defaults are the only ones.
+    batch_size, tile, tile_overlap, max_memory_mb, compile, workers), whose defaults are the only ones.
     ``flow_variants`` overrides a flow-guided model's flow-ensemble size (1–4,
     :mod:`sepgan.flow`): fewer variants, less DIS time, a little less quality.
     It is given when the model is built, so its memory estimate (and with it the

@@ -208,6 +208,8 @@ class Interpolator:
             convolution stays eager). Opt-in: see "Whole-model options" in the module docstring.
         channels_last: run the network in NHWC memory format; ``None`` chooses it on the CPU,
             where it is faster (module docstring). The model's weights are converted in place.
+        workers: CPU threads for a flow-guided model's DIS calls (``model.estimate_flows``);
+            ``None``: one per CPU this process may use (:func:`sepgan.flow.flow_workers`).
     """
 
     def __init__(
@@ -222,14 +224,18 @@ class Interpolator:
         max_memory_mb: float | None = DEFAULT_MAX_MEMORY_MB,
         compile: bool = False,
         channels_last: bool | None = None,
+        workers: int | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        if workers is not None and workers < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}")
         self._settings = {
             "device": device, "precision": precision, "batch_size": batch_size, "tile": tile,
             "tile_overlap": tile_overlap, "max_memory_mb": max_memory_mb, "compile": compile,
-            "channels_last": channels_last,
+            "channels_last": channels_last, "workers": workers,
         }  # fmt: skip
+        self.workers = workers
         self.runtime: Runtime = resolve_runtime(str(device), precision)
         self.model = model.to(self.runtime.device).eval()
         self.channels_last = self.runtime.device.type == "cpu" if channels_last is None else channels_last
@@ -331,7 +337,7 @@ class Interpolator:
         """B×3×H×W pairs → middle frames: flow, padding, tiling and the network."""
         height, width = frame0.shape[-2:]
         # Flow-guided models get their flow from the whole, unpadded frames, before padding and tiling.
-        flows = self.model.estimate_flows(frame0, frame1)  # None for models without flow
+        flows = self.model.estimate_flows(frame0, frame1, workers=self.workers)  # None for models without flow
         tile = self.tile_size(height, width)
         if tile is None or (height <= tile and width <= tile):
             return self._run_batched(frame0, frame1, flows)
