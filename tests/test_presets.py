@@ -17,7 +17,7 @@ runner = CliRunner()
 
 @pytest.mark.parametrize(
     "name,variants,dis,network",
-    [("fast", 1, "medium", False), ("balanced", 4, "fine", False), ("best", 4, "fine", True)],
+    [("fast", 1, "fine", False), ("balanced", 4, "fine", False), ("best", 4, "fine", True)],
 )
 def test_each_preset_builds_its_model(name, variants, dis, network):
     model = load_interpolator(None, preset=name, device="cpu").model
@@ -61,6 +61,6 @@ def test_the_preset_flag_reaches_the_model(tmp_path, monkeypatch):
     arguments = ["interpolate", str(tmp_path / "a.png"), str(tmp_path / "b.png"), "--device", "cpu", "--quiet"]
     result = runner.invoke(app, [*arguments, "-o", str(tmp_path / "mid.png"), "--preset", "fast"])
     assert result.exit_code == 0, result.output
-    assert seen == [("flow-ensemble", {"flow_variants": 1, "flow_preset": "medium"})]
+    assert seen == [("flow-ensemble", {"flow_variants": 1})]
     both = runner.invoke(app, [*arguments, "-o", str(tmp_path / "x.png"), "--preset", "best", "-w", "sepgan-flow"])
     assert both.exit_code == 2 and "--preset chooses the model; use either --preset, or --weights" in both.output

@@ -167,7 +167,7 @@ def interpolate(
         str | None,
         typer.Option(
             "--preset",
-            help="Speed against quality: fast (one half-resolution flow each way), balanced (the default model) "
+            help="Speed against quality: fast (one flow each way, no ensemble), balanced (the default model) "
             "or best (the learned network); instead of --weights and --flow-variants.",
             show_default=False,
         ),
