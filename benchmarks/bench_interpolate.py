@@ -6,7 +6,8 @@ code path as the CLI (:func:`sepgan.jobs.interpolate_video`), once
 sequentially (``overlap=False``) and once with decode, inference and encode in
 three threads (``overlap=True``, the default). Printed per frame: decode time
 per *input* frame, inference time per *interpolated* frame (including the
-uint8↔float conversions) and encode time per *output* frame (busy times of each
+uint8↔float conversions; the flow of each batch, which runs a batch ahead in a
+thread of its own with overlap, is its own column) and encode time per *output* frame (busy times of each
 stage, which overlap in wall time when threaded), then the end-to-end wall time
 per output frame and its ratio to the sequential run.
 
@@ -24,6 +25,7 @@ its weights). Examples::
     python benchmarks/bench_interpolate.py                       # paper SepConv, K = 51
     python benchmarks/bench_interpolate.py --model sepconv-tiny --frames 5
     python benchmarks/bench_interpolate.py --device cuda --precision bf16
+    python benchmarks/bench_interpolate.py --preset best --sizes 720p,1080p --frames 9 --batch 4
 """
 
 from __future__ import annotations
@@ -43,9 +45,11 @@ import av
 import numpy as np
 import torch
 
+from sepgan.checkpoint import load_pretrained
 from sepgan.interpolator import Interpolator
 from sepgan.jobs import InterpolateOptions, interpolate_video
 from sepgan.models import create_model
+from sepgan.weights import resolve_weights
 
 SIZES = {"480p": (480, 854), "720p": (720, 1280), "1080p": (1080, 1920)}
 
@@ -81,8 +85,15 @@ def _resident_mb() -> float:
 def run_once(args: argparse.Namespace) -> dict:
     """One job in this process: seconds, per-stage busy times, resident memory before and peak."""
     torch.manual_seed(0)
+    if args.preset:  # a bundled model as `sepgan interpolate --preset` builds it
+        from sepgan.presets import resolve_preset
+
+        chosen = resolve_preset(args.preset)
+        model = load_pretrained(resolve_weights(chosen.weights), overrides=chosen.overrides)
+    else:
+        model = create_model(args.model)
     interpolator = Interpolator(
-        create_model(args.model),
+        model,
         device=args.device,
         precision=args.precision,
         batch_size=args.batch,
@@ -115,6 +126,7 @@ def _child(args: argparse.Namespace, size: str, overlap: bool) -> dict:
         sys.executable, __file__, "--one", size, "--model", args.model, "--frames", str(args.frames),
         "--device", args.device, "--precision", args.precision, "--batch", str(args.batch),
         "--max-memory-mb", str(args.max_memory_mb), *(["--overlap"] if overlap else []),
+        *(["--preset", args.preset] if args.preset else []),
     ]  # fmt: skip
     process = subprocess.run(command, capture_output=True, text=True, check=False)
     if process.returncode != 0:
@@ -127,6 +139,7 @@ def main() -> None:
     parser.add_argument(
         "--model", default="sepconv", help="registered model name (default: the paper SepConv)"
     )
+    parser.add_argument("--preset", default=None, help="fast, balanced or best: a bundled model instead of --model")
     parser.add_argument("--sizes", default="480p,720p,1080p")
     parser.add_argument("--frames", type=int, default=3, help="input frames per clip (N − 1 interpolated)")
     parser.add_argument("--device", default="auto")
@@ -144,16 +157,16 @@ def main() -> None:
     from sepgan.ops.separable_conv import available_backends
 
     print(
-        f"model {args.model}, {args.device} {args.precision}, batch {args.batch}, "
+        f"model {args.preset and f'preset {args.preset}' or args.model}, {args.device} {args.precision}, batch {args.batch}, "
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()}, "
         f"separable_conv backends {available_backends()}, {args.frames} input frames per size, ×2 to H.264, "
         f"best of {args.repeats}"
     )
     print(
-        "| size | overlap | tiles | decode ms/frame | inference s/frame | encode ms/frame "
+        "| size | overlap | tiles | decode ms/frame | flow s/frame | inference s/frame | encode ms/frame "
         "| total s/output frame | ratio | RSS before MB | peak RSS MB |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name in args.sizes.split(","):
         best: dict[bool, dict] = {}
         for _ in range(args.repeats):
@@ -171,6 +184,7 @@ def main() -> None:
             print(
                 f"| {name} | {'threads' if overlap else 'off'} | {run['tile'] or 'none'} "
                 f"| {seconds['decode'] / run['frames_in'] * 1000:.1f} "
+                f"| {seconds.get('flow', 0.0) / max(run['interpolated'], 1):.2f} "
                 f"| {seconds['inference'] / max(run['interpolated'], 1):.2f} "
                 f"| {seconds['encode'] / run['frames_out'] * 1000:.1f} | {per_frame:.2f} "
                 f"| {per_frame / sequential:.2f}× | {run['rss_before_mb']:.0f} | {run['peak_rss_mb']:.0f} |",

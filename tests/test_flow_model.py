@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import numpy as np
 import pytest
@@ -340,3 +341,34 @@ def test_dis_runs_in_one_thread_per_core_of_the_affinity_set(monkeypatch):
     monkeypatch.setattr(flow.os, "sched_getaffinity", lambda pid: {5}, raising=False)
     flow.flow_ensemble_numpy(frames[0], frames[1], "medium", variants=4)  # one core: no pool
     assert sizes == [3, 2]
+
+
+def test_workers_caps_the_dis_pool_and_one_worker_runs_every_call_in_the_calling_thread(monkeypatch):
+    from sepgan import flow
+
+    sizes, threads = [], []
+
+    class Recorder(flow.ThreadPoolExecutor):
+        def __init__(self, max_workers):
+            sizes.append(max_workers)
+            super().__init__(max_workers=max_workers)
+
+    real_dis = flow.dis_flow
+
+    def recording_dis(*args, **kwargs):
+        threads.append(threading.get_ident())
+        return real_dis(*args, **kwargs)
+
+    monkeypatch.setattr(flow, "ThreadPoolExecutor", Recorder)
+    monkeypatch.setattr(flow, "dis_flow", recording_dis)
+    monkeypatch.setattr(flow.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3, 4, 5}, raising=False)
+    frame0, frame1 = (to_tensor(frame) for frame in moving_frames(2, 48, 64, seed=3))
+    pooled = estimate_flows(frame0, frame1, "medium", variants=4)  # the affinity set: 6 threads for 8 calls
+    capped = estimate_flows(frame0, frame1, "medium", variants=4, workers=2)
+    assert sizes == [6, 2]
+    threads.clear()
+    single = estimate_flows(frame0, frame1, "medium", variants=4, workers=1)
+    assert sizes == [6, 2] and threads == [threading.get_ident()] * 8  # no pool: all 8 calls here
+    assert torch.equal(pooled, capped) and torch.equal(pooled, single)
+    with pytest.raises(ValueError, match="workers must be at least 1"):
+        estimate_flows(frame0, frame1, "medium", workers=0)

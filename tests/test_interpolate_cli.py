@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -335,3 +336,36 @@ def test_compile_flag_reaches_the_interpolator(monkeypatch, tmp_path, weights):
                     weights_folder=weights)
     assert result.exit_code == 0, result.output
     assert seen["compile"] is True
+
+
+def test_workers_one_runs_every_dis_call_in_one_thread(monkeypatch, tmp_path):
+    from sepgan import flow
+
+    pools, threads = [], set()
+    real_pool, real_dis = flow.ThreadPoolExecutor, flow.dis_flow
+
+    def recording_pool(max_workers):
+        pools.append(max_workers)
+        return real_pool(max_workers=max_workers)
+
+    def recording_dis(*args, **kwargs):
+        threads.add(threading.get_ident())
+        return real_dis(*args, **kwargs)
+
+    monkeypatch.setattr(flow, "ThreadPoolExecutor", recording_pool)
+    monkeypatch.setattr(flow, "dis_flow", recording_dis)
+    monkeypatch.setattr(flow.os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+    write_frame_folder(tmp_path / "in", moving_frames(3, 32, 48))
+    default = invoke(tmp_path / "in", "-o", tmp_path / "default")  # the bundled flow-ensemble: 8 DIS calls a pair
+    assert default.exit_code == 0, default.output
+    assert pools and set(pools) == {3}  # one thread per CPU of the affinity set
+    pools.clear(), threads.clear()
+    single = invoke(tmp_path / "in", "-o", tmp_path / "single", "--workers", "1")
+    assert single.exit_code == 0, single.output
+    assert pools == [] and len(threads) == 1
+    assert all(
+        a.read_bytes() == b.read_bytes()
+        for a, b in zip(sorted((tmp_path / "default").iterdir()), sorted((tmp_path / "single").iterdir()))
+    )
+    bad = invoke(tmp_path / "in", "-o", tmp_path / "bad", "--workers", "0")
+    assert bad.exit_code == 2 and "--workers must be at least 1" in bad.output, bad.output

@@ -27,7 +27,7 @@ class Average(nn.Module):
     context = 2
     inference_bytes_per_pixel = 4 * (12 * 5 + 4 * 4)
 
-    def estimate_flows(self, frame0, frame1):
+    def estimate_flows(self, frame0, frame1, workers=None):
         return None
 
     def compiled(self):

@@ -174,6 +174,24 @@ def interpolate(
             show_default=False,
         ),
     ] = None,
+    preset: Annotated[
+        str | None,
+        typer.Option(
+            "--preset",
+            help="Speed against quality: fast (one flow each way, no ensemble), balanced (the default model) "
+            "or best (the learned network); instead of --weights and --flow-variants.",
+            show_default=False,
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            help="CPU threads for optical flow (DIS), the bulk of the default model's work "
+            "(default: every CPU this process may use).",
+            show_default=False,
+        ),
+    ] = None,
     adapt: Annotated[
         bool,
         typer.Option(
@@ -231,7 +249,7 @@ def interpolate(
         interpolator = load_interpolator(
             weights, device=device, precision=precision, batch_size=batch, tile=tile_size,
             tile_overlap=tile_overlap, max_memory_mb=max_memory_mb, compile=compile_model,
-            flow_variants=flow_variants,
+            flow_variants=flow_variants, preset=preset, workers=workers,
         )
         if adapt_options is None:
             return interpolator
@@ -255,23 +273,41 @@ def parse_tile(text: str) -> int | str | None:
 
 
 def load_interpolator(
-    weights: str | os.PathLike[str] | None, *, flow_variants: int | None = None, **options: Any
+    weights: str | os.PathLike[str] | None,
+    *,
+    flow_variants: int | None = None,
+    preset: str | None = None,
+    **options: Any,
 ) -> Interpolator:
     """:meth:`Interpolator.from_pretrained` with option errors reported as :class:`InterpolationError`.
 
     ``options`` go to the :class:`~sepgan.interpolator.Interpolator` (device, precision,
-    batch_size, tile, tile_overlap, max_memory_mb, compile), whose defaults are the only ones.
+    batch_size, tile, tile_overlap, max_memory_mb, compile, workers), whose defaults are the only ones.
     ``flow_variants`` overrides a flow-guided model's flow-ensemble size (1–4,
     :mod:`sepgan.flow`): fewer variants, less DIS time, a little less quality.
     It is given when the model is built, so its memory estimate (and with it the
     tiling under ``max_memory_mb``) is the one of the ensemble that runs.
+    ``preset`` (:mod:`sepgan.presets`) picks bundled weights and their overrides
+    instead of ``weights`` and ``flow_variants``.
     """
     from sepgan.checkpoint import CheckpointError, UnknownOverride
     from sepgan.flow import check_variants
     from sepgan.interpolator import Interpolator
+    from sepgan.presets import resolve_preset
     from sepgan.retime import InterpolationError
 
     overrides = {}
+    if preset is not None:
+        if weights is not None or flow_variants is not None:
+            raise InterpolationError(
+                "preset chooses the model; use either preset, or weights and flow_variants",
+                parameter=("preset", "weights", "flow_variants"),
+            )
+        try:
+            chosen = resolve_preset(preset)
+        except ValueError as error:
+            raise InterpolationError(str(error), parameter="preset") from None
+        return Interpolator.from_pretrained(chosen.weights, overrides=chosen.overrides, **options)
     if flow_variants is not None:
         try:
             overrides["flow_variants"] = check_variants(flow_variants, "flow_variants")

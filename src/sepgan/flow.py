@@ -38,7 +38,10 @@ that the V variants give (:func:`ensemble_middle_warps`) measured, with
 "fine" and one fixed-point step: 34.90 / 26.91 dB (SSIM 0.9527 / 0.8382) for
 V = 4 against 34.75 / 26.59 (0.9520 / 0.8334) for V = 1, and 34.86 / 26.82
 for V = 2 (no flip + both flips). V = 4 costs 8 DIS calls per pair instead of
-2 (≈ 0.7 s instead of 0.22 s at 640×480 on 2 cores; the calls run in one thread per usable core).
+2 (≈ 0.7 s instead of 0.22 s at 640×480 on 2 cores). The calls run in a pool
+of ``workers`` threads: by default one per CPU the process may use
+(:func:`flow_workers`); ``workers=1`` runs them one after another in the
+calling thread (``sepgan interpolate --workers``).
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ __all__ = [
     "backward_warp",
     "backward_warp_numpy",
     "check_variants",
+    "check_workers",
     "consistency_error",
     "dis_flow",
     "dis_padded_size",
@@ -182,13 +186,25 @@ def _unmirror_flow(flow: np.ndarray, variant: str) -> np.ndarray:
     return flow
 
 
-def flow_ensemble_numpy(image0: np.ndarray, image1: np.ndarray, preset: str = "medium", variants: int = 1) -> np.ndarray:
+def flow_ensemble_numpy(
+    image0: np.ndarray, image1: np.ndarray, preset: str = "medium", variants: int = 1, workers: int | None = None
+) -> np.ndarray:
     """DIS flow both ways for one H×W×3 RGB uint8 pair as a 4V×H×W float32 array (see :func:`estimate_flows`)."""
-    return _flow_ensembles([image0], [image1], preset, variants)[0]
+    return _flow_ensembles([image0], [image1], preset, variants, workers)[0]
 
 
-def _flow_ensembles(images0, images1, preset: str, variants: int) -> np.ndarray:
+def check_workers(workers: int | None) -> int:
+    """Threads for DIS: ``workers``, or :func:`flow_workers` when None; ValueError below 1."""
+    if workers is None:
+        return flow_workers()
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    return int(workers)
+
+
+def _flow_ensembles(images0, images1, preset: str, variants: int, workers: int | None = None) -> np.ndarray:
     check_variants(variants)
+    threads = check_workers(workers)
     flows = np.empty((len(images0), 4 * variants, *images0[0].shape[:2]), dtype=np.float32)
 
     def one(job: tuple[int, int, int]) -> None:
@@ -200,9 +216,9 @@ def _flow_ensembles(images0, images1, preset: str, variants: int) -> np.ndarray:
         flows[index, channel : channel + 2] = _unmirror_flow(flow, name).transpose(2, 0, 1)
 
     jobs = [(i, v, d) for i in range(len(images0)) for v in range(variants) for d in (0, 1)]
-    workers = min(len(jobs), flow_workers())
-    if workers > 1:  # OpenCV releases the GIL, so the DIS calls run on every core the process may use
-        with ThreadPoolExecutor(max_workers=workers) as pool:
+    threads = min(len(jobs), threads)
+    if threads > 1:  # OpenCV releases the GIL, so the DIS calls run on every core the process may use
+        with ThreadPoolExecutor(max_workers=threads) as pool:
             list(pool.map(one, jobs))
     else:
         for job in jobs:
@@ -211,7 +227,7 @@ def _flow_ensembles(images0, images1, preset: str, variants: int) -> np.ndarray:
 
 
 def flow_workers() -> int:
-    """Threads for a batch's DIS calls: the CPUs this process may run on (its affinity set, as ``taskset`` limits it).
+    """Default threads for a batch's DIS calls: the CPUs this process may run on (its affinity set, as ``taskset`` limits it).
 
     Was a constant 2. On 2 cores it measured the same for the 8 calls of a
     four-variant ensemble and 8% faster for the 2 calls of one variant
@@ -224,7 +240,11 @@ def flow_workers() -> int:
 
 
 def estimate_flows(
-    frame0: torch.Tensor, frame1: torch.Tensor, preset: str = "medium", variants: int = 1
+    frame0: torch.Tensor,
+    frame1: torch.Tensor,
+    preset: str = "medium",
+    variants: int = 1,
+    workers: int | None = None,
 ) -> torch.Tensor:
     """DIS flow both ways for a batch: B×3×H×W frames in [0, 1] → B×4V×H×W flows.
 
@@ -232,13 +252,13 @@ def estimate_flows(
     flow ensemble: group v holds the same two flows estimated on the pair
     mirrored by ``FLOW_VARIANTS[v]`` and mirrored back (module docstring).
     Runs OpenCV on the CPU (frames are rounded to uint8 grey first; the 2·V
-    calls per pair run in :func:`flow_workers` threads) and returns the flows as float32 on
-    the frames' device. Not differentiable.
+    calls per pair run in ``workers`` threads, by default :func:`flow_workers`) and returns
+    the flows as float32 on the frames' device. Not differentiable.
     """
     if frame0.shape != frame1.shape or frame0.dim() != 4 or frame0.shape[1] != 3:
         raise ValueError(f"expected two B×3×H×W frames of one shape, got {tuple(frame0.shape)} and {tuple(frame1.shape)}")
     images0, images1 = to_uint8(frame0.detach()), to_uint8(frame1.detach())  # B×H×W×3, the project's rounding
-    return torch.from_numpy(_flow_ensembles(images0, images1, preset, variants)).to(frame0.device)
+    return torch.from_numpy(_flow_ensembles(images0, images1, preset, variants, workers)).to(frame0.device)
 
 
 def split_variants(flows: torch.Tensor) -> list[torch.Tensor]:

@@ -75,7 +75,7 @@ from typing import TYPE_CHECKING
 import torch
 import torch.nn.functional as F
 
-from sepgan.borders import interpolate_inside_borders
+from sepgan.borders import interpolate_inside_borders, static_borders
 from sepgan.runtime import Runtime, resolve_runtime
 
 if TYPE_CHECKING:  # the interpolator imports no model; the contract is structural
@@ -215,6 +215,8 @@ class Interpolator:
             convolution stays eager). Opt-in: see "Whole-model options" in the module docstring.
         channels_last: run the network in NHWC memory format; ``None`` chooses it on the CPU,
             where it is faster (module docstring). The model's weights are converted in place.
+        workers: CPU threads for a flow-guided model's DIS calls (``model.estimate_flows``);
+            ``None``: one per CPU this process may use (:func:`sepgan.flow.flow_workers`).
     """
 
     def __init__(
@@ -229,16 +231,20 @@ class Interpolator:
         max_memory_mb: float | None = DEFAULT_MAX_MEMORY_MB,
         compile: bool = False,
         channels_last: bool | None = None,
+        workers: int | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         if max_memory_mb is not None and not (math.isfinite(max_memory_mb) and max_memory_mb > 0):
             raise ValueError(f"max_memory_mb must be a positive number of MB (or None), got {max_memory_mb}")
+        if workers is not None and workers < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}")
         self._settings = {
             "device": device, "precision": precision, "batch_size": batch_size, "tile": tile,
             "tile_overlap": tile_overlap, "max_memory_mb": max_memory_mb, "compile": compile,
-            "channels_last": channels_last,
+            "channels_last": channels_last, "workers": workers,
         }  # fmt: skip
+        self.workers = workers
         self.runtime: Runtime = resolve_runtime(str(device), precision)
         self.model = model.to(self.runtime.device).eval()
         self.channels_last = self.runtime.device.type == "cpu" if channels_last is None else channels_last
@@ -321,8 +327,35 @@ class Interpolator:
     # ------------------------------------------------------------------ the middle frame
 
     @torch.inference_mode()
-    def interpolate(self, frame0: torch.Tensor, frame1: torch.Tensor) -> torch.Tensor:
-        """The frame halfway between ``frame0`` and ``frame1`` (3×H×W or B×3×H×W, CPU float in [0, 1])."""
+    def estimate_flows(self, frame0: torch.Tensor, frame1: torch.Tensor) -> torch.Tensor | None:
+        """The flows :meth:`interpolate` would compute for this B×3×H×W batch, or None for a model without flow.
+
+        They are the model's flows (B×4V×h×w) of the picture inside the
+        batch's static borders (:mod:`sepgan.borders`), computed on the CPU
+        in ``workers`` threads. Pass them back as ``interpolate(frame0, frame1,
+        flows=...)`` with the same frames, e.g. from another thread, so that
+        the next pairs' flow runs while the network runs the current ones
+        (:func:`sepgan.retime.retime`); the output is the same bit for bit.
+        """
+        if frame0.shape != frame1.shape or frame0.dim() != 4 or frame0.shape[1] != 3:
+            raise ValueError(
+                f"expected two B×3×H×W frames of one shape, got {tuple(frame0.shape)}, {tuple(frame1.shape)}"
+            )
+        borders = static_borders(frame0, frame1)
+        if borders:  # the same crop interpolate_inside_borders hands to _interpolate_picture
+            rows, columns = borders.inner(*frame0.shape[-2:])
+            frame0, frame1 = frame0[..., rows, columns].contiguous(), frame1[..., rows, columns].contiguous()
+        return self.model.estimate_flows(frame0, frame1, workers=self.workers)
+
+    @torch.inference_mode()
+    def interpolate(
+        self, frame0: torch.Tensor, frame1: torch.Tensor, flows: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """The frame halfway between ``frame0`` and ``frame1`` (3×H×W or B×3×H×W, CPU float in [0, 1]).
+
+        ``flows``: what :meth:`estimate_flows` returned for these frames (as a
+        batch of one for 3×H×W frames); None computes them here.
+        """
         if frame0.shape != frame1.shape:
             raise ValueError(
                 f"frame0 and frame1 differ in size: {tuple(frame0.shape)} vs {tuple(frame1.shape)}"
@@ -333,14 +366,25 @@ class Interpolator:
         if frame0.dim() != 4 or frame0.shape[1] != 3:
             raise ValueError(f"frames must be 3×H×W or B×3×H×W RGB, got {tuple(frame0.shape)}")
         # Static bars (letterbox, pillarbox) pass through; only the picture inside is interpolated.
-        result = interpolate_inside_borders(frame0, frame1, self._interpolate_picture)
+        result = interpolate_inside_borders(
+            frame0, frame1, lambda picture0, picture1: self._interpolate_picture(picture0, picture1, flows)
+        )
         return result[0] if single else result
 
-    def _interpolate_picture(self, frame0: torch.Tensor, frame1: torch.Tensor) -> torch.Tensor:
-        """B×3×H×W pairs → middle frames: flow, padding, tiling and the network."""
+    def _interpolate_picture(
+        self, frame0: torch.Tensor, frame1: torch.Tensor, flows: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """B×3×H×W pairs → middle frames: flow (unless given), padding, tiling and the network."""
         height, width = frame0.shape[-2:]
-        # Flow-guided models get their flow from the whole, unpadded frames, before padding and tiling.
-        flows = self.model.estimate_flows(frame0, frame1)  # None for models without flow
+        if flows is None:
+            # Flow-guided models get their flow from the whole, unpadded frames, before padding and tiling
+            # (None for models without flow).
+            flows = self.model.estimate_flows(frame0, frame1, workers=self.workers)
+        elif flows.shape[0] != frame0.shape[0] or flows.shape[-2:] != frame0.shape[-2:]:
+            raise ValueError(
+                f"flows of shape {tuple(flows.shape)} do not belong to these {tuple(frame0.shape)} frames "
+                "(inside their static borders); pass what estimate_flows returned for them"
+            )
         tile = self.tile_size(height, width)
         if tile is None or (height <= tile and width <= tile):
             return self._run_batched(frame0, frame1, flows)
@@ -422,7 +466,11 @@ class Interpolator:
 
     @torch.inference_mode()
     def interpolate_dyadic(
-        self, frame0: torch.Tensor, frame1: torch.Tensor, times: Sequence[Sequence[Fraction]]
+        self,
+        frame0: torch.Tensor,
+        frame1: torch.Tensor,
+        times: Sequence[Sequence[Fraction]],
+        flows: torch.Tensor | None = None,
     ) -> list[dict[Fraction, torch.Tensor]]:
         """Frames at dyadic times ``m/2^d`` strictly between each pair, computed level by level.
 
@@ -431,6 +479,9 @@ class Interpolator:
         are computed (t = 3/8 needs 1/2, 1/4 and 3/8), and every level is one
         batched call across all pairs. Returns, per pair, ``{t: 3×H×W frame}``
         holding every computed time (including the intermediate ones).
+        ``flows``: :meth:`estimate_flows` of ``frame0`` and ``frame1``, used for
+        the first level (t = 1/2) when every pair wants a time; deeper levels
+        need the network's own middles, so their flows are computed here.
         """
         if len(times) != frame0.shape[0]:
             raise ValueError(f"got {len(times)} time lists for {frame0.shape[0]} pairs")
@@ -462,7 +513,10 @@ class Interpolator:
             half = Fraction(1, denominator)
             left = torch.stack([known[b][t - half] for b, t in jobs])
             right = torch.stack([known[b][t + half] for b, t in jobs])
-            middles = self.interpolate(left, right)
+            # The given flows belong to the whole batch (its static borders too), so only the
+            # first level with every pair in it, the same frames in the same order, can use them.
+            given = flows if denominator == 2 and len(jobs) == frame0.shape[0] else None
+            middles = self.interpolate(left, right, flows=given)
             for (b, t), middle in zip(jobs, middles):
                 known[b][t] = middle
         for entry in known:

@@ -15,8 +15,8 @@ Three inputs, one streaming core (:func:`sepgan.retime.retime`):
   input, such as a phone clip with a 0.4 s stall, gives output at the full
   rate whose timestamps follow the input's, with the gaps interpolated.
 
-Decoding, retiming and encoding run in three threads (:mod:`sepgan.stages`)
-unless ``overlap`` is off; the output is the same either way.
+Decoding, optical flow, the network and encoding run in four threads
+(:mod:`sepgan.stages`) unless ``overlap`` is off; the output is the same either way.
 
 Failure leaves nothing behind: outputs are written under temporary names and
 renamed only when complete (:mod:`sepgan.atomic`), the input is never opened for writing, and all
@@ -26,6 +26,7 @@ line and loading the model are :mod:`sepgan.cli`'s.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import threading
@@ -96,7 +97,7 @@ class InterpolateOptions:
     static_tolerance: int = 1
     montage: Path | None = None
     progress: bool = True
-    overlap: bool = True  # decode, inference and encode in three threads (see the module docstring)
+    overlap: bool = True  # decode, flow, inference and encode in four threads (see the module docstring)
 
 
 @dataclass
@@ -277,9 +278,12 @@ def _run_stages(
             static_tolerance=options.static_tolerance,
             stats=stats,
             source=source,
+            flow_ahead=options.overlap,
         )
-        for item in _progress(outputs, total, options.progress, "interpolate"):
-            put(item)
+        # closing: on an error here (the writer's), retime's flow thread stops before the decode thread does.
+        with contextlib.closing(outputs):
+            for item in _progress(outputs, total, options.progress, "interpolate"):
+                put(item)
         finish()
 
 

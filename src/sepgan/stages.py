@@ -1,8 +1,10 @@
-"""Overlap: decode and encode threads around the calling (inference) thread.
+"""Overlap: decode, flow and encode threads around the calling (inference) thread.
 
-``reader → retime → writer`` run as three threads (:func:`overlapped` with
+``reader → flow → network → writer`` run as four threads (:func:`overlapped` with
 ``overlap=True``, the default of ``sepgan interpolate``): a decode thread fills a
-bounded queue of input frames (``2 · batch + 2``), the calling thread runs the
+bounded queue of input frames (``2 · batch + 2``), a flow thread computes the
+next batch's optical flow (DIS, on CPU threads of its own) in lockstep, one batch
+ahead (:func:`sepgan.retime.retime` with ``flow_ahead``), the calling thread runs the
 network, and an encode thread drains a bounded queue of output frames
 (``2 · batch · ⌈min(ratio, 8)⌉``), so memory stays at a few batches of frames
 whatever the length. PyAV releases the GIL while decoding and encoding and
@@ -39,11 +41,18 @@ class ReadAhead:
 
     Iterating the object yields the items in order and re-raises, in the
     consumer's thread, any exception the producer met. :meth:`close` stops the
-    producer after its current item and joins it.
+    producer after its current item and joins it. With ``lockstep`` the
+    producer starts on the next item only once the consumer has taken the one
+    before: exactly one item is made ahead of the one in use, so a stage whose
+    items are large (a batch's flows, :func:`sepgan.retime.retime`) holds two,
+    not ``maxsize + 2``.
     """
 
-    def __init__(self, items: Iterable, maxsize: int, name: str = "sepgan-decode") -> None:
+    def __init__(
+        self, items: Iterable, maxsize: int, name: str = "sepgan-decode", lockstep: bool = False
+    ) -> None:
         self._queue: queue.Queue = queue.Queue(maxsize)
+        self._lockstep = lockstep
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(iter(items),), name=name, daemon=True)
         self._thread.start()
@@ -51,7 +60,7 @@ class ReadAhead:
     def _run(self, iterator: Iterator) -> None:
         try:
             for item in iterator:
-                if not self._put((True, item)):
+                if not self._put((True, item)) or (self._lockstep and not self._wait_until_taken()):
                     return
         except BaseException as error:  # noqa: BLE001 - handed to the consumer, which re-raises it
             self._put((False, error))
@@ -67,10 +76,19 @@ class ReadAhead:
                 continue
         return False
 
+    def _wait_until_taken(self) -> bool:
+        with self._queue.all_tasks_done:  # task_done() in __iter__ wakes this as soon as the item is taken
+            while self._queue.unfinished_tasks:
+                if self._stop.is_set():
+                    return False
+                self._queue.all_tasks_done.wait(_POLL_SECONDS)
+        return True
+
     def __iter__(self) -> Iterator:
         while True:
             # A blocking get: Ctrl-C and SIGTERM still interrupt it (lock waits are interruptible on POSIX).
             is_item, value = self._queue.get()
+            self._queue.task_done()
             if is_item:
                 yield value
             elif value is None:

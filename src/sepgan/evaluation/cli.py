@@ -34,6 +34,13 @@ def evaluate_command(
             "--weights", "-w", help="Pretrained folder (model.safetensors + config.json) for `ours`."
         ),
     ] = None,
+    preset: Annotated[
+        str | None,
+        typer.Option(
+            "--preset", help="Run `ours` as `sepgan interpolate --preset` does: fast, balanced or best.",
+            show_default=False,
+        ),
+    ] = None,
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", help="Report folder (default: runs/eval/<timestamp>)."),
@@ -81,6 +88,7 @@ def evaluate_command(
         methods=methods,
         layout=layout,
         weights=weights,
+        preset=preset,
         output=output,
         limit=limit,
         device=device,

@@ -321,11 +321,16 @@ class OursMethod(Method):
     uses_torch = True
 
     def __init__(
-        self, weights: str | Path | None = None, device: str = "cpu", interpolator: Any = None
+        self,
+        weights: str | Path | None = None,
+        device: str = "cpu",
+        interpolator: Any = None,
+        overrides: dict[str, Any] | None = None,
     ) -> None:
         self.weights = Path(weights) if weights is not None else None
         self.device = device
         self.interpolator = interpolator
+        self.overrides = overrides  # load-time options, e.g. a preset's (sepgan.presets)
 
     def setup(self) -> None:
         if self.interpolator is not None:
@@ -334,7 +339,9 @@ class OursMethod(Method):
         from sepgan.weights import WeightsError
 
         try:  # no --weights: the bundled default model
-            self.interpolator = Interpolator.from_pretrained(self.weights, device=self.device)
+            self.interpolator = Interpolator.from_pretrained(
+                self.weights, overrides=self.overrides, device=self.device
+            )
         except WeightsError as error:
             raise MethodUnavailable(str(error)) from error
         runtime = getattr(self.interpolator, "runtime", None)
@@ -359,8 +366,10 @@ class OursAdaptMethod(OursMethod):
 
     name = "ours-adapt"
 
-    def __init__(self, weights: str | Path | None = None, device: str = "cpu", options: Any = None) -> None:
-        super().__init__(weights, device)
+    def __init__(
+        self, weights: str | Path | None = None, device: str = "cpu", options: Any = None, overrides: Any = None
+    ) -> None:
+        super().__init__(weights, device, overrides=overrides)
         self.options = options
         self.base = None
         self.adaptations: dict[str, str] = {}
@@ -389,16 +398,21 @@ class OursAdaptMethod(OursMethod):
 
 
 def build_method(
-    name: str, weights: str | Path | None = None, device: str = "cpu", adapt_options: Any = None
+    name: str,
+    weights: str | Path | None = None,
+    device: str = "cpu",
+    adapt_options: Any = None,
+    overrides: dict[str, Any] | None = None,
 ) -> Method:
     """A method by its ``--methods`` name (see :data:`ALL_METHODS`).
 
-    ``adapt_options`` configure ``ours-adapt``.
+    ``adapt_options`` configure ``ours-adapt``; ``overrides`` are load-time options of ``ours`` and
+    ``ours-adapt`` (:func:`sepgan.checkpoint.load_pretrained`).
     """
     if name == "ours":
-        return OursMethod(weights, device)
+        return OursMethod(weights, device, overrides=overrides)
     if name == "ours-adapt":
-        return OursAdaptMethod(weights, device, adapt_options)
+        return OursAdaptMethod(weights, device, adapt_options, overrides=overrides)
     if name == "rife":
         return RifeMethod(device)
     simple: dict[str, Method] = {

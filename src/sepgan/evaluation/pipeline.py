@@ -63,12 +63,16 @@ def run_evaluation(
     progress: bool = True,
     log: Callable[[str], None] = print,
     adapt_options: object | None = None,
+    preset: str | None = None,
 ) -> EvaluationRun:
     """Evaluate ``methods`` on every benchmark in ``paths`` and write the report to ``output``.
 
     ``adapt_options`` (:class:`sepgan.adapt.AdaptOptions`) adds ``ours-adapt`` after
     ``ours``: the same model fine-tuned on each clip first (drop-a-frame, even frames only).
+    ``preset`` (:mod:`sepgan.presets`) builds ``ours`` as ``sepgan interpolate --preset`` does,
+    instead of from ``weights``.
     """
+    from sepgan.presets import resolve_preset
     from sepgan.runtime import resolve_runtime
 
     names = parse_methods(methods)
@@ -77,6 +81,17 @@ def run_evaluation(
         names.insert(at, "ours-adapt")
     if limit is not None and limit < 1:
         raise EvaluationUserError(f"limit must be at least 1, got {limit}", parameter="limit")
+    overrides = None
+    if preset is not None:
+        if weights is not None:
+            raise EvaluationUserError(
+                "preset chooses the model; use either preset or weights", parameter=("preset", "weights")
+            )
+        try:
+            chosen = resolve_preset(preset)
+        except ValueError as error:
+            raise EvaluationUserError(str(error), parameter="preset") from None
+        weights, overrides = chosen.weights, chosen.overrides
     if not paths:
         raise EvaluationUserError("give at least one benchmark folder or video")
     try:
@@ -101,7 +116,9 @@ def run_evaluation(
         benchmarks.append(benchmark)
 
     built = [
-        build_method(name, weights=weights, device=torch_device, adapt_options=adapt_options)
+        build_method(
+            name, weights=weights, device=torch_device, adapt_options=adapt_options, overrides=overrides
+        )
         for name in names
     ]
     try:
@@ -115,6 +132,7 @@ def run_evaluation(
         "layouts": {b.name: b.layout for b in benchmarks},
         "methods": names,
         "weights": None if weights is None else str(weights),
+        "preset": preset,
         "limit": limit,
         "device": torch_device,
         "snu_split": snu_split,

@@ -219,12 +219,13 @@ class FlowSepConv(nn.Module):
             return 4 * (40 + 26 * self.flow_variants)
         return 4 * (150 + 6 * self.channels[0] + 4 * self.kernel_size + 22 * (self.flow_variants - 1))
 
-    def estimate_flows(self, frame0: torch.Tensor, frame1: torch.Tensor) -> torch.Tensor:
+    def estimate_flows(self, frame0: torch.Tensor, frame1: torch.Tensor, workers: int | None = None) -> torch.Tensor:
         """DIS flow both ways, B×4V×H×W: V = ``flow_variants`` groups of ``cat(flow01, flow10)`` in pixels.
 
-        Not differentiable; see :func:`sepgan.flow.estimate_flows`.
+        ``workers``: threads for the DIS calls (None: one per usable CPU). Not
+        differentiable; see :func:`sepgan.flow.estimate_flows`.
         """
-        return estimate_flows(frame0, frame1, self.flow_preset, self.flow_variants)
+        return estimate_flows(frame0, frame1, self.flow_preset, self.flow_variants, workers)
 
     def _features(
         self, frame0: torch.Tensor, frame1: torch.Tensor, flows: torch.Tensor

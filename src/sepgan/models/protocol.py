@@ -17,9 +17,10 @@ it states, as plain attributes, the figures the Interpolator plans with:
   (FlowSepConv's grows with ``flow_variants``), which is why options that
   change it are given when the model is built
   (:func:`sepgan.checkpoint.load_pretrained` ``overrides``), never set after.
-* ``estimate_flows(frame0, frame1)``: flows to compute on whole, unpadded
+* ``estimate_flows(frame0, frame1, workers=None)``: flows to compute on whole, unpadded
   frames before padding and tiling, passed back as ``model(..., flows=...)``
-  (B×4V×H×W); ``None`` for models that use no flow.
+  (B×4V×H×W); ``None`` for models that use no flow. ``workers`` caps the CPU
+  threads it may use (None: one per usable CPU).
 * ``compiled()``: the module to run when ``torch.compile`` is asked for,
   sharing the weights (a model compiles the parts that Dynamo can trace).
 
@@ -53,7 +54,9 @@ class Generator(Protocol):
     @property
     def inference_bytes_per_pixel(self) -> int: ...
 
-    def estimate_flows(self, frame0: torch.Tensor, frame1: torch.Tensor) -> torch.Tensor | None: ...
+    def estimate_flows(
+        self, frame0: torch.Tensor, frame1: torch.Tensor, workers: int | None = None
+    ) -> torch.Tensor | None: ...
 
     def compiled(self) -> nn.Module: ...
 

@@ -212,7 +212,7 @@ class SepConv(nn.Module):
         """
         return 4 * (12 * self.kernel_size + 4 * self._config["channels"][0])
 
-    def estimate_flows(self, frame0: torch.Tensor, frame1: torch.Tensor) -> None:
+    def estimate_flows(self, frame0: torch.Tensor, frame1: torch.Tensor, workers: int | None = None) -> None:
         """SepConv uses no optical flow (Generator contract)."""
 
     def compiled(self) -> nn.Module:

@@ -1,0 +1,66 @@
+"""Speed presets: each builds its bundled model with its overrides, for interpolate and evaluate alike."""
+
+from __future__ import annotations
+
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from sepgan.cli import app, load_interpolator
+from sepgan.evaluation.methods import build_method
+from sepgan.presets import PRESETS, resolve_preset
+from sepgan.retime import InterpolationError
+from synthetic import moving_frames
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize(
+    "name,variants,dis,network",
+    [("fast", 1, "fine", False), ("balanced", 4, "fine", False), ("best", 4, "fine", True)],
+)
+def test_each_preset_builds_its_model(name, variants, dis, network):
+    model = load_interpolator(None, preset=name, device="cpu").model
+    assert (model.flow_variants, model.flow_preset, model.corrections) == (variants, dis, network)
+    method = build_method("ours", weights=PRESETS[name].weights, device="cpu", overrides=PRESETS[name].overrides)
+    method.setup()
+    assert method.interpolator.model.config == model.config
+
+
+def test_balanced_is_the_default_model():
+    assert load_interpolator(None, device="cpu").model.config == load_interpolator(
+        None, preset="balanced", device="cpu"
+    ).model.config
+
+
+def test_a_preset_excludes_weights_and_flow_variants_and_names_its_choices():
+    with pytest.raises(InterpolationError, match="use either preset"):
+        load_interpolator("sepgan-flow", preset="fast", device="cpu")
+    with pytest.raises(InterpolationError, match="use either preset"):
+        load_interpolator(None, preset="fast", flow_variants=2, device="cpu")
+    with pytest.raises(InterpolationError, match="fast, balanced, best"):
+        load_interpolator(None, preset="fastest", device="cpu")
+    with pytest.raises(ValueError, match="fast, balanced, best"):
+        resolve_preset("quick")
+
+
+def test_the_preset_flag_reaches_the_model(tmp_path, monkeypatch):
+    import sepgan.interpolator as pipeline
+
+    seen = []
+    real = pipeline.Interpolator.from_pretrained
+
+    def spy(path, **kwargs):
+        seen.append((path, kwargs.get("overrides")))
+        return real(path, **kwargs)
+
+    monkeypatch.setattr(pipeline.Interpolator, "from_pretrained", spy)
+    frames = moving_frames(2, 32, 32)
+    Image.fromarray(frames[0]).save(tmp_path / "a.png")
+    Image.fromarray(frames[1]).save(tmp_path / "b.png")
+    arguments = ["interpolate", str(tmp_path / "a.png"), str(tmp_path / "b.png"), "--device", "cpu", "--quiet"]
+    result = runner.invoke(app, [*arguments, "-o", str(tmp_path / "mid.png"), "--preset", "fast"])
+    assert result.exit_code == 0, result.output
+    assert seen == [("flow-ensemble", {"flow_variants": 1})]
+    both = runner.invoke(app, [*arguments, "-o", str(tmp_path / "x.png"), "--preset", "best", "-w", "sepgan-flow"])
+    assert both.exit_code == 2 and "--preset chooses the model; use either --preset, or --weights" in both.output
