@@ -139,7 +139,9 @@ def main() -> None:
     parser.add_argument(
         "--model", default="sepconv", help="registered model name (default: the paper SepConv)"
     )
-    parser.add_argument("--preset", default=None, help="fast, balanced or best: a bundled model instead of --model")
+    parser.add_argument(
+        "--preset", default=None, help="fast, balanced or best: a bundled model instead of --model"
+    )
     parser.add_argument("--sizes", default="480p,720p,1080p")
     parser.add_argument("--frames", type=int, default=3, help="input frames per clip (N − 1 interpolated)")
     parser.add_argument("--device", default="auto")
@@ -157,8 +159,10 @@ def main() -> None:
     from sepgan.ops.separable_conv import available_backends
 
     print(
-        f"model {args.preset and f'preset {args.preset}' or args.model}, {args.device} {args.precision}, batch {args.batch}, "
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()}, "
+        f"model {args.preset and f'preset {args.preset}' or args.model}, "
+        f"{args.device} {args.precision}, batch {args.batch}, "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"{platform.processor() or platform.machine()}, "
         f"separable_conv backends {available_backends()}, {args.frames} input frames per size, ×2 to H.264, "
         f"best of {args.repeats}"
     )

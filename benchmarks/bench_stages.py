@@ -52,7 +52,9 @@ SIZES = {"480p": (480, 854), "720p": (720, 1280), "1080p": (1080, 1920)}
 SOURCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "videos" / "liveportrait" / "s32.mp4"
 
 
-def make_clip(path: Path, height: int, width: int, frames: int, source: Path | None = SOURCE) -> tuple[Path, str]:
+def make_clip(
+    path: Path, height: int, width: int, frames: int, source: Path | None = SOURCE
+) -> tuple[Path, str]:
     """An H.264 clip of ``frames`` frames at height×width: ``source`` resized, or synthetic noise panning."""
     with av.open(str(path), "w") as output:
         stream = output.add_stream("libx264", rate=30, options={"crf": "18"})
@@ -63,15 +65,23 @@ def make_clip(path: Path, height: int, width: int, frames: int, source: Path | N
                 for index, frame in enumerate(container.decode(video=0)):
                     if index == frames:
                         break
-                    resized = frame.reformat(width=width, height=height, format="yuv420p", interpolation="BICUBIC")
+                    resized = frame.reformat(
+                        width=width, height=height, format="yuv420p", interpolation="BICUBIC"
+                    )
                     output.mux(stream.encode(resized))
         else:
             described = "synthetic noise panning 3 px/frame"
             generator = np.random.default_rng(0)
             coarse = generator.random((height // 16 + 2, (width + 3 * frames) // 16 + 2, 3), dtype=np.float32)
-            canvas = torch.nn.functional.interpolate(
-                torch.from_numpy(coarse).permute(2, 0, 1)[None], size=(height, width + 3 * frames), mode="bilinear"
-            )[0].permute(1, 2, 0).numpy()
+            canvas = (
+                torch.nn.functional.interpolate(
+                    torch.from_numpy(coarse).permute(2, 0, 1)[None],
+                    size=(height, width + 3 * frames),
+                    mode="bilinear",
+                )[0]
+                .permute(1, 2, 0)
+                .numpy()
+            )
             canvas = (canvas * 255).astype(np.uint8)
             for index in range(frames):
                 image = np.ascontiguousarray(canvas[:, 3 * index : 3 * index + width])
@@ -103,7 +113,9 @@ def pair_times(
             mirrored0, mirrored1 = _mirror(frame0, name), _mirror(frame1, name)
             key = f"DIS {preset}, variant {name} (2 calls in turn)"
             times.setdefault(key, []).extend(
-                timed(lambda a=mirrored0, b=mirrored1, p=preset: (dis_flow(a, b, p), dis_flow(b, a, p)), repeats)
+                timed(
+                    lambda a=mirrored0, b=mirrored1, p=preset: (dis_flow(a, b, p), dis_flow(b, a, p)), repeats
+                )
             )
     tensor0, tensor1 = from_uint8(frame0)[None], from_uint8(frame1)[None]
     for preset, variants in (("fine", 4), ("fine", 1), ("medium", 1)):
@@ -121,7 +133,7 @@ def pair_times(
             if variants == 4:
                 full = timed(lambda f=flows: learned(padded0, padded1, flows=f), repeats)
                 times.setdefault("network (sepgan-flow forward − warps ×4)", []).extend(
-                    f - w for f, w in zip(full, warps)
+                    f - w for f, w in zip(full, warps, strict=False)
                 )
 
 
@@ -142,7 +154,9 @@ def stage_times(clip: Path, repeats: int) -> dict[str, float]:
         pair_times(frame0, frame1, classical, learned, repeats, times)
 
     with tempfile.TemporaryDirectory() as folder:
-        writer = open_writer(Path(folder) / "out.mp4", fps=Fraction(fps), width=width, height=height, colour=colour)
+        writer = open_writer(
+            Path(folder) / "out.mp4", fps=Fraction(fps), width=width, height=height, colour=colour
+        )
         started = time.perf_counter()
         with writer:
             for frame in frames:
@@ -152,7 +166,9 @@ def stage_times(clip: Path, repeats: int) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", default="720p,1080p")
     parser.add_argument("--frames", type=int, default=4, help="frames per clip (N − 1 pairs)")
     parser.add_argument("--repeats", type=int, default=2, help="timings per pair and stage")
@@ -166,10 +182,15 @@ def main() -> None:
         for size in sizes:
             height, width = SIZES[size]
             clip, described = make_clip(
-                Path(folder) / f"{size}.mp4", height, width, arguments.frames, None if arguments.synthetic else SOURCE
+                Path(folder) / f"{size}.mp4",
+                height,
+                width,
+                arguments.frames,
+                None if arguments.synthetic else SOURCE,
             )
             results[size] = stage_times(clip, arguments.repeats)
-    print(f"machine: {platform.processor() or platform.machine()}, {len(os.sched_getaffinity(0))} CPUs usable, "
+    print(f"machine: {platform.processor() or platform.machine()}, "
+          f"{len(os.sched_getaffinity(0))} CPUs usable, "
           f"{torch.get_num_threads()} torch threads, torch {torch.__version__}; clip: {described}, "
           f"{arguments.frames} frames, median of {arguments.repeats} repeat(s) per pair")  # fmt: skip
     print()

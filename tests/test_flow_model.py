@@ -1,4 +1,5 @@
-"""The flow-guided model: DIS flow and warping, the flow baseline at init, prepared data, training, interpolation."""
+"""The flow-guided model: DIS flow and warping, the flow baseline at init, prepared data, training,
+interpolation."""
 
 from __future__ import annotations
 
@@ -38,9 +39,13 @@ def test_torch_warp_matches_opencv_remap():
     yy, xx = np.mgrid[0:40, 0:56].astype(np.float32)
     flow = np.stack([2.5 * np.sin(yy / 7.0) + 1.3, 1.7 * np.cos(xx / 9.0) - 0.4], axis=2).astype(np.float32)
     expected = backward_warp_numpy(image, flow)
-    warped = backward_warp(
-        torch.from_numpy(image).permute(2, 0, 1)[None], torch.from_numpy(flow).permute(2, 0, 1)[None]
-    )[0].permute(1, 2, 0).numpy()
+    warped = (
+        backward_warp(
+            torch.from_numpy(image).permute(2, 0, 1)[None], torch.from_numpy(flow).permute(2, 0, 1)[None]
+        )[0]
+        .permute(1, 2, 0)
+        .numpy()
+    )
     difference = np.abs(warped - expected)
     # OpenCV quantises bilinear weights to 1/32; torch does not.
     assert difference.mean() < 0.3 and difference.max() < 4.0
@@ -106,7 +111,9 @@ def test_ensemble_warps_average_the_variants_middle_frames():
     for group in split_variants(flows):
         to0, to1 = middle_flows(group, 1)
         # each variant's middle frame takes out-of-frame samples from the other input (issue 19)
-        middles.append(0.5 * sum(fill_out_of_frame(backward_warp(frame0, to0), backward_warp(frame1, to1), to0, to1)))
+        middles.append(
+            0.5 * sum(fill_out_of_frame(backward_warp(frame0, to0), backward_warp(frame1, to1), to0, to1))
+        )
     assert torch.allclose(0.5 * (warped0 + warped1), sum(middles) / 2, atol=1e-6)
     with pytest.raises(ValueError, match="4V"):
         split_variants(flows[:, :6])
@@ -199,7 +206,9 @@ def test_augment_moves_flows_with_the_frames():
         augment = PairedAugment(crop_size=(32, 40), seed=seed)
         frame0, frame1, _, moved = augment(frames[0], frames[1], frames[1], flows=flows)
         seen.add(tuple(moved[:, 0, 0]))
-        warped = backward_warp(to_tensor(np.ascontiguousarray(frame1)), torch.from_numpy(moved[None, :2].copy()))
+        warped = backward_warp(
+            to_tensor(np.ascontiguousarray(frame1)), torch.from_numpy(moved[None, :2].copy())
+        )
         assert (warped - to_tensor(np.ascontiguousarray(frame0)))[..., 4:-4, 4:-4].abs().max() < 1e-4
     assert len(seen) >= 4  # flips and reversal all happened
 
@@ -214,15 +223,23 @@ def test_augment_moves_every_group_of_a_flow_ensemble():
             frames[0], frames[1], frames[1], flows=flows
         )
         assert moved.shape == (8, 32, 40) and np.array_equal(moved[:4], moved[4:])
-        warped = backward_warp(to_tensor(np.ascontiguousarray(frame1)), torch.from_numpy(moved[None, 4:6].copy()))
+        warped = backward_warp(
+            to_tensor(np.ascontiguousarray(frame1)), torch.from_numpy(moved[None, 4:6].copy())
+        )
         assert (warped - to_tensor(np.ascontiguousarray(frame0)))[..., 4:-4, 4:-4].abs().max() < 1e-4
 
 
 def test_channel_permutation_leaves_flows_alone():
     frames = moving_frames(2, 24, 24, seed=12)
     flows = np.random.default_rng(0).normal(size=(4, 24, 24)).astype(np.float32)
-    augment = PairedAugment(crop_size=None, flip_horizontal=False, flip_vertical=False,
-                            temporal_reverse=False, channel_permute=True, seed=3)
+    augment = PairedAugment(
+        crop_size=None,
+        flip_horizontal=False,
+        flip_vertical=False,
+        temporal_reverse=False,
+        channel_permute=True,
+        seed=3,
+    )
     *_, moved = augment(frames[0], frames[1], frames[1], flows=flows)
     assert np.array_equal(moved, flows)
 
@@ -295,6 +312,7 @@ def test_training_on_a_prepared_set_passes_whole_frame_flows(footage, tmp_path, 
             "checkpoint_every=3", "image_every=3", "device=cpu", "model.name=flow-sepconv-tiny",
         ],
     )  # fmt: skip
+
     def no_flow_on_crops(*args, **kwargs):
         raise AssertionError("the model computed flow on crops instead of using the prepared flows")
 
@@ -319,7 +337,9 @@ def test_the_bundled_flow_ensemble_is_the_classical_part_alone():
     frame0, frame1 = to_tensor(frames[0]), to_tensor(frames[2])
     with torch.no_grad():
         flows = untrained.estimate_flows(frame0, frame1)
-        assert torch.allclose(untrained(frame0, frame1, flows=flows), model(frame0, frame1, flows=flows), atol=1e-6)
+        assert torch.allclose(
+            untrained(frame0, frame1, flows=flows), model(frame0, frame1, flows=flows), atol=1e-6
+        )
 
 
 def test_dis_runs_in_one_thread_per_core_of_the_affinity_set(monkeypatch):

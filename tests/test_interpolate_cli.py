@@ -1,4 +1,5 @@
-"""`sepgan interpolate` end to end with a tiny random model: counts, timing, audio, cuts, odd sizes, errors."""
+"""`sepgan interpolate` end to end with a tiny random model: counts, timing, audio, cuts, odd sizes,
+errors."""
 
 from __future__ import annotations
 
@@ -291,8 +292,20 @@ def test_sigterm_mid_job_leaves_no_partial_output(tmp_path, weights):
     clip = make_clip(tmp_path / "long.mkv", moving_frames(400, 96, 128, shift=(0, 1)), Fraction(30))
     out_dir = tmp_path / "out"
     out_dir.mkdir()
-    command = [sys.executable, "-m", "sepgan", "interpolate", str(clip), "-o", str(out_dir / "x2.mp4"),
-               "--weights", str(weights), "--device", "cpu", "--quiet"]
+    command = [
+        sys.executable,
+        "-m",
+        "sepgan",
+        "interpolate",
+        str(clip),
+        "-o",
+        str(out_dir / "x2.mp4"),
+        "--weights",
+        str(weights),
+        "--device",
+        "cpu",
+        "--quiet",
+    ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while not any(out_dir.iterdir()) and time.monotonic() < deadline and process.poll() is None:
@@ -314,7 +327,7 @@ def test_no_overlap_flag_gives_the_same_lossless_frames(tmp_path, weights):
     frames_threaded = decode_all(tmp_path / "threads.mkv")
     frames_sequential = decode_all(tmp_path / "sequential.mkv")
     assert len(frames_threaded) == len(frames_sequential) == 12
-    assert all(np.array_equal(a, b) for a, b in zip(frames_threaded, frames_sequential))
+    assert all(np.array_equal(a, b) for a, b in zip(frames_threaded, frames_sequential, strict=False))
 
 
 def test_compile_flag_reaches_the_interpolator(monkeypatch, tmp_path, weights):
@@ -332,8 +345,14 @@ def test_compile_flag_reaches_the_interpolator(monkeypatch, tmp_path, weights):
     frames = moving_frames(2, 32, 32)
     Image.fromarray(frames[0]).save(tmp_path / "a.png")
     Image.fromarray(frames[1]).save(tmp_path / "b.png")
-    result = invoke(tmp_path / "a.png", tmp_path / "b.png", "-o", tmp_path / "mid.png", "--compile",
-                    weights_folder=weights)
+    result = invoke(
+        tmp_path / "a.png",
+        tmp_path / "b.png",
+        "-o",
+        tmp_path / "mid.png",
+        "--compile",
+        weights_folder=weights,
+    )
     assert result.exit_code == 0, result.output
     assert seen["compile"] is True
 
@@ -356,7 +375,9 @@ def test_workers_one_runs_every_dis_call_in_one_thread(monkeypatch, tmp_path):
     monkeypatch.setattr(flow, "dis_flow", recording_dis)
     monkeypatch.setattr(flow.os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
     write_frame_folder(tmp_path / "in", moving_frames(3, 32, 48))
-    default = invoke(tmp_path / "in", "-o", tmp_path / "default")  # the bundled flow-ensemble: 8 DIS calls a pair
+    default = invoke(
+        tmp_path / "in", "-o", tmp_path / "default"
+    )  # the bundled flow-ensemble: 8 DIS calls a pair
     assert default.exit_code == 0, default.output
     assert pools and set(pools) == {3}  # one thread per CPU of the affinity set
     pools.clear(), threads.clear()
@@ -365,7 +386,9 @@ def test_workers_one_runs_every_dis_call_in_one_thread(monkeypatch, tmp_path):
     assert pools == [] and len(threads) == 1
     assert all(
         a.read_bytes() == b.read_bytes()
-        for a, b in zip(sorted((tmp_path / "default").iterdir()), sorted((tmp_path / "single").iterdir()))
+        for a, b in zip(
+            sorted((tmp_path / "default").iterdir()), sorted((tmp_path / "single").iterdir()), strict=False
+        )
     )
     bad = invoke(tmp_path / "in", "-o", tmp_path / "bad", "--workers", "0")
     assert bad.exit_code == 2 and "--workers must be at least 1" in bad.output, bad.output

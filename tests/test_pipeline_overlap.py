@@ -161,7 +161,9 @@ def test_flows_passed_in_give_the_same_frame_as_flows_computed_inside():
     interpolator = Interpolator(_flow_model(), device="cpu")
     flows = interpolator.estimate_flows(frame0, frame1)
     assert flows.shape == (2, 8, 34, 56)  # two variants, inside the 6-row bar
-    assert torch.equal(interpolator.interpolate(frame0, frame1, flows=flows), interpolator.interpolate(frame0, frame1))
+    assert torch.equal(
+        interpolator.interpolate(frame0, frame1, flows=flows), interpolator.interpolate(frame0, frame1)
+    )
     with pytest.raises(ValueError, match="do not belong to these"):
         interpolator.interpolate(frame0[:1], frame1[:1], flows=flows)
     assert Interpolator(Average(), device="cpu").estimate_flows(frame0, frame1) is None
@@ -175,11 +177,13 @@ def test_flow_ahead_writes_the_same_frames_with_a_flow_model(tmp_path, factor):
     outputs = {}
     for overlap in (False, True):
         output = tmp_path / f"out-{overlap}.mkv"
-        result = interpolate_video(interpolator, source, output, _options(factor=factor, codec="ffv1", overlap=overlap))
+        result = interpolate_video(
+            interpolator, source, output, _options(factor=factor, codec="ffv1", overlap=overlap)
+        )
         assert result.stats.frames_out == 7 * factor and result.stats.seconds["flow"] > 0
         outputs[overlap] = decode_all(output)
     assert len(outputs[True]) == len(outputs[False]) == 7 * factor
-    for threaded, sequential in zip(outputs[True], outputs[False]):
+    for threaded, sequential in zip(outputs[True], outputs[False], strict=False):
         np.testing.assert_array_equal(threaded, sequential)
     assert _no_pipeline_threads()
 
@@ -203,7 +207,8 @@ class FlowAverage(Average):
     def forward(self, frame0, frame1, flows=None):
         assert flows is not None  # computed ahead, never here
         if not any(kind == "network" for kind, _ in self.events):
-            # The first batch's network waits for the second batch's flow: only a flow stage running ahead gets it.
+            # The first batch's network waits for the second batch's flow: only a flow stage running
+            # ahead gets it.
             self.second_flow.wait(timeout=20)
         self.events.append(("network", threading.current_thread().name))
         return super().forward(frame0, frame1)

@@ -22,15 +22,18 @@ runner = CliRunner()
 def test_each_preset_builds_its_model(name, variants, dis, network):
     model = load_interpolator(None, preset=name, device="cpu").model
     assert (model.flow_variants, model.flow_preset, model.corrections) == (variants, dis, network)
-    method = build_method("ours", weights=PRESETS[name].weights, device="cpu", overrides=PRESETS[name].overrides)
+    method = build_method(
+        "ours", weights=PRESETS[name].weights, device="cpu", overrides=PRESETS[name].overrides
+    )
     method.setup()
     assert method.interpolator.model.config == model.config
 
 
 def test_balanced_is_the_default_model():
-    assert load_interpolator(None, device="cpu").model.config == load_interpolator(
-        None, preset="balanced", device="cpu"
-    ).model.config
+    assert (
+        load_interpolator(None, device="cpu").model.config
+        == load_interpolator(None, preset="balanced", device="cpu").model.config
+    )
 
 
 def test_a_preset_excludes_weights_and_flow_variants_and_names_its_choices():
@@ -58,9 +61,20 @@ def test_the_preset_flag_reaches_the_model(tmp_path, monkeypatch):
     frames = moving_frames(2, 32, 32)
     Image.fromarray(frames[0]).save(tmp_path / "a.png")
     Image.fromarray(frames[1]).save(tmp_path / "b.png")
-    arguments = ["interpolate", str(tmp_path / "a.png"), str(tmp_path / "b.png"), "--device", "cpu", "--quiet"]
+    arguments = [
+        "interpolate",
+        str(tmp_path / "a.png"),
+        str(tmp_path / "b.png"),
+        "--device",
+        "cpu",
+        "--quiet",
+    ]
     result = runner.invoke(app, [*arguments, "-o", str(tmp_path / "mid.png"), "--preset", "fast"])
     assert result.exit_code == 0, result.output
     assert seen == [("flow-ensemble", {"flow_variants": 1})]
-    both = runner.invoke(app, [*arguments, "-o", str(tmp_path / "x.png"), "--preset", "best", "-w", "sepgan-flow"])
-    assert both.exit_code == 2 and "--preset chooses the model; use either --preset, or --weights" in both.output
+    both = runner.invoke(
+        app, [*arguments, "-o", str(tmp_path / "x.png"), "--preset", "best", "-w", "sepgan-flow"]
+    )
+    assert (
+        both.exit_code == 2 and "--preset chooses the model; use either --preset, or --weights" in both.output
+    )

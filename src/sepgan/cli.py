@@ -31,11 +31,14 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+
 @app.callback()
 def main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more detail.")] = False,
 ) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s"
+    )
     # SIGTERM (kill, a scheduler's timeout) unwinds like Ctrl-C, so writers remove
     # their temporary files instead of leaving a hidden partial output behind.
     signal.signal(signal.SIGTERM, _interrupt)
@@ -48,13 +51,17 @@ def _interrupt(signum, frame) -> None:
 @app.command(
     context_settings={"help_option_names": ["-h", "--help"]},
     # "\\[" keeps the bracket: Rich reads [data/...] as markup and drops it.
-    epilog="Example: sepgan train --config configs/dcgan.yaml data.paths=\\[data/vimeo_triplet] max_steps=20000",
+    epilog=(
+        "Example: sepgan train --config configs/dcgan.yaml data.paths=\\[data/vimeo_triplet] max_steps=20000"
+    ),
 )
 @reports_user_errors
 def train(
     overrides: Annotated[
         list[str] | None,
-        typer.Argument(help="Config overrides as dotted key=value, e.g. optim.generator_lr=1e-4 data.batch_size=16."),
+        typer.Argument(
+            help="Config overrides as dotted key=value, e.g. optim.generator_lr=1e-4 data.batch_size=16."
+        ),
     ] = None,
     config: Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file.")] = None,
     output: Annotated[
@@ -99,12 +106,16 @@ def train(
 def interpolate(
     inputs: Annotated[
         list[Path],
-        typer.Argument(help="Two images (frame0 frame1), a folder of frames, or a video.", show_default=False),
+        typer.Argument(
+            help="Two images (frame0 frame1), a folder of frames, or a video.", show_default=False
+        ),
     ],
     output: Annotated[
         Path,
         typer.Option(
-            "--output", "-o", help="Image for a pair; folder for frames; video (.mp4/.mkv/.mov) or folder (PNG).",
+            "--output",
+            "-o",
+            help="Image for a pair; folder for frames; video (.mp4/.mkv/.mov) or folder (PNG).",
             show_default=False,
         ),
     ],
@@ -116,7 +127,9 @@ def interpolate(
     ] = None,
     allow_high_fps: Annotated[
         bool,
-        typer.Option("--allow-high-fps", help="Allow a target (--fps or --factor) over 16× the input's frame rate."),
+        typer.Option(
+            "--allow-high-fps", help="Allow a target (--fps or --factor) over 16× the input's frame rate."
+        ),
     ] = False,
     max_depth: Annotated[
         int, typer.Option("--max-depth", help="Finest step for --fps is 1/2^depth of an input interval.")
@@ -132,7 +145,10 @@ def interpolate(
         str,
         typer.Option(
             "--tile",
-            help="Tile size in px (rounded up to the model's size multiple), 'auto' (by --max-memory-mb) or 'none'.",
+            help=(
+                "Tile size in px (rounded up to the model's size multiple), "
+                "'auto' (by --max-memory-mb) or 'none'."
+            ),
         ),
     ] = "auto",  # the Interpolator's default (DEFAULT_TILE), spelled out for --help
     tile_overlap: Annotated[
@@ -150,7 +166,10 @@ def interpolate(
     codec: Annotated[str, typer.Option("--codec", help="auto, h264, ffv1 (lossless, .mkv) or png.")] = "auto",
     crf: Annotated[int, typer.Option("--crf", help="H.264 quality: 0 lossless … 51 worst.")] = 18,
     scene_threshold: Annotated[
-        float, typer.Option("--scene-threshold", help="Scene cut above this thumbnail difference (0–1); 1 disables.")
+        float,
+        typer.Option(
+            "--scene-threshold", help="Scene cut above this thumbnail difference (0–1); 1 disables."
+        ),
     ] = 0.1,
     montage: Annotated[
         Path | None, typer.Option("--montage", help="Also write an original | interpolated video here.")
@@ -200,15 +219,22 @@ def interpolate(
             "kept only if it beats the unadapted model on held-out frames of the input.",
         ),
     ] = False,
-    adapt_steps: Annotated[int, typer.Option("--adapt-steps", help="Adaptation: optimiser steps at most.")] = 300,
+    adapt_steps: Annotated[
+        int, typer.Option("--adapt-steps", help="Adaptation: optimiser steps at most.")
+    ] = 300,
     adapt_seconds: Annotated[
-        float, typer.Option("--adapt-seconds", help="Adaptation: time budget in seconds (whichever comes first).")
+        float,
+        typer.Option("--adapt-seconds", help="Adaptation: time budget in seconds (whichever comes first)."),
     ] = 150.0,
     adapt_save: Annotated[
         Path | None,
-        typer.Option("--adapt-save", help="Adaptation: also save the adapted weights here (reuse with --weights)."),
+        typer.Option(
+            "--adapt-save", help="Adaptation: also save the adapted weights here (reuse with --weights)."
+        ),
     ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Adaptation: seed of the triplets, crops and flips.")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Adaptation: seed of the triplets, crops and flips.")
+    ] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Interpolate frames: the middle of two images, ×2/×4/×8 a frame folder, or retime a video."""
@@ -239,7 +265,9 @@ def interpolate(
         from sepgan.adapt import AdaptOptions
 
         if len(inputs) != 1:
-            raise InterpolationError("--adapt learns from a video or a frame folder; an image pair has no triplets")
+            raise InterpolationError(
+                "--adapt learns from a video or a frame folder; an image pair has no triplets"
+            )
         adapt_options = AdaptOptions(steps=adapt_steps, seconds=adapt_seconds, seed=seed)
         adapt_options.check()
     elif adapt_save is not None:
@@ -247,9 +275,17 @@ def interpolate(
 
     def make_interpolator():
         interpolator = load_interpolator(
-            weights, device=device, precision=precision, batch_size=batch, tile=tile_size,
-            tile_overlap=tile_overlap, max_memory_mb=max_memory_mb, compile=compile_model,
-            flow_variants=flow_variants, preset=preset, workers=workers,
+            weights,
+            device=device,
+            precision=precision,
+            batch_size=batch,
+            tile=tile_size,
+            tile_overlap=tile_overlap,
+            max_memory_mb=max_memory_mb,
+            compile=compile_model,
+            flow_variants=flow_variants,
+            preset=preset,
+            workers=workers,
         )
         if adapt_options is None:
             return interpolator
@@ -339,15 +375,17 @@ def _adapted(interpolator, source: Path, options, save: Path | None, progress: b
         if save_adapted(result, save, source, options.seed):
             typer.echo(f"saved the adapted weights to {save} (use them with --weights {save})", err=True)
         else:
-            typer.echo(f"note: --adapt-save: nothing saved to {save}, the adapted weights were not kept", err=True)
+            typer.echo(
+                f"note: --adapt-save: nothing saved to {save}, the adapted weights were not kept", err=True
+            )
     return result.interpolator
 
 
 # Subcommands that live in their own subpackages. Their modules import only
 # Typer (and torch-free name lists) at load time, so `sepgan --help` stays fast:
 # tests/test_cli.py checks that importing this module leaves torch unloaded.
-from sepgan.evaluation.cli import evaluate_command
-from sepgan.study.cli import study_app
+from sepgan.evaluation.cli import evaluate_command  # noqa: E402  late on purpose: keeps `--help` fast
+from sepgan.study.cli import study_app  # noqa: E402  late on purpose: keeps `--help` fast
 
 
 @app.command(
@@ -359,26 +397,40 @@ from sepgan.study.cli import study_app
 def prepare(
     sources: Annotated[
         list[Path],
-        typer.Argument(help="Videos, frame folders, or folders of either (searched recursively).", show_default=False),
+        typer.Argument(
+            help="Videos, frame folders, or folders of either (searched recursively).", show_default=False
+        ),
     ],
-    output: Annotated[Path, typer.Option("--output", "-o", help="New folder for the prepared set.", show_default=False)],
-    gaps: Annotated[str, typer.Option(help="Temporal gaps g of the triplets (k, k+g, k+2g), comma-separated.")] = "1,2,3",
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="New folder for the prepared set.", show_default=False)
+    ],
+    gaps: Annotated[
+        str, typer.Option(help="Temporal gaps g of the triplets (k, k+g, k+2g), comma-separated.")
+    ] = "1,2,3",
     crop_size: Annotated[int, typer.Option(help="Side of the square crops (multiple of 16).")] = 192,
     stride: Annotated[int, typer.Option(help="Start a triplet at every n-th frame.")] = 2,
-    max_side: Annotated[int | None, typer.Option(help="Downscale frames whose longer side exceeds this.")] = None,
+    max_side: Annotated[
+        int | None, typer.Option(help="Downscale frames whose longer side exceeds this.")
+    ] = None,
     flow_preset: Annotated[
-        str, typer.Option(help="DIS preset: ultrafast, fast, medium or fine; use the one the model runs with.")
+        str,
+        typer.Option(help="DIS preset: ultrafast, fast, medium or fine; use the one the model runs with."),
     ] = "fine",
     flow_variants: Annotated[
-        int, typer.Option(help="Flow ensemble size stored per triplet (1-4 mirrorings; costs V× the DIS time).")
+        int,
+        typer.Option(help="Flow ensemble size stored per triplet (1-4 mirrorings; costs V× the DIS time)."),
     ] = 1,
     max_per_source: Annotated[
         int | None,
-        typer.Option(help="Keep at most this many triplets per source (drawn at random), so long ones do not dominate."),
+        typer.Option(
+            help="Keep at most this many triplets per source (drawn at random), so long ones do not dominate."
+        ),
     ] = None,
     screen: Annotated[
         bool,
-        typer.Option("--screen/--no-screen", help="Skip triplets across cuts and fades, static ones and flow failures."),
+        typer.Option(
+            "--screen/--no-screen", help="Skip triplets across cuts and fades, static ones and flow failures."
+        ),
     ] = True,
     workers: Annotated[int, typer.Option(help="Processes preparing sources in parallel (one per core).")] = 1,
     seed: Annotated[int, typer.Option(help="Seed of the triplet draw and the crop choice.")] = 0,
@@ -435,8 +487,10 @@ def prepare(
     finally:
         for bar in bars:
             bar.close()
-    typer.echo(f"{summary.count} triplets from {sum(1 for r in summary.sources if r.kept)} sources "
-               f"in {summary.seconds:.0f} s → {summary.output}")
+    typer.echo(
+        f"{summary.count} triplets from {sum(1 for r in summary.sources if r.kept)} sources "
+        f"in {summary.seconds:.0f} s → {summary.output}"
+    )
 
 
 app.command("evaluate")(evaluate_command)

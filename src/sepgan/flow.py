@@ -86,7 +86,8 @@ FLOW_VARIANTS = ("none", "hv", "h", "v")
 
 
 def check_variants(variants: int, name: str = "variants") -> int:
-    """``variants`` if it is a valid flow-ensemble size (1 to len(FLOW_VARIANTS)); else ValueError naming ``name``."""
+    """``variants`` if it is a valid flow-ensemble size (1 to len(FLOW_VARIANTS)); else ValueError
+    naming ``name``."""
     if not 1 <= variants <= len(FLOW_VARIANTS):
         raise ValueError(f"{name} must be between 1 and {len(FLOW_VARIANTS)}, got {variants}")
     return variants
@@ -129,13 +130,16 @@ def dis_flow(source: np.ndarray, destination: np.ndarray, preset: str = "medium"
 
 def _dis_coarsest_scale(height: int, width: int, patch_size: int) -> int:
     """The coarsest pyramid level OpenCV's DIS picks for an H×W frame (its own formula, dis_flow.cpp)."""
-    by_motion = int(math.log(max(height, width) / (4.0 * patch_size)) / math.log(2.0) + 0.5)  # int() truncates,
+    by_motion = int(
+        math.log(max(height, width) / (4.0 * patch_size)) / math.log(2.0) + 0.5
+    )  # int() truncates,
     by_patch = int(math.log(min(height, width) / patch_size) / math.log(2.0))  # as C's cast does
     return min(by_motion, by_patch)
 
 
 def dis_padded_size(height: int, width: int, patch_size: int, finest_scale: int) -> tuple[int, int]:
-    """The size (H, W) to pad a frame to, bottom and right, before OpenCV's DIS; (H, W) itself when big enough.
+    """The size (H, W) to pad a frame to, bottom and right, before OpenCV's DIS; (H, W) itself when
+    big enough.
 
     DIS builds a pyramid from the frame's size. Below 12 px on the longer side
     it raises; and when its coarsest level falls below the preset's finest
@@ -187,9 +191,14 @@ def _unmirror_flow(flow: np.ndarray, variant: str) -> np.ndarray:
 
 
 def flow_ensemble_numpy(
-    image0: np.ndarray, image1: np.ndarray, preset: str = "medium", variants: int = 1, workers: int | None = None
+    image0: np.ndarray,
+    image1: np.ndarray,
+    preset: str = "medium",
+    variants: int = 1,
+    workers: int | None = None,
 ) -> np.ndarray:
-    """DIS flow both ways for one H×W×3 RGB uint8 pair as a 4V×H×W float32 array (see :func:`estimate_flows`)."""
+    """DIS flow both ways for one H×W×3 RGB uint8 pair as a 4V×H×W float32 array
+    (see :func:`estimate_flows`)."""
     return _flow_ensembles([image0], [image1], preset, variants, workers)[0]
 
 
@@ -210,7 +219,9 @@ def _flow_ensembles(images0, images1, preset: str, variants: int, workers: int |
     def one(job: tuple[int, int, int]) -> None:
         index, variant, direction = job
         name = FLOW_VARIANTS[variant]
-        source, destination = (images0[index], images1[index]) if direction == 0 else (images1[index], images0[index])
+        source, destination = (
+            (images0[index], images1[index]) if direction == 0 else (images1[index], images0[index])
+        )
         flow = dis_flow(_mirror(source, name), _mirror(destination, name), preset)
         channel = 4 * variant + 2 * direction
         flows[index, channel : channel + 2] = _unmirror_flow(flow, name).transpose(2, 0, 1)
@@ -227,7 +238,8 @@ def _flow_ensembles(images0, images1, preset: str, variants: int, workers: int |
 
 
 def flow_workers() -> int:
-    """Default threads for a batch's DIS calls: the CPUs this process may run on (its affinity set, as ``taskset`` limits it).
+    """Default threads for a batch's DIS calls: the CPUs this process may run on (its affinity set,
+    as ``taskset`` limits it).
 
     Was a constant 2. On 2 cores it measured the same for the 8 calls of a
     four-variant ensemble and 8% faster for the 2 calls of one variant
@@ -256,7 +268,9 @@ def estimate_flows(
     the flows as float32 on the frames' device. Not differentiable.
     """
     if frame0.shape != frame1.shape or frame0.dim() != 4 or frame0.shape[1] != 3:
-        raise ValueError(f"expected two B×3×H×W frames of one shape, got {tuple(frame0.shape)} and {tuple(frame1.shape)}")
+        raise ValueError(
+            f"expected two B×3×H×W frames of one shape, got {tuple(frame0.shape)} and {tuple(frame1.shape)}"
+        )
     images0, images1 = to_uint8(frame0.detach()), to_uint8(frame1.detach())  # B×H×W×3, the project's rounding
     return torch.from_numpy(_flow_ensembles(images0, images1, preset, variants, workers)).to(frame0.device)
 
@@ -264,7 +278,9 @@ def estimate_flows(
 def split_variants(flows: torch.Tensor) -> list[torch.Tensor]:
     """The B×4×H×W ``cat(flow01, flow10)`` groups of a B×4V×H×W flow ensemble."""
     if flows.dim() != 4 or flows.shape[1] % 4 or flows.shape[1] == 0:
-        raise ValueError(f"expected B×4V×H×W flows (V ≥ 1 groups of flow01, flow10), got {tuple(flows.shape)}")
+        raise ValueError(
+            f"expected B×4V×H×W flows (V ≥ 1 groups of flow01, flow10), got {tuple(flows.shape)}"
+        )
     return list(flows.split(4, dim=1))
 
 
@@ -325,13 +341,17 @@ def consistency_error(flows: torch.Tensor) -> torch.Tensor:
     # hypot of the two components: Tensor.norm over dim 1 took 140 ms per call at 640×480 × 4
     # variants on CPU (a strided reduction), more than the U-Net's convolutions.
     return torch.cat(
-        [torch.hypot(round_trip10[:, :1], round_trip10[:, 1:]), torch.hypot(round_trip01[:, :1], round_trip01[:, 1:])],
+        [
+            torch.hypot(round_trip10[:, :1], round_trip10[:, 1:]),
+            torch.hypot(round_trip01[:, :1], round_trip01[:, 1:]),
+        ],
         dim=1,
     )
 
 
 def stack_variants(flows: torch.Tensor) -> torch.Tensor:
-    """A B×4V×H×W flow ensemble as one (V·B)×4×H×W batch, variant-major (undo with :func:`mean_over_variants`)."""
+    """A B×4V×H×W flow ensemble as one (V·B)×4×H×W batch, variant-major
+    (undo with :func:`mean_over_variants`)."""
     return torch.cat(split_variants(flows), dim=0)
 
 

@@ -41,7 +41,8 @@ interpolator owns everything around the network:
   (``compile=True``); ``inference_mode`` 1.00× / 0.96× against ``no_grad``
   (used anyway, it is free); batch 2 1.15× / 0.97× per pair (the full-
   resolution kernels outgrow the caches), so on the CPU ``--batch`` buys
-  nothing (it is meant for GPUs; unmeasured here); bf16 autocast more than 30× slower on a CPU without native bf16
+  nothing (it is meant for GPUs; unmeasured here); bf16 autocast more than
+  30× slower on a CPU without native bf16
   instructions (PyTorch falls back to a naive single-threaded convolution),
   so bf16 stays a request (``precision="bf16"``), never a CPU default, also
   because it changes numerics.
@@ -328,7 +329,8 @@ class Interpolator:
 
     @torch.inference_mode()
     def estimate_flows(self, frame0: torch.Tensor, frame1: torch.Tensor) -> torch.Tensor | None:
-        """The flows :meth:`interpolate` would compute for this B×3×H×W batch, or None for a model without flow.
+        """The flows :meth:`interpolate` would compute for this B×3×H×W batch, or None for a model
+        without flow.
 
         They are the model's flows (B×4V×h×w) of the picture inside the
         batch's static borders (:mod:`sepgan.borders`), computed on the CPU
@@ -390,7 +392,9 @@ class Interpolator:
             return self._run_batched(frame0, frame1, flows)
         return torch.cat(
             [
-                self._run_tiled(frame0[i : i + 1], frame1[i : i + 1], tile, None if flows is None else flows[i : i + 1])
+                self._run_tiled(
+                    frame0[i : i + 1], frame1[i : i + 1], tile, None if flows is None else flows[i : i + 1]
+                )
                 for i in range(frame0.shape[0])
             ]
         )
@@ -398,7 +402,8 @@ class Interpolator:
     def _run_batched(
         self, frame0: torch.Tensor, frame1: torch.Tensor, flows: torch.Tensor | None = None
     ) -> torch.Tensor:
-        """Whole frames (and their B×4V×H×W flows, if any) through the network in batches; B×3×H×W out, on the CPU."""
+        """Whole frames (and their B×4V×H×W flows, if any) through the network in batches;
+        B×3×H×W out, on the CPU."""
         height, width = frame0.shape[-2:]
         step = self._call_batch(self._round_up(height) * self._round_up(width))
         outputs = []
@@ -431,15 +436,21 @@ class Interpolator:
             for top in _tile_starts(height, tile_height, self.tile_overlap)
             for left in _tile_starts(width, tile_width, self.tile_overlap)
         ]
-        crops0 = torch.cat([frame0[..., t : t + tile_height, l : l + tile_width] for t, l in boxes])
-        crops1 = torch.cat([frame1[..., t : t + tile_height, l : l + tile_width] for t, l in boxes])
+        crops0 = torch.cat(
+            [frame0[..., top : top + tile_height, left : left + tile_width] for top, left in boxes]
+        )
+        crops1 = torch.cat(
+            [frame1[..., top : top + tile_height, left : left + tile_width] for top, left in boxes]
+        )
         crop_flows = None
         if flows is not None:
-            crop_flows = torch.cat([flows[..., t : t + tile_height, l : l + tile_width] for t, l in boxes])
+            crop_flows = torch.cat(
+                [flows[..., top : top + tile_height, left : left + tile_width] for top, left in boxes]
+            )
         middles = self._run_batched(crops0, crops1, crop_flows)
         total = torch.zeros(1, 3, height, width)
         weights = torch.zeros(1, 1, height, width)
-        for (top, left), middle in zip(boxes, middles):
+        for (top, left), middle in zip(boxes, middles, strict=False):
             weight = _ramp(tile_height, top, self.tile_overlap, height)[:, None] * _ramp(
                 tile_width, left, self.tile_overlap, width
             )
@@ -517,7 +528,7 @@ class Interpolator:
             # first level with every pair in it, the same frames in the same order, can use them.
             given = flows if denominator == 2 and len(jobs) == frame0.shape[0] else None
             middles = self.interpolate(left, right, flows=given)
-            for (b, t), middle in zip(jobs, middles):
+            for (b, t), middle in zip(jobs, middles, strict=False):
                 known[b][t] = middle
         for entry in known:
             del entry[Fraction(0)], entry[Fraction(1)]

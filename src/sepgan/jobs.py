@@ -120,7 +120,10 @@ class JobResult:
         text = f"wrote {self.output}: {stats.frames_out} frames from {stats.frames_in}"
         if self.fps_out is not None and self.fps_in is not None:
             text += f", {format_fps(self.fps_in)} → {format_fps(self.fps_out)} fps"
-        text += f"; {stats.interpolated} interpolated, {stats.scene_cuts} scene cuts, {stats.static_pairs} static pairs"
+        text += (
+            f"; {stats.interpolated} interpolated, {stats.scene_cuts} scene cuts, "
+            f"{stats.static_pairs} static pairs"
+        )
         if self.max_error_seconds is not None:
             text += f"; max timing error {self.max_error_seconds * 1000:.2f} ms"
         return text
@@ -155,7 +158,8 @@ def _retiming(options: InterpolateOptions) -> Retiming:
     factor = 2 if options.factor is None else options.factor  # 0 is an error, not the default
     if not 2 <= factor <= 2**MAX_DEPTH or factor & (factor - 1):
         raise InterpolationError(
-            f"factor {factor}: must be a power of two from 2 to {2**MAX_DEPTH} (2, 4, 8, ...)", parameter="factor"
+            f"factor {factor}: must be a power of two from 2 to {2**MAX_DEPTH} (2, 4, 8, ...)",
+            parameter="factor",
         )
     return Retiming.for_factor(factor)
 
@@ -203,7 +207,8 @@ def interpolate_pair(interpolator: Interpolator, path0: Path, path1: Path, outpu
     frame0, frame1 = load_image(path0), load_image(path1)
     if frame0.shape != frame1.shape:
         raise InterpolationError(
-            f"{path0} is {frame0.shape[2]}×{frame0.shape[1]} but {path1} is {frame1.shape[2]}×{frame1.shape[1]}; "
+            f"{path0} is {frame0.shape[2]}×{frame0.shape[1]} "
+            f"but {path1} is {frame1.shape[2]}×{frame1.shape[1]}; "
             "the two frames must have the same size"
         )
     stats = RetimeStats(frames_in=2, frames_out=1, interpolated=1, network_midpoints=1)
@@ -415,7 +420,9 @@ def _check_output(inputs: list[Path], output: Path) -> None:
         if _same_path(source, output):
             raise InterpolationError(f"output {output} is the input {source}; choose another output path")
         if source.is_dir() and output.resolve().is_relative_to(source.resolve()):  # it would add to the input
-            raise InterpolationError(f"output {output} is inside the input folder {source}; choose a path outside it")
+            raise InterpolationError(
+                f"output {output} is inside the input folder {source}; choose a path outside it"
+            )
     folder = output.resolve().parent
     if not folder.is_dir():
         raise InterpolationError(f"{output}: folder {folder} does not exist")
@@ -428,7 +435,8 @@ def _is_image(path: Path) -> bool:
 
 
 def _animated_frames(path: Path) -> tuple[str, int]:
-    """(format, frame count) of an image file by Pillow: ("GIF", 24) for an animated GIF; ("", 1) if unreadable."""
+    """(format, frame count) of an image file by Pillow: ("GIF", 24) for an animated GIF;
+    ("", 1) if unreadable."""
     from PIL import Image
 
     try:
@@ -438,13 +446,14 @@ def _animated_frames(path: Path) -> tuple[str, int]:
         return "", 1
 
 
-def run_interpolate(
+def run_interpolate(  # noqa: C901  a linear chain of input checks, each with its own error message
     inputs: list[Path],
     output: Path,
     options: InterpolateOptions,
     make_interpolator: Callable[[], Interpolator],
 ) -> JobResult:
-    """Decide what ``inputs`` are (a pair, a folder, a video), check everything, then load the model and run."""
+    """Decide what ``inputs`` are (a pair, a folder, a video), check everything, then load the model
+    and run."""
     inputs = [Path(path) for path in inputs]
     output = Path(output)
     if options.factor is not None and options.fps is not None:
@@ -458,10 +467,13 @@ def run_interpolate(
             f"max_depth must be between 0 and {MAX_DEPTH}, got {options.max_depth}", parameter="max_depth"
         )
     if not 0 <= options.crf <= 51:
-        raise InterpolationError(f"crf must be between 0 (lossless) and 51, got {options.crf}", parameter="crf")
+        raise InterpolationError(
+            f"crf must be between 0 (lossless) and 51, got {options.crf}", parameter="crf"
+        )
     if options.scene_threshold is not None and not 0 <= options.scene_threshold <= 1:
         raise InterpolationError(
-            f"scene_threshold must be between 0 and 1, got {options.scene_threshold}", parameter="scene_threshold"
+            f"scene_threshold must be between 0 and 1, got {options.scene_threshold}",
+            parameter="scene_threshold",
         )
     for path in inputs:
         if not path.exists():
@@ -498,9 +510,14 @@ def run_interpolate(
     if _is_image(source):
         image_format, count = _animated_frames(source)
         if count > 1:  # GIF, APNG, animated WebP: FFmpeg reads GIF's alpha as bgra, which sepgan refuses
-            example = "" if image_format == "WEBP" else f", e.g. ffmpeg -i {source.name} -c:v ffv1 -pix_fmt bgr0 clip.mkv"
+            example = (
+                ""
+                if image_format == "WEBP"
+                else f", e.g. ffmpeg -i {source.name} -c:v ffv1 -pix_fmt bgr0 clip.mkv"
+            )
             raise InterpolationError(
-                f"{source}: animated {image_format or 'image'} ({count} frames): convert it to a video first{example}"
+                f"{source}: animated {image_format or 'image'} ({count} frames): "
+                f"convert it to a video first{example}"
             )
         raise InterpolationError(f"{source} is a single image; pass two images, a frame folder or a video")
     output_codec(output, options.codec)  # reject a bad suffix/codec before decoding

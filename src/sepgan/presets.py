@@ -1,4 +1,5 @@
-"""Speed presets: ``sepgan interpolate --preset fast|balanced|best``, each a bundled model built with overrides.
+"""Speed presets: ``sepgan interpolate --preset fast|balanced|best``, each a bundled model built with
+overrides.
 
 A preset names bundled weights (:mod:`sepgan.weights`) and the load-time
 overrides (:func:`sepgan.checkpoint.load_pretrained`) that set the knobs that

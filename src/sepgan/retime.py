@@ -365,10 +365,10 @@ def _flush(
         wanted = [[t for t in pending[i].times if 0 < t < 1] for i in jobs]
         computed = interpolator.interpolate_dyadic(batch.frame0, batch.frame1, wanted, flows=batch.flows)
         stats.network_midpoints += sum(len(frames) for frames in computed)
-        keys = [(i, t) for i, times in zip(jobs, wanted) for t in times]
+        keys = [(i, t) for i, times in zip(jobs, wanted, strict=False) for t in times]
         if keys:
             arrays = to_uint8(torch.stack([computed[jobs.index(i)][t] for i, t in keys]))
-            made = dict(zip(keys, arrays))
+            made = dict(zip(keys, arrays, strict=False))
         stats.seconds["inference"] += time.perf_counter() - started
     for i, interval in enumerate(pending):
         for t in interval.times:

@@ -37,7 +37,8 @@ def evaluate_command(
     preset: Annotated[
         str | None,
         typer.Option(
-            "--preset", help="Run `ours` as `sepgan interpolate --preset` does: fast, balanced or best.",
+            "--preset",
+            help="Run `ours` as `sepgan interpolate --preset` does: fast, balanced or best.",
             show_default=False,
         ),
     ] = None,

@@ -367,7 +367,11 @@ class OursAdaptMethod(OursMethod):
     name = "ours-adapt"
 
     def __init__(
-        self, weights: str | Path | None = None, device: str = "cpu", options: Any = None, overrides: Any = None
+        self,
+        weights: str | Path | None = None,
+        device: str = "cpu",
+        options: Any = None,
+        overrides: Any = None,
     ) -> None:
         super().__init__(weights, device, overrides=overrides)
         self.options = options

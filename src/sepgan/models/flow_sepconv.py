@@ -200,7 +200,8 @@ class FlowSepConv(nn.Module):
         return 64
 
     def compiled(self) -> nn.Module:
-        """The whole model through ``torch.compile`` (Generator contract); DIS stays outside, in estimate_flows."""
+        """The whole model through ``torch.compile`` (Generator contract); DIS stays outside,
+        in estimate_flows."""
         return torch.compile(self)
 
     @property
@@ -219,7 +220,9 @@ class FlowSepConv(nn.Module):
             return 4 * (40 + 26 * self.flow_variants)
         return 4 * (150 + 6 * self.channels[0] + 4 * self.kernel_size + 22 * (self.flow_variants - 1))
 
-    def estimate_flows(self, frame0: torch.Tensor, frame1: torch.Tensor, workers: int | None = None) -> torch.Tensor:
+    def estimate_flows(
+        self, frame0: torch.Tensor, frame1: torch.Tensor, workers: int | None = None
+    ) -> torch.Tensor:
         """DIS flow both ways, B×4V×H×W: V = ``flow_variants`` groups of ``cat(flow01, flow10)`` in pixels.
 
         ``workers``: threads for the DIS calls (None: one per usable CPU). Not
@@ -259,7 +262,9 @@ class FlowSepConv(nn.Module):
             if level == 2:
                 quarter = features
         assert quarter is not None
-        flow_residual = F.interpolate(self.flow_head(quarter), scale_factor=4.0, mode="bilinear", align_corners=False)
+        flow_residual = F.interpolate(
+            self.flow_head(quarter), scale_factor=4.0, mode="bilinear", align_corners=False
+        )
         return torch.cat([features, inputs], dim=1), flow_residual, middles
 
     def forward(
@@ -279,10 +284,14 @@ class FlowSepConv(nn.Module):
                 warps, kernels, blend mask, residual) for tests and inspection.
         """
         if frame0.shape != frame1.shape or frame0.dim() != 4 or frame0.shape[1] != 3:
-            raise ValueError(f"expected two B×3×H×W frames of one shape, got {tuple(frame0.shape)}, {tuple(frame1.shape)}")
+            raise ValueError(
+                f"expected two B×3×H×W frames of one shape, got {tuple(frame0.shape)}, {tuple(frame1.shape)}"
+            )
         height, width = frame0.shape[-2:]
         if height % self.multiple or width % self.multiple:
-            raise ValueError(f"frame size {height}×{width} is not a multiple of {self.multiple}; pad it first")
+            raise ValueError(
+                f"frame size {height}×{width} is not a multiple of {self.multiple}; pad it first"
+            )
         if flows is None:
             flows = self.estimate_flows(frame0, frame1)
         flows = flows.to(frame0.device, torch.float32)
@@ -295,8 +304,9 @@ class FlowSepConv(nn.Module):
         features, flow_residual, middles = self._features(frame0, frame1, flows)
         residual0 = self.flow_scale * flow_residual[:, :2].float()
         residual1 = self.flow_scale * flow_residual[:, 2:].float()
-        warped0, warped1 = ensemble_middle_warps(frame0, frame1, flows, residual0=residual0, residual1=residual1,
-                                                 middles=middles)  # fmt: skip
+        warped0, warped1 = ensemble_middle_warps(
+            frame0, frame1, flows, residual0=residual0, residual1=residual1, middles=middles
+        )
 
         out = self.head(features).float()
         k = self.kernel_size
