@@ -104,3 +104,40 @@ def stream_seconds(path: Path, kind: str) -> float:
         first = min(pts for pts, _ in times)
         end = max(pts + duration for pts, duration in times)
         return float((end - first) * stream.time_base)
+
+
+class AverageGenerator(torch.nn.Module):
+    """Stand-in generator for Interpolator and job tests: the mean of the two frames.
+
+    It states the generator contract (:class:`sepgan.models.protocol.Generator`) with
+    SepConv-tiny's figures, checks that its input is padded to ``multiple``, and records
+    the batch size of every call (``batches``; ``calls`` and ``pairs`` count them).
+    """
+
+    architecture = "average"
+    multiple = 32
+    context = 2
+    inference_bytes_per_pixel = 4 * (12 * 5 + 4 * 4)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[int] = []
+
+    @property
+    def calls(self) -> int:
+        return len(self.batches)
+
+    @property
+    def pairs(self) -> int:
+        return sum(self.batches)
+
+    def estimate_flows(self, frame0, frame1, workers=None):
+        return None
+
+    def compiled(self):
+        return self
+
+    def forward(self, frame0, frame1):
+        assert frame0.shape[-1] % self.multiple == 0 and frame0.shape[-2] % self.multiple == 0
+        self.batches.append(frame0.shape[0])
+        return (frame0 + frame1) / 2

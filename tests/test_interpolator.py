@@ -7,47 +7,20 @@ from pathlib import Path
 
 import pytest
 import torch
-from torch import nn
 
 from sepgan.checkpoint import CheckpointError, save_pretrained
 from sepgan.frames import load_image
 from sepgan.interpolator import Interpolator, Retiming
 from sepgan.models import create_model
 from sepgan.weights import WeightsError, resolve_weights
+from synthetic import AverageGenerator
 
 EVAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "eval" / "middlebury-other"
 
 
-class Average(nn.Module):
-    """Stand-in generator: the mean of the two frames; counts its calls and pairs."""
-
-    # The generator contract (sepgan.models.protocol.Generator) with SepConv-tiny's figures.
-    architecture = "average"
-    multiple = 32
-    context = 2
-    inference_bytes_per_pixel = 4 * (12 * 5 + 4 * 4)
-
-    def estimate_flows(self, frame0, frame1, workers=None):
-        return None
-
-    def compiled(self):
-        return self
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls = 0
-        self.pairs = 0
-
-    def forward(self, frame0, frame1):
-        assert frame0.shape[-1] % 32 == 0 and frame0.shape[-2] % 32 == 0
-        self.calls += 1
-        self.pairs += frame0.shape[0]
-        return (frame0 + frame1) / 2
-
-
 def test_any_size_is_padded_and_cropped_back():
     frame0, frame1 = torch.rand(3, 239, 421), torch.rand(3, 239, 421)
-    middle = Interpolator(Average(), device="cpu").interpolate(frame0, frame1)
+    middle = Interpolator(AverageGenerator(), device="cpu").interpolate(frame0, frame1)
     assert middle.shape == (3, 239, 421)
     torch.testing.assert_close(middle, (frame0 + frame1) / 2)
 
@@ -63,7 +36,9 @@ def test_batches_match_single_pairs_with_a_real_network():
 
 def test_tiles_blend_to_exactly_the_untiled_result_for_a_pointwise_model():
     frame0, frame1 = torch.rand(1, 3, 150, 230), torch.rand(1, 3, 150, 230)
-    tiled = Interpolator(Average(), device="cpu", tile=64, tile_overlap=16).interpolate(frame0, frame1)
+    tiled = Interpolator(AverageGenerator(), device="cpu", tile=64, tile_overlap=16).interpolate(
+        frame0, frame1
+    )
     torch.testing.assert_close(tiled, (frame0 + frame1) / 2)
 
 
@@ -93,14 +68,14 @@ def test_auto_tiling_follows_the_memory_budget():
 
 
 def test_recursive_bisection_streams_in_time_order():
-    interpolator = Interpolator(Average(), device="cpu")
+    interpolator = Interpolator(AverageGenerator(), device="cpu")
     frame0, frame1 = torch.zeros(3, 8, 8), torch.ones(3, 8, 8)
     values = [frame[0, 0, 0].item() for frame in interpolator.interpolate_recursively(frame0, frame1, 3)]
     assert values == [k / 8 for k in range(1, 8)]
 
 
 def test_dyadic_points_compute_only_their_bisection_paths_in_batches():
-    model = Average()
+    model = AverageGenerator()
     interpolator = Interpolator(model, device="cpu", batch_size=16)
     frame0, frame1 = torch.zeros(2, 3, 8, 8), torch.ones(2, 3, 8, 8)
     result = interpolator.interpolate_dyadic(frame0, frame1, [[Fraction(3, 8)], [Fraction(1, 2)]])

@@ -15,31 +15,7 @@ from sepgan.interpolator import Interpolator
 from sepgan.jobs import InterpolateOptions, interpolate_folder, interpolate_video
 from sepgan.models import create_model
 from sepgan.video import VideoWriter
-from synthetic import decode_all, make_clip, moving_frames, write_frame_folder
-
-
-class Average(nn.Module):
-    """Stand-in generator: the mean of the two frames; records the batch size of every call."""
-
-    # The generator contract (sepgan.models.protocol.Generator) with SepConv-tiny's figures.
-    architecture = "average"
-    multiple = 32
-    context = 2
-    inference_bytes_per_pixel = 4 * (12 * 5 + 4 * 4)
-
-    def estimate_flows(self, frame0, frame1, workers=None):
-        return None
-
-    def compiled(self):
-        return self
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.batches: list[int] = []
-
-    def forward(self, frame0, frame1):
-        self.batches.append(frame0.shape[0])
-        return (frame0 + frame1) / 2
+from synthetic import AverageGenerator, decode_all, make_clip, moving_frames, write_frame_folder
 
 
 def _options(**overrides) -> InterpolateOptions:
@@ -85,7 +61,7 @@ def test_overlap_frame_folder_matches_the_sequential_one(tmp_path):
 def test_every_network_call_gets_batch_pairs_even_with_static_pairs(tmp_path):
     frames = moving_frames(8, 32, 32)
     frames.insert(3, frames[2])  # one static pair: it must not use up a slot of the batch
-    model = Average()
+    model = AverageGenerator()
     interpolator = Interpolator(model, device="cpu", batch_size=3)
     source = make_clip(tmp_path / "in.mkv", frames, Fraction(24), codec="ffv1")
     result = interpolate_video(interpolator, source, tmp_path / "out.mkv", _options(codec="ffv1"))
@@ -103,7 +79,7 @@ def test_an_encoder_error_reaches_the_caller_and_leaves_nothing(tmp_path, monkey
         original(self, frame)
 
     monkeypatch.setattr(VideoWriter, "write", failing_write)
-    interpolator = Interpolator(Average(), device="cpu", batch_size=2)
+    interpolator = Interpolator(AverageGenerator(), device="cpu", batch_size=2)
     with pytest.raises(OSError, match="disk full"):
         interpolate_video(interpolator, source, tmp_path / "out.mkv", _options(codec="ffv1"))
     assert sorted(path.name for path in tmp_path.iterdir()) == ["in.mkv"]
@@ -113,7 +89,7 @@ def test_an_encoder_error_reaches_the_caller_and_leaves_nothing(tmp_path, monkey
 def test_a_decoder_error_reaches_the_caller_and_leaves_nothing(tmp_path):
     write_frame_folder(tmp_path / "in", moving_frames(6, 32, 32))
     (tmp_path / "in" / "00003.png").write_bytes(b"not a png")
-    interpolator = Interpolator(Average(), device="cpu", batch_size=2)
+    interpolator = Interpolator(AverageGenerator(), device="cpu", batch_size=2)
     with pytest.raises(Exception, match="00003.png"):
         interpolate_folder(interpolator, tmp_path / "in", tmp_path / "out", _options())
     assert sorted(path.name for path in tmp_path.iterdir()) == ["in"]
@@ -166,7 +142,7 @@ def test_flows_passed_in_give_the_same_frame_as_flows_computed_inside():
     )
     with pytest.raises(ValueError, match="do not belong to these"):
         interpolator.interpolate(frame0[:1], frame1[:1], flows=flows)
-    assert Interpolator(Average(), device="cpu").estimate_flows(frame0, frame1) is None
+    assert Interpolator(AverageGenerator(), device="cpu").estimate_flows(frame0, frame1) is None
 
 
 @pytest.mark.parametrize("factor", [2, 4])
@@ -188,7 +164,7 @@ def test_flow_ahead_writes_the_same_frames_with_a_flow_model(tmp_path, factor):
     assert _no_pipeline_threads()
 
 
-class FlowAverage(Average):
+class FlowAverage(AverageGenerator):
     """Average with a stand-in flow stage that records the order of flow and network calls."""
 
     multiple = 16
