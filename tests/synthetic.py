@@ -141,3 +141,22 @@ class AverageGenerator(torch.nn.Module):
         assert frame0.shape[-1] % self.multiple == 0 and frame0.shape[-2] % self.multiple == 0
         self.batches.append(frame0.shape[0])
         return (frame0 + frame1) / 2
+
+
+def run_interpolate_cli(*arguments: object, weights_folder: Path | None = None):
+    """``sepgan interpolate ARGUMENTS --device cpu --quiet [--weights W]`` through Typer's CliRunner."""
+    from typer.testing import CliRunner
+
+    from sepgan.cli import app
+
+    args = ["interpolate", *map(str, arguments), "--device", "cpu", "--quiet"]
+    if weights_folder is not None:
+        args += ["--weights", str(weights_folder)]
+    return CliRunner().invoke(app, args)
+
+
+def digest(path: Path) -> str:
+    """SHA-256 of a file: proves an input was not touched."""
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()

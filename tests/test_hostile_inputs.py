@@ -6,7 +6,6 @@ Each test builds its small input here and asserts the right value: one
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import subprocess
 import sys
@@ -20,28 +19,10 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from sepgan.checkpoint import save_pretrained
 from sepgan.cli import app
-from sepgan.models import create_model
-from synthetic import decode_all, make_clip, moving_frames, write_frame_folder
+from synthetic import decode_all, digest, make_clip, moving_frames, run_interpolate_cli, write_frame_folder
 
 runner = CliRunner()
-
-
-@pytest.fixture(scope="module")
-def weights(tmp_path_factory) -> Path:
-    return save_pretrained(create_model("sepconv-tiny"), tmp_path_factory.mktemp("weights") / "tiny")
-
-
-def invoke(*arguments: object, weights_folder: Path | None = None):
-    args = ["interpolate", *map(str, arguments), "--device", "cpu", "--quiet"]
-    if weights_folder is not None:
-        args += ["--weights", str(weights_folder)]
-    return runner.invoke(app, args)
-
-
-def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 # ---------------------------------------------------------------------------- option ranges
@@ -129,7 +110,7 @@ def test_every_option_is_range_checked_with_one_line(
 
 def test_high_fps_runs_when_allowed_and_threshold_one_disables_cuts(tmp_path, weights):
     source = make_clip(tmp_path / "in.mkv", moving_frames(2, 16, 16), Fraction(24))
-    result = invoke(source, "-o", tmp_path / "out", "--factor", "32", "--allow-high-fps",
+    result = run_interpolate_cli(source, "-o", tmp_path / "out", "--factor", "32", "--allow-high-fps",
                     "--scene-threshold", "1", weights_folder=weights)  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "64 frames from 2, 24 → 768 fps" in result.output
@@ -146,7 +127,7 @@ def test_tiny_pair_gives_the_right_middle(tmp_path, width, height):
     frames = moving_frames(3, height, width, shift=(0, 1) if width >= height else (1, 0), seed=1)
     for index in (0, 2):
         Image.fromarray(frames[index]).save(tmp_path / f"{index}.png")
-    result = invoke(
+    result = run_interpolate_cli(
         tmp_path / "0.png", tmp_path / "2.png", "-o", tmp_path / "mid.png"
     )  # the bundled flow model
     assert result.exit_code == 0, result.output
@@ -163,7 +144,7 @@ def test_tiny_pair_gives_the_right_middle(tmp_path, width, height):
 def test_tiny_video_with_motion_is_interpolated(tmp_path):
     frames = moving_frames(5, 8, 8, shift=(0, 1), seed=1)
     source = make_clip(tmp_path / "in.mkv", frames[::2], Fraction(24))  # 2 px per input frame
-    result = invoke(source, "-o", tmp_path / "out.mkv", "--codec", "ffv1")
+    result = run_interpolate_cli(source, "-o", tmp_path / "out.mkv", "--codec", "ffv1")
     assert result.exit_code == 0, result.output
     assert "6 frames from 3" in result.output and "2 interpolated" in result.output
     output = decode_all(tmp_path / "out.mkv")
@@ -240,7 +221,7 @@ def test_an_animated_image_is_refused_with_what_to_do(tmp_path, suffix, kind):
     source = tmp_path / f"anim{suffix}"
     images[0].save(source, save_all=True, append_images=images[1:], duration=100, loop=0)
     before = digest(source)
-    result = invoke(source, "-o", tmp_path / "out.mp4")
+    result = run_interpolate_cli(source, "-o", tmp_path / "out.mp4")
     assert result.exit_code == 2, result.output
     assert result.output.startswith(
         f"error: {source}: animated {kind} (6 frames): convert it to a video first"
@@ -252,7 +233,7 @@ def test_an_animated_image_is_refused_with_what_to_do(tmp_path, suffix, kind):
         subprocess.run(
             command, cwd=tmp_path, check=True, capture_output=True, stdin=subprocess.DEVNULL, timeout=60
         )
-        converted = invoke(tmp_path / "clip.mkv", "-o", tmp_path / "out.mkv")
+        converted = run_interpolate_cli(tmp_path / "clip.mkv", "-o", tmp_path / "out.mkv")
         assert converted.exit_code == 0, converted.output
         assert "12 frames from 6, 10 → 20 fps" in converted.output
 
@@ -266,7 +247,7 @@ def test_an_output_inside_the_input_folder_is_refused(tmp_path, weights, inside)
     (frames_folder / "sub").mkdir()
     (tmp_path / "link").symlink_to(frames_folder)  # the same folder by another name
     before = {path: digest(path) for path in frames_folder.rglob("*") if path.is_file()}
-    result = invoke(frames_folder, "-o",
+    result = run_interpolate_cli(frames_folder, "-o",
                     tmp_path / inside if inside.startswith("link") else frames_folder / inside,
                     weights_folder=weights)  # fmt: skip
     assert result.exit_code == 2, result.output
@@ -299,7 +280,7 @@ def test_a_faststart_mp4_cut_short_says_it_ends_early(tmp_path, weights, cut):
     data = whole.read_bytes()
     source = tmp_path / "cut.mp4"
     source.write_bytes(data[: offsets[20] + (0 if cut == "packet" else 5)])  # frames 0-19 whole
-    result = invoke(source, "-o", tmp_path / "out.mp4", weights_folder=weights)
+    result = run_interpolate_cli(source, "-o", tmp_path / "out.mp4", weights_folder=weights)
     assert result.exit_code == 0, result.output
     if cut == "packet":
         assert (
@@ -309,7 +290,7 @@ def test_a_faststart_mp4_cut_short_says_it_ends_early(tmp_path, weights, cut):
         assert "40 frames from 20" in result.output
     else:  # the decoder may hold back a frame or two of the cut packet's group
         assert "note: input ends early (decoding stopped at frame " in result.output
-    whole_run = invoke(whole, "-o", tmp_path / "whole2.mp4", weights_folder=weights)
+    whole_run = run_interpolate_cli(whole, "-o", tmp_path / "whole2.mp4", weights_folder=weights)
     assert whole_run.exit_code == 0 and "ends early" not in whole_run.output, whole_run.output
 
 
@@ -317,7 +298,7 @@ def test_a_matroska_file_cut_short_says_it_ends_early(tmp_path, weights):
     whole = make_clip(tmp_path / "whole.mkv", moving_frames(24, 48, 64), Fraction(24))
     source = tmp_path / "cut.mkv"
     source.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
-    result = invoke(source, "-o", tmp_path / "out.mkv", weights_folder=weights)
+    result = run_interpolate_cli(source, "-o", tmp_path / "out.mkv", weights_folder=weights)
     assert result.exit_code == 0, result.output
     assert "note: input ends early (decoding stopped at frame " in result.output
     assert "s into a file of 1.000 s: a truncated file?)" in result.output

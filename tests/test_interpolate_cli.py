@@ -3,7 +3,6 @@ errors."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import signal
 import subprocess
@@ -19,15 +18,14 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from sepgan.checkpoint import save_pretrained
-from sepgan.cli import app
-from sepgan.models import create_model
 from sepgan.video import probe_video
 from synthetic import (
     REAL_VIDEOS,
     decode_all,
+    digest,
     make_clip,
     moving_frames,
+    run_interpolate_cli,
     stream_seconds,
     texture,
     write_frame_folder,
@@ -36,26 +34,10 @@ from synthetic import (
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module")
-def weights(tmp_path_factory) -> Path:
-    return save_pretrained(create_model("sepconv-tiny"), tmp_path_factory.mktemp("weights") / "tiny")
-
-
-def invoke(*arguments: object, weights_folder: Path | None = None):
-    args = ["interpolate", *map(str, arguments), "--device", "cpu", "--quiet"]
-    if weights_folder is not None:
-        args += ["--weights", str(weights_folder)]
-    return runner.invoke(app, args)
-
-
-def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def test_pair_gives_the_middle_frame(tmp_path, weights):
     frames = moving_frames(2, 37, 53)
     write_frame_folder(tmp_path / "in", frames)
-    result = invoke(
+    result = run_interpolate_cli(
         tmp_path / "in" / "00000.png",
         tmp_path / "in" / "00001.png",
         "-o",
@@ -69,7 +51,9 @@ def test_pair_gives_the_middle_frame(tmp_path, weights):
 
 def test_frame_folder_times_four(tmp_path, weights):
     write_frame_folder(tmp_path / "in", moving_frames(3, 32, 40))
-    result = invoke(tmp_path / "in", "-o", tmp_path / "out", "--factor", "4", weights_folder=weights)
+    result = run_interpolate_cli(
+        tmp_path / "in", "-o", tmp_path / "out", "--factor", "4", weights_folder=weights
+    )
     assert result.exit_code == 0, result.output
     names = sorted(path.name for path in (tmp_path / "out").iterdir())
     assert names == [f"{index:06d}.png" for index in range(4 * 2 + 1)]  # factor·(N − 1) + 1
@@ -80,7 +64,7 @@ def test_frame_folder_times_four(tmp_path, weights):
 def test_video_times_two_keeps_count_rate_duration_and_audio(tmp_path, weights):
     source = make_clip(tmp_path / "in.mkv", moving_frames(8, 32, 48), Fraction(24), tone_seconds=8 / 24)
     before = digest(source)
-    result = invoke(source, "-o", tmp_path / "out.mp4", "--factor", "2", weights_folder=weights)
+    result = run_interpolate_cli(source, "-o", tmp_path / "out.mp4", "--factor", "2", weights_folder=weights)
     assert result.exit_code == 0, result.output
     info = probe_video(tmp_path / "out.mp4")
     assert info.fps == 48 and info.frame_count == 16  # 2N: the last frame is held for its display time
@@ -92,7 +76,9 @@ def test_video_times_two_keeps_count_rate_duration_and_audio(tmp_path, weights):
 
 def test_ntsc_rate_doubles_exactly(tmp_path, weights):
     source = make_clip(tmp_path / "in.mp4", moving_frames(5, 32, 32), Fraction(60000, 1001), codec="libx264")
-    result = invoke(source, "-o", tmp_path / "out.mp4", "--fps", "119.88", weights_folder=weights)
+    result = run_interpolate_cli(
+        source, "-o", tmp_path / "out.mp4", "--fps", "119.88", weights_folder=weights
+    )
     assert result.exit_code == 0, result.output
     assert "60000/1001 (59.94) → 120000/1001 (119.88)" in result.output
     info = probe_video(tmp_path / "out.mp4")
@@ -101,7 +87,7 @@ def test_ntsc_rate_doubles_exactly(tmp_path, weights):
 
 def test_target_fps_24_to_60_reports_its_timing_error(tmp_path, weights):
     source = make_clip(tmp_path / "in.mkv", moving_frames(6, 32, 32), Fraction(24))
-    result = invoke(
+    result = run_interpolate_cli(
         source, "-o", tmp_path / "out.mkv", "--fps", "60", "--codec", "ffv1", weights_folder=weights
     )
     assert result.exit_code == 0, result.output
@@ -115,7 +101,7 @@ def test_scene_cut_frames_are_copies_not_blends(tmp_path, weights):
     shot_b = moving_frames(4, 32, 48, seed=2, shift=(0, -2))
     shot_b = [255 - frame for frame in shot_b]  # a different picture: a hard cut
     source = make_clip(tmp_path / "in.mkv", shot_a + shot_b, Fraction(24))
-    result = invoke(
+    result = run_interpolate_cli(
         source, "-o", tmp_path / "out.mkv", "--codec", "ffv1", "--factor", "4", weights_folder=weights
     )
     assert result.exit_code == 0, result.output
@@ -130,7 +116,7 @@ def test_scene_cut_frames_are_copies_not_blends(tmp_path, weights):
 def test_static_frames_pass_through_without_the_network(tmp_path, weights):
     still = texture(32, 32, seed=3)
     source = make_clip(tmp_path / "in.mkv", [still] * 4, Fraction(24))
-    result = invoke(source, "-o", tmp_path / "out", weights_folder=weights)
+    result = run_interpolate_cli(source, "-o", tmp_path / "out", weights_folder=weights)
     assert result.exit_code == 0, result.output
     assert "0 interpolated" in result.output and "3 static pairs" in result.output
     assert len(list((tmp_path / "out").iterdir())) == 8
@@ -138,7 +124,7 @@ def test_static_frames_pass_through_without_the_network(tmp_path, weights):
 
 def test_odd_size_round_trip_and_montage(tmp_path, weights):
     source = make_clip(tmp_path / "in.mkv", moving_frames(3, 23, 41), Fraction(10))
-    result = invoke(
+    result = run_interpolate_cli(
         source, "-o", tmp_path / "out.mp4", "--montage", tmp_path / "montage.mp4", weights_folder=weights
     )
     assert result.exit_code == 0, result.output
@@ -152,7 +138,7 @@ def test_odd_size_round_trip_and_montage(tmp_path, weights):
 @pytest.mark.skipif(not (REAL_VIDEOS / "carphone_pristine.mp4").is_file(), reason="real clips not present")
 def test_real_clip_doubles(tmp_path, weights):
     source = REAL_VIDEOS / "carphone_pristine.mp4"
-    result = invoke(source, "-o", tmp_path / "out.mp4", weights_folder=weights)
+    result = run_interpolate_cli(source, "-o", tmp_path / "out.mp4", weights_folder=weights)
     assert result.exit_code == 0, result.output
     info = probe_video(tmp_path / "out.mp4")
     assert info.fps == Fraction(60000, 1001) and info.frame_count == 240
@@ -245,7 +231,7 @@ def test_bad_input_is_one_line_exit_2_and_leaves_nothing(tmp_path, weights, case
     inputs = {
         path: digest(path) for path in tmp_path.rglob("*") if path.is_file() and out not in path.parents
     }
-    result = invoke(*arguments, weights_folder=use_weights)
+    result = run_interpolate_cli(*arguments, weights_folder=use_weights)
     assert result.exit_code == 2, result.output
     assert message in result.output
     assert "Traceback" not in result.output
@@ -261,7 +247,7 @@ def test_unwritable_folder(tmp_path, weights):
     locked.chmod(0o555)
     try:
         target = locked / "x.mp4" if os.geteuid() != 0 else Path("/proc/sepgan-test.mp4")
-        result = invoke(clip, "-o", target, weights_folder=weights)
+        result = run_interpolate_cli(clip, "-o", target, weights_folder=weights)
     finally:
         locked.chmod(0o755)
     assert result.exit_code == 2, result.output
@@ -321,8 +307,10 @@ def test_sigterm_mid_job_leaves_no_partial_output(tmp_path, weights):
 
 def test_no_overlap_flag_gives_the_same_lossless_frames(tmp_path, weights):
     source = make_clip(tmp_path / "in.mkv", moving_frames(6, 32, 48), Fraction(24))
-    threaded = invoke(source, "-o", tmp_path / "threads.mkv", weights_folder=weights)
-    sequential = invoke(source, "-o", tmp_path / "sequential.mkv", "--no-overlap", weights_folder=weights)
+    threaded = run_interpolate_cli(source, "-o", tmp_path / "threads.mkv", weights_folder=weights)
+    sequential = run_interpolate_cli(
+        source, "-o", tmp_path / "sequential.mkv", "--no-overlap", weights_folder=weights
+    )
     assert threaded.exit_code == 0 and sequential.exit_code == 0, threaded.output + sequential.output
     frames_threaded = decode_all(tmp_path / "threads.mkv")
     frames_sequential = decode_all(tmp_path / "sequential.mkv")
@@ -345,7 +333,7 @@ def test_compile_flag_reaches_the_interpolator(monkeypatch, tmp_path, weights):
     frames = moving_frames(2, 32, 32)
     Image.fromarray(frames[0]).save(tmp_path / "a.png")
     Image.fromarray(frames[1]).save(tmp_path / "b.png")
-    result = invoke(
+    result = run_interpolate_cli(
         tmp_path / "a.png",
         tmp_path / "b.png",
         "-o",
@@ -375,13 +363,13 @@ def test_workers_one_runs_every_dis_call_in_one_thread(monkeypatch, tmp_path):
     monkeypatch.setattr(flow, "dis_flow", recording_dis)
     monkeypatch.setattr(flow.os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
     write_frame_folder(tmp_path / "in", moving_frames(3, 32, 48))
-    default = invoke(
+    default = run_interpolate_cli(
         tmp_path / "in", "-o", tmp_path / "default"
     )  # the bundled flow-ensemble: 8 DIS calls a pair
     assert default.exit_code == 0, default.output
     assert pools and set(pools) == {3}  # one thread per CPU of the affinity set
     pools.clear(), threads.clear()
-    single = invoke(tmp_path / "in", "-o", tmp_path / "single", "--workers", "1")
+    single = run_interpolate_cli(tmp_path / "in", "-o", tmp_path / "single", "--workers", "1")
     assert single.exit_code == 0, single.output
     assert pools == [] and len(threads) == 1
     assert all(
@@ -390,5 +378,5 @@ def test_workers_one_runs_every_dis_call_in_one_thread(monkeypatch, tmp_path):
             sorted((tmp_path / "default").iterdir()), sorted((tmp_path / "single").iterdir()), strict=False
         )
     )
-    bad = invoke(tmp_path / "in", "-o", tmp_path / "bad", "--workers", "0")
+    bad = run_interpolate_cli(tmp_path / "in", "-o", tmp_path / "bad", "--workers", "0")
     assert bad.exit_code == 2 and "--workers must be at least 1" in bad.output, bad.output

@@ -16,9 +16,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from sepgan.checkpoint import save_pretrained
 from sepgan.cli import app
-from sepgan.models import create_model
 from sepgan.video import Colour, VideoError, VideoReader, VideoWriter
 
 runner = CliRunner()
@@ -169,11 +167,6 @@ def rewrite(source: Path, output: Path, codec: str = "h264") -> None:
 
 
 BT709 = {"colorspace": 1, "color_primaries": 1, "color_trc": 1, "color_range": TV}
-
-
-@pytest.fixture(scope="module")
-def weights(tmp_path_factory) -> Path:
-    return save_pretrained(create_model("sepconv-tiny"), tmp_path_factory.mktemp("weights") / "tiny")
 
 
 def interpolate(source: Path, output: Path, weights: Path, *options: str):

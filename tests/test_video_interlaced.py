@@ -18,9 +18,7 @@ import pytest
 from av.codec.context import Flags
 from typer.testing import CliRunner
 
-from sepgan.checkpoint import save_pretrained
 from sepgan.cli import app
-from sepgan.models import create_model
 from sepgan.video import VideoReader
 
 WIDTH, HEIGHT, COUNT = 64, 48, 8
@@ -166,11 +164,6 @@ def test_progressive_video_is_read_as_it_is(tmp_path):
     assert all(
         np.abs(a.astype(int) - b.astype(int)).max() <= 2 for a, b in zip(frames, expected, strict=True)
     )
-
-
-@pytest.fixture(scope="module")
-def weights(tmp_path_factory) -> Path:
-    return save_pretrained(create_model("sepconv-tiny"), tmp_path_factory.mktemp("weights") / "tiny")
 
 
 def test_interpolating_interlaced_video_writes_progressive_frames(tmp_path, weights):

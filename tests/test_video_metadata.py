@@ -22,19 +22,12 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from sepgan.checkpoint import save_pretrained
 from sepgan.cli import app
 from sepgan.frames import load_image_uint8
-from sepgan.models import create_model
 from sepgan.video import VideoReader
 from synthetic import moving_frames, texture
 
 runner = CliRunner()
-
-
-@pytest.fixture(scope="module")
-def weights(tmp_path_factory) -> Path:
-    return save_pretrained(create_model("sepconv-tiny"), tmp_path_factory.mktemp("weights") / "tiny")
 
 
 def invoke(weights: Path, *arguments: object):

@@ -14,20 +14,13 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from sepgan.checkpoint import save_pretrained
 from sepgan.cli import app
 from sepgan.interpolator import Retiming
-from sepgan.models import create_model
 from sepgan.retime import TimedRetiming
 from sepgan.video import probe_video
 from synthetic import make_clip, moving_frames, stream_seconds
 
 runner = CliRunner()
-
-
-@pytest.fixture(scope="module")
-def weights(tmp_path_factory) -> Path:
-    return save_pretrained(create_model("sepconv-tiny"), tmp_path_factory.mktemp("weights") / "tiny")
 
 
 def invoke(weights: Path, *arguments: object):
