@@ -54,7 +54,8 @@ from sepgan.weights import resolve_weights
 SIZES = {"480p": (480, 854), "720p": (720, 1280), "1080p": (1080, 1920)}
 
 
-def synthetic_clip(path: Path, height: int, width: int, frames: int, fps: int = 30) -> Path:
+def panning_canvas(height: int, width: int, frames: int) -> np.ndarray:
+    """Smooth noise for ``frames`` views of height×width, each 3 px right of the last (uint8 RGB)."""
     generator = np.random.default_rng(0)
     coarse = generator.random((height // 16 + 2, (width + 3 * frames) // 16 + 2, 3), dtype=np.float32)
     canvas = (
@@ -66,7 +67,11 @@ def synthetic_clip(path: Path, height: int, width: int, frames: int, fps: int = 
         .permute(1, 2, 0)
         .numpy()
     )
-    canvas = (canvas * 255).astype(np.uint8)
+    return (canvas * 255).astype(np.uint8)
+
+
+def synthetic_clip(path: Path, height: int, width: int, frames: int, fps: int = 30) -> Path:
+    canvas = panning_canvas(height, width, frames)
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"

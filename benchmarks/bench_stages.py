@@ -40,6 +40,7 @@ from pathlib import Path
 import av
 import numpy as np
 import torch
+from bench_interpolate import panning_canvas
 
 from sepgan.checkpoint import load_pretrained
 from sepgan.flow import FLOW_VARIANTS, _mirror, dis_flow, estimate_flows, flow_workers
@@ -71,18 +72,7 @@ def make_clip(
                     output.mux(stream.encode(resized))
         else:
             described = "synthetic noise panning 3 px/frame"
-            generator = np.random.default_rng(0)
-            coarse = generator.random((height // 16 + 2, (width + 3 * frames) // 16 + 2, 3), dtype=np.float32)
-            canvas = (
-                torch.nn.functional.interpolate(
-                    torch.from_numpy(coarse).permute(2, 0, 1)[None],
-                    size=(height, width + 3 * frames),
-                    mode="bilinear",
-                )[0]
-                .permute(1, 2, 0)
-                .numpy()
-            )
-            canvas = (canvas * 255).astype(np.uint8)
+            canvas = panning_canvas(height, width, frames)
             for index in range(frames):
                 image = np.ascontiguousarray(canvas[:, 3 * index : 3 * index + width])
                 output.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
