@@ -214,7 +214,7 @@ def _spread(candidates: Sequence[int], count: int, rng: np.random.Generator) -> 
 class _Window:
     centre: int  # index of the middle frame in the input (after ``every``)
     frames: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]  # scale → (frame0, frame1, target) uint8
-    flows: dict[int, torch.Tensor] = field(default_factory=dict)  # scale → 4×H×W float32 pixels (V = 1)
+    flows: dict[int, torch.Tensor] = field(default_factory=dict)  # scale → 4V×H×W float32 pixels
 
 
 def _read_windows(
@@ -223,8 +223,8 @@ def _read_windows(
     wanted: int,
     scales: Sequence[int],
     rng: np.random.Generator,
-) -> tuple[list[_Window], int, dict[str, int]]:
-    """Decode the input once: (screened windows, frames read, skipped by reason)."""
+) -> tuple[list[_Window], dict[str, int]]:
+    """Decode the input once: (screened windows, skipped by reason)."""
     from sepgan.data.prepared import scene_cuts, screen_thumbnail, screen_triplet
 
     if count is None:  # a container without a frame count: count by decoding
@@ -263,7 +263,7 @@ def _read_windows(
             scale: tuple(_downscale(f, scale) for f in (frame0, frame1, target))
             for scale in sorted({2, *scales})
         }))  # fmt: skip
-    return windows, read, skipped
+    return windows, skipped
 
 
 def _add_flows(
@@ -463,14 +463,12 @@ def adapt(
     started = time.perf_counter()
     rng = np.random.default_rng(options.seed)
     frames, count = input_frames(source, every)
-    windows, _, skipped = _read_windows(
-        frames, count, options.triplets + options.holdout, options.scales, rng
-    )
+    wanted = options.triplets + options.holdout
+    windows, skipped = _read_windows(frames, count, wanted, options.scales, rng)
     result = AdaptResult(interpolator, adapted=False, skipped=skipped)
     result.timings["read"] = time.perf_counter() - started
     # Screening kept more windows than needed in case some fail; flow only for those to be used,
     # in spread order, within half of the time budget (the rest is for training).
-    wanted = options.triplets + options.holdout
     chosen = set(_spread([w.centre for w in windows], wanted, rng))
     windows = [w for w in windows if w.centre in chosen]
     variants = options.flow_variants or model.flow_variants
