@@ -70,6 +70,9 @@ class OptimConfig:
     discriminator_lr: float = 3e-4
     discriminator_betas: list[float] = field(default_factory=lambda: [0.5, 0.999])
     n_critic: int = 1  # discriminator/critic steps per generator step
+    # Adversarial modes: for the first steps only the adversary trains, on the outputs of the
+    # generator as it starts (e.g. the L1 weights of model.init_from); λ's schedule starts after.
+    discriminator_warmup_steps: int = 0
     gradient_penalty_weight: float = 10.0
     grad_clip: float | None = None
     # Cosine decay of both learning rates from their value to value × lr_min_ratio over
@@ -126,6 +129,9 @@ class TrainConfig:
     validate_every: int = 100
     image_every: int = 500
     checkpoint_every: int = 500
+    # Also keep the generator of every N-th step as generator-step_NNNNNN/ (choosing a GAN's
+    # checkpoint afterwards needs more than the best PSNR); None keeps only the latest and the best.
+    snapshot_every: int | None = None
     device: str = "auto"
     precision: str = "auto"  # fp32 | bf16 | fp16 | auto
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -145,8 +151,10 @@ class TrainConfig:
             raise ConfigError("max_steps must be ≥ 0, and batch_size and crop_size ≥ 1")
         if self.optim.n_critic < 1:
             raise ConfigError("optim.n_critic must be ≥ 1")
-        for name in ("log_every", "validate_every", "image_every", "checkpoint_every"):
-            if getattr(self, name) < 1:
+        if self.optim.discriminator_warmup_steps < 0:
+            raise ConfigError("optim.discriminator_warmup_steps must be ≥ 0")
+        for name in ("log_every", "validate_every", "image_every", "checkpoint_every", "snapshot_every"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be ≥ 1")
         self.lambda_l1.value(0)  # raises on an unknown shape
 

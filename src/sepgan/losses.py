@@ -7,6 +7,10 @@ Every function returns a scalar tensor (a mean over the batch). Conventions:
   losses apply it internally through ``binary_cross_entropy_with_logits``,
   which is stable where sigmoid-then-log would underflow).
 * ``*_scores`` are WGAN critic outputs of shape (B,), unbounded.
+* A patch adversary (:class:`~sepgan.models.discriminators.PatchDiscriminator`)
+  returns a B×h×w map instead; every loss here averages over all its entries,
+  which for a critic is the mean of the per-sample values (a sample's value is
+  the mean of its map).
 
 The GAN step combines them; see :mod:`sepgan.training`.
 """
@@ -84,8 +88,11 @@ def gradient_penalty(
     The critic must have no batch norm: it would mix samples and make the
     per-sample gradient meaningless.
 
+    A patch critic's map (B×h×w) is first averaged per sample: the penalty
+    constrains the gradient of the sample's critic value, the mean of its map.
+
     Args:
-        critic: called as ``critic(frame0, middle, frame1)``, returning scores (B,).
+        critic: called as ``critic(frame0, middle, frame1)``, returning scores (B,) or B×h×w.
         frame0, real_middle, fake_middle, frame1: B×3×H×W.
         weight: λ, 10 in the paper.
         alpha: B×1×1×1 interpolation weights; drawn from ``generator`` when omitted.
@@ -105,6 +112,7 @@ def gradient_penalty(
         raise ValueError(f"alpha must have shape {(batch, 1, 1, 1)}, got {tuple(alpha.shape)}")
     interpolated = (alpha * real_middle.detach() + (1 - alpha) * fake_middle.detach()).requires_grad_(True)
     scores = critic(frame0, interpolated, frame1)
+    scores = scores.reshape(batch, -1).mean(1)  # (B,): a patch map is averaged per sample
     (gradient,) = torch.autograd.grad(scores.sum(), interpolated, create_graph=True)
     gradient_norm = gradient.flatten(1).norm(2, dim=1)
     return weight * (gradient_norm - 1).square().mean()

@@ -31,6 +31,12 @@ returns one float. A benchmark figure is the mean of these per-image values.
   between scales, per-channel and averaged, as ``pytorch_msssim`` computes it.
   It needs a shorter side of at least 161 px for all five scales; smaller
   images use as many scales as fit, with the weights renormalised to sum to 1.
+* :func:`sharpness_ratio`: high-frequency energy of the prediction over that
+  of the target: the mean square of the 4-neighbour Laplacian of BT.601 luma
+  (interior pixels), prediction / target. 1.0 is as sharp as the truth, below
+  1 is blur (an average of two frames scores well below 1), above 1 is detail
+  or noise the truth does not have. Not a fidelity score: it is blind to where
+  the detail is.
 """
 
 from __future__ import annotations
@@ -45,9 +51,11 @@ __all__ = [
     "PSNR_CAP",
     "check_pair",
     "edge_error",
+    "high_frequency_energy",
     "interpolation_error",
     "ms_ssim",
     "psnr",
+    "sharpness_ratio",
     "ssim",
 ]
 
@@ -94,6 +102,25 @@ def edge_error(prediction: np.ndarray, target: np.ndarray) -> float:
     band[EDGE_BAND : height - EDGE_BAND, EDGE_BAND : width - EDGE_BAND] = False
     difference = np.abs(prediction.astype(np.float64) - target.astype(np.float64))
     return float(difference[band].mean())
+
+
+def high_frequency_energy(image: np.ndarray) -> float:
+    """Mean square of the 4-neighbour Laplacian of an H×W×3 uint8 image's BT.601 luma (0–255 units²)."""
+    luma = image.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+    laplacian = 4.0 * luma[1:-1, 1:-1] - luma[:-2, 1:-1] - luma[2:, 1:-1] - luma[1:-1, :-2] - luma[1:-1, 2:]
+    return float(np.mean(laplacian * laplacian)) if laplacian.size else 0.0
+
+
+def sharpness_ratio(prediction: np.ndarray, target: np.ndarray) -> float:
+    """High-frequency energy of ``prediction`` over ``target``'s (1.0 = as sharp; < 1 blur; > 1 added detail).
+
+    Two flat images score 1.0; a flat target under a textured prediction scores +inf.
+    """
+    check_pair(prediction, target)
+    predicted, true = high_frequency_energy(prediction), high_frequency_energy(target)
+    if true == 0.0:
+        return 1.0 if predicted == 0.0 else math.inf
+    return predicted / true
 
 
 def ssim(prediction: np.ndarray, target: np.ndarray) -> float:

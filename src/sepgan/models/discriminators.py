@@ -26,6 +26,20 @@ Tensor conventions and limits
 
 Initialisation: DCGAN (Radford et al. 2016): conv and linear weights
 N(0, 0.02), batch-norm scales N(1, 0.02), biases zero.
+
+Patch adversaries
+-----------------
+:class:`PatchDiscriminator` (PatchGAN, Isola et al. 2017, "Image-to-Image
+Translation with Conditional Adversarial Networks") is fully convolutional: the
+same stride-2 body, then a 3×3 conv to one channel, so it scores every
+overlapping patch (receptive field 78 px for four layers) and returns a B×h×w
+map (h = H / 2**len(channels)). It accepts any frame size that is a multiple of
+2**len(channels), as the generator does, and the losses average over the map.
+Options: ``spectral_norm`` (Miyato et al. 2018) bounds every layer's Lipschitz
+constant, the usual cure for a DCGAN discriminator that overpowers its
+generator; ``normalization`` "none" (default; a WGAN-GP critic must have none)
+or "batch". Registered as ``patch-discriminator`` (spectral norm on, for
+``dcgan``) and ``patch-critic`` (no normalisation at all, for ``wgan-gp``).
 """
 
 from __future__ import annotations
@@ -36,7 +50,7 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["ConditionalDiscriminator", "WassersteinCritic"]
+__all__ = ["ConditionalDiscriminator", "PatchDiscriminator", "WassersteinCritic"]
 
 INPUT_CHANNELS = 9  # frame0, middle, frame1
 
@@ -142,3 +156,95 @@ class WassersteinCritic(_ConditionalConvNet):
 
     def __init__(self, image_size: int = 64, channels: Sequence[int] = (64, 128, 256, 512)) -> None:
         super().__init__(image_size, channels, batch_norm=False)
+
+
+class PatchDiscriminator(nn.Module):
+    """PatchGAN adversary over (frame0, middle, frame1); returns a B×(H/2**n)×(W/2**n) map of scores.
+
+    Logits for ``dcgan``, critic values for ``wgan-gp`` (a sample's critic value
+    is the mean of its map; :func:`sepgan.losses.gradient_penalty` takes it so).
+
+    Args:
+        channels: widths of the n stride-2 4×4 conv layers (LeakyReLU 0.2 after each).
+        spectral_norm: spectral normalisation of every conv (Miyato et al. 2018).
+        normalization: "none" or "batch" (batch norm after every conv but the first).
+        image_size: the training crop side, only checked (a multiple of 2**n); None: unchecked.
+
+    Raises:
+        ValueError: empty or non-positive widths, an unknown normalisation, or frames whose
+            sides are not multiples of 2**n (in ``forward``).
+    """
+
+    architecture = "patch-discriminator"
+
+    def __init__(
+        self,
+        channels: Sequence[int] = (32, 64, 128, 256),
+        spectral_norm: bool = True,
+        normalization: str = "none",
+        image_size: int | None = None,
+    ) -> None:
+        super().__init__()
+        channels = [int(width) for width in channels]
+        if not channels or min(channels) < 1:
+            raise ValueError(f"channels must be a non-empty list of positive widths, got {channels}")
+        if normalization not in ("none", "batch"):
+            raise ValueError(f"normalization must be 'none' or 'batch', got {normalization!r}")
+        self.multiple = 2 ** len(channels)
+        if image_size is not None and (image_size < self.multiple or image_size % self.multiple):
+            raise ValueError(
+                f"image_size must be a positive multiple of {self.multiple} for {len(channels)} "
+                f"stride-2 layers, got {image_size}"
+            )
+        self._config: dict[str, Any] = {
+            "channels": channels,
+            "spectral_norm": bool(spectral_norm),
+            "normalization": normalization,
+            "image_size": None if image_size is None else int(image_size),
+        }
+        wrap = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda module: module)
+        layers: list[nn.Module] = []
+        in_channels = INPUT_CHANNELS
+        for index, out_channels in enumerate(channels):
+            normalise = normalization == "batch" and index > 0
+            conv = nn.Conv2d(in_channels, out_channels, 4, stride=2, padding=1, bias=not normalise)
+            _init_conv(conv)
+            layers.append(wrap(conv))
+            if normalise:
+                norm = nn.BatchNorm2d(out_channels)
+                nn.init.normal_(norm.weight, 1.0, 0.02)
+                nn.init.zeros_(norm.bias)
+                layers.append(norm)
+            layers.append(nn.LeakyReLU(0.2, inplace=True))
+            in_channels = out_channels
+        head = nn.Conv2d(in_channels, 1, 3, padding=1)
+        _init_conv(head)
+        layers.append(wrap(head))
+        self.layers = nn.Sequential(*layers)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """Constructor arguments, JSON-serialisable; ``type(model)(**config)`` rebuilds it."""
+        return {**self._config, "channels": list(self._config["channels"])}
+
+    def forward(self, frame0: torch.Tensor, middle: torch.Tensor, frame1: torch.Tensor) -> torch.Tensor:
+        """Score every patch of ``middle`` between ``frame0`` and ``frame1``; returns B×h×w."""
+        if not (frame0.shape == middle.shape == frame1.shape):
+            raise ValueError(
+                "frame0, middle and frame1 must have the same shape, got "
+                f"{tuple(frame0.shape)}, {tuple(middle.shape)} and {tuple(frame1.shape)}"
+            )
+        height, width = middle.shape[-2:]
+        if middle.dim() != 4 or middle.shape[1] != 3 or height % self.multiple or width % self.multiple:
+            raise ValueError(
+                f"{type(self).__name__} takes B×3×H×W frames with H and W multiples of {self.multiple}, "
+                f"got {tuple(middle.shape)}"
+            )
+        return self.layers(torch.cat([frame0, middle, frame1], dim=1)).squeeze(1)
+
+
+def _init_conv(conv: nn.Conv2d) -> None:
+    """DCGAN initialisation (Radford et al. 2016): weights N(0, 0.02), biases zero."""
+    nn.init.normal_(conv.weight, 0.0, 0.02)
+    if conv.bias is not None:
+        nn.init.zeros_(conv.bias)

@@ -19,6 +19,9 @@ Registered names:
 * ``sepconv-tiny``: K = 5, widths 4-8-8-8-8; for tests only (reaches ±2 px).
 * ``dcgan-discriminator``: :class:`ConditionalDiscriminator`, 64×64 input.
 * ``wgan-critic``: :class:`WassersteinCritic`, 64×64 input.
+* ``patch-discriminator``: :class:`PatchDiscriminator` (PatchGAN) with spectral norm, any size
+  that is a multiple of 16; for ``dcgan``.
+* ``patch-critic``: the same without spectral norm or any normalisation; for ``wgan-gp``.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from typing import Any
 
 from torch import nn
 
-from sepgan.models.discriminators import ConditionalDiscriminator, WassersteinCritic
+from sepgan.models.discriminators import ConditionalDiscriminator, PatchDiscriminator, WassersteinCritic
 from sepgan.models.flow_sepconv import FlowSepConv
 from sepgan.models.sepconv import SepConv
 
@@ -101,3 +104,13 @@ def dcgan_discriminator(**overrides: Any) -> ConditionalDiscriminator:
 @register_model("wgan-critic")
 def wgan_critic(**overrides: Any) -> WassersteinCritic:
     return WassersteinCritic(**overrides)
+
+
+@register_model("patch-discriminator")
+def patch_discriminator(**overrides: Any) -> PatchDiscriminator:
+    return PatchDiscriminator(**overrides)
+
+
+@register_model("patch-critic")
+def patch_critic(**overrides: Any) -> PatchDiscriminator:
+    return PatchDiscriminator(**{"spectral_norm": False, "normalization": "none", **overrides})

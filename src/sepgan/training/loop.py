@@ -6,6 +6,7 @@ A run lives in one folder (``TrainConfig.output_dir``)::
     training_state.pt        everything needed to resume (atomic, rewritten each checkpoint)
     generator/               the latest generator as a pretrained folder (safetensors + config.json)
     generator-best/          the generator at its best validation PSNR so far (metadata: step, PSNR)
+    generator-step_001000/   the generator at that step (only with ``snapshot_every``)
     discriminator/           the latest discriminator or critic (adversarial modes)
     images/step_000500.png   validation grids: inputs overlaid | output | ground truth
     metrics.jsonl            one JSON line per log event
@@ -89,8 +90,17 @@ class TrainResult:
 
 def psnr(prediction: torch.Tensor, target: torch.Tensor) -> float:
     """Mean per-image PSNR in dB of B×3×H×W tensors in [0, 1], with ``sepgan evaluate``'s convention."""
+    return _mean_metric(metrics.psnr, prediction, target)
+
+
+def sharpness_ratio(prediction: torch.Tensor, target: torch.Tensor) -> float:
+    """Mean per-image :func:`sepgan.metrics.sharpness_ratio` of B×3×H×W tensors in [0, 1] (1.0 = as sharp)."""
+    return _mean_metric(metrics.sharpness_ratio, prediction, target)
+
+
+def _mean_metric(metric, prediction: torch.Tensor, target: torch.Tensor) -> float:
     pairs = zip(to_uint8(prediction.detach().cpu()), to_uint8(target.detach().cpu()), strict=True)
-    return float(np.mean([metrics.psnr(predicted, true) for predicted, true in pairs]))
+    return float(np.mean([metric(predicted, true) for predicted, true in pairs]))
 
 
 # ---------------------------------------------------------------------------
@@ -487,12 +497,14 @@ def _train_step(run: _Run, batches: Iterator[Batch]) -> dict[str, float]:
         )  # fmt: skip
     if not run.objective.adversarial:
         batch = next(batches).to(run.runtime.device)
-    _, generator_logs = generator_step(
-        run.objective, run.generator, run.discriminator, run.generator_optimizer, batch,
-        lambda_l1=config.lambda_l1.value(run.step), runtime=run.runtime, scaler=run.generator_scaler,
-        grad_clip=config.optim.grad_clip,
-    )  # fmt: skip
-    logs.update(generator_logs)
+    warmup = config.optim.discriminator_warmup_steps if run.objective.adversarial else 0
+    if run.step >= warmup:  # during the warm-up the adversary learns the frozen generator's outputs
+        _, generator_logs = generator_step(
+            run.objective, run.generator, run.discriminator, run.generator_optimizer, batch,
+            lambda_l1=config.lambda_l1.value(run.step - warmup), runtime=run.runtime,
+            scaler=run.generator_scaler, grad_clip=config.optim.grad_clip,
+        )  # fmt: skip
+        logs.update(generator_logs)
     logs["optim/lr_scale"] = scale
     run.step += 1
     if not all(math.isfinite(value) for value in logs.values()):
@@ -524,6 +536,9 @@ def _checkpoint(run: _Run) -> None:
     save_pretrained(run.generator, output_dir / "generator", metadata={"step": step, "mode": run.config.mode})
     if run.discriminator is not None:
         save_pretrained(run.discriminator, output_dir / "discriminator", metadata={"step": step})
+    if run.config.snapshot_every and step % run.config.snapshot_every == 0:
+        metadata = {"step": step, "mode": run.config.mode}
+        save_pretrained(run.generator, output_dir / f"generator-step_{step:06d}", metadata=metadata)
     save_training_state(output_dir / TRAINING_STATE_NAME, training_state)
 
 
@@ -538,7 +553,14 @@ def _validate(run: _Run) -> None:
     value = psnr(output, validation.target)
     baseline = psnr(0.5 * (validation.frame0 + validation.frame1), validation.target)
     run.result.validation_psnr = value
-    run.run_log.scalars(step, {"validation/psnr": value, "validation/psnr_average_baseline": baseline})
+    run.run_log.scalars(
+        step,
+        {
+            "validation/psnr": value,
+            "validation/psnr_average_baseline": baseline,
+            "validation/sharpness_ratio": sharpness_ratio(output, validation.target),
+        },
+    )
     if run.is_main and math.isfinite(value) and (run.best_psnr is None or value > run.best_psnr):
         # A run whose validation peaks early keeps its best weights (the latest may be worse).
         run.best_psnr = value
@@ -558,7 +580,8 @@ def _after_step(run: _Run, logs: dict[str, float], started: float) -> None:
         run.result.history.append({"step": step, **logs})
     if run.is_main and (step % config.validate_every == 0 or step == config.max_steps):
         _validate(run)
-    if step % config.checkpoint_every == 0 or step == config.max_steps:
+    snapshot = config.snapshot_every and step % config.snapshot_every == 0
+    if step % config.checkpoint_every == 0 or step == config.max_steps or snapshot:
         _checkpoint(run)
 
 
@@ -600,7 +623,8 @@ def train(config: TrainConfig, *, resume: bool = False, progress: bool = True) -
             _after_step(run, logs, started)
             if bar is not None:
                 bar.update(1)
-                bar.set_postfix(l1=f"{logs['generator/l1']:.4f}", refresh=False)
+                if "generator/l1" in logs:  # absent during the adversary's warm-up
+                    bar.set_postfix(l1=f"{logs['generator/l1']:.4f}", refresh=False)
     finally:
         if bar is not None:
             bar.close()
