@@ -4,6 +4,7 @@
 # crops, then trains (or resumes) configs/flow-footage.yaml. MODEL.md logs what it gave.
 #
 # Usage: bash scripts/footage-recipe.sh [extra `sepgan train` overrides, e.g. max_steps=8000]
+#        bash scripts/footage-recipe.sh --prepare-only      (the two sets, no training)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VIDEOS=${VIDEOS:-../shared/data/videos}
@@ -22,6 +23,7 @@ if [ ! -d data/footage/val ]; then
     $SEPGAN prepare "${held[@]}" -o data/footage/val --crop-size 224 --max-per-source 16 \
         --max-side 960 --gaps 1 --stride 4 --seed 1 --workers 2 --no-progress 2>&1 | tee logs/prepare-val.log
 fi
+[ "${1:-}" = --prepare-only ] && exit 0
 resume=()
 [ -f runs/flow-footage/training_state.pt ] && resume=(--resume)
 exec $SEPGAN train --config configs/flow-footage.yaml "${resume[@]}" "$@"
