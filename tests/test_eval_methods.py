@@ -9,6 +9,7 @@ import pytest
 
 from sepgan.evaluation.methods import (
     AverageMethod,
+    FlowFineMethod,
     FlowMethod,
     MethodUnavailable,
     MinterpolateMethod,
@@ -107,3 +108,20 @@ def test_ours_runs_a_tiny_model_through_the_interpolator():
 def test_unknown_method_name():
     with pytest.raises(ValueError, match="unknown method"):
         build_method("sepconv-magic")
+
+
+def test_flow_ensemble_on_given_flows_is_the_same_as_on_its_own():
+    """The flows a flow-sepconv model with the same settings estimates are the method's own, so a
+    comparison can estimate them once for both (sepgan.evaluation.compare)."""
+    from sepgan.frames import from_uint8
+    from sepgan.interpolator import Interpolator
+
+    frame0, frame1 = _textured(shift=0), _textured(shift=4)
+    frame0[:8] = frame1[:8] = 0  # a static bar: the flows belong to the picture inside it
+    flows = Interpolator.from_pretrained("flow-ensemble", device="cpu", workers=1).estimate_flows(
+        from_uint8(frame0)[None], from_uint8(frame1)[None]
+    )
+    method = FlowFineMethod(variants=4, workers=1)
+    assert np.array_equal(method(frame0, frame1, flows=flows), method(frame0, frame1))
+    with pytest.raises(ValueError, match="do not belong"):
+        method(frame0, frame1, flows=flows[..., 1:, :])

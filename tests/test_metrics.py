@@ -1,4 +1,4 @@
-"""Metrics against known values: caps, closed forms, scikit-image and pytorch_msssim."""
+"""Metrics against known values: caps, closed forms, scikit-image, pytorch_msssim, and blur and noise."""
 
 from __future__ import annotations
 
@@ -9,7 +9,19 @@ import sys
 import numpy as np
 import pytest
 
-from sepgan.metrics import PSNR_CAP, edge_error, interpolation_error, ms_ssim, psnr, ssim
+from sepgan.metrics import (
+    PSNR_CAP,
+    edge_error,
+    interpolation_error,
+    moving_edge_mask,
+    moving_edge_similarity,
+    ms_ssim,
+    psnr,
+    sharpness_ratio,
+    ssim,
+    vif,
+)
+from synthetic import texture
 
 
 def _pair(height: int = 48, width: int = 56, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -78,6 +90,89 @@ def test_metrics_reject_mismatched_or_float_input():
         psnr(image, image[:-1])
     with pytest.raises(ValueError, match="uint8"):
         ssim(image.astype(np.float32), image)
+
+
+def _blurred(image: np.ndarray) -> np.ndarray:
+    """A 3×3 box blur (edges replicated): what an L1-hedged interpolation does to detail."""
+    padded = np.pad(image.astype(np.float64), ((1, 1), (1, 1), (0, 0)), mode="edge")
+    height, width = image.shape[:2]
+    total = sum(padded[dy : dy + height, dx : dx + width] for dy in range(3) for dx in range(3))
+    return np.floor(total / 9 + 0.5).astype(np.uint8)
+
+
+def _moving_scene(height: int = 64, width: int = 72) -> tuple[np.ndarray, np.ndarray]:
+    """A textured target, and a reference that got one square wrong (shifted by 3 px), as flow does."""
+    target = texture(height, width, seed=3, detail=3)
+    reference = target.copy()
+    reference[16:40, 20:44] = target[19:43, 23:47]
+    return target, reference
+
+
+def test_vif_is_one_for_the_same_image_and_lower_for_blur():
+    pytest.importorskip("torchmetrics")
+    target, _ = _moving_scene()
+    assert vif(target, target) == pytest.approx(1.0, abs=1e-4)
+    assert vif(_blurred(target), target) < 0.9
+
+
+def test_vif_rejects_images_below_its_window():
+    pytest.importorskip("torchmetrics")
+    small = np.zeros((40, 64, 3), np.uint8)
+    with pytest.raises(ValueError, match="41"):
+        vif(small, small)
+
+
+def test_moving_edge_mask_covers_where_the_reference_fails():
+    target, reference = _moving_scene()
+    mask = moving_edge_mask(reference, target)
+    assert mask[16:40, 20:44].mean() > mask.mean()  # the wrong square is where the mask is
+    assert not mask[:8].any() and not mask[:, -8:].any()  # far from it: nothing
+    assert not moving_edge_mask(target, target).any()
+
+
+def test_moving_edge_similarity_is_one_for_the_truth_and_lower_for_blur():
+    target, reference = _moving_scene()
+    assert moving_edge_similarity(target, target, reference) == pytest.approx(1.0)
+    blurred = moving_edge_similarity(_blurred(target), target, reference)
+    assert blurred < 0.95
+    assert moving_edge_similarity(reference, target, reference) < 1.0
+    # A reference without errors scores the whole frame: still defined, still lower for blur.
+    assert moving_edge_similarity(_blurred(target), target, target) < 0.95
+
+
+def test_sharpness_ratio_is_below_one_for_blur_and_above_for_noise():
+    target, _ = _moving_scene()
+    assert sharpness_ratio(target, target) == pytest.approx(1.0)
+    assert sharpness_ratio(_blurred(target), target) < 0.5
+    rng = np.random.default_rng(1)
+    grainy = np.clip(target.astype(int) + rng.integers(-20, 21, target.shape), 0, 255).astype(np.uint8)
+    assert sharpness_ratio(grainy, target) > 1.0
+
+
+@pytest.mark.parametrize("name", ["vif", "moving_edge_similarity", "sharpness_ratio"])
+def test_new_metrics_reject_wrong_shapes_and_dtypes(name):
+    target, reference = _moving_scene()
+
+    def score(prediction: np.ndarray, truth: np.ndarray) -> float:
+        if name == "vif":
+            pytest.importorskip("torchmetrics")
+            return vif(prediction, truth)
+        if name == "moving_edge_similarity":
+            return moving_edge_similarity(prediction, truth, reference[: truth.shape[0], : truth.shape[1]])
+        return sharpness_ratio(prediction, truth)
+
+    with pytest.raises(ValueError, match="shape mismatch"):
+        score(target[:-1], target)
+    with pytest.raises(ValueError, match="uint8"):
+        score(target.astype(np.float32), target)
+    with pytest.raises(ValueError, match="uint8"):
+        score(target[..., 0], target[..., 0])
+
+
+def test_moving_edge_similarity_rejects_a_reference_of_another_shape():
+    target, reference = _moving_scene()
+    with pytest.raises(ValueError, match="shape mismatch"):
+        moving_edge_similarity(target, target, reference[:-1])
 
 
 def test_edge_error_scores_only_the_outer_band():

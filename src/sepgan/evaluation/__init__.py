@@ -30,7 +30,7 @@ _EXPORTS = {
 def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
         return getattr(importlib.import_module(f"sepgan.evaluation.{_EXPORTS[name]}"), name)
-    if name in {"layouts", "methods", "metrics", "pipeline", "runner", "report", "cli", "choices"}:
+    if name in {"layouts", "methods", "metrics", "pipeline", "runner", "report", "cli", "choices", "compare"}:
         return importlib.import_module(f"sepgan.evaluation.{name}")
     raise AttributeError(f"module 'sepgan.evaluation' has no attribute {name!r}")
 

@@ -157,17 +157,33 @@ class FlowMethod(Method):
 class FlowFineMethod(Method):
     """``flow-fine`` (one flow estimate) or ``flow-ensemble`` (four), in torch like the model.
 
-    See the module docstring.
+    See the module docstring. ``workers``: threads for the DIS calls (None: every CPU, as the model).
     """
 
-    def __init__(self, variants: int = 1) -> None:
+    flow_preset = "fine"  # the flow settings of a flow-sepconv model that reproduces this method
+    middle_iterations = 1
+
+    def __init__(self, variants: int = 1, workers: int | None = None) -> None:
         self.variants = variants
+        self.workers = workers
         self.name = "flow-fine" if variants == 1 else "flow-ensemble"
 
-    def __call__(self, frame0: np.ndarray, frame1: np.ndarray) -> np.ndarray:
+    def __call__(
+        self, frame0: np.ndarray, frame1: np.ndarray, flows: torch.Tensor | None = None
+    ) -> np.ndarray:
+        """The middle frame; ``flows``: what a model with this method's flow settings
+        (``Interpolator.estimate_flows``) computed for these frames, to skip estimating them again."""
+
         def middle(image0: torch.Tensor, image1: torch.Tensor) -> torch.Tensor:
-            flows = estimate_flows(image0, image1, "fine", self.variants)
-            warped0, warped1 = ensemble_middle_warps(image0, image1, flows, iterations=1)
+            nonlocal flows
+            if flows is None:
+                flows = estimate_flows(image0, image1, self.flow_preset, self.variants, self.workers)
+            elif flows.shape[0] != 1 or flows.shape[-2:] != image0.shape[-2:]:
+                raise ValueError(
+                    f"flows of shape {tuple(flows.shape)} do not belong to this {tuple(image0.shape)} "
+                    "picture (inside its static borders); pass what Interpolator.estimate_flows returned"
+                )
+            warped0, warped1 = ensemble_middle_warps(image0, image1, flows, iterations=self.middle_iterations)
             return 0.5 * (warped0 + warped1)
 
         # Static bars pass through, as in the Interpolator, so this stays the untrained model's output.

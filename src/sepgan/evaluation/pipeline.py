@@ -19,7 +19,14 @@ from sepgan.evaluation.methods import build_method
 from sepgan.evaluation.report import format_markdown, write_report
 from sepgan.evaluation.runner import EvaluationError, EvaluationResult, evaluate
 
-__all__ = ["DEFAULT_METHODS", "EvaluationRun", "EvaluationUserError", "parse_methods", "run_evaluation"]
+__all__ = [
+    "DEFAULT_METHODS",
+    "EvaluationRun",
+    "EvaluationUserError",
+    "open_benchmarks",
+    "parse_methods",
+    "run_evaluation",
+]
 
 
 class EvaluationUserError(UserError, ValueError):
@@ -49,6 +56,27 @@ def parse_methods(methods: str) -> list[str]:
 
 def default_output() -> Path:
     return Path("runs") / "eval" / time.strftime("%Y%m%d-%H%M%S")
+
+
+def open_benchmarks(
+    paths: Sequence[Path], layout: str = "auto", snu_split: str = "hard", log: Callable[[str], None] = print
+) -> list[Benchmark]:
+    """Open every path as a benchmark (:func:`~sepgan.evaluation.layouts.open_benchmark`), with
+    distinct names; a path that is not one is an :class:`EvaluationUserError`."""
+    benchmarks: list[Benchmark] = []
+    seen: dict[str, int] = {}
+    for path in paths:
+        try:
+            benchmark = open_benchmark(path, layout=layout, snu_split=snu_split)
+        except LayoutError as error:
+            raise EvaluationUserError(str(error)) from error
+        count = seen[benchmark.name] = seen.get(benchmark.name, 0) + 1
+        if count > 1:  # two folders of the same name: keep the table rows apart
+            benchmark = Benchmark(f"{benchmark.name}-{count}", benchmark.layout, benchmark.root,
+                                  benchmark.length, benchmark.samples)  # fmt: skip
+        log(f"{benchmark.name}: {benchmark.layout} layout, {benchmark.length or 'unknown number of'} samples")
+        benchmarks.append(benchmark)
+    return benchmarks
 
 
 def run_evaluation(
@@ -101,20 +129,7 @@ def run_evaluation(
     except (ValueError, RuntimeError) as error:
         raise EvaluationUserError(str(error).splitlines()[0]) from error
 
-    benchmarks: list[Benchmark] = []
-    seen: dict[str, int] = {}
-    for path in paths:
-        try:
-            benchmark = open_benchmark(path, layout=layout, snu_split=snu_split)
-        except LayoutError as error:
-            raise EvaluationUserError(str(error)) from error
-        count = seen[benchmark.name] = seen.get(benchmark.name, 0) + 1
-        if count > 1:  # two folders of the same name: keep the table rows apart
-            benchmark = Benchmark(f"{benchmark.name}-{count}", benchmark.layout, benchmark.root,
-                                  benchmark.length, benchmark.samples)  # fmt: skip
-        log(f"{benchmark.name}: {benchmark.layout} layout, {benchmark.length or 'unknown number of'} samples")
-        benchmarks.append(benchmark)
-
+    benchmarks = open_benchmarks(paths, layout, snu_split, log)
     built = [
         build_method(
             name, weights=weights, device=torch_device, adapt_options=adapt_options, overrides=overrides

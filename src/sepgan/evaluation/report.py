@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,7 @@ from sepgan.evaluation.runner import EvaluationResult, Snapshot
 from sepgan.frames import from_uint8, save_image
 from sepgan.metrics import EDGE_BAND, METRICS, PSNR_CAP
 
-__all__ = ["CONVENTIONS", "format_markdown", "write_report"]
+__all__ = ["CONVENTIONS", "format_markdown", "montage", "write_report"]
 
 CONVENTIONS = {
     "rounding": "outputs rounded to uint8 with floor(x * 255 + 0.5) before scoring; targets read as uint8",
@@ -154,14 +155,29 @@ def _montage(result: EvaluationResult, method: str, snapshots: list[Snapshot]) -
         for name in columns:
             tiles.append((f"{name} {snapshot.psnr[name]:.2f} dB", snapshot.outputs[name]))
         tiles.append(("ground truth", snapshot.target))
-        rows.append(np.concatenate([_tile(image, caption) for caption, image in tiles], axis=1))
-    width = max(row.shape[1] for row in rows)
-    rows = [np.pad(row, ((0, 0), (0, width - row.shape[1]), (0, 0))) for row in rows]
-    return np.concatenate(rows, axis=0)
+        rows.append(tiles)
+    return montage(rows)
 
 
-def _tile(image: np.ndarray, caption: str) -> np.ndarray:
+def montage(rows: Sequence[Sequence[tuple[str, np.ndarray]]], scale: int = 1) -> np.ndarray:
+    """A grid of captioned H×W×3 uint8 tiles, one sequence of ``(caption, image)`` per row.
+
+    Each image is enlarged ``scale``× by nearest neighbour (pixels stay visible as blocks), or
+    shrunk to 480 px wide when wider; a 16 px caption band sits above it. Rows are left-aligned
+    and padded with black to the widest.
+    """
+    strips = [
+        np.concatenate([_tile(image, caption, scale) for caption, image in row], axis=1) for row in rows
+    ]
+    width = max(strip.shape[1] for strip in strips)
+    strips = [np.pad(strip, ((0, 0), (0, width - strip.shape[1]), (0, 0))) for strip in strips]
+    return np.concatenate(strips, axis=0)
+
+
+def _tile(image: np.ndarray, caption: str, scale: int = 1) -> np.ndarray:
     picture = Image.fromarray(image)
+    if scale > 1:
+        picture = picture.resize((picture.width * scale, picture.height * scale), Image.Resampling.NEAREST)
     if picture.width > _TILE_WIDTH:
         height = max(1, round(picture.height * _TILE_WIDTH / picture.width))
         picture = picture.resize((_TILE_WIDTH, height), Image.Resampling.LANCZOS)
