@@ -6,6 +6,7 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from sepgan.losses import (
@@ -31,6 +32,25 @@ class LinearCritic(nn.Module):
 
     def forward(self, frame0: torch.Tensor, middle: torch.Tensor, frame1: torch.Tensor) -> torch.Tensor:
         return (middle * self.weight).sum((1, 2, 3)) + frame0.sum((1, 2, 3)) - frame1.sum((1, 2, 3))
+
+
+class PatchLinearCritic(nn.Module):
+    """A linear patch critic: map_b[i, j] = <w, patch_ij(middle_b)> over non-overlapping p×p patches.
+
+    Each entry has input gradient w (norm ‖w‖); a sample's value, the mean of its h×w map, has
+    input gradient w tiled over the frame / (h·w), of norm ‖w‖ / √(h·w).
+    """
+
+    def __init__(self, patch: int, norm: float) -> None:
+        super().__init__()
+        weight = torch.randn(
+            1, SHAPE[1], patch, patch, generator=torch.Generator().manual_seed(2), dtype=torch.float64
+        )
+        self.patch = patch
+        self.weight = nn.Parameter(weight * norm / weight.norm())
+
+    def forward(self, frame0: torch.Tensor, middle: torch.Tensor, frame1: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(middle, self.weight, stride=self.patch).squeeze(1)  # B×h×w
 
 
 def _frames(seed: int = 0) -> list[torch.Tensor]:
@@ -83,6 +103,22 @@ def test_gradient_penalty_of_linear_critic_is_independent_of_alpha(norm: float, 
     penalty = gradient_penalty(critic, frame0, real, fake, frame1, weight=10.0, generator=generator)
     assert penalty.shape == ()
     assert penalty.item() == pytest.approx(10.0 * (norm - 1) ** 2, rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("norm", "expected"),
+    [
+        (2.0, 0.0),  # ‖w‖ = √(h·w): each sample's mean score is exactly 1-Lipschitz
+        (1.0, 2.5),  # every patch 1-Lipschitz, the mean only ½-Lipschitz: 10·(½ - 1)²
+        (6.0, 40.0),  # gradient norm 3: 10·(3 - 1)²
+    ],
+)
+def test_gradient_penalty_of_a_patch_map_constrains_each_samples_mean(norm: float, expected: float) -> None:
+    frame0, real, fake, frame1 = _frames()
+    critic = PatchLinearCritic(patch=2, norm=norm)  # 4×4 frames: a 2×2 map, h·w = 4
+    assert critic(frame0, real, frame1).shape == (2, 2, 2)
+    penalty = gradient_penalty(critic, frame0, real, fake, frame1, weight=10.0)
+    assert penalty.item() == pytest.approx(expected, abs=1e-12)
 
 
 def test_gradient_penalty_uses_per_sample_alpha_and_norm() -> None:

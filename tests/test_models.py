@@ -8,9 +8,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils import parametrize
 
 from sepgan.models import (
     ConditionalDiscriminator,
+    PatchDiscriminator,
     SepConv,
     WassersteinCritic,
     create_model,
@@ -283,3 +285,83 @@ def test_discriminator_config_rebuilds(discriminator_class: type) -> None:
     rebuilt = discriminator_class(**config)
     rebuilt.load_state_dict(discriminator.state_dict(), strict=True)
     assert rebuilt.config == discriminator.config
+
+
+# --- Patch discriminator ---------------------------------------------------------------------------
+
+
+def _convs(model: nn.Module) -> list[nn.Conv2d]:
+    return [module for module in model.modules() if isinstance(module, nn.Conv2d)]
+
+
+@pytest.mark.parametrize(("height", "width"), [(16, 48), (40, 8), (24, 32)])
+def test_patch_discriminator_scores_one_map_entry_per_patch(height: int, width: int) -> None:
+    discriminator = PatchDiscriminator(channels=(4, 8, 8))  # three stride-2 layers: H/8 × W/8
+    frame0, frame1 = _frames(2, height, width)
+    scores = discriminator(frame0, (frame0 + frame1) / 2, frame1)
+    assert scores.shape == (2, height // 8, width // 8)
+    assert torch.isfinite(scores).all()
+
+
+def test_patch_discriminator_rejects_sizes_that_are_not_multiples() -> None:
+    discriminator = PatchDiscriminator(channels=(4, 8))
+    frame0, frame1 = _frames(1, 16, 18)
+    with pytest.raises(ValueError, match="multiples of 4, got \\(1, 3, 16, 18\\)"):
+        discriminator(frame0, frame0, frame1)
+    with pytest.raises(ValueError, match="same shape"):
+        discriminator(frame0[..., :16], frame0[..., :16], frame1)
+    with pytest.raises(ValueError, match="B×3×H×W"):
+        discriminator(frame0[:, :1, :, :16], frame0[:, :1, :, :16], frame1[:, :1, :, :16])
+    with pytest.raises(ValueError, match="multiple of 4 .* got 18"):
+        PatchDiscriminator(channels=(4, 8), image_size=18)
+    with pytest.raises(ValueError, match="normalization"):
+        PatchDiscriminator(channels=(4, 8), normalization="instance")
+    with pytest.raises(ValueError, match="channels"):
+        PatchDiscriminator(channels=())
+
+
+def test_patch_discriminator_spectral_norm_shows_in_the_parametrizations() -> None:
+    torch.manual_seed(0)
+    normed = create_model("patch-discriminator", channels=(4, 8))
+    plain = create_model("patch-critic", channels=(4, 8))
+    assert normed.config["spectral_norm"] and not plain.config["spectral_norm"]
+    assert len(_convs(normed)) == len(_convs(plain)) == 3  # two stride-2 layers and the head
+    for conv in _convs(normed):
+        assert parametrize.is_parametrized(conv, "weight")
+        assert [type(p).__name__ for p in conv.parametrizations.weight] == ["_SpectralNorm"]
+        # The weight used is the stored one divided by its largest singular value.
+        sigma = torch.linalg.matrix_norm(conv.weight.detach().flatten(1), ord=2)
+        assert sigma.item() == pytest.approx(1.0, rel=1e-2)  # power iteration: an estimate
+    assert not any(parametrize.is_parametrized(conv) for conv in _convs(plain))
+    assert not any(isinstance(module, nn.modules.batchnorm._BatchNorm) for module in plain.modules())
+    batch = PatchDiscriminator(channels=(4, 8, 8), spectral_norm=False, normalization="batch")
+    assert [m.num_features for m in batch.modules() if isinstance(m, nn.BatchNorm2d)] == [8, 8]
+
+
+@pytest.mark.parametrize("name", ["patch-discriminator", "patch-critic"])
+def test_patch_discriminator_config_rebuilds_it(name: str, tmp_path) -> None:
+    from sepgan.checkpoint import load_pretrained, save_pretrained
+
+    torch.manual_seed(0)
+    discriminator = create_model(name, channels=(4, 8), image_size=32)
+    frame0, frame1 = _frames(2, 32, 32)
+    discriminator(frame0, frame1, frame1)  # a training-mode forward moves spectral norm's vectors
+    discriminator.eval()
+    config = json.loads(json.dumps(discriminator.config))
+    rebuilt = model_from_config(discriminator.architecture, config).eval()
+    rebuilt.load_state_dict(discriminator.state_dict(), strict=True)
+    assert rebuilt.config == discriminator.config
+    loaded = load_pretrained(save_pretrained(discriminator, tmp_path / name))
+    with torch.no_grad():
+        expected = discriminator(frame0, frame1, frame1)
+        torch.testing.assert_close(rebuilt(frame0, frame1, frame1), expected)
+        torch.testing.assert_close(loaded(frame0, frame1, frame1), expected)
+
+
+def test_patch_critic_scores_are_per_sample() -> None:
+    # No normalisation: a sample's map cannot depend on the rest of the batch.
+    torch.manual_seed(0)
+    critic = create_model("patch-critic", channels=(4, 8))
+    frame0, frame1 = _frames(4, 16, 24)
+    scores = critic(frame0, frame1, frame1)
+    torch.testing.assert_close(critic(frame0[2:3], frame1[2:3], frame1[2:3]), scores[2:3])

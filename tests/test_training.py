@@ -58,9 +58,23 @@ def state_tensors(path):
     return state, tensors
 
 
-@pytest.mark.parametrize("mode", ["l1", "dcgan", "wgan-gp"])
-def test_mode_trains_checkpoints_and_resumes_exactly(clips, tmp_path, mode):
-    extra = ["optim.n_critic=2"] if mode == "wgan-gp" else []
+# The patch adversaries with a warm-up that a resume at step 3 has just left, and snapshots.
+PATCH_GAN = ["optim.discriminator_warmup_steps=2", "snapshot_every=2"]
+
+
+@pytest.mark.parametrize(
+    ("mode", "extra"),
+    [
+        pytest.param("l1", [], id="l1"),
+        pytest.param("dcgan", [], id="dcgan"),
+        pytest.param("wgan-gp", ["optim.n_critic=2"], id="wgan-gp"),
+        pytest.param("dcgan", ["discriminator.name=patch-discriminator", *PATCH_GAN], id="dcgan-patch"),
+        pytest.param(
+            "wgan-gp", ["optim.n_critic=2", "discriminator.name=patch-critic", *PATCH_GAN], id="wgan-gp-patch"
+        ),
+    ],
+)
+def test_mode_trains_checkpoints_and_resumes_exactly(clips, tmp_path, mode, extra):
     straight = train(tiny_config(clips, tmp_path / "straight", mode, 6, extra), progress=False)
     assert straight.step == 6
 
@@ -101,6 +115,13 @@ def test_mode_trains_checkpoints_and_resumes_exactly(clips, tmp_path, mode):
     )
     for a, b in moments:
         assert torch.equal(a["exp_avg_sq"], b["exp_avg_sq"])
+    snapshots = sorted(path.name for path in run.glob("generator-step_*"))
+    snapshot_steps = (2, 4, 6) if "snapshot_every=2" in extra else ()
+    assert snapshots == [f"generator-step_{step:06d}" for step in snapshot_steps]
+    for name in snapshots:  # written before and after the resume
+        saved = load_pretrained(tmp_path / "resumed" / name).state_dict()
+        for key, value in load_pretrained(run / name).state_dict().items():
+            assert torch.equal(value, saved[key]), (name, key)
 
     # The saved generator folder rebuilds the model on its own.
     model = load_pretrained(run / "generator")

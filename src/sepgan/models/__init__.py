@@ -5,7 +5,7 @@ Frames are RGB, float32 in [0, 1], B×3×H×W. Build models by name with
 ``config`` with :func:`model_from_config`.
 """
 
-from sepgan.models.discriminators import ConditionalDiscriminator, WassersteinCritic
+from sepgan.models.discriminators import ConditionalDiscriminator, PatchDiscriminator, WassersteinCritic
 from sepgan.models.registry import (
     MODEL_REGISTRY,
     create_model,
@@ -18,6 +18,7 @@ from sepgan.models.sepconv import SepConv
 __all__ = [
     "MODEL_REGISTRY",
     "ConditionalDiscriminator",
+    "PatchDiscriminator",
     "SepConv",
     "WassersteinCritic",
     "create_model",
