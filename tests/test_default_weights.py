@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -93,3 +95,35 @@ def test_flow_variants_is_given_at_load_time_so_the_memory_estimate_and_tiling_f
     assert interpolator.bytes_per_pixel == interpolator.model.inference_bytes_per_pixel == four
     assert interpolator.tile_size(1080, 1920) is not None  # tiles: V = 4 exceeds the budget
     assert load_interpolator(folder, device="cpu", max_memory_mb=budget_mb).tile_size(1080, 1920) is None
+
+
+def test_the_gan_model_ships_and_interpolates_a_pair_from_the_command_line(tmp_path):
+    """Issue 16: `sepgan interpolate a.png b.png -o mid.png --weights sepgan-gan`."""
+    from typer.testing import CliRunner
+
+    from sepgan.checkpoint import load_pretrained
+    from sepgan.cli import app
+    from sepgan.frames import load_image, save_image
+
+    assert "sepgan-gan" in bundled_weights()
+    folder = resolve_weights("sepgan-gan")
+    assert (folder / "model.safetensors").stat().st_size < 4 * 2**20
+    gan = load_pretrained(folder)
+    assert gan.architecture == "flow-sepconv" and gan.corrections and gan.flow_variants == 4
+    metadata = json.loads((folder / "config.json").read_text())["metadata"]
+    assert metadata["mode"] in ("dcgan", "wgan-gp")  # an adversarial fine-tune, not the L1 weights
+    l1 = load_pretrained(resolve_weights("sepgan-flow"))
+    pairs = zip(gan.state_dict().values(), l1.state_dict().values(), strict=True)
+    assert any(not torch.equal(a, b) for a, b in pairs)
+
+    frames = moving_frames(3, 64, 80, shift=(2, 1), seed=23)
+    for index in (0, 2):
+        save_image(torch.from_numpy(frames[index]).permute(2, 0, 1).float() / 255, tmp_path / f"{index}.png")
+    arguments = ["interpolate", str(tmp_path / "0.png"), str(tmp_path / "2.png")]
+    arguments += ["-o", str(tmp_path / "mid.png"), "--weights", "sepgan-gan", "--quiet"]
+    result = CliRunner().invoke(app, arguments)
+    assert result.exit_code == 0, result.output
+    middle = (load_image(tmp_path / "mid.png").permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+    average = AverageMethod()(frames[0], frames[2])
+    crop = (slice(8, -8), slice(8, -8))
+    assert psnr(middle[crop], frames[1][crop]) > psnr(average[crop], frames[1][crop]) + 8
