@@ -57,7 +57,7 @@ $PYTHON scripts/plot_training.py "$RUNS/flow-dcgan-plain" "$RUNS/flow-wgan-gp-pl
     --labels "dcgan (plain),wgan-gp (plain)" -o docs/gan/curves-plain.png
 
 HELD=("$VIDEOS"/tune-a-video/*.mp4 "$VIDEOS"/tokenflow/*.mp4 "$VIDEOS"/sttn/*.mp4
-      "$VIDEOS"/mdn-interactive-examples/*.mp4)
+      "$VIDEOS"/mdn-interactive-examples/*.mp4 "$VIDEOS"/pips/demo_images)
 $PYTHON scripts/gan_compare.py --model "L1=$FROM" \
     --model "dcgan=$(snapshot "$RUNS/flow-dcgan" "$DCGAN_STEP")" \
     --model "wgan-gp=$(snapshot "$RUNS/flow-wgan-gp" "$WGAN_STEP")" \
