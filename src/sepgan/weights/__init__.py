@@ -10,8 +10,9 @@ A *weights folder* is what :func:`sepgan.checkpoint.save_pretrained` writes
   says why it replaced the learned model as the default). A checkout
   without it is an error with a clear message: the tool never falls back to
   untrained, randomly initialised weights.
-* the name of a bundled folder: ``"flow-ensemble"``, or ``"sepgan-flow"``
-  (the flow-guided SepConv trained with L1, fp16 safetensors);
+* the name of a bundled folder: ``"flow-ensemble"``, ``"sepgan-flow"``
+  (the flow-guided SepConv trained with L1, fp16 safetensors) or
+  ``"sepgan-gan"`` (``sepgan-flow`` fine-tuned adversarially, DCGAN; docs/gan.md);
 * a path to a weights folder, or to a training run folder that holds one in
   ``generator/``.
 """
