@@ -7,13 +7,15 @@
 # Usage: bash scripts/gan-study.sh [--from WEIGHTS] [--dcgan-step N] [--wgan-step N]
 #   --from        the L1 weights to fine-tune and compare against (default sepgan-flow; a later,
 #                 better L1 model reruns the whole study from itself, into runs/gan-<name>/)
-#   --dcgan-step, --wgan-step   which snapshot of each run to compare (default: the last one)
+#   --dcgan-step, --wgan-step   which snapshot of each run to compare (default 800, the shipped
+#                 runs' last step; continue a run first with
+#                 `sepgan train --config configs/flow-dcgan.yaml --resume max_steps=2000`)
 # Needs the footage sets of scripts/footage-recipe.sh (it prepares them when they are missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FROM=sepgan-flow
-DCGAN_STEP=
-WGAN_STEP=
+DCGAN_STEP=800
+WGAN_STEP=800
 while [ $# -gt 0 ]; do
     case "$1" in
         --from) FROM=$2; shift 2 ;;
@@ -52,17 +54,19 @@ snapshot() {  # run folder, step or "": the generator to compare
 }
 mkdir -p docs/gan
 $PYTHON scripts/plot_training.py "$RUNS/flow-dcgan" "$RUNS/flow-wgan-gp" --labels dcgan,wgan-gp \
-    -o docs/gan/curves.png
+    --smooth 5 -o docs/gan/curves.png
 $PYTHON scripts/plot_training.py "$RUNS/flow-dcgan-plain" "$RUNS/flow-wgan-gp-plain" \
-    --labels "dcgan (plain),wgan-gp (plain)" -o docs/gan/curves-plain.png
+    --labels "dcgan plain (seed set-up),wgan-gp plain" --smooth 3 -o docs/gan/curves-plain.png
 
 HELD=("$VIDEOS"/tune-a-video/*.mp4 "$VIDEOS"/tokenflow/*.mp4 "$VIDEOS"/sttn/*.mp4
       "$VIDEOS"/mdn-interactive-examples/*.mp4 "$VIDEOS"/pips/demo_images)
-$PYTHON scripts/gan_compare.py --model "L1=$FROM" \
-    --model "dcgan=$(snapshot "$RUNS/flow-dcgan" "$DCGAN_STEP")" \
-    --model "wgan-gp=$(snapshot "$RUNS/flow-wgan-gp" "$WGAN_STEP")" \
-    "$EVAL/middlebury-other" "$EVAL/davis" "${HELD[@]}" --limit 12 -o "$RUNS/gan-compare" \
-    2>&1 | tee "logs/gan-compare-$NAME.log"
+MODELS=(--model "L1=$FROM" --model "dcgan=$(snapshot "$RUNS/flow-dcgan" "$DCGAN_STEP")"
+        --model "wgan-gp=$(snapshot "$RUNS/flow-wgan-gp" "$WGAN_STEP")")
+# The dev sets whole; the held-out clips drop-a-frame, their first 8 triplets each.
+$PYTHON scripts/gan_compare.py "${MODELS[@]}" "$EVAL/middlebury-other" "$EVAL/davis" \
+    -o "$RUNS/gan-compare/dev" --no-progress 2>&1 | tee "logs/gan-compare-dev-$NAME.log"
+$PYTHON scripts/gan_compare.py "${MODELS[@]}" "${HELD[@]}" --limit 8 \
+    -o "$RUNS/gan-compare/held-out" --no-progress 2>&1 | tee "logs/gan-compare-held-$NAME.log"
 
 # The viewing-study kit: a held-out clip at half its frame rate, brought back to full rate by
 # the L1 model and by the GAN model, beside the original.
