@@ -44,8 +44,6 @@ scores), ``results.csv`` (per-benchmark), ``results.md`` (the table) and
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 from collections.abc import Callable, Sequence
@@ -359,21 +357,9 @@ def format_markdown(result: Comparison) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _csv_text(rows: list[dict[str, Any]], fieldnames: list[str]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=fieldnames, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue()
-
-
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
-
-
 def write_comparison(result: Comparison, output: Path, settings: dict[str, Any] | None = None) -> list[Path]:
     """Write results.json, results.csv, results.md and montages/<benchmark>.png; return the paths."""
-    from sepgan.evaluation.report import montage
+    from sepgan.evaluation.report import csv_text, montage, safe_name
     from sepgan.frames import save_image
 
     output.mkdir(parents=True, exist_ok=True)
@@ -397,7 +383,7 @@ def write_comparison(result: Comparison, output: Path, settings: dict[str, Any] 
     fields = ["benchmark", "row", "samples", *COLUMNS]
     for name, text in (
         ("results.json", json.dumps(payload, indent=2, default=str) + "\n"),
-        ("results.csv", _csv_text(result.rows, fields)),
+        ("results.csv", csv_text(result.rows, fields)),
         ("results.md", format_markdown(result)),
     ):
         atomic_write_text(output / name, text)
@@ -405,7 +391,7 @@ def write_comparison(result: Comparison, output: Path, settings: dict[str, Any] 
     for benchmark, crops in result.crops.items():
         if not crops:
             continue
-        path = output / "montages" / f"{_safe(benchmark)}.png"
+        path = output / "montages" / f"{safe_name(benchmark)}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         save_image(from_uint8(montage([crop.tiles for crop in crops], scale=MONTAGE_SCALE)), path)  # atomic
         written.append(path)

@@ -30,7 +30,7 @@ from sepgan.evaluation.runner import EvaluationResult, Snapshot
 from sepgan.frames import from_uint8, save_image
 from sepgan.metrics import EDGE_BAND, METRICS, PSNR_CAP
 
-__all__ = ["CONVENTIONS", "format_markdown", "montage", "write_report"]
+__all__ = ["CONVENTIONS", "csv_text", "format_markdown", "montage", "safe_name", "write_report"]
 
 CONVENTIONS = {
     "rounding": "outputs rounded to uint8 with floor(x * 255 + 0.5) before scoring; targets read as uint8",
@@ -75,7 +75,8 @@ def format_markdown(result: EvaluationResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _csv_text(rows: list[dict[str, object]], fieldnames: list[str]) -> str:
+def csv_text(rows: list[dict[str, object]], fieldnames: list[str]) -> str:
+    """``rows`` as CSV text with a header of ``fieldnames``, one line per row."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=fieldnames, lineterminator="\n")
     writer.writeheader()
@@ -95,7 +96,7 @@ def write_report(
         written.append(output / name)
 
     table_fields = [key for key, _, _ in _COLUMNS]
-    text("table.csv", _csv_text([s.as_row() for s in result.summaries], table_fields))
+    text("table.csv", csv_text([s.as_row() for s in result.summaries], table_fields))
     text("table.md", format_markdown(result))
     payload = {
         "settings": settings or {},
@@ -116,22 +117,23 @@ def write_report(
         for row in result.samples
     ]
     sample_fields = ["benchmark", "sample", "method", *METRICS, "seconds", "peak_mib"]
-    text("per_sample.csv", _csv_text(sample_rows, sample_fields))
+    text("per_sample.csv", csv_text(sample_rows, sample_fields))
 
     for (benchmark, method), worst in result.worst.items():
         best = result.best[(benchmark, method)]
-        path = output / "montages" / _safe(benchmark) / f"{_safe(method)}.png"
+        path = output / "montages" / safe_name(benchmark) / f"{safe_name(method)}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         save_image(from_uint8(_montage(result, method, [worst, best])), path)
         written.append(path)
     for benchmark in result.benchmarks:
-        path = output / f"psnr_{_safe(benchmark)}.png"
+        path = output / f"psnr_{safe_name(benchmark)}.png"
         _plot_psnr(result, benchmark, path)
         written.append(path)
     return written
 
 
-def _safe(name: str) -> str:
+def safe_name(name: str) -> str:
+    """``name`` with every character but letters, digits and ``-_.`` replaced by ``_``, for file names."""
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
 
 

@@ -96,13 +96,7 @@ class _ConditionalConvNet(nn.Module):
 
     def _init_weights(self) -> None:
         for module in self.modules():
-            if isinstance(module, (nn.Conv2d, nn.Linear)):
-                nn.init.normal_(module.weight, 0.0, 0.02)
-                if module.bias is not None:
-                    nn.init.zeros_(module.bias)
-            elif isinstance(module, nn.BatchNorm2d):
-                nn.init.normal_(module.weight, 1.0, 0.02)
-                nn.init.zeros_(module.bias)
+            _init_dcgan(module)
 
     def forward(self, frame0: torch.Tensor, middle: torch.Tensor, frame1: torch.Tensor) -> torch.Tensor:
         """Judge ``middle`` between ``frame0`` and ``frame1``; returns shape (B,)."""
@@ -208,17 +202,16 @@ class PatchDiscriminator(nn.Module):
         for index, out_channels in enumerate(channels):
             normalise = normalization == "batch" and index > 0
             conv = nn.Conv2d(in_channels, out_channels, 4, stride=2, padding=1, bias=not normalise)
-            _init_conv(conv)
+            _init_dcgan(conv)  # before spectral norm wraps the weight
             layers.append(wrap(conv))
             if normalise:
                 norm = nn.BatchNorm2d(out_channels)
-                nn.init.normal_(norm.weight, 1.0, 0.02)
-                nn.init.zeros_(norm.bias)
+                _init_dcgan(norm)
                 layers.append(norm)
             layers.append(nn.LeakyReLU(0.2, inplace=True))
             in_channels = out_channels
         head = nn.Conv2d(in_channels, 1, 3, padding=1)
-        _init_conv(head)
+        _init_dcgan(head)
         layers.append(wrap(head))
         self.layers = nn.Sequential(*layers)
 
@@ -243,8 +236,13 @@ class PatchDiscriminator(nn.Module):
         return self.layers(torch.cat([frame0, middle, frame1], dim=1)).squeeze(1)
 
 
-def _init_conv(conv: nn.Conv2d) -> None:
-    """DCGAN initialisation (Radford et al. 2016): weights N(0, 0.02), biases zero."""
-    nn.init.normal_(conv.weight, 0.0, 0.02)
-    if conv.bias is not None:
-        nn.init.zeros_(conv.bias)
+def _init_dcgan(module: nn.Module) -> None:
+    """DCGAN initialisation (Radford et al. 2016): conv and linear weights N(0, 0.02), batch-norm
+    scales N(1, 0.02), biases zero; other modules are left as they are."""
+    if isinstance(module, (nn.Conv2d, nn.Linear)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
