@@ -56,10 +56,10 @@ def _timed(function, repeats: int) -> float:
 
 
 def bench_interpolate(frames: int, height: int, width: int, device: str) -> list[dict]:
-    from sepgan.frames import from_uint8
     from sepgan.interpolator import Interpolator
     from sepgan.jobs import InterpolateOptions, interpolate_video
-    from sepgan.video import VideoReader
+    from sepgan.media.frames import from_uint8
+    from sepgan.media.reader import VideoReader
 
     rows = []
     with tempfile.TemporaryDirectory() as folder:

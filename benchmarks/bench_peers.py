@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from sepgan.evaluation.methods import MethodUnavailable, build_method
-from sepgan.frames import load_image_uint8
+from sepgan.media.frames import load_image_uint8
 
 MIDDLEBURY = Path(__file__).resolve().parents[2] / "shared" / "data" / "eval" / "middlebury-other"
 

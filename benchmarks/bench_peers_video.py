@@ -49,7 +49,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def rife_video(source: Path, output: Path) -> None:
     """×2 with RIFE HD: every pair's middle, the last frame held (2N frames out, like sepgan)."""
     from sepgan.evaluation.methods import RifeMethod
-    from sepgan.video import VideoReader, open_writer
+    from sepgan.media.reader import VideoReader
+    from sepgan.media.writer import open_writer
 
     method = RifeMethod("cpu")
     method.setup()

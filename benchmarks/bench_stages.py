@@ -7,7 +7,7 @@ encoded with libx264 (crf 18), so every size shows the same content. Per size,
 on the clip's consecutive pairs, each stage is timed on its own, in this
 process, and the median over pairs and ``--repeats`` is printed:
 
-* **decode**: PyAV decode and RGB conversion (:class:`sepgan.video.VideoReader`), ms per frame;
+* **decode**: PyAV decode and RGB conversion (:class:`sepgan.media.VideoReader`), ms per frame;
 * **DIS per variant**: the two OpenCV DIS calls (both directions) of one
   mirroring (:data:`sepgan.flow.FLOW_VARIANTS`), one after the other, for the "fine"
   and "medium" presets; then a whole flow ensemble in the default pool
@@ -16,7 +16,7 @@ process, and the median over pairs and ``--repeats`` is printed:
   flows, backward warps, averaging: ``flow-ensemble``'s forward with ``flows=``), for V = 1 and 4;
 * **network**: ``sepgan-flow``'s forward on the same flows minus the warps
   above (the U-Net, the kernels and the second warp);
-* **encode**: libx264 crf 18, preset medium (:func:`sepgan.video.open_writer`), ms per frame.
+* **encode**: libx264 crf 18, preset medium (:func:`sepgan.media.open_writer`), ms per frame.
 
 Examples::
 
@@ -44,9 +44,10 @@ from bench_interpolate import panning_canvas
 
 from sepgan.checkpoint import load_pretrained
 from sepgan.flow import FLOW_VARIANTS, _mirror, dis_flow, estimate_flows, flow_workers
-from sepgan.frames import from_uint8
 from sepgan.interpolator import pad_to_multiple
-from sepgan.video import VideoReader, open_writer
+from sepgan.media.frames import from_uint8
+from sepgan.media.reader import VideoReader
+from sepgan.media.writer import open_writer
 from sepgan.weights import resolve_weights
 
 SIZES = {"480p": (480, 854), "720p": (720, 1280), "1080p": (1080, 1920)}

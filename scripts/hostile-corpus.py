@@ -203,7 +203,7 @@ def decode_timed(path: Path) -> list[tuple[float, np.ndarray]]:
 
 
 def decode(path: Path) -> list[np.ndarray]:
-    from sepgan.video import VideoReader
+    from sepgan.media.reader import VideoReader
 
     with VideoReader(path) as reader:
         return list(reader.frames())

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from sepgan.video import VideoReader
+from sepgan.media.reader import VideoReader
 
 
 def texture(height: int, width: int, seed: int = 0, detail: int = 8) -> np.ndarray:
@@ -41,6 +41,15 @@ def moving_frames(count: int, height: int, width: int, shift=(1, 2), seed: int =
         left = t * dx if dx >= 0 else margin_x + t * dx
         frames.append(canvas[top : top + height, left : left + width].copy())
     return frames
+
+
+def faded(frames: list[np.ndarray], start: int, step: float) -> list[np.ndarray]:
+    """Frames from ``start`` on darkened by ``step`` more each frame (a fade to black)."""
+    out = []
+    for index, frame in enumerate(frames):
+        gain = max(0.0, 1.0 - step * max(0, index - start + 1))
+        out.append((frame.astype(np.float32) * gain + 0.5).astype(np.uint8))
+    return out
 
 
 def write_frame_folder(folder: Path, frames: list[np.ndarray], suffix: str = ".png") -> Path:

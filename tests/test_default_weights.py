@@ -103,7 +103,7 @@ def test_the_gan_model_ships_and_interpolates_a_pair_from_the_command_line(tmp_p
 
     from sepgan.checkpoint import load_pretrained
     from sepgan.cli import app
-    from sepgan.frames import load_image, save_image
+    from sepgan.media.frames import load_image, save_image
 
     assert "sepgan-gan" in bundled_weights()
     folder = resolve_weights("sepgan-gan")

@@ -12,11 +12,11 @@ from sepgan.config import ConfigError
 from sepgan.data import DatasetError
 from sepgan.errors import UserError, reports_user_errors, user_message
 from sepgan.evaluation.layouts import LayoutError
-from sepgan.frames import FrameError
+from sepgan.media.formats import VideoError
+from sepgan.media.frames import FrameError
 from sepgan.retime import InterpolationError
 from sepgan.study.config import StudyError
 from sepgan.training import TrainingError
-from sepgan.video import VideoError
 
 runner = CliRunner()
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from sepgan.evaluation.layouts import LayoutError, detect_layout, open_benchmark
-from sepgan.frames import from_uint8, save_image
+from sepgan.media.frames import from_uint8, save_image
 
 EVAL_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "eval"
 

@@ -113,8 +113,8 @@ def test_unknown_method_name():
 def test_flow_ensemble_on_given_flows_is_the_same_as_on_its_own():
     """The flows a flow-sepconv model with the same settings estimates are the method's own, so a
     comparison can estimate them once for both (sepgan.evaluation.compare)."""
-    from sepgan.frames import from_uint8
     from sepgan.interpolator import Interpolator
+    from sepgan.media.frames import from_uint8
 
     frame0, frame1 = _textured(shift=0), _textured(shift=4)
     frame0[:8] = frame1[:8] = 0  # a static bar: the flows belong to the picture inside it

@@ -11,7 +11,7 @@ import typer
 from typer.testing import CliRunner
 
 from sepgan.evaluation.cli import evaluate_command
-from sepgan.frames import from_uint8, save_image
+from sepgan.media.frames import from_uint8, save_image
 
 
 @pytest.fixture

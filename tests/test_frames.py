@@ -12,7 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
-from sepgan.frames import FrameError, from_uint8, load_image, load_image_uint8, save_image, to_uint8
+from sepgan.media.frames import FrameError, from_uint8, load_image, load_image_uint8, save_image, to_uint8
 
 
 def write_raw_png(path: Path, samples: np.ndarray, colour_type: int) -> None:

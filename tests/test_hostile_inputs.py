@@ -67,9 +67,21 @@ BAD_OPTIONS = [
     (["--max-memory-mb", "-5"], "error: --max-memory-mb must be a positive number of MB, got -5.0", True),
     (["--max-memory-mb", "nan"], "error: --max-memory-mb must be a positive number of MB, got nan", True),
     (["--max-memory-mb", "inf"], "error: --max-memory-mb must be a positive number of MB, got inf", True),
-    (["--scene-threshold", "2"], "error: --scene-threshold must be between 0 and 1, got 2.0", True),
-    (["--scene-threshold", "-0.1"], "error: --scene-threshold must be between 0 and 1, got -0.1", True),
-    (["--scene-threshold", "nan"], "error: --scene-threshold must be between 0 and 1, got nan", True),
+    (
+        ["--scene-threshold", "256"],
+        "error: --scene-threshold must be between 0 and 255 grey levels, got 256.0",
+        True,
+    ),
+    (
+        ["--scene-threshold", "-0.1"],
+        "error: --scene-threshold must be between 0 and 255 grey levels, got -0.1",
+        True,
+    ),
+    (
+        ["--scene-threshold", "nan"],
+        "error: --scene-threshold must be between 0 and 255 grey levels, got nan",
+        True,
+    ),
     (["--batch", "0"], "error: --batch must be at least 1, got 0", True),
     (["--tile-overlap", "-1"], "error: --tile-overlap must be ≥ 0, got -1", True),
     (["--flow-variants", "0"], "error: --flow-variants must be between 1 and 4, got 0", True),
@@ -108,10 +120,10 @@ def test_every_option_is_range_checked_with_one_line(
     assert digest(source) == before
 
 
-def test_high_fps_runs_when_allowed_and_threshold_one_disables_cuts(tmp_path, weights):
+def test_high_fps_runs_when_allowed_and_threshold_255_disables_cuts(tmp_path, weights):
     source = make_clip(tmp_path / "in.mkv", moving_frames(2, 16, 16), Fraction(24))
     result = run_interpolate_cli(source, "-o", tmp_path / "out", "--factor", "32", "--allow-high-fps",
-                    "--scene-threshold", "1", weights_folder=weights)  # fmt: skip
+                    "--scene-threshold", "255", weights_folder=weights)  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "64 frames from 2, 24 → 768 fps" in result.output
     assert len(list((tmp_path / "out").iterdir())) == 64

@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from sepgan.video import probe_video
+from sepgan.media.reader import probe_video
 from synthetic import (
     REAL_VIDEOS,
     decode_all,
@@ -97,8 +97,9 @@ def test_target_fps_24_to_60_reports_its_timing_error(tmp_path, weights):
 
 
 def test_scene_cut_frames_are_copies_not_blends(tmp_path, weights):
-    shot_a = moving_frames(4, 32, 48, seed=1)
-    shot_b = moving_frames(4, 32, 48, seed=2, shift=(0, -2))
+    # 1 px steps score ~8 grey levels here and the cut 50: it stands 3× above them (media.scenes).
+    shot_a = moving_frames(4, 32, 48, seed=1, shift=(0, 1))
+    shot_b = moving_frames(4, 32, 48, seed=2, shift=(0, -1))
     shot_b = [255 - frame for frame in shot_b]  # a different picture: a hard cut
     source = make_clip(tmp_path / "in.mkv", shot_a + shot_b, Fraction(24))
     result = run_interpolate_cli(

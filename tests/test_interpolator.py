@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from sepgan.checkpoint import CheckpointError, save_pretrained
-from sepgan.frames import load_image
 from sepgan.interpolator import Interpolator, Retiming
+from sepgan.media.frames import load_image
 from sepgan.models import create_model
 from sepgan.weights import WeightsError, resolve_weights
 from synthetic import AverageGenerator

@@ -9,7 +9,7 @@ import numpy as np
 from sepgan import layouts
 from sepgan.data import Vimeo90KSeptuplet, Vimeo90KTriplet, build_triplet_dataset
 from sepgan.evaluation.layouts import open_benchmark
-from sepgan.frames import from_uint8, save_image
+from sepgan.media.frames import from_uint8, save_image
 
 
 def _write(path: Path, value: int) -> None:

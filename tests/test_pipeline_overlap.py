@@ -13,8 +13,8 @@ from torch import nn
 from sepgan import stages
 from sepgan.interpolator import Interpolator
 from sepgan.jobs import InterpolateOptions, interpolate_folder, interpolate_video
+from sepgan.media.writer import VideoWriter
 from sepgan.models import create_model
-from sepgan.video import VideoWriter
 from synthetic import AverageGenerator, decode_all, make_clip, moving_frames, write_frame_folder
 
 

@@ -8,55 +8,12 @@ from __future__ import annotations
 import json
 import shutil
 
-import numpy as np
 import pytest
 
 from sepgan.config import load_config
-from sepgan.data.prepared import (
-    PreparedTriplets,
-    prepare_dataset,
-    scene_cuts,
-    screen_thumbnail,
-    screen_triplet,
-)
+from sepgan.data.prepared import PreparedTriplets, prepare_dataset
 from sepgan.training import train
-from synthetic import make_clip, moving_frames, write_frame_folder
-
-
-def faded(frames: list[np.ndarray], start: int, step: float) -> list[np.ndarray]:
-    """Frames from ``start`` on darkened by ``step`` more each frame (a fade to black)."""
-    out = []
-    for index, frame in enumerate(frames):
-        gain = max(0.0, 1.0 - step * max(0, index - start + 1))
-        out.append((frame.astype(np.float32) * gain + 0.5).astype(np.uint8))
-    return out
-
-
-def test_scene_cuts_finds_the_cut_and_not_the_pan():
-    shot_a = moving_frames(8, 72, 96, shift=(0, 1), seed=1)
-    shot_b = moving_frames(8, 72, 96, shift=(-1, 0), seed=2)
-    thumbnails = [screen_thumbnail(frame) for frame in shot_a + shot_b]
-    assert scene_cuts(thumbnails) == [7]  # between frame 7 (last of a) and 8 (first of b)
-    fast_pan = [screen_thumbnail(frame) for frame in moving_frames(12, 72, 96, shift=(0, 9), seed=3)]
-    assert scene_cuts(fast_pan) == []
-
-
-def test_screen_triplet_tells_fades_and_still_shots_from_motion():
-    moving = [screen_thumbnail(frame) for frame in moving_frames(3, 72, 96, shift=(1, 2), seed=4)]
-    assert screen_triplet(*moving) is None
-    fade = [
-        screen_thumbnail(frame)
-        for frame in faded([moving_frames(1, 72, 96, seed=4)[0]] * 3, start=1, step=0.12)
-    ]
-    assert screen_triplet(*fade) == "fade"
-    moving_fade = [
-        screen_thumbnail(f) for f in faded(moving_frames(3, 72, 96, shift=(0, 1), seed=4), start=1, step=0.15)
-    ]
-    assert screen_triplet(*moving_fade) == "fade"
-    still = [screen_thumbnail(moving_frames(1, 72, 96, seed=5)[0])] * 3
-    assert screen_triplet(*still) == "static"
-    flash = [moving[0], np.clip(moving[1] + 60, 0, 255), moving[2]]
-    assert screen_triplet(*flash) == "fade"
+from synthetic import faded, make_clip, moving_frames, write_frame_folder
 
 
 @pytest.fixture(scope="module")

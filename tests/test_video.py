@@ -8,20 +8,11 @@ import av
 import numpy as np
 import pytest
 
-from sepgan.video import (
-    DEFAULT_SCENE_THRESHOLD,
-    PngSequenceWriter,
-    VideoError,
-    VideoReader,
-    VideoWriter,
-    format_fps,
-    output_codec,
-    parse_fps,
-    probe_video,
-    scene_score,
-    thumbnail,
-)
-from synthetic import REAL_VIDEOS, decode_all, make_clip, moving_frames, stream_seconds, texture
+from sepgan.media.formats import VideoError, output_codec
+from sepgan.media.fps import format_fps, parse_fps
+from sepgan.media.reader import VideoReader, probe_video
+from sepgan.media.writer import PngSequenceWriter, VideoWriter
+from synthetic import REAL_VIDEOS, decode_all, make_clip, moving_frames, stream_seconds
 
 
 @pytest.mark.parametrize(
@@ -146,32 +137,6 @@ def test_a_truncated_real_video_raises_video_error(tmp_path):
     with pytest.raises(VideoError), VideoReader(tmp_path / "cut.mp4") as reader:
         for _ in reader.frames():
             pass
-
-
-def test_scene_score_separates_motion_from_a_cut():
-    # 288×512 shrinks 8× to the thumbnail, so a 3 px shift moves it by under half a pixel.
-    frames = moving_frames(2, 288, 512, shift=(2, 3))
-    other = texture(288, 512, seed=7)
-    same_shot = scene_score(thumbnail(frames[0]), thumbnail(frames[1]))
-    cut = scene_score(thumbnail(frames[1]), thumbnail(other))
-    assert scene_score(thumbnail(frames[0]), thumbnail(frames[0])) == 0
-    assert same_shot < DEFAULT_SCENE_THRESHOLD < cut
-
-
-@pytest.mark.skipif(not (REAL_VIDEOS / "Megamind.avi").is_file(), reason="real clips not present")
-def test_the_real_cuts_in_megamind_score_above_the_threshold():
-    scores = []
-    with VideoReader(REAL_VIDEOS / "Megamind.avi") as reader:
-        previous = None
-        for index, frame in enumerate(reader.frames()):
-            current = thumbnail(frame)
-            if previous is not None:
-                scores.append(scene_score(previous, current))
-            previous = current
-            if index >= 160:
-                break
-    cuts = [index for index, score in enumerate(scores) if score > DEFAULT_SCENE_THRESHOLD]
-    assert cuts == [0, 97, 153]  # frame 0→1 is a cut in this excerpt too
 
 
 def test_real_clip_probe():

@@ -17,7 +17,10 @@ import pytest
 from typer.testing import CliRunner
 
 from sepgan.cli import app
-from sepgan.video import Colour, VideoError, VideoReader, VideoWriter
+from sepgan.media.colour import Colour
+from sepgan.media.formats import VideoError
+from sepgan.media.reader import VideoReader
+from sepgan.media.writer import VideoWriter
 
 runner = CliRunner()
 

@@ -19,7 +19,7 @@ from av.codec.context import Flags
 from typer.testing import CliRunner
 
 from sepgan.cli import app
-from sepgan.video import VideoReader
+from sepgan.media.reader import VideoReader
 
 WIDTH, HEIGHT, COUNT = 64, 48, 8
 TOP_FIRST, BOTTOM_FIRST = 2, 3  # AVFieldOrder: tt, bb

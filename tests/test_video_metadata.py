@@ -23,8 +23,8 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from sepgan.cli import app
-from sepgan.frames import load_image_uint8
-from sepgan.video import VideoReader
+from sepgan.media.frames import load_image_uint8
+from sepgan.media.reader import VideoReader
 from synthetic import moving_frames, texture
 
 runner = CliRunner()

@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 
 from sepgan.cli import app
 from sepgan.interpolator import Retiming
+from sepgan.media.reader import probe_video
 from sepgan.retime import TimedRetiming
-from sepgan.video import probe_video
 from synthetic import make_clip, moving_frames, stream_seconds
 
 runner = CliRunner()
@@ -108,9 +108,13 @@ def test_a_fade_is_interpolated_not_taken_for_cuts(tmp_path, weights, length):
 
 
 def test_hard_cuts_are_still_cuts(tmp_path, weights):
-    shot_a = moving_frames(3, 72, 128, seed=1)
-    shot_b = [255 - frame for frame in moving_frames(3, 72, 128, seed=2)]  # another picture, same brightness
-    shot_c = [np.round(frame * 0.3).astype(np.uint8) for frame in moving_frames(3, 72, 128, seed=3)]  # dark
+    # A 1 px step of this texture scores ~7 grey levels, the cuts 44 and 96: each stands 3× above
+    # its neighbours (media.scenes). At 2 px steps (16 levels) the 44-level cut would not.
+    shot_a = moving_frames(3, 72, 128, shift=(0, 1), seed=1)
+    shot_b = [255 - frame for frame in moving_frames(3, 72, 128, shift=(0, 1), seed=2)]  # same brightness
+    shot_c = [
+        np.round(frame * 0.3).astype(np.uint8) for frame in moving_frames(3, 72, 128, shift=(0, 1), seed=3)
+    ]
     source = make_clip(tmp_path / "in.mkv", shot_a + shot_b + shot_c, Fraction(24))
     result = invoke(weights, source, "-o", tmp_path / "out.mkv", "--codec", "ffv1")
     assert result.exit_code == 0, result.output

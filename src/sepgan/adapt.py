@@ -13,9 +13,9 @@ Steps
 -----
 1. **Triplets.** Up to ``triplets + holdout`` windows (centres spread over the
    input) are decoded. Windows across a scene cut, static ones and fades are
-   skipped (:func:`sepgan.data.prepared.scene_cuts`,
-   :func:`~sepgan.data.prepared.screen_triplet`), and so are flow failures
-   (the rule of ``sepgan prepare``), with DIS flow on whole frames.
+   skipped (the rules of :mod:`sepgan.media.scenes`, as ``sepgan prepare``
+   and ``interpolate`` apply them), and so are flow failures
+   (:func:`sepgan.flow.flow_failed`), with DIS flow on whole frames.
 2. **Motion scale.** A triplet spans two input intervals; the pairs to
    interpolate span one. Triplets downscaled by 2 halve their motion in
    pixels, so it matches; full-size ones keep the footage's own texture and
@@ -159,46 +159,31 @@ def input_frames(
     Raises:
         AdaptError: ``source`` is neither a readable video nor a folder of images.
     """
-    from sepgan.frames import FrameError, list_frames, load_image_uint8
-    from sepgan.video import VideoError, VideoReader, probe_video
+    from sepgan.media.formats import VideoError
+    from sepgan.media.frames import FrameError, list_frames
+    from sepgan.media.reader import iter_frames, probe_video
 
     source = Path(source)
-    if source.is_dir():
-        paths = list_frames(source)[::every]
-
-        def folder_frames() -> Iterator[np.ndarray]:
-            for path in paths:
-                try:
-                    yield load_image_uint8(path)
-                except FrameError as error:
-                    raise AdaptError(str(error)) from error
-
-        return folder_frames, len(paths)
     try:
-        count = probe_video(source).frame_count
+        count = len(list_frames(source)[::every]) if source.is_dir() else probe_video(source).frame_count
     except VideoError as error:
         raise AdaptError(str(error)) from error
 
-    def video_frames() -> Iterator[np.ndarray]:
+    def frames() -> Iterator[np.ndarray]:
         try:
-            with VideoReader(source) as reader:
-                for index, frame in enumerate(reader.frames()):
-                    if index % every == 0:
-                        yield frame
-        except VideoError as error:
+            yield from iter_frames(source, every)
+        except (VideoError, FrameError) as error:
             raise AdaptError(str(error)) from error
 
-    return video_frames, None if not count else math.ceil(count / every)
+    return frames, (count if source.is_dir() else None if not count else math.ceil(count / every))
 
 
 def _downscale(frame: np.ndarray, factor: int) -> np.ndarray:
-    if factor == 1:
-        return frame
-    import cv2
+    """``frame`` (H×W×3 uint8) shrunk ``factor`` times, area-averaged (sepgan's one shrink)."""
+    from sepgan.media.reader import resize_area
 
     height, width = frame.shape[:2]
-    size = (max(1, round(width / factor)), max(1, round(height / factor)))
-    return cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+    return resize_area(frame, (max(1, round(width / factor)), max(1, round(height / factor))))
 
 
 def _spread(candidates: Sequence[int], count: int, rng: np.random.Generator) -> list[int]:
@@ -225,7 +210,7 @@ def _read_windows(
     rng: np.random.Generator,
 ) -> tuple[list[_Window], dict[str, int]]:
     """Decode the input once: (screened windows, skipped by reason)."""
-    from sepgan.data.prepared import scene_cuts, screen_thumbnail, screen_triplet
+    from sepgan.media.scenes import scene_cuts, screen_triplet, thumbnail
 
     if count is None:  # a container without a frame count: count by decoding
         count = sum(1 for _ in frames())
@@ -238,7 +223,7 @@ def _read_windows(
     thumbnails: list[np.ndarray] = []
     kept: dict[int, np.ndarray] = {}
     for index, frame in enumerate(frames()):
-        thumbnails.append(screen_thumbnail(frame))
+        thumbnails.append(thumbnail(frame))
         if index in needed:
             kept[index] = frame
     read = len(thumbnails)
@@ -274,8 +259,7 @@ def _add_flows(
     Drops the windows whose flow fails (``sepgan prepare``'s rule, on the first variant),
     and those not reached by ``deadline`` (``time.perf_counter()`` seconds).
     """
-    from sepgan.data.prepared import flow_failed
-    from sepgan.flow import flow_ensemble_numpy
+    from sepgan.flow import flow_ensemble_numpy, flow_failed
 
     usable = []
     for window in windows:
@@ -347,7 +331,7 @@ def _batch(
     device: torch.device,
 ) -> tuple[torch.Tensor, ...]:
     from sepgan.data.augment import PairedAugment
-    from sepgan.frames import from_uint8
+    from sepgan.media.frames import from_uint8
 
     items = []
     for index, scale in picks:
@@ -410,7 +394,7 @@ def _holdout_psnr(interpolator, windows: list[_Window]) -> float:
 
     Half size: the motion of one input interval.
     """
-    from sepgan.frames import from_uint8, to_uint8
+    from sepgan.media.frames import from_uint8, to_uint8
     from sepgan.metrics import psnr
 
     scores = []

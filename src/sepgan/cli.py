@@ -168,9 +168,11 @@ def interpolate(
     scene_threshold: Annotated[
         float,
         typer.Option(
-            "--scene-threshold", help="Scene cut above this thumbnail difference (0–1); 1 disables."
+            "--scene-threshold",
+            help="Scene cut: a thumbnail change above this many grey levels (0–255) that also stands "
+            "3× above its neighbours'; 255 disables.",
         ),
-    ] = 0.1,
+    ] = 12.0,
     montage: Annotated[
         Path | None, typer.Option("--montage", help="Also write an original | interpolated video here.")
     ] = None,
@@ -239,8 +241,8 @@ def interpolate(
 ) -> None:
     """Interpolate frames: the middle of two images, ×2/×4/×8 a frame folder, or retime a video."""
     from sepgan.jobs import InterpolateOptions, check_model_options, run_interpolate
+    from sepgan.media.fps import parse_fps
     from sepgan.retime import InterpolationError
-    from sepgan.video import parse_fps
 
     # Every number is checked before an input is read or the model loads.
     check_model_options(
@@ -254,7 +256,7 @@ def interpolate(
         max_depth=max_depth,
         codec=codec,
         crf=crf,
-        scene_threshold=None if scene_threshold == 1 else scene_threshold,  # 2 is an error, not "off"
+        scene_threshold=None if scene_threshold == 255 else scene_threshold,  # 256 is an error, not "off"
         montage=montage,
         progress=not quiet,
         overlap=overlap,

@@ -54,7 +54,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from sepgan.frames import to_uint8
+from sepgan.media.frames import to_uint8
 
 __all__ = [
     "DIS_PRESETS",
@@ -70,6 +70,7 @@ __all__ = [
     "estimate_flows",
     "fill_out_of_frame",
     "flow_ensemble_numpy",
+    "flow_failed",
     "flow_workers",
     "inside_frame",
     "mean_over_variants",
@@ -169,6 +170,25 @@ def backward_warp_numpy(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
     return cv2.remap(
         image, grid_x + flow[..., 0], grid_y + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
     )
+
+
+def flow_failed(
+    frames: tuple[np.ndarray, np.ndarray, np.ndarray], flows: tuple[np.ndarray, np.ndarray]
+) -> tuple[bool, np.ndarray]:
+    """Whether flow fails on a triplet, and the per-pixel error (H×W, levels) of the flow baseline.
+
+    ``frames``: (frame0, frame1, target), H×W×3 uint8 or float in levels;
+    ``flows``: (flow01, flow10), H×W×2 pixels. The baseline warps both inputs
+    half way (``backward_warp_numpy``) and averages them. Flow fails when the
+    baseline's mean error from the target exceeds the inputs' mean difference:
+    the middle frame is further from the flow-warped middle than the ends are
+    apart. ``sepgan prepare`` and ``--adapt`` skip such triplets.
+    """
+    frame0, frame1, target = (f.astype(np.float32) for f in frames)
+    flow01, flow10 = flows
+    baseline = 0.5 * (backward_warp_numpy(frame0, 0.5 * flow10) + backward_warp_numpy(frame1, 0.5 * flow01))
+    error = np.abs(baseline - target).mean(axis=2)
+    return bool(error.mean() > np.abs(frame1 - frame0).mean()), error
 
 
 def _mirror(image: np.ndarray, variant: str) -> np.ndarray:

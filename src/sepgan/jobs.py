@@ -40,21 +40,15 @@ import numpy as np
 from tqdm import tqdm
 
 from sepgan.flow import check_variants
-from sepgan.frames import IMAGE_SUFFIXES, list_frames, load_image, load_image_uint8, save_image
 from sepgan.interpolator import DEFAULT_MAX_DEPTH, MAX_DEPTH, Interpolator, Retiming
+from sepgan.media.formats import IMAGE_SUFFIXES, output_codec
+from sepgan.media.fps import format_fps, has_timestamps
+from sepgan.media.frames import list_frames, load_image, load_image_uint8, save_image
+from sepgan.media.reader import VideoReader, to_rgb
+from sepgan.media.scenes import CUT_LEVEL
+from sepgan.media.writer import DEFAULT_CRF, PngSequenceWriter, open_writer
 from sepgan.retime import InterpolationError, RetimeStats, TimedRetiming, retime
 from sepgan.stages import overlapped
-from sepgan.video import (
-    DEFAULT_CRF,
-    DEFAULT_SCENE_THRESHOLD,
-    PngSequenceWriter,
-    VideoReader,
-    format_fps,
-    has_timestamps,
-    open_writer,
-    output_codec,
-    to_rgb,
-)
 
 __all__ = [
     "HIGH_RATE_RATIO",
@@ -93,7 +87,7 @@ class InterpolateOptions:
     codec: str = "auto"
     crf: int = DEFAULT_CRF
     preset: str = "medium"
-    scene_threshold: float | None = DEFAULT_SCENE_THRESHOLD
+    scene_threshold: float | None = CUT_LEVEL
     static_tolerance: int = 1
     montage: Path | None = None
     progress: bool = True
@@ -470,9 +464,9 @@ def run_interpolate(  # noqa: C901  a linear chain of input checks, each with it
         raise InterpolationError(
             f"crf must be between 0 (lossless) and 51, got {options.crf}", parameter="crf"
         )
-    if options.scene_threshold is not None and not 0 <= options.scene_threshold <= 1:
+    if options.scene_threshold is not None and not 0 <= options.scene_threshold <= 255:
         raise InterpolationError(
-            f"scene_threshold must be between 0 and 1, got {options.scene_threshold}",
+            f"scene_threshold must be between 0 and 255 grey levels, got {options.scene_threshold}",
             parameter="scene_threshold",
         )
     for path in inputs:

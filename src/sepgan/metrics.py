@@ -7,7 +7,7 @@ for, torch and torchmetrics for VIF, OpenCV for the moving-edge mask), so
 training does not load the evaluation package to compute PSNR.
 
 Convention (the one RIFE's benchmark scripts use): the prediction is first
-rounded to uint8 with :func:`sepgan.frames.to_uint8` (``floor(x * 255 + 0.5)``),
+rounded to uint8 with :func:`sepgan.media.frames.to_uint8` (``floor(x * 255 + 0.5)``),
 then compared with the uint8 ground truth. Every function here takes two
 H×W×3 uint8 arrays of the same shape, ``prediction`` and ``target``, and
 returns one float. A benchmark figure is the mean of these per-image values.

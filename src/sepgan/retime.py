@@ -1,15 +1,16 @@
 """Retiming: the streaming core of the interpolate job, input frames in, output frames out.
 
-:func:`retime` reads frames one at a time and keeps only the previous one, plus a
-batch of pairs: it collects intervals until ``batch_size`` of them need the
+:func:`retime` reads frames one at a time and keeps only the few the scene-cut
+rule looks ahead to, plus a batch of pairs: it collects intervals until ``batch_size`` of them need the
 network, so that every network call gets ``--batch`` pairs (static and cut
 intervals ride along without counting; at most ``4 · batch_size`` intervals are
 held). Each pair is classified first:
 
-* a **scene cut** (:func:`sepgan.video.scene_score` above ``scene_threshold``,
-  and not a step of a fade, :func:`sepgan.video.is_fade`): no blending across
-  it; every in-between frame repeats the frame before the cut, so the cut stays
-  at its original time. Fades of any length are interpolated;
+* a **scene cut** (the one rule of :mod:`sepgan.media.scenes`, whose absolute
+  level in grey levels is ``scene_threshold``; it looks three pairs ahead, so
+  three more frames are held): no blending across it; every in-between frame
+  repeats the frame before the cut, so the cut stays at its original time.
+  Fades of any length are interpolated;
 * **static** (no pixel differs by more than ``static_tolerance`` levels):
   in-between frames repeat the frame without running the network;
 * otherwise the wanted dyadic points are interpolated
@@ -34,6 +35,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -42,10 +44,10 @@ import numpy as np
 import torch
 
 from sepgan.errors import UserError
-from sepgan.frames import from_uint8, to_uint8
 from sepgan.interpolator import Interpolator, Retiming
+from sepgan.media.frames import from_uint8, to_uint8
+from sepgan.media.scenes import CUT_LEVEL, CutDetector, thumbnail
 from sepgan.stages import ReadAhead
-from sepgan.video import DEFAULT_SCENE_THRESHOLD, is_fade, scene_score, thumbnail
 
 __all__ = ["InterpolationError", "RetimeStats", "TimedRetiming", "retime"]
 
@@ -85,7 +87,7 @@ class TimedRetiming:
     """A :class:`Retiming` whose input frames sit at their own timestamps: variable frame rate.
 
     Times are counted in *slots*, frames of the nominal input rate ``fps``
-    (:func:`sepgan.video.nominal_fps`), from the first frame. Output frame k
+    (:func:`sepgan.media.nominal_fps`), from the first frame. Output frame k
     sits at slot ``k / ratio`` whatever the input does, so output timestamps
     follow the input's: across a stall (a 0.4 s gap between two frames) the
     output goes on at its own rate, and the frames in the gap are interpolated
@@ -218,20 +220,48 @@ class _Batch:
     flows: torch.Tensor | None = None  # Interpolator.estimate_flows of frame0, frame1
 
 
-def _classify(
-    frame0: np.ndarray,
-    frame1: np.ndarray,
-    thumbnails: tuple[np.ndarray, np.ndarray],
-    scene_threshold: float | None,
-    static_tolerance: int,
-) -> str:
-    score = scene_score(*thumbnails)
-    if scene_threshold is not None and score > scene_threshold and not is_fade(*thumbnails):
+def _classify(frame0: np.ndarray, frame1: np.ndarray, score: float, cut: bool, static_tolerance: int) -> str:
+    """The interval's mode from the cut rule's verdict and the thumbnails' ``score`` (grey levels)."""
+    if cut:
         return "cut"
     # The full-resolution check only runs when the thumbnails are (nearly) equal.
-    if score < 1 / 255 and int(np.abs(frame0.astype(np.int16) - frame1).max()) <= static_tolerance:
+    if score < 1 and int(np.abs(frame0.astype(np.int16) - frame1).max()) <= static_tolerance:
         return "static"
     return "interpolate"
+
+
+def _judged_pairs(
+    frames: Iterable[np.ndarray],
+    scene_threshold: float | None,
+    static_tolerance: int,
+    stats: RetimeStats,
+    source: str,
+) -> Iterator[tuple[np.ndarray, np.ndarray, str]]:
+    """(frame0, frame1, mode) of each consecutive pair, in order, once the cut rule has judged it.
+
+    Counts the frames read in ``stats.frames_in``. Raises :class:`InterpolationError` when a
+    frame's size differs from the first's.
+    """
+    detector = CutDetector(scene_threshold)
+    waiting: deque[tuple[np.ndarray, np.ndarray]] = deque()  # pairs whose verdict is not known yet
+    previous: np.ndarray | None = None
+    for count, frame in enumerate(frames):
+        if previous is not None and frame.shape != previous.shape:
+            height, width = frame.shape[:2]
+            raise InterpolationError(
+                f"{source}: frame {count} is {width}×{height}, but frame 0 is "
+                f"{previous.shape[1]}×{previous.shape[0]}; all frames must have one size"
+            )
+        if previous is not None:
+            waiting.append((previous, frame))
+        for score, cut in detector.push(thumbnail(frame)):
+            frame0, frame1 = waiting.popleft()
+            yield frame0, frame1, _classify(frame0, frame1, score, cut, static_tolerance)
+        previous = frame
+        stats.frames_in = count + 1
+    for score, cut in detector.finish():
+        frame0, frame1 = waiting.popleft()
+        yield frame0, frame1, _classify(frame0, frame1, score, cut, static_tolerance)
 
 
 def retime(
@@ -240,7 +270,7 @@ def retime(
     retiming: Retiming,
     *,
     hold_tail: bool,
-    scene_threshold: float | None = DEFAULT_SCENE_THRESHOLD,
+    scene_threshold: float | None = CUT_LEVEL,
     static_tolerance: int = 1,
     stats: RetimeStats | None = None,
     source: str = "input",
@@ -287,40 +317,30 @@ def _batches(
     """The intervals in batches to flush together, the held tail (if any) last."""
     batch = max(1, interpolator.batch_size)
     next_output = 0
-    count = 0
+    count = 1  # frames read so far, once a pair is judged: its second frame is frame ``count - 1``
     network_pairs = 0  # pending intervals that need the network
-    previous: np.ndarray | None = None
-    previous_thumbnail: np.ndarray | None = None
+    previous: np.ndarray | None = None  # the last frame read
+    stats.frames_in = 0
     pending: list[_Interval] = []
-    for frame in frames:
-        if previous is not None and frame.shape != previous.shape:
-            height, width = frame.shape[:2]
-            raise InterpolationError(
-                f"{source}: frame {count} is {width}×{height}, but frame 0 is "
-                f"{previous.shape[1]}×{previous.shape[0]}; all frames must have one size"
-            )
-        frame_thumbnail = thumbnail(frame)
-        if previous is not None:
-            times = []
-            while (position := retiming.position(next_output)) < count:
-                interval, t = retiming.snap(position)
-                stats.max_error = max(stats.max_error, retiming.error(position, interval, t))
-                times.append(t)
-                next_output += 1
-            thumbnails = (previous_thumbnail, frame_thumbnail)
-            mode = _classify(previous, frame, thumbnails, scene_threshold, static_tolerance)
-            stats.scene_cuts += mode == "cut"
-            stats.static_pairs += mode == "static"
-            interval = _Interval(count - 1, previous, frame, times, mode)
-            pending.append(interval)
-            network_pairs += _needs_network(interval)
-            # Flush once a full batch needs the network; the cap bounds memory in long static runs.
-            if network_pairs >= batch or len(pending) >= 4 * batch:
-                yield _Batch(pending)
-                pending, network_pairs = [], 0
-        previous, previous_thumbnail = frame, frame_thumbnail
+    for frame0, frame1, mode in _judged_pairs(frames, scene_threshold, static_tolerance, stats, source):
+        times = []
+        while (position := retiming.position(next_output)) < count:
+            interval, t = retiming.snap(position)
+            stats.max_error = max(stats.max_error, retiming.error(position, interval, t))
+            times.append(t)
+            next_output += 1
+        stats.scene_cuts += mode == "cut"
+        stats.static_pairs += mode == "static"
+        interval = _Interval(count - 1, frame0, frame1, times, mode)
+        pending.append(interval)
+        network_pairs += _needs_network(interval)
+        # Flush once a full batch needs the network; the cap bounds memory in long static runs.
+        if network_pairs >= batch or len(pending) >= 4 * batch:
+            yield _Batch(pending)
+            pending, network_pairs = [], 0
+        previous = frame1
         count += 1
-    stats.frames_in = count
+    count = stats.frames_in
     if count < 2:
         raise InterpolationError(
             f"{source} has {count} frame{'s' if count != 1 else ''}; interpolation needs at least 2"

@@ -35,9 +35,8 @@ from sepgan.data.layouts import ATD12K, FrameFolders, Vimeo90KSeptuplet, Vimeo90
 from sepgan.data.prepared import PreparedTriplets, is_prepared
 from sepgan.data.triplets import DatasetError, Triplet
 from sepgan.data.video_triplets import VideoTriplets
-from sepgan.frames import IMAGE_SUFFIXES
 from sepgan.layouts import TRAINING_LAYOUTS, vimeo_variant
-from sepgan.video import VIDEO_SUFFIXES
+from sepgan.media.formats import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 
 __all__ = ["LAYOUTS", "build_triplet_dataset", "detect_layout"]
 

@@ -35,7 +35,8 @@ from pathlib import Path
 
 from sepgan.data.augment import PairedAugment
 from sepgan.data.triplets import DatasetError, ImageTripletDataset, check_gaps
-from sepgan.frames import IMAGE_SUFFIXES, list_frames, natural_sort_key
+from sepgan.media.formats import IMAGE_SUFFIXES
+from sepgan.media.frames import list_frames, natural_sort_key
 
 __all__ = [
     "ATD12K",

@@ -29,14 +29,13 @@ tensor, after a paired augmentation that transforms the flows with the frames
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import shutil
 import time
 import zlib
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -46,16 +45,11 @@ import torch
 from sepgan.atomic import atomic_output
 from sepgan.data.augment import PairedAugment
 from sepgan.data.triplets import DatasetError, check_gaps
-from sepgan.flow import DIS_PRESETS, backward_warp_numpy, check_variants, flow_ensemble_numpy
-from sepgan.frames import (
-    IMAGE_SUFFIXES,
-    FrameError,
-    from_uint8,
-    list_frames,
-    load_image_uint8,
-    natural_sort_key,
-)
-from sepgan.video import VIDEO_SUFFIXES, brightness_ramp, fit_within, has_video_stream, scene_score, thumbnail
+from sepgan.flow import DIS_PRESETS, check_variants, flow_ensemble_numpy, flow_failed
+from sepgan.media.formats import IMAGE_SUFFIXES, VIDEO_SUFFIXES, VideoError
+from sepgan.media.frames import FrameError, from_uint8, list_frames, natural_sort_key
+from sepgan.media.reader import has_video_stream, iter_frames
+from sepgan.media.scenes import scene_cuts, screen_triplet, thumbnail
 
 __all__ = [
     "FORMAT_VERSION",
@@ -65,8 +59,6 @@ __all__ = [
     "SourceReport",
     "is_prepared",
     "prepare_dataset",
-    "scene_cuts",
-    "screen_triplet",
 ]
 
 FORMAT_VERSION = 1
@@ -144,43 +136,9 @@ def _list_sources(paths: Sequence[Path]) -> list[tuple[str, list[Path]]]:
     return sources
 
 
-def _resize(frame: np.ndarray, max_side: int | None) -> np.ndarray:
-    height, width = frame.shape[:2]
-    size = fit_within(width, height, max_side)
-    if size == (width, height):
-        return frame
-    import cv2
-
-    return cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
-
-
-def _frames_of(source: Path, max_side: int | None) -> Iterator[np.ndarray]:
-    """RGB uint8 H×W×3 frames of a video or a folder of images, in order."""
-    if source.is_file():
-        from sepgan.video import VideoError, VideoReader
-
-        try:
-            with VideoReader(source) as reader:
-                for frame in reader.frames():
-                    yield _resize(frame, max_side)
-        except VideoError as error:
-            raise DatasetError(str(error)) from error
-        return
-    for image in list_frames(source):
-        try:
-            yield _resize(load_image_uint8(image), max_side)
-        except FrameError as error:
-            raise DatasetError(str(error)) from error
-
-
 # ---------------------------------------------------------------------------
 # Screening triplets: scene cuts, fades, static shots, flow failures.
 # ---------------------------------------------------------------------------
-
-STATIC_LEVEL = 0.5  # mean |frame1 − frame0| of the thumbnails below this (grey levels): nothing moves
-FADE_LEVEL = 3.0  # |median change| over the thumbnail above this (grey levels): a global brightness change
-CUT_LEVEL = 12.0  # a consecutive-frame difference above this (grey levels) ...
-CUT_RATIO = 3.0  # ... and this many times its neighbours' median is a scene cut
 
 SKIP_REASONS = {
     "static": "static (nothing moves)",
@@ -189,66 +147,6 @@ SKIP_REASONS = {
     "flow": "flow failure (the middle frame is further from the flow-warped middle than the ends are apart)",
     "cap": "over the per-source cap",
 }
-
-
-def screen_thumbnail(frame: np.ndarray) -> np.ndarray:
-    """:func:`sepgan.video.thumbnail` in grey levels (0–255), the unit of the screens' thresholds."""
-    return 255.0 * thumbnail(frame)
-
-
-def scene_cuts(thumbnails: Sequence[np.ndarray]) -> list[int]:
-    """Indices k where a cut lies between frame k and k + 1 (content detection on grey thumbnails).
-
-    A cut is a consecutive-frame mean absolute difference above ``CUT_LEVEL``
-    grey levels and ``CUT_RATIO`` times the median difference of the three
-    pairs on either side, the rule of content-based shot detectors such as
-    PySceneDetect's ``ContentDetector`` (which thresholds the same kind of
-    frame-to-frame change, in HSV). A fast pan raises every neighbour too, so
-    it is not taken for a cut; a fade raises them gradually and is screened by
-    :func:`screen_triplet` instead.
-    """
-    differences = np.array([scene_score(a, b) for a, b in itertools.pairwise(thumbnails)])
-    cuts = []
-    for k, value in enumerate(differences):
-        neighbours = np.concatenate([differences[max(0, k - 3) : k], differences[k + 1 : k + 4]])
-        typical = float(np.median(neighbours)) if neighbours.size else 0.0
-        if value > CUT_LEVEL and value > CUT_RATIO * typical:
-            cuts.append(k)
-    return cuts
-
-
-def _brightness_ramp(before: np.ndarray, after: np.ndarray) -> bool:
-    """:func:`sepgan.video.brightness_ramp` in grey levels: a global gain and offset of
-    ``FADE_LEVEL`` or more."""
-    return brightness_ramp(before, after, FADE_LEVEL)
-
-
-def screen_triplet(
-    thumbnail0: np.ndarray, thumbnail_target: np.ndarray, thumbnail1: np.ndarray
-) -> str | None:
-    """Why a triplet is unfit for training, from grey thumbnails (levels 0–255), or None if it passes.
-
-    "static": the inputs differ by less than ``STATIC_LEVEL`` on average.
-    "fade": frame1 is a global brightness ramp of frame0, or the target one of
-    the inputs' mean (:func:`_brightness_ramp`): a fade, a flash, an exposure step.
-    """
-    if scene_score(thumbnail0, thumbnail1) < STATIC_LEVEL:
-        return "static"
-    midpoint = 0.5 * (thumbnail0 + thumbnail1)
-    if _brightness_ramp(thumbnail0, thumbnail1) or _brightness_ramp(midpoint, thumbnail_target):
-        return "fade"
-    return None
-
-
-def flow_failed(
-    frames: tuple[np.ndarray, np.ndarray, np.ndarray], flows: tuple[np.ndarray, np.ndarray]
-) -> tuple[bool, np.ndarray]:
-    """(failed, per-pixel error of the flow baseline): the screen of the issue's flow rule, whole frame."""
-    frame0, frame1, target = (f.astype(np.float32) for f in frames)
-    flow01, flow10 = flows
-    baseline = 0.5 * (backward_warp_numpy(frame0, 0.5 * flow10) + backward_warp_numpy(frame1, 0.5 * flow01))
-    error = np.abs(baseline - target).mean(axis=2)
-    return bool(error.mean() > np.abs(frame1 - frame0).mean()), error
 
 
 # ---------------------------------------------------------------------------
@@ -349,7 +247,7 @@ def _thumbnails(clip: Path, options: _Options, notes: list[str]) -> list[np.ndar
     thumbnails: list[np.ndarray] = []
     shape = None
     try:
-        for frame in _frames_of(clip, options.max_side):
+        for frame in iter_frames(clip, max_side=options.max_side):
             if shape is None and min(frame.shape[:2]) < crop:
                 notes.append(
                     f"{clip.name}: frames {frame.shape[1]}×{frame.shape[0]} are smaller than the crop {crop}"
@@ -360,8 +258,8 @@ def _thumbnails(clip: Path, options: _Options, notes: list[str]) -> list[np.ndar
                 thumbnails = []
                 break
             shape = frame.shape
-            thumbnails.append(screen_thumbnail(frame))
-    except DatasetError as error:
+            thumbnails.append(thumbnail(frame))
+    except (VideoError, FrameError) as error:
         notes.append(f"{clip.name}: {error}")
         thumbnails = []
     return thumbnails
@@ -454,11 +352,11 @@ def _prepare_source(
             if not wanted:
                 continue
             window: deque[np.ndarray] = deque(maxlen=2 * max(options.gaps) + 1)
-            frames = _frames_of(clip, options.max_side)
+            frames = iter_frames(clip, max_side=options.max_side)
             for index in range(lengths[clip_index]):
                 try:
                     frame = next(frames)
-                except (StopIteration, DatasetError) as error:  # pass 1 read further; a second read failed
+                except (StopIteration, VideoError, FrameError) as error:  # a second read failed
                     notes.append(
                         f"{clip.name}: decoding stopped at frame {index} on the second read ({error})"
                     )

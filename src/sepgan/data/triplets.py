@@ -28,7 +28,7 @@ from torch.utils.data import Dataset
 
 from sepgan.data.augment import PairedAugment
 from sepgan.errors import UserError
-from sepgan.frames import FrameError, from_uint8, load_image_uint8
+from sepgan.media.frames import FrameError, from_uint8, load_image_uint8
 
 __all__ = ["DatasetError", "ImageTripletDataset", "TripletDataset", "check_gaps"]
 

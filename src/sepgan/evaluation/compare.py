@@ -59,7 +59,7 @@ from sepgan.atomic import atomic_write_text
 from sepgan.errors import UserError
 from sepgan.evaluation.methods import FlowFineMethod
 from sepgan.evaluation.pipeline import open_benchmarks
-from sepgan.frames import from_uint8, to_uint8
+from sepgan.media.frames import from_uint8, to_uint8
 from sepgan.metrics import moving_edge_similarity as _moving_edge_similarity
 from sepgan.metrics import ms_ssim, psnr, sharpness_ratio, ssim, vif
 
@@ -360,7 +360,7 @@ def format_markdown(result: Comparison) -> str:
 def write_comparison(result: Comparison, output: Path, settings: dict[str, Any] | None = None) -> list[Path]:
     """Write results.json, results.csv, results.md and montages/<benchmark>.png; return the paths."""
     from sepgan.evaluation.report import csv_text, montage, safe_name
-    from sepgan.frames import save_image
+    from sepgan.media.frames import save_image
 
     output.mkdir(parents=True, exist_ok=True)
     written = []

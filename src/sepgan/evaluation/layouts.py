@@ -3,7 +3,7 @@
 Every layout yields :class:`Sample` objects; ``sample.load()`` returns the two
 inputs and the ground-truth middle frame as H×W×3 RGB uint8 arrays (metrics
 compare uint8, see :mod:`sepgan.metrics`). Image decoding goes
-through :mod:`sepgan.frames`, video decoding through :mod:`sepgan.video`.
+through :mod:`sepgan.media.frames`, video decoding through :mod:`sepgan.media`.
 
 Layouts (``--layout`` names, those of :mod:`sepgan.layouts`), each auto-detected by
 :func:`detect_layout`; ``vimeo-triplet`` and ``vimeo-septuplet`` are read as ``vimeo90k``,
@@ -38,10 +38,11 @@ import numpy as np
 
 from sepgan.errors import UserError
 from sepgan.evaluation.choices import LAYOUTS, SNU_SPLITS
-from sepgan.frames import IMAGE_SUFFIXES, list_frames, load_image_uint8
 from sepgan.layouts import LAYOUTS as ALL_LAYOUTS
 from sepgan.layouts import evaluation_layout, vimeo_variant
-from sepgan.video import VIDEO_SUFFIXES, VideoError, VideoReader, probe_video
+from sepgan.media.formats import IMAGE_SUFFIXES, VIDEO_SUFFIXES, VideoError
+from sepgan.media.frames import list_frames, load_image_uint8
+from sepgan.media.reader import VideoReader, probe_video
 
 __all__ = [
     "IMAGE_SUFFIXES",

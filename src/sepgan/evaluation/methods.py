@@ -3,7 +3,7 @@
 A method maps two input frames to the middle frame (t = 0.5). Here every method
 takes and returns H×W×3 RGB uint8 arrays, because what is scored is the rounded
 uint8 frame (see :mod:`sepgan.metrics`) and OpenCV and ffmpeg work
-on uint8 natively; torch methods convert with :mod:`sepgan.frames`.
+on uint8 natively; torch methods convert with :mod:`sepgan.media.frames`.
 
 ``setup()`` does the one-time work (loading weights, finding a binary) and is
 not timed; it raises :class:`MethodUnavailable` with a one-line reason when a
@@ -65,7 +65,7 @@ from sepgan.borders import interpolate_inside_borders
 from sepgan.errors import UserError
 from sepgan.evaluation.choices import ALL_METHODS
 from sepgan.flow import backward_warp_numpy, dis_flow, ensemble_middle_warps, estimate_flows
-from sepgan.frames import from_uint8, load_image_uint8, save_image, to_uint8
+from sepgan.media.frames import from_uint8, load_image_uint8, save_image, to_uint8
 
 __all__ = [
     "ALL_METHODS",
@@ -119,7 +119,7 @@ class AverageMethod(Method):
     name = "average"
 
     def __call__(self, frame0: np.ndarray, frame1: np.ndarray) -> np.ndarray:
-        # (a + b + 1) // 2 is the exact mean rounded half up, the rounding of sepgan.frames.to_uint8.
+        # (a + b + 1) // 2 is the exact mean rounded half up, the rounding of sepgan.media.frames.to_uint8.
         return ((frame0.astype(np.uint16) + frame1.astype(np.uint16) + 1) // 2).astype(np.uint8)
 
 

@@ -27,7 +27,7 @@ from PIL import Image, ImageDraw
 
 from sepgan.atomic import atomic_write, atomic_write_text
 from sepgan.evaluation.runner import EvaluationResult, Snapshot
-from sepgan.frames import from_uint8, save_image
+from sepgan.media.frames import from_uint8, save_image
 from sepgan.metrics import EDGE_BAND, METRICS, PSNR_CAP
 
 __all__ = ["CONVENTIONS", "csv_text", "format_markdown", "montage", "safe_name", "write_report"]

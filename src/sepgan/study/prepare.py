@@ -44,6 +44,8 @@ import av
 import numpy as np
 
 from sepgan.atomic import atomic_output
+from sepgan.media.formats import VideoError
+from sepgan.media.reader import VideoReader, to_rgb
 from sepgan.study.config import (
     Clip,
     Comparison,
@@ -53,7 +55,6 @@ from sepgan.study.config import (
     StudyError,
     save_config,
 )
-from sepgan.video import VideoError, VideoReader, to_rgb
 
 logger = logging.getLogger(__name__)
 

@@ -56,7 +56,7 @@ from sepgan.config import TrainConfig, config_from_dict, config_to_dict, dump_co
 from sepgan.data import PairedAugment, build_triplet_dataset
 from sepgan.data.prepared import is_prepared
 from sepgan.errors import UserError
-from sepgan.frames import to_uint8
+from sepgan.media.frames import to_uint8
 from sepgan.models import create_model
 from sepgan.runtime import (
     Runtime,
@@ -268,7 +268,7 @@ class _RunLog:
     def image(self, step: int, grid: torch.Tensor) -> Path | None:
         if not self.enabled:
             return None
-        from sepgan.frames import save_image
+        from sepgan.media.frames import save_image
 
         self.writer.add_image("validation/inputs_output_target", grid.clamp(0, 1), step)
         path = self.folder / "images" / f"step_{step:06d}.png"

@@ -34,7 +34,7 @@ applied, as every viewer applies it (Pillow's ``ImageOps.exif_transpose``): a
 
 Frame folders
 -------------
-:data:`IMAGE_SUFFIXES` are the still-image suffixes every part of sepgan
+:data:`~sepgan.media.formats.IMAGE_SUFFIXES` are the still-image suffixes every part of sepgan
 recognises (training layouts, benchmark layouts, ``sepgan interpolate`` on a
 folder). :func:`list_frames` lists a folder's frames in natural order
 (:func:`natural_sort_key`: ``frame2`` before ``frame10``, case ignored), the
@@ -58,9 +58,9 @@ from PIL import ExifTags, Image, ImageOps
 
 from sepgan.atomic import atomic_output
 from sepgan.errors import UserError
+from sepgan.media.formats import IMAGE_SUFFIXES
 
 __all__ = [
-    "IMAGE_SUFFIXES",
     "FrameError",
     "from_uint8",
     "list_frames",
@@ -71,14 +71,6 @@ __all__ = [
     "to_uint8",
 ]
 
-# Still-image formats Pillow reads, the common ones first: that order is the preference when
-# one frame exists in several formats (``frame1.png`` and ``frame1.jpg``). No video suffix
-# (Pillow also registers .mpg and .mpeg, which are video to FFmpeg and to sepgan).
-IMAGE_SUFFIXES = (
-    ".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff",
-    ".avif", ".dib", ".gif", ".j2k", ".jfif", ".jp2", ".jpe", ".jpx",
-    ".pbm", ".pcx", ".pgm", ".pnm", ".ppm", ".qoi", ".ras", ".sgi", ".tga",
-)  # fmt: skip
 _GRAYSCALE_MODES = {"1", "L", "I", "F", "I;16", "I;16L", "I;16B", "I;16N"}
 _ALPHA_MODES = {"RGBA", "RGBa", "LA", "La", "PA"}
 _OTHER_COLOUR_SPACES = {"CMYK", "YCbCr", "LAB", "HSV"}

@@ -1,0 +1,94 @@
+"""What sepgan reads and writes, by name: file suffixes, encoders, containers, and the video error.
+
+Torch-free and FFmpeg-free at import, so the command line can list what it
+accepts without loading either.
+
+* :data:`VIDEO_SUFFIXES` are taken for video without asking FFmpeg (which reads
+  many more; :func:`sepgan.media.reader.has_video_stream` asks it).
+* :data:`IMAGE_SUFFIXES` are the still-image suffixes every part of sepgan
+  recognises (training and benchmark layouts, ``sepgan interpolate`` on a folder),
+  the common ones first: that order is the preference when one frame exists in
+  several formats (``frame1.png`` and ``frame1.jpg``).
+* :data:`CODECS` are the output encoders: ``h264`` (libx264), ``ffv1``
+  (lossless RGB) and ``png`` (a folder of numbered PNG files); :data:`CONTAINERS`
+  the suffixes each video encoder may be written into; :func:`output_codec`
+  picks one for an output path.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sepgan.errors import UserError
+
+__all__ = [
+    "CODECS",
+    "CONTAINERS",
+    "IMAGE_SUFFIXES",
+    "ROTATING_CONTAINERS",
+    "VIDEO_SUFFIXES",
+    "VideoError",
+    "ffmpeg_reason",
+    "output_codec",
+]
+
+CODECS = ("h264", "ffv1", "png")
+# Containers each encoder may be written into, by suffix.
+CONTAINERS = {
+    "h264": {".mp4", ".mkv", ".mov", ".m4v", ".avi"},
+    "ffv1": {".mkv", ".avi", ".nut"},
+}
+# Containers whose muxers write a display matrix (MP4/MOV: tkhd matrix; Matroska: projection).
+ROTATING_CONTAINERS = {".mp4", ".m4v", ".mov", ".mkv"}
+# Suffixes taken for video files without asking FFmpeg (which reads many more).
+VIDEO_SUFFIXES = frozenset(
+    {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".nut", ".mpg", ".mpeg", ".ts", ".flv", ".wmv", ".y4m"}
+)
+
+
+class VideoError(UserError, ValueError):
+    """A video that cannot be read or written; the message names the file and why."""
+
+
+# Still-image formats Pillow reads, the common ones first. No video suffix
+# (Pillow also registers .mpg and .mpeg, which are video to FFmpeg and to sepgan).
+IMAGE_SUFFIXES = (
+    ".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff",
+    ".avif", ".dib", ".gif", ".j2k", ".jfif", ".jp2", ".jpe", ".jpx",
+    ".pbm", ".pcx", ".pgm", ".pnm", ".ppm", ".qoi", ".ras", ".sgi", ".tga",
+)  # fmt: skip
+
+
+def ffmpeg_reason(error: BaseException) -> str:
+    """The short reason of an FFmpeg or OS error, for an ``error:`` line ("Invalid argument")."""
+    return (getattr(error, "strerror", None) or str(error) or type(error).__name__).strip()
+
+
+def output_codec(output: str | os.PathLike[str], codec: str = "auto") -> str:
+    """The encoder for an output path: ``"h264"``, ``"ffv1"`` or ``"png"`` (a folder of PNG files).
+
+    ``"auto"`` picks h264 for a video suffix and a PNG sequence for a path
+    without a suffix (or an existing folder).
+    """
+    output = Path(output)
+    suffix = output.suffix.lower()
+    if codec == "auto":
+        if output.is_dir() or not suffix:
+            return "png"
+        if suffix in CONTAINERS["h264"]:
+            return "h264"
+        raise VideoError(
+            f"{output}: unknown video container {suffix!r}; "
+            "use .mp4, .mkv or .mov, or a folder for PNG frames"
+        )
+    if codec not in CODECS:
+        raise VideoError(f"unknown codec {codec!r}; choose one of {', '.join(CODECS)}")
+    if codec == "png":
+        if suffix in VIDEO_SUFFIXES:
+            raise VideoError(f"{output}: a PNG sequence is written to a folder, not to a {suffix} file")
+        return codec
+    if suffix not in CONTAINERS[codec]:
+        allowed = ", ".join(sorted(CONTAINERS[codec]))
+        raise VideoError(f"{output}: {codec} cannot be written into {suffix or 'a folder'}; use {allowed}")
+    return codec
