@@ -5,6 +5,7 @@ Clips are generated here: a white square moving across 64×48 frames, 1 s long.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import sqlite3
@@ -24,8 +25,8 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from sepgan.study.cli import study_app
+from sepgan.study.clips import create_study, probe
 from sepgan.study.config import StudyError, load_config
-from sepgan.study.prepare import create_study, probe
 from sepgan.study.report import _chart_figure, build_report, format_text, write_report
 from sepgan.study.server import MAX_BODY_BYTES, NewSessionLimit, create_app, is_low_refresh
 
@@ -116,6 +117,13 @@ def test_create_keeps_true_frame_rates_and_retimes_slow_motion(study_dir: Path) 
         with av.open(str(study_dir / media.path)) as container:
             context = container.streams.video[0].codec_context
             assert (context.name, context.pix_fmt) == ("h264", "yuv420p")
+            # Through sepgan's one writer: the matrix players assume at 64×48 (BT.601), tagged, tv range.
+            assert (context.colorspace, context.color_range) == (6, 1)
+            frames = list(container.decode(video=0))
+        # At most one second of playback between keyframes, so seeking stays cheap.
+        keyframes = [index for index, frame in enumerate(frames) if frame.key_frame] + [len(frames)]
+        gop = max(1, round(Fraction(media.playback_fps)))
+        assert keyframes[0] == 0 and all(b - a <= gop for a, b in itertools.pairwise(keyframes))
 
 
 def _top_level_boxes(path: Path) -> list[str]:

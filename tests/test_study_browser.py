@@ -32,7 +32,7 @@ import pytest
 pytest.importorskip("fastapi")
 uvicorn = pytest.importorskip("uvicorn")
 
-from sepgan.study.prepare import create_study
+from sepgan.study.clips import create_study
 from sepgan.study.server import create_app
 
 pytestmark = pytest.mark.browser

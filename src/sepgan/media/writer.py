@@ -63,6 +63,11 @@ class VideoWriter:
     ``presentation`` (a reader's :attr:`VideoReader.presentation`) is written
     to the video stream: display matrix, sample aspect ratio and tags. Copied
     audio and subtitle streams keep their tags and disposition.
+
+    ``keyframe_interval``: at most this many frames between H.264 keyframes
+    (x264's ``g``; None: x264's default, 250), short for clips that are sought
+    in. ``faststart``: MP4/MOV with the index first (``movflags=+faststart``),
+    so that a browser starts playing before the whole file has arrived.
     """
 
     def __init__(
@@ -79,6 +84,8 @@ class VideoWriter:
         passthrough: Sequence[av.stream.Stream] = (),
         colour: Colour | None = None,
         presentation: Presentation | None = None,
+        keyframe_interval: int | None = None,
+        faststart: bool = False,
     ) -> None:
         self.path = Path(path)
         self.fps = Fraction(fps)
@@ -87,13 +94,14 @@ class VideoWriter:
         self.frames_written = 0
         self._output = AtomicOutput(self.path)  # a hidden temporary beside path, with its suffix
         try:
-            self.container = av.open(str(self._output.temporary), "w")
+            options = {"movflags": "+faststart"} if faststart else {}
+            self.container = av.open(str(self._output.temporary), "w", options=options)
         except (av.FFmpegError, OSError) as error:
             raise VideoError(
                 f"{self.path}: cannot write to folder {self.path.parent} ({ffmpeg_reason(error)})"
             ) from error
         try:
-            self._add_video_stream(codec, width, height, crf, preset)
+            self._add_video_stream(codec, width, height, crf, preset, keyframe_interval)
             self._present(presentation or Presentation())
             # First output pts: the input's first timestamp, in output frames.
             self._first_pts = round(start_time * self.fps)
@@ -105,11 +113,15 @@ class VideoWriter:
             self.abort()
             raise
 
-    def _add_video_stream(self, codec: str, width: int, height: int, crf: int, preset: str) -> None:
+    def _add_video_stream(
+        self, codec: str, width: int, height: int, crf: int, preset: str, keyframe_interval: int | None
+    ) -> None:
         if codec == "h264":
             pix_fmt = "yuv420p" if width % 2 == 0 and height % 2 == 0 else "yuv444p"
             stream = self.container.add_stream("libx264", rate=self.fps)
             stream.options = {"crf": str(crf), "preset": preset}
+            if keyframe_interval is not None:
+                stream.options = {**stream.options, "g": str(keyframe_interval)}
         elif codec == "ffv1":
             pix_fmt = "bgr0"
             stream = self.container.add_stream("ffv1", rate=self.fps)

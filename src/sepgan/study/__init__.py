@@ -1,6 +1,6 @@
 """Blind A/B viewing study: prepare clips, serve a voting page, report sound statistics.
 
-- :mod:`~sepgan.study.prepare`: trim, align and encode the clips (``sepgan study create``);
+- :mod:`~sepgan.study.clips`: trim, align and encode the clips (``sepgan study create``);
 - :mod:`~sepgan.study.server`: the FastAPI app that shows pairs and stores votes (``serve``);
 - :mod:`~sepgan.study.storage`: SQLite, one row per vote;
 - :mod:`~sepgan.study.stats`: Wilson intervals, exact binomial tests, sample sizes;

@@ -60,7 +60,7 @@ def create(
     force: Annotated[bool, typer.Option(help="Replace a non-empty output folder.")] = False,
 ) -> None:
     """Trim, align and encode the clips for the browser, and write study.json."""
-    from sepgan.study.prepare import create_study
+    from sepgan.study.clips import create_study
 
     config = create_study(
         original, candidate, output, names=name, start=start, duration=duration, segments=segments,

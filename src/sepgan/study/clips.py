@@ -12,8 +12,9 @@ What it does to every source video, through PyAV (no ffmpeg command line):
    height (H.264 4:2:0 needs even sizes). A candidate with a different size but
    the same aspect ratio is scaled to it, and the config records ``scaled_from``;
    a different aspect ratio is an error, not a silent stretch.
-3. *Encode* H.264 (libx264, yuv420p, CRF 14 by default: visually near-lossless,
-   so the study judges the method, not our encoder), in MP4 with ``+faststart``
+3. *Encode* H.264 through sepgan's one writer (libx264, yuv420p, the colour
+   matrix players assume at the clips' size, tagged; CRF 14 by default: visually
+   near-lossless, so the study judges the method, not our encoder), in MP4 with ``+faststart``
    so playback starts before the whole file arrives, at the source's true frame
    rate as an exact rational. Audio is dropped: the study is about motion.
 4. *Slow motion* (optional): ½ and ¼ speed copies by frame retiming, i.e. the
@@ -46,6 +47,7 @@ import numpy as np
 from sepgan.atomic import atomic_output
 from sepgan.media.formats import VideoError
 from sepgan.media.reader import VideoReader, to_rgb
+from sepgan.media.writer import VideoWriter
 from sepgan.study.config import (
     Clip,
     Comparison,
@@ -151,27 +153,23 @@ def _decode_rgb(info: SourceInfo, slots: range, width: int, height: int) -> Iter
 def _encode(
     frames: Iterator[np.ndarray], size: tuple[int, int], fps: Fraction, out_path: Path, crf: int, preset: str
 ) -> int:
-    """Encode RGB frames as H.264 yuv420p MP4 (+faststart) at exactly ``fps``; returns the frame count."""
+    """Encode RGB frames as H.264 yuv420p MP4 (+faststart) at exactly ``fps``; returns the frame count.
+
+    Through sepgan's one writer (:class:`sepgan.media.writer.VideoWriter`): every
+    arm of a study gets the same size, so the same colour matrix (BT.709 for HD,
+    BT.601 below) and the same colour tags, and a one-second GOP keeps seeking cheap.
+    """
     width, height = size
     first = next(frames, None)
     if first is None:
         return 0
-    count = 0
-    options = {"movflags": "+faststart"}
-    with av.open(str(out_path), mode="w", format="mp4", options=options) as container:
-        stream = container.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.codec_context.time_base = 1 / fps
-        # Every frame a keyframe candidate is not needed; a short GOP keeps seeking cheap.
-        stream.options = {"crf": str(crf), "preset": preset, "g": str(max(1, round(fps)))}
-        for index, rgb in enumerate(itertools.chain([first], frames)):
-            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
-            frame.pts = index
-            frame.time_base = 1 / fps
-            container.mux(stream.encode(frame))
-            count += 1
-        container.mux(stream.encode(None))
-    return count
+    with VideoWriter(
+        out_path, fps=fps, width=width, height=height, crf=crf, preset=preset,
+        keyframe_interval=max(1, round(fps)), faststart=True,
+    ) as writer:  # fmt: skip
+        for rgb in itertools.chain([first], frames):
+            writer.write(rgb)
+    return writer.frames_written
 
 
 def _check_output_dir(out_dir: Path, inputs: Sequence[Path], force: bool) -> None:
@@ -269,7 +267,7 @@ def _encode_media(
             frames = _decode_rgb(info, indices, width, height)
             try:
                 count = _encode(frames, (width, height), playback_fps, building / relative, crf, preset)
-            except av.FFmpegError as exc:
+            except (av.FFmpegError, VideoError) as exc:
                 raise StudyError(f"{info.path}: cannot transcode ({exc})") from exc
             if count == 0:
                 raise StudyError(f"{info.path}: no frames in {clip.label}")
