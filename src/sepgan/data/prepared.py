@@ -44,11 +44,12 @@ import torch
 
 from sepgan.atomic import atomic_output
 from sepgan.data.augment import PairedAugment
+from sepgan.data.sources import list_sources
 from sepgan.data.triplets import DatasetError, check_gaps
 from sepgan.flow import DIS_PRESETS, check_variants, flow_ensemble_numpy, flow_failed
-from sepgan.media.formats import IMAGE_SUFFIXES, VIDEO_SUFFIXES, VideoError
-from sepgan.media.frames import FrameError, from_uint8, list_frames, natural_sort_key
-from sepgan.media.reader import has_video_stream, iter_frames
+from sepgan.media.formats import VideoError
+from sepgan.media.frames import FrameError, from_uint8
+from sepgan.media.reader import iter_frames
 from sepgan.media.scenes import scene_cuts, screen_triplet, thumbnail
 
 __all__ = [
@@ -67,73 +68,6 @@ INDEX_FILE = "prepared.json"
 
 def is_prepared(path: Path) -> bool:
     return (Path(path) / INDEX_FILE).is_file()
-
-
-# ---------------------------------------------------------------------------
-# Finding sources.
-# ---------------------------------------------------------------------------
-
-# Files that are never clips, so the tree search need not ask FFmpeg about them.
-_NOT_CLIPS = frozenset(
-    {".md", ".txt", ".json", ".yaml", ".yml", ".csv", ".py", ".html", ".pdf", ".npy", ".npz"}
-)
-
-
-def _is_clip(path: Path) -> bool:
-    """Whether FFmpeg reads a video stream from ``path`` (known video suffixes are taken without asking)."""
-    suffix = path.suffix.lower()
-    if suffix in VIDEO_SUFFIXES:
-        return True
-    if suffix in IMAGE_SUFFIXES or suffix in _NOT_CLIPS or path.name.startswith("."):
-        return False
-    return has_video_stream(path)
-
-
-def _clips_under(folder: Path) -> list[Path]:
-    """Clips and frame folders under ``folder``, recursively, in natural order.
-
-    A folder is a frame sequence when it holds at least three images and no
-    clip (then its subfolders are not searched); a poster image beside clips
-    does not hide them.
-    """
-    children = sorted(folder.iterdir(), key=natural_sort_key)
-    clips = [child for child in children if child.is_file() and _is_clip(child)]
-    if not clips and len(list_frames(folder)) >= 3:
-        return [folder]
-    found: list[Path] = []
-    for child in children:
-        if child.is_dir():
-            found.extend(_clips_under(child))
-        elif child in clips:
-            found.append(child)
-    return found
-
-
-def _list_sources(paths: Sequence[Path]) -> list[tuple[str, list[Path]]]:
-    """(source name, clips) for the given paths, a source being what the triplet cap counts.
-
-    A file or a frame folder named on the command line is a source. A folder of
-    footage is searched recursively, and each entry directly inside it is a
-    source: a clip, or a subfolder with every clip and frame folder under it
-    (``videos/liveportrait/`` with its seven clips is one source).
-    """
-    sources: list[tuple[str, list[Path]]] = []
-    for path in paths:
-        if path.is_file():
-            if not _is_clip(path):
-                raise DatasetError(f"{path}: FFmpeg finds no video stream in it")
-            sources.append((str(path), [path]))
-        elif path.is_dir():
-            if _clips_under(path) == [path]:  # a frame folder named on the command line
-                sources.append((str(path), [path]))
-                continue
-            for child in sorted(path.iterdir(), key=natural_sort_key):
-                clips = _clips_under(child) if child.is_dir() else [child] if _is_clip(child) else []
-                if clips:
-                    sources.append((str(child), clips))
-        else:
-            raise DatasetError(f"{path}: no such file or folder")
-    return sources
 
 
 # ---------------------------------------------------------------------------
@@ -472,7 +406,7 @@ def prepare_dataset(
         return not any(path.resolve().is_relative_to(e) for e in excluded)
 
     found = []
-    for name, clips in _list_sources([Path(s) for s in sources]):
+    for name, clips in list_sources([Path(s) for s in sources]):
         clips = [clip for clip in clips if allowed(clip)]
         if clips:
             found.append((name, clips))
