@@ -7,7 +7,7 @@ encoded with libx264 (crf 18), so every size shows the same content. Per size,
 on the clip's consecutive pairs, each stage is timed on its own, in this
 process, and the median over pairs and ``--repeats`` is printed:
 
-* **decode**: PyAV decode and RGB conversion (:class:`sepgan.media.VideoReader`), ms per frame;
+* **decode**: PyAV decode and RGB conversion (:class:`sepgan.media.reader.VideoReader`), ms per frame;
 * **DIS per variant**: the two OpenCV DIS calls (both directions) of one
   mirroring (:data:`sepgan.flow.FLOW_VARIANTS`), one after the other, for the "fine"
   and "medium" presets; then a whole flow ensemble in the default pool
@@ -16,7 +16,7 @@ process, and the median over pairs and ``--repeats`` is printed:
   flows, backward warps, averaging: ``flow-ensemble``'s forward with ``flows=``), for V = 1 and 4;
 * **network**: ``sepgan-flow``'s forward on the same flows minus the warps
   above (the U-Net, the kernels and the second warp);
-* **encode**: libx264 crf 18, preset medium (:func:`sepgan.media.open_writer`), ms per frame.
+* **encode**: libx264 crf 18, preset medium (:func:`sepgan.media.writer.open_writer`), ms per frame.
 
 Examples::
 

@@ -87,7 +87,7 @@ class TimedRetiming:
     """A :class:`Retiming` whose input frames sit at their own timestamps: variable frame rate.
 
     Times are counted in *slots*, frames of the nominal input rate ``fps``
-    (:func:`sepgan.media.nominal_fps`), from the first frame. Output frame k
+    (:func:`sepgan.media.fps.nominal_fps`), from the first frame. Output frame k
     sits at slot ``k / ratio`` whatever the input does, so output timestamps
     follow the input's: across a stall (a 0.4 s gap between two frames) the
     output goes on at its own rate, and the frames in the gap are interpolated

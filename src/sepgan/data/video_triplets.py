@@ -13,7 +13,7 @@ N·H·W·3 bytes, e.g. 1.05 GB for 795 frames of 768×576, which is what
 ``max_side`` is for (a downscale at decode time, area-averaged, keeping the
 aspect ratio).
 
-Decoding (:class:`sepgan.media.VideoReader`) uses the first video stream, converted to RGB
+Decoding (:class:`sepgan.media.reader.VideoReader`) uses the first video stream, converted to RGB
 by FFmpeg's swscale.
 All frames of one video must share a size. The cache directory defaults to
 ``$XDG_CACHE_HOME/sepgan/frames`` (``~/.cache/sepgan/frames``). Cache files are
