@@ -25,9 +25,9 @@ from sepgan.data import (
     Vimeo90KSeptuplet,
     Vimeo90KTriplet,
     build_triplet_dataset,
-    detect_layout,
     video_triplets,
 )
+from sepgan.datasets import detect_layout
 
 HEIGHT, WIDTH = 32, 48
 SAMPLE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "eval" / "vimeo90k-septuplet-sample"

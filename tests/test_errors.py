@@ -11,7 +11,7 @@ from sepgan.cli import app
 from sepgan.config import ConfigError
 from sepgan.data import DatasetError
 from sepgan.errors import UserError, reports_user_errors, user_message
-from sepgan.evaluation.layouts import LayoutError
+from sepgan.evaluation.benchmarks import LayoutError
 from sepgan.media.formats import VideoError
 from sepgan.media.frames import FrameError
 from sepgan.retime import InterpolationError

@@ -27,16 +27,13 @@ import torch
 from torch.utils.data import Dataset
 
 from sepgan.data.augment import PairedAugment
-from sepgan.errors import UserError
+from sepgan.datasets import DatasetError
 from sepgan.media.frames import FrameError, from_uint8, load_image_uint8
 
+# DatasetError is defined beside the dataset readers (sepgan.datasets) and re-exported here.
 __all__ = ["DatasetError", "ImageTripletDataset", "TripletDataset", "check_gaps"]
 
 Triplet = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
-
-
-class DatasetError(UserError, ValueError):
-    """A dataset cannot be built or read; the message names the folder or file and why."""
 
 
 class TripletDataset(Dataset[Triplet]):

@@ -1,10 +1,11 @@
-"""Evaluation: benchmark layouts, metrics, baselines, peer adapters, and reports.
+"""Evaluation: benchmarks, metrics, baselines, peer adapters, and reports.
 
 ``sepgan evaluate PATH… --methods ours,average,repeat,flow,minterpolate,rife``
-opens each benchmark (:mod:`.layouts`), runs each method (:mod:`.methods`) on
-every triplet, scores the uint8 outputs (:mod:`.metrics`), and writes tables,
-per-sample scores, montages and plots (:mod:`.report`). Frames are RGB uint8
-H×W×3 throughout evaluation, since that is what is scored; see each module's
+opens each benchmark (:mod:`.benchmarks`, through the dataset readers of
+:mod:`sepgan.datasets`), runs each method (:mod:`.methods`) on every triplet,
+scores the uint8 outputs (:mod:`.metrics`), and writes tables, per-sample
+scores, montages and plots (:mod:`.report`). Frames are RGB uint8 H×W×3
+throughout evaluation, since that is what is scored; see each module's
 docstring for its conventions.
 """
 
@@ -16,9 +17,9 @@ from typing import Any
 # Names are imported on first use (PEP 562), so importing a submodule such as
 # sepgan.evaluation.cli (for `sepgan --help`) does not load torch through the others.
 _EXPORTS = {
-    "LAYOUTS": "choices", "ALL_METHODS": "choices",
-    "Benchmark": "layouts", "LayoutError": "layouts", "Sample": "layouts", "detect_layout": "layouts",
-    "open_benchmark": "layouts",
+    "BENCHMARK_NAMES": "choices", "ALL_METHODS": "choices",
+    "Benchmark": "benchmarks", "LayoutError": "benchmarks", "Sample": "benchmarks",
+    "open_benchmark": "benchmarks",
     "Method": "methods", "MethodUnavailable": "methods", "build_method": "methods",
     "METRICS": "metrics", "PSNR_CAP": "metrics", "interpolation_error": "metrics", "ms_ssim": "metrics",
     "psnr": "metrics", "ssim": "metrics",
@@ -30,14 +31,24 @@ _EXPORTS = {
 def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
         return getattr(importlib.import_module(f"sepgan.evaluation.{_EXPORTS[name]}"), name)
-    if name in {"layouts", "methods", "metrics", "pipeline", "runner", "report", "cli", "choices", "compare"}:
+    if name in {
+        "benchmarks",
+        "methods",
+        "metrics",
+        "pipeline",
+        "runner",
+        "report",
+        "cli",
+        "choices",
+        "compare",
+    }:
         return importlib.import_module(f"sepgan.evaluation.{name}")
     raise AttributeError(f"module 'sepgan.evaluation' has no attribute {name!r}")
 
 
 __all__ = [
     "ALL_METHODS",
-    "LAYOUTS",
+    "BENCHMARK_NAMES",
     "METRICS",
     "PSNR_CAP",
     "Benchmark",
@@ -48,7 +59,6 @@ __all__ = [
     "MethodUnavailable",
     "Sample",
     "build_method",
-    "detect_layout",
     "evaluate",
     "interpolation_error",
     "ms_ssim",

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from sepgan.errors import reports_user_errors
-from sepgan.evaluation.choices import ALL_METHODS, DEFAULT_METHODS, LAYOUTS, SNU_SPLITS
+from sepgan.evaluation.choices import ALL_METHODS, BENCHMARK_NAMES, DEFAULT_METHODS, SNU_SPLITS
 
 
 @reports_user_errors
@@ -27,7 +27,9 @@ def evaluate_command(
     methods: Annotated[
         str, typer.Option("--methods", "-m", help=f"Comma list from: {', '.join(ALL_METHODS)}.")
     ] = DEFAULT_METHODS,
-    layout: Annotated[str, typer.Option("--layout", help=f"auto, or one of: {', '.join(LAYOUTS)}.")] = "auto",
+    layout: Annotated[
+        str, typer.Option("--layout", help=f"auto, or one of: {', '.join(BENCHMARK_NAMES)}.")
+    ] = "auto",
     weights: Annotated[
         Path | None,
         typer.Option(

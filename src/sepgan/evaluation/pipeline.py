@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sepgan.errors import UserError
+from sepgan.evaluation.benchmarks import Benchmark, LayoutError, open_benchmark
 from sepgan.evaluation.choices import ALL_METHODS, DEFAULT_METHODS
-from sepgan.evaluation.layouts import Benchmark, LayoutError, open_benchmark
 from sepgan.evaluation.methods import build_method
 from sepgan.evaluation.report import format_markdown, write_report
 from sepgan.evaluation.runner import EvaluationError, EvaluationResult, evaluate
@@ -61,7 +61,7 @@ def default_output() -> Path:
 def open_benchmarks(
     paths: Sequence[Path], layout: str = "auto", snu_split: str = "hard", log: Callable[[str], None] = print
 ) -> list[Benchmark]:
-    """Open every path as a benchmark (:func:`~sepgan.evaluation.layouts.open_benchmark`), with
+    """Open every path as a benchmark (:func:`~sepgan.evaluation.benchmarks.open_benchmark`), with
     distinct names; a path that is not one is an :class:`EvaluationUserError`."""
     benchmarks: list[Benchmark] = []
     seen: dict[str, int] = {}

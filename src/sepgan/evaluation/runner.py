@@ -35,7 +35,7 @@ import numpy as np
 import torch
 
 from sepgan.errors import UserError
-from sepgan.evaluation.layouts import Benchmark, LayoutError
+from sepgan.evaluation.benchmarks import Benchmark, LayoutError
 from sepgan.evaluation.methods import Method, MethodUnavailable
 from sepgan.metrics import METRICS
 

@@ -1,4 +1,5 @@
-"""Every benchmark layout on small generated fixtures, plus the reference figure on the real dev sets."""
+"""Every benchmark layout as evaluation opens it, on small generated fixtures, plus the reference figure on
+the real dev sets. Detection and the readers are sepgan.datasets' (tests/test_datasets.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sepgan.evaluation.layouts import LayoutError, detect_layout, open_benchmark
+from sepgan.datasets import LayoutError, detect_layout
+from sepgan.evaluation.benchmarks import open_benchmark
 from sepgan.media.frames import from_uint8, save_image
 
 EVAL_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "eval"
@@ -59,8 +61,9 @@ def test_vimeo90k_triplet_list(tmp_path: Path):
         for index in (1, 2, 3):
             _write(tmp_path / "sequences" / name / f"im{index}.png", index * 10)
     (tmp_path / "tri_testlist.txt").write_text("00001/0002\n\n")
-    assert detect_layout(tmp_path) == "vimeo90k"
+    assert detect_layout(tmp_path) == "vimeo-triplet"
     benchmark = open_benchmark(tmp_path)
+    assert benchmark.layout == "vimeo90k"
     assert [s.name for s in benchmark] == ["00001/0002"]
     assert _values(benchmark) == [(10, 30, 20)]
 
@@ -68,9 +71,19 @@ def test_vimeo90k_triplet_list(tmp_path: Path):
 def test_vimeo90k_septuplets_give_overlapping_triplets(tmp_path: Path):
     for index in range(1, 8):
         _write(tmp_path / "sequences" / "00001" / "0266" / f"im{index}.png", index)
+    assert detect_layout(tmp_path) == "vimeo-septuplet"
     benchmark = open_benchmark(tmp_path)
-    assert benchmark.length == 5
+    assert benchmark.layout == "vimeo90k" and benchmark.length == 5
+    assert [s.name for s in benchmark][:2] == ["00001/0266/im2", "00001/0266/im3"]
     assert _values(benchmark)[0] == (1, 3, 2) and _values(benchmark)[-1] == (5, 7, 6)
+
+
+def test_vimeo90k_test_split_never_falls_back_to_the_training_list(tmp_path: Path):
+    for index in range(1, 8):
+        _write(tmp_path / "sequences" / "00001" / "0266" / f"im{index}.png", index)
+    (tmp_path / "sep_trainlist.txt").write_text("00001/0266\n")
+    with pytest.raises(LayoutError, match="sep_testlist.txt is missing"):
+        open_benchmark(tmp_path)
 
 
 def test_atd12k(tmp_path: Path):
@@ -80,6 +93,14 @@ def test_atd12k(tmp_path: Path):
     _write(clip / "frame3.png", 3)
     assert detect_layout(tmp_path) == "atd12k"
     assert _values(open_benchmark(tmp_path)) == [(1, 3, 2)]
+    assert [s.name for s in open_benchmark(clip)] == [clip.name]  # one clip on its own
+
+
+def test_atd12k_clip_without_its_target_is_an_error(tmp_path: Path):
+    _write(tmp_path / "clip" / "frame1.png", 1)
+    _write(tmp_path / "clip" / "frame3.png", 3)
+    with pytest.raises(LayoutError, match=r"clip: frame2\.\* is missing"):
+        open_benchmark(tmp_path, layout="atd12k")
 
 
 def test_snufilm_list_with_foreign_prefix(tmp_path: Path):
@@ -99,8 +120,17 @@ def test_snufilm_list_with_foreign_prefix(tmp_path: Path):
 def test_frame_folder_drops_every_other_frame(tmp_path: Path):
     for index in range(1, 7):  # 6 frames → triplets (1,3;2), (3,5;4)
         _write(tmp_path / f"{index}.png", index)
-    assert detect_layout(tmp_path) == "video"
-    assert _values(open_benchmark(tmp_path)) == [(1, 3, 2), (3, 5, 4)]
+    assert detect_layout(tmp_path) == "frame-folders"
+    benchmark = open_benchmark(tmp_path)
+    assert benchmark.layout == "video" and [s.name for s in benchmark] == ["2", "4"]
+    assert _values(benchmark) == [(1, 3, 2), (3, 5, 4)]
+
+
+def test_frames_named_frame1_to_n_are_a_sequence_not_a_clip(tmp_path: Path):
+    for index in range(1, 6):  # ffmpeg's frame%d.png
+        _write(tmp_path / f"frame{index}.png", index)
+    benchmark = open_benchmark(tmp_path)
+    assert benchmark.layout == "video" and _values(benchmark) == [(1, 3, 2), (3, 5, 4)]
 
 
 def test_video_file_streams_triplets(tmp_path: Path):
@@ -129,6 +159,12 @@ def test_missing_and_empty_paths_are_user_errors(tmp_path: Path):
         open_benchmark(tmp_path / "empty")
     with pytest.raises(LayoutError, match="no ucf101 samples"):
         open_benchmark(tmp_path / "empty", layout="ucf101")
+    (tmp_path / "prepared").mkdir()
+    (tmp_path / "prepared" / "prepared.json").write_text("{}")
+    with pytest.raises(LayoutError, match="does not read"):
+        open_benchmark(tmp_path / "prepared")
+    with pytest.raises(LayoutError, match="unknown layout 'prepared'"):
+        open_benchmark(tmp_path / "prepared", layout="prepared")
 
 
 @pytest.mark.parametrize(("name", "expected"), [("middlebury-other", 28.00), ("davis", 21.90)])
