@@ -106,6 +106,33 @@ def test_config_file_overrides_and_types(tmp_path):
     assert config.data.paths == ["a", "b"] and config.data.flip_vertical is False
 
 
+def test_exponent_numbers_in_a_config_file_read_as_numbers(tmp_path):
+    # PyYAML alone (YAML 1.1) reads 1e-4 as the string "1e-4"; files and overrides share one loader.
+    path = tmp_path / "run.yaml"
+    path.write_text(
+        "max_steps: 2e3\n"
+        "optim:\n"
+        "  generator_lr: 1e-4\n"
+        "  discriminator_lr: -2E-3\n"
+        "  gradient_penalty_weight: 5e3\n"
+        "  discriminator_betas: [0, 9e-1]\n"
+    )
+    config = load_config(path)
+    optim = config.optim
+    assert (optim.generator_lr, optim.discriminator_lr, optim.gradient_penalty_weight) == (1e-4, -2e-3, 5e3)
+    assert all(isinstance(value, float) for value in (optim.generator_lr, optim.discriminator_lr))
+    assert optim.discriminator_betas == [0.0, 0.9] and config.max_steps == 2000
+    assert load_config(None, ["optim.generator_lr=1e-4"]).optim.generator_lr == optim.generator_lr
+
+
+@pytest.mark.parametrize("text", ["fast", "1e-4x", "1e"])
+def test_a_non_numeric_string_in_a_config_file_is_refused(tmp_path, text):
+    path = tmp_path / "run.yaml"
+    path.write_text(f"optim:\n  generator_lr: {text}\n")
+    with pytest.raises(ConfigError, match=f"optim.generator_lr must be a number, got '{text}'"):
+        load_config(path)
+
+
 @pytest.mark.parametrize(
     "overrides,message",
     [
