@@ -143,7 +143,7 @@ class TrainConfig:
     lambda_l1: LambdaSchedule = field(default_factory=LambdaSchedule)
 
     def validate(self) -> None:
-        from sepgan.training.objectives import objective  # here: training imports this module
+        from sepgan.training.objectives import objective  # here: this module stays torch-free at import
 
         try:
             objective(self.mode)

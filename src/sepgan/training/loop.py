@@ -66,7 +66,8 @@ from sepgan.runtime import (
     seed_everything,
     set_rng_state,
 )
-from sepgan.training.gan import Batch, discriminator_step, generator_step
+from sepgan.training.batch import Batch
+from sepgan.training.gan import discriminator_step, generator_step
 from sepgan.training.objectives import Objective, objective
 
 logger = logging.getLogger(__name__)
@@ -457,7 +458,7 @@ def _distribute(run: _Run) -> None:
 
 
 def _batches_per_step(run: _Run) -> int:
-    return max(1, run.objective.critic_steps(run.config.optim))
+    return max(1, run.objective.critic_steps(run.config.optim.n_critic))
 
 
 def _loader(run: _Run, dataset: Dataset, augment: PairedAugment, sampler: DistributedSampler) -> DataLoader:
@@ -486,7 +487,7 @@ def _train_step(run: _Run, batches: Iterator[Batch]) -> dict[str, float]:
                             (run.discriminator_optimizer, config.optim.discriminator_lr)):  # fmt: skip
         for group in optimizer.param_groups if optimizer is not None else ():
             group["lr"] = base * scale
-    for _ in range(run.objective.critic_steps(config.optim)):
+    for _ in range(run.objective.critic_steps(config.optim.n_critic)):
         batch = next(batches).to(run.runtime.device)
         logs.update(
             discriminator_step(
