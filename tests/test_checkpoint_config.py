@@ -35,6 +35,23 @@ def test_pretrained_folder_rebuilds_the_model_alone(tmp_path):
         assert torch.equal(rebuilt(frame0, frame1), model.eval()(frame0, frame1))
 
 
+@pytest.mark.parametrize("with_network", [False, True])
+def test_a_config_saved_with_the_old_name_corrections_still_loads(tmp_path, with_network):
+    model = create_model("flow-sepconv-tiny", flow_variants=1, with_network=with_network)
+    save_pretrained(model, tmp_path / "ckpt")
+    spec = json.loads((tmp_path / "ckpt" / "config.json").read_text())
+    spec["config"]["corrections"] = spec["config"].pop("with_network")  # as saved before the rename
+    (tmp_path / "ckpt" / "config.json").write_text(json.dumps(spec))
+    rebuilt = load_pretrained(tmp_path / "ckpt")
+    assert rebuilt.config == model.config and rebuilt.with_network is with_network
+    # a load-time override may use the new name on an old config
+    assert load_pretrained(tmp_path / "ckpt", overrides={"with_network": with_network}).config == model.config
+    spec["config"]["with_network"] = with_network  # both names: no guessing which one counts
+    (tmp_path / "ckpt" / "config.json").write_text(json.dumps(spec))
+    with pytest.raises(CheckpointError, match="both 'corrections' and its new name 'with_network'"):
+        load_pretrained(tmp_path / "ckpt")
+
+
 def test_half_precision_weights_load_as_float32(tmp_path):
     model = create_model("sepconv-tiny")
     save_pretrained(model, tmp_path / "ckpt", half=True)

@@ -326,7 +326,7 @@ def test_the_bundled_flow_ensemble_is_the_classical_part_alone():
     frames = moving_frames(3, 64, 96, shift=(3, 5), seed=5)
     interpolator = Interpolator.from_pretrained("flow-ensemble", device="cpu")
     model = interpolator.model
-    assert model.architecture == "flow-sepconv" and not model.corrections and model.flow_variants == 4
+    assert model.architecture == "flow-sepconv" and not model.with_network and model.flow_variants == 4
     assert sum(p.numel() for p in model.parameters()) == 0
     middle = interpolator.interpolate(to_tensor(frames[0])[0], to_tensor(frames[2])[0])
     ours = np.floor(middle.permute(1, 2, 0).numpy() * 255 + 0.5)
