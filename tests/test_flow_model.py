@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from sepgan.checkpoint import load_pretrained, save_pretrained
-from sepgan.config import load_config
+from sepgan.config import load_train_config
 from sepgan.data import DatasetError, build_triplet_dataset
 from sepgan.data.augment import PairedAugment
 from sepgan.data.prepared import PreparedTriplets, prepare_dataset
@@ -304,7 +304,7 @@ def test_prepare_is_atomic_and_refuses_bad_input(footage, tmp_path):
 
 def test_training_on_a_prepared_set_passes_whole_frame_flows(footage, tmp_path, monkeypatch):
     prepare_dataset([footage], tmp_path / "set", gaps=(1,), crop_size=32, stride=1)
-    config = load_config(
+    config = load_train_config(
         None,
         [
             f"output_dir={tmp_path / 'run'}", f"data.paths=[{tmp_path / 'set'}]", "data.crop_size=32",

@@ -2,6 +2,14 @@
 
 from sepgan.training.batch import Batch
 from sepgan.training.gan import discriminator_step, generator_step
-from sepgan.training.loop import TrainingError, TrainResult, psnr, train
+from sepgan.training.loop import TrainingError, TrainResult, batch_psnr, train
 
-__all__ = ["Batch", "TrainResult", "TrainingError", "discriminator_step", "generator_step", "psnr", "train"]
+__all__ = [
+    "Batch",
+    "TrainResult",
+    "TrainingError",
+    "batch_psnr",
+    "discriminator_step",
+    "generator_step",
+    "train",
+]

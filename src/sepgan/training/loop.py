@@ -89,12 +89,13 @@ class TrainResult:
     validation_psnr: float | None = None
 
 
-def psnr(prediction: torch.Tensor, target: torch.Tensor) -> float:
-    """Mean per-image PSNR in dB of B×3×H×W tensors in [0, 1], with ``sepgan evaluate``'s convention."""
+def batch_psnr(prediction: torch.Tensor, target: torch.Tensor) -> float:
+    """Mean per-image :func:`sepgan.metrics.psnr` (dB, ``sepgan evaluate``'s convention) of
+    B×3×H×W tensors in [0, 1]."""
     return _mean_metric(metrics.psnr, prediction, target)
 
 
-def sharpness_ratio(prediction: torch.Tensor, target: torch.Tensor) -> float:
+def batch_sharpness_ratio(prediction: torch.Tensor, target: torch.Tensor) -> float:
     """Mean per-image :func:`sepgan.metrics.sharpness_ratio` of B×3×H×W tensors in [0, 1] (1.0 = as sharp)."""
     return _mean_metric(metrics.sharpness_ratio, prediction, target)
 
@@ -551,15 +552,15 @@ def _validate(run: _Run) -> None:
     with torch.no_grad(), run.runtime.autocast():  # in chunks: a held-out set can be large
         output = torch.cat([chunk.generate(model).float() for chunk in validation.chunks(16)])
     model.train()
-    value = psnr(output, validation.target)
-    baseline = psnr(0.5 * (validation.frame0 + validation.frame1), validation.target)
+    value = batch_psnr(output, validation.target)
+    baseline = batch_psnr(0.5 * (validation.frame0 + validation.frame1), validation.target)
     run.result.validation_psnr = value
     run.run_log.scalars(
         step,
         {
             "validation/psnr": value,
             "validation/psnr_average_baseline": baseline,
-            "validation/sharpness_ratio": sharpness_ratio(output, validation.target),
+            "validation/sharpness_ratio": batch_sharpness_ratio(output, validation.target),
         },
     )
     if run.is_main and math.isfinite(value) and (run.best_psnr is None or value > run.best_psnr):
