@@ -2,7 +2,8 @@
 
 from sepgan.training.batch import Batch
 from sepgan.training.gan import discriminator_step, generator_step
-from sepgan.training.loop import TrainingError, TrainResult, batch_psnr, train
+from sepgan.training.loop import TrainingError, TrainResult, train
+from sepgan.training.run_log import batch_psnr
 
 __all__ = [
     "Batch",
