@@ -25,7 +25,7 @@ import torch
 
 from sepgan import losses
 from sepgan.checkpoint import load_pretrained
-from sepgan.config import load_config
+from sepgan.config import load_train_config
 from sepgan.models import create_model
 from sepgan.training.loop import _build_data, _collate
 from sepgan.weights import resolve_weights
@@ -44,7 +44,7 @@ ADVERSARIES = [
 
 def batches(fakes: str) -> list[tuple[torch.Tensor, ...]]:
     """(frame0, fake, frame1, real) batches of 8 crops of 96², the first TRAIN_BATCHES for training."""
-    config = load_config("configs/flow-dcgan.yaml")
+    config = load_train_config("configs/flow-dcgan.yaml")
     dataset, augment, _ = _build_data(config, rank=0, world_size=1)
     generator = load_pretrained(resolve_weights("sepgan-flow")).eval()
     result = []

@@ -104,12 +104,12 @@ def test_bad_options_name_the_setting():
 
 
 def test_a_model_without_a_network_starts_from_the_bundled_one(clip):
-    classical = create_model("flow-sepconv", flow_variants=1, corrections=False)
+    classical = create_model("flow-sepconv", flow_variants=1, with_network=False)
     assert not list(classical.parameters())
     base = Interpolator(classical, device="cpu", precision="fp32")
     result = adapt(base, clip, dataclasses.replace(QUICK, steps=1, guard=False), progress=False)
     network = result.interpolator.model
-    assert network.corrections and network.flow_variants == 1  # the loaded model's classical settings
+    assert network.with_network and network.flow_variants == 1  # the loaded model's classical settings
     bundled = load_pretrained(__import__("sepgan.weights", fromlist=["x"]).resolve_weights("sepgan-flow"))
     assert network.channels == bundled.channels
 

@@ -18,7 +18,7 @@ from sepgan.checkpoint import (
     save_pretrained,
     save_training_state,
 )
-from sepgan.config import ConfigError, LambdaSchedule, load_config
+from sepgan.config import ConfigError, LambdaSchedule, load_train_config
 from sepgan.models import create_model
 from sepgan.runtime import resolve_runtime, rng_state, set_rng_state
 
@@ -33,6 +33,23 @@ def test_pretrained_folder_rebuilds_the_model_alone(tmp_path):
     frame0, frame1 = torch.rand(2, 1, 3, 32, 32)
     with torch.no_grad():
         assert torch.equal(rebuilt(frame0, frame1), model.eval()(frame0, frame1))
+
+
+@pytest.mark.parametrize("with_network", [False, True])
+def test_a_config_saved_with_the_old_name_corrections_still_loads(tmp_path, with_network):
+    model = create_model("flow-sepconv-tiny", flow_variants=1, with_network=with_network)
+    save_pretrained(model, tmp_path / "ckpt")
+    spec = json.loads((tmp_path / "ckpt" / "config.json").read_text())
+    spec["config"]["corrections"] = spec["config"].pop("with_network")  # as saved before the rename
+    (tmp_path / "ckpt" / "config.json").write_text(json.dumps(spec))
+    rebuilt = load_pretrained(tmp_path / "ckpt")
+    assert rebuilt.config == model.config and rebuilt.with_network is with_network
+    # a load-time override may use the new name on an old config
+    assert load_pretrained(tmp_path / "ckpt", overrides={"with_network": with_network}).config == model.config
+    spec["config"]["with_network"] = with_network  # both names: no guessing which one counts
+    (tmp_path / "ckpt" / "config.json").write_text(json.dumps(spec))
+    with pytest.raises(CheckpointError, match="both 'corrections' and its new name 'with_network'"):
+        load_pretrained(tmp_path / "ckpt")
 
 
 def test_half_precision_weights_load_as_float32(tmp_path):
@@ -99,11 +116,40 @@ def test_training_state_round_trip_with_rng_loads_weights_only(tmp_path):
 def test_config_file_overrides_and_types(tmp_path):
     path = tmp_path / "run.yaml"
     path.write_text("mode: dcgan\ndata:\n  batch_size: 16\n")
-    config = load_config(path, ["optim.generator_lr=1e-4", "data.paths=[a, b]", "data.flip_vertical=false"])
+    config = load_train_config(
+        path, ["optim.generator_lr=1e-4", "data.paths=[a, b]", "data.flip_vertical=false"]
+    )
     assert config.mode == "dcgan"
     assert config.data.batch_size == 16
     assert config.optim.generator_lr == pytest.approx(1e-4) and isinstance(config.optim.generator_lr, float)
     assert config.data.paths == ["a", "b"] and config.data.flip_vertical is False
+
+
+def test_exponent_numbers_in_a_config_file_read_as_numbers(tmp_path):
+    # PyYAML alone (YAML 1.1) reads 1e-4 as the string "1e-4"; files and overrides share one loader.
+    path = tmp_path / "run.yaml"
+    path.write_text(
+        "max_steps: 2e3\n"
+        "optim:\n"
+        "  generator_lr: 1e-4\n"
+        "  discriminator_lr: -2E-3\n"
+        "  gradient_penalty_weight: 5e3\n"
+        "  discriminator_betas: [0, 9e-1]\n"
+    )
+    config = load_train_config(path)
+    optim = config.optim
+    assert (optim.generator_lr, optim.discriminator_lr, optim.gradient_penalty_weight) == (1e-4, -2e-3, 5e3)
+    assert all(isinstance(value, float) for value in (optim.generator_lr, optim.discriminator_lr))
+    assert optim.discriminator_betas == [0.0, 0.9] and config.max_steps == 2000
+    assert load_train_config(None, ["optim.generator_lr=1e-4"]).optim.generator_lr == optim.generator_lr
+
+
+@pytest.mark.parametrize("text", ["fast", "1e-4x", "1e"])
+def test_a_non_numeric_string_in_a_config_file_is_refused(tmp_path, text):
+    path = tmp_path / "run.yaml"
+    path.write_text(f"optim:\n  generator_lr: {text}\n")
+    with pytest.raises(ConfigError, match=f"optim.generator_lr must be a number, got '{text}'"):
+        load_train_config(path)
 
 
 @pytest.mark.parametrize(
@@ -119,16 +165,16 @@ def test_config_file_overrides_and_types(tmp_path):
 )
 def test_bad_overrides_are_rejected(overrides, message):
     with pytest.raises(ConfigError, match=message):
-        load_config(None, overrides)
+        load_train_config(None, overrides)
 
 
 def test_shipped_configs_load_with_seed_defaults():
     from pathlib import Path
 
     configs = Path(__file__).resolve().parents[1] / "configs"
-    dcgan = load_config(configs / "dcgan.yaml")
-    wgan = load_config(configs / "wgan-gp.yaml")
-    l1 = load_config(configs / "l1.yaml")
+    dcgan = load_train_config(configs / "dcgan.yaml")
+    wgan = load_train_config(configs / "wgan-gp.yaml")
+    l1 = load_train_config(configs / "l1.yaml")
     assert (dcgan.data.batch_size, dcgan.data.crop_size) == (128, 64)
     assert dcgan.optim.generator_betas == [0.5, 0.999] and dcgan.optim.generator_lr == 3e-4
     assert wgan.optim.discriminator_betas == [0.0, 0.9] and wgan.optim.n_critic == 5
@@ -147,7 +193,7 @@ def test_learning_rate_decay_is_cosine_then_flat_and_a_function_of_the_step():
     warm = OptimConfig(warmup_steps=10)
     assert warm.lr_scale(0) == pytest.approx(0.1) and warm.lr_scale(4) == pytest.approx(0.5)
     assert warm.lr_scale(9) == warm.lr_scale(500) == 1.0
-    flow = load_config(Path(__file__).resolve().parents[1] / "configs" / "flow.yaml")
+    flow = load_train_config(Path(__file__).resolve().parents[1] / "configs" / "flow.yaml")
     assert flow.model.name == "flow-sepconv" and flow.optim.decay_steps == flow.max_steps
 
 

@@ -18,11 +18,11 @@ from synthetic import moving_frames
 def test_the_default_is_the_flow_ensemble_and_the_learned_model_ships_in_fp16():
     assert DEFAULT_WEIGHTS == "flow-ensemble" and {"flow-ensemble", "sepgan-flow"} <= set(bundled_weights())
     default = Interpolator.from_pretrained(None, device="cpu").model
-    assert default.architecture == "flow-sepconv" and not default.corrections
+    assert default.architecture == "flow-sepconv" and not default.with_network
     assert sum(p.numel() for p in default.parameters()) == 0  # the classical part alone
     assert (resolve_weights("sepgan-flow") / "model.safetensors").stat().st_size < 4 * 2**20
     learned = Interpolator.from_pretrained("sepgan-flow", device="cpu").model
-    assert learned.corrections and learned.flow_variants == 4
+    assert learned.with_network and learned.flow_variants == 4
     assert all(p.dtype == torch.float32 for p in learned.parameters())  # fp16 on disk only
 
 
@@ -109,7 +109,7 @@ def test_the_gan_model_ships_and_interpolates_a_pair_from_the_command_line(tmp_p
     folder = resolve_weights("sepgan-gan")
     assert (folder / "model.safetensors").stat().st_size < 4 * 2**20
     gan = load_pretrained(folder)
-    assert gan.architecture == "flow-sepconv" and gan.corrections and gan.flow_variants == 4
+    assert gan.architecture == "flow-sepconv" and gan.with_network and gan.flow_variants == 4
     metadata = json.loads((folder / "config.json").read_text())["metadata"]
     assert metadata["mode"] in ("dcgan", "wgan-gp")  # an adversarial fine-tune, not the L1 weights
     l1 = load_pretrained(resolve_weights("sepgan-flow"))

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from sepgan.checkpoint import load_pretrained, save_pretrained
-from sepgan.config import load_config
+from sepgan.config import load_train_config
 from sepgan.data import DatasetError, build_triplet_dataset
 from sepgan.data.augment import PairedAugment
 from sepgan.data.prepared import PreparedTriplets, prepare_dataset
@@ -304,7 +304,7 @@ def test_prepare_is_atomic_and_refuses_bad_input(footage, tmp_path):
 
 def test_training_on_a_prepared_set_passes_whole_frame_flows(footage, tmp_path, monkeypatch):
     prepare_dataset([footage], tmp_path / "set", gaps=(1,), crop_size=32, stride=1)
-    config = load_config(
+    config = load_train_config(
         None,
         [
             f"output_dir={tmp_path / 'run'}", f"data.paths=[{tmp_path / 'set'}]", "data.crop_size=32",
@@ -326,7 +326,7 @@ def test_the_bundled_flow_ensemble_is_the_classical_part_alone():
     frames = moving_frames(3, 64, 96, shift=(3, 5), seed=5)
     interpolator = Interpolator.from_pretrained("flow-ensemble", device="cpu")
     model = interpolator.model
-    assert model.architecture == "flow-sepconv" and not model.corrections and model.flow_variants == 4
+    assert model.architecture == "flow-sepconv" and not model.with_network and model.flow_variants == 4
     assert sum(p.numel() for p in model.parameters()) == 0
     middle = interpolator.interpolate(to_tensor(frames[0])[0], to_tensor(frames[2])[0])
     ours = np.floor(middle.permute(1, 2, 0).numpy() * 255 + 0.5)

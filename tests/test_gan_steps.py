@@ -14,7 +14,7 @@ import torch
 
 from sepgan import losses
 from sepgan.checkpoint import load_pretrained, load_training_state
-from sepgan.config import load_config
+from sepgan.config import load_train_config
 from sepgan.models import create_model
 from sepgan.runtime import resolve_runtime
 from sepgan.training import Batch, discriminator_step, generator_step, train
@@ -153,7 +153,7 @@ def clip(tmp_path_factory):
 
 
 def gan_config(clip, output_dir, steps, extra=()):
-    return load_config(
+    return load_train_config(
         None,
         [
             "mode=dcgan",

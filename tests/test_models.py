@@ -221,6 +221,66 @@ def test_registry_round_trip_through_checkpoint_metadata(name: str) -> None:
     rebuilt.load_state_dict(model.state_dict(), strict=True)
 
 
+# What each registered model saved in config.json while every class wrote its config by hand
+# (before sepgan.models.configurable), except FlowSepConv's "corrections", now "with_network".
+_SEPCONV_FLAGS = {"input_normalization": False, "kernel_normalization": False, "delayed_padding": False}
+_FLOW = {
+    "flow_preset": "fine",
+    "flow_scale": 16.0,
+    "middle_iterations": 1,
+    "flow_variants": 4,
+    "with_network": True,
+}
+_PATCH = {"channels": [32, 64, 128, 256]}
+SAVED_CONFIGS = {
+    "sepconv": ("sepconv", {"kernel_size": 51, "channels": [32, 64, 128, 256, 512], **_SEPCONV_FLAGS}),
+    "sepconv-lite": ("sepconv", {"kernel_size": 51, "channels": [16, 32, 64, 128, 256], **_SEPCONV_FLAGS}),
+    "sepconv-tiny": ("sepconv", {"kernel_size": 5, "channels": [4, 8, 8, 8, 8], **_SEPCONV_FLAGS}),
+    "flow-sepconv": ("flow-sepconv", {"kernel_size": 7, "channels": [16, 32, 48, 64, 96], **_FLOW}),
+    "flow-sepconv-tiny": ("flow-sepconv", {"kernel_size": 3, "channels": [4, 8, 8, 8, 8], **_FLOW}),
+    "dcgan-discriminator": (
+        "dcgan-discriminator", {"image_size": 64, "channels": [64, 128, 256, 512], "batch_norm": True}
+    ),
+    "wgan-critic": ("wgan-critic", {"image_size": 64, "channels": [64, 128, 256, 512]}),
+    "patch-discriminator": (
+        "patch-discriminator", {**_PATCH, "spectral_norm": True, "normalization": "none", "image_size": None}
+    ),
+    "patch-critic": (
+        "patch-discriminator", {**_PATCH, "spectral_norm": False, "normalization": "none", "image_size": None}
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(SAVED_CONFIGS))
+def test_recorded_config_is_what_the_hand_written_one_saved(name: str) -> None:
+    architecture, saved = SAVED_CONFIGS[name]
+    model = create_model(name)
+    assert model.architecture == architecture
+    # The JSON text, so key order and int vs float (16.0, not 16) count too.
+    assert json.dumps(model.config) == json.dumps(saved)
+
+
+def test_recorded_config_converts_arguments_to_their_annotations() -> None:
+    model = create_model("sepconv-tiny", kernel_size=7, channels=(4, 8.0, 8, 8, 8), delayed_padding=1)
+    assert json.dumps(model.config) == json.dumps(
+        {"kernel_size": 7, "channels": [4, 8, 8, 8, 8], "input_normalization": False,
+         "kernel_normalization": False, "delayed_padding": True}
+    )  # fmt: skip
+    flow = create_model("flow-sepconv-tiny", flow_scale=8, with_network=False)
+    assert (flow.config["flow_scale"], flow.config["with_network"]) == (8.0, False)
+    patch = create_model("patch-critic", image_size=32)
+    assert patch.config["image_size"] == 32 and patch.config["spectral_norm"] is False
+
+
+def test_register_to_config_refuses_a_constructor_it_could_not_record() -> None:
+    from sepgan.models.configurable import register_to_config
+
+    with pytest.raises(TypeError, match="kwargs"):
+
+        @register_to_config
+        def __init__(self, width: int = 4, **options) -> None: ...
+
+
 def test_presets_carry_their_widths() -> None:
     lite = create_model("sepconv-lite")
     assert lite.architecture == "sepconv"

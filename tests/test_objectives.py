@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from sepgan.config import ConfigError, OptimConfig, TrainConfig
+from sepgan.config import ConfigError, TrainConfig
 from sepgan.models import create_model
 from sepgan.runtime import resolve_runtime
 from sepgan.training import Batch, discriminator_step, generator_step
@@ -13,8 +13,7 @@ from sepgan.training.objectives import OBJECTIVES, objective
 
 
 def test_each_mode_states_its_adversary_and_critic_steps():
-    optim = OptimConfig(n_critic=5)
-    table = {name: (o.discriminator, o.critic_steps(optim)) for name, o in OBJECTIVES.items()}
+    table = {name: (o.discriminator, o.critic_steps(n_critic=5)) for name, o in OBJECTIVES.items()}
     assert table == {"l1": (None, 0), "dcgan": ("dcgan-discriminator", 1), "wgan-gp": ("wgan-critic", 5)}
 
 

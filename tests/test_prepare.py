@@ -10,7 +10,7 @@ import shutil
 
 import pytest
 
-from sepgan.config import load_config
+from sepgan.config import load_train_config
 from sepgan.data.prepared import PreparedTriplets, prepare_dataset
 from sepgan.training import train
 from synthetic import faded, make_clip, moving_frames, write_frame_folder
@@ -84,7 +84,7 @@ def test_prepare_caps_each_source_and_is_the_same_with_workers(tree, tmp_path):
 def test_training_validates_on_held_out_sources(tree, tmp_path):
     prepare_dataset([tree / "shots"], tmp_path / "train", gaps=(1,), crop_size=32, stride=1)
     prepare_dataset([tree / "raw.data"], tmp_path / "val", gaps=(1,), crop_size=48, stride=2)
-    config = load_config(
+    config = load_train_config(
         None,
         [
             f"output_dir={tmp_path / 'run'}", f"data.paths=[{tmp_path / 'train'}]",

@@ -21,7 +21,7 @@ runner = CliRunner()
 )
 def test_each_preset_builds_its_model(name, variants, dis, network):
     model = load_interpolator(None, preset=name, device="cpu").model
-    assert (model.flow_variants, model.flow_preset, model.corrections) == (variants, dis, network)
+    assert (model.flow_variants, model.flow_preset, model.with_network) == (variants, dis, network)
     method = build_method(
         "ours", weights=PRESETS[name].weights, device="cpu", overrides=PRESETS[name].overrides
     )

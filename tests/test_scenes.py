@@ -125,7 +125,7 @@ def test_interpolate_and_prepare_find_the_same_cut(tmp_path):
 
     frames = moving_frames(6, 48, 64, shift=(0, 1), seed=1) + moving_frames(6, 48, 64, shift=(1, 0), seed=2)
     assert scene_cuts(thumbnail(frame) for frame in frames) == [5]
-    model = model_from_config("flow-sepconv", {"corrections": False, "flow_variants": 1})
+    model = model_from_config("flow-sepconv", {"with_network": False, "flow_variants": 1})
     stats = RetimeStats()
     outputs = list(retime(frames, Interpolator(model), Retiming.for_factor(2), hold_tail=False, stats=stats))
     assert stats.scene_cuts == 1

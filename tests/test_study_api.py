@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 
 from sepgan.study.cli import study_app
 from sepgan.study.clips import create_study, probe
-from sepgan.study.config import StudyError, load_config
+from sepgan.study.config import StudyError, load_study_config
 from sepgan.study.report import _chart_figure, build_report, format_text, write_report
 from sepgan.study.server import MAX_BODY_BYTES, NewSessionLimit, create_app, is_low_refresh
 
@@ -100,7 +100,7 @@ def _rows(study_dir: Path, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
 
 
 def test_create_keeps_true_frame_rates_and_retimes_slow_motion(study_dir: Path) -> None:
-    config = load_config(study_dir)
+    config = load_study_config(study_dir)
     assert [clip.speed for clip in config.clips.values()] == [1.0, 0.5, 0.25]
     assert {c.a: c.b for c in config.comparisons.values()} == {"m1": "m0"}
     for token, media in config.media.items():
@@ -200,7 +200,7 @@ def test_each_participant_gets_every_trial_once_plus_the_attention_check(client:
 
 
 def test_the_mapping_never_leaks(client: TestClient, study_dir: Path) -> None:
-    config = load_config(study_dir)
+    config = load_study_config(study_dir)
     secrets_ = {CANDIDATE_NAME, "original", "candidate.mp4", str(study_dir), *config.media}
     secrets_ |= {m.source for m in config.methods.values()}
     bodies = [client.get("/").text, client.get("/static/study.js").text, client.get("/static/study.css").text]
@@ -279,7 +279,7 @@ def test_media_is_served_only_by_alias_and_supports_range_requests(
     client: TestClient, study_dir: Path
 ) -> None:
     trial = _start(client)
-    config = load_config(study_dir)
+    config = load_study_config(study_dir)
     real_token = next(iter(config.media))
     assert client.get(f"/media/{real_token}.mp4").status_code == 404  # file tokens are not URLs
     alias = trial["left"].removeprefix("/media/").removesuffix(".mp4")
@@ -295,7 +295,7 @@ _PER_RESPONSE = {"content-length", "date", "etag"}
 
 def test_media_headers_do_not_tell_methods_apart(client: TestClient, study_dir: Path) -> None:
     # Encode order shows in file mtimes: make it blatant, the original oldest by a day.
-    config = load_config(study_dir)
+    config = load_study_config(study_dir)
     for index, media in enumerate(sorted(config.media.values(), key=lambda m: m.method)):
         os.utime(study_dir / media.path, (1_700_000_000 + 86_400 * index,) * 2)
     _start(client)
@@ -527,7 +527,7 @@ def test_report_says_plainly_when_exclusion_leaves_no_vote(
 
 @pytest.mark.parametrize(("wins_a", "wins_b"), [(0, 4), (4, 0), (2, 2), (0, 0)])
 def test_chart_draws_every_p_value_label_visibly(study_dir: Path, wins_a: int, wins_b: int) -> None:
-    config = load_config(study_dir)
+    config = load_study_config(study_dir)
     [(comparison_id, comparison)] = config.comparisons.items()
     clip_id = next(iter(config.clips))
     votes = [

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from sepgan.checkpoint import load_pretrained, load_training_state
-from sepgan.config import load_config
-from sepgan.training import TrainingError, psnr, train
+from sepgan.config import load_train_config
+from sepgan.training import TrainingError, batch_psnr, train
 from synthetic import moving_frames, to_tensor, write_frame_folder
 
 TINY_MODEL = ["model.name=sepconv-tiny"]
@@ -26,7 +26,7 @@ def clips(tmp_path_factory):
 
 
 def tiny_config(clips, output_dir, mode, steps, extra=()):
-    return load_config(
+    return load_train_config(
         None,
         [
             f"mode={mode}",
@@ -180,7 +180,7 @@ def test_overfit_one_translated_triplet_beats_averaging(tmp_path):
     """L1 on one triplet with a 4 px translation: SepConv must move pixels, not average them."""
     frames = moving_frames(3, 64, 64, shift=(2, -2), seed=7)  # frame0 → frame1 moves (4, -4) px
     write_frame_folder(tmp_path / "clip", frames)
-    config = load_config(
+    config = load_train_config(
         None,
         [
             f"output_dir={tmp_path / 'run'}",
@@ -207,8 +207,8 @@ def test_overfit_one_translated_triplet_beats_averaging(tmp_path):
     model = load_pretrained(tmp_path / "run" / "generator")
     with torch.no_grad():
         prediction = model(frame0, frame1)
-    model_psnr = psnr(prediction, target)
-    average_psnr = psnr(0.5 * (frame0 + frame1), target)
+    model_psnr = batch_psnr(prediction, target)
+    average_psnr = batch_psnr(0.5 * (frame0 + frame1), target)
     print(f"overfit: model {model_psnr:.2f} dB vs average {average_psnr:.2f} dB")
     assert result.validation_psnr == pytest.approx(model_psnr, abs=0.05)
     assert model_psnr > average_psnr + 5.0

@@ -111,7 +111,7 @@ def load_pretrained(
     rejects, a :class:`CheckpointError` naming the option. Options that change
     the tensors' shapes make the weights fail to load.
     """
-    from sepgan.models import model_from_config
+    from sepgan.models import model_from_config, upgrade_config
 
     folder = Path(folder)
     config_path, weights_path = folder / CONFIG_NAME, folder / WEIGHTS_NAME
@@ -122,7 +122,8 @@ def load_pretrained(
             raise CheckpointError(f"checkpoint is incomplete: {required} is missing")
     try:
         spec = json.loads(config_path.read_text())
-        architecture, config = spec["architecture"], dict(spec["config"])
+        architecture = spec["architecture"]
+        config = upgrade_config(architecture, spec["config"])  # old argument names → new
     except (json.JSONDecodeError, KeyError, TypeError) as error:
         raise CheckpointError(f"{config_path} is not a valid sepgan config: {error}") from error
     for parameter in overrides or {}:

@@ -78,7 +78,7 @@ def train(
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
     """Train a SepConv generator: mode l1, dcgan (BCE + λ·L1) or wgan-gp (critic + GP + λ·L1)."""
-    from sepgan.config import load_config
+    from sepgan.config import load_train_config
     from sepgan.training import train as run_training
 
     all_overrides = list(overrides or [])
@@ -86,7 +86,7 @@ def train(
         all_overrides.append(f"output_dir={output}")
     if resume and config is None and output is not None and (output / "config.yaml").is_file():
         config = output / "config.yaml"  # continue with the run's own settings
-    train_config = load_config(config, all_overrides)
+    train_config = load_train_config(config, all_overrides)
     result = run_training(train_config, resume=resume, progress=progress)
     summary = f"finished at step {result.step}; run folder {result.output_dir}"
     if result.validation_psnr is not None:

@@ -1,7 +1,8 @@
 """Typed training configuration: YAML files plus dotted ``key=value`` overrides.
 
 A run's resolved configuration is written to ``<output_dir>/config.yaml`` so the
-run can be reproduced and resumed from its folder alone.
+run can be reproduced and resumed from its folder alone. Files and overrides are
+read by one YAML loader (:class:`ConfigLoader`), which reads ``1e-4`` as a number.
 
 Defaults follow the seed project: Adam with β = (0.5, 0.999) and learning rate
 3e-4 for both networks, batches of 128 crops of 64×64, and an L1 weight λ that
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -141,7 +143,7 @@ class TrainConfig:
     lambda_l1: LambdaSchedule = field(default_factory=LambdaSchedule)
 
     def validate(self) -> None:
-        from sepgan.training.objectives import objective  # here: training imports this module
+        from sepgan.training.objectives import objective  # here: this module stays torch-free at import
 
         try:
             objective(self.mode)
@@ -222,6 +224,34 @@ def _set_dotted(data: dict, dotted_key: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
+class ConfigLoader(yaml.SafeLoader):
+    """PyYAML's safe loader that also reads YAML 1.2 floats such as ``1e-4`` and ``5e3`` as numbers.
+
+    PyYAML follows YAML 1.1, whose floats need a dot and a signed exponent
+    (``1.0e-4``), so ``1e-4`` would load as the string ``"1e-4"``. Config files
+    and dotted overrides are both read through this loader.
+    """
+
+
+ConfigLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"""^[-+]?(?:
+            [0-9][0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?  # 1.  1.5  1.5e3
+          | \.[0-9][0-9_]*(?:[eE][-+]?[0-9]+)?        # .5  .5e-3
+          | [0-9][0-9_]*[eE][-+]?[0-9]+                # 1e-4  5e3
+        )$""",
+        re.VERBOSE,
+    ),
+    list("-+0123456789."),
+)
+
+
+def parse_yaml(text: str) -> Any:
+    """Parse YAML text with :class:`ConfigLoader`; raises ``yaml.YAMLError``."""
+    return yaml.load(text, Loader=ConfigLoader)  # a SafeLoader: plain data only
+
+
 def parse_overrides(overrides: list[str]) -> list[tuple[str, Any]]:
     """``["optim.generator_lr=1e-4", "data.paths=[a,b]"]`` → typed (key, value) pairs (YAML values)."""
     parsed = []
@@ -230,24 +260,14 @@ def parse_overrides(overrides: list[str]) -> list[tuple[str, Any]]:
         if not sep or not key.strip():
             raise ConfigError(f"override {item!r} is not of the form key=value")
         try:
-            value = yaml.safe_load(raw) if raw.strip() else ""
+            value = parse_yaml(raw) if raw.strip() else ""
         except yaml.YAMLError as error:
             raise ConfigError(f"override {item!r}: {error}") from error
-        if isinstance(value, str) and _looks_numeric(value):
-            value = float(value)  # YAML 1.1 reads "1e-4" as a string
         parsed.append((key.strip(), value))
     return parsed
 
 
-def _looks_numeric(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return text.strip().lower() not in ("nan", "inf", "-inf", "infinity")
-
-
-def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> TrainConfig:
+def load_train_config(path: str | Path | None = None, overrides: list[str] | None = None) -> TrainConfig:
     """Read a YAML file (or start from defaults), apply overrides, validate."""
     data: dict = {}
     if path is not None:
@@ -255,7 +275,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         if not path.is_file():
             raise ConfigError(f"config file not found: {path}")
         try:
-            data = yaml.safe_load(path.read_text()) or {}
+            data = parse_yaml(path.read_text()) or {}
         except yaml.YAMLError as error:
             raise ConfigError(f"{path} is not valid YAML: {error}") from error
         if not isinstance(data, dict):

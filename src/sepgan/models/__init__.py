@@ -8,15 +8,18 @@ Frames are RGB, float32 in [0, 1], B×3×H×W. Build models by name with
 from sepgan.models.discriminators import ConditionalDiscriminator, PatchDiscriminator, WassersteinCritic
 from sepgan.models.registry import (
     MODEL_REGISTRY,
+    RENAMED_OPTIONS,
     create_model,
     list_models,
     model_from_config,
     register_model,
+    upgrade_config,
 )
 from sepgan.models.sepconv import SepConv
 
 __all__ = [
     "MODEL_REGISTRY",
+    "RENAMED_OPTIONS",
     "ConditionalDiscriminator",
     "PatchDiscriminator",
     "SepConv",
@@ -25,4 +28,5 @@ __all__ = [
     "list_models",
     "model_from_config",
     "register_model",
+    "upgrade_config",
 ]

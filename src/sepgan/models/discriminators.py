@@ -45,17 +45,18 @@ or "batch". Registered as ``patch-discriminator`` (spectral norm on, for
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import torch
 from torch import nn
+
+from sepgan.models.configurable import ConfigMixin, register_to_config
 
 __all__ = ["ConditionalDiscriminator", "PatchDiscriminator", "WassersteinCritic"]
 
 INPUT_CHANNELS = 9  # frame0, middle, frame1
 
 
-class _ConditionalConvNet(nn.Module):
+class _ConditionalConvNet(ConfigMixin, nn.Module):
     """The body shared by both discriminators; ``batch_norm`` is the only difference."""
 
     def __init__(self, image_size: int, channels: Sequence[int], batch_norm: bool) -> None:
@@ -71,8 +72,6 @@ class _ConditionalConvNet(nn.Module):
             )
         self.image_size = int(image_size)
         self.batch_norm = bool(batch_norm)
-        # Subclasses add their own constructor arguments to this dict.
-        self._config: dict[str, Any] = {"image_size": int(image_size), "channels": channels}
 
         layers: list[nn.Module] = []
         in_channels = INPUT_CHANNELS
@@ -88,11 +87,6 @@ class _ConditionalConvNet(nn.Module):
         final_size = image_size // downsampling
         self.head = nn.Linear(in_channels * final_size * final_size, 1)
         self._init_weights()
-
-    @property
-    def config(self) -> dict[str, Any]:
-        """Constructor arguments, JSON-serialisable; ``type(model)(**config)`` rebuilds it."""
-        return {**self._config, "channels": list(self._config["channels"])}
 
     def _init_weights(self) -> None:
         for module in self.modules():
@@ -126,6 +120,7 @@ class ConditionalDiscriminator(_ConditionalConvNet):
 
     architecture = "dcgan-discriminator"
 
+    @register_to_config
     def __init__(
         self,
         image_size: int = 64,
@@ -133,7 +128,6 @@ class ConditionalDiscriminator(_ConditionalConvNet):
         batch_norm: bool = True,
     ) -> None:
         super().__init__(image_size, channels, batch_norm)
-        self._config["batch_norm"] = bool(batch_norm)
 
 
 class WassersteinCritic(_ConditionalConvNet):
@@ -148,11 +142,12 @@ class WassersteinCritic(_ConditionalConvNet):
 
     architecture = "wgan-critic"
 
+    @register_to_config
     def __init__(self, image_size: int = 64, channels: Sequence[int] = (64, 128, 256, 512)) -> None:
         super().__init__(image_size, channels, batch_norm=False)
 
 
-class PatchDiscriminator(nn.Module):
+class PatchDiscriminator(ConfigMixin, nn.Module):
     """PatchGAN adversary over (frame0, middle, frame1); returns a B×(H/2**n)×(W/2**n) map of scores.
 
     Logits for ``dcgan``, critic values for ``wgan-gp`` (a sample's critic value
@@ -171,6 +166,7 @@ class PatchDiscriminator(nn.Module):
 
     architecture = "patch-discriminator"
 
+    @register_to_config
     def __init__(
         self,
         channels: Sequence[int] = (32, 64, 128, 256),
@@ -190,12 +186,6 @@ class PatchDiscriminator(nn.Module):
                 f"image_size must be a positive multiple of {self.multiple} for {len(channels)} "
                 f"stride-2 layers, got {image_size}"
             )
-        self._config: dict[str, Any] = {
-            "channels": channels,
-            "spectral_norm": bool(spectral_norm),
-            "normalization": normalization,
-            "image_size": None if image_size is None else int(image_size),
-        }
         wrap = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda module: module)
         layers: list[nn.Module] = []
         in_channels = INPUT_CHANNELS
@@ -214,11 +204,6 @@ class PatchDiscriminator(nn.Module):
         _init_dcgan(head)
         layers.append(wrap(head))
         self.layers = nn.Sequential(*layers)
-
-    @property
-    def config(self) -> dict[str, Any]:
-        """Constructor arguments, JSON-serialisable; ``type(model)(**config)`` rebuilds it."""
-        return {**self._config, "channels": list(self._config["channels"])}
 
     def forward(self, frame0: torch.Tensor, middle: torch.Tensor, frame1: torch.Tensor) -> torch.Tensor:
         """Score every patch of ``middle`` between ``frame0`` and ``frame1``; returns B×h×w."""

@@ -52,7 +52,6 @@ Tensor conventions: RGB, float32 in [0, 1], B×3×H×W with H and W multiples of
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -68,6 +67,7 @@ from sepgan.flow import (
     middle_flows,
     stack_variants,
 )
+from sepgan.models.configurable import ConfigMixin, register_to_config
 from sepgan.ops.separable_conv import separable_conv
 
 __all__ = ["FlowSepConv"]
@@ -104,7 +104,7 @@ def _zero_conv(in_channels: int, out_channels: int, kernel: int) -> nn.Conv2d:
     return conv
 
 
-class FlowSepConv(nn.Module):
+class FlowSepConv(ConfigMixin, nn.Module):
     """Flow-guided SepConv (module docstring).
 
     Args:
@@ -120,10 +120,12 @@ class FlowSepConv(nn.Module):
             flows (:func:`sepgan.flow.middle_flows`).
         flow_variants: size V of the flow ensemble that :meth:`estimate_flows`
             computes (1 to 4 mirrorings, :data:`sepgan.flow.FLOW_VARIANTS`).
-        corrections: build the network. ``False`` keeps only the classical part
-            (steps 1–2 averaged: what the untrained model outputs, the
-            ``flow-ensemble`` method) with no parameters and none of the
+        with_network: build the network (steps 3–5). ``False`` keeps only the
+            classical part (steps 1–2 averaged: what the untrained model outputs,
+            the ``flow-ensemble`` method) with no parameters and none of the
             network's time; the bundled ``flow-ensemble`` weights are this.
+            Checkpoints saved before the rename call it ``corrections``
+            (:data:`sepgan.models.registry.RENAMED_OPTIONS`).
 
     Implements the generator contract, :class:`sepgan.models.protocol.Generator`.
     """
@@ -131,6 +133,7 @@ class FlowSepConv(nn.Module):
     architecture = "flow-sepconv"
     multiple = 16
 
+    @register_to_config
     def __init__(
         self,
         kernel_size: int = 7,
@@ -139,7 +142,7 @@ class FlowSepConv(nn.Module):
         flow_scale: float = 16.0,
         middle_iterations: int = 1,
         flow_variants: int = 4,
-        corrections: bool = True,
+        with_network: bool = True,
     ) -> None:
         super().__init__()
         if kernel_size < 1 or kernel_size % 2 == 0:
@@ -155,8 +158,8 @@ class FlowSepConv(nn.Module):
         self.flow_scale = float(flow_scale)
         self.middle_iterations = int(middle_iterations)
         self.flow_variants = check_variants(int(flow_variants), "flow_variants")
-        self.corrections = bool(corrections)
-        if not self.corrections:
+        self.with_network = bool(with_network)
+        if not self.with_network:
             return  # the classical part alone: no network, no parameters
 
         widths = (IN_CHANNELS, *channels)
@@ -183,18 +186,6 @@ class FlowSepConv(nn.Module):
         self.register_buffer("delta", delta.view(1, -1, 1, 1), persistent=False)
 
     @property
-    def config(self) -> dict[str, Any]:
-        return {
-            "kernel_size": self.kernel_size,
-            "channels": list(self.channels),
-            "flow_preset": self.flow_preset,
-            "flow_scale": self.flow_scale,
-            "middle_iterations": self.middle_iterations,
-            "flow_variants": self.flow_variants,
-            "corrections": self.corrections,
-        }
-
-    @property
     def context(self) -> int:
         """Context a tile needs: flow can reach far, so tiles overlap by 2 × this (128 px)."""
         return 64
@@ -216,7 +207,7 @@ class FlowSepConv(nn.Module):
         one variant, 2.86 GB (≈ 1.37 kB) with four, which is what this gives
         for the default widths.
         """
-        if not self.corrections:  # frames, flows, middle flows and warps of each variant
+        if not self.with_network:  # frames, flows, middle flows and warps of each variant
             return 4 * (40 + 26 * self.flow_variants)
         return 4 * (150 + 6 * self.channels[0] + 4 * self.kernel_size + 22 * (self.flow_variants - 1))
 
@@ -296,7 +287,7 @@ class FlowSepConv(nn.Module):
             flows = self.estimate_flows(frame0, frame1)
         flows = flows.to(frame0.device, torch.float32)
         frame0, frame1 = frame0.float(), frame1.float()
-        if not self.corrections:
+        if not self.with_network:
             middles = middle_flows(stack_variants(flows), self.middle_iterations)
             warped0, warped1 = ensemble_middle_warps(frame0, frame1, flows, middles=middles)
             middle = 0.5 * (warped0 + warped1)

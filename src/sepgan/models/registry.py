@@ -4,8 +4,10 @@ A registered name maps to a factory ``(**overrides) -> nn.Module``. Presets
 such as ``sepconv-lite`` are the same class with other defaults. Every model
 carries a class-level ``architecture`` (the name of its class's base entry,
 e.g. ``"sepconv"``) and a JSON-serialisable ``config`` holding *all* its
-constructor arguments, so ``model_from_config(model.architecture, model.config)``
-rebuilds it whichever preset it came from.
+constructor arguments, recorded by :mod:`sepgan.models.configurable`, so
+``model_from_config(model.architecture, model.config)`` rebuilds it whichever
+preset it came from. Configs saved before an argument was renamed still load:
+:func:`upgrade_config` maps the old names (:data:`RENAMED_OPTIONS`).
 
 Registered names:
 
@@ -35,11 +37,25 @@ from sepgan.models.discriminators import ConditionalDiscriminator, PatchDiscrimi
 from sepgan.models.flow_sepconv import FlowSepConv
 from sepgan.models.sepconv import SepConv
 
-__all__ = ["MODEL_REGISTRY", "create_model", "list_models", "model_from_config", "register_model"]
+__all__ = [
+    "MODEL_REGISTRY",
+    "RENAMED_OPTIONS",
+    "create_model",
+    "list_models",
+    "model_from_config",
+    "register_model",
+    "upgrade_config",
+]
 
 ModelFactory = Callable[..., nn.Module]
 
 MODEL_REGISTRY: dict[str, ModelFactory] = {}
+
+# Constructor arguments renamed after checkpoints were saved with them:
+# architecture → {old name: new name}.
+RENAMED_OPTIONS: dict[str, dict[str, str]] = {
+    "flow-sepconv": {"corrections": "with_network"},  # False meant no network at all
+}
 
 
 def register_model(name: str) -> Callable[[ModelFactory], ModelFactory]:
@@ -66,9 +82,27 @@ def create_model(name: str, **overrides: Any) -> nn.Module:
     return MODEL_REGISTRY[name](**overrides)
 
 
+def upgrade_config(architecture: str, config: dict[str, Any]) -> dict[str, Any]:
+    """A saved ``config`` with the arguments renamed since it was saved under their new names.
+
+    Raises:
+        TypeError: the config gives both an old name and its new one.
+    """
+    upgraded = dict(config)
+    for old, new in RENAMED_OPTIONS.get(architecture, {}).items():
+        if old in upgraded:
+            if new in upgraded:
+                raise TypeError(f"config gives both {old!r} and its new name {new!r}")
+            upgraded[new] = upgraded.pop(old)
+    return upgraded
+
+
 def model_from_config(architecture: str, config: dict[str, Any]) -> nn.Module:
-    """Rebuild a model from the ``architecture`` and ``config`` saved with a checkpoint."""
-    return create_model(architecture, **config)
+    """Rebuild a model from the ``architecture`` and ``config`` saved with a checkpoint.
+
+    Old argument names are mapped first (:func:`upgrade_config`).
+    """
+    return create_model(architecture, **upgrade_config(architecture, config))
 
 
 @register_model("sepconv")

@@ -63,12 +63,12 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Sequence
-from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sepgan.models.configurable import ConfigMixin, register_to_config
 from sepgan.ops import separable_conv
 
 __all__ = ["KERNEL_NORMALIZATION_EPS", "NORMALIZATION_MIN_STD", "SepConv"]
@@ -121,7 +121,7 @@ def _kernel_subnet(in_channels: int, kernel_size: int) -> nn.Sequential:
     )
 
 
-class SepConv(nn.Module):
+class SepConv(ConfigMixin, nn.Module):
     """The SepConv generator; see the module docstring for the architecture and options.
 
     Args:
@@ -140,6 +140,7 @@ class SepConv(nn.Module):
     architecture = "sepconv"
     multiple = SIZE_MULTIPLE
 
+    @register_to_config
     def __init__(
         self,
         kernel_size: int = 51,
@@ -154,14 +155,8 @@ class SepConv(nn.Module):
         channels = [int(width) for width in channels]
         if len(channels) != 5 or min(channels) < 1:
             raise ValueError(f"channels must be five positive encoder widths, got {channels}")
-        self._config: dict[str, Any] = {
-            "kernel_size": int(kernel_size),
-            "channels": channels,
-            "input_normalization": bool(input_normalization),
-            "kernel_normalization": bool(kernel_normalization),
-            "delayed_padding": bool(delayed_padding),
-        }
         self.kernel_size = int(kernel_size)
+        self.channels = tuple(channels)
         self.input_normalization = bool(input_normalization)
         self.kernel_normalization = bool(kernel_normalization)
         self.delayed_padding = bool(delayed_padding)
@@ -187,11 +182,6 @@ class SepConv(nn.Module):
         self.kernel_horizontal1 = _kernel_subnet(c2, kernel_size)
 
     @property
-    def config(self) -> dict[str, Any]:
-        """Constructor arguments, JSON-serialisable; ``SepConv(**config)`` rebuilds the model."""
-        return {key: list(value) if isinstance(value, list) else value for key, value in self._config.items()}
-
-    @property
     def max_displacement(self) -> int:
         """Largest offset, in pixels, that a kernel reaches in each input frame (K//2)."""
         return self.kernel_size // 2
@@ -210,7 +200,7 @@ class SepConv(nn.Module):
         wide), all float32; the constant 12 was fitted to peak RSS on CPU with
         margin: ≈ 2.9 kB for K = 51, so 1080p needs ≈ 6.5 GB untiled.
         """
-        return 4 * (12 * self.kernel_size + 4 * self._config["channels"][0])
+        return 4 * (12 * self.kernel_size + 4 * self.channels[0])
 
     def estimate_flows(self, frame0: torch.Tensor, frame1: torch.Tensor, workers: int | None = None) -> None:
         """SepConv uses no optical flow (Generator contract)."""

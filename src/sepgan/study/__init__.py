@@ -10,6 +10,6 @@ Heavy dependencies (fastapi, uvicorn, scipy, matplotlib: the ``study`` extra) ar
 imported by the submodules that need them, not here.
 """
 
-from sepgan.study.config import StudyConfig, StudyError, load_config
+from sepgan.study.config import StudyConfig, StudyError, load_study_config
 
-__all__ = ["StudyConfig", "StudyError", "load_config"]
+__all__ = ["StudyConfig", "StudyError", "load_study_config"]

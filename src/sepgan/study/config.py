@@ -130,7 +130,7 @@ def save_config(config: StudyConfig, study_dir: Path) -> Path:
     return path
 
 
-def load_config(study_dir: Path | str) -> StudyConfig:
+def load_study_config(study_dir: Path | str) -> StudyConfig:
     path = Path(study_dir) / CONFIG_NAME
     if not path.is_file():
         raise StudyError(f"{study_dir}: not a study folder (no {CONFIG_NAME}); run `sepgan study create`")

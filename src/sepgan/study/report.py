@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sepgan.atomic import atomic_write_bytes
-from sepgan.study.config import VOTES_NAME, StudyConfig, StudyError, load_config
+from sepgan.study.config import VOTES_NAME, StudyConfig, StudyError, load_study_config
 from sepgan.study.stats import Summary, holm_adjust, required_sample_size, summarize
 from sepgan.study.storage import VoteStore
 
@@ -345,7 +345,7 @@ def write_report(
 ) -> tuple[Report, dict[str, Path]]:
     """Read a study folder's votes and write report.csv, report.json and preference.png."""
     study_dir = Path(study_dir)
-    config = load_config(study_dir)
+    config = load_study_config(study_dir)
     database = study_dir / VOTES_NAME
     if not database.is_file():
         raise StudyError(f"{study_dir}: no votes yet ({VOTES_NAME} missing); run `sepgan study serve` first")

@@ -61,7 +61,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from sepgan.study.config import CONFIG_NAME, VOTES_NAME, StudyConfig, load_config
+from sepgan.study.config import CONFIG_NAME, VOTES_NAME, StudyConfig, load_study_config
 from sepgan.study.storage import ReplayedVote, Trial, VoteStore, utc_now
 
 logger = logging.getLogger(__name__)
@@ -183,7 +183,7 @@ def create_app(  # noqa: C901
     ``sessions_per_hour``: new participants one client address may start per hour (0: no limit).
     """
     study_dir = Path(study_dir).resolve()
-    config = load_config(study_dir)
+    config = load_study_config(study_dir)
     store = VoteStore(study_dir / VOTES_NAME)
     page = _static_text("index.html")
     static = {name: _static_text(name) for name in _STATIC_TYPES}

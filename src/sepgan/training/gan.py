@@ -20,53 +20,12 @@ Tensors: frame0, frame1, target are B×3×h×w RGB in [0, 1].
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 
 from sepgan import losses
 from sepgan.runtime import Runtime
+from sepgan.training.batch import Batch
 from sepgan.training.objectives import Objective, objective
-
-
-@dataclass
-class Batch:
-    """Training tensors.
-
-    ``flows`` (B×4V×h×w, pixels; V flow variants) is present when the dataset
-    carries precomputed flow.
-    """
-
-    frame0: torch.Tensor
-    frame1: torch.Tensor
-    target: torch.Tensor
-    flows: torch.Tensor | None = None
-
-    def to(self, device: torch.device) -> Batch:
-        return Batch(
-            *(
-                None if t is None else t.to(device, non_blocking=True)
-                for t in (self.frame0, self.frame1, self.target, self.flows)
-            )
-        )
-
-    def chunks(self, size: int) -> list[Batch]:
-        """The batch as consecutive batches of at most ``size`` items."""
-        return [
-            Batch(
-                *(
-                    None if t is None else t[start : start + size]
-                    for t in (self.frame0, self.frame1, self.target, self.flows)
-                )
-            )
-            for start in range(0, self.target.shape[0], size)
-        ]
-
-    def generate(self, generator: torch.nn.Module) -> torch.Tensor:
-        """The generator's middle frame, passing the precomputed flows when there are any."""
-        if self.flows is None:
-            return generator(self.frame0, self.frame1)
-        return generator(self.frame0, self.frame1, flows=self.flows)
 
 
 def _set_requires_grad(module: torch.nn.Module, flag: bool) -> None:

@@ -1,4 +1,4 @@
-"""The training loop: data, networks, optimisers, logging, checkpoints, resume, DDP.
+"""The training loop: data, networks, optimisers, checkpoints, resume, DDP (its log: training/run_log.py).
 
 A run lives in one folder (``TrainConfig.output_dir``)::
 
@@ -27,7 +27,6 @@ Tensors: batches are B×3×h×w RGB in [0, 1], h = w = ``data.crop_size``.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
@@ -41,7 +40,6 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader, Dataset
 from torch.utils.data.distributed import DistributedSampler
 
-from sepgan import metrics
 from sepgan.atomic import atomic_write_text
 from sepgan.checkpoint import (
     TRAINING_STATE_NAME,
@@ -56,7 +54,6 @@ from sepgan.config import TrainConfig, config_from_dict, config_to_dict, dump_co
 from sepgan.data import PairedAugment, build_triplet_dataset
 from sepgan.data.prepared import is_prepared
 from sepgan.errors import UserError
-from sepgan.media.frames import to_uint8
 from sepgan.models import create_model
 from sepgan.runtime import (
     Runtime,
@@ -66,8 +63,10 @@ from sepgan.runtime import (
     seed_everything,
     set_rng_state,
 )
-from sepgan.training.gan import Batch, discriminator_step, generator_step
+from sepgan.training.batch import Batch
+from sepgan.training.gan import discriminator_step, generator_step
 from sepgan.training.objectives import Objective, objective
+from sepgan.training.run_log import RunLog, batch_psnr, batch_sharpness_ratio, validation_grid
 
 logger = logging.getLogger(__name__)
 
@@ -86,21 +85,6 @@ class TrainResult:
     output_dir: Path
     history: list[dict] = field(default_factory=list)  # one dict per logged step
     validation_psnr: float | None = None
-
-
-def psnr(prediction: torch.Tensor, target: torch.Tensor) -> float:
-    """Mean per-image PSNR in dB of B×3×H×W tensors in [0, 1], with ``sepgan evaluate``'s convention."""
-    return _mean_metric(metrics.psnr, prediction, target)
-
-
-def sharpness_ratio(prediction: torch.Tensor, target: torch.Tensor) -> float:
-    """Mean per-image :func:`sepgan.metrics.sharpness_ratio` of B×3×H×W tensors in [0, 1] (1.0 = as sharp)."""
-    return _mean_metric(metrics.sharpness_ratio, prediction, target)
-
-
-def _mean_metric(metric, prediction: torch.Tensor, target: torch.Tensor) -> float:
-    pairs = zip(to_uint8(prediction.detach().cpu()), to_uint8(target.detach().cpu()), strict=True)
-    return float(np.mean([metric(predicted, true) for predicted, true in pairs]))
 
 
 # ---------------------------------------------------------------------------
@@ -227,61 +211,6 @@ def _validation_batch(dataset: Dataset, augment: PairedAugment, config: TrainCon
 
 
 # ---------------------------------------------------------------------------
-# Logging.
-# ---------------------------------------------------------------------------
-
-
-def validation_grid(batch: Batch, output: torch.Tensor, max_rows: int = 8) -> torch.Tensor:
-    """3×H×W image: one row per sample, inputs overlaid | output | ground truth."""
-    rows = []
-    separator = torch.ones(3, batch.target.shape[-2], 2)
-    for index in range(min(max_rows, batch.target.shape[0])):
-        overlay = 0.5 * (batch.frame0[index] + batch.frame1[index])
-        rows.append(
-            torch.cat([overlay, separator, output[index].clamp(0, 1), separator, batch.target[index]], dim=2)
-        )
-    spacer = torch.ones(3, 2, rows[0].shape[-1])
-    grid = [rows[0]]
-    for row in rows[1:]:
-        grid += [spacer, row]
-    return torch.cat(grid, dim=1).cpu()
-
-
-class _RunLog:
-    """Scalars and images to TensorBoard, metrics.jsonl and PNG files (rank 0 only)."""
-
-    def __init__(self, folder: Path, enabled: bool) -> None:
-        self.folder, self.enabled, self.writer = folder, enabled, None
-        if enabled:
-            from torch.utils.tensorboard import SummaryWriter
-
-            self.writer = SummaryWriter(str(folder / "tensorboard"))
-
-    def scalars(self, step: int, values: dict[str, float]) -> None:
-        if not self.enabled:
-            return
-        for key, value in values.items():
-            self.writer.add_scalar(key, value, step)
-        with open(self.folder / "metrics.jsonl", "a") as handle:
-            handle.write(json.dumps({"step": step, **values}) + "\n")
-
-    def image(self, step: int, grid: torch.Tensor) -> Path | None:
-        if not self.enabled:
-            return None
-        from sepgan.media.frames import save_image
-
-        self.writer.add_image("validation/inputs_output_target", grid.clamp(0, 1), step)
-        path = self.folder / "images" / f"step_{step:06d}.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        save_image(grid, path)
-        return path
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-
-
-# ---------------------------------------------------------------------------
 # The loop.
 # ---------------------------------------------------------------------------
 
@@ -365,7 +294,7 @@ class _Run:
     discriminator: torch.nn.Module | None
     discriminator_optimizer: torch.optim.Optimizer | None
     validation: Batch
-    run_log: _RunLog
+    run_log: RunLog
     result: TrainResult
     step: int = 0
     best_psnr: float | None = None
@@ -426,7 +355,7 @@ def _setup(config: TrainConfig, state: dict | None, rank: int, world_size: int, 
     use_scaler = runtime.precision == "fp16"
     run = _Run(
         config, train_objective, runtime, rank, world_size, *networks, validation,
-        run_log=_RunLog(output_dir, rank == 0), result=TrainResult(step=0, output_dir=output_dir),
+        run_log=RunLog(output_dir, rank == 0), result=TrainResult(step=0, output_dir=output_dir),
         generator_scaler=torch.amp.GradScaler(runtime.device.type) if use_scaler else None,
         discriminator_scaler=torch.amp.GradScaler(runtime.device.type) if use_scaler else None,
     )  # fmt: skip
@@ -457,7 +386,7 @@ def _distribute(run: _Run) -> None:
 
 
 def _batches_per_step(run: _Run) -> int:
-    return max(1, run.objective.critic_steps(run.config.optim))
+    return max(1, run.objective.critic_steps(run.config.optim.n_critic))
 
 
 def _loader(run: _Run, dataset: Dataset, augment: PairedAugment, sampler: DistributedSampler) -> DataLoader:
@@ -486,7 +415,7 @@ def _train_step(run: _Run, batches: Iterator[Batch]) -> dict[str, float]:
                             (run.discriminator_optimizer, config.optim.discriminator_lr)):  # fmt: skip
         for group in optimizer.param_groups if optimizer is not None else ():
             group["lr"] = base * scale
-    for _ in range(run.objective.critic_steps(config.optim)):
+    for _ in range(run.objective.critic_steps(config.optim.n_critic)):
         batch = next(batches).to(run.runtime.device)
         logs.update(
             discriminator_step(
@@ -550,15 +479,15 @@ def _validate(run: _Run) -> None:
     with torch.no_grad(), run.runtime.autocast():  # in chunks: a held-out set can be large
         output = torch.cat([chunk.generate(model).float() for chunk in validation.chunks(16)])
     model.train()
-    value = psnr(output, validation.target)
-    baseline = psnr(0.5 * (validation.frame0 + validation.frame1), validation.target)
+    value = batch_psnr(output, validation.target)
+    baseline = batch_psnr(0.5 * (validation.frame0 + validation.frame1), validation.target)
     run.result.validation_psnr = value
     run.run_log.scalars(
         step,
         {
             "validation/psnr": value,
             "validation/psnr_average_baseline": baseline,
-            "validation/sharpness_ratio": sharpness_ratio(output, validation.target),
+            "validation/sharpness_ratio": batch_sharpness_ratio(output, validation.target),
         },
     )
     if run.is_main and math.isfinite(value) and (run.best_psnr is None or value > run.best_psnr):

@@ -21,15 +21,10 @@ values for WGAN), B×1 or B; frames are B×3×h×w RGB in [0, 1].
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import torch
 
 from sepgan import losses
-
-if TYPE_CHECKING:
-    from sepgan.config import OptimConfig
-    from sepgan.training.gan import Batch
+from sepgan.training.batch import Batch
 
 __all__ = ["DCGAN", "L1", "OBJECTIVES", "WGANGP", "Objective", "objective"]
 
@@ -44,8 +39,11 @@ class Objective:
     def adversarial(self) -> bool:
         return self.discriminator is not None
 
-    def critic_steps(self, optim: OptimConfig) -> int:
-        """Discriminator (critic) updates per generator update, each on its own batch."""
+    def critic_steps(self, n_critic: int) -> int:
+        """Discriminator (critic) updates per generator update, each on its own batch.
+
+        ``n_critic`` is the configured ``optim.n_critic``; only ``wgan-gp`` follows it.
+        """
         return 0
 
     def generator_adversarial_loss(self, fake_score: torch.Tensor) -> torch.Tensor:
@@ -70,7 +68,7 @@ class DCGAN(Objective):
     name = "dcgan"
     discriminator = "dcgan-discriminator"
 
-    def critic_steps(self, optim: OptimConfig) -> int:
+    def critic_steps(self, n_critic: int) -> int:
         return 1
 
     def generator_adversarial_loss(self, fake_score: torch.Tensor) -> torch.Tensor:
@@ -91,8 +89,8 @@ class WGANGP(Objective):
     name = "wgan-gp"
     discriminator = "wgan-critic"
 
-    def critic_steps(self, optim: OptimConfig) -> int:
-        return optim.n_critic
+    def critic_steps(self, n_critic: int) -> int:
+        return n_critic
 
     def generator_adversarial_loss(self, fake_score: torch.Tensor) -> torch.Tensor:
         return losses.wasserstein_generator_loss(fake_score)
