@@ -60,7 +60,6 @@ from torch import nn
 
 from sepgan.flow import (
     DIS_PRESETS,
-    check_variants,
     consistency_error,
     ensemble_middle_warps,
     estimate_flows,
@@ -69,6 +68,7 @@ from sepgan.flow import (
     stack_variants,
 )
 from sepgan.ops.separable_conv import separable_conv
+from sepgan.options import check_flow_variants
 
 __all__ = ["FlowSepConv"]
 
@@ -154,7 +154,7 @@ class FlowSepConv(nn.Module):
         self.flow_preset = flow_preset
         self.flow_scale = float(flow_scale)
         self.middle_iterations = int(middle_iterations)
-        self.flow_variants = check_variants(int(flow_variants), "flow_variants")
+        self.flow_variants = check_flow_variants(int(flow_variants))
         self.corrections = bool(corrections)
         if not self.corrections:
             return  # the classical part alone: no network, no parameters
