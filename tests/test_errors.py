@@ -10,11 +10,11 @@ from sepgan.checkpoint import CheckpointError
 from sepgan.cli import app
 from sepgan.config import ConfigError
 from sepgan.data import DatasetError
-from sepgan.errors import UserError, reports_user_errors, user_message
+from sepgan.errors import InterpolationError, UserError, reports_user_errors, user_message
 from sepgan.evaluation.benchmarks import LayoutError
 from sepgan.media.formats import VideoError
 from sepgan.media.frames import FrameError
-from sepgan.retime import InterpolationError
+from sepgan.options import OptionError
 from sepgan.study.config import StudyError
 from sepgan.training import TrainingError
 
@@ -23,22 +23,37 @@ runner = CliRunner()
 
 @pytest.mark.parametrize(
     "error_type",
-    [CheckpointError, ConfigError, DatasetError, FrameError, InterpolationError, LayoutError, StudyError,
-     TrainingError, VideoError],
+    [CheckpointError, ConfigError, DatasetError, FrameError, InterpolationError, LayoutError, OptionError,
+     StudyError, TrainingError, VideoError],
 )  # fmt: skip
 def test_every_library_error_is_a_user_error(error_type):
     assert issubclass(error_type, UserError)
 
 
-def test_a_parameter_name_becomes_its_flag_only_as_a_whole_word():
+def test_parameters_are_fields_of_the_message_filled_from_the_flag_table():
     error = InterpolationError(
-        "use either factor or fps, not both; tile_overlap stays", parameter=("factor", "fps")
+        "use either {factor} or {fps}, not both; tile_overlap stays", parameter=("factor", "fps")
     )
-    flags = {"factor": "--factor", "fps": "--fps", "tile": "--tile", "montage": "--montage"}
+    flags = {"factor": "--factor", "fps": "--fps", "tile_overlap": "--tile-overlap", "montage": "--montage"}
     assert user_message(error, flags) == "use either --factor or --fps, not both; tile_overlap stays"
-    assert user_message(error) == "use either factor or fps, not both; tile_overlap stays"
-    in_paths = InterpolationError("montage /data/montage/montage.mp4: give a video", parameter="montage")
-    assert user_message(in_paths, flags) == "--montage /data/montage/montage.mp4: give a video"
+    assert user_message(error) == str(error) == "use either factor or fps, not both; tile_overlap stays"
+    assert error.parameters == ("factor", "fps")
+    # Values are data too: a path that holds the parameter's name, or braces, stays as it is.
+    in_paths = InterpolationError(
+        "{montage} {path}: give a video", parameter="montage", path="/data/montage/{montage}.mp4"
+    )
+    assert user_message(in_paths, flags) == "--montage /data/montage/{montage}.mp4: give a video"
+    first = OptionError("{parameter} must be at least 1, got {value}", parameter="workers", value=0)
+    assert user_message(first, {"workers": "--workers"}) == "--workers must be at least 1, got 0"
+    plain = UserError("a message {with braces} and no parameter")
+    assert user_message(plain, flags) == str(plain) == "a message {with braces} and no parameter"
+
+
+def test_an_error_keeps_its_parameter_across_processes():
+    import pickle
+
+    error = pickle.loads(pickle.dumps(OptionError("{crf} must be at most 51", parameter="crf")))
+    assert error.parameter == "crf" and user_message(error, {"crf": "--crf"}) == "--crf must be at most 51"
 
 
 def _mounted(command) -> typer.Typer:
@@ -53,7 +68,7 @@ def test_interrupt_exits_130_and_a_user_error_2_with_the_flag():
         raise KeyboardInterrupt
 
     def bad_option(max_depth: int = typer.Option(3, "--max-depth")) -> None:
-        raise UserError("max_depth must be at most 10\nmore detail", parameter="max_depth")
+        raise UserError("{max_depth} must be at most 10\nmore detail", parameter="max_depth")
 
     result = runner.invoke(_mounted(interrupted), ["run"])
     assert result.exit_code == 130 and "interrupted" in result.output
@@ -106,3 +121,38 @@ def test_the_tile_size_is_checked_in_one_place_and_named_by_its_flag(tmp_path, t
                                  "--device", "cpu", "--tile", tile])  # fmt: skip
     assert result.exit_code == 2
     assert result.output == f"error: {message}\n"
+
+
+def test_every_message_with_a_parameter_is_a_template_naming_it_as_a_field():
+    """A lint over the source: ``parameter=`` messages are literal templates (values go in as keywords,
+    so braces in a path stay text), and a parameter the message shows is a ``{field}``, so the CLI
+    can show it as the flag."""
+    import ast
+    import re
+    from pathlib import Path
+
+    import sepgan
+
+    problems = []
+    for path in sorted(Path(sepgan.__file__).parent.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            keywords = (
+                {k.arg: k.value for k in getattr(node, "keywords", [])} if isinstance(node, ast.Call) else {}
+            )
+            if "parameter" not in keywords or not node.args:
+                continue
+            where = f"{path.name}:{node.lineno}"
+            template = node.args[0]
+            if isinstance(template, ast.JoinedStr):
+                problems.append(f"{where}: an f-string; pass the values as keywords")
+                continue
+            names = keywords["parameter"]
+            names = names.elts if isinstance(names, ast.Tuple) else [names]
+            if not isinstance(template, ast.Constant) or not all(isinstance(n, ast.Constant) for n in names):
+                continue  # built at run time (a concatenated template, a name passed in)
+            for name in (n.value for n in names):
+                # As a word: not inside a longer name, a path or a file name ("montage.mp4").
+                shown = re.search(rf"(?<![\w\-./{{]){re.escape(name)}(?![\w\-./}}])", template.value)
+                if shown and "{parameter}" not in template.value:
+                    problems.append(f"{where}: {name!r} is written out; make it the field {{{name}}}")
+    assert problems == []

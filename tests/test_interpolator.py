@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from sepgan.checkpoint import CheckpointError, save_pretrained
-from sepgan.interpolator import Interpolator, Retiming
+from sepgan.interpolator import Interpolator
 from sepgan.media.frames import load_image
 from sepgan.models import create_model
 from sepgan.weights import WeightsError, resolve_weights
@@ -83,35 +83,6 @@ def test_dyadic_points_compute_only_their_bisection_paths_in_batches():
     assert sorted(result[0]) == [Fraction(1, 4), Fraction(3, 8), Fraction(1, 2)]
     assert model.pairs == 4  # 1/2 (both pairs), then 1/4, then 3/8
     assert model.calls == 3  # one batched call per level
-
-
-@pytest.mark.parametrize(
-    "fps_in,fps_out,exact",
-    [
-        (Fraction(24), Fraction(60), False),
-        (Fraction(25), Fraction(50), True),
-        (Fraction(30), Fraction(60), True),
-        (Fraction(60), Fraction(120), True),
-        (Fraction(60000, 1001), Fraction(120000, 1001), True),
-    ],
-)
-def test_target_fps_snaps_to_the_nearest_dyadic_point(fps_in, fps_out, exact):
-    retiming = Retiming.for_fps(fps_in, fps_out, max_depth=3)
-    worst = Fraction(0)
-    for index in range(200):
-        position = retiming.position(index)
-        assert position == index * fps_in / fps_out
-        interval, t = retiming.snap(position)
-        assert 0 <= t <= 1 and (t * 8).denominator == 1
-        worst = max(worst, abs(position - interval - t))
-    assert worst <= retiming.max_error <= Fraction(1, 16)
-    assert (worst == 0) == exact
-
-
-def test_factor_must_be_a_power_of_two():
-    assert Retiming.for_factor(8).max_error == 0
-    with pytest.raises(ValueError):
-        Retiming.for_factor(3)
 
 
 def test_missing_default_weights_is_a_clear_error(no_bundled_weights):

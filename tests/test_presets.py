@@ -8,8 +8,7 @@ from typer.testing import CliRunner
 
 from sepgan.cli import app, load_interpolator
 from sepgan.evaluation.methods import build_method
-from sepgan.presets import PRESETS, resolve_preset
-from sepgan.retime import InterpolationError
+from sepgan.options import PRESETS, OptionError, resolve_model, resolve_preset
 from synthetic import moving_frames
 
 runner = CliRunner()
@@ -37,14 +36,26 @@ def test_balanced_is_the_default_model():
 
 
 def test_a_preset_excludes_weights_and_flow_variants_and_names_its_choices():
-    with pytest.raises(InterpolationError, match="use either preset"):
+    with pytest.raises(OptionError, match="use either preset, or weights and flow_variants"):
         load_interpolator("sepgan-flow", preset="fast", device="cpu")
-    with pytest.raises(InterpolationError, match="use either preset"):
+    with pytest.raises(OptionError, match="use either preset"):
         load_interpolator(None, preset="fast", flow_variants=2, device="cpu")
-    with pytest.raises(InterpolationError, match="fast, balanced, best"):
+    with pytest.raises(OptionError, match="fast, balanced, best"):
         load_interpolator(None, preset="fastest", device="cpu")
     with pytest.raises(ValueError, match="fast, balanced, best"):
         resolve_preset("quick")
+
+
+def test_one_resolution_of_preset_against_weights_for_every_caller():
+    assert resolve_model(preset="fast") == PRESETS["fast"]
+    assert resolve_model("runs/l1", flow_variants=2).overrides == {"flow_variants": 2}
+    assert resolve_model(None).weights is None and resolve_model(None).overrides == {}
+    with pytest.raises(OptionError) as caught:
+        resolve_model("sepgan-flow", preset="best", alternatives=("weights",))
+    assert str(caught.value) == "preset chooses the model; use either preset or weights"
+    assert caught.value.parameter == ("preset", "weights")
+    with pytest.raises(OptionError, match="flow_variants must be between 1 and 4, got 0"):
+        resolve_model(None, flow_variants=0)
 
 
 def test_the_preset_flag_reaches_the_model(tmp_path, monkeypatch):

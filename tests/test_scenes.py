@@ -13,7 +13,6 @@ import pytest
 
 from sepgan.media.reader import VideoReader
 from sepgan.media.scenes import (
-    CUT_LEVEL,
     CutDetector,
     is_fade,
     scene_cuts,
@@ -21,6 +20,7 @@ from sepgan.media.scenes import (
     screen_triplet,
     thumbnail,
 )
+from sepgan.options import DEFAULT_SCENE_THRESHOLD
 from synthetic import REAL_VIDEOS, faded, moving_frames, texture
 
 
@@ -39,7 +39,7 @@ def test_a_cut_stands_out_from_motion():
     same_shot = scene_score(thumbnail(frames[0]), thumbnail(frames[1]))
     cut = scene_score(thumbnail(frames[-1]), thumbnail(other[0]))
     assert scene_score(thumbnail(frames[0]), thumbnail(frames[0])) == 0
-    assert same_shot < cut / 3 and cut > CUT_LEVEL
+    assert same_shot < cut / 3 and cut > DEFAULT_SCENE_THRESHOLD
     assert scene_cuts(thumbnail(frame) for frame in frames + other) == [7]
 
 
@@ -48,7 +48,8 @@ def test_scene_cuts_finds_the_cut_and_not_the_pan():
     shot_b = moving_frames(8, 72, 96, shift=(-1, 0), seed=2)
     assert scene_cuts(thumbnail(frame) for frame in shot_a + shot_b) == [7]  # between frames 7 and 8
     fast_pan = [thumbnail(frame) for frame in moving_frames(12, 72, 96, shift=(0, 9), seed=3)]
-    assert min(scene_score(a, b) for a, b in zip(fast_pan, fast_pan[1:], strict=False)) > CUT_LEVEL
+    steps = [scene_score(a, b) for a, b in zip(fast_pan, fast_pan[1:], strict=False)]
+    assert min(steps) > DEFAULT_SCENE_THRESHOLD
     assert scene_cuts(fast_pan) == []  # every pair scores high: no pair stands out
     assert scene_cuts([thumbnail(frame) for frame in shot_a + shot_b], level=None) == []
 
@@ -57,7 +58,7 @@ def test_a_fade_to_black_is_not_a_cut():
     shot = moving_frames(10, 72, 96, shift=(0, 1), seed=4)
     thumbnails = [thumbnail(frame) for frame in faded(shot, start=4, step=0.3)]  # black by frame 7
     steps = [scene_score(a, b) for a, b in zip(thumbnails, thumbnails[1:], strict=False)]
-    assert max(steps) > CUT_LEVEL  # a step of the fade scores like a cut ...
+    assert max(steps) > DEFAULT_SCENE_THRESHOLD  # a step of the fade scores like a cut ...
     assert is_fade(thumbnails[4], thumbnails[5])
     assert scene_cuts(thumbnails) == []  # ... but is a brightness ramp of the same picture
 
@@ -85,7 +86,7 @@ def test_streaming_verdicts_equal_the_whole_sequence_rule():
     for k, score in enumerate(scores):
         neighbours = scores[max(0, k - 3) : k] + scores[k + 1 : k + 4]
         fade = is_fade(thumbnails[k], thumbnails[k + 1])
-        if score > CUT_LEVEL and not fade and score > 3 * float(np.median(neighbours)):
+        if score > DEFAULT_SCENE_THRESHOLD and not fade and score > 3 * float(np.median(neighbours)):
             expected.append(k)
     detector = CutDetector()
     verdicts, lags = [], []
@@ -119,15 +120,17 @@ def test_screen_triplet_tells_fades_and_still_shots_from_motion():
 
 def test_interpolate_and_prepare_find_the_same_cut(tmp_path):
     """One rule: the retime core and the training-set screen agree on a clip with a cut."""
-    from sepgan.interpolator import Interpolator, Retiming
+    from sepgan.interpolator import Interpolator
     from sepgan.models import model_from_config
     from sepgan.retime import RetimeStats, retime
+    from sepgan.timing import ConstantRateRetiming
 
     frames = moving_frames(6, 48, 64, shift=(0, 1), seed=1) + moving_frames(6, 48, 64, shift=(1, 0), seed=2)
     assert scene_cuts(thumbnail(frame) for frame in frames) == [5]
     model = model_from_config("flow-sepconv", {"with_network": False, "flow_variants": 1})
     stats = RetimeStats()
-    outputs = list(retime(frames, Interpolator(model), Retiming.for_factor(2), hold_tail=False, stats=stats))
+    retiming = ConstantRateRetiming.for_factor(2)
+    outputs = list(retime(frames, Interpolator(model), retiming, hold_tail=False, stats=stats))
     assert stats.scene_cuts == 1
     assert len(outputs) == 2 * len(frames) - 1
     # Across the cut the in-between frame repeats the frame before it: no blend of two shots.

@@ -15,9 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sepgan.cli import app
-from sepgan.interpolator import Retiming
 from sepgan.media.reader import probe_video
-from sepgan.retime import TimedRetiming
 from synthetic import make_clip, moving_frames, stream_seconds
 
 runner = CliRunner()
@@ -149,32 +147,3 @@ def test_variable_frame_rate_output_follows_the_input_timestamps(tmp_path, weigh
         time, picture = frames[2 * slot]
         assert time == pytest.approx(slot / 30, abs=1e-3)
         np.testing.assert_array_equal(picture, canvas[slot])
-
-
-def test_timed_retiming_fills_a_gap_within_half_an_output_frame():
-    timeline = TimedRetiming(Retiming.for_factor(2), Fraction(30))
-    slots = [0, 1, 2, 15, 16]  # a 13-slot (0.433 s) stall after frame 2
-    for slot in slots:
-        timeline.add(Fraction(slot, 30) + Fraction(7, 10), Fraction(1, 30))  # the clip starts at 0.7 s
-    timeline.finish()
-    worst = Fraction(0)
-    for k in range(34):  # 17 slots × 2
-        position = timeline.position(k)
-        interval, t = timeline.snap(position)
-        shown = slots[interval] + t * ((slots + [17])[interval + 1] - slots[interval])  # slot actually shown
-        worst = max(worst, abs(shown - Fraction(k, 2)))
-        assert timeline.error(position, interval, t) == abs(shown - Fraction(k, 2))
-    assert timeline.position(34) >= len(slots)  # the end: 17 slots, as the last frame lasts one
-    assert worst <= Fraction(1, 4)  # half an output frame, in input slots
-    assert worst > 0 and timeline.gaps == 1 and timeline.longest == 13
-
-
-def test_timed_retiming_holds_a_gap_too_long_to_fill():
-    timeline = TimedRetiming(Retiming.for_factor(2), Fraction(30))
-    for slot in (0, 1, 31, 32):  # a 1 s stall: 60 output frames, more than MAX_FILLED_OUTPUTS
-        timeline.add(Fraction(slot, 30))
-    timeline.finish()
-    snapped = [timeline.snap(timeline.position(k)) for k in range(66)]
-    assert snapped[2:62] == [(1, Fraction(0))] * 60  # frame 1 held until frame 2's time
-    assert snapped[62] == (2, Fraction(0)) and snapped[63] == (2, Fraction(1, 2))
-    assert timeline.held == 1 and timeline.gaps == 1

@@ -51,6 +51,7 @@ import numpy as np
 import torch
 
 from sepgan.errors import UserError
+from sepgan.options import DEFAULT_ADAPT_SECONDS, DEFAULT_ADAPT_STEPS, DEFAULT_SEED
 
 __all__ = ["MIN_FRAMES", "AdaptError", "AdaptOptions", "AdaptResult", "adapt", "input_frames", "save_adapted"]
 
@@ -85,15 +86,15 @@ class AdaptOptions:
             held-out triplets (False keeps it anyway: for measuring adaptation itself).
     """
 
-    steps: int = 300
-    seconds: float = 150.0
+    steps: int = DEFAULT_ADAPT_STEPS
+    seconds: float = DEFAULT_ADAPT_SECONDS
     learning_rate: float = 1e-4
     batch_size: int = 4
     crop_size: int = 128
     scales: tuple[int, ...] = (1, 2)
     triplets: int = 48
     holdout: int = 8
-    seed: int = 0
+    seed: int = DEFAULT_SEED
     guard: bool = True
     flow_variants: int | None = None
 

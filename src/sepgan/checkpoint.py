@@ -40,7 +40,9 @@ class UnknownOverride(CheckpointError):
     """A load-time override naming an option that the checkpoint's architecture does not have."""
 
     def __init__(self, parameter: str, architecture: str) -> None:
-        super().__init__(f"{parameter} does not apply to {architecture}", parameter=parameter)
+        super().__init__(
+            "{parameter} does not apply to {architecture}", parameter=parameter, architecture=architecture
+        )
         self.architecture = architecture
 
 
@@ -136,8 +138,9 @@ def load_pretrained(
     except ValueError as error:
         if not overrides:
             raise
-        # The constructors name the option they reject first, e.g. "flow_variants must be ...".
-        raise CheckpointError(str(error), parameter=str(error).split(" ", 1)[0]) from error
+        if isinstance(error, UserError):  # e.g. sepgan.options.OptionError: it names the override at fault
+            raise
+        raise CheckpointError(str(error)) from error
     try:
         state = load_file(weights_path, device=str(map_location))
     except Exception as error:  # safetensors raises its own error types for corrupt files

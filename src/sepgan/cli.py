@@ -4,7 +4,10 @@ User errors (a missing file, a bad config, an unreadable dataset: every
 :class:`sepgan.errors.UserError`) are printed as one line on stderr with exit
 code 2 by :func:`sepgan.errors.reports_user_errors`, which wraps every command,
 ``evaluate`` and ``study`` included; Ctrl-C exits 130. Tracebacks are kept for
-real bugs.
+real bugs. An error about an option names its library parameter, which the
+handler shows as the flag declared for it here: so each command's parameters
+carry the library's names (``batch_size`` is ``--batch``). Defaults and checks
+are :mod:`sepgan.options`'.
 """
 
 from __future__ import annotations
@@ -18,7 +21,27 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sepgan.errors import UserError, reports_user_errors
+from sepgan.errors import InterpolationError, UserError, reports_user_errors
+from sepgan.options import (
+    DEFAULT_ADAPT_SECONDS,
+    DEFAULT_ADAPT_STEPS,
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_CODEC,
+    DEFAULT_CRF,
+    DEFAULT_MAX_DEPTH,
+    DEFAULT_MAX_MEMORY_MB,
+    DEFAULT_PREPARE_CROP_SIZE,
+    DEFAULT_PREPARE_FLOW_PRESET,
+    DEFAULT_PREPARE_FLOW_VARIANTS,
+    DEFAULT_PREPARE_GAPS,
+    DEFAULT_PREPARE_STRIDE,
+    DEFAULT_PREPARE_WORKERS,
+    DEFAULT_SCENE_THRESHOLD,
+    DEFAULT_SEED,
+    DEFAULT_TILE,
+    MAX_CRF,
+    resolve_model,
+)
 
 if TYPE_CHECKING:
     from sepgan.interpolator import Interpolator
@@ -133,14 +156,16 @@ def interpolate(
     ] = False,
     max_depth: Annotated[
         int, typer.Option("--max-depth", help="Finest step for --fps is 1/2^depth of an input interval.")
-    ] = 3,
+    ] = DEFAULT_MAX_DEPTH,
     weights: Annotated[
         str | None,
         typer.Option("--weights", "-w", help="Weights folder (from sepgan train) or bundled name."),
     ] = None,
     device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")] = "auto",
     precision: Annotated[str, typer.Option("--precision", help="auto, fp32, bf16 or fp16.")] = "auto",
-    batch: Annotated[int, typer.Option("--batch", help="Frame pairs per network call.")] = 4,
+    batch_size: Annotated[
+        int, typer.Option("--batch", help="Frame pairs per network call.")
+    ] = DEFAULT_BATCH_SIZE,
     tile: Annotated[
         str,
         typer.Option(
@@ -150,7 +175,7 @@ def interpolate(
                 "'auto' (by --max-memory-mb) or 'none'."
             ),
         ),
-    ] = "auto",  # the Interpolator's default (DEFAULT_TILE), spelled out for --help
+    ] = DEFAULT_TILE,
     tile_overlap: Annotated[
         int | None, typer.Option("--tile-overlap", help="Feathered overlap between tiles in px.")
     ] = None,
@@ -162,9 +187,13 @@ def interpolate(
             "whole process: frames and whole-frame flow come on top (a 4096×2160 pair peaks at 6.4 GB RSS "
             "with 4096, 4.8 GB with 1024).",
         ),
-    ] = 4096,
-    codec: Annotated[str, typer.Option("--codec", help="auto, h264, ffv1 (lossless, .mkv) or png.")] = "auto",
-    crf: Annotated[int, typer.Option("--crf", help="H.264 quality: 0 lossless … 51 worst.")] = 18,
+    ] = DEFAULT_MAX_MEMORY_MB,
+    codec: Annotated[
+        str, typer.Option("--codec", help="auto, h264, ffv1 (lossless, .mkv) or png.")
+    ] = DEFAULT_CODEC,
+    crf: Annotated[
+        int, typer.Option("--crf", help=f"H.264 quality: 0 lossless … {MAX_CRF} worst.")
+    ] = DEFAULT_CRF,
     scene_threshold: Annotated[
         float,
         typer.Option(
@@ -172,7 +201,7 @@ def interpolate(
             help="Scene cut: a thumbnail change above this many grey levels (0–255) that also stands "
             "3× above its neighbours'; 255 disables.",
         ),
-    ] = 12.0,
+    ] = DEFAULT_SCENE_THRESHOLD,
     montage: Annotated[
         Path | None, typer.Option("--montage", help="Also write an original | interpolated video here.")
     ] = None,
@@ -223,11 +252,11 @@ def interpolate(
     ] = False,
     adapt_steps: Annotated[
         int, typer.Option("--adapt-steps", help="Adaptation: optimiser steps at most.")
-    ] = 300,
+    ] = DEFAULT_ADAPT_STEPS,
     adapt_seconds: Annotated[
         float,
         typer.Option("--adapt-seconds", help="Adaptation: time budget in seconds (whichever comes first)."),
-    ] = 150.0,
+    ] = DEFAULT_ADAPT_SECONDS,
     adapt_save: Annotated[
         Path | None,
         typer.Option(
@@ -236,18 +265,19 @@ def interpolate(
     ] = None,
     seed: Annotated[
         int, typer.Option("--seed", help="Adaptation: seed of the triplets, crops and flips.")
-    ] = 0,
+    ] = DEFAULT_SEED,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Interpolate frames: the middle of two images, ×2/×4/×8 a frame folder, or retime a video."""
-    from sepgan.jobs import InterpolateOptions, check_model_options, run_interpolate
+    from sepgan.jobs import InterpolateOptions, run_interpolate
     from sepgan.media.fps import parse_fps
-    from sepgan.retime import InterpolationError
+    from sepgan.options import check_interpolator_options, parse_tile
 
     # Every number is checked before an input is read or the model loads.
-    check_model_options(
-        batch=batch, tile_overlap=tile_overlap, max_memory_mb=max_memory_mb, flow_variants=flow_variants
+    check_interpolator_options(
+        batch_size=batch_size, tile_overlap=tile_overlap, max_memory_mb=max_memory_mb, workers=workers
     )
+    resolve_model(weights, preset=preset, flow_variants=flow_variants)  # a preset excludes the other two
     tile_size = parse_tile(tile)
     options = InterpolateOptions(
         factor=factor,
@@ -280,7 +310,7 @@ def interpolate(
             weights,
             device=device,
             precision=precision,
-            batch_size=batch,
+            batch_size=batch_size,
             tile=tile_size,
             tile_overlap=tile_overlap,
             max_memory_mb=max_memory_mb,
@@ -299,17 +329,6 @@ def interpolate(
     typer.echo(result.summary())
 
 
-def parse_tile(text: str) -> int | str | None:
-    """``--tile``: ``"auto"``, ``"none"`` (``None``) or a size in pixels; the Interpolator checks the size."""
-    from sepgan.retime import InterpolationError
-
-    if text.lower() in ("auto", "none"):
-        return None if text.lower() == "none" else "auto"
-    if not text.isdigit():
-        raise InterpolationError(f"tile {text}: use 'auto', 'none' or a size in pixels", parameter="tile")
-    return int(text)
-
-
 def load_interpolator(
     weights: str | os.PathLike[str] | None,
     *,
@@ -317,51 +336,37 @@ def load_interpolator(
     preset: str | None = None,
     **options: Any,
 ) -> Interpolator:
-    """:meth:`Interpolator.from_pretrained` with option errors reported as :class:`InterpolationError`.
+    """:meth:`Interpolator.from_pretrained` of the model :func:`sepgan.options.resolve_model` picks.
 
     ``options`` go to the :class:`~sepgan.interpolator.Interpolator` (device, precision,
-    batch_size, tile, tile_overlap, max_memory_mb, compile, workers), whose defaults are the only ones.
-    ``flow_variants`` overrides a flow-guided model's flow-ensemble size (1–4,
-    :mod:`sepgan.flow`): fewer variants, less DIS time, a little less quality.
+    batch_size, tile, tile_overlap, max_memory_mb, compile, workers), whose defaults are
+    :mod:`sepgan.options`'. ``flow_variants`` overrides a flow-guided model's flow-ensemble size
+    (1–4, :mod:`sepgan.flow`): fewer variants, less DIS time, a little less quality.
     It is given when the model is built, so its memory estimate (and with it the
     tiling under ``max_memory_mb``) is the one of the ensemble that runs.
-    ``preset`` (:mod:`sepgan.presets`) picks bundled weights and their overrides
+    ``preset`` (:data:`sepgan.options.PRESETS`) picks bundled weights and their overrides
     instead of ``weights`` and ``flow_variants``.
-    """
-    from sepgan.checkpoint import CheckpointError, UnknownOverride
-    from sepgan.flow import check_variants
-    from sepgan.interpolator import Interpolator
-    from sepgan.presets import resolve_preset
-    from sepgan.retime import InterpolationError
 
-    overrides = {}
-    if preset is not None:
-        if weights is not None or flow_variants is not None:
-            raise InterpolationError(
-                "preset chooses the model; use either preset, or weights and flow_variants",
-                parameter=("preset", "weights", "flow_variants"),
-            )
-        try:
-            chosen = resolve_preset(preset)
-        except ValueError as error:
-            raise InterpolationError(str(error), parameter="preset") from None
-        return Interpolator.from_pretrained(chosen.weights, overrides=chosen.overrides, **options)
-    if flow_variants is not None:
-        try:
-            overrides["flow_variants"] = check_variants(flow_variants, "flow_variants")
-        except ValueError as error:
-            raise InterpolationError(str(error), parameter="flow_variants") from None
+    Raises :class:`sepgan.options.OptionError` naming the option at fault, and
+    :class:`InterpolationError` for other values the runtime refuses (a precision).
+    """
+    from sepgan.checkpoint import UnknownOverride
+    from sepgan.interpolator import Interpolator
+    from sepgan.options import OptionError
+
+    model = resolve_model(weights, preset=preset, flow_variants=flow_variants)
     try:
-        return Interpolator.from_pretrained(weights, overrides=overrides, **options)
+        return Interpolator.from_pretrained(model.weights, overrides=model.overrides, **options)
     except UnknownOverride as error:
-        raise InterpolationError(
-            f"flow_variants applies to flow-guided models; {error.architecture} computes no flow",
+        raise OptionError(
+            "{flow_variants} applies to flow-guided models; {architecture} computes no flow",
             parameter="flow_variants",
+            architecture=error.architecture,
         ) from None
-    except CheckpointError:
+    except UserError:  # option and checkpoint errors name what is wrong already
         raise
-    except ValueError as error:  # the Interpolator's messages start with the option's name
-        raise InterpolationError(str(error), parameter=str(error).split(" ", 1)[0]) from error
+    except ValueError as error:  # e.g. an unknown precision (sepgan.runtime)
+        raise InterpolationError(str(error)) from error
 
 
 def _adapted(interpolator, source: Path, options, save: Path | None, progress: bool):
@@ -408,20 +413,24 @@ def prepare(
     ],
     gaps: Annotated[
         str, typer.Option(help="Temporal gaps g of the triplets (k, k+g, k+2g), comma-separated.")
-    ] = "1,2,3",
-    crop_size: Annotated[int, typer.Option(help="Side of the square crops (multiple of 16).")] = 192,
-    stride: Annotated[int, typer.Option(help="Start a triplet at every n-th frame.")] = 2,
+    ] = ",".join(map(str, DEFAULT_PREPARE_GAPS)),
+    crop_size: Annotated[
+        int, typer.Option(help="Side of the square crops (multiple of 16).")
+    ] = DEFAULT_PREPARE_CROP_SIZE,
+    stride: Annotated[
+        int, typer.Option(help="Start a triplet at every n-th frame.")
+    ] = DEFAULT_PREPARE_STRIDE,
     max_side: Annotated[
         int | None, typer.Option(help="Downscale frames whose longer side exceeds this.")
     ] = None,
     flow_preset: Annotated[
         str,
         typer.Option(help="DIS preset: ultrafast, fast, medium or fine; use the one the model runs with."),
-    ] = "fine",
+    ] = DEFAULT_PREPARE_FLOW_PRESET,
     flow_variants: Annotated[
         int,
         typer.Option(help="Flow ensemble size stored per triplet (1-4 mirrorings; costs V× the DIS time)."),
-    ] = 1,
+    ] = DEFAULT_PREPARE_FLOW_VARIANTS,
     max_per_source: Annotated[
         int | None,
         typer.Option(
@@ -434,8 +443,10 @@ def prepare(
             "--screen/--no-screen", help="Skip triplets across cuts and fades, static ones and flow failures."
         ),
     ] = True,
-    workers: Annotated[int, typer.Option(help="Processes preparing sources in parallel (one per core).")] = 1,
-    seed: Annotated[int, typer.Option(help="Seed of the triplet draw and the crop choice.")] = 0,
+    workers: Annotated[
+        int, typer.Option(help="Processes preparing sources in parallel (one per core).")
+    ] = DEFAULT_PREPARE_WORKERS,
+    seed: Annotated[int, typer.Option(help="Seed of the triplet draw and the crop choice.")] = DEFAULT_SEED,
     exclude: Annotated[
         list[Path] | None, typer.Option(help="A path never to read (repeatable), e.g. your evaluation set.")
     ] = None,
@@ -481,11 +492,10 @@ def prepare(
             screen=screen, workers=workers, seed=seed, exclude=exclude or (),
             on_triplet=advance if progress and workers == 1 else None, on_source=report,
         )  # fmt: skip
-    except ValueError as error:  # bad option values (crop size, gaps, preset)
-        if isinstance(error, UserError):
-            raise
-        # The library's messages start with the parameter's name, which the handler shows as its flag.
-        raise DatasetError(str(error), parameter=str(error).split(" ", 1)[0]) from None
+    except UserError:  # bad option values (crop size, gaps, flow variants) name their parameter
+        raise
+    except ValueError as error:  # anything else the library refuses, e.g. an unknown flow preset
+        raise DatasetError(str(error)) from None
     finally:
         for bar in bars:
             bar.close()

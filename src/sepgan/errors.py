@@ -3,13 +3,16 @@
 Every error a user can fix (a missing file, a bad option value, an unreadable
 dataset, a study folder in the wrong state) derives from :class:`UserError`.
 The library's own classes (``ConfigError``, ``CheckpointError``, ``FrameError``,
-``VideoError``, ``InterpolationError``, ...) subclass it, most of them also
+``VideoError``, ``OptionError``, ...) subclass it, most of them also
 ``ValueError`` so existing ``except ValueError`` callers keep working.
 
-Library messages name the *parameter* (``factor``, ``flow_variants``) and set
-``UserError.parameter``; :func:`reports_user_errors`, which wraps every CLI
-command, replaces that leading name with the command's flag (``--factor``), so
-the library never speaks in flags and the CLI always does.
+Errors about an option carry it as data: ``UserError(parameter="factor")``,
+with a message whose ``{factor}`` field stands for it (:class:`UserError`).
+``str(error)`` fills in the library's name ("factor 3: must be a power of
+two"); :func:`reports_user_errors`, which wraps every CLI command, fills in the
+command's flag from a table of its declared options ("--factor 3: ..."), so
+the library never speaks in flags, the CLI always does, and no message is
+ever parsed. The option checks themselves live in :mod:`sepgan.options`.
 
 What the handler treats as the user's to fix: :class:`UserError`, ``OSError``
 (a missing file, a full disk, a permission) and a missing optional package
@@ -22,11 +25,17 @@ load time, so the CLI stays fast.
 from __future__ import annotations
 
 import functools
-import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-__all__ = ["INTERRUPTED_EXIT", "USER_ERROR_EXIT", "UserError", "reports_user_errors", "user_message"]
+__all__ = [
+    "INTERRUPTED_EXIT",
+    "USER_ERROR_EXIT",
+    "InterpolationError",
+    "UserError",
+    "reports_user_errors",
+    "user_message",
+]
 
 USER_ERROR_EXIT = 2
 INTERRUPTED_EXIT = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
@@ -37,30 +46,66 @@ Command = TypeVar("Command", bound=Callable[..., Any])
 class UserError(Exception):
     """An error the user can fix; the CLI prints the first line of its message and exits 2.
 
-    ``parameter``: the library parameter(s) the message names (e.g. ``"factor"`` or
-    ``("factor", "fps")``), which the CLI shows as its flags (``--factor``).
+    ``parameter``: the library parameter(s) the error is about (e.g. ``"factor"`` or
+    ``("factor", "fps")``). With it, the message is a template: a field named after a
+    parameter (``{factor}``, or ``{parameter}`` for the first one) stands for it, and
+    every other field is one of the keyword ``values``, e.g.
+    ``UserError("{factor} {value}: must be a power of two", parameter="factor", value=3)``.
+    Values go in as keywords, never formatted into the template beforehand, so a path
+    with braces in it stays text. :meth:`text` shows the parameters as a command's flags;
+    ``str(error)`` as their own names. Without ``parameter`` and ``values`` the message
+    is shown as written.
     """
 
-    def __init__(self, *args: object, parameter: str | tuple[str, ...] | None = None) -> None:
-        super().__init__(*args)
+    def __init__(
+        self, *args: object, parameter: str | tuple[str, ...] | None = None, **values: object
+    ) -> None:
         self.parameter = parameter
+        self.values = values
+        self.template: str | None = None
+        if parameter is None and not values:
+            super().__init__(*args)
+            return
+        (template,) = args  # a template is one string
+        self.template = str(template)
+        super().__init__(self.text())
+
+    @property
+    def parameters(self) -> tuple[str, ...]:
+        """``parameter`` as a tuple (empty when the error names none)."""
+        if self.parameter is None:
+            return ()
+        return (self.parameter,) if isinstance(self.parameter, str) else tuple(self.parameter)
+
+    def text(self, flags: Mapping[str, str] | None = None) -> str:
+        """The message with each parameter shown as ``flags[parameter]``, or as its own name when
+        ``flags`` has none for it."""
+        if self.template is None:
+            return str(self)
+        shown = {name: (flags or {}).get(name, name) for name in self.parameters}
+        if self.parameters:
+            shown["parameter"] = shown[self.parameters[0]]
+        return self.template.format_map({**self.values, **shown})
 
 
-def user_message(error: BaseException, flags: dict[str, str] | None = None) -> str:
-    """One line for ``error``; a leading parameter name becomes its flag when ``flags`` maps it."""
+class InterpolationError(UserError, ValueError):
+    """The interpolate job cannot run as asked: bad paths, mismatched sizes, too few frames.
+
+    Raised by :mod:`sepgan.jobs`, :mod:`sepgan.retime` and the ``interpolate`` command;
+    option values out of range are :class:`sepgan.options.OptionError`.
+    """
+
+
+def user_message(error: BaseException, flags: Mapping[str, str] | None = None) -> str:
+    """One line for ``error``; its parameters shown as their flags where ``flags`` maps them
+    (:meth:`UserError.text`)."""
     if isinstance(error, ModuleNotFoundError) and error.name:
         return (
             f"{error.name} is not installed; install the extra that needs it, "
             "e.g. pip install 'sepgan[study]' or 'sepgan[evaluate]'"
         )
-    text = str(error).splitlines()[0] if str(error) else type(error).__name__
-    parameters = getattr(error, "parameter", None) or ()
-    for parameter in (parameters,) if isinstance(parameters, str) else parameters:
-        if (
-            flags and parameter in flags
-        ):  # whole words, not parts of names or paths ("tile_overlap", "a/tile.png")
-            text = re.sub(rf"(?<![\w\-./\\]){re.escape(parameter)}(?![\w\-./\\])", flags[parameter], text)
-    return text
+    text = error.text(flags) if isinstance(error, UserError) else str(error)
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def _command_flags(command: Callable[..., Any]) -> dict[str, str]:

@@ -54,6 +54,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from sepgan import options
 from sepgan.media.frames import to_uint8
 
 __all__ = [
@@ -61,7 +62,6 @@ __all__ = [
     "FLOW_VARIANTS",
     "backward_warp",
     "backward_warp_numpy",
-    "check_variants",
     "check_workers",
     "consistency_error",
     "dis_flow",
@@ -83,15 +83,9 @@ __all__ = [
 DIS_PRESETS = ("ultrafast", "fast", "medium", "fine")
 # Mirrorings of the input pair for a flow ensemble, in the order an ensemble of V takes them:
 # V = 2 adds the 180° rotation, which beat a single flip (34.86 / 26.82 vs 34.81 / 26.79 dB).
+# The range of an ensemble's size, 1 to len(FLOW_VARIANTS), is checked by
+# sepgan.options.check_flow_variants (MAX_FLOW_VARIANTS).
 FLOW_VARIANTS = ("none", "hv", "h", "v")
-
-
-def check_variants(variants: int, name: str = "variants") -> int:
-    """``variants`` if it is a valid flow-ensemble size (1 to len(FLOW_VARIANTS)); else ValueError
-    naming ``name``."""
-    if not 1 <= variants <= len(FLOW_VARIANTS):
-        raise ValueError(f"{name} must be between 1 and {len(FLOW_VARIANTS)}, got {variants}")
-    return variants
 
 
 def _cv2():
@@ -226,13 +220,11 @@ def check_workers(workers: int | None) -> int:
     """Threads for DIS: ``workers``, or :func:`flow_workers` when None; ValueError below 1."""
     if workers is None:
         return flow_workers()
-    if workers < 1:
-        raise ValueError(f"workers must be at least 1, got {workers}")
-    return int(workers)
+    return int(options.check_workers(workers))
 
 
 def _flow_ensembles(images0, images1, preset: str, variants: int, workers: int | None = None) -> np.ndarray:
-    check_variants(variants)
+    options.check_flow_variants(variants, "variants")
     threads = check_workers(workers)
     flows = np.empty((len(images0), 4 * variants, *images0[0].shape[:2]), dtype=np.float32)
 

@@ -51,13 +51,8 @@ interpolator owns everything around the network:
   t = m/2^d are *dyadic* points. :meth:`Interpolator.interpolate_recursively`
   yields them in time order (FILM-style), and
   :meth:`Interpolator.interpolate_dyadic` computes only the points a caller
-  needs, level by level, batched across many pairs. A target frame rate is met
-  by :class:`Retiming`: output frame k sits at input position
-  ``k · fps_in / fps_out`` (exact rationals), which is snapped to the nearest
-  dyadic point with denominator at most ``2^max_depth``. The timing error is
-  therefore at most half a step, ``1 / 2^(max_depth + 1)`` of an input frame
-  interval (2.6 ms for 24 fps input with max_depth = 3) and exactly zero when
-  ``fps_out / fps_in`` is a power of two.
+  needs, level by level, batched across many pairs. Which dyadic point each
+  output frame of a target frame rate takes is :mod:`sepgan.timing`'s.
 
 Tensor conventions: RGB, float32 in [0, 1]; ``frame0`` and ``frame1`` are
 3×H×W or B×3×H×W, and the result has the same layout as the input. Outputs are
@@ -69,7 +64,6 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
@@ -77,27 +71,19 @@ import torch
 import torch.nn.functional as F
 
 from sepgan.borders import interpolate_inside_borders, static_borders
+from sepgan.options import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_MAX_MEMORY_MB,
+    DEFAULT_TILE,
+    check_interpolator_options,
+    check_tile,
+)
 from sepgan.runtime import Runtime, resolve_runtime
 
 if TYPE_CHECKING:  # the interpolator imports no model; the contract is structural
     from sepgan.models.protocol import Generator
 
-__all__ = [
-    "DEFAULT_MAX_DEPTH",
-    "DEFAULT_MAX_MEMORY_MB",
-    "DEFAULT_TILE",
-    "MAX_DEPTH",
-    "Interpolator",
-    "Retiming",
-    "pad_to_multiple",
-]
-
-# Deepest bisection used to approximate a target frame rate: 1/8 of an input interval.
-DEFAULT_MAX_DEPTH = 3
-# Deepest bisection allowed: 1/1024 of an input interval, finer than any frame rate needs.
-MAX_DEPTH = 10
-DEFAULT_MAX_MEMORY_MB = 4096
-DEFAULT_TILE = "auto"  # the one default of the tile option, for the CLI and the library alike
+__all__ = ["Interpolator", "pad_to_multiple"]
 
 
 def pad_to_multiple(frames: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:
@@ -138,65 +124,6 @@ def _tile_starts(length: int, tile: int, overlap: int) -> list[int]:
     return starts
 
 
-@dataclass(frozen=True)
-class Retiming:
-    """Maps output frame indices to input positions and snaps them to dyadic points.
-
-    ``ratio`` is ``fps_out / fps_in`` as an exact :class:`~fractions.Fraction`.
-    Output frame ``k`` sits at input position ``k / ratio`` (frame index units,
-    frame 0 at position 0). :meth:`snap` returns ``(interval, t)`` with ``t`` a
-    dyadic Fraction in [0, 1] with denominator at most ``2**max_depth``; the
-    frame is then frame ``interval`` (t = 0), frame ``interval + 1`` (t = 1) or
-    the interpolation at ``t`` between them.
-    """
-
-    ratio: Fraction
-    max_depth: int = DEFAULT_MAX_DEPTH
-
-    def __post_init__(self) -> None:
-        if self.ratio <= 0:
-            raise ValueError(f"the frame-rate ratio must be positive, got {self.ratio}")
-        if not 0 <= self.max_depth <= MAX_DEPTH:
-            raise ValueError(f"max_depth must be between 0 and {MAX_DEPTH}, got {self.max_depth}")
-
-    @classmethod
-    def for_factor(cls, factor: int) -> Retiming:
-        """×factor for a power of two: every output lands exactly on a dyadic point."""
-        if factor < 1 or factor & (factor - 1):
-            raise ValueError(f"factor must be a power of two (2, 4, 8, ...), got {factor}")
-        return cls(Fraction(factor), max(0, factor.bit_length() - 1))
-
-    @classmethod
-    def for_fps(cls, fps_in: Fraction, fps_out: Fraction, max_depth: int = DEFAULT_MAX_DEPTH) -> Retiming:
-        return cls(Fraction(fps_out) / Fraction(fps_in), max_depth)
-
-    def position(self, index: int) -> Fraction:
-        """Exact input position (in input frames) of output frame ``index``."""
-        return index / self.ratio
-
-    def snap(self, position: Fraction) -> tuple[int, Fraction]:
-        interval = math.floor(position)
-        steps = 2**self.max_depth
-        # round() on a Fraction rounds half to even, which keeps the choice deterministic.
-        return interval, Fraction(round((position - interval) * steps), steps)
-
-    def error(self, position: Fraction, interval: int, t: Fraction) -> Fraction:
-        """Timing error of showing ``(interval, t)`` for ``position``, in input frame intervals."""
-        return abs(position - interval - t)
-
-    @property
-    def max_error(self) -> Fraction:
-        """Worst-case timing error in input frame intervals (0 when the ratio is a power of two)."""
-        numerator = self.ratio.numerator
-        if (
-            self.ratio.denominator == 1
-            and numerator & (numerator - 1) == 0
-            and numerator <= 2**self.max_depth
-        ):
-            return Fraction(0)
-        return Fraction(1, 2 ** (self.max_depth + 1))
-
-
 class Interpolator:
     """Wraps a generator ``model(frame0, frame1) -> middle`` for frames of any size and any dyadic time.
 
@@ -207,7 +134,8 @@ class Interpolator:
         batch_size: pairs per network call (fewer when ``max_memory_mb`` demands it).
         tile: ``"auto"`` (the default: tile only when a frame does not fit ``max_memory_mb``),
             ``None`` (whole frames), or a tile size in pixels (rounded up to a multiple of
-            ``model.multiple``, at least ``tile_overlap + multiple``; checked here, and only here).
+            ``model.multiple``, at least ``tile_overlap + multiple``: :func:`sepgan.options.check_tile`,
+            which needs the model, so it runs here).
         tile_overlap: feathered overlap between tiles in pixels;
             default ``2·ceil(model.context / multiple)·multiple``.
         max_memory_mb: budget for one network call, in MB (see the module docstring);
@@ -218,6 +146,9 @@ class Interpolator:
             where it is faster (module docstring). The model's weights are converted in place.
         workers: CPU threads for a flow-guided model's DIS calls (``model.estimate_flows``);
             ``None``: one per CPU this process may use (:func:`sepgan.flow.flow_workers`).
+
+    Defaults and checks are :mod:`sepgan.options`'; a value out of range raises
+    :class:`sepgan.options.OptionError` (a ``ValueError``) naming its parameter.
     """
 
     def __init__(
@@ -226,7 +157,7 @@ class Interpolator:
         *,
         device: str | torch.device = "auto",
         precision: str = "auto",
-        batch_size: int = 4,
+        batch_size: int = DEFAULT_BATCH_SIZE,
         tile: int | str | None = DEFAULT_TILE,
         tile_overlap: int | None = None,
         max_memory_mb: float | None = DEFAULT_MAX_MEMORY_MB,
@@ -234,12 +165,9 @@ class Interpolator:
         channels_last: bool | None = None,
         workers: int | None = None,
     ) -> None:
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        if max_memory_mb is not None and not (math.isfinite(max_memory_mb) and max_memory_mb > 0):
-            raise ValueError(f"max_memory_mb must be a positive number of MB (or None), got {max_memory_mb}")
-        if workers is not None and workers < 1:
-            raise ValueError(f"workers must be at least 1, got {workers}")
+        check_interpolator_options(
+            batch_size=batch_size, tile_overlap=tile_overlap, max_memory_mb=max_memory_mb, workers=workers
+        )
         self._settings = {
             "device": device, "precision": precision, "batch_size": batch_size, "tile": tile,
             "tile_overlap": tile_overlap, "max_memory_mb": max_memory_mb, "compile": compile,
@@ -261,15 +189,8 @@ class Interpolator:
         self.tile_overlap = (
             int(tile_overlap) if tile_overlap is not None else 2 * self._round_up(max(int(model.context), 1))
         )
-        if self.tile_overlap < 0:
-            raise ValueError(f"tile_overlap must be ≥ 0, got {self.tile_overlap}")
         if tile is not None and tile != "auto":
-            tile = self._round_up(int(tile))
-            if tile < self.tile_overlap + self.multiple:
-                raise ValueError(
-                    f"tile {tile} px is too small for an overlap of {self.tile_overlap} px; "
-                    f"use at least {self.tile_overlap + self.multiple}"
-                )
+            tile = check_tile(int(tile), overlap=self.tile_overlap, multiple=self.multiple)
         self.tile = tile
         self.max_memory_mb = max_memory_mb
 

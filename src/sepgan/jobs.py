@@ -11,7 +11,7 @@ Three inputs, one streaming core (:func:`sepgan.retime.retime`):
   frame (the last frame's own display time) repeat the last frame. So ×2
   yields ``2N`` frames, exactly the input's duration, and audio keeps its sync.
   ``fps_in`` is the rate the frames were shot at, and the input's frames sit at
-  their own timestamps (:class:`sepgan.retime.TimedRetiming`): variable-rate
+  their own timestamps (:class:`sepgan.timing.VariableRateRetiming`): variable-rate
   input, such as a phone clip with a 0.4 s stall, gives output at the full
   rate whose timestamps follow the input's, with the gaps interpolated.
 
@@ -20,8 +20,9 @@ Decoding, optical flow, the network and encoding run in four threads
 
 Failure leaves nothing behind: outputs are written under temporary names and
 renamed only when complete (:mod:`sepgan.atomic`), the input is never opened for writing, and all
-argument and path checks run before the model is loaded. Parsing the command
-line and loading the model are :mod:`sepgan.cli`'s.
+argument and path checks run before the model is loaded. Option defaults and
+checks are :mod:`sepgan.options`'; parsing the command line and loading the
+model are :mod:`sepgan.cli`'s.
 """
 
 from __future__ import annotations
@@ -39,24 +40,37 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from sepgan.flow import check_variants
-from sepgan.interpolator import DEFAULT_MAX_DEPTH, MAX_DEPTH, Interpolator, Retiming
+from sepgan.errors import InterpolationError
+from sepgan.interpolator import Interpolator
 from sepgan.media.formats import IMAGE_SUFFIXES, output_codec
 from sepgan.media.fps import format_fps, has_timestamps
 from sepgan.media.frames import list_frames, load_image, load_image_uint8, save_image
 from sepgan.media.reader import VideoReader, to_rgb
-from sepgan.media.scenes import CUT_LEVEL
-from sepgan.media.writer import DEFAULT_CRF, PngSequenceWriter, open_writer
-from sepgan.retime import InterpolationError, RetimeStats, TimedRetiming, retime
+from sepgan.media.writer import PngSequenceWriter, open_writer
+from sepgan.options import (
+    DEFAULT_CODEC,
+    DEFAULT_CRF,
+    DEFAULT_FACTOR,
+    DEFAULT_MAX_DEPTH,
+    DEFAULT_SCENE_THRESHOLD,
+    DEFAULT_STATIC_TOLERANCE,
+    DEFAULT_X264_PRESET,
+    check_crf,
+    check_factor,
+    check_factor_or_fps,
+    check_max_depth,
+    check_rate,
+    check_scene_threshold,
+)
+from sepgan.retime import RetimeStats, retime
 from sepgan.stages import overlapped
+from sepgan.timing import ConstantRateRetiming, Retiming, VariableRateRetiming
 
 __all__ = [
-    "HIGH_RATE_RATIO",
     "InterpolateOptions",
     "InterpolationError",
     "JobResult",
     "RetimeStats",
-    "check_model_options",
     "interpolate_folder",
     "interpolate_pair",
     "interpolate_video",
@@ -64,31 +78,28 @@ __all__ = [
     "run_interpolate",
 ]
 
-# A target rate above this multiple of the input's (by --fps or --factor) needs allow_high_fps:
-# --fps 1e9 on a 24 fps clip once ran for minutes with memory rising and no frame written.
-HIGH_RATE_RATIO = 16
-
 
 @dataclass
 class InterpolateOptions:
     """What to produce; the physical meaning of each knob is in the module docstrings.
 
-    ``factor`` (a power of two) and ``fps`` are exclusive; with neither, ×2.
+    ``factor`` (a power of two) and ``fps`` are exclusive; with neither, ×2. Defaults and
+    ranges are :mod:`sepgan.options`'.
     ``max_depth`` bounds the bisection used for ``fps`` (timing error ≤ 1/2^(depth+1)
     of an input interval). ``scene_threshold`` of ``None`` disables cut detection.
-    A target over :data:`HIGH_RATE_RATIO` times the input's rate needs ``allow_high_fps``;
-    over ``2**MAX_DEPTH`` times it is refused (finer steps would only repeat frames).
+    A target over :data:`~sepgan.options.HIGH_RATE_RATIO` times the input's rate needs
+    ``allow_high_fps``; over ``2**MAX_DEPTH`` times it is refused (finer steps would only repeat frames).
     """
 
     factor: int | None = None
     fps: Fraction | None = None
     allow_high_fps: bool = False
     max_depth: int = DEFAULT_MAX_DEPTH
-    codec: str = "auto"
+    codec: str = DEFAULT_CODEC
     crf: int = DEFAULT_CRF
-    preset: str = "medium"
-    scene_threshold: float | None = CUT_LEVEL
-    static_tolerance: int = 1
+    preset: str = DEFAULT_X264_PRESET
+    scene_threshold: float | None = DEFAULT_SCENE_THRESHOLD
+    static_tolerance: int = DEFAULT_STATIC_TOLERANCE
     montage: Path | None = None
     progress: bool = True
     overlap: bool = True  # decode, flow, inference and encode in four threads (see the module docstring)
@@ -148,52 +159,9 @@ def _progress(outputs: Iterable, total: int | None, enabled: bool, description: 
     )
 
 
-def _retiming(options: InterpolateOptions) -> Retiming:
-    factor = 2 if options.factor is None else options.factor  # 0 is an error, not the default
-    if not 2 <= factor <= 2**MAX_DEPTH or factor & (factor - 1):
-        raise InterpolationError(
-            f"factor {factor}: must be a power of two from 2 to {2**MAX_DEPTH} (2, 4, 8, ...)",
-            parameter="factor",
-        )
-    return Retiming.for_factor(factor)
-
-
-def _check_rate(ratio: Fraction, options: InterpolateOptions, what: str) -> None:
-    """Refuse a target rate of ``ratio`` times the input's when it is absurd, or high and not allowed."""
-    if ratio > 2**MAX_DEPTH:
-        raise InterpolationError(
-            f"{what} is {float(ratio):.4g}× the input's frame rate; at most {2**MAX_DEPTH}× is supported",
-            parameter=("factor", "fps"),
-        )
-    if ratio > HIGH_RATE_RATIO and not options.allow_high_fps:
-        raise InterpolationError(
-            f"{what} is {float(ratio):.4g}× the input's frame rate; more than {HIGH_RATE_RATIO}× "
-            "needs allow_high_fps",
-            parameter=("factor", "fps", "allow_high_fps"),
-        )
-
-
-def check_model_options(
-    *, batch: int, tile_overlap: int | None, max_memory_mb: float | None, flow_variants: int | None
-) -> None:
-    """The interpolator's numbers, checked before any input is read or the model loads.
-
-    :class:`~sepgan.interpolator.Interpolator` checks them again; this only
-    makes a bad value fail first, named by the CLI's own parameter names.
-    """
-    if batch < 1:
-        raise InterpolationError(f"batch must be at least 1, got {batch}", parameter="batch")
-    if tile_overlap is not None and tile_overlap < 0:
-        raise InterpolationError(f"tile_overlap must be ≥ 0, got {tile_overlap}", parameter="tile_overlap")
-    if max_memory_mb is not None and not (math.isfinite(max_memory_mb) and max_memory_mb > 0):
-        raise InterpolationError(
-            f"max_memory_mb must be a positive number of MB, got {max_memory_mb}", parameter="max_memory_mb"
-        )
-    if flow_variants is not None:
-        try:
-            check_variants(flow_variants, "flow_variants")
-        except ValueError as error:
-            raise InterpolationError(str(error), parameter="flow_variants") from None
+def _retiming(options: InterpolateOptions) -> ConstantRateRetiming:
+    factor = DEFAULT_FACTOR if options.factor is None else options.factor  # 0 is an error, not the default
+    return ConstantRateRetiming.for_factor(factor)
 
 
 def interpolate_pair(interpolator: Interpolator, path0: Path, path1: Path, output: Path) -> JobResult:
@@ -219,7 +187,7 @@ def interpolate_folder(
     """×factor for a folder of frames; writes ``factor·(N − 1) + 1`` PNG files into ``output``."""
     if options.fps is not None:
         raise InterpolationError(
-            "a frame folder has no frame rate; use factor instead of fps", parameter=("factor", "fps")
+            "a frame folder has no frame rate; use {factor} instead of {fps}", parameter=("factor", "fps")
         )
     if output_codec(output, "png" if options.codec == "auto" else options.codec) != "png":
         raise InterpolationError(f"{output}: a frame folder is written as a folder of PNG frames")
@@ -294,16 +262,17 @@ def interpolate_video(
         info = reader.info
         # Frames sit at their own timestamps (variable frame rate followed, at the rate they were
         # shot at); a raw elementary stream has none and is read at its constant rate.
-        timeline: TimedRetiming | None = None
+        timeline: VariableRateRetiming | None = None
         fps_in = (info.nominal_fps or info.fps) if has_timestamps(reader.stream) else info.fps
         if options.fps is not None:
             fps_out = Fraction(options.fps)
-            retiming = Retiming.for_fps(fps_in, fps_out, options.max_depth)
+            constant = ConstantRateRetiming.for_fps(fps_in, fps_out, options.max_depth)
         else:
-            retiming = _retiming(options)
-            fps_out = fps_in * retiming.ratio
+            constant = _retiming(options)
+            fps_out = fps_in * constant.ratio
+        retiming: Retiming = constant
         if has_timestamps(reader.stream):
-            timeline = retiming = TimedRetiming(retiming, fps_in)
+            timeline = retiming = VariableRateRetiming(constant, fps_in)
         stats = RetimeStats()
         encoding = {
             "fps": fps_out,
@@ -380,7 +349,7 @@ def interpolate_video(
 
 
 def _timed_frames(
-    reader: VideoReader, on_packet: Callable, timeline: TimedRetiming | None
+    reader: VideoReader, on_packet: Callable, timeline: VariableRateRetiming | None
 ) -> Iterator[np.ndarray]:
     """The reader's RGB frames; each frame's timestamp goes to ``timeline`` before the frame is yielded."""
     for frame in reader.decoded(on_packet):
@@ -450,25 +419,17 @@ def run_interpolate(  # noqa: C901  a linear chain of input checks, each with it
     and run."""
     inputs = [Path(path) for path in inputs]
     output = Path(output)
-    if options.factor is not None and options.fps is not None:
-        raise InterpolationError("use either factor or fps, not both", parameter=("factor", "fps"))
-    if options.fps is not None and options.fps <= 0:
-        raise InterpolationError(f"fps must be positive, got {options.fps}", parameter="fps")
+    check_factor_or_fps(options.factor, options.fps)
     if options.factor is not None:
-        _check_rate(_retiming(options).ratio, options, f"factor {options.factor}")
-    if not 0 <= options.max_depth <= MAX_DEPTH:
-        raise InterpolationError(
-            f"max_depth must be between 0 and {MAX_DEPTH}, got {options.max_depth}", parameter="max_depth"
+        check_rate(
+            Fraction(check_factor(options.factor)),
+            parameter="factor",
+            value=options.factor,
+            allow_high_fps=options.allow_high_fps,
         )
-    if not 0 <= options.crf <= 51:
-        raise InterpolationError(
-            f"crf must be between 0 (lossless) and 51, got {options.crf}", parameter="crf"
-        )
-    if options.scene_threshold is not None and not 0 <= options.scene_threshold <= 255:
-        raise InterpolationError(
-            f"scene_threshold must be between 0 and 255 grey levels, got {options.scene_threshold}",
-            parameter="scene_threshold",
-        )
+    check_max_depth(options.max_depth)
+    check_crf(options.crf)
+    check_scene_threshold(options.scene_threshold)
     for path in inputs:
         if not path.exists():
             raise InterpolationError(f"{path}: no such file or folder")
@@ -517,9 +478,16 @@ def run_interpolate(  # noqa: C901  a linear chain of input checks, each with it
     output_codec(output, options.codec)  # reject a bad suffix/codec before decoding
     if options.montage is not None and output_codec(options.montage) == "png":
         raise InterpolationError(
-            f"montage {options.montage}: give a video file name such as montage.mp4", parameter="montage"
+            "{montage} {path}: give a video file name such as montage.mp4",
+            parameter="montage",
+            path=options.montage,
         )
     with VideoReader(source) as reader:  # opens and describes the container; corrupt files fail here
         if options.fps is not None:
-            _check_rate(options.fps / reader.info.fps, options, f"fps {format_fps(options.fps)}")
+            check_rate(
+                options.fps / reader.info.fps,
+                parameter="fps",
+                value=format_fps(options.fps),
+                allow_high_fps=options.allow_high_fps,
+            )
     return interpolate_video(make_interpolator(), source, output, options)

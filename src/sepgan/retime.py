@@ -24,16 +24,16 @@ network and warps run on the current one, and the output is the same bit for
 bit. It then holds the flows of two batches at once (at 1080p with a four-way
 ensemble, 133 MB per pair).
 
-Which output frame sits at which input time is :class:`sepgan.interpolator.Retiming`'s
-job, or for video :class:`TimedRetiming`'s, which follows the input's timestamps
-(variable frame rate: a 0.4 s stall is filled at the output rate); the inputs
+Which output frame sits at which input time is a plan's job (:mod:`sepgan.timing`:
+:class:`~sepgan.timing.ConstantRateRetiming`, or for video
+:class:`~sepgan.timing.VariableRateRetiming`, which follows the input's timestamps:
+a 0.4 s stall is filled at the output rate); the inputs
 (a pair, a folder, a video) and the threads around this core are
 :mod:`sepgan.jobs` and :mod:`sepgan.stages`. Frames are RGB uint8 H×W×3 arrays.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -43,17 +43,15 @@ from fractions import Fraction
 import numpy as np
 import torch
 
-from sepgan.errors import UserError
-from sepgan.interpolator import Interpolator, Retiming
+from sepgan.errors import InterpolationError
+from sepgan.interpolator import Interpolator
 from sepgan.media.frames import from_uint8, to_uint8
-from sepgan.media.scenes import CUT_LEVEL, CutDetector, thumbnail
+from sepgan.media.scenes import CutDetector, thumbnail
+from sepgan.options import DEFAULT_SCENE_THRESHOLD, DEFAULT_STATIC_TOLERANCE
 from sepgan.stages import ReadAhead
+from sepgan.timing import Retiming
 
-__all__ = ["InterpolationError", "RetimeStats", "TimedRetiming", "retime"]
-
-
-class InterpolationError(UserError, ValueError):
-    """The job cannot run as asked: bad paths, mismatched sizes, too few frames, bad options."""
+__all__ = ["RetimeStats", "retime"]
 
 
 @dataclass
@@ -77,127 +75,6 @@ class RetimeStats:
     seconds: dict[str, float] = field(
         default_factory=lambda: {"decode": 0.0, "flow": 0.0, "inference": 0.0, "encode": 0.0}
     )
-
-
-# The longest gap TimedRetiming interpolates, in output frames (0.53 s at 30 → 60 fps).
-MAX_FILLED_OUTPUTS = 32
-
-
-class TimedRetiming:
-    """A :class:`Retiming` whose input frames sit at their own timestamps: variable frame rate.
-
-    Times are counted in *slots*, frames of the nominal input rate ``fps``
-    (:func:`sepgan.media.fps.nominal_fps`), from the first frame. Output frame k
-    sits at slot ``k / ratio`` whatever the input does, so output timestamps
-    follow the input's: across a stall (a 0.4 s gap between two frames) the
-    output goes on at its own rate, and the frames in the gap are interpolated
-    between the two frames around it (or hold the first, across a scene cut).
-    A timestamp within 1 ms (at most 1/8 slot) of a whole slot is taken as that
-    slot, so constant-rate input, Matroska's millisecond timestamps included,
-    gives exactly :class:`Retiming`'s positions. Within a gap of L slots the time
-    is snapped to a finer dyadic grid (``max_depth + ⌈log2 L⌉``, at most 10),
-    so the timing error stays ≤ 1/2^(max_depth + 1) slot, as between regular frames.
-    A gap of more than :data:`MAX_FILLED_OUTPUTS` output frames is not
-    interpolated: its frames hold the frame before, as a player shows a stall
-    (filling it would hold that many frames in memory at once); ``held`` counts them.
-
-    :meth:`add` records each input frame's timestamp as it is decoded (before
-    :func:`retime` sees the frame); :meth:`finish` the end of the last one.
-    Only the timestamps from the current interval on are kept.
-    """
-
-    def __init__(self, retiming: Retiming, fps: Fraction) -> None:
-        self.ratio, self.max_depth = retiming.ratio, retiming.max_depth
-        self.fps = Fraction(fps)
-        self._base_max_error = retiming.max_error
-        self._first: Fraction | None = None  # the first frame's time, seconds
-        self._slots: list[Fraction] = []  # slots of frames _offset, _offset + 1, ...
-        self._offset = 0
-        self._last = Fraction(-1)
-        self._end: Fraction | None = None  # where the last frame's display ends, once known
-        self._duration: Fraction | None = None  # the last frame's display duration, seconds
-        self.gaps = 0  # intervals longer than 1.5 slots
-        self.held = 0  # of which too long to fill (MAX_FILLED_OUTPUTS)
-        self.longest = Fraction(1)  # the longest interval, in slots
-
-    def _slot(self, seconds: Fraction) -> Fraction:
-        slot = (seconds - self._first) * self.fps
-        whole = round(slot)
-        return Fraction(whole) if abs(slot - whole) <= min(Fraction(1, 8), self.fps / 1000) else slot
-
-    def add(self, seconds: Fraction | None, duration: Fraction | None = None) -> None:
-        """The next input frame's timestamp and display duration, in seconds (None: unknown)."""
-        if seconds is not None and self._first is None:
-            self._first = seconds
-        slot = self._last + 1 if seconds is None or self._first is None else self._slot(seconds)
-        if slot <= self._last:  # out of order or repeated: one slot on, as a constant rate would have it
-            slot = self._last + 1
-        if self._slots or self._offset:
-            step = slot - self._last
-            self.gaps += step > Fraction(3, 2)
-            self.held += self._held(step)
-            self.longest = max(self.longest, step)
-        self._slots.append(slot)
-        self._last = slot
-        self._duration = duration
-
-    def finish(self) -> None:
-        """No more frames: the last one is shown for its duration (one slot if unknown)."""
-        length = Fraction(1)
-        if self._duration and self._duration > 0:
-            length = self._duration * self.fps
-            whole = round(length)
-            if abs(length - whole) <= min(Fraction(1, 8), self.fps / 1000):
-                length = Fraction(whole)
-            length = max(Fraction(1, 8), length)
-        self._end = self._last + length
-
-    def _interval(self, index: int) -> tuple[Fraction, Fraction]:
-        """(start, length) in slots of the interval after input frame ``index``."""
-        start = self._slots[index - self._offset]
-        if index + 1 - self._offset < len(self._slots):
-            return start, self._slots[index + 1 - self._offset] - start
-        return start, (self._end if self._end is not None else start + 1) - start
-
-    def position(self, index: int) -> Fraction:
-        """Input position (frame index plus fraction of its interval) of output frame ``index``.
-
-        Past the last frame decoded so far it returns the number of frames known,
-        which :func:`retime` reads as "not yet"; once :meth:`finish` was called,
-        positions run on past the last frame at its duration.
-        """
-        slot = index / self.ratio
-        slots = self._slots
-        # The cursor is the first kept frame; output positions only grow, so earlier ones go.
-        while len(slots) > 1 and slots[1] <= slot:
-            slots.pop(0)
-            self._offset += 1
-        if len(slots) > 1 or self._end is not None:
-            start, length = self._interval(self._offset)
-            return self._offset + (slot - start) / length
-        return Fraction(self._offset + len(slots))
-
-    def _held(self, length: Fraction) -> bool:
-        return length * self.ratio > MAX_FILLED_OUTPUTS
-
-    def snap(self, position: Fraction) -> tuple[int, Fraction]:
-        interval = math.floor(position)
-        _, length = self._interval(interval)
-        if self._held(length):
-            return interval, Fraction(0)  # the frame before, until the next one's time
-        depth = self.max_depth + (math.ceil(math.log2(length)) if length > 1 else 0)
-        steps = 2 ** min(10, depth)
-        return interval, Fraction(round((position - interval) * steps), steps)
-
-    def error(self, position: Fraction, interval: int, t: Fraction) -> Fraction:
-        """Timing error in slots (input frames at the nominal rate); 0 in a held gap (the stall's own)."""
-        length = self._interval(interval)[1]
-        return Fraction(0) if self._held(length) else abs(position - interval - t) * length
-
-    @property
-    def max_error(self) -> Fraction:
-        """Worst-case timing error in slots: :class:`Retiming`'s, or 1/2^(depth+1) once there are gaps."""
-        return self._base_max_error if not self.gaps else Fraction(1, 2 ** (self.max_depth + 1))
 
 
 @dataclass
@@ -270,8 +147,8 @@ def retime(
     retiming: Retiming,
     *,
     hold_tail: bool,
-    scene_threshold: float | None = CUT_LEVEL,
-    static_tolerance: int = 1,
+    scene_threshold: float | None = DEFAULT_SCENE_THRESHOLD,
+    static_tolerance: int = DEFAULT_STATIC_TOLERANCE,
     stats: RetimeStats | None = None,
     source: str = "input",
     flow_ahead: bool = False,

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from sepgan.options import OptionError
+
 logger = logging.getLogger(__name__)
 
 PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -52,10 +54,14 @@ def resolve_runtime(device: str = "auto", precision: str = "auto") -> Runtime:
         try:
             chosen = torch.device(device)
         except RuntimeError:  # torch's message lists twenty device types
-            raise ValueError(f"device {device!r}: use auto, cpu, cuda or cuda:N") from None
+            raise OptionError(
+                "{device} {value!r}: use auto, cpu, cuda or cuda:N", parameter="device", value=device
+            ) from None
         reason = "requested"
         if chosen.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(f"device {device!r} was requested but CUDA is not available")
+            raise OptionError(
+                "{device} {value!r} was requested but CUDA is not available", parameter="device", value=device
+            )
     if precision == "auto":
         if chosen.type == "cuda":
             precision = "bf16" if torch.cuda.is_bf16_supported() else "fp16"

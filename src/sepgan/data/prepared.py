@@ -46,11 +46,22 @@ from sepgan.atomic import atomic_output
 from sepgan.data.augment import PairedAugment
 from sepgan.data.sources import list_sources
 from sepgan.data.triplets import DatasetError, check_gaps
-from sepgan.flow import DIS_PRESETS, check_variants, flow_ensemble_numpy, flow_failed
+from sepgan.flow import DIS_PRESETS, flow_ensemble_numpy, flow_failed
 from sepgan.media.formats import VideoError
 from sepgan.media.frames import FrameError, from_uint8
 from sepgan.media.reader import iter_frames
 from sepgan.media.scenes import scene_cuts, screen_triplet, thumbnail
+from sepgan.options import (
+    DEFAULT_PREPARE_CROP_SIZE,
+    DEFAULT_PREPARE_FLOW_PRESET,
+    DEFAULT_PREPARE_FLOW_VARIANTS,
+    DEFAULT_PREPARE_GAPS,
+    DEFAULT_PREPARE_STRIDE,
+    DEFAULT_PREPARE_WORKERS,
+    DEFAULT_SEED,
+    OptionError,
+    check_flow_variants,
+)
 
 __all__ = [
     "FORMAT_VERSION",
@@ -334,18 +345,18 @@ def prepare_dataset(
     sources: Sequence[str | os.PathLike[str]],
     output: str | os.PathLike[str],
     *,
-    gaps: int | Sequence[int] = (1, 2, 3),
-    crop_size: int = 192,
-    stride: int = 2,
+    gaps: int | Sequence[int] = DEFAULT_PREPARE_GAPS,
+    crop_size: int = DEFAULT_PREPARE_CROP_SIZE,
+    stride: int = DEFAULT_PREPARE_STRIDE,
     candidates: int = 4,
     hard_fraction: float = 0.5,
-    flow_preset: str = "fine",
-    flow_variants: int = 1,
+    flow_preset: str = DEFAULT_PREPARE_FLOW_PRESET,
+    flow_variants: int = DEFAULT_PREPARE_FLOW_VARIANTS,
     max_side: int | None = None,
     max_per_source: int | None = None,
     screen: bool = True,
-    workers: int = 1,
-    seed: int = 0,
+    workers: int = DEFAULT_PREPARE_WORKERS,
+    seed: int = DEFAULT_SEED,
     exclude: Sequence[str | os.PathLike[str]] = (),
     on_triplet: Callable[[str], None] | None = None,
     on_source: Callable[[SourceReport], None] | None = None,
@@ -382,21 +393,31 @@ def prepare_dataset(
 
     Raises:
         DatasetError: the output exists, or no source gives a triplet.
-        ValueError: an option out of range.
+        OptionError: an option out of range (a ``ValueError``), naming its parameter.
+        ValueError: an unknown flow preset.
     """
     started = time.perf_counter()
     gaps = check_gaps(gaps)
     if crop_size < 16 or crop_size % 16:
-        raise ValueError(f"crop_size must be a positive multiple of 16, got {crop_size}")
+        raise OptionError(
+            "{crop_size} must be a positive multiple of 16, got {value}",
+            parameter="crop_size",
+            value=crop_size,
+        )
     if stride < 1 or candidates < 1 or not 0.0 <= hard_fraction <= 1.0:
-        raise ValueError("stride and candidates must be ≥ 1 and hard_fraction in [0, 1]")
+        raise OptionError(
+            "{stride} and {candidates} must be ≥ 1 and {hard_fraction} in [0, 1]",
+            parameter=("stride", "candidates", "hard_fraction"),
+        )
     if max_per_source is not None and max_per_source < 1:
-        raise ValueError(f"max_per_source must be ≥ 1, got {max_per_source}")
+        raise OptionError(
+            "{max_per_source} must be ≥ 1, got {value}", parameter="max_per_source", value=max_per_source
+        )
     if workers < 1:
-        raise ValueError(f"workers must be ≥ 1, got {workers}")
+        raise OptionError("{workers} must be ≥ 1, got {value}", parameter="workers", value=workers)
     if flow_preset not in DIS_PRESETS:
         raise ValueError(f"unknown flow preset {flow_preset!r}; choose from {', '.join(DIS_PRESETS)}")
-    check_variants(flow_variants, "flow_variants")
+    check_flow_variants(flow_variants)
     output = Path(output)
     if output.exists():
         raise DatasetError(f"{output} already exists; choose a new folder")

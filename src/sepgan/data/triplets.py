@@ -29,6 +29,7 @@ from torch.utils.data import Dataset
 from sepgan.data.augment import PairedAugment
 from sepgan.datasets import DatasetError
 from sepgan.media.frames import FrameError, from_uint8, load_image_uint8
+from sepgan.options import OptionError
 
 # DatasetError is defined beside the dataset readers (sepgan.datasets) and re-exported here.
 __all__ = ["DatasetError", "ImageTripletDataset", "TripletDataset", "check_gaps"]
@@ -120,9 +121,16 @@ def check_gaps(gaps: int | Sequence[int], longest_sequence: int | None = None) -
         gaps = (gaps,)
     gaps = tuple(gaps)
     if not gaps or any(not isinstance(gap, int) or gap < 1 for gap in gaps) or len(set(gaps)) != len(gaps):
-        raise ValueError(f"gaps must be distinct positive integers, got {gaps}")
+        raise OptionError(
+            "{gaps} must be distinct positive integers, got {value}", parameter="gaps", value=gaps
+        )
     if longest_sequence is not None:
         too_long = [gap for gap in gaps if 2 * gap + 1 > longest_sequence]
         if too_long:
-            raise ValueError(f"gaps {too_long} need more than the {longest_sequence} frames of a sequence")
+            raise OptionError(
+                "{gaps} {value} need more than the {frames} frames of a sequence",
+                parameter="gaps",
+                value=too_long,
+                frames=longest_sequence,
+            )
     return gaps

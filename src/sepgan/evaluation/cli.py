@@ -14,6 +14,7 @@ import typer
 
 from sepgan.errors import reports_user_errors
 from sepgan.evaluation.choices import ALL_METHODS, BENCHMARK_NAMES, DEFAULT_METHODS, SNU_SPLITS
+from sepgan.options import DEFAULT_ADAPT_SECONDS, DEFAULT_ADAPT_STEPS, DEFAULT_SEED
 
 
 @reports_user_errors
@@ -67,13 +68,13 @@ def evaluate_command(
     ] = False,
     adapt_steps: Annotated[
         int, typer.Option("--adapt-steps", help="Adaptation: optimiser steps at most.")
-    ] = 300,
+    ] = DEFAULT_ADAPT_STEPS,
     adapt_seconds: Annotated[
         float, typer.Option("--adapt-seconds", help="Adaptation: time budget per clip in seconds.")
-    ] = 150.0,
+    ] = DEFAULT_ADAPT_SECONDS,
     seed: Annotated[
         int, typer.Option("--seed", help="Adaptation: seed of the triplets, crops and flips.")
-    ] = 0,
+    ] = DEFAULT_SEED,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
     """Score our model, baselines and installed peers on interpolation benchmarks (PSNR, SSIM, IE, MS-SSIM)."""  # noqa: E501 (one line in `sepgan --help`)

@@ -62,6 +62,7 @@ from sepgan.evaluation.pipeline import open_benchmarks
 from sepgan.media.frames import from_uint8, to_uint8
 from sepgan.metrics import moving_edge_similarity as _moving_edge_similarity
 from sepgan.metrics import ms_ssim, psnr, sharpness_ratio, ssim, vif
+from sepgan.options import check_limit
 
 __all__ = [
     "COLUMNS",
@@ -121,7 +122,7 @@ def parse_named_weights(text: str) -> NamedWeights:
     name, separator, weights = text.partition("=")
     name, weights = name.strip(), weights.strip()
     if not separator or not name or not weights:
-        raise CompareError(f"expected NAME=WEIGHTS, got {text!r}", parameter="model")
+        raise CompareError("expected NAME=WEIGHTS, got {value!r}", parameter="model", value=text)
     return NamedWeights(name, weights)
 
 
@@ -238,7 +239,9 @@ def _load(named: Sequence[NamedWeights], device: str, workers: int | None) -> di
     names = [entry.name for entry in named]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
-        raise CompareError(f"model names must differ: {', '.join(repeated)} given twice", parameter="model")
+        raise CompareError(
+            "{model} names must differ: {names} given twice", parameter="model", names=", ".join(repeated)
+        )
     if REFERENCE_ROW in names or HELD_OUT_ROW in names:
         raise CompareError(f"{REFERENCE_ROW!r} and {HELD_OUT_ROW!r} are row names of the table")
     return {
@@ -303,9 +306,8 @@ def compare(
     from tqdm import tqdm
 
     if not named:
-        raise CompareError("give at least one model (NAME=WEIGHTS)", parameter="model")
-    if limit is not None and limit < 1:
-        raise CompareError(f"limit must be at least 1, got {limit}", parameter="limit")
+        raise CompareError("give at least one {model} (NAME=WEIGHTS)", parameter="model")
+    check_limit(limit)
     if crop_size < 8 or crops < 0:
         raise CompareError(f"crop_size must be at least 8 and crops at least 0, got {crop_size}, {crops}")
     benchmarks = open_benchmarks(paths, layout, log=log)

@@ -346,7 +346,7 @@ class OursMethod(Method):
         self.weights = Path(weights) if weights is not None else None
         self.device = device
         self.interpolator = interpolator
-        self.overrides = overrides  # load-time options, e.g. a preset's (sepgan.presets)
+        self.overrides = overrides  # load-time options, e.g. a preset's (sepgan.options.PRESETS)
 
     def setup(self) -> None:
         if self.interpolator is not None:

@@ -18,6 +18,7 @@ from sepgan.evaluation.choices import ALL_METHODS, DEFAULT_METHODS
 from sepgan.evaluation.methods import build_method
 from sepgan.evaluation.report import format_markdown, write_report
 from sepgan.evaluation.runner import EvaluationError, EvaluationResult, evaluate
+from sepgan.options import check_limit, resolve_model
 
 __all__ = [
     "DEFAULT_METHODS",
@@ -97,29 +98,19 @@ def run_evaluation(
 
     ``adapt_options`` (:class:`sepgan.adapt.AdaptOptions`) adds ``ours-adapt`` after
     ``ours``: the same model fine-tuned on each clip first (drop-a-frame, even frames only).
-    ``preset`` (:mod:`sepgan.presets`) builds ``ours`` as ``sepgan interpolate --preset`` does,
-    instead of from ``weights``.
+    ``preset`` (:data:`sepgan.options.PRESETS`) builds ``ours`` as ``sepgan interpolate --preset``
+    does, instead of from ``weights`` (:func:`sepgan.options.resolve_model`). Option values out of
+    range raise :class:`sepgan.options.OptionError` naming the parameter.
     """
-    from sepgan.presets import resolve_preset
     from sepgan.runtime import resolve_runtime
 
     names = parse_methods(methods)
     if adapt_options is not None and "ours-adapt" not in names:
         at = names.index("ours") + 1 if "ours" in names else len(names)
         names.insert(at, "ours-adapt")
-    if limit is not None and limit < 1:
-        raise EvaluationUserError(f"limit must be at least 1, got {limit}", parameter="limit")
-    overrides = None
-    if preset is not None:
-        if weights is not None:
-            raise EvaluationUserError(
-                "preset chooses the model; use either preset or weights", parameter=("preset", "weights")
-            )
-        try:
-            chosen = resolve_preset(preset)
-        except ValueError as error:
-            raise EvaluationUserError(str(error), parameter="preset") from None
-        weights, overrides = chosen.weights, chosen.overrides
+    check_limit(limit)
+    model = resolve_model(weights, preset=preset, alternatives=("weights",))
+    weights, overrides = model.weights, model.overrides or None
     if not paths:
         raise EvaluationUserError("give at least one benchmark folder or video")
     try:

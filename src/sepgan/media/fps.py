@@ -5,7 +5,7 @@ Frame rates are :class:`fractions.Fraction`: ``60000/1001`` doubled is
 (``guessed_rate``) unless it disagrees with the average rate by more than 1 %;
 variable-frame-rate input is then read as constant-rate at the average
 (``sepgan interpolate`` instead follows each frame's timestamp,
-:class:`sepgan.retime.TimedRetiming`). Torch-free, and FFmpeg is loaded only
+:class:`sepgan.timing.VariableRateRetiming`). Torch-free, and FFmpeg is loaded only
 to inspect a stream.
 """
 

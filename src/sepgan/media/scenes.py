@@ -11,7 +11,7 @@ Megamind's three hard cuts score 41–43.
 **The cut rule** (:class:`CutDetector`, :func:`scene_cuts`): a cut lies between
 two frames whose score is
 
-* above ``level`` grey levels (:data:`CUT_LEVEL`, 12 by default), and
+* above ``level`` grey levels (:data:`DEFAULT_SCENE_THRESHOLD`, 12 by default), and
 * above :data:`CUT_RATIO` (3) times the median score of the three pairs on
   either side, and
 * not a step of a fade (:func:`is_fade`).
@@ -43,9 +43,9 @@ import numpy as np
 from PIL import Image
 
 from sepgan.media.reader import fit_within
+from sepgan.options import DEFAULT_SCENE_THRESHOLD
 
 __all__ = [
-    "CUT_LEVEL",
     "CUT_NEIGHBOURS",
     "CUT_RATIO",
     "FADE_MIN_CHANGE",
@@ -59,7 +59,6 @@ __all__ = [
 ]
 
 THUMBNAIL_SIDE = 64  # longer side of the thumbnails: 64×36 for 16:9
-CUT_LEVEL = 12.0  # grey levels: a pair scoring at most this is never a cut
 CUT_RATIO = 3.0  # ... and a cut scores more than this many times its neighbours' median
 CUT_NEIGHBOURS = 3  # pairs on each side whose median is the neighbours' score
 FADE_MIN_CHANGE = 3.0  # grey levels: a mean brightness change below this is not a brightness ramp
@@ -128,7 +127,7 @@ def is_fade(thumbnail0: np.ndarray, thumbnail1: np.ndarray) -> bool:
 class CutDetector:
     """The cut rule on a stream of thumbnails: push them in order, get each pair's verdict when it is known.
 
-    ``level`` is the absolute part of the rule in grey levels (:data:`CUT_LEVEL`);
+    ``level`` is the absolute part of the rule in grey levels (:data:`DEFAULT_SCENE_THRESHOLD`);
     None turns cut detection off (every verdict is "no cut"). The verdict for the
     pair (k, k + 1) is known once the :data:`CUT_NEIGHBOURS` pairs after it have
     been seen, or at :meth:`finish`. Memory: the scores of the last 2 × 3 + 1
@@ -144,7 +143,7 @@ class CutDetector:
             ...
     """
 
-    def __init__(self, level: float | None = CUT_LEVEL) -> None:
+    def __init__(self, level: float | None = DEFAULT_SCENE_THRESHOLD) -> None:
         self.level = level
         self._previous: np.ndarray | None = None
         self._scores: deque[float] = deque(maxlen=2 * CUT_NEIGHBOURS + 1)  # pairs first - 3 … newest
@@ -189,7 +188,7 @@ def _is_cut(score: float, neighbours: Sequence[float], fade: bool, level: float 
     return score > CUT_RATIO * typical
 
 
-def scene_cuts(thumbnails: Iterable[np.ndarray], level: float | None = CUT_LEVEL) -> list[int]:
+def scene_cuts(thumbnails: Iterable[np.ndarray], level: float | None = DEFAULT_SCENE_THRESHOLD) -> list[int]:
     """Indices k where a cut lies between frame k and k + 1, by :class:`CutDetector`'s rule."""
     detector = CutDetector(level)
     verdicts = [verdict for thumb in thumbnails for verdict in detector.push(thumb)] + detector.finish()

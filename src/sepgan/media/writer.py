@@ -40,10 +40,9 @@ from sepgan.atomic import AtomicOutput
 from sepgan.media.colour import RANGE_PC, Colour, full_range_yuv, output_colour
 from sepgan.media.formats import ROTATING_CONTAINERS, VideoError, ffmpeg_reason, output_codec
 from sepgan.media.presentation import Presentation, stream_tags
+from sepgan.options import DEFAULT_CRF, DEFAULT_X264_PRESET
 
-__all__ = ["DEFAULT_CRF", "PngSequenceWriter", "VideoWriter", "open_writer"]
-
-DEFAULT_CRF = 18
+__all__ = ["PngSequenceWriter", "VideoWriter", "open_writer"]
 
 
 class VideoWriter:
@@ -79,7 +78,7 @@ class VideoWriter:
         height: int,
         codec: str = "h264",
         crf: int = DEFAULT_CRF,
-        preset: str = "medium",
+        preset: str = DEFAULT_X264_PRESET,
         start_time: Fraction = Fraction(0),
         passthrough: Sequence[av.stream.Stream] = (),
         colour: Colour | None = None,
@@ -333,7 +332,7 @@ def open_writer(
     height: int,
     codec: str = "auto",
     crf: int = DEFAULT_CRF,
-    preset: str = "medium",
+    preset: str = DEFAULT_X264_PRESET,
     start_time: Fraction = Fraction(0),
     passthrough: Sequence[av.stream.Stream] = (),
     colour: Colour | None = None,

@@ -59,7 +59,6 @@ from torch import nn
 
 from sepgan.flow import (
     DIS_PRESETS,
-    check_variants,
     consistency_error,
     ensemble_middle_warps,
     estimate_flows,
@@ -69,6 +68,7 @@ from sepgan.flow import (
 )
 from sepgan.models.configurable import ConfigMixin, register_to_config
 from sepgan.ops.separable_conv import separable_conv
+from sepgan.options import check_flow_variants
 
 __all__ = ["FlowSepConv"]
 
@@ -157,7 +157,7 @@ class FlowSepConv(ConfigMixin, nn.Module):
         self.flow_preset = flow_preset
         self.flow_scale = float(flow_scale)
         self.middle_iterations = int(middle_iterations)
-        self.flow_variants = check_variants(int(flow_variants), "flow_variants")
+        self.flow_variants = check_flow_variants(int(flow_variants))
         self.with_network = bool(with_network)
         if not self.with_network:
             return  # the classical part alone: no network, no parameters

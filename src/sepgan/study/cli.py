@@ -16,6 +16,17 @@ from typing import Annotated
 import typer
 
 from sepgan.errors import reports_user_errors
+from sepgan.options import (
+    DEFAULT_X264_PRESET,
+    MAX_CRF,
+    STUDY_ATTENTION_CHECKS,
+    STUDY_CRF,
+    STUDY_HOST,
+    STUDY_LAYOUT,
+    STUDY_PORT,
+    STUDY_SESSIONS_PER_HOUR,
+    STUDY_TITLE,
+)
 
 study_app = typer.Typer(
     help="Blind A/B viewing study: prepare clips, collect votes in a browser, report the statistics.",
@@ -26,6 +37,9 @@ study_app = typer.Typer(
 class Layout(str, Enum):
     side_by_side = "side-by-side"
     sequential = "sequential"
+
+
+DEFAULT_LAYOUT = Layout(STUDY_LAYOUT)
 
 
 @study_app.command()
@@ -47,16 +61,18 @@ def create(
         typer.Option(help="Also render ½ and ¼ speed copies, so 120 fps can be judged on 60 Hz displays."),
     ] = False,
     artifacts: Annotated[bool, typer.Option(help="Also ask 'which has fewer artifacts?'.")] = False,
-    layout: Annotated[Layout, typer.Option(help="Show the pair side by side or one after the other.")] = (
-        Layout.side_by_side
-    ),
+    layout: Annotated[
+        Layout, typer.Option(help="Show the pair side by side or one after the other.")
+    ] = DEFAULT_LAYOUT,
     attention_checks: Annotated[
         int, typer.Option(min=0, help="Trials of two identical clips per participant.")
-    ] = 1,
+    ] = STUDY_ATTENTION_CHECKS,
     max_height: Annotated[int | None, typer.Option(help="Scale clips down to at most this height.")] = None,
-    crf: Annotated[int, typer.Option(min=0, max=51, help="x264 quality; 14 is visually near-lossless.")] = 14,
-    preset: Annotated[str, typer.Option(help="x264 preset (speed vs size).")] = "medium",
-    title: Annotated[str, typer.Option(help="Heading of the study page.")] = "Which clip looks smoother?",
+    crf: Annotated[
+        int, typer.Option(min=0, max=MAX_CRF, help=f"x264 quality; {STUDY_CRF} is visually near-lossless.")
+    ] = STUDY_CRF,
+    preset: Annotated[str, typer.Option(help="x264 preset (speed vs size).")] = DEFAULT_X264_PRESET,
+    title: Annotated[str, typer.Option(help="Heading of the study page.")] = STUDY_TITLE,
     force: Annotated[bool, typer.Option(help="Replace a non-empty output folder.")] = False,
 ) -> None:
     """Trim, align and encode the clips for the browser, and write study.json."""
@@ -83,8 +99,8 @@ def serve(
     study_dir: Annotated[Path, typer.Argument(help="Folder made by `sepgan study create`.")],
     host: Annotated[
         str, typer.Option(help="Address to bind; loopback unless you mean to share it.")
-    ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port.")] = 8000,
+    ] = STUDY_HOST,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port.")] = STUDY_PORT,
     sessions_per_hour: Annotated[
         int,
         typer.Option(
@@ -94,7 +110,7 @@ def serve(
                 "(0: no limit; raise it behind a proxy)."
             ),
         ),
-    ] = 20,
+    ] = STUDY_SESSIONS_PER_HOUR,
 ) -> None:
     """Serve the voting page; votes go to votes.sqlite3 in the study folder."""
     from sepgan.study.server import serve as run_server

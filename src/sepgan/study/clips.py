@@ -48,6 +48,7 @@ from sepgan.atomic import atomic_output
 from sepgan.media.formats import VideoError
 from sepgan.media.reader import VideoReader, to_rgb
 from sepgan.media.writer import VideoWriter
+from sepgan.options import DEFAULT_X264_PRESET, STUDY_ATTENTION_CHECKS, STUDY_CRF, STUDY_LAYOUT, STUDY_TITLE
 from sepgan.study.config import (
     Clip,
     Comparison,
@@ -181,7 +182,9 @@ def _check_output_dir(out_dir: Path, inputs: Sequence[Path], force: bool) -> Non
         if not out_dir.is_dir():
             raise StudyError(f"{out_dir}: exists and is not a folder")
         if any(out_dir.iterdir()) and not force:
-            raise StudyError(f"{out_dir}: folder is not empty (use force to replace it)", parameter="force")
+            raise StudyError(
+                "{path}: folder is not empty (use {force} to replace it)", parameter="force", path=out_dir
+            )
     parent = resolved_out.parent
     if not parent.is_dir():
         raise StudyError(f"{parent}: parent folder does not exist")
@@ -295,12 +298,12 @@ def create_study(
     segments: int = 1,
     slow_motion: bool = False,
     ask_artifacts: bool = False,
-    layout: str = "side-by-side",
-    attention_checks: int = 1,
+    layout: str = STUDY_LAYOUT,
+    attention_checks: int = STUDY_ATTENTION_CHECKS,
     max_height: int | None = None,
-    crf: int = 14,
-    preset: str = "medium",
-    title: str = "Which clip looks smoother?",
+    crf: int = STUDY_CRF,
+    preset: str = DEFAULT_X264_PRESET,
+    title: str = STUDY_TITLE,
     force: bool = False,
 ) -> StudyConfig:
     """Prepare a study folder: ``study.json`` plus ``media/<token>.mp4`` for every method × clip.
@@ -317,7 +320,7 @@ def create_study(
     if start < 0 or (duration is not None and duration <= 0) or segments < 1 or attention_checks < 0:
         raise StudyError("need start >= 0, duration > 0, segments >= 1, attention checks >= 0")
     if max_height is not None and max_height < 2:
-        raise StudyError("max_height must be at least 2", parameter="max_height")
+        raise StudyError("{max_height} must be at least 2", parameter="max_height")
     sources = [original, *candidates]
     _check_output_dir(out_dir, sources, force)
     method_names = _method_names(original, candidates, names)
@@ -325,12 +328,17 @@ def create_study(
     infos = [probe(path) for path in sources]
     available = min(info.duration for info in infos) - start
     if available <= 0:
-        raise StudyError(f"start {start:g}s is past the end of the shortest clip", parameter="start")
+        raise StudyError(
+            "{start} {value:g}s is past the end of the shortest clip", parameter="start", value=start
+        )
     if duration is None:
         duration = available
     elif duration > available + _EPS:
         raise StudyError(
-            f"duration {duration:g}s is longer than the {available:g}s all clips share", parameter="duration"
+            "{duration} {value:g}s is longer than the {available:g}s all clips share",
+            parameter="duration",
+            value=duration,
+            available=available,
         )
 
     # Target size: the original's, optionally scaled down, then cropped to even numbers.

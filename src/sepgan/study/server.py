@@ -61,6 +61,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from sepgan.options import STUDY_HOST, STUDY_PORT, STUDY_SESSIONS_PER_HOUR
 from sepgan.study.config import CONFIG_NAME, VOTES_NAME, StudyConfig, load_study_config
 from sepgan.study.storage import ReplayedVote, Trial, VoteStore, utc_now
 
@@ -73,7 +74,6 @@ _TOKEN = r"[A-Za-z0-9_-]{16,64}"
 _TOKEN_RE = re.compile(_TOKEN)
 _STATIC_TYPES = {"study.js": "text/javascript", "study.css": "text/css"}
 MAX_BODY_BYTES = 16 * 1024
-DEFAULT_SESSIONS_PER_HOUR = 20
 
 
 class VoteIn(BaseModel):
@@ -176,7 +176,7 @@ def _draw_plan(config: StudyConfig, participant_id: str) -> tuple[list[Trial], d
 
 # C901: an app factory; its complexity is the sum of its route closures, each of a few branches.
 def create_app(  # noqa: C901
-    study_dir: Path | str, *, sessions_per_hour: int = DEFAULT_SESSIONS_PER_HOUR
+    study_dir: Path | str, *, sessions_per_hour: int = STUDY_SESSIONS_PER_HOUR
 ) -> FastAPI:
     """The study web app for a folder made by ``sepgan study create``.
 
@@ -350,9 +350,9 @@ def create_app(  # noqa: C901
 
 def serve(
     study_dir: Path | str,
-    host: str = "127.0.0.1",
-    port: int = 8000,
-    sessions_per_hour: int = DEFAULT_SESSIONS_PER_HOUR,
+    host: str = STUDY_HOST,
+    port: int = STUDY_PORT,
+    sessions_per_hour: int = STUDY_SESSIONS_PER_HOUR,
 ) -> None:
     """Run the app with uvicorn until interrupted."""
     import uvicorn

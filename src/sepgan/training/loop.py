@@ -256,13 +256,17 @@ def _load_resume_state(config: TrainConfig, resume: bool) -> dict | None:
     if not resume:
         if state_path.exists():
             raise TrainingError(
-                f"{output_dir} already holds a run; pass resume to continue it or pick another folder",
+                "{path} already holds a run; pass {resume} to continue it or pick another folder",
                 parameter="resume",
+                path=output_dir,
             )
         return None
     if not state_path.is_file():
         raise TrainingError(
-            f"resume: no training state in {output_dir} ({TRAINING_STATE_NAME} missing)", parameter="resume"
+            "{resume}: no training state in {path} ({name} missing)",
+            parameter="resume",
+            path=output_dir,
+            name=TRAINING_STATE_NAME,
         )
     try:
         state = load_training_state(state_path)
@@ -273,9 +277,10 @@ def _load_resume_state(config: TrainConfig, resume: bool) -> dict | None:
     saved.output_dir = config.output_dir
     if config_to_dict(saved) != config_to_dict(config):
         raise TrainingError(
-            f"resume: the config differs from the one {output_dir} was started with "
+            "{resume}: the config differs from the one {path} was started with "
             "(only max_steps may change); see its config.yaml",
             parameter="resume",
+            path=output_dir,
         )
     return state
 

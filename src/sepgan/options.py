@@ -1,0 +1,404 @@
+"""The options of every command in one place: defaults, ranges, checks, and the speed presets.
+
+Each default is defined here once and used by the command line (Typer's
+defaults and ``--help``), the library (:class:`~sepgan.interpolator.Interpolator`,
+:mod:`sepgan.jobs`, :mod:`sepgan.timing`, the writers) and the benchmarks, so
+the two can never disagree. Each check is written here once and called where
+a value enters: the CLI runs them before an input is read or a model loads, and
+the library runs the same ones for its own callers.
+
+Errors name their parameter as data. A check raises :class:`OptionError` with
+``parameter="tile_overlap"`` and a message whose ``{tile_overlap}`` field
+(or ``{parameter}``) stands for it: ``str(error)`` reads "tile_overlap must be
+≥ 0, got -1", and the command line, which maps each parameter to its flag from
+a table (:func:`sepgan.errors.reports_user_errors`), prints "--tile-overlap must
+be ≥ 0, got -1". No message is ever parsed.
+
+Speed presets (``--preset fast|balanced|best``) name bundled weights
+(:mod:`sepgan.weights`) and the load-time overrides
+(:func:`sepgan.checkpoint.load_pretrained`) that set the knobs that cost time:
+the size of the flow ensemble (``flow_variants``, 2 DIS calls per variant per
+pair), the DIS preset (``flow_preset``: "medium" stops at half resolution,
+"fine" refines to full resolution, :mod:`sepgan.flow`) and whether the U-Net
+runs (``flow-ensemble`` has no network, ``sepgan-flow`` has one):
+
+* ``fast``: one DIS "fine" estimate each way (no mirrored variants),
+  fixed-point middle flows, no network: 2 DIS calls per pair instead of 8.
+  Measured on the dev sets it is +1.6 / +2.3 dB over ffmpeg minterpolate;
+  the cheaper "medium" preset (half-resolution flow) was +1.2 / +2.2 with one
+  variant and +1.3 / +2.4 with two, short of the +1.5 dB issue 18 asks of it.
+* ``balanced``: the default model, ``flow-ensemble`` as shipped (four
+  mirrorings, DIS "fine", no network).
+* ``best``: the learned ``sepgan-flow`` on the same four-way ensemble.
+
+Measured dB and seconds per pair are in README.md ("Speed presets") and
+BENCHMARKS.md. :func:`resolve_model` is the one place that decides between a
+preset and ``weights`` (with ``flow_variants``).
+
+This module imports nothing heavy (no torch, no PyAV), so ``import sepgan.cli``
+stays fast; tests/test_options.py checks it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from sepgan.errors import UserError
+
+__all__ = [
+    "DEFAULT_ADAPT_SECONDS",
+    "DEFAULT_ADAPT_STEPS",
+    "DEFAULT_BATCH_SIZE",
+    "DEFAULT_CODEC",
+    "DEFAULT_CRF",
+    "DEFAULT_FACTOR",
+    "DEFAULT_MAX_DEPTH",
+    "DEFAULT_MAX_MEMORY_MB",
+    "DEFAULT_PREPARE_CROP_SIZE",
+    "DEFAULT_PREPARE_FLOW_PRESET",
+    "DEFAULT_PREPARE_FLOW_VARIANTS",
+    "DEFAULT_PREPARE_GAPS",
+    "DEFAULT_PREPARE_STRIDE",
+    "DEFAULT_PREPARE_WORKERS",
+    "DEFAULT_SCENE_THRESHOLD",
+    "DEFAULT_SEED",
+    "DEFAULT_STATIC_TOLERANCE",
+    "DEFAULT_TILE",
+    "DEFAULT_X264_PRESET",
+    "HIGH_RATE_RATIO",
+    "MAX_CRF",
+    "MAX_DEPTH",
+    "MAX_FLOW_VARIANTS",
+    "PRESETS",
+    "STUDY_ATTENTION_CHECKS",
+    "STUDY_CRF",
+    "STUDY_HOST",
+    "STUDY_LAYOUT",
+    "STUDY_PORT",
+    "STUDY_SESSIONS_PER_HOUR",
+    "STUDY_TITLE",
+    "OptionError",
+    "Preset",
+    "check_crf",
+    "check_factor",
+    "check_factor_or_fps",
+    "check_flow_variants",
+    "check_fps",
+    "check_interpolator_options",
+    "check_limit",
+    "check_max_depth",
+    "check_rate",
+    "check_scene_threshold",
+    "check_tile",
+    "check_workers",
+    "parse_tile",
+    "resolve_model",
+    "resolve_preset",
+]
+
+
+class OptionError(UserError, ValueError):
+    """An option value out of its range, or in conflict with another; ``parameter`` names it."""
+
+
+# ---------------------------------------------------------------------------
+# Defaults and ranges
+# ---------------------------------------------------------------------------
+
+# The network call (sepgan.interpolator.Interpolator).
+DEFAULT_BATCH_SIZE = 4  # frame pairs per network call (fewer when the memory budget demands it)
+DEFAULT_TILE = "auto"  # tile only when one frame does not fit the memory budget
+DEFAULT_MAX_MEMORY_MB = 4096  # budget of ONE network call, MB (the Interpolator's docstring)
+
+# Output timing (sepgan.timing): ×2 unless told otherwise, bisection depth for a target fps.
+DEFAULT_FACTOR = 2
+DEFAULT_MAX_DEPTH = 3  # deepest bisection used to approximate a target frame rate: 1/8 of an interval
+MAX_DEPTH = 10  # deepest bisection allowed: 1/1024 of an input interval, finer than any frame rate needs
+# A target rate above this multiple of the input's (by --fps or --factor) needs allow_high_fps:
+# --fps 1e9 on a 24 fps clip once ran for minutes with memory rising and no frame written.
+HIGH_RATE_RATIO = 16
+
+# The output video (sepgan.media.writer) and the pairs the network is spared.
+DEFAULT_CODEC = "auto"
+DEFAULT_CRF = 18  # H.264 quality: 0 lossless … 51 worst
+MAX_CRF = 51
+DEFAULT_X264_PRESET = "medium"  # x264's speed against size
+# Scene cuts (sepgan.media.scenes): the rule's absolute level, a mean thumbnail change in grey levels
+# (0-255); a cut must also stand 3x above its neighbours' changes. 255 turns detection off.
+DEFAULT_SCENE_THRESHOLD = 12.0
+DEFAULT_STATIC_TOLERANCE = 1  # grey levels a pixel may differ by in a static pair
+
+# Flow ensembles (sepgan.flow): at most one estimate per mirroring of sepgan.flow.FLOW_VARIANTS.
+MAX_FLOW_VARIANTS = 4
+
+# Test-time adaptation (sepgan.adapt.AdaptOptions), for interpolate --adapt and evaluate --adapt.
+DEFAULT_ADAPT_STEPS = 300  # optimiser steps at most
+DEFAULT_ADAPT_SECONDS = 150.0  # wall-clock budget, whichever comes first
+DEFAULT_SEED = 0  # the triplets, crops and flips of adaptation; the draw and crops of prepare
+
+# sepgan prepare (sepgan.data.prepared.prepare_dataset).
+DEFAULT_PREPARE_GAPS = (1, 2, 3)  # temporal gaps g of the triplets (k, k + g, k + 2g)
+DEFAULT_PREPARE_CROP_SIZE = 192  # side of the square crops, a multiple of 16
+DEFAULT_PREPARE_STRIDE = 2  # a triplet at every n-th frame
+DEFAULT_PREPARE_FLOW_PRESET = "fine"  # the DIS preset flow-sepconv runs with
+DEFAULT_PREPARE_FLOW_VARIANTS = 1  # flow estimates stored per triplet
+DEFAULT_PREPARE_WORKERS = 1  # processes preparing sources in parallel
+
+# sepgan study (sepgan.study.prepare.create_study, sepgan.study.server.serve).
+STUDY_CRF = 14  # x264 quality of the study clips: visually near-lossless
+STUDY_LAYOUT = "side-by-side"
+STUDY_ATTENTION_CHECKS = 1  # trials of two identical clips per participant
+STUDY_TITLE = "Which clip looks smoother?"
+STUDY_HOST = "127.0.0.1"  # loopback unless the study is meant to be shared
+STUDY_PORT = 8000
+STUDY_SESSIONS_PER_HOUR = 20  # new participants one client address may start per hour (0: no limit)
+
+
+# ---------------------------------------------------------------------------
+# The network call
+# ---------------------------------------------------------------------------
+
+
+def check_interpolator_options(
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    tile_overlap: int | None = None,
+    max_memory_mb: float | None = DEFAULT_MAX_MEMORY_MB,
+    workers: int | None = None,
+) -> None:
+    """The Interpolator's numbers; :class:`OptionError` naming the first one out of range.
+
+    ``tile_overlap``, ``max_memory_mb`` and ``workers`` may be ``None`` (the model's
+    overlap, no memory limit, one thread per CPU).
+    """
+    if batch_size < 1:
+        raise OptionError(
+            "{batch_size} must be at least 1, got {value}", parameter="batch_size", value=batch_size
+        )
+    if tile_overlap is not None and tile_overlap < 0:
+        raise OptionError(
+            "{tile_overlap} must be ≥ 0, got {value}", parameter="tile_overlap", value=tile_overlap
+        )
+    if max_memory_mb is not None and not (math.isfinite(max_memory_mb) and max_memory_mb > 0):
+        raise OptionError(
+            "{max_memory_mb} must be a positive number of MB, got {value}",
+            parameter="max_memory_mb",
+            value=max_memory_mb,
+        )
+    if workers is not None:
+        check_workers(workers)
+
+
+def check_workers(workers: int) -> int:
+    """``workers`` (CPU threads for DIS) if at least 1; else :class:`OptionError`."""
+    if workers < 1:
+        raise OptionError("{workers} must be at least 1, got {value}", parameter="workers", value=workers)
+    return workers
+
+
+def parse_tile(text: str) -> int | str | None:
+    """``--tile``: ``"auto"``, ``"none"`` (``None``) or a size in pixels, which :func:`check_tile` checks."""
+    if text.lower() in ("auto", "none"):
+        return None if text.lower() == "none" else "auto"
+    if not text.isdigit():
+        raise OptionError(
+            "{tile} {text}: use 'auto', 'none' or a size in pixels", parameter="tile", text=text
+        )
+    return int(text)
+
+
+def check_tile(tile: int, *, overlap: int, multiple: int) -> int:
+    """A tile size in pixels rounded up to ``multiple``; :class:`OptionError` if it leaves no room
+    inside ``overlap`` (it must be at least ``overlap + multiple``)."""
+    rounded = -(-int(tile) // multiple) * multiple
+    if rounded < overlap + multiple:
+        raise OptionError(
+            "{tile} {size} px is too small for an overlap of {overlap} px; use at least {least}",
+            parameter="tile",
+            size=rounded,
+            overlap=overlap,
+            least=overlap + multiple,
+        )
+    return rounded
+
+
+def check_flow_variants(variants: int, parameter: str = "flow_variants") -> int:
+    """``variants`` if it is a flow-ensemble size (1 to :data:`MAX_FLOW_VARIANTS`); else
+    :class:`OptionError` naming ``parameter``."""
+    if not 1 <= variants <= MAX_FLOW_VARIANTS:
+        raise OptionError(
+            "{parameter} must be between 1 and {most}, got {value}",
+            parameter=parameter,
+            most=MAX_FLOW_VARIANTS,
+            value=variants,
+        )
+    return variants
+
+
+# ---------------------------------------------------------------------------
+# Output timing and the output video
+# ---------------------------------------------------------------------------
+
+
+def check_factor(factor: int) -> int:
+    """``factor`` if it is a power of two from 2 to ``2**MAX_DEPTH``; else :class:`OptionError`."""
+    if not 2 <= factor <= 2**MAX_DEPTH or factor & (factor - 1):
+        raise OptionError(
+            "{factor} {value}: must be a power of two from 2 to {most} (2, 4, 8, ...)",
+            parameter="factor",
+            value=factor,
+            most=2**MAX_DEPTH,
+        )
+    return factor
+
+
+def check_factor_or_fps(factor: int | None, fps: Fraction | None) -> None:
+    """At most one of ``factor`` and ``fps``; each checked (:func:`check_factor`, :func:`check_fps`)."""
+    if factor is not None and fps is not None:
+        raise OptionError("use either {factor} or {fps}, not both", parameter=("factor", "fps"))
+    if fps is not None:
+        check_fps(fps)
+    if factor is not None:
+        check_factor(factor)
+
+
+def check_fps(fps: Fraction) -> Fraction:
+    """A target frame rate if positive; else :class:`OptionError`."""
+    if fps <= 0:
+        raise OptionError("{fps} must be positive, got {value}", parameter="fps", value=fps)
+    return fps
+
+
+def check_max_depth(max_depth: int) -> int:
+    """The bisection depth for a target fps, 0 to :data:`MAX_DEPTH`; else :class:`OptionError`."""
+    if not 0 <= max_depth <= MAX_DEPTH:
+        raise OptionError(
+            "{max_depth} must be between 0 and {most}, got {value}",
+            parameter="max_depth",
+            most=MAX_DEPTH,
+            value=max_depth,
+        )
+    return max_depth
+
+
+def check_rate(ratio: Fraction, *, parameter: str, value: object, allow_high_fps: bool) -> None:
+    """Refuse a target rate of ``ratio`` times the input's when it is absurd, or high and not allowed.
+
+    ``parameter`` (``"factor"`` or ``"fps"``) and its ``value`` say how the target was asked for.
+    Over ``2**MAX_DEPTH`` times is never possible (finer steps would only repeat frames); over
+    :data:`HIGH_RATE_RATIO` times needs ``allow_high_fps``.
+    """
+    if ratio > 2**MAX_DEPTH:
+        raise OptionError(
+            "{parameter} {value} is {ratio:.4g}× the input's frame rate; at most {most}× is supported",
+            parameter=parameter,
+            value=value,
+            ratio=float(ratio),
+            most=2**MAX_DEPTH,
+        )
+    if ratio > HIGH_RATE_RATIO and not allow_high_fps:
+        raise OptionError(
+            "{parameter} {value} is {ratio:.4g}× the input's frame rate; more than {high}× "
+            "needs {allow_high_fps}",
+            parameter=(parameter, "allow_high_fps"),
+            value=value,
+            ratio=float(ratio),
+            high=HIGH_RATE_RATIO,
+        )
+
+
+def check_crf(crf: int) -> int:
+    """H.264 quality, 0 (lossless) to :data:`MAX_CRF`; else :class:`OptionError`."""
+    if not 0 <= crf <= MAX_CRF:
+        raise OptionError(
+            "{crf} must be between 0 (lossless) and {most}, got {value}",
+            parameter="crf",
+            most=MAX_CRF,
+            value=crf,
+        )
+    return crf
+
+
+def check_scene_threshold(scene_threshold: float | None) -> float | None:
+    """A scene-cut level in grey levels, 0–255, or ``None`` (no cut detection); else :class:`OptionError`."""
+    if scene_threshold is not None and not 0 <= scene_threshold <= 255:
+        raise OptionError(
+            "{scene_threshold} must be between 0 and 255 grey levels, got {value}",
+            parameter="scene_threshold",
+            value=scene_threshold,
+        )
+    return scene_threshold
+
+
+def check_limit(limit: int | None) -> int | None:
+    """Samples per benchmark at most (``None``: all); :class:`OptionError` below 1."""
+    if limit is not None and limit < 1:
+        raise OptionError("{limit} must be at least 1, got {value}", parameter="limit", value=limit)
+    return limit
+
+
+# ---------------------------------------------------------------------------
+# Which model: a speed preset, or weights with flow_variants
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Bundled ``weights`` (or a folder; ``None``: the default model) and the ``overrides`` they are
+    built with."""
+
+    weights: str | os.PathLike[str] | None
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+
+PRESETS: dict[str, Preset] = {
+    "fast": Preset("flow-ensemble", {"flow_variants": 1}),
+    "balanced": Preset("flow-ensemble"),
+    "best": Preset("sepgan-flow", {"flow_variants": 4}),
+}
+
+
+def resolve_preset(name: str) -> Preset:
+    """The preset called ``name``; :class:`OptionError` naming the choices otherwise."""
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise OptionError(
+            "{preset} must be one of {choices}, got {value!r}",
+            parameter="preset",
+            choices=", ".join(PRESETS),
+            value=name,
+        ) from None
+
+
+def resolve_model(
+    weights: str | os.PathLike[str] | None = None,
+    *,
+    preset: str | None = None,
+    flow_variants: int | None = None,
+    alternatives: Sequence[str] = ("weights", "flow_variants"),
+) -> Preset:
+    """The weights to load and their load-time overrides: ``preset``'s, or ``weights`` (``None``: the
+    default model) with ``flow_variants`` as an override.
+
+    A preset chooses the model, so it excludes ``weights`` and ``flow_variants``; ``alternatives``
+    are the caller's parameters that it replaces, named in that error (``evaluate`` has no
+    ``flow_variants``). Raises :class:`OptionError` for a conflict, an unknown preset or a
+    ``flow_variants`` out of range.
+    """
+    if preset is not None:
+        if weights is not None or flow_variants is not None:
+            fields = " and ".join("{" + name + "}" for name in alternatives)
+            raise OptionError(
+                "{preset} chooses the model; use either {preset}" + ("," if len(alternatives) > 1 else "")
+                + " or " + fields,
+                parameter=("preset", *alternatives),
+            )  # fmt: skip
+        return resolve_preset(preset)
+    overrides = {} if flow_variants is None else {"flow_variants": check_flow_variants(flow_variants)}
+    return Preset(weights, overrides)
