@@ -26,6 +26,7 @@ __all__ = [
     "RANGE_PC",
     "RANGE_TV",
     "SWS_FLAGS",
+    "SWS_PRECISION",
     "Colour",
     "full_range_yuv",
     "output_colour",
@@ -59,12 +60,14 @@ _HDR_TRANSFERS = {16: "PQ (smpte2084)", 18: "HLG (arib-std-b67)"}
 # Accurate rounding and full chroma resolution: flat colours survive a YUV→RGB→YUV
 # round trip within one level (plain bilinear is off by up to 2); ~3× the cost of
 # bilinear, 9 ms per 1280×720 frame, small next to interpolation.
-SWS_FLAGS = (
-    av.video.reformatter.Interpolation.BILINEAR
-    | av.video.reformatter.Interpolation.ACCURATE_RND
+# SWS_PRECISION is added to whichever scaling filter is used: two filters at once (bilinear and area)
+# make swscale refuse to convert YUV input (EINVAL).
+SWS_PRECISION = (
+    av.video.reformatter.Interpolation.ACCURATE_RND
     | av.video.reformatter.Interpolation.FULL_CHR_H_INT
     | av.video.reformatter.Interpolation.FULL_CHR_H_INP
 )
+SWS_FLAGS = av.video.reformatter.Interpolation.BILINEAR | SWS_PRECISION
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from sepgan.media.colour import RANGE_PC, SWS_FLAGS, Colour, stream_colour
+from sepgan.media.colour import RANGE_PC, SWS_PRECISION, Colour, stream_colour
 from sepgan.media.deinterlace import INTERLACED_FIELD_ORDERS, Deinterlacer
 from sepgan.media.formats import VideoError, ffmpeg_reason
 from sepgan.media.fps import nominal_fps, stream_fps
@@ -363,7 +363,7 @@ def to_rgb(
         arguments.update(src_color_range=colour.range, dst_color_range=RANGE_PC, **colour.sws_arguments())
         if interpolation is not None and "width" in arguments:  # the scaling filter, with accurate rounding
             arguments["interpolation"] = (
-                getattr(av.video.reformatter.Interpolation, interpolation) | SWS_FLAGS
+                getattr(av.video.reformatter.Interpolation, interpolation) | SWS_PRECISION
             )
     return frame.to_ndarray(format="rgb24", **arguments)
 
