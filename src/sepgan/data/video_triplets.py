@@ -13,7 +13,7 @@ N·H·W·3 bytes, e.g. 1.05 GB for 795 frames of 768×576, which is what
 ``max_side`` is for (a downscale at decode time, area-averaged, keeping the
 aspect ratio).
 
-Decoding (:class:`sepgan.media.reader.VideoReader`) uses the first video stream, converted to RGB
+Decoding (:func:`sepgan.media.reader.iter_frames`) uses the first video stream, converted to RGB
 by FFmpeg's swscale.
 All frames of one video must share a size. The cache directory defaults to
 ``$XDG_CACHE_HOME/sepgan/frames`` (``~/.cache/sepgan/frames``). Cache files are
@@ -35,7 +35,7 @@ from sepgan.atomic import atomic_output
 from sepgan.data.augment import PairedAugment
 from sepgan.data.triplets import DatasetError, TripletDataset, check_gaps
 from sepgan.media.formats import VideoError
-from sepgan.media.reader import VideoReader
+from sepgan.media.reader import iter_frames
 
 __all__ = ["VideoTriplets", "decode_to_cache", "default_cache_dir"]
 
@@ -83,17 +83,16 @@ def _decode_frames(video: Path, file: io.BufferedWriter, max_side: int | None) -
     """Decode every frame of ``video`` as RGB uint8 into ``file``; return (count, height, width)."""
     count, shape = 0, None
     try:
-        with VideoReader(video) as reader:
-            for rgb in reader.frames(max_side=max_side):
-                if shape is None:
-                    shape = rgb.shape
-                elif shape != rgb.shape:
-                    raise DatasetError(
-                        f"{video}: frame {count} is {rgb.shape[1]}×{rgb.shape[0]}, "
-                        f"earlier frames are {shape[1]}×{shape[0]}"
-                    )
-                file.write(np.ascontiguousarray(rgb, dtype=np.uint8).tobytes())
-                count += 1
+        for rgb in iter_frames(video, max_side=max_side):
+            if shape is None:
+                shape = rgb.shape
+            elif shape != rgb.shape:
+                raise DatasetError(
+                    f"{video}: frame {count} is {rgb.shape[1]}×{rgb.shape[0]}, "
+                    f"earlier frames are {shape[1]}×{shape[0]}"
+                )
+            file.write(np.ascontiguousarray(rgb, dtype=np.uint8).tobytes())
+            count += 1
     except VideoError as error:
         raise DatasetError(str(error)) from error
     except (OSError, ValueError) as error:
