@@ -6,7 +6,7 @@ checkpoint against baselines; this module runs several checkpoints
 (``NAME=WEIGHTS``, anything :func:`sepgan.weights.resolve_weights` accepts) on
 the samples of each benchmark (read exactly as ``sepgan evaluate`` reads them,
 :func:`sepgan.evaluation.layouts.open_benchmark`; ``limit`` per benchmark).
-``scripts/gan_compare.py`` is its command line.
+``sepgan compare`` (:mod:`sepgan.evaluation.compare_cli`) is its command line.
 
 Per triplet:
 
