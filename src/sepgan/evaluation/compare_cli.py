@@ -14,7 +14,6 @@ from typing import Annotated
 import typer
 
 from sepgan.errors import reports_user_errors
-from sepgan.evaluation.choices import LAYOUTS
 
 
 @reports_user_errors
@@ -41,7 +40,9 @@ def compare_command(
     limit: Annotated[
         int | None, typer.Option("--limit", "-n", help="At most N samples per benchmark.")
     ] = None,
-    layout: Annotated[str, typer.Option("--layout", help=f"auto, or one of: {', '.join(LAYOUTS)}.")] = "auto",
+    layout: Annotated[
+        str, typer.Option("--layout", help="auto (detected), or a layout name of `sepgan evaluate --layout`.")
+    ] = "auto",
     device: Annotated[
         str, typer.Option("--device", help="Torch device for the models: auto, cpu, cuda.")
     ] = "auto",
