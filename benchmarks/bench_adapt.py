@@ -3,9 +3,9 @@
 Two uses (figures in BENCHMARKS.md, "Test-time adaptation")::
 
     # ours vs ours-adapt on whole clips, drop-a-frame, with AdaptOptions given as JSON
-    python benchmarks/bench_adapt.py evaluate OUT '{"scales": [1, 2], "flow_variants": null}' CLIP...
+    python -m benchmarks.bench_adapt evaluate OUT '{"scales": [1, 2], "flow_variants": null}' CLIP...
     # the time of one adaptation at the default setting (a 720p clip for the row)
-    python benchmarks/bench_adapt.py time CLIP
+    python -m benchmarks.bench_adapt time CLIP
 
 ``sepgan evaluate --adapt`` does the first with the default options; this script
 exists to compare other settings (scales, flow variants, learning rate, steps).

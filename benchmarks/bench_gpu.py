@@ -18,7 +18,7 @@ Parts (each timed after a warm-up, with ``torch.cuda.synchronize`` around host c
 * ``training``: optimiser steps per second, batch 16 of 128² crops, bf16 autocast,
   for ``flow-sepconv`` (precomputed flows, as training uses them) and ``sepconv``.
 
-Usage: python benchmarks/bench_gpu.py [--frames N] [--json PATH]
+Usage: python -m benchmarks.bench_gpu [--frames N] [--json PATH]
 """
 
 from __future__ import annotations
@@ -26,15 +26,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_interpolate import synthetic_clip  # noqa: E402  (a sibling benchmark's clip maker)
+from benchmarks.common import synthetic_clip
+from sepgan.tables import Column, MarkdownTable, markdown_table
 
 
 def _sync() -> None:
@@ -165,20 +164,20 @@ def main() -> None:
         "sepconv": bench_sepconv(height, width, args.device),
         "training": bench_training(args.device, *((2, 32) if args.smoke else (16, 128))),
     }
-    print(
-        f"| weights | output fps (×2, {height}p, bf16) | DIS on CPU s/pair "
-        "| network on GPU s/pair | stage busy s |"
-    )
-    print("|---|---:|---:|---:|---|")
+    interpolate = MarkdownTable([
+        Column("weights"), Column(f"output fps (×2, {height}p, bf16)", "{:.2f}", "right", key="output_fps"),
+        Column("DIS on CPU s/pair", "{:.3f}", "right", key="dis_cpu_s_per_pair"),
+        Column("network on GPU s/pair", "{:.4f}", "right", key="network_gpu_s_per_pair"),
+        Column("stage busy s", key="stages"),
+    ])  # fmt: skip
+    print(interpolate.header())
     for row in figures["interpolate"]:
         stages = ", ".join(f"{k} {v:.2f}" for k, v in row["stages_s"].items())
-        print(f"| {row['weights']} | {row['output_fps']:.2f} | {row['dis_cpu_s_per_pair']:.3f} | "
-              f"{row['network_gpu_s_per_pair']:.4f} | {stages} |")  # fmt: skip
+        print(interpolate.row({**row, "stages": stages}))
     sepconv = figures["sepconv"]
     print(f"\npaper SepConv forward, {sepconv['size']}, bf16: {sepconv['fps']:.1f} frames/s\n")
-    print("| model | batch | steps/s (bf16) |\n|---|---|---:|")
-    for row in figures["training"]:
-        print(f"| {row['model']} | {row['batch']} | {row['steps_per_s']:.2f} |")
+    steps = Column("steps/s (bf16)", "{:.2f}", "right", key="steps_per_s")
+    print(markdown_table([Column("model"), Column("batch"), steps], figures["training"]), end="")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2, default=str) + "\n")
 

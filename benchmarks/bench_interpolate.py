@@ -22,10 +22,10 @@ memory is the highest of its runs).
 The model is randomly initialised (the speed of a network does not depend on
 its weights). Examples::
 
-    python benchmarks/bench_interpolate.py                       # paper SepConv, K = 51
-    python benchmarks/bench_interpolate.py --model sepconv-tiny --frames 5
-    python benchmarks/bench_interpolate.py --device cuda --precision bf16
-    python benchmarks/bench_interpolate.py --preset best --sizes 720p,1080p --frames 9 --batch 4
+    python -m benchmarks.bench_interpolate                       # paper SepConv, K = 51
+    python -m benchmarks.bench_interpolate --model sepconv-tiny --frames 5
+    python -m benchmarks.bench_interpolate --device cuda --precision bf16
+    python -m benchmarks.bench_interpolate --preset best --sizes 720p,1080p --frames 9 --batch 4
 """
 
 from __future__ import annotations
@@ -36,51 +36,20 @@ import os
 import platform
 import resource
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-import av
-import numpy as np
 import torch
 
+from benchmarks.common import SIZES, child_environment, module_command, synthetic_clip
 from sepgan.checkpoint import load_pretrained
 from sepgan.interpolator import Interpolator
 from sepgan.jobs import InterpolateOptions, interpolate_video
 from sepgan.models import create_model
 from sepgan.options import DEFAULT_MAX_MEMORY_MB, DEFAULT_TILE, resolve_model
+from sepgan.tables import Column, MarkdownTable
 from sepgan.weights import resolve_weights
-
-SIZES = {"480p": (480, 854), "720p": (720, 1280), "1080p": (1080, 1920)}
-
-
-def panning_canvas(height: int, width: int, frames: int) -> np.ndarray:
-    """Smooth noise for ``frames`` views of height×width, each 3 px right of the last (uint8 RGB)."""
-    generator = np.random.default_rng(0)
-    coarse = generator.random((height // 16 + 2, (width + 3 * frames) // 16 + 2, 3), dtype=np.float32)
-    canvas = (
-        torch.nn.functional.interpolate(
-            torch.from_numpy(coarse).permute(2, 0, 1)[None],
-            size=(height, width + 3 * frames),
-            mode="bilinear",
-        )[0]
-        .permute(1, 2, 0)
-        .numpy()
-    )
-    return (canvas * 255).astype(np.uint8)
-
-
-def synthetic_clip(path: Path, height: int, width: int, frames: int, fps: int = 30) -> Path:
-    canvas = panning_canvas(height, width, frames)
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        for index in range(frames):
-            frame = np.ascontiguousarray(canvas[:, 3 * index : 3 * index + width])
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
-        container.mux(stream.encode(None))
-    return path
 
 
 def _resident_mb() -> float:
@@ -126,13 +95,13 @@ def run_once(args: argparse.Namespace) -> dict:
 
 
 def _child(args: argparse.Namespace, size: str, overlap: bool) -> dict:
-    command = [
-        sys.executable, __file__, "--one", size, "--model", args.model, "--frames", str(args.frames),
+    command = module_command(
+        "benchmarks.bench_interpolate", "--one", size, "--model", args.model, "--frames", str(args.frames),
         "--device", args.device, "--precision", args.precision, "--batch", str(args.batch),
         "--max-memory-mb", str(args.max_memory_mb), *(["--overlap"] if overlap else []),
         *(["--preset", args.preset] if args.preset else []),
-    ]  # fmt: skip
-    process = subprocess.run(command, capture_output=True, text=True, check=False)
+    )  # fmt: skip
+    process = subprocess.run(command, capture_output=True, text=True, env=child_environment(), check=False)
     if process.returncode != 0:
         raise SystemExit(f"benchmark child failed ({size}, overlap={overlap}):\n{process.stderr}")
     return json.loads(process.stdout.strip().splitlines()[-1])
@@ -170,11 +139,13 @@ def main() -> None:
         f"separable_conv backends {available_backends()}, {args.frames} input frames per size, ×2 to H.264, "
         f"best of {args.repeats}"
     )
-    print(
-        "| size | overlap | tiles | decode ms/frame | flow s/frame | inference s/frame | encode ms/frame "
-        "| total s/output frame | ratio | RSS before MB | peak RSS MB |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    table = MarkdownTable([
+        Column("size"), Column("overlap"), Column("tiles"), Column("decode ms/frame", "{:.1f}"),
+        Column("flow s/frame", "{:.2f}"), Column("inference s/frame", "{:.2f}"),
+        Column("encode ms/frame", "{:.1f}"), Column("total s/output frame", "{:.2f}"),
+        Column("ratio", "{:.2f}×"), Column("RSS before MB", "{:.0f}"), Column("peak RSS MB", "{:.0f}"),
+    ])  # fmt: skip
+    print(table.header())
     for name in args.sizes.split(","):
         best: dict[bool, dict] = {}
         for _ in range(args.repeats):
@@ -189,15 +160,15 @@ def main() -> None:
             per_frame = run["total"] / run["frames_out"]
             sequential = per_frame if sequential is None else sequential
             seconds = run["seconds"]
-            print(
-                f"| {name} | {'threads' if overlap else 'off'} | {run['tile'] or 'none'} "
-                f"| {seconds['decode'] / run['frames_in'] * 1000:.1f} "
-                f"| {seconds.get('flow', 0.0) / max(run['interpolated'], 1):.2f} "
-                f"| {seconds['inference'] / max(run['interpolated'], 1):.2f} "
-                f"| {seconds['encode'] / run['frames_out'] * 1000:.1f} | {per_frame:.2f} "
-                f"| {per_frame / sequential:.2f}× | {run['rss_before_mb']:.0f} | {run['peak_rss_mb']:.0f} |",
-                flush=True,
-            )
+            row = [
+                name, "threads" if overlap else "off", run["tile"] or "none",
+                seconds["decode"] / run["frames_in"] * 1000,
+                seconds.get("flow", 0.0) / max(run["interpolated"], 1),
+                seconds["inference"] / max(run["interpolated"], 1),
+                seconds["encode"] / run["frames_out"] * 1000, per_frame,
+                per_frame / sequential, run["rss_before_mb"], run["peak_rss_mb"],
+            ]  # fmt: skip
+            print(table.row(row), flush=True)
 
 
 if __name__ == "__main__":

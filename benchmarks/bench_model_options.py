@@ -19,8 +19,8 @@ slow-down of the machine hits every option alike, and the table shows the
 median of ``--repeats`` (the best is printed too). Random weights: the speed of
 a network does not depend on its weights. Example::
 
-    python benchmarks/bench_model_options.py                      # sepconv and sepconv-lite on CPU
-    python benchmarks/bench_model_options.py --models sepconv --repeats 5 --no-compile
+    python -m benchmarks.bench_model_options                      # sepconv and sepconv-lite on CPU
+    python -m benchmarks.bench_model_options --models sepconv --repeats 5 --no-compile
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from collections.abc import Callable
 import torch
 
 from sepgan.models import create_model
+from sepgan.tables import Column, MarkdownTable
 
 
 class TimeUp(BaseException):
@@ -187,18 +188,19 @@ def main() -> None:
                 times[option].append(_time(call, device) / pairs)
         baseline = statistics.median(next(iter(times.values())))
         print(f"\n**{name}** (torch.compile: {args.compile_note})\n")
-        print("| option | s/pair (median) | s/pair (best) | ratio to baseline | note |")
-        print("|---|---|---|---|---|")
+        table = MarkdownTable(
+            [Column("option"), Column("s/pair (median)", "{:.3f}"), Column("s/pair (best)", "{:.3f}"),
+             Column("ratio to baseline", "{:.2f}×"), Column("note")],
+            missing="–",
+        )  # fmt: skip
+        print(table.header())
         for option, values in times.items():
             median = statistics.median(values)
-            print(
-                f"| {option} | {median:.3f} | {min(values):.3f} | {median / baseline:.2f}× "
-                f"| {notes.get(option, '')} |",
-                flush=True,
-            )
+            cells = [option, median, min(values), median / baseline, notes.get(option, "")]
+            print(table.row(cells), flush=True)
         for option, note in notes.items():
             if option not in times:
-                print(f"| {option} | – | – | – | {note} |", flush=True)
+                print(table.row([option, None, None, None, note]), flush=True)
         with contextlib.suppress(Exception):
             torch._dynamo.reset()  # the next model compiles afresh
 

@@ -10,8 +10,8 @@ reading its PNGs and starting ffmpeg, since that is how it is run.
 
 Examples::
 
-    python benchmarks/bench_peers.py                         # bundled default weights
-    python benchmarks/bench_peers.py --weights runs/flow/generator --repeats 3
+    python -m benchmarks.bench_peers                         # bundled default weights
+    python -m benchmarks.bench_peers --weights runs/flow/generator --repeats 3
 """
 
 from __future__ import annotations
@@ -20,15 +20,14 @@ import argparse
 import platform
 import statistics
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
+from benchmarks.common import MIDDLEBURY
 from sepgan.evaluation.methods import MethodUnavailable, build_method
 from sepgan.media.frames import load_image_uint8
-
-MIDDLEBURY = Path(__file__).resolve().parents[2] / "shared" / "data" / "eval" / "middlebury-other"
+from sepgan.tables import Column, markdown_table
 
 
 def pairs_640x480(limit: int) -> tuple[list[tuple[np.ndarray, np.ndarray]], str]:
@@ -81,13 +80,15 @@ def main() -> None:
         f"torch {torch.__version__}; {source}, {arguments.repeats} repeat(s)"
     )
     print()
-    print("| method | median s/pair | mean s/pair | × RIFE HD | × ours |")
-    print("|---|---|---|---|---|")
+    columns = [Column("method"), Column("median s/pair", "{:.3f}"), Column("mean s/pair", "{:.3f}")]
+    columns += [Column("× RIFE HD", "{:.2f}"), Column("× ours", "{:.2f}")]
     medians = {name: statistics.median(values) for name, values in times.items()}
-    for name, values in times.items():
-        rife = f"{medians[name] / medians['rife']:.2f}" if "rife" in medians else "–"
-        ours = f"{medians[name] / medians['ours']:.2f}" if "ours" in medians else "–"
-        print(f"| {name} | {medians[name]:.3f} | {statistics.mean(values):.3f} | {rife} | {ours} |")
+    rows = [
+        [name, medians[name], statistics.mean(values)]
+        + [medians[name] / medians[peer] if peer in medians else None for peer in ("rife", "ours")]
+        for name, values in times.items()
+    ]
+    print(markdown_table(columns, rows, missing="–"), end="")
 
 
 if __name__ == "__main__":

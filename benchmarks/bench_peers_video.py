@@ -11,8 +11,8 @@ timed from start to exit (start-up, model load, decode and encode included):
   on every pair, decoded and encoded with PyAV, the last frame held as sepgan does;
 * ``minterpolate``: ``ffmpeg -i CLIP -vf minterpolate=fps=2·fps:mi_mode=mci -c:v libx264 -crf 18``.
 
-The clips are those of ``benchmarks/bench_stages.py`` (one real clip resized
-to each size, or synthetic noise with ``--synthetic``). For each size the
+The clips are those of ``benchmarks/bench_stages.py`` (:func:`benchmarks.common.make_clip`: one
+real clip resized to each size, or synthetic noise with ``--synthetic``). For each size the
 methods run interleaved, ``--repeats`` times, and the table shows each one's
 fastest run with its ratio to RIFE HD, to minterpolate and to ``balanced``.
 ``--cpus 1,2`` repeats everything with the process pinned to the first 1 and
@@ -21,9 +21,9 @@ speed-up of each method from the fewest CPUs to the most.
 
 Examples::
 
-    python benchmarks/bench_peers_video.py                         # 480p, 720p, 1080p; 6 frames each
-    python benchmarks/bench_peers_video.py --sizes 720p --methods balanced,rife --frames 4
-    python benchmarks/bench_peers_video.py --sizes 720p --cpus 1,2 --methods fast,balanced
+    python -m benchmarks.bench_peers_video                         # 480p, 720p, 1080p; 6 frames each
+    python -m benchmarks.bench_peers_video --sizes 720p --methods balanced,rife --frames 4
+    python -m benchmarks.bench_peers_video --sizes 720p --cpus 1,2 --methods fast,balanced
 """
 
 from __future__ import annotations
@@ -33,19 +33,18 @@ import os
 import platform
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from fractions import Fraction
 from pathlib import Path
 
 import torch
-from bench_stages import SIZES, SOURCE, make_clip
 
+from benchmarks.common import SIZES, SOURCE, child_environment, make_clip, module_command
 from sepgan.options import DEFAULT_CRF, DEFAULT_X264_PRESET
+from sepgan.tables import Column, MarkdownTable
 
 METHODS = ("fast", "balanced", "best", "rife", "minterpolate")
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def rife_video(source: Path, output: Path) -> None:
@@ -78,9 +77,9 @@ def command(method: str, source: Path, output: Path, fps: Fraction) -> list[str]
                 "-vf", f"minterpolate=fps={fps * 2}:mi_mode=mci", "-c:v", "libx264", "-crf", str(DEFAULT_CRF),
                 "-preset", DEFAULT_X264_PRESET, "-pix_fmt", "yuv420p", str(output)]  # fmt: skip
     if method == "rife":
-        return [sys.executable, __file__, "--rife-child", str(source), str(output)]
-    return [sys.executable, "-m", "sepgan", "interpolate", str(source), "-o", str(output),
-            "--preset", method, "--quiet", "--device", "cpu"]  # fmt: skip
+        return module_command("benchmarks.bench_peers_video", "--rife-child", str(source), str(output))
+    return module_command("sepgan", "interpolate", str(source), "-o", str(output),
+                          "--preset", method, "--quiet", "--device", "cpu")  # fmt: skip
 
 
 def run(arguments: list[str], cpus: int | None) -> float:
@@ -91,13 +90,9 @@ def run(arguments: list[str], cpus: int | None) -> float:
         if cpus is not None:
             os.sched_setaffinity(0, allowed[:cpus])
 
-    environment = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
-    }
     started = time.perf_counter()
     process = subprocess.run(
-        arguments, capture_output=True, text=True, preexec_fn=pin, env=environment, check=False
+        arguments, capture_output=True, text=True, preexec_fn=pin, env=child_environment(), check=False
     )
     seconds = time.perf_counter() - started
     if process.returncode != 0:
@@ -128,8 +123,13 @@ def main() -> None:
           f"torch {torch.__version__}; {arguments.frames} input frames per clip, ×2 to H.264 crf 18, "
           f"best of {arguments.repeats}")  # fmt: skip
     print()
-    print("| size | CPUs | method | s per clip | s/output frame | × RIFE HD | × minterpolate | × balanced |")
-    print("|---|---|---|---:|---:|---:|---:|---:|")
+    table = MarkdownTable(
+        [Column("size"), Column("CPUs"), Column("method"), Column("s per clip", "{:.1f}", "right"),
+         Column("s/output frame", "{:.2f}", "right"),
+         *(Column(f"× {title}", "{:.2f}", "right") for title in ("RIFE HD", "minterpolate", "balanced"))],
+        missing="–",
+    )  # fmt: skip
+    print(table.header())
     speedups = []
     with tempfile.TemporaryDirectory() as folder:
         for size in arguments.sizes.split(","):
@@ -153,12 +153,11 @@ def main() -> None:
                 for method in methods:
                     seconds = best[(cpus, method)]
                     ratios = [
-                        f"{seconds / best[(cpus, peer)]:.2f}" if (cpus, peer) in best else "–"
+                        seconds / best[(cpus, peer)] if (cpus, peer) in best else None
                         for peer in ("rife", "minterpolate", "balanced")
                     ]
-                    print(f"| {size} | {cpus or 'all'} | {method} | {seconds:.1f} "
-                          f"| {seconds / (2 * arguments.frames):.2f} "
-                          f"| {' | '.join(ratios)} |", flush=True)  # fmt: skip
+                    row = [size, cpus or "all", method, seconds, seconds / (2 * arguments.frames), *ratios]
+                    print(table.row(row), flush=True)
             if len(counts) > 1:
                 for method in methods:
                     speedups.append(

@@ -17,7 +17,7 @@ five) measured in the same process right before and after each row's fast
 timings (the better of the two), so a machine shared with other work lowers
 both numbers together.
 
-Usage: python benchmarks/bench_separable_conv.py [--quick] [--repeats N]
+Usage: python -m benchmarks.bench_separable_conv [--quick] [--repeats N]
 (``--quick`` times the slow reference at 480p only.)
 """
 
@@ -31,9 +31,10 @@ from functools import partial
 
 import torch
 
+from benchmarks.common import SIZES
 from sepgan.ops.separable_conv import BACKENDS
+from sepgan.tables import Column, MarkdownTable
 
-SIZES = {"480p": (480, 854), "720p": (720, 1280), "1080p": (1080, 1920)}
 KERNEL_SIZE = 51
 CHANNELS = 3
 
@@ -93,13 +94,15 @@ def bench_device(device: torch.device, fast: str, reference_sizes: set[str], rep
             f"`{fast}` first call (compile or cache load, fwd+bwd): {compile_seconds:.1f} s"
         ),
         "",
-        (
-            "| size | GFLOP fwd / bwd | reference fwd s | reference bwd s "
-            "| matmul GFLOP/s (this row) | fast fwd s "
-            "| fwd GFLOP/s | fwd % peak | fast bwd s | bwd GFLOP/s | bwd % peak | speed-up fwd / bwd |"
-        ),
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+    table = MarkdownTable([
+        Column("size"), Column("GFLOP fwd / bwd"), Column("reference fwd s", "{:.2f}"),
+        Column("reference bwd s", "{:.2f}"), Column("matmul GFLOP/s (this row)", "{:.0f}"),
+        Column("fast fwd s", "{:.3f}"), Column("fwd GFLOP/s", "{:.0f}"), Column("fwd % peak", "{:.0f}%"),
+        Column("fast bwd s", "{:.3f}"), Column("bwd GFLOP/s", "{:.0f}"), Column("bwd % peak", "{:.0f}%"),
+        Column("speed-up fwd / bwd"),
+    ])  # fmt: skip
+    lines += table.header().splitlines()
     for name, (height, width) in SIZES.items():
         padded, kernel_vertical, kernel_horizontal, grad_out = make_inputs(height, width, device)
         forward_flops = 2 * KERNEL_SIZE**2 * CHANNELS * height * width
@@ -116,20 +119,20 @@ def bench_device(device: torch.device, fast: str, reference_sizes: set[str], rep
             reference = BACKENDS["reference"]
             ref_forward = best_time(partial(reference.forward, *tensors), device, 1)
             ref_backward = best_time(partial(reference.backward, grad_out, *tensors, all_grads), device, 1)
-            reference_cells = f"{ref_forward:.2f} | {ref_backward:.2f}"
+            reference_cells = [ref_forward, ref_backward]
             speed_up = f"{ref_forward / fast_forward:.0f}× / {ref_backward / fast_backward:.0f}×"
         else:
-            reference_cells = "not run (--quick) | not run (--quick)"
+            reference_cells = ["not run (--quick)", "not run (--quick)"]
             speed_up = "–"
         peak = max(peak, row_peak)
         forward_rate = forward_flops / fast_forward / 1e9
         backward_rate = backward_flops / fast_backward / 1e9
-        lines.append(
-            f"| {name} ({height}×{width}) | {forward_flops / 1e9:.1f} / {backward_flops / 1e9:.1f} "
-            f"| {reference_cells} | {row_peak:.0f} | {fast_forward:.3f} | {forward_rate:.0f} "
-            f"| {100 * forward_rate / row_peak:.0f}% | {fast_backward:.3f} | {backward_rate:.0f} "
-            f"| {100 * backward_rate / row_peak:.0f}% | {speed_up} |"
-        )
+        cells = [
+            f"{name} ({height}×{width})", f"{forward_flops / 1e9:.1f} / {backward_flops / 1e9:.1f}",
+            *reference_cells, row_peak, fast_forward, forward_rate, 100 * forward_rate / row_peak,
+            fast_backward, backward_rate, 100 * backward_rate / row_peak, speed_up,
+        ]  # fmt: skip
+        lines.append(table.row(cells))
     lines += ["", f"best matmul rate over the run: {peak:.0f} GFLOP/s (% peak uses each row's own)", ""]
     return lines
 

@@ -20,8 +20,8 @@ process, and the median over pairs and ``--repeats`` is printed:
 
 Examples::
 
-    python benchmarks/bench_stages.py                      # 720p and 1080p, 4 frames
-    python benchmarks/bench_stages.py --sizes 480p --frames 3 --repeats 1
+    python -m benchmarks.bench_stages                      # 720p and 1080p, 4 frames
+    python -m benchmarks.bench_stages --sizes 480p --frames 3 --repeats 1
 """
 
 from __future__ import annotations
@@ -37,48 +37,18 @@ from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
-import av
 import numpy as np
 import torch
-from bench_interpolate import panning_canvas
 
+from benchmarks.common import SIZES, SOURCE, make_clip
 from sepgan.checkpoint import load_pretrained
 from sepgan.flow import FLOW_VARIANTS, _mirror, dis_flow, estimate_flows, flow_workers
 from sepgan.interpolator import pad_to_multiple
 from sepgan.media.frames import from_uint8
 from sepgan.media.reader import VideoReader
 from sepgan.media.writer import open_writer
+from sepgan.tables import Column, MarkdownTable
 from sepgan.weights import resolve_weights
-
-SIZES = {"480p": (480, 854), "720p": (720, 1280), "1080p": (1080, 1920)}
-SOURCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "videos" / "liveportrait" / "s32.mp4"
-
-
-def make_clip(
-    path: Path, height: int, width: int, frames: int, source: Path | None = SOURCE
-) -> tuple[Path, str]:
-    """An H.264 clip of ``frames`` frames at height×width: ``source`` resized, or synthetic noise panning."""
-    with av.open(str(path), "w") as output:
-        stream = output.add_stream("libx264", rate=30, options={"crf": "18"})
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        if source is not None and source.is_file():
-            described = f"{source.name} resized"
-            with av.open(str(source)) as container:
-                for index, frame in enumerate(container.decode(video=0)):
-                    if index == frames:
-                        break
-                    resized = frame.reformat(
-                        width=width, height=height, format="yuv420p", interpolation="BICUBIC"
-                    )
-                    output.mux(stream.encode(resized))
-        else:
-            described = "synthetic noise panning 3 px/frame"
-            canvas = panning_canvas(height, width, frames)
-            for index in range(frames):
-                image = np.ascontiguousarray(canvas[:, 3 * index : 3 * index + width])
-                output.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
-        output.mux(stream.encode(None))
-    return path, described
 
 
 def timed(function: Callable[[], object], repeats: int) -> list[float]:
@@ -185,10 +155,9 @@ def main() -> None:
           f"{torch.get_num_threads()} torch threads, torch {torch.__version__}; clip: {described}, "
           f"{arguments.frames} frames, median of {arguments.repeats} repeat(s) per pair")  # fmt: skip
     print()
-    print("| stage | " + " | ".join(f"{size} ms" for size in sizes) + " |")
-    print("|---|" + "---:|" * len(sizes))
-    for key in results[sizes[0]]:
-        print(f"| {key} | " + " | ".join(f"{results[size][key] * 1000:.0f}" for size in sizes) + " |")
+    table = MarkdownTable([Column("stage"), *(Column(f"{size} ms", "{:.0f}", "right") for size in sizes)])
+    rows = [[key, *(results[size][key] * 1000 for size in sizes)] for key in results[sizes[0]]]
+    print(table.render(rows), end="")
 
 
 if __name__ == "__main__":

@@ -63,9 +63,9 @@ HELD=("$VIDEOS"/tune-a-video/*.mp4 "$VIDEOS"/tokenflow/*.mp4 "$VIDEOS"/sttn/*.mp
 MODELS=(--model "L1=$FROM" --model "dcgan=$(snapshot "$RUNS/flow-dcgan" "$DCGAN_STEP")"
         --model "wgan-gp=$(snapshot "$RUNS/flow-wgan-gp" "$WGAN_STEP")")
 # The dev sets whole; the held-out clips drop-a-frame, their first 8 triplets each.
-$PYTHON scripts/gan_compare.py "${MODELS[@]}" "$EVAL/middlebury-other" "$EVAL/davis" \
+$SEPGAN compare "${MODELS[@]}" "$EVAL/middlebury-other" "$EVAL/davis" \
     -o "$RUNS/gan-compare/dev" --no-progress 2>&1 | tee "logs/gan-compare-dev-$NAME.log"
-$PYTHON scripts/gan_compare.py "${MODELS[@]}" "${HELD[@]}" --limit 8 \
+$SEPGAN compare "${MODELS[@]}" "${HELD[@]}" --limit 8 \
     -o "$RUNS/gan-compare/held-out" --no-progress 2>&1 | tee "logs/gan-compare-held-$NAME.log"
 
 # The viewing-study kit: a held-out clip at half its frame rate, brought back to full rate by

@@ -45,11 +45,11 @@ timeout 180 "$PYTHON" -m pytest -q -m gpu -p no:cacheprovider tests 2>&1 | tee "
 
 if [ "$HAS_CUDA" = 1 ]; then
     log "2. separable convolution on CUDA (benchmarks/bench_separable_conv.py --quick)"
-    timeout 150 "$PYTHON" benchmarks/bench_separable_conv.py --quick 2>&1 | tee "$RESULTS/bench-separable-conv.md" | tail -12 | tee -a "$RESULTS/summary.txt"
+    timeout 150 "$PYTHON" -m benchmarks.bench_separable_conv --quick 2>&1 | tee "$RESULTS/bench-separable-conv.md" | tail -12 | tee -a "$RESULTS/summary.txt"
 else
     log "2. separable convolution on CUDA: skipped (no CUDA device)"
 fi
 
 log "3. whole-video 1080p, paper SepConv, training steps (benchmarks/bench_gpu.py)"
-timeout 240 "$PYTHON" benchmarks/bench_gpu.py --json "$RESULTS/bench-gpu.json" 2>&1 | tee "$RESULTS/bench-gpu.md" | tee -a "$RESULTS/summary.txt"
+timeout 240 "$PYTHON" -m benchmarks.bench_gpu --json "$RESULTS/bench-gpu.json" 2>&1 | tee "$RESULTS/bench-gpu.md" | tee -a "$RESULTS/summary.txt"
 log "done; results in $RESULTS/"

@@ -1,8 +1,7 @@
-"""scripts/gan_compare.py and sepgan.evaluation.compare: tiny models, two tiny benchmarks, every output."""
+"""`sepgan compare` and sepgan.evaluation.compare: tiny models, two tiny benchmarks, every output."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from pathlib import Path
@@ -11,22 +10,19 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from typer.testing import CliRunner
 
 from sepgan.checkpoint import save_pretrained
+from sepgan.cli import app
 from sepgan.evaluation.compare import COLUMNS, HELD_OUT_ROW, REFERENCE_ROW, CompareError, parse_named_weights
 from sepgan.models import create_model
 from synthetic import moving_frames, write_frame_folder
 
 pytest.importorskip("torchmetrics")
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "gan_compare.py"
 
-
-def _script():
-    spec = importlib.util.spec_from_file_location("gan_compare", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def _compare(arguments: list[str]):
+    return CliRunner().invoke(app, ["compare", *arguments])
 
 
 def _perturbed(seed: int, **options) -> torch.nn.Module:
@@ -61,21 +57,23 @@ def setup(tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def run(setup) -> tuple[int, dict]:
+def run(setup) -> tuple[object, dict]:
     arguments = [
         str(setup["middlebury"]), str(setup["clip"]), "-o", str(setup["out"]),
         "--model", f"a={setup['a']}", "--model", f"b={setup['b']}", "--model", "ens=flow-ensemble",
         "--device", "cpu", "--workers", "1", "--limit", "2", "--crop-size", "24", "--crops", "2",
         "--no-progress",
     ]  # fmt: skip
-    status = _script().main(arguments)
-    return status, json.loads((setup["out"] / "results.json").read_text())
+    result = _compare(arguments)
+    assert result.exit_code == 0, result.output
+    return result, json.loads((setup["out"] / "results.json").read_text())
 
 
 def test_the_table_has_every_model_metric_and_benchmark(setup, run):
-    status, results = run
-    assert status == 0
+    result, results = run
     table = (setup["out"] / "results.md").read_text()
+    assert result.stdout == table  # the command prints the table it wrote
+    assert f"results written to {setup['out']}" in result.stderr
     for name in ("a", "b", "ens", REFERENCE_ROW, HELD_OUT_ROW, "tiny-middlebury", "clip"):
         assert f"| {name} |" in table
     for title, _ in COLUMNS.values():
@@ -115,15 +113,22 @@ def test_montages_show_inputs_models_and_truth_at_twice_the_size(setup, run):
         assert crops[0]["disagreement"] >= crops[1]["disagreement"] > 0
 
 
-def test_mistakes_in_the_arguments_are_one_line_errors(setup, capsys):
-    script = _script()
-    assert script.main([str(setup["middlebury"]), "-o", str(setup["out"]), "--model", "L1"]) == 2
-    assert "expected NAME=WEIGHTS" in capsys.readouterr().err
-    arguments = [str(setup["middlebury"]), "-o", str(setup["out"]), "--model", "x=flow-ensemble"]
-    assert script.main([*arguments, "--model", "x=flow-ensemble"]) == 2
-    assert "given twice" in capsys.readouterr().err
-    assert script.main([*arguments, "--limit", "0"]) == 2
-    assert "--limit must be at least 1" in capsys.readouterr().err
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--model", "L1"], "error: expected NAME=WEIGHTS, got 'L1'"),
+        (["--model", "x=flow-ensemble", "--model", "x=flow-ensemble"], "error: --model names must differ"),
+        (["--model", "x=flow-ensemble", "--limit", "0"], "error: --limit must be at least 1, got 0"),
+        (["--model", "x=no-such-weights"], "error: "),
+    ],
+)
+def test_mistakes_in_the_arguments_are_one_line_errors(setup, tmp_path, extra, message):
+    result = _compare([str(setup["middlebury"]), "-o", str(tmp_path / "out"), *extra])
+    assert result.exit_code == 2, result.output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and errors[0].startswith(message), result.stderr
+    assert result.stderr.splitlines()[-1] == errors[0] and "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
 
 
 def test_parse_named_weights():

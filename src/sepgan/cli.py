@@ -392,6 +392,7 @@ def _adapted(interpolator, source: Path, options, save: Path | None, progress: b
 # Typer (and torch-free name lists) at load time, so `sepgan --help` stays fast:
 # tests/test_cli.py checks that importing this module leaves torch unloaded.
 from sepgan.evaluation.cli import evaluate_command  # noqa: E402  late on purpose: keeps `--help` fast
+from sepgan.evaluation.compare_cli import compare_command  # noqa: E402  late on purpose, as above
 from sepgan.study.cli import study_app  # noqa: E402  late on purpose: keeps `--help` fast
 
 
@@ -506,4 +507,5 @@ def prepare(
 
 
 app.command("evaluate")(evaluate_command)
+app.command("compare")(compare_command)
 app.add_typer(study_app, name="study")

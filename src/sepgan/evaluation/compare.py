@@ -6,7 +6,7 @@ checkpoint against baselines; this module runs several checkpoints
 (``NAME=WEIGHTS``, anything :func:`sepgan.weights.resolve_weights` accepts) on
 the samples of each benchmark (read exactly as ``sepgan evaluate`` reads them,
 :func:`sepgan.evaluation.benchmarks.open_benchmark`; ``limit`` per benchmark).
-``scripts/gan_compare.py`` is its command line.
+``sepgan compare`` (:mod:`sepgan.evaluation.compare_cli`) is its command line.
 
 Per triplet:
 
@@ -63,6 +63,7 @@ from sepgan.media.frames import from_uint8, to_uint8
 from sepgan.metrics import moving_edge_similarity as _moving_edge_similarity
 from sepgan.metrics import ms_ssim, psnr, sharpness_ratio, ssim, vif
 from sepgan.options import check_limit
+from sepgan.tables import Column, markdown_table
 
 __all__ = [
     "COLUMNS",
@@ -350,13 +351,9 @@ def compare(
 
 def format_markdown(result: Comparison) -> str:
     """The per-benchmark table as GitHub Markdown."""
-    titles = ["benchmark", "model", "samples", *(title for title, _ in COLUMNS.values())]
-    lines = ["| " + " | ".join(titles) + " |", "|---|---|---:|" + "---:|" * len(COLUMNS)]
-    for row in result.rows:
-        cells = [row["benchmark"], row["row"], str(row["samples"])]
-        cells += [fmt.format(row[key]) for key, (_, fmt) in COLUMNS.items()]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    columns = [Column("benchmark"), Column("model", key="row"), Column("samples", align="right")]
+    columns += [Column(title, fmt, "right", key=key) for key, (title, fmt) in COLUMNS.items()]
+    return markdown_table(columns, result.rows)
 
 
 def write_comparison(result: Comparison, output: Path, settings: dict[str, Any] | None = None) -> list[Path]:

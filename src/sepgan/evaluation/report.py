@@ -29,6 +29,7 @@ from sepgan.atomic import atomic_write, atomic_write_text
 from sepgan.evaluation.runner import EvaluationResult, Snapshot
 from sepgan.media.frames import from_uint8, save_image
 from sepgan.metrics import EDGE_BAND, METRICS, PSNR_CAP
+from sepgan.tables import Column, markdown_table
 
 __all__ = ["CONVENTIONS", "csv_text", "format_markdown", "montage", "safe_name", "write_report"]
 
@@ -48,31 +49,23 @@ CONVENTIONS = {
 }
 
 _COLUMNS = [
-    ("benchmark", "benchmark", "{}"),
-    ("method", "method", "{}"),
-    ("samples", "samples", "{}"),
-    ("psnr", "PSNR (dB) ↑", "{:.2f}"),
-    ("ssim", "SSIM ↑", "{:.4f}"),
-    ("ie", "IE ↓", "{:.2f}"),
-    ("ms_ssim", "MS-SSIM ↑", "{:.4f}"),
-    ("edge_ie", "edge IE ↓", "{:.2f}"),
-    ("seconds_per_pair", "s/pair", "{:.3f}"),
-    ("peak_mib", "peak MiB", "{:.0f}"),
+    Column("benchmark"),
+    Column("method"),
+    Column("samples", align="right"),
+    Column("PSNR (dB) ↑", "{:.2f}", "right", key="psnr"),
+    Column("SSIM ↑", "{:.4f}", "right", key="ssim"),
+    Column("IE ↓", "{:.2f}", "right", key="ie"),
+    Column("MS-SSIM ↑", "{:.4f}", "right", key="ms_ssim"),
+    Column("edge IE ↓", "{:.2f}", "right", key="edge_ie"),
+    Column("s/pair", "{:.3f}", "right", key="seconds_per_pair"),
+    Column("peak MiB", "{:.0f}", "right", key="peak_mib"),
 ]
 _TILE_WIDTH = 480
 
 
 def format_markdown(result: EvaluationResult) -> str:
-    """The summary table as GitHub Markdown (also what the CLI prints)."""
-    lines = [
-        "| " + " | ".join(title for _, title, _ in _COLUMNS) + " |",
-        "|" + "|".join("---" if key in ("benchmark", "method") else "---:" for key, _, _ in _COLUMNS) + "|",
-    ]
-    for summary in result.summaries:
-        row = summary.as_row()
-        cells = ["n/a" if row[key] is None else fmt.format(row[key]) for key, _, fmt in _COLUMNS]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    """The summary table as GitHub Markdown (also what the CLI prints); a missing figure reads n/a."""
+    return markdown_table(_COLUMNS, (summary.as_row() for summary in result.summaries), missing="n/a")
 
 
 def csv_text(rows: list[dict[str, object]], fieldnames: list[str]) -> str:
@@ -95,7 +88,7 @@ def write_report(
         atomic_write_text(output / name, content)
         written.append(output / name)
 
-    table_fields = [key for key, _, _ in _COLUMNS]
+    table_fields = [column.key for column in _COLUMNS]
     text("table.csv", csv_text([s.as_row() for s in result.summaries], table_fields))
     text("table.md", format_markdown(result))
     payload = {

@@ -156,7 +156,7 @@ def _cuda_device(method: Method) -> torch.device | None:
     return None
 
 
-def prepare_methods(
+def set_up_methods(
     methods: Sequence[Method], log: Callable[[str], None]
 ) -> tuple[list[Method], dict[str, str]]:
     """Run each method's setup; return those that are ready and the reasons the others were skipped."""
@@ -184,7 +184,7 @@ def evaluate(
     """Score ``methods`` on every sample (the first ``limit`` per benchmark) of ``benchmarks``."""
     from tqdm import tqdm
 
-    ready, skipped = prepare_methods(methods, log)
+    ready, skipped = set_up_methods(methods, log)
     benchmarks = list(benchmarks)
     result = EvaluationResult([m.name for m in ready], [b.name for b in benchmarks], skipped=skipped)
     for benchmark in benchmarks:

@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 from sepgan.atomic import atomic_write_bytes
 from sepgan.study.config import VOTES_NAME, StudyConfig, StudyError, load_study_config
-from sepgan.study.stats import Summary, holm_adjust, required_sample_size, summarize
+from sepgan.study.stats import PreferenceResult, holm_adjust, required_sample_size, summarize
 from sepgan.study.storage import VoteStore
 
 if TYPE_CHECKING:
@@ -75,7 +75,7 @@ class Row:
     p_holm: float | None = None
 
     @classmethod
-    def of(cls, base: dict[str, str], question: str, scope: str, summary: Summary) -> Row:
+    def of(cls, base: dict[str, str], question: str, scope: str, summary: PreferenceResult) -> Row:
         return cls(**base, question=question, scope=scope, n=summary.n, **dataclasses.asdict(summary))
 
 

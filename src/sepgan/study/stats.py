@@ -9,11 +9,11 @@ of ties in a sign test).
 - :func:`wilson_interval` is the Wilson score interval. Unlike the Wald interval
   ``p ± z·sqrt(p(1-p)/n)`` it stays inside [0, 1] and keeps close to its nominal
   coverage at small n and at 0/n or n/n.
-- :func:`binomial_test_p` is the exact two-sided binomial test against p0 = 0.5,
-  computed with integer arithmetic. For p0 = 0.5 the distribution is symmetric,
-  so the "sum of all outcomes no more likely than the observed one" definition
-  (the one ``scipy.stats.binomtest`` uses) is ``min(1, 2·P(X ≤ min(k, n-k)))``.
-  The tests check it against ``scipy.stats.binomtest``.
+- :func:`binomial_test_p` is the exact two-sided binomial test against p0 = 0.5
+  (the p-value sums every outcome no more likely than the observed one).
+  Both come from ``scipy.stats.binomtest`` (``.pvalue`` and
+  ``.proportion_ci(method="wilson")``); this module adds the n = 0 case and
+  plain floats.
 - :func:`exact_power` and :func:`required_sample_size` answer "how many
   participants do I need?". The power of the exact test at level alpha against a
   true preference p1 is computed exactly: the rejection region is the set of k
@@ -33,11 +33,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from fractions import Fraction
-from statistics import NormalDist
 
 __all__ = [
-    "Summary",
+    "PreferenceResult",
     "binomial_test_p",
     "exact_power",
     "holm_adjust",
@@ -53,41 +51,36 @@ def _check_counts(k: int, n: int) -> None:
 
 
 def wilson_interval(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion k/n.
+    """Wilson score interval for a binomial proportion k/n, by ``scipy.stats.binomtest``.
 
-    Returns ``(nan, nan)`` for n = 0: there is nothing to estimate.
+    Returns ``(nan, nan)`` for n = 0: there is nothing to estimate. Raises
+    ``ValueError`` unless 0 ≤ k ≤ n.
     """
+    from scipy.stats import binomtest  # heavy import, only when a statistic is computed
+
     _check_counts(k, n)
     if n == 0:
         return (math.nan, math.nan)
-    z = NormalDist().inv_cdf(0.5 + confidence / 2.0)
-    p = k / n
-    denominator = 1.0 + z * z / n
-    centre = (p + z * z / (2 * n)) / denominator
-    half_width = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
-    # Clamp rounding noise: at k = 0 the lower bound is exactly 0, at k = n the upper is 1.
-    low = 0.0 if k == 0 else max(0.0, centre - half_width)
-    high = 1.0 if k == n else min(1.0, centre + half_width)
-    return (low, high)
+    interval = binomtest(k, n).proportion_ci(confidence_level=confidence, method="wilson")
+    return (float(interval.low), float(interval.high))
 
 
 def binomial_test_p(k: int, n: int) -> float:
-    """Exact two-sided binomial-test p-value for k successes in n trials, p0 = 0.5.
+    """Exact two-sided binomial-test p-value for k successes in n trials, p0 = 0.5, by ``binomtest``.
 
-    Returns 1.0 for n = 0 (no evidence either way).
+    Returns 1.0 for n = 0 (no evidence either way). Raises ``ValueError`` unless 0 ≤ k ≤ n.
     """
+    from scipy.stats import binomtest
+
     _check_counts(k, n)
     if n == 0:
         return 1.0
-    tail = min(k, n - k)
-    # P(X <= tail) = sum C(n, j) / 2^n; doubled for the two symmetric tails.
-    p = Fraction(2 * sum(math.comb(n, j) for j in range(tail + 1)), 2**n)
-    return float(min(Fraction(1), p))
+    return float(binomtest(k, n, 0.5).pvalue)
 
 
 def _rejects(c: int, n: int, alpha: float) -> bool:
     """Whether k = c (and so every k ≤ c, and k ≥ n - c) is rejected at level alpha, p0 = 0.5."""
-    from scipy.stats import binom  # heavy import, only needed for power
+    from scipy.stats import binom
 
     # 2·P(X ≤ c) is a dyadic rational and never exactly equals a decimal alpha such as
     # 0.05, so float rounding cannot flip the decision in practice.
@@ -157,8 +150,9 @@ def holm_adjust(p_values: list[float]) -> list[float]:
 
 
 @dataclass(frozen=True)
-class Summary:
-    """Counts and statistics for one A/B comparison (A wins ``wins_a`` of ``n`` decisive votes)."""
+class PreferenceResult:
+    """One A/B preference comparison: A wins ``wins_a`` of ``n`` decisive votes, B ``wins_b``, ``ties``
+    "no visible difference"; A's rate, its Wilson interval and the exact two-sided p-value."""
 
     wins_a: int
     wins_b: int
@@ -173,11 +167,11 @@ class Summary:
         return self.wins_a + self.wins_b
 
 
-def summarize(wins_a: int, wins_b: int, ties: int = 0, confidence: float = 0.95) -> Summary:
+def summarize(wins_a: int, wins_b: int, ties: int = 0, confidence: float = 0.95) -> PreferenceResult:
     """Preference rate for A, its Wilson interval and the exact two-sided p-value."""
     n = wins_a + wins_b
     low, high = wilson_interval(wins_a, n, confidence)
-    return Summary(
+    return PreferenceResult(
         wins_a=wins_a,
         wins_b=wins_b,
         ties=ties,
