@@ -14,7 +14,8 @@ from sepgan.checkpoint import load_pretrained, save_pretrained
 from sepgan.config import load_train_config
 from sepgan.data import DatasetError, build_triplet_dataset
 from sepgan.data.augment import PairedAugment
-from sepgan.data.prepared import PreparedTriplets, prepare_dataset
+from sepgan.data.prepared import prepare_dataset
+from sepgan.data.prepared_triplets import PreparedTriplets
 from sepgan.evaluation.methods import FlowFineMethod, FlowMethod
 from sepgan.flow import (
     FLOW_VARIANTS,

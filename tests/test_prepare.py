@@ -11,7 +11,8 @@ import shutil
 import pytest
 
 from sepgan.config import load_train_config
-from sepgan.data.prepared import PreparedTriplets, prepare_dataset
+from sepgan.data.prepared import prepare_dataset
+from sepgan.data.prepared_triplets import PreparedTriplets
 from sepgan.training import train
 from synthetic import faded, make_clip, moving_frames, write_frame_folder
 

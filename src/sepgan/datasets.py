@@ -160,7 +160,7 @@ def detect_layout(path: str | Path, snu_split: str = "hard") -> str:
     Raises:
         LayoutError: ``path`` does not exist, or is a file that is neither a video nor a ``.txt`` list.
     """
-    from sepgan.data.prepared import is_prepared
+    from sepgan.data.prepared_triplets import is_prepared
 
     path = Path(path)
     if not path.exists():

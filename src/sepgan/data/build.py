@@ -7,7 +7,7 @@ Layout names, detection and the reader of each layout are those of
 :mod:`sepgan.datasets`, shared with evaluation; this module only picks the
 training dataset that wraps each reader:
 
-* ``prepared`` → :class:`~sepgan.data.prepared.PreparedTriplets` (crops with
+* ``prepared`` → :class:`~sepgan.data.prepared_triplets.PreparedTriplets` (crops with
   precomputed flow; items carry a fourth tensor, the flows);
 * ``vimeo-triplet``, ``vimeo-septuplet``, ``atd12k``, ``frame-folders`` → the
   classes of :mod:`sepgan.data.image_triplets`; ``vimeo90k`` → the variant
@@ -32,7 +32,7 @@ from torch.utils.data import ConcatDataset, Dataset
 
 from sepgan.data.augment import PairedAugment
 from sepgan.data.image_triplets import ATD12K, FrameFolders, Vimeo90KSeptuplet, Vimeo90KTriplet
-from sepgan.data.prepared import PreparedTriplets
+from sepgan.data.prepared_triplets import PreparedTriplets
 from sepgan.data.triplets import DatasetError, ImageTripletDataset, Triplet
 from sepgan.data.video_triplets import VideoTriplets
 from sepgan.datasets import (

@@ -52,7 +52,7 @@ from sepgan.checkpoint import (
 )
 from sepgan.config import TrainConfig, config_from_dict, config_to_dict, dump_config
 from sepgan.data import PairedAugment, build_triplet_dataset
-from sepgan.data.prepared import is_prepared
+from sepgan.data.prepared_triplets import is_prepared
 from sepgan.errors import UserError
 from sepgan.models import create_model
 from sepgan.runtime import (
