@@ -37,6 +37,7 @@ def _parameters(interpolator) -> torch.Tensor:
     return torch.cat([p.detach().flatten().float() for p in interpolator.model.parameters()])
 
 
+@pytest.mark.slow
 def test_adaptation_changes_the_network_and_keeps_the_original(clip):
     base = _tiny_interpolator()
     before = _parameters(base).clone()
@@ -77,6 +78,7 @@ def test_guard_falls_back_when_adaptation_hurts(clip):
     assert any("did not help" in note for note in result.notes)
 
 
+@pytest.mark.slow
 def test_adaptation_is_deterministic_with_a_seed(clip):
     first = adapt(_tiny_interpolator(), clip, dataclasses.replace(QUICK, guard=False), progress=False)
     second = adapt(_tiny_interpolator(), clip, dataclasses.replace(QUICK, guard=False), progress=False)
@@ -130,6 +132,7 @@ def _sepgan(*arguments: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "sepgan", *arguments], capture_output=True, text=True)
 
 
+@pytest.mark.slow
 def test_cli_adapt_errors_are_one_line(tmp_path, clip):
     frames = sorted(clip.iterdir())
     pair = _sepgan("interpolate", str(frames[0]), str(frames[1]), "-o", str(tmp_path / "mid.png"), "--adapt")

@@ -88,6 +88,7 @@ def test_prepare_writes_a_set_that_train_reads(tmp_path):
         (["prepare", "/nonexistent/videos", "-o", "/tmp/x", "--gaps", "a,b"], "--gaps must be"),
     ],
 )
+@pytest.mark.slow
 def test_user_errors_are_one_line_without_traceback(arguments, message):
     process = subprocess.run(
         [sys.executable, "-m", "sepgan", *arguments], capture_output=True, text=True, timeout=120, check=False

@@ -74,6 +74,7 @@ def probability_gap(logs: dict[str, float]) -> float:
 
 
 @pytest.mark.parametrize(("adversary", "steps", "lr"), DCGAN_ADVERSARIES)
+@pytest.mark.slow
 def test_discriminator_steps_separate_real_from_fake(adversary, steps, lr):
     generator, discriminator = networks(adversary)
     batch, generator_before = triplets(), parameters(generator)
@@ -85,6 +86,7 @@ def test_discriminator_steps_separate_real_from_fake(adversary, steps, lr):
 
 
 @pytest.mark.parametrize(("adversary", "steps", "lr"), DCGAN_ADVERSARIES)
+@pytest.mark.slow
 def test_generator_steps_raise_a_frozen_discriminators_fake_score(adversary, steps, lr):
     generator, discriminator = networks(adversary)
     batch = triplets()
@@ -111,6 +113,7 @@ def test_generator_steps_raise_a_frozen_discriminators_fake_score(adversary, ste
 
 
 @pytest.mark.parametrize(("adversary", "steps", "lr"), CRITICS)
+@pytest.mark.slow
 def test_critic_steps_raise_the_wasserstein_estimate(adversary, steps, lr):
     generator, critic = networks(adversary)
     batch, generator_before = triplets(), parameters(generator)

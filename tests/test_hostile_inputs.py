@@ -167,6 +167,7 @@ def test_tiny_video_with_motion_is_interpolated(tmp_path):
         assert error < 2 and error < blend_error / 2, (index, error, blend_error)
 
 
+@pytest.mark.slow
 def test_dis_flow_takes_every_small_size_without_crashing():
     """40×11 and 200×12 frames segfaulted OpenCV's DIS (MEDIUM); 40×3 raised. Run apart: a crash
     kills the process."""
@@ -193,7 +194,8 @@ def test_dis_flow_takes_every_small_size_without_crashing():
 # ---------------------------------------------------------------------------- killed runs
 
 
-@pytest.mark.parametrize("name", ["x2.mp4", pytest.param("frames", marks=pytest.mark.slow)])
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["x2.mp4", "frames"])
 def test_a_rerun_removes_the_temporary_of_a_sigkilled_run(tmp_path, weights, name):
     """SIGKILL cannot be caught: the hidden temporary stays, and the next run to the same output
     removes it."""
@@ -286,6 +288,7 @@ def _faststart_mp4(path: Path, count: int = 24) -> list[int]:
 
 
 @pytest.mark.parametrize("cut", ["packet", "mid-packet"])
+@pytest.mark.slow
 def test_a_faststart_mp4_cut_short_says_it_ends_early(tmp_path, weights, cut):
     whole = tmp_path / "whole.mp4"
     offsets = _faststart_mp4(whole)

@@ -256,6 +256,7 @@ def test_unwritable_folder(tmp_path, weights):
     assert list(locked.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_errors_print_one_line_on_stderr_without_traceback(tmp_path):
     process = subprocess.run(
         [
@@ -275,6 +276,7 @@ def test_errors_print_one_line_on_stderr_without_traceback(tmp_path):
     assert process.stderr.strip() == f"error: {tmp_path / 'missing.mp4'}: no such file or folder"
 
 
+@pytest.mark.slow
 def test_sigterm_mid_job_leaves_no_partial_output(tmp_path, weights):
     clip = make_clip(tmp_path / "long.mkv", moving_frames(400, 96, 128, shift=(0, 1)), Fraction(30))
     out_dir = tmp_path / "out"

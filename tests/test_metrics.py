@@ -186,6 +186,7 @@ def test_edge_error_scores_only_the_outer_band():
     assert edge_error(border, target) == pytest.approx(10 * 64 * 16 / band_pixels)
 
 
+@pytest.mark.slow
 def test_training_and_metrics_do_not_import_the_evaluation_package():
     code = (
         "import sys, sepgan.metrics, sepgan.training; "

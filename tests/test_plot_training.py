@@ -68,6 +68,7 @@ def wgan_run(folder: Path) -> Path:
     return write_metrics(folder, records, tail='{"step": 9, "critic/lo')
 
 
+@pytest.mark.slow
 def test_two_runs_overlay_in_one_png_with_every_panel(plot_training, tmp_path):
     runs = [dcgan_run(tmp_path / "dcgan"), wgan_run(tmp_path / "wgan")]
     output = tmp_path / "plot.png"

@@ -70,6 +70,7 @@ def test_a_poster_image_beside_clips_does_not_hide_them(tmp_path):
     assert [(r.name.rsplit("/", 1)[-1], r.clips, r.kept) for r in summary.sources] == [("show", 1, 5)]
 
 
+@pytest.mark.slow
 def test_prepare_caps_each_source_and_is_the_same_with_workers(tree, tmp_path):
     options = {"gaps": (1, 2), "crop_size": 48, "stride": 1, "max_per_source": 6, "seed": 3}
     one = prepare_dataset([tree], tmp_path / "one", **options)

@@ -69,6 +69,7 @@ def test_matches_tap_loop(shape, kernel_size):
     assert (out.double() - expected).abs().max() < 1e-5
 
 
+@pytest.mark.slow
 def test_naive_tap_loop_matches_pixel_loop_at_k51_border():
     # K = 51 on a 4×5 image: every tap reads the replicate-padded border.
     inputs = random_inputs(1, 2, 4, 5, 51, dtype=torch.float64, seed=3)

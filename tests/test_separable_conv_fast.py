@@ -154,6 +154,7 @@ TRITON_INTERPRETER_CHECK = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_triton_interpreter_matches_reference():
     pytest.importorskip("triton")
     environment = {**os.environ, "TRITON_INTERPRET": "1"}

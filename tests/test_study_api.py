@@ -495,6 +495,7 @@ def test_report_counts_sessions_voters_and_exclusions(tmp_path: Path, clips: dic
     assert (saved["sessions"], saved["participants_voted"], saved["participants_excluded"]) == (5, 3, 1)
 
 
+@pytest.mark.slow
 def test_report_says_plainly_when_exclusion_leaves_no_vote(
     tmp_path: Path, clips: dict[str, Path], runner_app: typer.Typer
 ) -> None:

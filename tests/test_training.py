@@ -74,6 +74,7 @@ PATCH_GAN = ["optim.discriminator_warmup_steps=2", "snapshot_every=2"]
         ),
     ],
 )
+@pytest.mark.slow
 def test_mode_trains_checkpoints_and_resumes_exactly(clips, tmp_path, mode, extra):
     straight = train(tiny_config(clips, tmp_path / "straight", mode, 6, extra), progress=False)
     assert straight.step == 6
@@ -128,6 +129,7 @@ def test_mode_trains_checkpoints_and_resumes_exactly(clips, tmp_path, mode, extr
     assert sum(p.numel() for p in model.parameters()) > 0
 
 
+@pytest.mark.slow
 def test_l1_loss_goes_down(clips, tmp_path):
     result = train(
         tiny_config(clips, tmp_path / "run", "l1", 40, ["optim.generator_lr=3e-3"]), progress=False

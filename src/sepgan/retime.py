@@ -88,7 +88,7 @@ class _Interval:
 
 @dataclass
 class _Batch:
-    """Intervals flushed together, with the network's inputs once :func:`_prepare` has run."""
+    """Intervals flushed together, with the network's inputs once :func:`_estimate_flows` has run."""
 
     intervals: list[_Interval]
     jobs: list[int] = field(default_factory=list)  # indices of the intervals that need the network
@@ -167,12 +167,12 @@ def retime(
         frames, interpolator, retiming, hold_tail=hold_tail, scene_threshold=scene_threshold,
         static_tolerance=static_tolerance, stats=stats, source=source,
     )  # fmt: skip
-    prepared = (_prepare(batch, interpolator, stats) for batch in batches)
+    with_flows = (_estimate_flows(batch, interpolator, stats) for batch in batches)
     if not flow_ahead:
-        for batch in prepared:
+        for batch in with_flows:
             yield from _flush(batch, interpolator, stats)
         return
-    ahead = ReadAhead(prepared, maxsize=1, name="sepgan-flow", lockstep=True)
+    ahead = ReadAhead(with_flows, maxsize=1, name="sepgan-flow", lockstep=True)
     try:
         for batch in ahead:
             yield from _flush(batch, interpolator, stats)
@@ -239,7 +239,7 @@ def _needs_network(interval: _Interval) -> bool:
     return interval.mode == "interpolate" and any(0 < t < 1 for t in interval.times)
 
 
-def _prepare(batch: _Batch, interpolator: Interpolator, stats: RetimeStats) -> _Batch:
+def _estimate_flows(batch: _Batch, interpolator: Interpolator, stats: RetimeStats) -> _Batch:
     """The batch's network pairs as tensors, and their flow (the part that can run ahead of the network)."""
     started = time.perf_counter()
     batch.jobs = [i for i, interval in enumerate(batch.intervals) if _needs_network(interval)]
@@ -254,7 +254,7 @@ def _prepare(batch: _Batch, interpolator: Interpolator, stats: RetimeStats) -> _
 def _flush(
     batch: _Batch, interpolator: Interpolator, stats: RetimeStats
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Interpolate a prepared batch in one batched pass and yield its output frames in order."""
+    """Interpolate a batch with its flows in one batched pass and yield its output frames in order."""
     pending, jobs = batch.intervals, batch.jobs
     made: dict[tuple[int, Fraction], np.ndarray] = {}
     if jobs:
