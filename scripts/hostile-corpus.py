@@ -560,7 +560,7 @@ for _options, _flag in [
     (("--crf", "99"), "--crf"),
     (("--crf", "-1"), "--crf"),
     (("--max-memory-mb", "0"), "--max-memory-mb"),
-    (("--scene-threshold", "2"), "--scene-threshold"),
+    (("--scene-threshold", "256"), "--scene-threshold"),
     (("--batch", "0"), "--batch"),
     (("--tile-overlap", "-1"), "--tile-overlap"),
     (("--flow-variants", "5"), "--flow-variants"),

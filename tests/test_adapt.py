@@ -16,6 +16,7 @@ from sepgan.adapt import AdaptError, AdaptOptions, adapt, save_adapted
 from sepgan.checkpoint import load_pretrained, save_pretrained
 from sepgan.interpolator import Interpolator
 from sepgan.models import create_model
+from sepgan.options import OptionError
 from synthetic import moving_frames, write_frame_folder
 
 # Small and quick: 64×64 frames (32×32 at the training scale), a few steps.
@@ -101,8 +102,11 @@ def test_too_short_input_is_one_clear_error(tmp_path):
 def test_bad_options_name_the_setting():
     with pytest.raises(AdaptError, match="learning_rate"):
         AdaptOptions(learning_rate=0).check()
-    with pytest.raises(AdaptError, match="steps"):
+    with pytest.raises(OptionError, match="adapt_steps must be at least 1, got 0") as caught:
         AdaptOptions(steps=0).check()
+    assert caught.value.parameter == "adapt_steps"  # shown as --adapt-steps on the command line
+    with pytest.raises(OptionError, match="adapt_seconds"):
+        AdaptOptions(seconds=float("nan")).check()
 
 
 def test_a_model_without_a_network_starts_from_the_bundled_one(clip):

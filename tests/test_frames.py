@@ -1,4 +1,4 @@
-"""sepgan.frames: what load_image accepts and rejects, rounding, and atomic saves."""
+"""sepgan.media.frames: what load_image accepts and rejects, rounding, and atomic saves."""
 
 from __future__ import annotations
 

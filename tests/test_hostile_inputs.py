@@ -91,7 +91,12 @@ BAD_OPTIONS = [
     (["--device", "gpu0"], "error: --device 'gpu0': use auto, cpu, cuda or cuda:N", False),
     (["--precision", "fp8"], "error: unknown precision 'fp8'", False),
     (["--codec", "hevc"], "error: unknown codec 'hevc'; choose one of h264, ffv1, png", True),
-    (["--adapt", "--adapt-steps", "-1"], "error: adaptation setting steps=-1 is out of range", True),
+    (["--adapt", "--adapt-steps", "-1"], "error: --adapt-steps must be at least 1, got -1", True),
+    (
+        ["--adapt", "--adapt-seconds", "0"],
+        "error: --adapt-seconds must be a positive number of seconds, got 0.0",
+        True,
+    ),
 ]
 
 

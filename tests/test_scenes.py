@@ -63,9 +63,15 @@ def test_a_fade_to_black_is_not_a_cut():
     assert scene_cuts(thumbnails) == []  # ... but is a brightness ramp of the same picture
 
 
-def test_a_cut_with_too_few_neighbours_still_counts():
+def test_a_clip_too_short_for_neighbours_needs_three_times_the_level():
     shot_a, shot_b = moving_frames(1, 72, 96, seed=1), moving_frames(1, 72, 96, seed=2)
+    different_shots = scene_score(thumbnail(shot_a[0]), thumbnail(shot_b[0]))
+    assert different_shots > 3 * DEFAULT_SCENE_THRESHOLD
     assert scene_cuts([thumbnail(shot_a[0]), thumbnail(shot_b[0])]) == [0]
+    # Fast motion of one shot: above the level, but a pair alone cannot show it stands out.
+    pan = [thumbnail(frame) for frame in moving_frames(3, 72, 96, shift=(0, 3), seed=3)]
+    assert DEFAULT_SCENE_THRESHOLD < scene_score(pan[0], pan[1]) < 3 * DEFAULT_SCENE_THRESHOLD
+    assert scene_cuts(pan[:2]) == [] and scene_cuts(pan) == []
     assert scene_cuts([thumbnail(shot_a[0])]) == []
     assert scene_cuts([]) == []
 

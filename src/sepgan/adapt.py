@@ -51,7 +51,7 @@ import numpy as np
 import torch
 
 from sepgan.errors import UserError
-from sepgan.options import DEFAULT_ADAPT_SECONDS, DEFAULT_ADAPT_STEPS, DEFAULT_SEED
+from sepgan.options import DEFAULT_ADAPT_SECONDS, DEFAULT_ADAPT_STEPS, DEFAULT_SEED, check_adapt_budget
 
 __all__ = ["MIN_FRAMES", "AdaptError", "AdaptOptions", "AdaptResult", "adapt", "input_frames", "save_adapted"]
 
@@ -99,10 +99,10 @@ class AdaptOptions:
     flow_variants: int | None = None
 
     def check(self) -> None:
-        """Raise :class:`AdaptError` naming the first bad setting."""
+        """Raise :class:`~sepgan.options.OptionError` (``steps``, ``seconds``: the command line's
+        ``--adapt-steps``, ``--adapt-seconds``) or :class:`AdaptError` naming the first bad setting."""
+        check_adapt_budget(self.steps, self.seconds)
         problems = {
-            "steps": self.steps < 1,
-            "seconds": not self.seconds > 0,
             "learning_rate": not (0 < self.learning_rate < 1),
             "batch_size": self.batch_size < 1,
             "crop_size": self.crop_size < MIN_CROP,

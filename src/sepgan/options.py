@@ -84,6 +84,7 @@ __all__ = [
     "STUDY_TITLE",
     "OptionError",
     "Preset",
+    "check_adapt_budget",
     "check_crf",
     "check_factor",
     "check_factor_or_fps",
@@ -149,7 +150,7 @@ DEFAULT_PREPARE_FLOW_PRESET = "fine"  # the DIS preset flow-sepconv runs with
 DEFAULT_PREPARE_FLOW_VARIANTS = 1  # flow estimates stored per triplet
 DEFAULT_PREPARE_WORKERS = 1  # processes preparing sources in parallel
 
-# sepgan study (sepgan.study.prepare.create_study, sepgan.study.server.serve).
+# sepgan study (sepgan.study.clips.create_study, sepgan.study.server.serve).
 STUDY_CRF = 14  # x264 quality of the study clips: visually near-lossless
 STUDY_LAYOUT = "side-by-side"
 STUDY_ATTENTION_CHECKS = 1  # trials of two identical clips per participant
@@ -322,6 +323,20 @@ def check_crf(crf: int) -> int:
             value=crf,
         )
     return crf
+
+
+def check_adapt_budget(steps: int, seconds: float) -> None:
+    """Test-time adaptation's budget (sepgan.adapt): at least one step and a positive number of seconds."""
+    if steps < 1:
+        raise OptionError(
+            "{adapt_steps} must be at least 1, got {value}", parameter="adapt_steps", value=steps
+        )
+    if not seconds > 0:
+        raise OptionError(
+            "{adapt_seconds} must be a positive number of seconds, got {value}",
+            parameter="adapt_seconds",
+            value=seconds,
+        )
 
 
 def check_scene_threshold(scene_threshold: float | None) -> float | None:

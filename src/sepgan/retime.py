@@ -194,9 +194,9 @@ def _batches(
     """The intervals in batches to flush together, the held tail (if any) last."""
     batch = max(1, interpolator.batch_size)
     next_output = 0
-    count = 1  # frames read so far, once a pair is judged: its second frame is frame ``count - 1``
+    count = 1  # index of the judged pair's second frame (the reader may be 3 frames ahead: the cut rule)
     network_pairs = 0  # pending intervals that need the network
-    previous: np.ndarray | None = None  # the last frame read
+    previous: np.ndarray | None = None  # the second frame of the last judged pair: at the end, the last frame
     stats.frames_in = 0
     pending: list[_Interval] = []
     for frame0, frame1, mode in _judged_pairs(frames, scene_threshold, static_tolerance, stats, source):

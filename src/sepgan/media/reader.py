@@ -126,7 +126,7 @@ class VideoReader:
     """Streaming decoder for the first video stream of a file (any container/codec FFmpeg reads).
 
     ``reader.frames(on_packet)`` yields RGB uint8 H×W×3 frames in display
-    order (``max_side`` downscales them); every packet of the audio and subtitle
+    order; every packet of the audio and subtitle
     streams (``reader.passthrough``) is given to ``on_packet`` as the demuxer
     reaches it, its timestamps counted from ``reader.origin`` (the earliest stream
     start, in seconds; pass ``start_time=info.start_time - reader.origin`` to the
@@ -316,12 +316,10 @@ class VideoReader:
         except OSError:
             return False
 
-    def frames(
-        self, on_packet: Callable[[av.Packet], None] | None = None, *, max_side: int | None = None
-    ) -> Iterator[np.ndarray]:
-        """RGB uint8 H×W×3 frames; with ``max_side``, downscaled (area-averaged) to fit :func:`fit_within`."""
+    def frames(self, on_packet: Callable[[av.Packet], None] | None = None) -> Iterator[np.ndarray]:
+        """RGB uint8 H×W×3 frames at the stream's size (to shrink them: :func:`iter_frames`)."""
         for frame in self.decoded(on_packet):
-            yield to_rgb(frame, fit_within(frame.width, frame.height, max_side), "AREA", self.colour)
+            yield to_rgb(frame, colour=self.colour)
 
     def close(self) -> None:
         self.container.close()

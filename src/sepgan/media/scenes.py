@@ -13,7 +13,8 @@ two frames whose score is
 
 * above ``level`` grey levels (:data:`DEFAULT_SCENE_THRESHOLD`, 12 by default), and
 * above :data:`CUT_RATIO` (3) times the median score of the three pairs on
-  either side, and
+  either side (in a clip of 2 or 3 frames, with fewer than two neighbours, 3
+  times ``level``), and
 * not a step of a fade (:func:`is_fade`).
 
 The relative test is the rule of content-based shot detectors such as
@@ -30,8 +31,8 @@ The decision for a pair needs the three pairs after it, so a streaming caller
 (``sepgan interpolate``) holds three frames more than it otherwise would.
 
 Before 2026-12 ``interpolate`` used a different rule (score above 25.5 levels,
-no neighbours) from ``prepare`` and ``--adapt`` (this one); MODEL.md records
-what the change did to the prepared sets.
+no neighbours) from ``prepare`` and ``--adapt`` (this one, without the fade
+exemption); MODEL.md records what the change did to a prepared set.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from sepgan.media.reader import fit_within
 from sepgan.options import DEFAULT_SCENE_THRESHOLD
 
 __all__ = [
+    "CUT_MIN_NEIGHBOURS",
     "CUT_NEIGHBOURS",
     "CUT_RATIO",
     "FADE_MIN_CHANGE",
@@ -61,6 +63,7 @@ __all__ = [
 THUMBNAIL_SIDE = 64  # longer side of the thumbnails: 64×36 for 16:9
 CUT_RATIO = 3.0  # ... and a cut scores more than this many times its neighbours' median
 CUT_NEIGHBOURS = 3  # pairs on each side whose median is the neighbours' score
+CUT_MIN_NEIGHBOURS = 2  # with fewer, the level stands in for the neighbours' median
 FADE_MIN_CHANGE = 3.0  # grey levels: a mean brightness change below this is not a brightness ramp
 # Two pictures of one fade correlate (a gain keeps the picture; motion during the fade lowers it
 # to ~0.85 for a one-pixel shift of the thumbnail), two shots hardly (~0 for unrelated content) ...
@@ -131,7 +134,7 @@ class CutDetector:
     None turns cut detection off (every verdict is "no cut"). The verdict for the
     pair (k, k + 1) is known once the :data:`CUT_NEIGHBOURS` pairs after it have
     been seen, or at :meth:`finish`. Memory: the scores of the last 2 × 3 + 1
-    pairs and the thumbnails of the pairs awaiting a verdict.
+    pairs, and the last thumbnail.
 
     Example::
 
@@ -184,7 +187,9 @@ class CutDetector:
 def _is_cut(score: float, neighbours: Sequence[float], fade: bool, level: float | None) -> bool:
     if level is None or score <= level or fade:
         return False
-    typical = float(np.median(neighbours)) if len(neighbours) else 0.0
+    # Too few neighbours to say what this shot's motion scores (a clip of 2 or 3 frames): take the
+    # level itself, so that only a change of 3× the level (36 grey levels by default) is a cut.
+    typical = float(np.median(neighbours)) if len(neighbours) >= CUT_MIN_NEIGHBOURS else level
     return score > CUT_RATIO * typical
 
 
