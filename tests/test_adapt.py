@@ -9,6 +9,7 @@ import dataclasses
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 
@@ -190,3 +191,19 @@ def test_cli_interpolate_and_evaluate_with_adapt(tmp_path, clip):
     rows = [line for line in report.stdout.splitlines() if line.startswith("| clip")]
     assert [row.split("|")[2].strip() for row in rows] == ["ours", "ours-adapt"]
     assert "held-out triplets" in report.stderr
+
+
+def test_triplets_across_a_cut_are_skipped_by_the_one_rule_and_its_threshold():
+    from sepgan.adapt import _read_windows
+
+    frames = moving_frames(8, 64, 64, shift=(0, 1), seed=1) + moving_frames(8, 64, 64, shift=(1, 0), seed=2)
+
+    def read(threshold):
+        rng = np.random.default_rng(0)
+        return _read_windows(lambda: iter(frames), len(frames), 20, (1,), rng, threshold)
+
+    windows, skipped = read(12.0)
+    assert skipped.get("cut") == 2  # the two windows whose pairs span the cut between frames 7 and 8
+    assert all(window.centre not in (7, 8) for window in windows)
+    windows_off, skipped_off = read(None)
+    assert "cut" not in skipped_off and len(windows_off) == len(windows) + 2

@@ -51,7 +51,13 @@ import numpy as np
 import torch
 
 from sepgan.errors import UserError
-from sepgan.options import DEFAULT_ADAPT_SECONDS, DEFAULT_ADAPT_STEPS, DEFAULT_SEED, check_adapt_budget
+from sepgan.options import (
+    DEFAULT_ADAPT_SECONDS,
+    DEFAULT_ADAPT_STEPS,
+    DEFAULT_SCENE_THRESHOLD,
+    DEFAULT_SEED,
+    check_adapt_budget,
+)
 
 __all__ = ["MIN_FRAMES", "AdaptError", "AdaptOptions", "AdaptResult", "adapt", "input_frames", "save_adapted"]
 
@@ -84,6 +90,8 @@ class AdaptOptions:
             as it runs; 1, as the shipped network was trained).
         guard: keep the adapted network only if it beats the unadapted model on the
             held-out triplets (False keeps it anyway: for measuring adaptation itself).
+        scene_threshold: the scene-cut level in grey levels (:mod:`sepgan.media.scenes`,
+            ``interpolate --scene-threshold``); triplets across a cut are skipped. None: no cuts.
     """
 
     steps: int = DEFAULT_ADAPT_STEPS
@@ -97,6 +105,7 @@ class AdaptOptions:
     seed: int = DEFAULT_SEED
     guard: bool = True
     flow_variants: int | None = None
+    scene_threshold: float | None = DEFAULT_SCENE_THRESHOLD
 
     def check(self) -> None:
         """Raise :class:`~sepgan.options.OptionError` (``steps``, ``seconds``: the command line's
@@ -209,8 +218,9 @@ def _read_windows(
     wanted: int,
     scales: Sequence[int],
     rng: np.random.Generator,
+    scene_threshold: float | None,
 ) -> tuple[list[_Window], dict[str, int]]:
-    """Decode the input once: (screened windows, skipped by reason)."""
+    """Decode the input once: (screened windows, skipped by reason); cuts by ``scene_threshold``."""
     from sepgan.media.scenes import scene_cuts, screen_triplet, thumbnail
 
     if count is None:  # a container without a frame count: count by decoding
@@ -230,7 +240,7 @@ def _read_windows(
     read = len(thumbnails)
     if read < MIN_FRAMES:
         raise AdaptError(f"adaptation needs at least {MIN_FRAMES} frames to learn from; the input has {read}")
-    cuts = set(scene_cuts(thumbnails))
+    cuts = set(scene_cuts(thumbnails, scene_threshold))
     skipped: dict[str, int] = {}
     windows = []
     for centre in centres:
@@ -449,7 +459,7 @@ def adapt(
     rng = np.random.default_rng(options.seed)
     frames, count = input_frames(source, every)
     wanted = options.triplets + options.holdout
-    windows, skipped = _read_windows(frames, count, wanted, options.scales, rng)
+    windows, skipped = _read_windows(frames, count, wanted, options.scales, rng, options.scene_threshold)
     result = AdaptResult(interpolator, adapted=False, skipped=skipped)
     result.timings["read"] = time.perf_counter() - started
     # Screening kept more windows than needed in case some fail; flow only for those to be used,

@@ -300,7 +300,12 @@ def interpolate(
             raise InterpolationError(
                 "--adapt learns from a video or a frame folder; an image pair has no triplets"
             )
-        adapt_options = AdaptOptions(steps=adapt_steps, seconds=adapt_seconds, seed=seed)
+        adapt_options = AdaptOptions(
+            steps=adapt_steps,
+            seconds=adapt_seconds,
+            seed=seed,
+            scene_threshold=None if scene_threshold == 255 else scene_threshold,
+        )
         adapt_options.check()
     elif adapt_save is not None:
         raise InterpolationError("--adapt-save needs --adapt")
