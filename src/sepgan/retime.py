@@ -119,6 +119,7 @@ def _judged_pairs(
     Counts the frames read in ``stats.frames_in``. Raises :class:`InterpolationError` when a
     frame's size differs from the first's.
     """
+    stats.frames_in = 0
     detector = CutDetector(scene_threshold)
     waiting: deque[tuple[np.ndarray, np.ndarray]] = deque()  # pairs whose verdict is not known yet
     previous: np.ndarray | None = None
@@ -194,21 +195,20 @@ def _batches(
     """The intervals in batches to flush together, the held tail (if any) last."""
     batch = max(1, interpolator.batch_size)
     next_output = 0
-    count = 1  # index of the judged pair's second frame (the reader may be 3 frames ahead: the cut rule)
     network_pairs = 0  # pending intervals that need the network
     previous: np.ndarray | None = None  # the second frame of the last judged pair: at the end, the last frame
-    stats.frames_in = 0
     pending: list[_Interval] = []
-    for frame0, frame1, mode in _judged_pairs(frames, scene_threshold, static_tolerance, stats, source):
+    judged = _judged_pairs(frames, scene_threshold, static_tolerance, stats, source)
+    for index, (frame0, frame1, mode) in enumerate(judged):  # the pair (index, index + 1)
         times = []
-        while (position := retiming.position(next_output)) < count:
+        while (position := retiming.position(next_output)) < index + 1:
             interval, t = retiming.snap(position)
             stats.max_error = max(stats.max_error, retiming.error(position, interval, t))
             times.append(t)
             next_output += 1
         stats.scene_cuts += mode == "cut"
         stats.static_pairs += mode == "static"
-        interval = _Interval(count - 1, frame0, frame1, times, mode)
+        interval = _Interval(index, frame0, frame1, times, mode)
         pending.append(interval)
         network_pairs += _needs_network(interval)
         # Flush once a full batch needs the network; the cap bounds memory in long static runs.
@@ -216,7 +216,6 @@ def _batches(
             yield _Batch(pending)
             pending, network_pairs = [], 0
         previous = frame1
-        count += 1
     count = stats.frames_in
     if count < 2:
         raise InterpolationError(
