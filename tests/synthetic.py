@@ -121,6 +121,8 @@ class AverageGenerator(torch.nn.Module):
     It states the generator contract (:class:`sepgan.models.protocol.Generator`) with
     SepConv-tiny's figures, checks that its input is padded to ``multiple``, and records
     the batch size of every call (``batches``; ``calls`` and ``pairs`` count them).
+    With ``any_time`` it makes the frame at any t as ``(1 − t)·frame0 + t·frame1``
+    and records the times it was asked for (``times``).
     """
 
     architecture = "average"
@@ -128,9 +130,11 @@ class AverageGenerator(torch.nn.Module):
     context = 2
     inference_bytes_per_pixel = 4 * (12 * 5 + 4 * 4)
 
-    def __init__(self) -> None:
+    def __init__(self, any_time: bool = False) -> None:
         super().__init__()
+        self.any_time = any_time
         self.batches: list[int] = []
+        self.times: list[float] = []
 
     @property
     def calls(self) -> int:
@@ -146,10 +150,16 @@ class AverageGenerator(torch.nn.Module):
     def compiled(self):
         return self
 
-    def forward(self, frame0, frame1):
+    def forward(self, frame0, frame1, time=None):
         assert frame0.shape[-1] % self.multiple == 0 and frame0.shape[-2] % self.multiple == 0
         self.batches.append(frame0.shape[0])
-        return (frame0 + frame1) / 2
+        if time is None:
+            self.times += [0.5] * frame0.shape[0]
+            return (frame0 + frame1) / 2
+        assert self.any_time and time.shape == (frame0.shape[0],)
+        self.times += time.tolist()
+        t = time.view(-1, 1, 1, 1)
+        return (1 - t) * frame0 + t * frame1
 
 
 def run_interpolate_cli(*arguments: object, weights_folder: Path | None = None):

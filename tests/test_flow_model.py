@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -22,13 +23,15 @@ from sepgan.flow import (
     backward_warp,
     backward_warp_numpy,
     consistency_error,
-    ensemble_middle_warps,
+    ensemble_warps,
     estimate_flows,
     fill_out_of_frame,
+    flows_at_time,
     middle_flows,
     split_variants,
 )
 from sepgan.interpolator import Interpolator
+from sepgan.media.frames import to_uint8
 from sepgan.models import create_model
 from sepgan.models.flow_sepconv import FlowSepConv
 from sepgan.training import train
@@ -107,7 +110,7 @@ def test_ensemble_warps_average_the_variants_middle_frames():
     frames = moving_frames(3, 48, 64, shift=(2, 3), seed=13)
     frame0, frame1 = to_tensor(frames[0]), to_tensor(frames[2])
     flows = estimate_flows(frame0, frame1, "fine", variants=2)
-    warped0, warped1 = ensemble_middle_warps(frame0, frame1, flows, iterations=1)
+    warped0, warped1 = ensemble_warps(frame0, frame1, flows, iterations=1)
     middles = []
     for group in split_variants(flows):
         to0, to1 = middle_flows(group, 1)
@@ -118,6 +121,47 @@ def test_ensemble_warps_average_the_variants_middle_frames():
     assert torch.allclose(0.5 * (warped0 + warped1), sum(middles) / 2, atol=1e-6)
     with pytest.raises(ValueError, match="4V"):
         split_variants(flows[:, :6])
+
+
+def test_the_any_time_warp_at_one_half_is_the_middle_frame():
+    frames = moving_frames(3, 48, 64, shift=(2, 3), seed=13)
+    frame0, frame1 = to_tensor(frames[0]), to_tensor(frames[2])
+    flows = estimate_flows(torch.cat([frame0, frame1]), torch.cat([frame1, frame0]), "fine", variants=2)
+    pair = split_variants(flows)[0]
+    for iterations in (0, 1, 2):
+        for t in (0.5, torch.tensor([0.5, 0.5])):
+            for got, want in zip(
+                flows_at_time(pair, t, iterations), middle_flows(pair, iterations), strict=True
+            ):
+                assert torch.equal(got, want)
+    model = create_model("flow-sepconv", with_network=False)
+    both0, both1 = torch.cat([frame0, frame1]), torch.cat([frame1, frame0])
+    middle = model(both0, both1, flows=flows)
+    torch.testing.assert_close(model(both0, both1, flows=flows, time=torch.tensor([0.5, 0.5])), middle)
+    # one t per pair in a batch: each as if alone
+    mixed = model(both0, both1, flows=flows, time=torch.tensor([0.25, 0.75]))
+    for index, t in enumerate((0.25, 0.75)):
+        alone = model(
+            both0[index : index + 1], both1[index : index + 1], flows=flows[index : index + 1], time=t
+        )
+        torch.testing.assert_close(mixed[index : index + 1], alone, atol=1e-6, rtol=0)
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        model(both0, both1, flows=flows, time=1.0)
+    with pytest.raises(ValueError, match="only the middle frame"):
+        create_model("flow-sepconv-tiny")(both0, both1, flows=flows, time=0.25)
+
+
+@pytest.mark.parametrize("shift", [(0, 3), (2, -3)])
+def test_a_linear_pan_rebuilt_at_one_third_and_two_thirds_is_within_a_grey_level(shift):
+    frames = moving_frames(4, 96, 128, shift=shift, seed=5)  # frames 1 and 2 are the truth at 1/3 and 2/3
+    interpolator = Interpolator(create_model("flow-sepconv", with_network=False), device="cpu")
+    made = interpolator.interpolate_at(
+        to_tensor(frames[0]), to_tensor(frames[3]), [[Fraction(1, 3), Fraction(2, 3)]]
+    )
+    for index, t in ((1, Fraction(1, 3)), (2, Fraction(2, 3))):
+        error = np.abs(to_uint8(made[0][t][None])[0].astype(np.float64) - frames[index])
+        blend = np.abs((1 - float(t)) * frames[0].astype(np.float64) + float(t) * frames[3] - frames[index])
+        assert error.mean() < 1.0 < 10.0 < blend.mean()  # the plain blend of the inputs is far off
 
 
 @pytest.mark.parametrize(

@@ -96,6 +96,49 @@ def test_target_fps_24_to_60_reports_its_timing_error(tmp_path, weights):
     assert "error ≤ 2.60 ms" in result.output  # 1/16 of an interval
 
 
+@pytest.mark.parametrize("factor", [3, 5])
+def test_any_whole_factor_keeps_count_rate_and_duration(tmp_path, factor):
+    frames = moving_frames(6, 32, 48, shift=(0, 2))
+    source = make_clip(tmp_path / "in.mkv", frames, Fraction(24), tone_seconds=6 / 24)
+    output = tmp_path / "out.mkv"
+    result = run_interpolate_cli(source, "-o", output, "--factor", str(factor), "--codec", "ffv1")
+    assert result.exit_code == 0, result.output  # the default model, flow-ensemble, warps to any time
+    assert f"24 → {24 * factor} fps" in result.output and "max timing error 0.00 ms" in result.output
+    assert probe_video(output).fps == 24 * factor
+    assert abs(stream_seconds(output, "video") - 6 / 24) < 1 / (24 * factor)
+    assert abs(stream_seconds(output, "audio") - stream_seconds(source, "audio")) < 0.03
+    decoded = decode_all(output)
+    assert len(decoded) == factor * 6
+    for index, frame in enumerate(frames):  # the inputs come through at their own times
+        np.testing.assert_array_equal(decoded[factor * index], frame)
+
+    write_frame_folder(tmp_path / "frames", frames)
+    result = run_interpolate_cli(tmp_path / "frames", "-o", tmp_path / "out", "--factor", str(factor))
+    assert result.exit_code == 0, result.output
+    assert len(list((tmp_path / "out").iterdir())) == factor * 5 + 1  # factor·(N − 1) + 1
+
+
+def test_target_fps_lands_on_exact_times_with_an_any_time_model(tmp_path):
+    for fps_in in (Fraction(25), Fraction(24000, 1001)):
+        source = make_clip(tmp_path / "in.mkv", moving_frames(5, 32, 32), fps_in)
+        result = run_interpolate_cli(source, "-o", tmp_path / "out.mkv", "--fps", "60", "--codec", "ffv1")
+        assert result.exit_code == 0, result.output
+        assert "max timing error 0.00 ms" in result.output and "note: timing" not in result.output
+        assert probe_video(tmp_path / "out.mkv").fps == 60
+
+
+def test_a_middle_only_model_refuses_a_factor_that_is_not_a_power_of_two(tmp_path, weights):
+    source = make_clip(tmp_path / "in.mkv", moving_frames(4, 32, 32), Fraction(24))
+    result = run_interpolate_cli(source, "-o", tmp_path / "out.mkv", "--factor", "3", weights_folder=weights)
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "error: --factor 3: this model (sepconv with a network) makes only the middle frame, so it "
+        "needs a power of two (2, 4, 8, ...); flow-ensemble, the default model, warps to any time "
+        "and takes any factor"
+    ]
+    assert not (tmp_path / "out.mkv").exists()
+
+
 def test_scene_cut_frames_are_copies_not_blends(tmp_path, weights):
     # 1 px steps score ~8 grey levels here and the cut 50: it stands 3× above them (media.scenes).
     shot_a = moving_frames(4, 32, 48, seed=1, shift=(0, 1))

@@ -85,6 +85,40 @@ def test_dyadic_points_compute_only_their_bisection_paths_in_batches():
     assert model.calls == 3  # one batched call per level
 
 
+def test_an_any_time_model_makes_each_time_straight_from_its_pair():
+    model = AverageGenerator(any_time=True)
+    interpolator = Interpolator(model, device="cpu", batch_size=4)
+    frame0, frame1 = torch.zeros(2, 3, 8, 8), torch.ones(2, 3, 8, 8)
+    wanted = [[Fraction(1, 3), Fraction(2, 3)], [Fraction(1, 5), Fraction(2, 5), Fraction(3, 5)]]
+    result = interpolator.interpolate_at(frame0, frame1, wanted)
+    assert [sorted(made) for made in result] == wanted  # exactly the times asked for, nothing between
+    for made in result:
+        for t, frame in made.items():
+            torch.testing.assert_close(frame, torch.full((3, 8, 8), float(t)))
+    assert model.pairs == 5 and model.calls == 2  # five frames, four per call
+    assert sorted(model.times) == pytest.approx(sorted(float(t) for times in wanted for t in times))
+
+
+def test_a_middle_only_model_bisects_and_refuses_times_that_are_not_dyadic():
+    interpolator = Interpolator(AverageGenerator(), device="cpu")
+    frame0, frame1 = torch.zeros(1, 3, 8, 8), torch.ones(1, 3, 8, 8)
+    result = interpolator.interpolate_at(frame0, frame1, [[Fraction(3, 4)]])
+    assert sorted(result[0]) == [Fraction(1, 2), Fraction(3, 4)]
+    with pytest.raises(ValueError, match="not a dyadic point"):
+        interpolator.interpolate_at(frame0, frame1, [[Fraction(1, 3)]])
+    with pytest.raises(ValueError, match="makes only the middle frame"):
+        interpolator.interpolate(frame0, frame1, time=0.25)
+
+
+def test_static_bars_take_the_time_weighted_mean_at_any_time():
+    frame0, frame1 = torch.rand(1, 3, 96, 96), torch.rand(1, 3, 96, 96)
+    frame0[..., :12, :] = frame1[..., :12, :] = 0.0  # a letterbox bar, the same in both frames
+    frame0[..., :12, :] += 0.004  # within the bar's noise: the bar is taken at t's weights
+    interpolator = Interpolator(AverageGenerator(any_time=True), device="cpu", tile=64, tile_overlap=16)
+    made = interpolator.interpolate_at(frame0, frame1, [[Fraction(1, 4)]])[0][Fraction(1, 4)]
+    torch.testing.assert_close(made, (0.75 * frame0 + 0.25 * frame1)[0])  # tiled, inside the bars
+
+
 def test_missing_default_weights_is_a_clear_error(no_bundled_weights):
     with pytest.raises(
         WeightsError, match=r"default weights \(not-installed\) are not in this install: pass --weights"

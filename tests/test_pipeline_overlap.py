@@ -180,14 +180,14 @@ class FlowAverage(AverageGenerator):
             self.second_flow.set()
         return torch.zeros(frame0.shape[0], 4, *frame0.shape[-2:])
 
-    def forward(self, frame0, frame1, flows=None):
+    def forward(self, frame0, frame1, flows=None, time=None):
         assert flows is not None  # computed ahead, never here
         if not any(kind == "network" for kind, _ in self.events):
             # The first batch's network waits for the second batch's flow: only a flow stage running
             # ahead gets it.
             self.second_flow.wait(timeout=20)
         self.events.append(("network", threading.current_thread().name))
-        return super().forward(frame0, frame1)
+        return super().forward(frame0, frame1, time)
 
 
 def test_the_next_batch_flow_runs_in_its_thread_while_the_network_runs_the_current_one(tmp_path):

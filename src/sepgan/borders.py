@@ -142,19 +142,29 @@ def interpolate_inside_borders(
     frame0: torch.Tensor,
     frame1: torch.Tensor,
     interpolate: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    time: torch.Tensor | float | None = None,
+    borders: Borders | None = None,
 ) -> torch.Tensor:
     """``interpolate`` run on the picture inside the static borders; the borders pass through.
 
     ``frame0``, ``frame1``: B×3×H×W in [0, 1]. ``interpolate`` maps two
-    B×3×h×w pictures to their B×3×h×w middle frame. The bands take the mean
-    of the two frames, which is each frame exactly where they are identical.
+    B×3×h×w pictures to their B×3×h×w frame at ``time``. The bands take
+    ``(1 − t)·frame0 + t·frame1`` (the mean for the middle frame, ``time``
+    None or ½), which is each frame exactly where they are identical. ``time``:
+    a float or a B-vector. ``borders``: the bands when the caller found them
+    already (e.g. on the pairs a batch of times was drawn from); by default
+    :func:`static_borders` of this batch.
     """
-    borders = static_borders(frame0, frame1)
+    borders = static_borders(frame0, frame1) if borders is None else borders
     if not borders:
         return interpolate(frame0, frame1)
     rows, columns = borders.inner(*frame0.shape[-2:])
     inside = interpolate(frame0[..., rows, columns].contiguous(), frame1[..., rows, columns].contiguous())
-    middle = 0.5 * (frame0.float() + frame1.float())
-    middle = middle.to(inside.device, inside.dtype)
-    middle[..., rows, columns] = inside
-    return middle
+    if time is None or (not isinstance(time, torch.Tensor) and float(time) == 0.5):
+        frame = 0.5 * (frame0.float() + frame1.float())
+    else:
+        t = torch.as_tensor(time, dtype=torch.float32).reshape(-1, 1, 1, 1)
+        frame = (1 - t) * frame0.float() + t * frame1.float()
+    frame = frame.to(inside.device, inside.dtype)
+    frame[..., rows, columns] = inside
+    return frame

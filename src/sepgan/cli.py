@@ -122,7 +122,8 @@ def train(
     epilog=(
         "Examples: sepgan interpolate A.png B.png -o mid.png | "
         "sepgan interpolate frames/ -o out/ --factor 4 | "
-        "sepgan interpolate in.mp4 -o out.mp4 --fps 120 --weights runs/l1/generator"
+        "sepgan interpolate film.mp4 -o film60.mp4 --fps 60 | "
+        "sepgan interpolate in.mp4 -o out.mp4 --factor 3"
     ),
 )
 @reports_user_errors
@@ -143,10 +144,25 @@ def interpolate(
         ),
     ],
     factor: Annotated[
-        int | None, typer.Option("--factor", "-f", help="×2, ×4 or ×8 frames (default ×2).")
+        int | None,
+        typer.Option(
+            "--factor",
+            "-f",
+            help=(
+                "×N frames, any whole N from 2 (default ×2); flow-ensemble warps straight to each "
+                "time, models with a network (sepgan-flow, sepgan-gan) take powers of two only."
+            ),
+        ),
     ] = None,
     fps: Annotated[
-        str | None, typer.Option("--fps", help="Target frame rate for videos: 60, 59.94 or 60000/1001.")
+        str | None,
+        typer.Option(
+            "--fps",
+            help=(
+                "Target frame rate for videos: 60, 59.94 or 60000/1001; each frame at its exact time "
+                "with flow-ensemble."
+            ),
+        ),
     ] = None,
     allow_high_fps: Annotated[
         bool,
@@ -155,11 +171,25 @@ def interpolate(
         ),
     ] = False,
     max_depth: Annotated[
-        int, typer.Option("--max-depth", help="Finest step for --fps is 1/2^depth of an input interval.")
+        int,
+        typer.Option(
+            "--max-depth",
+            help=(
+                "Models with a network only (they bisect): the finest step for --fps is 1/2^depth "
+                "of an input interval."
+            ),
+        ),
     ] = DEFAULT_MAX_DEPTH,
     weights: Annotated[
         str | None,
-        typer.Option("--weights", "-w", help="Weights folder (from sepgan train) or bundled name."),
+        typer.Option(
+            "--weights",
+            "-w",
+            help=(
+                "Weights folder (from sepgan train) or bundled name: flow-ensemble (default; any "
+                "time), sepgan-flow or sepgan-gan (middle frame only: bisection)."
+            ),
+        ),
     ] = None,
     device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")] = "auto",
     precision: Annotated[str, typer.Option("--precision", help="auto, fp32, bf16 or fp16.")] = "auto",
@@ -268,7 +298,7 @@ def interpolate(
     ] = DEFAULT_SEED,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
-    """Interpolate frames: the middle of two images, ×2/×4/×8 a frame folder, or retime a video."""
+    """Interpolate frames: the middle of two images, ×N a frame folder, or retime a video."""
     from sepgan.jobs import InterpolateOptions, run_interpolate
     from sepgan.media.fps import parse_fps
     from sepgan.options import check_interpolator_options, parse_tile

@@ -21,7 +21,11 @@ frame0 is sampled at ``x + flow10(x) / 2`` and frame1 at ``x + flow01(x) / 2``.
 It assumes the flow at a pixel of the middle frame equals the flow at the same
 pixel of the other input, which holds for smooth motion and fails at motion
 boundaries. :func:`middle_flows` can refine that by a fixed point, and the
-flow-guided model learns to correct what is left.
+flow-guided model learns to correct what is left. The same holds at any time t
+in (0, 1) (:func:`flows_at_time`): frame0 is sampled at ``x + t · flow10(x)``
+and frame1 at ``x + (1 − t) · flow01(x)``, and the two warps are blended by
+nearness in time (:func:`blend_at_time`). One pair of flows then makes every
+frame between two inputs (×3, 25 → 60 fps) without recursive bisection.
 
 DIS (Kroeger et al., ECCV 2016) needs no weights. OpenCV's MEDIUM preset stops
 at half resolution (finest scale 1); "fine" continues to full resolution.
@@ -34,7 +38,7 @@ Flow ensemble (test-time augmentation). DIS errs differently on mirrored
 inputs: its patches sit on a grid and its coarse-to-fine search and
 propagation run in scan order. Running it on the pair flipped horizontally,
 vertically and both, flipping the flows back, and averaging the middle frames
-that the V variants give (:func:`ensemble_middle_warps`) measured, with
+that the V variants give (:func:`ensemble_warps`) measured, with
 "fine" and one fixed-point step: 34.90 / 26.91 dB (SSIM 0.9527 / 0.8382) for
 V = 4 against 34.75 / 26.59 (0.9520 / 0.8334) for V = 1, and 34.86 / 26.82
 for V = 2 (no flip + both flips). V = 4 costs 8 DIS calls per pair instead of
@@ -66,7 +70,8 @@ __all__ = [
     "consistency_error",
     "dis_flow",
     "dis_padded_size",
-    "ensemble_middle_warps",
+    "blend_at_time",
+    "ensemble_warps",
     "estimate_flows",
     "fill_out_of_frame",
     "flow_ensemble_numpy",
@@ -74,8 +79,10 @@ __all__ = [
     "flow_workers",
     "inside_frame",
     "mean_over_variants",
+    "flows_at_time",
     "middle_flows",
     "split_variants",
+    "stack_times",
     "stack_variants",
 ]
 
@@ -322,22 +329,68 @@ def backward_warp(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     return _warp_at(image, _positions(flow))
 
 
+def _time_factor(time: torch.Tensor | float, batch: int, device: torch.device) -> torch.Tensor | float:
+    """``time`` as a factor for B×C×H×W tensors: a float as it is, a B-vector as B×1×1×1."""
+    if isinstance(time, torch.Tensor):
+        time = time.to(device, torch.float32).reshape(-1)
+        if time.numel() == 1:
+            return float(time)
+        if time.numel() != batch:
+            raise ValueError(f"got {time.numel()} times for a batch of {batch}")
+        return time.view(-1, 1, 1, 1)
+    return float(time)
+
+
+def _check_times(time: torch.Tensor | float) -> None:
+    values = time if isinstance(time, torch.Tensor) else torch.tensor([float(time)])
+    if not bool(((values > 0) & (values < 1)).all()):
+        raise ValueError(f"times must lie strictly between 0 and 1, got {values.flatten().tolist()}")
+
+
+def flows_at_time(
+    flows: torch.Tensor, time: torch.Tensor | float = 0.5, iterations: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Flows from the frame at ``time`` t to (frame0, frame1), each B×2×H×W pixels, from
+    ``cat(flow01, flow10)`` (B×4×H×W).
+
+    ``time``: a float in (0, 1) for the whole batch, or a B-vector of them, one per pair.
+    Linear motion: a point at p0 in frame0 and p1 in frame1 is at
+    ``x = p0 + t · (p1 − p0)`` at time t, so its flow to frame0 is
+    ``t · flow10(p1)`` and to frame1 ``(1 − t) · flow01(p0)``.
+    ``iterations=0`` reads those flows at x itself (``t · flow10(x)``,
+    ``(1 − t) · flow01(x)``: the flow at a pixel of the time-t frame taken
+    from the same pixel of the other input). Each iteration refines it by a
+    fixed point: with ``m`` the full motion to frame0 found so far at x, the
+    point sits at ``p1 = x − (1 − t) · m`` in frame1, so ``m ← flow10(x − (1 − t) · m)``
+    and the flow to frame0 is ``t · m`` (likewise for frame1 with ``flow01``
+    and the roles of t and 1 − t swapped). At a moving object's edge this
+    reads the flow where the object really is at time t instead of a fraction
+    of a motion away. The same construction as Super SloMo's (Jiang et al.,
+    CVPR 2018) and RIFE's time input, from one pair of flows for every t.
+    At t = ½ it is :func:`middle_flows`, bit for bit.
+    """
+    _check_times(time)
+    flow01, flow10 = flows[:, :2], flows[:, 2:]
+    t = _time_factor(time, flows.shape[0], flows.device)
+    motion0, motion1 = flow10, flow01  # full motions to frame0 and frame1, read at x
+    for _ in range(iterations):
+        motion0, motion1 = (
+            backward_warp(flow10, -((1 - t) * motion0)),
+            backward_warp(flow01, -(t * motion1)),
+        )
+    return t * motion0, (1 - t) * motion1
+
+
 def middle_flows(flows: torch.Tensor, iterations: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Flows from the middle frame to (frame0, frame1), each B×2×H×W, from ``cat(flow01, flow10)``.
+    """Flows from the middle frame to (frame0, frame1), each B×2×H×W, from ``cat(flow01, flow10)``:
+    :func:`flows_at_time` at t = ½.
 
     ``iterations=0`` is the plain half-flow approximation (``flow10 / 2``,
-    ``flow01 / 2``: the flow at a middle pixel taken from the same pixel of the
-    other input). Each iteration refines it by a fixed point: a middle pixel x
-    whose offset to frame0 is g sits at x − g in frame1, where flow10 is the
-    full motion 2g, so ``g ← flow10(x − g) / 2`` (likewise for frame1). At a
-    moving object's edge this reads the flow where the object really is at the
-    middle time instead of half a motion away.
+    ``flow01 / 2``); each iteration is a fixed-point step ``g ← flow10(x − g) / 2``
+    (likewise for frame1), which at a moving object's edge reads the flow where
+    the object really is at the middle time instead of half a motion away.
     """
-    flow01, flow10 = flows[:, :2], flows[:, 2:]
-    to0, to1 = 0.5 * flow10, 0.5 * flow01
-    for _ in range(iterations):
-        to0, to1 = 0.5 * backward_warp(flow10, -to0), 0.5 * backward_warp(flow01, -to1)
-    return to0, to1
+    return flows_at_time(flows, 0.5, iterations)
 
 
 def consistency_error(flows: torch.Tensor) -> torch.Tensor:
@@ -372,32 +425,45 @@ def mean_over_variants(stacked: torch.Tensor, variants: int) -> torch.Tensor:
     return stacked.view(variants, -1, *stacked.shape[1:]).mean(dim=0)
 
 
-def ensemble_middle_warps(
+def stack_times(time: torch.Tensor | float, variants: int) -> torch.Tensor | float:
+    """A B-vector of times repeated for a (V·B) batch laid out as :func:`stack_variants` does
+    (a float stays as it is)."""
+    if isinstance(time, torch.Tensor) and time.numel() > 1:
+        return time.reshape(-1).repeat(variants)
+    return time
+
+
+def ensemble_warps(
     frame0: torch.Tensor,
     frame1: torch.Tensor,
     flows: torch.Tensor,
+    time: torch.Tensor | float = 0.5,
     iterations: int = 0,
     residual0: torch.Tensor | None = None,
     residual1: torch.Tensor | None = None,
     *,
-    middles: tuple[torch.Tensor, torch.Tensor] | None = None,
+    time_flows: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Both inputs warped to the middle time, averaged over the ensemble's variants.
+    """Both inputs warped to time ``time``, averaged over the ensemble's variants.
 
-    ``flows`` is B×4V×H×W (V = 1 is a plain pair of flows). For each variant
-    the middle flows come from :func:`middle_flows` (or from ``middles``, the
-    (V·B)×2×H×W pair that ``middle_flows(stack_variants(flows), iterations)``
+    ``frame0``, ``frame1``: B×C×H×W; ``flows``: B×4V×H×W (V = 1 is a plain
+    pair of flows); ``time``: a float in (0, 1) or a B-vector, one per pair
+    (½: the middle frame). For each variant the flows to the two inputs come
+    from :func:`flows_at_time` (or from ``time_flows``, the (V·B)×2×H×W pair
+    that ``flows_at_time(stack_variants(flows), stack_times(time, V), iterations)``
     returns, when the caller has it already), optionally shifted by a
     B×2×H×W ``residual0`` / ``residual1`` (the same for every variant), and
     frame0 and frame1 are backward-warped with them; the V warps of each
-    frame are averaged. ``0.5 · (warped0 + warped1)`` is then the average of
-    the V variants' middle frames. All variants go through ``grid_sample`` as
-    one batch. Where a variant's warp of one frame samples outside it and
-    the other's inside, both take the inside sample (:func:`fill_out_of_frame`).
-    Differentiable in the frames and residuals.
+    frame are averaged. :func:`blend_at_time` of the two is then the average
+    of the V variants' frames at that time. All variants go through
+    ``grid_sample`` as one batch. Where a variant's warp of one frame samples
+    outside it and the other's inside, both take the inside sample
+    (:func:`fill_out_of_frame`). Differentiable in the frames and residuals.
     """
     variants = flows.shape[1] // 4
-    to0, to1 = middles if middles is not None else middle_flows(stack_variants(flows), iterations)
+    if time_flows is None:
+        time_flows = flows_at_time(stack_variants(flows), stack_times(time, variants), iterations)
+    to0, to1 = time_flows
     if residual0 is not None:
         to0 = to0 + residual0.repeat(variants, 1, 1, 1)
     if residual1 is not None:
@@ -407,6 +473,22 @@ def ensemble_middle_warps(
     warped1 = _warp_at(frame1.repeat(variants, 1, 1, 1), position1)
     warped0, warped1 = _fill(warped0, warped1, _inside(position0), _inside(position1))
     return mean_over_variants(warped0, variants), mean_over_variants(warped1, variants)
+
+
+def blend_at_time(
+    warped0: torch.Tensor, warped1: torch.Tensor, time: torch.Tensor | float = 0.5
+) -> torch.Tensor:
+    """The frame at ``time`` from B×C×H×W warps of frame0 and frame1: ``(1 − t)·warped0 + t·warped1``.
+
+    Each warp weighs by its input's nearness in time, as in Super SloMo (Jiang
+    et al., CVPR 2018): at t = ¼ three quarters come from frame0, whose warp
+    moved a quarter of the motion. At t = ½ it is ``0.5 · (warped0 + warped1)``
+    bit for bit (halving is exact in floating point). ``time``: a float or a B-vector.
+    """
+    if not isinstance(time, torch.Tensor) and float(time) == 0.5:
+        return 0.5 * (warped0 + warped1)
+    t = _time_factor(time, warped0.shape[0], warped0.device)
+    return (1 - t) * warped0 + t * warped1
 
 
 def inside_frame(flow: torch.Tensor) -> torch.Tensor:

@@ -46,13 +46,19 @@ interpolator owns everything around the network:
   instructions (PyTorch falls back to a naive single-threaded convolution),
   so bf16 stays a request (``precision="bf16"``), never a CPU default, also
   because it changes numerics.
-* **Retiming.** Recursive bisection gives ×2^n: the midpoint of (0, 1) is 1/2,
-  then 1/4 = mid(0, 1/2) and 3/4 = mid(1/2, 1), and so on; the frames at
-  t = m/2^d are *dyadic* points. :meth:`Interpolator.interpolate_recursively`
-  yields them in time order (FILM-style), and
-  :meth:`Interpolator.interpolate_dyadic` computes only the points a caller
-  needs, level by level, batched across many pairs. Which dyadic point each
-  output frame of a target frame rate takes is :mod:`sepgan.timing`'s.
+* **Other times.** :meth:`Interpolator.interpolate_at` makes the frames at
+  any times between each pair. A model that warps to any time (``any_time``
+  in the generator contract: the classical ``flow-ensemble``) makes each one
+  straight from the pair, from the pair's one flow estimate, so ×3 or
+  25 → 60 fps costs one flow per pair however many frames are made, and no
+  frame is made from made frames. A model that makes only t = ½ reaches
+  other times by recursive bisection: the midpoint of (0, 1) is 1/2, then
+  1/4 = mid(0, 1/2) and 3/4 = mid(1/2, 1), and so on; the frames at
+  t = m/2^d are *dyadic* points, the only ones it can make.
+  :meth:`Interpolator.interpolate_recursively` yields them in time order
+  (FILM-style), and :meth:`Interpolator.interpolate_dyadic` computes only the
+  points a caller needs, level by level, batched across many pairs. Which
+  time each output frame of a target frame rate takes is :mod:`sepgan.timing`'s.
 
 Tensor conventions: RGB, float32 in [0, 1]; ``frame0`` and ``frame1`` are
 3×H×W or B×3×H×W, and the result has the same layout as the input. Outputs are
@@ -194,6 +200,11 @@ class Interpolator:
         self.tile = tile
         self.max_memory_mb = max_memory_mb
 
+    @property
+    def any_time(self) -> bool:
+        """Whether the model warps straight to any time (module docstring); False: t = ½ only."""
+        return bool(self.model.any_time)
+
     @classmethod
     def from_pretrained(
         cls, path_or_name: str | os.PathLike | None = None, *, overrides: dict | None = None, **kwargs
@@ -272,12 +283,19 @@ class Interpolator:
 
     @torch.inference_mode()
     def interpolate(
-        self, frame0: torch.Tensor, frame1: torch.Tensor, flows: torch.Tensor | None = None
+        self,
+        frame0: torch.Tensor,
+        frame1: torch.Tensor,
+        flows: torch.Tensor | None = None,
+        time: torch.Tensor | float | None = None,
     ) -> torch.Tensor:
-        """The frame halfway between ``frame0`` and ``frame1`` (3×H×W or B×3×H×W, CPU float in [0, 1]).
+        """The frame halfway between ``frame0`` and ``frame1`` (3×H×W or B×3×H×W, CPU float in [0, 1]),
+        or the frame at ``time``.
 
         ``flows``: what :meth:`estimate_flows` returned for these frames (as a
-        batch of one for 3×H×W frames); None computes them here.
+        batch of one for 3×H×W frames); None computes them here. ``time``: t in
+        (0, 1), a float or a B-vector (one per pair); None is ½. A t other than ½
+        needs a model that warps to any time (:attr:`any_time`; ValueError otherwise).
         """
         if frame0.shape != frame1.shape:
             raise ValueError(
@@ -288,16 +306,45 @@ class Interpolator:
             frame0, frame1 = frame0[None], frame1[None]
         if frame0.dim() != 4 or frame0.shape[1] != 3:
             raise ValueError(f"frames must be 3×H×W or B×3×H×W RGB, got {tuple(frame0.shape)}")
+        time = self._check_time(time, frame0.shape[0])
         # Static bars (letterbox, pillarbox) pass through; only the picture inside is interpolated.
         result = interpolate_inside_borders(
-            frame0, frame1, lambda picture0, picture1: self._interpolate_picture(picture0, picture1, flows)
+            frame0,
+            frame1,
+            lambda picture0, picture1: self._interpolate_picture(picture0, picture1, flows, time),
+            time=time,
         )
         return result[0] if single else result
 
+    def _check_time(self, time: torch.Tensor | float | None, batch: int) -> torch.Tensor | None:
+        """``time`` as a B-vector of float32, or None for the middle frame (every t = ½)."""
+        if time is None:
+            return None
+        time = torch.as_tensor(time, dtype=torch.float32).reshape(-1)
+        if time.numel() == 1:
+            time = time.expand(batch)
+        if time.numel() != batch:
+            raise ValueError(f"got {time.numel()} times for {batch} pairs")
+        if not bool(((time > 0) & (time < 1)).all()):
+            raise ValueError(f"times must lie strictly between 0 and 1, got {time.tolist()}")
+        if bool((time == 0.5).all()):
+            return None  # the middle frame: the path every model takes, bit for bit
+        if not self.any_time:
+            raise ValueError(
+                f"this {self.model.architecture} model makes only the middle frame (t = 0.5); "
+                "use interpolate_at, which bisects"
+            )
+        return time.contiguous()
+
     def _interpolate_picture(
-        self, frame0: torch.Tensor, frame1: torch.Tensor, flows: torch.Tensor | None = None
+        self,
+        frame0: torch.Tensor,
+        frame1: torch.Tensor,
+        flows: torch.Tensor | None = None,
+        time: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """B×3×H×W pairs → middle frames: flow (unless given), padding, tiling and the network."""
+        """B×3×H×W pairs → frames at ``time`` (a B-vector; None: the middle): flow (unless given),
+        padding, tiling and the network."""
         height, width = frame0.shape[-2:]
         if flows is None:
             # Flow-guided models get their flow from the whole, unpadded frames, before padding and tiling
@@ -310,20 +357,28 @@ class Interpolator:
             )
         tile = self.tile_size(height, width)
         if tile is None or (height <= tile and width <= tile):
-            return self._run_batched(frame0, frame1, flows)
+            return self._run_batched(frame0, frame1, flows, time)
         return torch.cat(
             [
                 self._run_tiled(
-                    frame0[i : i + 1], frame1[i : i + 1], tile, None if flows is None else flows[i : i + 1]
+                    frame0[i : i + 1],
+                    frame1[i : i + 1],
+                    tile,
+                    None if flows is None else flows[i : i + 1],
+                    None if time is None else time[i : i + 1],
                 )
                 for i in range(frame0.shape[0])
             ]
         )
 
     def _run_batched(
-        self, frame0: torch.Tensor, frame1: torch.Tensor, flows: torch.Tensor | None = None
+        self,
+        frame0: torch.Tensor,
+        frame1: torch.Tensor,
+        flows: torch.Tensor | None = None,
+        time: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Whole frames (and their B×4V×H×W flows, if any) through the network in batches;
+        """Whole frames (and their B×4V×H×W flows and B times, if any) through the network in batches;
         B×3×H×W out, on the CPU."""
         height, width = frame0.shape[-2:]
         step = self._call_batch(self._round_up(height) * self._round_up(width))
@@ -340,6 +395,8 @@ class Interpolator:
             if flows is not None:
                 flow_chunk = flows[start : start + step].to(self.runtime.device, torch.float32)
                 extra["flows"] = pad_to_multiple(flow_chunk, self.multiple)[0]
+            if time is not None:
+                extra["time"] = time[start : start + step].to(self.runtime.device)
             with self.runtime.autocast():
                 middle = self.network(padded0, padded1, **extra)
             # .cpu() is a sync point on a GPU; it also bounds device memory to one batch.
@@ -347,9 +404,15 @@ class Interpolator:
         return torch.cat(outputs)
 
     def _run_tiled(
-        self, frame0: torch.Tensor, frame1: torch.Tensor, tile: int, flows: torch.Tensor | None = None
+        self,
+        frame0: torch.Tensor,
+        frame1: torch.Tensor,
+        tile: int,
+        flows: torch.Tensor | None = None,
+        time: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """One 1×3×H×W pair as overlapping tiles, blended with feathered weights."""
+        """One 1×3×H×W pair (at one time, or the middle) as overlapping tiles, blended with feathered
+        weights."""
         height, width = frame0.shape[-2:]
         tile_height, tile_width = min(tile, height), min(tile, width)
         boxes = [
@@ -368,7 +431,8 @@ class Interpolator:
             crop_flows = torch.cat(
                 [flows[..., top : top + tile_height, left : left + tile_width] for top, left in boxes]
             )
-        middles = self._run_batched(crops0, crops1, crop_flows)
+        crop_time = None if time is None else time.expand(len(boxes)).contiguous()
+        middles = self._run_batched(crops0, crops1, crop_flows, crop_time)
         total = torch.zeros(1, 3, height, width)
         weights = torch.zeros(1, 1, height, width)
         for (top, left), middle in zip(boxes, middles, strict=False):
@@ -454,3 +518,58 @@ class Interpolator:
         for entry in known:
             del entry[Fraction(0)], entry[Fraction(1)]
         return known
+
+    @torch.inference_mode()
+    def interpolate_at(
+        self,
+        frame0: torch.Tensor,
+        frame1: torch.Tensor,
+        times: Sequence[Sequence[Fraction]],
+        flows: torch.Tensor | None = None,
+    ) -> list[dict[Fraction, torch.Tensor]]:
+        """Frames at the given times strictly between each pair: ``{t: 3×H×W frame}`` per pair.
+
+        ``frame0`` and ``frame1`` are B×3×H×W; ``times[b]`` lists the times
+        (exact Fractions in (0, 1)) wanted for pair ``b``. ``flows``:
+        :meth:`estimate_flows` of ``frame0`` and ``frame1`` (None computes them).
+
+        A model that warps to any time (:attr:`any_time`) makes every frame
+        straight from its pair with the pair's one flow estimate, ``batch_size``
+        frames per network call, and the result holds exactly the times asked
+        for. Any other model goes through :meth:`interpolate_dyadic` (recursive
+        bisection; the result then also holds the intermediate midpoints), and a
+        time that is not dyadic raises ValueError.
+        """
+        if len(times) != frame0.shape[0]:
+            raise ValueError(f"got {len(times)} time lists for {frame0.shape[0]} pairs")
+        if not self.any_time:
+            return self.interpolate_dyadic(frame0, frame1, times, flows=flows)
+        jobs = [(b, Fraction(t)) for b, pair_times in enumerate(times) for t in sorted(set(pair_times))]
+        for _, t in jobs:
+            if not 0 < t < 1:
+                raise ValueError(f"time {t} is not strictly between 0 and 1")
+        result: list[dict[Fraction, torch.Tensor]] = [{} for _ in times]
+        if not jobs:
+            return result
+        # The pairs' bands and flows, found once: every frame drawn from a pair shares them.
+        borders = static_borders(frame0, frame1)
+        if flows is None:
+            flows = self.estimate_flows(frame0, frame1)
+        step = max(1, self.batch_size)
+        for start in range(0, len(jobs), step):
+            chunk = jobs[start : start + step]
+            pairs = torch.tensor([b for b, _ in chunk])
+            time = self._check_time(torch.tensor([float(t) for _, t in chunk]), len(chunk))
+            chunk_flows = None if flows is None else flows[pairs]
+            made = interpolate_inside_borders(
+                frame0[pairs],
+                frame1[pairs],
+                lambda picture0, picture1, f=chunk_flows, t=time: self._interpolate_picture(
+                    picture0, picture1, f, t
+                ),
+                time=time,
+                borders=borders,
+            )
+            for (b, t), frame in zip(chunk, made, strict=True):
+                result[b][t] = frame
+        return result

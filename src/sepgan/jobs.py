@@ -56,6 +56,7 @@ from sepgan.options import (
     DEFAULT_STATIC_TOLERANCE,
     DEFAULT_X264_PRESET,
     check_crf,
+    check_dyadic_factor,
     check_factor,
     check_factor_or_fps,
     check_max_depth,
@@ -83,10 +84,12 @@ __all__ = [
 class InterpolateOptions:
     """What to produce; the physical meaning of each knob is in the module docstrings.
 
-    ``factor`` (a power of two) and ``fps`` are exclusive; with neither, ×2. Defaults and
-    ranges are :mod:`sepgan.options`'.
-    ``max_depth`` bounds the bisection used for ``fps`` (timing error ≤ 1/2^(depth+1)
-    of an input interval). ``scene_threshold`` of ``None`` disables cut detection.
+    ``factor`` (an integer from 2; a power of two for a model that makes only t = ½) and
+    ``fps`` are exclusive; with neither, ×2. Defaults and ranges are :mod:`sepgan.options`'.
+    A model that warps to any time puts every output frame at its exact time; for
+    one that makes only t = ½, ``max_depth`` bounds the bisection used for ``fps``
+    (timing error ≤ 1/2^(depth+1) of an input interval). ``scene_threshold`` of ``None``
+    disables cut detection.
     A target over :data:`~sepgan.options.HIGH_RATE_RATIO` times the input's rate needs
     ``allow_high_fps``; over ``2**MAX_DEPTH`` times it is refused (finer steps would only repeat frames).
     """
@@ -159,9 +162,22 @@ def _progress(outputs: Iterable, total: int | None, enabled: bool, description: 
     )
 
 
-def _retiming(options: InterpolateOptions) -> ConstantRateRetiming:
+def _retiming(options: InterpolateOptions, interpolator: Interpolator) -> ConstantRateRetiming:
+    """The constant-rate plan for ``options``: exact times when the model warps to any time, else
+    dyadic ones (a factor must then be a power of two: the one check that needs the model)."""
     factor = DEFAULT_FACTOR if options.factor is None else options.factor  # 0 is an error, not the default
-    return ConstantRateRetiming.for_factor(factor)
+    if not interpolator.any_time:
+        check_dyadic_factor(factor, model=f"this model ({interpolator.model.architecture} with a network)")
+    return ConstantRateRetiming.for_factor(factor, any_time=interpolator.any_time)
+
+
+def _fps_retiming(
+    fps_in: Fraction, fps_out: Fraction, options: InterpolateOptions, interpolator: Interpolator
+) -> ConstantRateRetiming:
+    """``fps_in`` → ``fps_out`` at exact times when the model warps to any time; else snapped to
+    the nearest ``1/2^max_depth`` of an interval (recursive bisection)."""
+    depth = None if interpolator.any_time else options.max_depth
+    return ConstantRateRetiming.for_fps(fps_in, fps_out, depth)
 
 
 def interpolate_pair(interpolator: Interpolator, path0: Path, path1: Path, output: Path) -> JobResult:
@@ -192,7 +208,7 @@ def interpolate_folder(
     if output_codec(output, "png" if options.codec == "auto" else options.codec) != "png":
         raise InterpolationError(f"{output}: a frame folder is written as a folder of PNG frames")
     paths = list_frames(folder)
-    retiming = _retiming(options)
+    retiming = _retiming(options, interpolator)
     stats = RetimeStats()
     writer = PngSequenceWriter(output)
 
@@ -266,9 +282,9 @@ def interpolate_video(
         fps_in = (info.nominal_fps or info.fps) if has_timestamps(reader.stream) else info.fps
         if options.fps is not None:
             fps_out = Fraction(options.fps)
-            constant = ConstantRateRetiming.for_fps(fps_in, fps_out, options.max_depth)
+            constant = _fps_retiming(fps_in, fps_out, options, interpolator)
         else:
-            constant = _retiming(options)
+            constant = _retiming(options, interpolator)
             fps_out = fps_in * constant.ratio
         retiming: Retiming = constant
         if has_timestamps(reader.stream):
@@ -442,7 +458,7 @@ def run_interpolate(  # noqa: C901  a linear chain of input checks, each with it
             raise InterpolationError("two inputs must be two image files (frame0 and frame1)")
         if options.fps is not None or (options.factor or 2) != 2:
             raise InterpolationError(
-                "an image pair gives one middle frame; use a frame folder for --factor 4 or 8"
+                "an image pair gives one middle frame; use a frame folder for --factor 3 or more"
             )
         if not _is_image(output):
             raise InterpolationError(f"{output}: the middle frame of a pair is an image; use e.g. mid.png")

@@ -86,6 +86,7 @@ __all__ = [
     "Preset",
     "check_adapt_budget",
     "check_crf",
+    "check_dyadic_factor",
     "check_factor",
     "check_factor_or_fps",
     "check_flow_variants",
@@ -247,13 +248,31 @@ def check_flow_variants(variants: int, parameter: str = "flow_variants") -> int:
 
 
 def check_factor(factor: int) -> int:
-    """``factor`` if it is a power of two from 2 to ``2**MAX_DEPTH``; else :class:`OptionError`."""
-    if not 2 <= factor <= 2**MAX_DEPTH or factor & (factor - 1):
+    """``factor`` if it is an integer from 2 to ``2**MAX_DEPTH``; else :class:`OptionError`.
+
+    Any such integer works with a model that warps to any time; a model that
+    makes only t = ½ needs a power of two as well (:func:`check_dyadic_factor`).
+    """
+    if isinstance(factor, bool) or not isinstance(factor, int) or not 2 <= factor <= 2**MAX_DEPTH:
         raise OptionError(
-            "{factor} {value}: must be a power of two from 2 to {most} (2, 4, 8, ...)",
+            "{factor} {value}: must be a whole number from 2 to {most}",
             parameter="factor",
             value=factor,
             most=2**MAX_DEPTH,
+        )
+    return factor
+
+
+def check_dyadic_factor(factor: int, model: str = "this model") -> int:
+    """``factor`` if it is a power of two, which a model that makes only t = ½ reaches by bisection;
+    else :class:`OptionError` naming ``model``."""
+    if factor & (factor - 1):
+        raise OptionError(
+            "{factor} {value}: {model} makes only the middle frame, so it needs a power of two "
+            "(2, 4, 8, ...); flow-ensemble, the default model, warps to any time and takes any factor",
+            parameter="factor",
+            value=factor,
+            model=model,
         )
     return factor
 

@@ -13,8 +13,10 @@ held). Each pair is classified first:
   Fades of any length are interpolated;
 * **static** (no pixel differs by more than ``static_tolerance`` levels):
   in-between frames repeat the frame without running the network;
-* otherwise the wanted dyadic points are interpolated
-  (:meth:`sepgan.interpolator.Interpolator.interpolate_dyadic`).
+* otherwise the wanted times are interpolated
+  (:meth:`sepgan.interpolator.Interpolator.interpolate_at`): straight from the
+  pair with its one flow estimate for a model that warps to any time, by
+  recursive bisection (dyadic times) for one that makes only t = ½.
 
 Each batch's flow (:meth:`sepgan.interpolator.Interpolator.estimate_flows`,
 DIS on CPU threads for the flow-guided models) is computed before the batch
@@ -62,13 +64,13 @@ class RetimeStats:
     at the same time, so their sum exceeds the wall time. ``flow`` is the
     first-level flow of each batch (plus the batch's conversion to tensors);
     ``inference`` is the rest: the network, the warps, and the flow of deeper
-    bisection levels (×4 and up).
+    bisection levels (×4 and up, for models that make only t = ½).
     """
 
     frames_in: int = 0
     frames_out: int = 0
-    interpolated: int = 0  # output frames made by the network
-    network_midpoints: int = 0  # midpoints computed, including intermediate bisection levels
+    interpolated: int = 0  # output frames made by the model
+    network_midpoints: int = 0  # frames the model made, including intermediate bisection levels
     scene_cuts: int = 0
     static_pairs: int = 0
     max_error: Fraction = Fraction(0)  # in input frame intervals
@@ -259,7 +261,7 @@ def _flush(
     if jobs:
         started = time.perf_counter()
         wanted = [[t for t in pending[i].times if 0 < t < 1] for i in jobs]
-        computed = interpolator.interpolate_dyadic(batch.frame0, batch.frame1, wanted, flows=batch.flows)
+        computed = interpolator.interpolate_at(batch.frame0, batch.frame1, wanted, flows=batch.flows)
         stats.network_midpoints += sum(len(frames) for frames in computed)
         keys = [(i, t) for i, times in zip(jobs, wanted, strict=False) for t in times]
         if keys:

@@ -1,20 +1,23 @@
-"""Output timing: which input time each output frame shows, snapped to the dyadic points the
-interpolator can make.
+"""Output timing: which input time each output frame shows, exactly or snapped to the dyadic
+points a bisecting model can make.
 
 An output frame ``k`` sits at an input *position*: a frame index plus a
 fraction of the interval after it (frame 0 at position 0). A plan maps ``k``
-to its position and snaps the position to ``(interval, t)``, ``t`` a dyadic
-Fraction ``m / 2^d`` in [0, 1], because recursive bisection
+to its position and turns the position into ``(interval, t)``, ``t`` a
+Fraction in [0, 1]. With ``max_depth=None`` t is the exact time, for models
+that warp to any time (:attr:`sepgan.interpolator.Interpolator.any_time`):
+the timing error is 0. With a ``max_depth`` t is snapped to a dyadic
+Fraction ``m / 2^d``, because recursive bisection
 (:meth:`sepgan.interpolator.Interpolator.interpolate_dyadic`) makes frames at
 those times only. Two plans, one interface (:class:`Retiming`):
 
 * :class:`ConstantRateRetiming`: the input's frames are evenly spaced (a frame
   folder, a raw stream). Output frame ``k`` sits at ``k · fps_in / fps_out``
-  (exact rationals), snapped to the nearest dyadic point with denominator at
-  most ``2^max_depth``. The timing error is therefore at most half a step,
-  ``1 / 2^(max_depth + 1)`` of an input frame interval (2.6 ms for 24 fps input
-  with max_depth = 3), and exactly zero when ``fps_out / fps_in`` is a power of
-  two (×2, ×4, ×8).
+  (exact rationals). Snapped, it takes the nearest dyadic point with
+  denominator at most ``2^max_depth``, so the timing error is at most half a
+  step, ``1 / 2^(max_depth + 1)`` of an input frame interval (2.6 ms for 24 fps
+  input with max_depth = 3), and exactly zero when ``fps_out / fps_in`` is a
+  power of two (×2, ×4, ×8).
 * :class:`VariableRateRetiming`: the input's frames sit at their own
   timestamps (video), so variable-rate input (a phone clip with a 0.4 s stall)
   gives output at the full rate whose timestamps follow the input's, with the
@@ -31,7 +34,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Protocol
 
-from sepgan.options import DEFAULT_MAX_DEPTH, check_factor, check_max_depth
+from sepgan.options import DEFAULT_MAX_DEPTH, check_dyadic_factor, check_factor, check_max_depth
 
 __all__ = ["MAX_FILLED_OUTPUTS", "ConstantRateRetiming", "Retiming", "VariableRateRetiming"]
 
@@ -40,14 +43,14 @@ class Retiming(Protocol):
     """What :func:`sepgan.retime.retime` needs of a plan; times in input frame intervals."""
 
     ratio: Fraction  # fps_out / fps_in
-    max_depth: int
+    max_depth: int | None  # None: exact times
 
     def position(self, index: int) -> Fraction:
         """The input position of output frame ``index``."""
         ...
 
     def snap(self, position: Fraction) -> tuple[int, Fraction]:
-        """``(interval, t)`` for ``position``: t a dyadic Fraction in [0, 1]."""
+        """``(interval, t)`` for ``position``: t a Fraction in [0, 1] (dyadic unless exact)."""
         ...
 
     def error(self, position: Fraction, interval: int, t: Fraction) -> Fraction:
@@ -66,31 +69,40 @@ class ConstantRateRetiming:
 
     ``ratio`` is ``fps_out / fps_in`` as an exact :class:`~fractions.Fraction`.
     Output frame ``k`` sits at input position ``k / ratio`` (frame index units,
-    frame 0 at position 0). :meth:`snap` returns ``(interval, t)`` with ``t`` a
-    dyadic Fraction in [0, 1] with denominator at most ``2**max_depth``; the
-    frame is then frame ``interval`` (t = 0), frame ``interval + 1`` (t = 1) or
-    the interpolation at ``t`` between them.
+    frame 0 at position 0). :meth:`snap` returns ``(interval, t)`` with ``t`` the
+    exact Fraction in [0, 1] (``max_depth=None``) or the nearest dyadic one with
+    denominator at most ``2**max_depth``; the frame is then frame ``interval``
+    (t = 0), frame ``interval + 1`` (t = 1) or the interpolation at ``t`` between them.
     """
 
     ratio: Fraction
-    max_depth: int = DEFAULT_MAX_DEPTH
+    max_depth: int | None = DEFAULT_MAX_DEPTH
 
     def __post_init__(self) -> None:
         if self.ratio <= 0:
             raise ValueError(f"the frame-rate ratio must be positive, got {self.ratio}")
-        check_max_depth(self.max_depth)
+        if self.max_depth is not None:
+            check_max_depth(self.max_depth)
 
     @classmethod
-    def for_factor(cls, factor: int) -> ConstantRateRetiming:
-        """×factor for a power of two (:func:`sepgan.options.check_factor`): every output lands exactly
-        on a dyadic point."""
+    def for_factor(cls, factor: int, any_time: bool = True) -> ConstantRateRetiming:
+        """×factor, any integer from 2 (:func:`sepgan.options.check_factor`); every output lands
+        exactly on its time.
+
+        ``any_time=False`` (a model that makes only t = ½) needs a power of two,
+        whose times are dyadic (:func:`sepgan.options.check_dyadic_factor`).
+        """
         check_factor(factor)
+        if any_time:
+            return cls(Fraction(factor), None)
+        check_dyadic_factor(factor)
         return cls(Fraction(factor), factor.bit_length() - 1)
 
     @classmethod
     def for_fps(
-        cls, fps_in: Fraction, fps_out: Fraction, max_depth: int = DEFAULT_MAX_DEPTH
+        cls, fps_in: Fraction, fps_out: Fraction, max_depth: int | None = DEFAULT_MAX_DEPTH
     ) -> ConstantRateRetiming:
+        """``fps_in`` → ``fps_out``; ``max_depth=None`` for exact times (models that warp to any time)."""
         return cls(Fraction(fps_out) / Fraction(fps_in), max_depth)
 
     def position(self, index: int) -> Fraction:
@@ -99,6 +111,8 @@ class ConstantRateRetiming:
 
     def snap(self, position: Fraction) -> tuple[int, Fraction]:
         interval = math.floor(position)
+        if self.max_depth is None:
+            return interval, position - interval
         steps = 2**self.max_depth
         # round() on a Fraction rounds half to even, which keeps the choice deterministic.
         return interval, Fraction(round((position - interval) * steps), steps)
@@ -109,7 +123,10 @@ class ConstantRateRetiming:
 
     @property
     def max_error(self) -> Fraction:
-        """Worst-case timing error in input frame intervals (0 when the ratio is a power of two)."""
+        """Worst-case timing error in input frame intervals (0 for exact times, or when the ratio is
+        a power of two)."""
+        if self.max_depth is None:
+            return Fraction(0)
         numerator = self.ratio.numerator
         if (
             self.ratio.denominator == 1
@@ -138,7 +155,8 @@ class VariableRateRetiming:
     slot, so constant-rate input, Matroska's millisecond timestamps included,
     gives exactly :class:`ConstantRateRetiming`'s positions. Within a gap of L slots the time
     is snapped to a finer dyadic grid (``max_depth + ⌈log2 L⌉``, at most 10),
-    so the timing error stays ≤ 1/2^(max_depth + 1) slot, as between regular frames.
+    so the timing error stays ≤ 1/2^(max_depth + 1) slot, as between regular frames;
+    with ``max_depth=None`` times are exact everywhere and the error is 0.
     A gap of more than :data:`MAX_FILLED_OUTPUTS` output frames is not
     interpolated: its frames hold the frame before, as a player shows a stall
     (filling it would hold that many frames in memory at once); ``held`` counts them.
@@ -227,6 +245,8 @@ class VariableRateRetiming:
         _, length = self._interval(interval)
         if self._held(length):
             return interval, Fraction(0)  # the frame before, until the next one's time
+        if self.max_depth is None:
+            return interval, position - interval
         depth = self.max_depth + (math.ceil(math.log2(length)) if length > 1 else 0)
         steps = 2 ** min(10, depth)
         return interval, Fraction(round((position - interval) * steps), steps)
@@ -240,4 +260,6 @@ class VariableRateRetiming:
     def max_error(self) -> Fraction:
         """Worst-case timing error in slots: :class:`ConstantRateRetiming`'s, or 1/2^(depth+1) once
         there are gaps."""
-        return self._base_max_error if not self.gaps else Fraction(1, 2 ** (self.max_depth + 1))
+        if self.max_depth is None or not self.gaps:
+            return self._base_max_error
+        return Fraction(1, 2 ** (self.max_depth + 1))

@@ -64,7 +64,7 @@ import torch.nn.functional as F
 from sepgan.borders import interpolate_inside_borders
 from sepgan.errors import UserError
 from sepgan.evaluation.choices import ALL_METHODS
-from sepgan.flow import backward_warp_numpy, dis_flow, ensemble_middle_warps, estimate_flows
+from sepgan.flow import backward_warp_numpy, dis_flow, ensemble_warps, estimate_flows
 from sepgan.media.frames import from_uint8, load_image_uint8, save_image, to_uint8
 
 __all__ = [
@@ -183,7 +183,7 @@ class FlowFineMethod(Method):
                     f"flows of shape {tuple(flows.shape)} do not belong to this {tuple(image0.shape)} "
                     "picture (inside its static borders); pass what Interpolator.estimate_flows returned"
                 )
-            warped0, warped1 = ensemble_middle_warps(image0, image1, flows, iterations=self.middle_iterations)
+            warped0, warped1 = ensemble_warps(image0, image1, flows, iterations=self.middle_iterations)
             return 0.5 * (warped0 + warped1)
 
         # Static bars pass through, as in the Interpolator, so this stays the untrained model's output.

@@ -15,7 +15,7 @@ Pipeline for one pair (t = 0.5)
    time: ``warped0 = warp(frame0, flow10 / 2)``, ``warped1 = warp(frame1, flow01 / 2)``,
    with the middle flows refined by ``middle_iterations`` fixed-point steps
    (:func:`sepgan.flow.middle_flows`); each is the average of its V variants'
-   warps (:func:`sepgan.flow.ensemble_middle_warps`). The number of variants
+   warps (:func:`sepgan.flow.ensemble_warps`). The number of variants
    is read from the flows passed in, so a model trained on single flows
    (a V = 1 prepared set) runs on an ensemble unchanged.
 3. **U-Net.** A 5-level U-Net (He-initialised) (widths ``channels``; two 3×3 conv + LeakyReLU
@@ -45,6 +45,15 @@ one variant it is ``flow-fine``, and with ``flow_preset="medium",
 middle_iterations=0`` too it is ``flow-simple``): training
 starts from classical flow warping and learns to improve it.
 
+**Any time.** Without the network (``with_network=False``, the bundled
+``flow-ensemble``) the model makes the frame at any t in (0, 1) from the
+pair's one flow estimate: steps 1–2 with :func:`sepgan.flow.flows_at_time`,
+blended by nearness in time (:func:`sepgan.flow.blend_at_time`). It states
+that as ``any_time`` (the generator contract), and the Interpolator then
+warps straight to each output time instead of bisecting. The network was
+trained on middle frames only, so a model with it makes t = ½ alone and
+×3 or 25 → 60 fps go through recursive bisection.
+
 Tensor conventions: RGB, float32 in [0, 1], B×3×H×W with H and W multiples of
 16 (four poolings); the Interpolator pads any size. The output is not clamped.
 """
@@ -59,11 +68,14 @@ from torch import nn
 
 from sepgan.flow import (
     DIS_PRESETS,
+    blend_at_time,
     consistency_error,
-    ensemble_middle_warps,
+    ensemble_warps,
     estimate_flows,
+    flows_at_time,
     mean_over_variants,
     middle_flows,
+    stack_times,
     stack_variants,
 )
 from sepgan.models.configurable import ConfigMixin, register_to_config
@@ -186,6 +198,12 @@ class FlowSepConv(ConfigMixin, nn.Module):
         self.register_buffer("delta", delta.view(1, -1, 1, 1), persistent=False)
 
     @property
+    def any_time(self) -> bool:
+        """Whether ``forward`` takes a ``time`` other than ½ (Generator contract): the classical part
+        warps to any t from one pair of flows; the network was trained on middle frames only."""
+        return not self.with_network
+
+    @property
     def context(self) -> int:
         """Context a tile needs: flow can reach far, so tiles overlap by 2 × this (128 px)."""
         return 64
@@ -230,7 +248,7 @@ class FlowSepConv(ConfigMixin, nn.Module):
         middles = middle_flows(stacked, self.middle_iterations)
         flow_to0, flow_to1 = (mean_over_variants(to, variants) for to in middles)
         error = mean_over_variants(consistency_error(stacked), variants)
-        warped0, warped1 = ensemble_middle_warps(frame0, frame1, flows, middles=middles)
+        warped0, warped1 = ensemble_warps(frame0, frame1, flows, time_flows=middles)
         inputs = torch.cat(
             [
                 frame0 - 0.5, frame1 - 0.5, warped0 - 0.5, warped1 - 0.5,
@@ -263,14 +281,18 @@ class FlowSepConv(ConfigMixin, nn.Module):
         frame0: torch.Tensor,
         frame1: torch.Tensor,
         flows: torch.Tensor | None = None,
+        time: torch.Tensor | float | None = None,
         return_parts: bool = False,
     ) -> torch.Tensor | tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """Interpolate the middle frame.
+        """Interpolate the frame at ``time`` (the middle frame by default).
 
         Args:
             frame0, frame1: B×3×H×W RGB in [0, 1]; H and W multiples of 16.
             flows: B×4V×H×W, V ≥ 1 groups of ``cat(flow01, flow10)`` in pixels (a flow
                 ensemble, :meth:`estimate_flows`), or None to run DIS here.
+            time: t in (0, 1), a float or a B-vector (one per pair); None is ½. Only the
+                classical part (``with_network=False``, :attr:`any_time`) takes t ≠ ½;
+                the network raises ValueError for it.
             return_parts: also return the intermediate tensors (refined flows,
                 warps, kernels, blend mask, residual) for tests and inspection.
         """
@@ -283,20 +305,24 @@ class FlowSepConv(ConfigMixin, nn.Module):
             raise ValueError(
                 f"frame size {height}×{width} is not a multiple of {self.multiple}; pad it first"
             )
+        if time is not None and not self.any_time and bool((torch.as_tensor(time) != 0.5).any()):
+            raise ValueError("this model's network makes only the middle frame (t = 0.5)")
         if flows is None:
             flows = self.estimate_flows(frame0, frame1)
         flows = flows.to(frame0.device, torch.float32)
         frame0, frame1 = frame0.float(), frame1.float()
         if not self.with_network:
-            middles = middle_flows(stack_variants(flows), self.middle_iterations)
-            warped0, warped1 = ensemble_middle_warps(frame0, frame1, flows, middles=middles)
-            middle = 0.5 * (warped0 + warped1)
+            time = 0.5 if time is None else time
+            stacked_time = stack_times(time, flows.shape[1] // 4)
+            time_flows = flows_at_time(stack_variants(flows), stacked_time, self.middle_iterations)
+            warped0, warped1 = ensemble_warps(frame0, frame1, flows, time_flows=time_flows)
+            middle = blend_at_time(warped0, warped1, time)
             return (middle, {"warped0": warped0, "warped1": warped1}) if return_parts else middle
         features, flow_residual, middles = self._features(frame0, frame1, flows)
         residual0 = self.flow_scale * flow_residual[:, :2].float()
         residual1 = self.flow_scale * flow_residual[:, 2:].float()
-        warped0, warped1 = ensemble_middle_warps(
-            frame0, frame1, flows, residual0=residual0, residual1=residual1, middles=middles
+        warped0, warped1 = ensemble_warps(
+            frame0, frame1, flows, residual0=residual0, residual1=residual1, time_flows=middles
         )
 
         out = self.head(features).float()

@@ -2,7 +2,8 @@
 
 A generator is an ``nn.Module`` called as ``model(frame0, frame1, **extra)`` on
 two B×3×H×W RGB frames in [0, 1] whose H and W are multiples of ``multiple``;
-it returns the middle frame (t = 0.5), B×3×H×W, not clamped. Besides that call
+it returns the middle frame (t = 0.5), B×3×H×W, not clamped (or, for an
+``any_time`` model called with ``time=``, the frame at that time). Besides that call
 it states, as plain attributes, the figures the Interpolator plans with:
 
 * ``multiple``: H and W must be multiples of this (the U-Net's total
@@ -21,6 +22,11 @@ it states, as plain attributes, the figures the Interpolator plans with:
   frames before padding and tiling, passed back as ``model(..., flows=...)``
   (B×4V×H×W); ``None`` for models that use no flow. ``workers`` caps the CPU
   threads it may use (None: one per usable CPU).
+* ``any_time``: whether the call takes ``time=t`` (a float in (0, 1), or a
+  B-vector, one t per pair) and returns the frame at that time, warped
+  straight from the pair. Models that make only t = ½ (SepConv, FlowSepConv
+  with its network) say False, and the Interpolator reaches other times by
+  recursive bisection (dyadic times only).
 * ``compiled()``: the module to run when ``torch.compile`` is asked for,
   sharing the weights (a model compiles the parts that Dynamo can trace).
 
@@ -47,6 +53,9 @@ class Generator(Protocol):
 
     architecture: str
     multiple: int
+
+    @property
+    def any_time(self) -> bool: ...
 
     @property
     def context(self) -> int: ...
