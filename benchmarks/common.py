@@ -77,14 +77,16 @@ def synthetic_clip(
 
 
 def make_clip(
-    path: Path, height: int, width: int, frames: int, source: Path | None = SOURCE
+    path: Path, height: int, width: int, frames: int, source: Path | None = SOURCE, fps: int = 30
 ) -> tuple[Path, str]:
-    """An H.264 clip (crf 18, 30 fps) of ``frames`` frames at height×width: ``source`` resized, or
-    :func:`synthetic_clip` when ``source`` is None or missing; returns the path and what it shows."""
+    """An H.264 clip (crf 18, ``fps`` frames per second) of ``frames`` frames at height×width:
+    ``source`` resized, or :func:`synthetic_clip` when ``source`` is None or missing; returns the
+    path and what it shows."""
     if source is None or not source.is_file():
-        return synthetic_clip(path, height, width, frames, crf=18), "synthetic noise panning 3 px/frame"
+        clip = synthetic_clip(path, height, width, frames, fps=fps, crf=18)
+        return clip, "synthetic noise panning 3 px/frame"
     with av.open(str(path), "w") as output:
-        stream = output.add_stream("libx264", rate=30, options={"crf": "18"})
+        stream = output.add_stream("libx264", rate=fps, options={"crf": "18"})
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         with av.open(str(source)) as container:
             for index, frame in enumerate(container.decode(video=0)):

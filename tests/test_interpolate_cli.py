@@ -134,7 +134,7 @@ def test_a_middle_only_model_refuses_a_factor_that_is_not_a_power_of_two(tmp_pat
     assert result.output.strip().splitlines() == [
         "error: --factor 3: this model (sepconv with a network) makes only the middle frame, so it "
         "needs a power of two (2, 4, 8, ...); flow-ensemble, the default model, warps to any time "
-        "and takes any factor"
+        "and takes any whole number"
     ]
     assert not (tmp_path / "out.mkv").exists()
 

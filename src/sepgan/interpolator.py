@@ -152,6 +152,8 @@ class Interpolator:
             where it is faster (module docstring). The model's weights are converted in place.
         workers: CPU threads for a flow-guided model's DIS calls (``model.estimate_flows``);
             ``None``: one per CPU this process may use (:func:`sepgan.flow.flow_workers`).
+        bisect: reach times other than ½ by recursive bisection even when the model warps to
+            any time (what every model did before any-time warps; for comparisons and benchmarks).
 
     Defaults and checks are :mod:`sepgan.options`'; a value out of range raises
     :class:`sepgan.options.OptionError` (a ``ValueError``) naming its parameter.
@@ -170,6 +172,7 @@ class Interpolator:
         compile: bool = False,
         channels_last: bool | None = None,
         workers: int | None = None,
+        bisect: bool = False,
     ) -> None:
         check_interpolator_options(
             batch_size=batch_size, tile_overlap=tile_overlap, max_memory_mb=max_memory_mb, workers=workers
@@ -177,8 +180,9 @@ class Interpolator:
         self._settings = {
             "device": device, "precision": precision, "batch_size": batch_size, "tile": tile,
             "tile_overlap": tile_overlap, "max_memory_mb": max_memory_mb, "compile": compile,
-            "channels_last": channels_last, "workers": workers,
+            "channels_last": channels_last, "workers": workers, "bisect": bisect,
         }  # fmt: skip
+        self.bisect = bool(bisect)
         self.workers = workers
         self.runtime: Runtime = resolve_runtime(str(device), precision)
         self.model = model.to(self.runtime.device).eval()
@@ -202,8 +206,9 @@ class Interpolator:
 
     @property
     def any_time(self) -> bool:
-        """Whether the model warps straight to any time (module docstring); False: t = ½ only."""
-        return bool(self.model.any_time)
+        """Whether the model warps straight to any time (module docstring) and ``bisect`` is off;
+        False: t = ½ only, other times by bisection."""
+        return bool(self.model.any_time) and not self.bisect
 
     @classmethod
     def from_pretrained(

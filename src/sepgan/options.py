@@ -269,7 +269,7 @@ def check_dyadic_factor(factor: int, model: str = "this model") -> int:
     if factor & (factor - 1):
         raise OptionError(
             "{factor} {value}: {model} makes only the middle frame, so it needs a power of two "
-            "(2, 4, 8, ...); flow-ensemble, the default model, warps to any time and takes any factor",
+            "(2, 4, 8, ...); flow-ensemble, the default model, warps to any time and takes any whole number",
             parameter="factor",
             value=factor,
             model=model,
