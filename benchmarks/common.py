@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import sys
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -95,6 +96,7 @@ def make_clip(
                 resized = frame.reformat(
                     width=width, height=height, format="yuv420p", interpolation="BICUBIC"
                 )
+                resized.pts, resized.time_base = index, Fraction(1, fps)  # the clip's own rate
                 output.mux(stream.encode(resized))
         output.mux(stream.encode(None))
     return path, f"{source.name} resized"
