@@ -95,6 +95,7 @@ __all__ = [
     "check_max_depth",
     "check_rate",
     "check_scene_threshold",
+    "check_slowmo",
     "check_tile",
     "check_workers",
     "parse_tile",
@@ -266,6 +267,36 @@ def check_factor_or_fps(factor: int | None, fps: Fraction | None) -> None:
         check_fps(fps)
     if factor is not None:
         check_factor(factor)
+
+
+def check_slowmo(slowmo: int, *, factor: int | None = None, fps: Fraction | None = None) -> int:
+    """``slowmo`` (N× slow motion) if it is a number :func:`check_factor` accepts, and neither ``factor``
+    nor ``fps`` is given; else :class:`OptionError` naming ``slowmo``.
+
+    N× slow motion makes the frames of ×N and keeps the input's frame rate, so it excludes both
+    a factor and a target rate, and N has the factor's range.
+    """
+    if fps is not None:
+        raise OptionError(
+            "{slowmo} keeps the input's frame rate; use either {slowmo} or {fps}, not both",
+            parameter=("slowmo", "fps"),
+        )
+    if factor is not None:
+        raise OptionError(
+            "use either {slowmo} or {factor}, not both ({slowmo} N makes the frames of {factor} N "
+            "at the input's frame rate)",
+            parameter=("slowmo", "factor"),
+        )
+    try:
+        check_factor(slowmo)
+    except OptionError as error:
+        if error.template is None:
+            raise
+        # The factor's rule, shown for slowmo: the template names its parameter {factor} or {parameter}.
+        raise OptionError(
+            error.template.replace("{factor}", "{slowmo}"), parameter="slowmo", **error.values
+        ) from None
+    return slowmo
 
 
 def check_fps(fps: Fraction) -> Fraction:
