@@ -123,7 +123,8 @@ def train(
         "Examples: sepgan interpolate A.png B.png -o mid.png | "
         "sepgan interpolate frames/ -o out/ --factor 4 | "
         "sepgan interpolate film.mp4 -o film60.mp4 --fps 60 | "
-        "sepgan interpolate in.mp4 -o out.mp4 --factor 3"
+        "sepgan interpolate in.mp4 -o out.mp4 --factor 3 | "
+        "sepgan interpolate in.mp4 -o slow.mp4 --slowmo 4"
     ),
 )
 @reports_user_errors
@@ -164,10 +165,21 @@ def interpolate(
             ),
         ),
     ] = None,
+    slowmo: Annotated[
+        int | None,
+        typer.Option(
+            "--slowmo",
+            help="N× slow motion: the frames of --factor N at the input's frame rate, so the video lasts "
+            "N× longer; audio is time-stretched (atempo, pitch kept), subtitles retimed. On a frame "
+            "folder, the same frames as --factor N.",
+            show_default=False,
+        ),
+    ] = None,
     allow_high_fps: Annotated[
         bool,
         typer.Option(
-            "--allow-high-fps", help="Allow a target (--fps or --factor) over 16× the input's frame rate."
+            "--allow-high-fps",
+            help="Allow a target (--fps, --factor or --slowmo) over 16× the input's frame rate.",
         ),
     ] = False,
     max_depth: Annotated[
@@ -312,6 +324,7 @@ def interpolate(
     options = InterpolateOptions(
         factor=factor,
         fps=parse_fps(fps) if fps is not None else None,
+        slowmo=slowmo,
         allow_high_fps=allow_high_fps,
         max_depth=max_depth,
         codec=codec,

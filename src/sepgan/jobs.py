@@ -14,6 +14,11 @@ Three inputs, one streaming core (:func:`sepgan.retime.retime`):
   their own timestamps (:class:`sepgan.timing.VariableRateRetiming`): variable-rate
   input, such as a phone clip with a 0.4 s stall, gives output at the full
   rate whose timestamps follow the input's, with the gaps interpolated.
+* **Slow motion** (``slowmo`` N, a video) makes the frames of ×N and writes them at
+  the input's frame rate: N× the frames, N× the duration. Audio is time-stretched
+  N× (FFmpeg's ``atempo``, pitch kept) and subtitles are retimed, by the writer
+  (:mod:`sepgan.media.stretch`). A frame folder has no frame rate, so there
+  ``slowmo`` N makes the same frames as ``factor`` N.
 
 Decoding, optical flow, the network and encoding run in four threads
 (:mod:`sepgan.stages`) unless ``overlap`` is off; the output is the same either way.
@@ -62,6 +67,7 @@ from sepgan.options import (
     check_max_depth,
     check_rate,
     check_scene_threshold,
+    check_slowmo,
 )
 from sepgan.retime import RetimeStats, retime
 from sepgan.stages import overlapped
@@ -85,7 +91,8 @@ class InterpolateOptions:
     """What to produce; the physical meaning of each knob is in the module docstrings.
 
     ``factor`` (an integer from 2; a power of two for a model that makes only t = ½) and
-    ``fps`` are exclusive; with neither, ×2. Defaults and ranges are :mod:`sepgan.options`'.
+    ``fps`` are exclusive; with neither, ×2. ``slowmo`` N excludes both: the frames of ×N,
+    written at the input's rate (N× slow motion). Defaults and ranges are :mod:`sepgan.options`'.
     A model that warps to any time puts every output frame at its exact time; for
     one that makes only t = ½, ``max_depth`` bounds the bisection used for ``fps``
     (timing error ≤ 1/2^(depth+1) of an input interval). ``scene_threshold`` of ``None``
@@ -96,6 +103,7 @@ class InterpolateOptions:
 
     factor: int | None = None
     fps: Fraction | None = None
+    slowmo: int | None = None  # N× slow motion: the frames of ×N, at the input's frame rate
     allow_high_fps: bool = False
     max_depth: int = DEFAULT_MAX_DEPTH
     codec: str = DEFAULT_CODEC
@@ -116,6 +124,7 @@ class JobResult:
     fps_in: Fraction | None = None
     fps_out: Fraction | None = None
     notes: list[str] = field(default_factory=list)
+    slow_motion: int | None = None  # N for N× slow motion (fps_out is then fps_in)
 
     @property
     def max_error_seconds(self) -> float | None:
@@ -126,7 +135,9 @@ class JobResult:
         if self.kind == "pair":
             return f"wrote {self.output}: the middle frame"
         text = f"wrote {self.output}: {stats.frames_out} frames from {stats.frames_in}"
-        if self.fps_out is not None and self.fps_in is not None:
+        if self.slow_motion is not None and self.fps_out is not None:
+            text += f", {self.slow_motion}× slow motion at {format_fps(self.fps_out)} fps"
+        elif self.fps_out is not None and self.fps_in is not None:
             text += f", {format_fps(self.fps_in)} → {format_fps(self.fps_out)} fps"
         text += (
             f"; {stats.interpolated} interpolated, {stats.scene_cuts} scene cuts, "
@@ -166,8 +177,12 @@ def _retiming(options: InterpolateOptions, interpolator: Interpolator) -> Consta
     """The constant-rate plan for ``options``: exact times when the model warps to any time, else
     dyadic ones (a factor must then be a power of two: the one check that needs the model)."""
     factor = DEFAULT_FACTOR if options.factor is None else options.factor  # 0 is an error, not the default
+    parameter = "factor"
+    if options.slowmo is not None:  # the frames of ×N, written at the input's rate
+        factor, parameter = options.slowmo, "slowmo"
     if not interpolator.any_time:
-        check_dyadic_factor(factor, model=f"this model ({interpolator.model.architecture} with a network)")
+        model = f"this model ({interpolator.model.architecture} with a network)"
+        check_dyadic_factor(factor, model=model, parameter=parameter)
     return ConstantRateRetiming.for_factor(factor, any_time=interpolator.any_time)
 
 
@@ -273,7 +288,8 @@ def _run_stages(
 def interpolate_video(
     interpolator: Interpolator, source: Path, output: Path, options: InterpolateOptions
 ) -> JobResult:
-    """Retime a video; audio and subtitles are copied; see the module docstring for counts and timing."""
+    """Retime a video; audio and subtitles are copied (slowed down with ``slowmo``); see the module
+    docstring for counts and timing."""
     with VideoReader(source) as reader:
         info = reader.info
         # Frames sit at their own timestamps (variable frame rate followed, at the rate they were
@@ -289,12 +305,15 @@ def interpolate_video(
         retiming: Retiming = constant
         if has_timestamps(reader.stream):
             timeline = retiming = VariableRateRetiming(constant, fps_in)
+        # Slow motion: the frames of ×N written at the input's rate, N× longer from the origin on.
+        slow_motion = options.slowmo or 1
+        fps_out /= slow_motion
         stats = RetimeStats()
         encoding = {
             "fps": fps_out,
             "crf": options.crf,
             "preset": options.preset,
-            "start_time": info.start_time - reader.origin,  # counted from the input's origin
+            "start_time": (info.start_time - reader.origin) * slow_motion,  # counted from the input's origin
             "colour": reader.colour,  # the input's matrix, range and tags, for the output too
             "presentation": reader.presentation,  # rotation, pixel aspect and tags, kept too
         }
@@ -304,6 +323,7 @@ def interpolate_video(
             height=info.height,
             codec=options.codec,
             passthrough=reader.passthrough,
+            slow_motion=slow_motion,
             **encoding,
         )
         montage = None
@@ -361,7 +381,9 @@ def interpolate_video(
             f"timing: each output frame is the nearest 1/{2**options.max_depth} of an input interval "
             f"(error ≤ {float(retiming.max_error / fps_in) * 1000:.2f} ms; --max-depth refines it)"
         )
-    return JobResult("video", output, stats, fps_in=fps_in, fps_out=fps_out, notes=notes)
+    return JobResult(
+        "video", output, stats, fps_in=fps_in, fps_out=fps_out, notes=notes, slow_motion=options.slowmo
+    )
 
 
 def _timed_frames(
@@ -436,6 +458,14 @@ def run_interpolate(  # noqa: C901  a linear chain of input checks, each with it
     inputs = [Path(path) for path in inputs]
     output = Path(output)
     check_factor_or_fps(options.factor, options.fps)
+    if options.slowmo is not None:
+        check_slowmo(options.slowmo, factor=options.factor, fps=options.fps)
+        check_rate(
+            Fraction(options.slowmo),  # N× the frames, as N× the rate would make
+            parameter="slowmo",
+            value=options.slowmo,
+            allow_high_fps=options.allow_high_fps,
+        )
     if options.factor is not None:
         check_rate(
             Fraction(check_factor(options.factor)),
@@ -456,6 +486,11 @@ def run_interpolate(  # noqa: C901  a linear chain of input checks, each with it
     if len(inputs) == 2:
         if not all(path.is_file() for path in inputs):
             raise InterpolationError("two inputs must be two image files (frame0 and frame1)")
+        if options.slowmo is not None:
+            raise InterpolationError(
+                "an image pair gives one middle frame; {slowmo} needs a video (or a frame folder)",
+                parameter="slowmo",
+            )
         if options.fps is not None or (options.factor or 2) != 2:
             raise InterpolationError(
                 "an image pair gives one middle frame; use a frame folder for --factor 3 or more"

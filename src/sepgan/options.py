@@ -96,6 +96,7 @@ __all__ = [
     "check_max_depth",
     "check_rate",
     "check_scene_threshold",
+    "check_slowmo",
     "check_tile",
     "check_workers",
     "parse_tile",
@@ -247,30 +248,31 @@ def check_flow_variants(variants: int, parameter: str = "flow_variants") -> int:
 # ---------------------------------------------------------------------------
 
 
-def check_factor(factor: int) -> int:
-    """``factor`` if it is an integer from 2 to ``2**MAX_DEPTH``; else :class:`OptionError`.
+def check_factor(factor: int, parameter: str = "factor") -> int:
+    """``factor`` if it is an integer from 2 to ``2**MAX_DEPTH``; else :class:`OptionError` naming
+    ``parameter`` (``"slowmo"`` for ``--slowmo``, which has the factor's range).
 
     Any such integer works with a model that warps to any time; a model that
     makes only t = ½ needs a power of two as well (:func:`check_dyadic_factor`).
     """
     if isinstance(factor, bool) or not isinstance(factor, int) or not 2 <= factor <= 2**MAX_DEPTH:
         raise OptionError(
-            "{factor} {value}: must be a whole number from 2 to {most}",
-            parameter="factor",
+            "{parameter} {value}: must be a whole number from 2 to {most}",
+            parameter=parameter,
             value=factor,
             most=2**MAX_DEPTH,
         )
     return factor
 
 
-def check_dyadic_factor(factor: int, model: str = "this model") -> int:
+def check_dyadic_factor(factor: int, model: str = "this model", parameter: str = "factor") -> int:
     """``factor`` if it is a power of two, which a model that makes only t = ½ reaches by bisection;
-    else :class:`OptionError` naming ``model``."""
+    else :class:`OptionError` naming ``model`` and ``parameter``."""
     if factor & (factor - 1):
         raise OptionError(
-            "{factor} {value}: {model} makes only the middle frame, so it needs a power of two "
+            "{parameter} {value}: {model} makes only the middle frame, so it needs a power of two "
             "(2, 4, 8, ...); flow-ensemble, the default model, warps to any time and takes any whole number",
-            parameter="factor",
+            parameter=parameter,
             value=factor,
             model=model,
         )
@@ -285,6 +287,28 @@ def check_factor_or_fps(factor: int | None, fps: Fraction | None) -> None:
         check_fps(fps)
     if factor is not None:
         check_factor(factor)
+
+
+def check_slowmo(slowmo: int, *, factor: int | None = None, fps: Fraction | None = None) -> int:
+    """``slowmo`` (N× slow motion) if it is a number :func:`check_factor` accepts, and neither ``factor``
+    nor ``fps`` is given; else :class:`OptionError` naming ``slowmo``.
+
+    N× slow motion makes the frames of ×N and keeps the input's frame rate, so it excludes both
+    a factor and a target rate, and N has the factor's range.
+    """
+    if fps is not None:
+        raise OptionError(
+            "{slowmo} keeps the input's frame rate; use either {slowmo} or {fps}, not both",
+            parameter=("slowmo", "fps"),
+        )
+    if factor is not None:
+        raise OptionError(
+            "use either {slowmo} or {factor}, not both ({slowmo} N makes the frames of {factor} N "
+            "at the input's frame rate)",
+            parameter=("slowmo", "factor"),
+        )
+    check_factor(slowmo, parameter="slowmo")
+    return slowmo
 
 
 def check_fps(fps: Fraction) -> Fraction:

@@ -14,6 +14,7 @@ module                 what it holds
 :mod:`.colour`         YUV ↔ RGB matrices and ranges, colour tags, HDR and alpha refusal
 :mod:`.presentation`   display matrix (rotation, mirroring), pixel aspect, stream tags
 :mod:`.writer`         H.264, FFV1 and PNG-sequence writers, stream copy, atomic output
+:mod:`.stretch`        slow motion's audio (atempo, pitch kept) and subtitle retiming
 :mod:`.frames`         image files ↔ uint8 arrays ↔ tensors, frame folders
 :mod:`.scenes`         the one scene-cut and fade rule, in grey levels
 =====================  =============================================================

@@ -15,6 +15,11 @@
   timestamps. When the output container cannot hold a codec (MP4 takes only
   ``mov_text`` subtitles, for instance), audio is re-encoded to AAC and
   subtitles are dropped with a note; Matroska (``.mkv``) holds any codec.
+* **Slow motion** (``slow_motion`` = N > 1, for ``--slowmo``): the video is
+  written at the given rate as usual, its start at N× the input's; audio is
+  time-stretched N× with FFmpeg's ``atempo`` (pitch kept) and re-encoded to AAC,
+  subtitles are retimed (timestamps and durations × N), both by
+  :mod:`sepgan.media.stretch`; a stream that cannot be is dropped with a note.
 * **Colour and presentation** are the input's (:class:`sepgan.media.colour.Colour`,
   :class:`sepgan.media.presentation.Presentation`).
 * **Atomic output.** A video is written to a hidden temporary file beside the
@@ -40,6 +45,7 @@ from sepgan.atomic import AtomicOutput
 from sepgan.media.colour import RANGE_PC, Colour, full_range_yuv, output_colour
 from sepgan.media.formats import ROTATING_CONTAINERS, VideoError, ffmpeg_reason, output_codec
 from sepgan.media.presentation import Presentation, stream_tags
+from sepgan.media.stretch import AudioStretcher, retime_packet, retimeable
 from sepgan.options import DEFAULT_CRF, DEFAULT_X264_PRESET
 
 __all__ = ["PngSequenceWriter", "VideoWriter", "open_writer"]
@@ -67,6 +73,12 @@ class VideoWriter:
     (x264's ``g``; None: x264's default, 250), short for clips that are sought
     in. ``faststart``: MP4/MOV with the index first (``movflags=+faststart``),
     so that a browser starts playing before the whole file has arrived.
+
+    ``slow_motion`` (an integer N ≥ 1): the copied streams are slowed down N×
+    to stay in step with a video of N× the frames at the input's rate: audio
+    time-stretched (:class:`~sepgan.media.stretch.AudioStretcher`), subtitle
+    timestamps and durations × N. ``start_time`` is the output's own (already
+    scaled by the caller).
     """
 
     def __init__(
@@ -85,9 +97,11 @@ class VideoWriter:
         presentation: Presentation | None = None,
         keyframe_interval: int | None = None,
         faststart: bool = False,
+        slow_motion: int = 1,
     ) -> None:
         self.path = Path(path)
         self.fps = Fraction(fps)
+        self.slow_motion = slow_motion
         self.colour = output_colour(colour, codec, width, height)
         self.notes: list[str] = []
         self.frames_written = 0
@@ -106,6 +120,7 @@ class VideoWriter:
             self._first_pts = round(start_time * self.fps)
             self._copies: dict[int, av.stream.Stream] = {}
             self._transcodes: dict[int, tuple[av.stream.Stream, av.stream.Stream]] = {}
+            self._stretches: dict[int, AudioStretcher] = {}
             for stream in passthrough:
                 self._add_passthrough(stream)
         except BaseException:
@@ -152,7 +167,15 @@ class VideoWriter:
 
     def _add_passthrough(self, stream: av.stream.Stream) -> None:
         name = stream.codec_context.name
-        if name in self.container.supported_codecs:
+        if self.slow_motion > 1 and (reason := retimeable(stream)) is not None:
+            self.notes.append(f"{stream.type} stream {stream.index} ({name}) dropped: {reason}")
+        elif self.slow_motion > 1 and stream.type == "audio":
+            self._stretches[stream.index] = AudioStretcher(stream, self.container, self.slow_motion)
+            self.notes.append(
+                f"audio stream {stream.index} ({name}) time-stretched {self.slow_motion}× with atempo "
+                "(pitch kept), re-encoded to AAC"
+            )
+        elif name in self.container.supported_codecs:
             copy = self._copies[stream.index] = self.container.add_stream_from_template(stream)
             copy.metadata.update(stream_tags(stream))
             copy.disposition = stream.disposition
@@ -197,8 +220,12 @@ class VideoWriter:
         """Copy (or re-encode) a packet of an input audio/subtitle stream given as ``passthrough``."""
         index = packet.stream.index
         if index in self._copies:
+            if self.slow_motion > 1:  # a subtitle packet: audio is stretched instead
+                retime_packet(packet, self.slow_motion)
             packet.stream = self._copies[index]
             self.container.mux(packet)
+        elif index in self._stretches:
+            self._mux(self._stretches[index].encode(packet))
         elif index in self._transcodes:
             source, encoder = self._transcodes[index]
             for frame in source.decode(packet):
@@ -218,6 +245,9 @@ class VideoWriter:
                 for frame in source.decode(None):
                     self._mux(encoder.encode(frame))
                 self._mux(encoder.encode(None))
+            for index, stretcher in self._stretches.items():
+                self._mux(stretcher.flush())
+                self.notes += stretcher.notes(f"audio stream {index}")
             self.container.close()
             self._output.commit()
         except BaseException as error:
@@ -337,8 +367,12 @@ def open_writer(
     passthrough: Sequence[av.stream.Stream] = (),
     colour: Colour | None = None,
     presentation: Presentation | None = None,
+    slow_motion: int = 1,
 ) -> VideoWriter | PngSequenceWriter:
-    """A :class:`VideoWriter` or a :class:`PngSequenceWriter`, as :func:`output_codec` decides."""
+    """A :class:`VideoWriter` or a :class:`PngSequenceWriter`, as :func:`output_codec` decides.
+
+    ``slow_motion``: see :class:`VideoWriter` (a PNG sequence has no other streams to slow down).
+    """
     chosen = output_codec(path, codec)
     if chosen == "png":
         return PngSequenceWriter(path, passthrough, presentation)
@@ -354,4 +388,5 @@ def open_writer(
         passthrough=passthrough,
         colour=colour,
         presentation=presentation,
+        slow_motion=slow_motion,
     )
