@@ -3,6 +3,7 @@ the real dev sets. Detection and the readers are sepgan.datasets' (tests/test_da
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -185,3 +186,47 @@ def test_average_baseline_reproduces_reference_psnr(name: str, expected: float):
         for frame0, frame1, target in (s.load() for s in open_benchmark(root))
     ]
     assert np.mean(scores) == pytest.approx(expected, abs=0.02)
+
+
+def test_frame_folder_at_factor_three_keeps_every_third_frame(tmp_path: Path):
+    for index in range(8):  # 8 frames → groups (0, 3; 1, 2), (3, 6; 4, 5); frame 7 is left over
+        _write(tmp_path / f"{index}.png", 10 * index)
+    benchmark = open_benchmark(tmp_path, factor=3)
+    assert benchmark.layout == "video" and benchmark.length == 2
+    assert benchmark.times == (Fraction(1, 3), Fraction(2, 3))
+    samples = list(benchmark)
+    assert [s.target_names for s in samples] == [("1", "2"), ("4", "5")]
+    values = [
+        (int(frame0[0, 0, 0]), int(frame1[0, 0, 0]), [int(t[0, 0, 0]) for t in targets])
+        for frame0, frame1, targets in (s.load_group() for s in samples)
+    ]
+    assert values == [(0, 30, [10, 20]), (30, 60, [40, 50])]
+    with pytest.raises(ValueError, match="load_group"):
+        samples[0].load()
+
+
+def test_video_file_at_factor_four_streams_groups(tmp_path: Path):
+    from synthetic import make_clip
+
+    path = make_clip(tmp_path / "clip.mkv", [_frame(index * 20) for index in range(10)])  # ffv1: lossless
+    benchmark = open_benchmark(path, factor=4)
+    samples = list(benchmark)
+    assert [s.target_names for s in samples] == [
+        ("frame000001", "frame000002", "frame000003"),
+        ("frame000005", "frame000006", "frame000007"),
+    ]
+    frame0, frame1, targets = samples[1].load_group()
+    assert (frame0[0, 0, 0], frame1[0, 0, 0], [t[0, 0, 0] for t in targets]) == (80, 160, [100, 120, 140])
+
+
+def test_factors_other_than_two_need_a_video_or_a_frame_folder(tmp_path: Path):
+    for name in ("frame10", "frame11", "frame10i11"):
+        _write(tmp_path / "clip" / f"{name}.png", 0)
+    assert open_benchmark(tmp_path, factor=2).length == 1
+    with pytest.raises(LayoutError, match="middlebury benchmark, which holds triplets") as error:
+        open_benchmark(tmp_path, factor=3)
+    assert error.value.parameter == "factor"
+    for index in range(4):
+        _write(tmp_path / "short" / f"{index}.png", index)
+    with pytest.raises(LayoutError, match="too few frames for a factor of 4"):
+        open_benchmark(tmp_path / "short", factor=4)

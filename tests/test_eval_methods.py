@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from sepgan.evaluation.methods import (
     AverageMethod,
     FlowFineMethod,
     FlowMethod,
+    Method,
     MethodUnavailable,
     MinterpolateMethod,
     OursMethod,
@@ -125,3 +127,114 @@ def test_flow_ensemble_on_given_flows_is_the_same_as_on_its_own():
     assert np.array_equal(method(frame0, frame1, flows=flows), method(frame0, frame1))
     with pytest.raises(ValueError, match="do not belong"):
         method(frame0, frame1, flows=flows[..., 1:, :])
+
+
+# --- other times (sepgan evaluate --factor N) -------------------------------------------------
+
+THIRDS = [Fraction(1, 3), Fraction(2, 3)]
+QUARTERS = [Fraction(1, 4), Fraction(1, 2), Fraction(3, 4)]
+
+
+@pytest.mark.parametrize(
+    "method",
+    [
+        AverageMethod(),
+        RepeatMethod(),
+        FlowMethod(occlusion_aware=True),
+        FlowMethod(occlusion_aware=False),
+        FlowFineMethod(variants=1, workers=1),
+        FlowFineMethod(variants=4, workers=1, bisect=True),
+    ],
+    ids=lambda method: method.name,
+)
+def test_at_the_middle_time_every_method_is_its_plain_call(method):
+    frame0, frame1 = _textured(48, 64, shift=0), _textured(48, 64, shift=3)
+    frame0[:6] = frame1[:6] = 0  # a static bar, which passes through
+    (middle,) = method.at_times(frame0, frame1, [Fraction(1, 2)])
+    assert np.array_equal(middle, method(frame0, frame1))
+
+
+def test_average_and_repeat_at_any_time_are_exact():
+    frame0 = np.full((4, 4, 3), 10, np.uint8)
+    frame1 = np.full((4, 4, 3), 21, np.uint8)
+    made = AverageMethod().at_times(frame0, frame1, [*THIRDS, Fraction(1, 22)])
+    assert [int(frame[0, 0, 0]) for frame in made] == [14, 17, 11]  # 13.67, 17.33, 10.5 rounded half up
+    repeated = RepeatMethod().at_times(frame0, frame1, QUARTERS)
+    assert [int(frame[0, 0, 0]) for frame in repeated] == [10, 10, 21]  # the nearer input; frame0 at ½
+
+
+class _MiddleOnly(AverageMethod):
+    """The average, made t = ½ only, so other times go through the default bisection."""
+
+    name = "middle-only"
+    any_time = False
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, frame0, frame1):
+        self.calls += 1
+        return super().__call__(frame0, frame1)
+
+    at_times = Method.at_times
+
+
+def test_a_middle_only_method_bisects_to_dyadic_times_and_cannot_make_thirds():
+    frame0 = np.full((2, 2, 3), 0, np.uint8)
+    frame1 = np.full((2, 2, 3), 200, np.uint8)
+    method = _MiddleOnly()
+    made = method.at_times(frame0, frame1, [Fraction(3, 4), Fraction(1, 4), Fraction(1, 8)])
+    assert [int(frame[0, 0, 0]) for frame in made] == [150, 50, 25]  # in the order asked
+    assert method.calls == 4  # 1/2, then 3/4 and 1/4, then 1/8: each made once
+    assert method.unreachable_times([*THIRDS, Fraction(1, 2)]) == THIRDS
+    assert AverageMethod().unreachable_times(THIRDS) == []
+    with pytest.raises(ValueError, match="dyadic"):
+        method.at_times(frame0, frame1, THIRDS)
+
+
+@pytest.mark.parametrize(
+    "method",
+    [
+        FlowMethod(occlusion_aware=True),
+        FlowMethod(occlusion_aware=False),
+        FlowFineMethod(variants=4, workers=1),
+    ],
+    ids=lambda method: method.name,
+)
+def test_flow_methods_warp_straight_to_a_third_of_a_translation(method):
+    frame0, frame1 = _textured(shift=0), _textured(shift=6)
+    truths = [_textured(shift=2), _textured(shift=4)]
+    assert method.any_time
+    made = method.at_times(frame0, frame1, THIRDS)
+    blends = AverageMethod().at_times(frame0, frame1, THIRDS)
+    for output, blend, truth in zip(made, blends, truths, strict=True):
+        assert psnr(output, truth) > psnr(blend, truth) + 5
+
+
+def test_flow_ensemble_bisect_makes_quarters_from_its_own_middles():
+    frame0, frame1 = _textured(48, 64, shift=0), _textured(48, 64, shift=4)
+    method = FlowFineMethod(variants=4, workers=1, bisect=True)
+    assert method.name == "flow-ensemble-bisect" and not method.any_time
+    assert build_method("flow-ensemble-bisect").name == "flow-ensemble-bisect"
+    quarter, middle, _ = method.at_times(frame0, frame1, QUARTERS)
+    assert np.array_equal(middle, method(frame0, frame1))
+    # ¼ is the middle of frame0 and the float middle frame, so within a grey level of bisecting
+    # through the rounded middle
+    assert np.abs(quarter.astype(int) - method(frame0, middle).astype(int)).max() <= 1
+    assert method.unreachable_times(THIRDS) == THIRDS
+
+
+def test_ours_warps_straight_to_any_time_or_bisects_by_its_model():
+    from sepgan.interpolator import Interpolator
+    from synthetic import AverageGenerator
+
+    frame0 = np.full((40, 50, 3), 30, np.uint8)
+    frame1 = np.full((40, 50, 3), 90, np.uint8)
+    any_time = OursMethod(interpolator=Interpolator(AverageGenerator(any_time=True), device="cpu"))
+    any_time.setup()
+    assert any_time.any_time and any_time.unreachable_times(THIRDS) == []
+    assert [int(f[0, 0, 0]) for f in any_time.at_times(frame0, frame1, THIRDS)] == [50, 70]
+    middle_only = OursMethod(interpolator=Interpolator(AverageGenerator(), device="cpu"))
+    middle_only.setup()
+    assert not middle_only.any_time and middle_only.unreachable_times(THIRDS) == THIRDS
+    assert [int(f[0, 0, 0]) for f in middle_only.at_times(frame0, frame1, QUARTERS)] == [45, 60, 75]

@@ -9,7 +9,7 @@ image paths, with a name for reports) and decodes nothing; training wraps them
 in float32 3×h×w tensors in [0, 1], evaluation loads them as uint8 H×W×3
 arrays. Videos are the exception: training decodes them into a frame cache
 (:mod:`sepgan.data.video_triplets`), evaluation streams them
-(:func:`decode_video_triplets`).
+(:func:`decode_video_groups`).
 
 ===============  ==========================================================  ================
 name             on disk                                                     evaluation reads
@@ -30,7 +30,9 @@ prepared         a folder written by ``sepgan prepare`` (training only)      —
 :data:`LAYOUTS` holds who reads each name and as what. Evaluation reads both
 Vimeo variants as ``vimeo90k`` (the variant found on disk, test split, gap 1)
 and frames as ``video``: it drops every other frame and scores each dropped
-one from its two neighbours, (0, 2; 1), (2, 4; 3), ... Training reads
+one from its two neighbours, (0, 2; 1), (2, 4; 3), ..., or, at a factor N, keeps
+every Nth frame and scores the N − 1 between each kept pair at t = j/N
+(:func:`sequence_groups`, :func:`decode_video_groups`). Training reads
 ``vimeo90k`` as the variant found on disk, and a sequence at every gap g as
 (k, k + 2g; k + g).
 
@@ -80,17 +82,18 @@ __all__ = [
     "LayoutError",
     "TripletPaths",
     "atd12k_triplets",
-    "decode_video_triplets",
+    "decode_video_groups",
     "detect_layout",
     "frame_sequences",
     "is_video_file",
     "middlebury_triplets",
+    "sequence_groups",
     "sequence_triplets",
     "snufilm_list",
     "snufilm_triplets",
     "ucf101_triplets",
     "video_files",
-    "video_triplet_count",
+    "video_group_count",
     "vimeo_triplets",
     "vimeo_variant",
 ]
@@ -442,15 +445,36 @@ def sequence_triplets(
     Training takes step 1 at its gaps; evaluation takes gap 1, step 2 (every other frame dropped).
     """
     return [
-        TripletPaths(
-            frames[k + gap].relative_to(base).with_suffix("").as_posix(),
-            frames[k],
-            frames[k + 2 * gap],
-            frames[k + gap],
-        )
+        TripletPaths(_frame_name(frames[k + gap], base), frames[k], frames[k + 2 * gap], frames[k + gap])
         for gap in gaps
         for k in range(0, len(frames) - 2 * gap, step)
     ]
+
+
+def sequence_groups(frames: Sequence[Path], base: Path, factor: int = 2) -> list[tuple[TripletPaths, ...]]:
+    """The groups of one ordered sequence that a ×``factor`` evaluation scores: for k = 0, N, 2N, ...
+    (N = ``factor``), the N − 1 triplets (frames[k], frames[k + N]) → frames[k + j], j = 1 … N − 1,
+    the true frame at t = j/N, each named as :func:`sequence_triplets` names it. Groups do not
+    overlap; a sequence shorter than N + 1 frames gives none. At N = 2 these are the evaluation
+    triplets of :func:`sequence_triplets` (gap 1, step 2), one per group.
+
+    Raises:
+        ValueError: ``factor`` < 2.
+    """
+    if factor < 2:
+        raise ValueError(f"factor must be at least 2, got {factor}")
+    return [
+        tuple(
+            TripletPaths(_frame_name(frames[k + j], base), frames[k], frames[k + factor], frames[k + j])
+            for j in range(1, factor)
+        )
+        for k in range(0, len(frames) - factor, factor)
+    ]
+
+
+def _frame_name(frame: Path, base: Path) -> str:
+    """A frame's name in reports: its path under ``base`` without the suffix."""
+    return frame.relative_to(base).with_suffix("").as_posix()
 
 
 # --- videos -----------------------------------------------------------------------------------
@@ -485,9 +509,9 @@ def video_files(path: str | Path) -> list[Path]:
     return videos
 
 
-def video_triplet_count(path: Path) -> int | None:
-    """How many triplets :func:`decode_video_triplets` gives, from the container's frame count: an
-    estimate, or None when the container does not say.
+def video_group_count(path: Path, factor: int = 2) -> int | None:
+    """How many groups :func:`decode_video_groups` gives at ``factor``, from the container's frame
+    count: an estimate, or None when the container does not say.
 
     Raises:
         LayoutError: the video cannot be probed.
@@ -498,25 +522,33 @@ def video_triplet_count(path: Path) -> int | None:
         frames = probe_video(path).frame_count
     except VideoError as error:
         raise LayoutError(str(error)) from error
-    return (frames - 1) // 2 if frames else None
+    return (frames - 1) // factor if frames else None
 
 
-def decode_video_triplets(path: Path) -> Iterator[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
-    """Stream a video's triplets (2k, 2k+2; 2k+1) as (name, frame0, frame1, target), each frame
-    uint8 H×W×3 RGB, named ``frame<2k+1>`` (6 digits); keeps three decoded frames in memory.
+def decode_video_groups(
+    path: Path, factor: int = 2
+) -> Iterator[tuple[list[str], np.ndarray, np.ndarray, list[np.ndarray]]]:
+    """Stream a video's groups at ``factor`` N: for k = 0, N, 2N, ..., (names, frame k, frame k + N,
+    [frames k + 1 … k + N − 1]), the targets being the true frames at t = j/N, named
+    ``frame<k+j>`` (6 digits). Frames are uint8 H×W×3 RGB; N + 1 decoded frames are kept in memory.
+    At N = 2: the triplets (2k, 2k+2; 2k+1), one target each.
 
     Raises:
+        ValueError: ``factor`` < 2.
         LayoutError: the video cannot be decoded.
     """
     from sepgan.media.reader import iter_frames
 
+    if factor < 2:
+        raise ValueError(f"factor must be at least 2, got {factor}")
     try:
         window: list[np.ndarray] = []
         for index, frame in enumerate(iter_frames(path)):
             window.append(frame)
-            if len(window) == 3:
-                frame0, target, frame1 = window
-                yield f"frame{index - 1:06d}", frame0, frame1, target
-                window = [frame1]
+            if len(window) == factor + 1:
+                first = index - factor
+                names = [f"frame{first + j:06d}" for j in range(1, factor)]
+                yield names, window[0], window[-1], window[1:-1]
+                window = [window[-1]]
     except VideoError as error:
         raise LayoutError(str(error)) from error

@@ -2,9 +2,11 @@
 
 ``sepgan evaluate PATH… --methods ours,average,repeat,flow,minterpolate,rife``
 opens each benchmark (:mod:`.benchmarks`, through the dataset readers of
-:mod:`sepgan.datasets`), runs each method (:mod:`.methods`) on every triplet,
-scores the uint8 outputs (:mod:`.metrics`), and writes tables, per-sample
-scores, montages and plots (:mod:`.report`). Frames are RGB uint8 H×W×3
+:mod:`sepgan.datasets`), runs each method (:mod:`.methods`) on every triplet
+(with ``--factor N``, on every pair of kept frames of a video or frame folder,
+making the N − 1 frames between), scores the uint8 outputs (:mod:`.metrics`),
+and writes tables, per-sample and per-position scores, montages and plots
+(:mod:`.report`). Frames are RGB uint8 H×W×3
 throughout evaluation, since that is what is scored; see each module's
 docstring for its conventions.
 """

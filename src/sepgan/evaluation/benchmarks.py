@@ -3,7 +3,10 @@
 Every benchmark yields :class:`Sample` objects; ``sample.load()`` returns the two
 inputs and the ground-truth middle frame as H×W×3 RGB uint8 arrays (metrics
 compare uint8, see :mod:`sepgan.metrics`). Image decoding goes through
-:mod:`sepgan.media.frames`.
+:mod:`sepgan.media.frames`. A video or frame folder opened at a ``factor`` N
+other than 2 yields groups instead: ``sample.load_group()`` returns the inputs
+(frames k and k + N) and the N − 1 true frames between them, at t = j/N
+(``sample.times``); the other layouts hold triplets only and refuse N ≠ 2.
 
 Layout names, detection and the reader of each layout are those of
 :mod:`sepgan.datasets`, shared with training, so a folder gives the same
@@ -22,14 +25,17 @@ triplets to both. Evaluation records what it read under one of six names
   ``eval_modes/``), three paths a line, the middle one the target.
 * ``video`` (also for ``frame-folders``): a video file, or one folder of frames: every other
   frame is dropped, and each dropped frame is the target for its two neighbours, i.e.
-  triplets (0, 2; 1), (2, 4; 3), … A video is decoded in one streaming pass
-  (:func:`sepgan.datasets.decode_video_triplets`).
+  triplets (0, 2; 1), (2, 4; 3), … At factor N every Nth frame is kept and the N − 1
+  between each kept pair are the targets: groups (0, N; 1 … N − 1), (N, 2N; …), … that do
+  not overlap. A video is decoded in one streaming pass
+  (:func:`sepgan.datasets.decode_video_groups`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -41,53 +47,104 @@ from sepgan.datasets import (
     LayoutError,
     TripletPaths,
     atd12k_triplets,
-    decode_video_triplets,
+    decode_video_groups,
     detect_layout,
     frame_sequences,
     middlebury_triplets,
-    sequence_triplets,
+    sequence_groups,
     snufilm_triplets,
     ucf101_triplets,
-    video_triplet_count,
+    video_group_count,
     vimeo_triplets,
     vimeo_variant,
 )
 from sepgan.evaluation.choices import SNU_SPLITS
 from sepgan.media.frames import load_image_uint8
+from sepgan.options import check_factor
 
-__all__ = ["Benchmark", "LayoutError", "Sample", "open_benchmark"]
+__all__ = ["MIDDLE", "Benchmark", "LayoutError", "Sample", "factor_times", "open_benchmark"]
 
 Triplet = tuple[np.ndarray, np.ndarray, np.ndarray]
+Group = tuple[np.ndarray, np.ndarray, list[np.ndarray]]
+MIDDLE = (Fraction(1, 2),)  # the times of a triplet
+
+
+def factor_times(factor: int) -> tuple[Fraction, ...]:
+    """The times a ×``factor`` evaluation rebuilds between two kept frames: t = 1/N, 2/N, …, (N − 1)/N."""
+    return tuple(Fraction(j, factor) for j in range(1, factor))
 
 
 @dataclass(frozen=True)
 class Sample:
-    """One triplet: ``load()`` → (frame0, frame1, target), each H×W×3 uint8."""
+    """Two inputs and the true frames between them, at ``times`` (t = ½ alone for a triplet).
+
+    ``loader`` returns frame0, frame1, then one target per time, each H×W×3 uint8.
+    ``name`` names the sample (a triplet's target); ``target_names`` name the targets,
+    in time order (default: ``(name,)``).
+    """
 
     name: str
-    loader: Callable[[], Triplet]
+    loader: Callable[[], tuple[np.ndarray, ...]]
+    times: tuple[Fraction, ...] = MIDDLE
+    target_names: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.target_names:
+            object.__setattr__(self, "target_names", (self.name,))  # frozen: set once, here
+        if len(self.target_names) != len(self.times):
+            raise ValueError(
+                f"{self.name}: {len(self.target_names)} target names for {len(self.times)} times"
+            )
+
+    def load_group(self) -> Group:
+        """(frame0, frame1, targets): the inputs and one target per time, each H×W×3 uint8.
+
+        Raises:
+            LayoutError: the frames differ in size, or the loader gave the wrong number of targets.
+        """
+        frame0, frame1, *targets = self.loader()
+        if len(targets) != len(self.times):
+            raise LayoutError(f"{self.name}: {len(targets)} targets for {len(self.times)} times")
+        if any(frame.shape != frame0.shape for frame in (frame1, *targets)):
+            shapes = ", ".join(str(frame.shape) for frame in (frame0, frame1, *targets))
+            raise LayoutError(f"{self.name}: frames differ in size ({shapes})")
+        return frame0, frame1, targets
 
     def load(self) -> Triplet:
-        frame0, frame1, target = self.loader()
-        if not frame0.shape == frame1.shape == target.shape:
-            raise LayoutError(
-                f"{self.name}: frames differ in size ({frame0.shape}, {frame1.shape}, target {target.shape})"
-            )
+        """(frame0, frame1, target) of a triplet (a sample at t = ½ alone).
+
+        Raises:
+            ValueError: the sample holds more than one target (use :meth:`load_group`).
+            LayoutError: the frames differ in size.
+        """
+        if len(self.times) != 1:
+            raise ValueError(f"{self.name} holds {len(self.times)} targets; use load_group")
+        frame0, frame1, (target,) = self.load_group()
         return frame0, frame1, target
 
 
 @dataclass(frozen=True)
 class Benchmark:
-    """A named, sized stream of samples. ``len`` may be an estimate for videos (from the container)."""
+    """A named, sized stream of samples. ``len`` may be an estimate for videos (from the container).
+
+    ``factor``: N of a video or frame folder opened ×N (every Nth frame kept, the N − 1 between
+    scored); 2 for every triplet layout.
+    """
 
     name: str
     layout: str
     root: Path
     length: int | None
     samples: Callable[[], Iterator[Sample]]
+    factor: int = 2
 
     def __iter__(self) -> Iterator[Sample]:
         return self.samples()
+
+    @property
+    def times(self) -> tuple[Fraction, ...]:
+        """The times each sample is scored at (:func:`factor_times`)."""
+        return factor_times(self.factor)
 
 
 def _image_sample(triplet: TripletPaths) -> Sample:
@@ -97,13 +154,41 @@ def _image_sample(triplet: TripletPaths) -> Sample:
     )
 
 
-def _video_samples(path: Path) -> Iterator[Sample]:
-    for name, frame0, frame1, target in decode_video_triplets(path):
-        yield Sample(name, lambda t=(frame0, frame1, target): t)
+def _group_sample(group: tuple[TripletPaths, ...], factor: int) -> Sample:
+    """A group of triplets sharing their inputs as one sample (a plain triplet when it holds one)."""
+    if len(group) == 1:
+        return _image_sample(group[0])
+    frame0, frame1 = group[0].frame0, group[0].frame1
+    names = tuple(triplet.name for triplet in group)
+    return Sample(
+        _group_name(names),
+        lambda: (
+            load_image_uint8(frame0),
+            load_image_uint8(frame1),
+            *(load_image_uint8(triplet.target) for triplet in group),
+        ),
+        factor_times(factor),
+        names,
+    )
+
+
+def _group_name(target_names: tuple[str, ...]) -> str:
+    """A group's name: its first and last target's, e.g. ``frame000001…frame000003``."""
+    return target_names[0] if len(target_names) == 1 else f"{target_names[0]}…{target_names[-1]}"
+
+
+def _video_samples(path: Path, factor: int) -> Iterator[Sample]:
+    for names, frame0, frame1, targets in decode_video_groups(path, factor):
+        yield Sample(
+            _group_name(tuple(names)),
+            lambda group=(frame0, frame1, *targets): group,
+            factor_times(factor),
+            tuple(names),
+        )
 
 
 def _triplets(root: Path, benchmark: str, snu_split: str) -> list[TripletPaths]:
-    """The triplets of the folder (or SNU-FILM list) ``root`` read as ``benchmark``."""
+    """The triplets of the folder (or SNU-FILM list) ``root`` read as ``benchmark`` (not ``video``)."""
     if benchmark == "middlebury":
         return middlebury_triplets(root)
     if benchmark == "ucf101":
@@ -112,26 +197,42 @@ def _triplets(root: Path, benchmark: str, snu_split: str) -> list[TripletPaths]:
         return vimeo_triplets(root, vimeo_variant(root) or "vimeo-triplet", split="test", gaps=(1,))
     if benchmark == "atd12k":
         return atd12k_triplets(root)
-    if benchmark == "snufilm":
-        return snufilm_triplets(root, snu_split)
-    # video: one folder of frames, every other frame dropped
+    return snufilm_triplets(root, snu_split)
+
+
+def _samples(root: Path, benchmark: str, snu_split: str, factor: int) -> list[Sample]:
+    """The samples of the folder (or SNU-FILM list) ``root`` read as ``benchmark``."""
+    if benchmark != "video":
+        return [_image_sample(triplet) for triplet in _triplets(root, benchmark, snu_split)]
+    # one folder of frames, every Nth kept (every other one dropped at N = 2)
     return [
-        triplet
+        _group_sample(group, factor)
         for frames in frame_sequences(root, subfolders=False)
-        for triplet in sequence_triplets(frames, root, gaps=(1,), step=2)
+        for group in sequence_groups(frames, root, factor)
     ]
 
 
 def open_benchmark(
-    root: str | Path, layout: str = "auto", snu_split: str = "hard", name: str | None = None
+    root: str | Path,
+    layout: str = "auto",
+    snu_split: str = "hard",
+    name: str | None = None,
+    factor: int = 2,
 ) -> Benchmark:
     """Open ``root`` as a benchmark of ``layout`` (``"auto"`` detects it; any name of
     :data:`~sepgan.datasets.EVALUATION_NAMES`).
 
+    ``factor`` N: a video or frame folder keeps every Nth frame and is scored on the N − 1
+    between each kept pair (groups, module docstring); 2 is drop-a-frame, the only factor the
+    triplet layouts have.
+
     Raises:
+        OptionError: ``factor`` is not a whole number from 2 (:func:`sepgan.options.check_factor`).
         LayoutError: ``root`` does not exist, matches no layout evaluation reads, holds an
-            incomplete or ambiguous clip, or holds no samples.
+            incomplete or ambiguous clip, or holds no samples; or ``factor`` is not 2 for a
+            layout of triplets (the message names the parameter ``factor``).
     """
+    check_factor(factor)
     root = Path(root)
     if not root.exists():
         raise LayoutError(f"{root}: no such file or folder")
@@ -145,21 +246,35 @@ def open_benchmark(
     elif layout not in EVALUATION_NAMES:
         raise LayoutError(f"unknown layout {layout!r}; choose auto or one of {', '.join(EVALUATION_NAMES)}")
     benchmark = str(LAYOUTS[layout].benchmark)
+    if factor != 2 and benchmark != "video":
+        raise LayoutError(
+            "{factor} {value}: {root} is a {benchmark} benchmark, which holds triplets (t = 1/2) only; "
+            "values other than 2 need a video or a frame folder (layouts video, frame-folders)",
+            parameter="factor",
+            value=factor,
+            root=root,
+            benchmark=benchmark,
+        )
     name = name or (
         f"{root.stem}-{snu_split}" if benchmark == "snufilm" else root.stem if root.is_file() else root.name
     )
 
     if benchmark == "video" and root.is_file():
-        length = video_triplet_count(root)
-        return Benchmark(name, benchmark, root, length, lambda: _video_samples(root))
+        length = video_group_count(root, factor)
+        return Benchmark(name, benchmark, root, length, lambda: _video_samples(root, factor), factor)
     if not root.is_dir() and benchmark != "snufilm":
         raise LayoutError(f"{root}: layout {benchmark} needs a folder")
-    samples = [_image_sample(triplet) for triplet in _triplets(root, benchmark, snu_split)]
+    samples = _samples(root, benchmark, snu_split, factor)
     if not samples:
+        if benchmark == "video" and factor != 2 and frame_sequences(root, subfolders=False):
+            raise LayoutError(
+                f"{root}: too few frames for a factor of {factor}, which keeps frames 0 and {factor} "
+                f"and scores those between ({factor + 1} frames at least)"
+            )
         if detected and benchmark == "video":  # the catch-all: a folder of too few frames, or of videos
             raise LayoutError(
                 f"{root}: matches no benchmark layout ({', '.join(BENCHMARK_NAMES)}); "
                 "see `sepgan evaluate --help`"
             )
         raise LayoutError(f"{root}: no {benchmark} samples found")
-    return Benchmark(name, benchmark, root, len(samples), lambda: iter(samples))
+    return Benchmark(name, benchmark, root, len(samples), lambda: iter(samples), factor)

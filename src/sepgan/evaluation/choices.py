@@ -16,7 +16,7 @@ __all__ = ["ALL_METHODS", "BENCHMARK_NAMES", "DEFAULT_METHODS", "SNU_SPLITS"]
 
 ALL_METHODS = (
     "ours", "ours-adapt", "average", "repeat", "flow", "flow-simple", "flow-fine", "flow-ensemble",
-    "minterpolate", "rife",
+    "flow-ensemble-bisect", "minterpolate", "rife",
 )  # fmt: skip
 DEFAULT_METHODS = "ours,average,repeat,flow"
 SNU_SPLITS = ("easy", "medium", "hard", "extreme")

@@ -14,7 +14,7 @@ import typer
 
 from sepgan.errors import reports_user_errors
 from sepgan.evaluation.choices import ALL_METHODS, BENCHMARK_NAMES, DEFAULT_METHODS, SNU_SPLITS
-from sepgan.options import DEFAULT_ADAPT_SECONDS, DEFAULT_ADAPT_STEPS, DEFAULT_SEED
+from sepgan.options import DEFAULT_ADAPT_SECONDS, DEFAULT_ADAPT_STEPS, DEFAULT_FACTOR, DEFAULT_SEED
 
 
 @reports_user_errors
@@ -51,8 +51,21 @@ def evaluate_command(
     ] = None,
     limit: Annotated[
         int | None,
-        typer.Option("--limit", "-n", help="Evaluate at most N samples per benchmark."),
+        typer.Option(
+            "--limit",
+            "-n",
+            help="Evaluate at most N samples per benchmark (pairs of kept frames with --factor).",
+        ),
     ] = None,
+    factor: Annotated[
+        int,
+        typer.Option(
+            "--factor",
+            help="Videos and frame folders: keep every Nth frame and score the N - 1 rebuilt between "
+            "(t = 1/N ... (N-1)/N, PSNR per position too); 2 drops every other frame. Other layouts: 2 only. "
+            "Methods that make only the middle frame need a power of two.",
+        ),
+    ] = DEFAULT_FACTOR,
     device: Annotated[
         str, typer.Option("--device", help="Torch device for ours and rife: auto, cpu, cuda.")
     ] = "auto",
@@ -100,6 +113,7 @@ def evaluate_command(
         progress=progress,
         log=log,
         adapt_options=adapt_options,
+        factor=factor,
     )
     typer.echo(run.table, nl=False)
     typer.echo(f"report written to {run.output}", err=True)

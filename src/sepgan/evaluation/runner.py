@@ -1,14 +1,22 @@
 """Run methods over benchmarks: score every sample, time every call, keep each method's extremes.
 
-Each sample is decoded once and given to every method in turn. What is measured:
+Each sample is decoded once and given to every method in turn. A sample is a
+pair of inputs and the true frames between them at its benchmark's times: t = ½
+for a triplet, t = 1/N … (N − 1)/N for a video or frame folder scored ×N
+(every Nth frame kept). Each method makes all of a pair's frames in one call
+(:meth:`~sepgan.evaluation.methods.Method.at_times`), so a method that warps to
+any time estimates its flow once per pair, and one that bisects pays for every
+level. A method that cannot make a benchmark's times (t = ⅓ by bisection) is
+skipped with the reason, like a peer that is not installed. What is measured:
 
-* quality: every metric in :data:`sepgan.metrics.METRICS` on the
-  uint8 output against the uint8 target; a benchmark figure is the mean over
-  its samples.
-* ``seconds``: wall time of the method call alone, with a device sync around
-  it for torch methods on CUDA. One-time setup (loading weights, finding a
-  binary) is excluded; the first call's warm-up is not. On a shared machine
-  the times are only comparable within one run.
+* quality: every metric in :data:`sepgan.metrics.METRICS` on each
+  uint8 output against its uint8 target; a benchmark figure is the mean over
+  its scored frames (one per sample at ×2), and each row also carries its time,
+  so the report can give the figures per position.
+* ``seconds``: wall time of the method call alone (all of a pair's frames), with
+  a device sync around it for torch methods on CUDA. One-time setup (loading
+  weights, finding a binary) is excluded; the first call's warm-up is not. On a
+  shared machine the times are only comparable within one run.
 * ``peak_mib``: on CUDA, ``torch.cuda.max_memory_allocated`` during the call.
   On CPU, the growth of this process's resident set during the call (sampled
   from /proc every 2 ms, so short spikes can be missed, and memory the
@@ -29,13 +37,14 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from itertools import islice
 
 import numpy as np
 import torch
 
 from sepgan.errors import UserError
-from sepgan.evaluation.benchmarks import Benchmark, LayoutError
+from sepgan.evaluation.benchmarks import MIDDLE, Benchmark, LayoutError
 from sepgan.evaluation.methods import Method, MethodUnavailable
 from sepgan.metrics import METRICS
 
@@ -48,12 +57,16 @@ class EvaluationError(UserError, RuntimeError):
 
 @dataclass(frozen=True)
 class SampleResult:
+    """One scored frame: ``sample`` names the target, ``time`` its t between the inputs;
+    ``seconds`` and ``peak_bytes`` are those of the call that made every frame of its pair."""
+
     benchmark: str
     sample: str
     method: str
     metrics: dict[str, float]
     seconds: float
     peak_bytes: int | None
+    time: Fraction = MIDDLE[0]
 
 
 @dataclass(frozen=True)
@@ -93,6 +106,7 @@ class Snapshot:
 class EvaluationResult:
     methods: list[str]
     benchmarks: list[str]
+    factors: dict[str, int] = field(default_factory=dict)  # benchmark → N (every Nth frame kept); 2
     samples: list[SampleResult] = field(default_factory=list)
     summaries: list[Summary] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)  # method → reason
@@ -157,13 +171,20 @@ def _cuda_device(method: Method) -> torch.device | None:
 
 
 def set_up_methods(
-    methods: Sequence[Method], log: Callable[[str], None]
+    methods: Sequence[Method], log: Callable[[str], None], times: Sequence[Fraction] = MIDDLE
 ) -> tuple[list[Method], dict[str, str]]:
-    """Run each method's setup; return those that are ready and the reasons the others were skipped."""
+    """Run each method's setup; return those that are ready and the reasons the others were skipped:
+    not installed, or unable to make every one of ``times`` (a middle-only method, t = ⅓)."""
     ready, skipped = [], {}
     for method in methods:
         try:
             method.setup()
+            unreachable = method.unreachable_times(times)
+            if unreachable:
+                raise MethodUnavailable(
+                    "makes only the middle frame and reaches other times by bisection, so not "
+                    f"t = {', '.join(map(str, unreachable))} (a factor that is a power of two works)"
+                )
         except MethodUnavailable as reason:
             skipped[method.name] = str(reason)
             log(f"skipping {method.name}: {reason}")
@@ -181,27 +202,43 @@ def evaluate(
     progress: bool = True,
     log: Callable[[str], None] = print,
 ) -> EvaluationResult:
-    """Score ``methods`` on every sample (the first ``limit`` per benchmark) of ``benchmarks``."""
+    """Score ``methods`` on every sample (the first ``limit`` per benchmark) of ``benchmarks``;
+    a sample is a triplet, or at a factor N a pair of kept frames and the N − 1 frames between."""
     from tqdm import tqdm
 
-    ready, skipped = set_up_methods(methods, log)
     benchmarks = list(benchmarks)
-    result = EvaluationResult([m.name for m in ready], [b.name for b in benchmarks], skipped=skipped)
+    times = sorted({at for benchmark in benchmarks for at in benchmark.times})
+    ready, skipped = set_up_methods(methods, log, times)
+    result = EvaluationResult(
+        [m.name for m in ready],
+        [b.name for b in benchmarks],
+        factors={b.name: b.factor for b in benchmarks},
+        skipped=skipped,
+    )
     for benchmark in benchmarks:
         total = benchmark.length if limit is None else min(limit, benchmark.length or limit)
         samples = islice(iter(benchmark), limit) if limit is not None else iter(benchmark)
         per_method: dict[str, list[SampleResult]] = {m.name: [] for m in ready}
         for method in ready:
-            method.begin_benchmark(benchmark.layout, benchmark.root, log)
+            method.begin_benchmark(benchmark.layout, benchmark.root, log, factor=benchmark.factor)
         bar = tqdm(samples, total=total, desc=benchmark.name, unit="pair", disable=not progress, leave=True)
         for sample in bar:
-            frame0, frame1, target = sample.load()
-            outputs: dict[str, np.ndarray] = {}
-            for method in ready:
-                row = _run_one(benchmark.name, sample.name, method, frame0, frame1, target, outputs)
-                per_method[method.name].append(row)
-                result.samples.append(row)
-            _keep_extremes(result, benchmark.name, sample.name, frame0, frame1, target, outputs, per_method)
+            frame0, frame1, targets = sample.load_group()
+            made = {
+                method.name: _run_one(method, frame0, frame1, sample.times, targets[0]) for method in ready
+            }
+            for index, (name, at, target) in enumerate(
+                zip(sample.target_names, sample.times, targets, strict=True)
+            ):
+                outputs = {method: call.outputs[index] for method, call in made.items()}
+                for method, call in made.items():
+                    scores = {
+                        key: function(outputs[method], target) for key, (function, _) in METRICS.items()
+                    }
+                    row = SampleResult(benchmark.name, name, method, scores, call.seconds, call.peak, at)
+                    per_method[method].append(row)
+                    result.samples.append(row)
+                _keep_extremes(result, benchmark.name, name, frame0, frame1, target, outputs, per_method)
             first = ready[0].name
             bar.set_postfix(
                 {f"{first} PSNR": f"{np.mean([r.metrics['psnr'] for r in per_method[first]]):.2f}"}
@@ -214,33 +251,40 @@ def evaluate(
     return result
 
 
+@dataclass(frozen=True)
+class _Call:
+    """One method call on one pair: its frames (one per time), wall time and peak memory."""
+
+    outputs: list[np.ndarray]
+    seconds: float
+    peak: int | None
+
+
 def _run_one(
-    benchmark: str,
-    sample: str,
-    method: Method,
-    frame0: np.ndarray,
-    frame1: np.ndarray,
-    target: np.ndarray,
-    outputs: dict[str, np.ndarray],
-) -> SampleResult:
+    method: Method, frame0: np.ndarray, frame1: np.ndarray, times: Sequence[Fraction], target: np.ndarray
+) -> _Call:
     memory = _PeakMemory(_cuda_device(method))
     with memory:
         start = time.perf_counter()
-        output = method(frame0, frame1)
+        # t = ½ alone is the plain call, the path every method has always been scored on.
+        outputs = (
+            [method(frame0, frame1)] if tuple(times) == MIDDLE else method.at_times(frame0, frame1, times)
+        )
         if memory.cuda_device is not None:
             torch.cuda.synchronize(memory.cuda_device)  # a sync point, so the time covers the kernels
         seconds = time.perf_counter() - start
-    if output.shape != target.shape or output.dtype != np.uint8:
-        raise RuntimeError(
-            f"{method.name} returned {output.dtype} {output.shape}, expected uint8 {target.shape}"
-        )
+    if len(outputs) != len(times):
+        raise RuntimeError(f"{method.name} returned {len(outputs)} frames for {len(times)} times")
+    for output in outputs:
+        if output.shape != target.shape or output.dtype != np.uint8:
+            raise RuntimeError(
+                f"{method.name} returned {output.dtype} {output.shape}, expected uint8 {target.shape}"
+            )
     peak = memory.peak
     child_peak = method.child_peak_bytes()
     if child_peak:
         peak = max(peak or 0, child_peak)
-    outputs[method.name] = output
-    scores = {name: function(output, target) for name, (function, _) in METRICS.items()}
-    return SampleResult(benchmark, sample, method.name, scores, seconds, peak)
+    return _Call(outputs, seconds, peak)
 
 
 def _keep_extremes(
