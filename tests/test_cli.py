@@ -122,3 +122,27 @@ def test_help_prints_fast():
         timings.append(time.perf_counter() - started)
         assert process.returncode == 0 and b"interpolate" in process.stdout
     assert min(timings) < 1.5, timings
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\xff\xfe\x00binary \x00\x01", "is not UTF-8 text (byte 0); a config is a YAML file"),
+        ("model:\n  name: sepconv\n".encode("utf-16"), "is not UTF-8 text (byte 0)"),
+        (b"- a\n- list\n", "must hold a mapping at the top level (key: value lines), not a list"),
+        (b"42\n", "must hold a mapping at the top level (key: value lines), not a int"),
+        (b"0\n", "must hold a mapping at the top level (key: value lines), not a int"),
+        (b"key: [unclosed\n", "is not valid YAML"),
+        (None, "is a folder; give a YAML config file"),
+    ],
+)
+def test_a_bad_config_file_is_one_error_line(tmp_path, content, message):
+    path = tmp_path / "config.yaml"
+    if content is None:
+        path.mkdir()
+    else:
+        path.write_bytes(content)
+    result = runner.invoke(app, ["train", "--config", str(path)])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(f"error: {path}") and message in result.output, result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output

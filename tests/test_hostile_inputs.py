@@ -50,13 +50,20 @@ BAD_OPTIONS = [
         True,
     ),
     (
-        ["--fps", "1e9"],
-        "error: --fps 1000000000 is 4.167e+07× the input's frame rate; at most 1024× is supported",
+        ["--fps", "1e5"],
+        "error: --fps 100000 is 4167× the input's frame rate; at most 1024× is supported",
+        True,
+    ),
+    # exact to the end: a rate too big for a float, or too small to be a frame rate, shown as typed
+    (["--fps=1e400"], "error: frame rate '1e400' is out of range: use a rate from 1/1000 to 1,000,000", True),
+    (
+        ["--fps", "1e-9"],
+        "error: frame rate '1e-9' is out of range: use a rate from 1/1000 to 1,000,000",
         True,
     ),
     (
-        ["--fps", "1e9", "--allow-high-fps"],
-        "error: --fps 1000000000 is 4.167e+07× the input's frame rate; at most",
+        ["--fps", "1e5", "--allow-high-fps"],
+        "error: --fps 100000 is 4167× the input's frame rate; at most",
         True,
     ),
     (

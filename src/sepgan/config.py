@@ -272,14 +272,28 @@ def load_train_config(path: str | Path | None = None, overrides: list[str] | Non
     data: dict = {}
     if path is not None:
         path = Path(path)
+        if path.is_dir():
+            raise ConfigError(f"{path} is a folder; give a YAML config file (e.g. configs/l1.yaml)")
         if not path.is_file():
             raise ConfigError(f"config file not found: {path}")
         try:
-            data = parse_yaml(path.read_text()) or {}
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as error:
+            raise ConfigError(
+                f"{path} is not UTF-8 text (byte {error.start}); a config is a YAML file"
+            ) from error
+        except OSError as error:
+            raise ConfigError(f"cannot read {path}: {error.strerror or error}") from error
+        try:
+            data = parse_yaml(text)
         except yaml.YAMLError as error:
             raise ConfigError(f"{path} is not valid YAML: {error}") from error
+        if data is None:  # an empty file: the defaults
+            data = {}
         if not isinstance(data, dict):
-            raise ConfigError(f"{path} must hold a mapping at the top level")
+            raise ConfigError(
+                f"{path} must hold a mapping at the top level (key: value lines), not a {type(data).__name__}"
+            )
     for key, value in parse_overrides(overrides or []):
         _set_dotted(data, key, value)
     config = _from_dict(TrainConfig, data)

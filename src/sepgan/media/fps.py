@@ -22,8 +22,14 @@ if TYPE_CHECKING:
 __all__ = ["format_fps", "has_timestamps", "nominal_fps", "parse_fps", "stream_fps"]
 
 
+# The frame rates a user may ask for: one frame a thousand seconds to a million a second.
+MIN_FPS = Fraction(1, 1000)
+MAX_FPS = 1_000_000
+
+
 def parse_fps(text: str | float | Fraction) -> Fraction:
-    """Parse a frame rate: ``"120"``, ``"60000/1001"`` or ``"59.94"``.
+    """Parse a frame rate: ``"120"``, ``"60000/1001"`` or ``"59.94"``; :class:`VideoError` for text
+    that is not one, or a rate outside :data:`MIN_FPS` … :data:`MAX_FPS` (the message quotes the text).
 
     Decimal NTSC rates are read as the exact rationals they stand for: a value
     within 0.005 of ``n · 1000/1001`` for a whole ``n`` (23.976, 29.97, 59.94,
@@ -39,9 +45,13 @@ def parse_fps(text: str | float | Fraction) -> Fraction:
         raise VideoError(f"cannot read frame rate {text!r}: use e.g. 60, 59.94 or 60000/1001") from error
     if fps <= 0:
         raise VideoError(f"frame rate must be positive, got {text!r}")
+    if not MIN_FPS <= fps <= MAX_FPS:  # exact: 1e400 and 1e-9 stay what was typed, never inf or 0
+        raise VideoError(
+            f"frame rate {text!r} is out of range: use a rate from {MIN_FPS} to {MAX_FPS:,} frames per second"
+        )
     if fps.denominator != 1:
         whole = round(fps * Fraction(1001, 1000))
-        if abs(float(fps) - whole * 1000 / 1001) < 0.005:
+        if whole >= 1 and abs(fps - Fraction(whole * 1000, 1001)) < Fraction(5, 1000):
             return Fraction(whole * 1000, 1001)
     return fps
 
