@@ -85,6 +85,7 @@ from sepgan.options import (
     check_tile,
 )
 from sepgan.runtime import Runtime, resolve_runtime
+from sepgan.timing import is_dyadic
 
 if TYPE_CHECKING:  # the interpolator imports no model; the contract is structural
     from sepgan.models.protocol import Generator
@@ -494,7 +495,7 @@ class Interpolator:
                 t = stack.pop()
                 if t in wanted or t in (0, 1):
                     continue
-                if not 0 < t < 1 or t.denominator & (t.denominator - 1):
+                if not 0 < t < 1 or not is_dyadic(t):
                     raise ValueError(f"time {t} is not a dyadic point strictly between 0 and 1")
                 wanted.add(t)
                 half = Fraction(1, t.denominator)
@@ -550,7 +551,7 @@ class Interpolator:
         if not self.any_time:
             return self.interpolate_dyadic(frame0, frame1, times, flows=flows)
         jobs = [(b, Fraction(t)) for b, pair_times in enumerate(times) for t in sorted(set(pair_times))]
-        for _, t in jobs:
+        for _, t in jobs:  # before any flow is estimated (each chunk's times are checked again as floats)
             if not 0 < t < 1:
                 raise ValueError(f"time {t} is not strictly between 0 and 1")
         result: list[dict[Fraction, torch.Tensor]] = [{} for _ in times]

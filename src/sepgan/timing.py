@@ -36,7 +36,14 @@ from typing import Protocol
 
 from sepgan.options import DEFAULT_MAX_DEPTH, check_dyadic_factor, check_factor, check_max_depth
 
-__all__ = ["MAX_FILLED_OUTPUTS", "ConstantRateRetiming", "Retiming", "VariableRateRetiming"]
+__all__ = ["MAX_FILLED_OUTPUTS", "ConstantRateRetiming", "Retiming", "VariableRateRetiming", "is_dyadic"]
+
+
+def is_dyadic(t: Fraction) -> bool:
+    """Whether ``t`` is m/2^d, a time that recursive bisection reaches (the only times a model that
+    makes t = ½ alone can make)."""
+    denominator = Fraction(t).denominator
+    return not denominator & (denominator - 1)
 
 
 class Retiming(Protocol):

@@ -95,6 +95,7 @@ from sepgan.errors import UserError
 from sepgan.evaluation.choices import ALL_METHODS
 from sepgan.flow import backward_warp_numpy, blend_at_time, dis_flow, ensemble_warps, estimate_flows
 from sepgan.media.frames import from_uint8, load_image_uint8, save_image, to_uint8
+from sepgan.timing import is_dyadic
 
 __all__ = [
     "ALL_METHODS",
@@ -115,12 +116,6 @@ __all__ = [
 
 HALF = Fraction(1, 2)
 Frame = TypeVar("Frame")  # an H×W×3 uint8 array or a 1×3×H×W float tensor
-
-
-def is_dyadic(t: Fraction) -> bool:
-    """Whether ``t`` is m/2^d, a time that recursive bisection reaches."""
-    denominator = Fraction(t).denominator
-    return not denominator & (denominator - 1)
 
 
 def _check_times(times: Sequence[Fraction], dyadic: bool = False) -> None:
