@@ -13,15 +13,15 @@ are :mod:`sepgan.options`'.
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from sepgan.errors import InterpolationError, UserError, reports_user_errors
+from sepgan.loading import ModelSpec, load_interpolator  # noqa: F401  load_interpolator: re-exported
 from sepgan.options import (
     DEFAULT_ADAPT_SECONDS,
     DEFAULT_ADAPT_STEPS,
@@ -38,13 +38,14 @@ from sepgan.options import (
     DEFAULT_PREPARE_WORKERS,
     DEFAULT_SCENE_THRESHOLD,
     DEFAULT_SEED,
+    DEFAULT_SEGMENT_SECONDS,
     DEFAULT_TILE,
     MAX_CRF,
     resolve_model,
 )
 
 if TYPE_CHECKING:
-    from sepgan.interpolator import Interpolator
+    pass
 
 app = typer.Typer(
     name="sepgan",
@@ -308,6 +309,40 @@ def interpolate(
     seed: Annotated[
         int, typer.Option("--seed", help="Adaptation: seed of the triplets, crops and flips.")
     ] = DEFAULT_SEED,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs",
+            "-j",
+            help="Segments at once, in worker processes (each with its share of the cores and its own "
+            "model); with --cluster, Ray actors (default: one per cluster CPU).",
+        ),
+    ] = 1,
+    resume: Annotated[
+        bool,
+        typer.Option("--resume", help="Continue a stopped job from its work folder (OUTPUT.sepgan-work)."),
+    ] = False,
+    restart: Annotated[
+        bool, typer.Option("--restart", help="Remove a stopped job's work folder and start over.")
+    ] = False,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            "--cluster",
+            help="Run the segments on a Ray cluster: auto (started with `ray start`), HOST:PORT, "
+            "ray://HOST:PORT, or local (a Ray instance on this machine). Every node must see the input "
+            "and output paths (a shared file system). Needs sepgan[cluster].",
+            show_default=False,
+        ),
+    ] = None,
+    segment_seconds: Annotated[
+        float,
+        typer.Option(
+            "--segment-seconds",
+            help="Input seconds per segment of a long job (frame folders: 25 frames a second); "
+            "a stop loses at most the segments running.",
+        ),
+    ] = DEFAULT_SEGMENT_SECONDS,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Interpolate frames: the middle of two images, ×N a frame folder, or retime a video."""
@@ -321,6 +356,19 @@ def interpolate(
     )
     resolve_model(weights, preset=preset, flow_variants=flow_variants)  # a preset excludes the other two
     tile_size = parse_tile(tile)
+    model = ModelSpec(
+        weights=None if weights is None else str(weights),
+        preset=preset,
+        flow_variants=flow_variants,
+        device=device,
+        precision=precision,
+        batch_size=batch_size,
+        tile=tile_size,
+        tile_overlap=tile_overlap,
+        max_memory_mb=max_memory_mb,
+        compile=compile_model,
+        workers=workers,
+    )
     options = InterpolateOptions(
         factor=factor,
         fps=parse_fps(fps) if fps is not None else None,
@@ -333,6 +381,12 @@ def interpolate(
         montage=montage,
         progress=not quiet,
         overlap=overlap,
+        segment_seconds=segment_seconds,
+        jobs=jobs,
+        cluster=cluster,
+        resume=resume,
+        restart=restart,
+        model=model,
     )
 
     adapt_options = None
@@ -342,6 +396,11 @@ def interpolate(
         if len(inputs) != 1:
             raise InterpolationError(
                 "--adapt learns from a video or a frame folder; an image pair has no triplets"
+            )
+        if jobs > 1 or cluster is not None:
+            raise InterpolationError(
+                "--adapt fine-tunes the model in this process; for --jobs or --cluster save it with "
+                "--adapt-save FOLDER first and pass --weights FOLDER"
             )
         adapt_options = AdaptOptions(
             steps=adapt_steps,
@@ -354,19 +413,7 @@ def interpolate(
         raise InterpolationError("--adapt-save needs --adapt")
 
     def make_interpolator():
-        interpolator = load_interpolator(
-            weights,
-            device=device,
-            precision=precision,
-            batch_size=batch_size,
-            tile=tile_size,
-            tile_overlap=tile_overlap,
-            max_memory_mb=max_memory_mb,
-            compile=compile_model,
-            flow_variants=flow_variants,
-            preset=preset,
-            workers=workers,
-        )
+        interpolator = model.load()
         if adapt_options is None:
             return interpolator
         return _adapted(interpolator, inputs[0], adapt_options, adapt_save, progress=not quiet)
@@ -375,46 +422,6 @@ def interpolate(
     for note in result.notes:
         typer.echo(f"note: {note}", err=True)
     typer.echo(result.summary())
-
-
-def load_interpolator(
-    weights: str | os.PathLike[str] | None,
-    *,
-    flow_variants: int | None = None,
-    preset: str | None = None,
-    **options: Any,
-) -> Interpolator:
-    """:meth:`Interpolator.from_pretrained` of the model :func:`sepgan.options.resolve_model` picks.
-
-    ``options`` go to the :class:`~sepgan.interpolator.Interpolator` (device, precision,
-    batch_size, tile, tile_overlap, max_memory_mb, compile, workers), whose defaults are
-    :mod:`sepgan.options`'. ``flow_variants`` overrides a flow-guided model's flow-ensemble size
-    (1–4, :mod:`sepgan.flow`): fewer variants, less DIS time, a little less quality.
-    It is given when the model is built, so its memory estimate (and with it the
-    tiling under ``max_memory_mb``) is the one of the ensemble that runs.
-    ``preset`` (:data:`sepgan.options.PRESETS`) picks bundled weights and their overrides
-    instead of ``weights`` and ``flow_variants``.
-
-    Raises :class:`sepgan.options.OptionError` naming the option at fault, and
-    :class:`InterpolationError` for other values the runtime refuses (a precision).
-    """
-    from sepgan.checkpoint import UnknownOverride
-    from sepgan.interpolator import Interpolator
-    from sepgan.options import OptionError
-
-    model = resolve_model(weights, preset=preset, flow_variants=flow_variants)
-    try:
-        return Interpolator.from_pretrained(model.weights, overrides=model.overrides, **options)
-    except UnknownOverride as error:
-        raise OptionError(
-            "{flow_variants} applies to flow-guided models; {architecture} computes no flow",
-            parameter="flow_variants",
-            architecture=error.architecture,
-        ) from None
-    except UserError:  # option and checkpoint errors name what is wrong already
-        raise
-    except ValueError as error:  # e.g. an unknown precision (sepgan.runtime)
-        raise InterpolationError(str(error)) from error
 
 
 def _adapted(interpolator, source: Path, options, save: Path | None, progress: bool):

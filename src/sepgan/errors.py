@@ -133,8 +133,8 @@ def reports_user_errors(command: Command) -> Command:
 
         try:
             return command(*args, **kwargs)
-        except KeyboardInterrupt:
-            typer.echo("interrupted", err=True)
+        except KeyboardInterrupt as interruption:  # it may say what was kept (a long job's segments)
+            typer.echo(f"interrupted: {interruption}" if str(interruption) else "interrupted", err=True)
             raise typer.Exit(INTERRUPTED_EXIT) from None
         except (UserError, OSError, ModuleNotFoundError) as error:
             typer.echo(f"error: {user_message(error, _command_flags(command))}", err=True)

@@ -38,7 +38,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -47,29 +47,45 @@ from tqdm import tqdm
 
 from sepgan.errors import InterpolationError
 from sepgan.interpolator import Interpolator
+from sepgan.loading import ModelSpec
 from sepgan.media.formats import IMAGE_SUFFIXES, output_codec
 from sepgan.media.fps import format_fps, has_timestamps
 from sepgan.media.frames import list_frames, load_image, load_image_uint8, save_image
-from sepgan.media.reader import VideoReader, to_rgb
-from sepgan.media.writer import PngSequenceWriter, open_writer
+from sepgan.media.join import Part, join_png, join_video
+from sepgan.media.reader import FrameIndex, VideoReader, to_rgb
+from sepgan.media.writer import PngSequenceWriter, VideoWriter, open_writer
 from sepgan.options import (
     DEFAULT_CODEC,
     DEFAULT_CRF,
     DEFAULT_FACTOR,
     DEFAULT_MAX_DEPTH,
     DEFAULT_SCENE_THRESHOLD,
+    DEFAULT_SEGMENT_SECONDS,
     DEFAULT_STATIC_TOLERANCE,
     DEFAULT_X264_PRESET,
     check_crf,
     check_dyadic_factor,
     check_factor,
     check_factor_or_fps,
+    check_jobs,
     check_max_depth,
     check_rate,
     check_scene_threshold,
+    check_segment_seconds,
     check_slowmo,
 )
-from sepgan.retime import RetimeStats, retime
+from sepgan.retime import RetimeStats, Window, retime
+from sepgan.segments import (
+    JOURNAL_VERSION,
+    InlineRunner,
+    Journal,
+    ProcessRunner,
+    RayRunner,
+    Segment,
+    input_identity,
+    plan_segments,
+    run_segments,
+)
 from sepgan.stages import overlapped
 from sepgan.timing import ConstantRateRetiming, Retiming, VariableRateRetiming
 
@@ -114,6 +130,15 @@ class InterpolateOptions:
     montage: Path | None = None
     progress: bool = True
     overlap: bool = True  # decode, flow, inference and encode in four threads (see the module docstring)
+    # Long jobs (sepgan.segments): segments of this many input seconds, journalled in a work folder.
+    segment_seconds: float = DEFAULT_SEGMENT_SECONDS
+    jobs: int = 1  # segments at once in worker processes (each with its share of the cores)
+    cluster: str | None = None  # a Ray address: segments as tasks of Ray actors
+    resume: bool = False  # continue a stopped job from its work folder
+    restart: bool = False  # remove a stopped job's work folder and start over
+    model: ModelSpec | None = (
+        None  # the model as data: worker processes and actors load it; resume compares it
+    )
 
 
 @dataclass
@@ -215,7 +240,11 @@ def interpolate_pair(interpolator: Interpolator, path0: Path, path1: Path, outpu
 def interpolate_folder(
     interpolator: Interpolator, folder: Path, output: Path, options: InterpolateOptions
 ) -> JobResult:
-    """×factor for a folder of frames; writes ``factor·(N − 1) + 1`` PNG files into ``output``."""
+    """×factor for a folder of frames; writes ``factor·(N − 1) + 1`` PNG files into ``output``.
+
+    A folder of more than two segments' frames (``options.segment_seconds`` at 25 frames a second)
+    runs in segments (:mod:`sepgan.segments`): resumable, and in parallel with ``jobs``/``cluster``.
+    """
     if options.fps is not None:
         raise InterpolationError(
             "a frame folder has no frame rate; use {factor} instead of {fps}", parameter=("factor", "fps")
@@ -224,6 +253,19 @@ def interpolate_folder(
         raise InterpolationError(f"{output}: a frame folder is written as a folder of PNG frames")
     paths = list_frames(folder)
     retiming = _retiming(options, interpolator)
+    total = max(0, (len(paths) - 1) * int(retiming.ratio) + 1)
+    segments = plan_segments(len(paths), round(options.segment_seconds * FOLDER_FPS))
+    if len(segments) > 1:
+        job = SegmentJob(
+            source=folder,
+            options=replace(options, progress=False),
+            ratio=retiming.ratio,
+            max_depth=retiming.max_depth,
+            codec="png",
+            paths=tuple(paths),
+        )
+        stats, notes = _run_segmented(job, segments, interpolator, output, options, total)
+        return JobResult("folder", output, stats, notes=notes)
     stats = RetimeStats()
     writer = PngSequenceWriter(output)
 
@@ -242,7 +284,7 @@ def interpolate_folder(
             stats,
             hold_tail=False,
             source=str(folder),
-            total=max(0, (len(paths) - 1) * int(retiming.ratio) + 1),
+            total=total,
         )
     return JobResult("folder", output, stats)
 
@@ -258,8 +300,12 @@ def _run_stages(
     hold_tail: bool,
     source: str,
     total: int | None,
+    window: Window | None = None,
 ) -> None:
-    """Decode → retime → ``write``, overlapped in threads when ``options.overlap``, with progress."""
+    """Decode → retime → ``write``, overlapped in threads when ``options.overlap``, with progress.
+
+    ``window``: one segment's part of the run (:class:`sepgan.retime.Window`).
+    """
     with overlapped(
         _timed(frames, stats),
         write,
@@ -277,6 +323,7 @@ def _run_stages(
             stats=stats,
             source=source,
             flow_ahead=options.overlap,
+            window=window,
         )
         # closing: on an error here (the writer's), retime's flow thread stops before the decode thread does.
         with contextlib.closing(outputs):
@@ -285,46 +332,124 @@ def _run_stages(
         finish()
 
 
+@dataclass(frozen=True)
+class _VideoPlan:
+    """What a video job writes, the same in one pass and in segments."""
+
+    fps_in: Fraction
+    fps_out: Fraction  # the writer's rate (the input's with slow motion)
+    constant: ConstantRateRetiming
+    variable: bool  # frames at their own timestamps (VariableRateRetiming)
+    slow_motion: int
+    encoding: dict
+
+
+def _plan_video(reader: VideoReader, options: InterpolateOptions, interpolator: Interpolator) -> _VideoPlan:
+    info = reader.info
+    # Frames sit at their own timestamps (variable frame rate followed, at the rate they were
+    # shot at); a raw elementary stream has none and is read at its constant rate.
+    variable = has_timestamps(reader.stream)
+    fps_in = (info.nominal_fps or info.fps) if variable else info.fps
+    if options.fps is not None:
+        fps_out = Fraction(options.fps)
+        constant = _fps_retiming(fps_in, fps_out, options, interpolator)
+    else:
+        constant = _retiming(options, interpolator)
+        fps_out = fps_in * constant.ratio
+    # Slow motion: the frames of ×N written at the input's rate, N× longer from the origin on.
+    slow_motion = options.slowmo or 1
+    fps_out /= slow_motion
+    encoding = {
+        "fps": fps_out,
+        "crf": options.crf,
+        "preset": options.preset,
+        "start_time": (info.start_time - reader.origin) * slow_motion,  # counted from the input's origin
+        "colour": reader.colour,  # the input's matrix, range and tags, for the output too
+        "presentation": reader.presentation,  # rotation, pixel aspect and tags, kept too
+    }
+    return _VideoPlan(fps_in, fps_out, constant, variable, slow_motion, encoding)
+
+
+def _video_notes(
+    plan: _VideoPlan,
+    options: InterpolateOptions,
+    max_error: Fraction,
+    gaps: int,
+    held: int,
+    longest: Fraction,
+) -> list[str]:
+    notes = []
+    if gaps:
+        notes.append(
+            f"variable frame rate: {gaps} gap(s) between input frames (the longest "
+            f"{float(longest / plan.fps_in):.3f} s); output frames follow the input's timestamps "
+            f"at {format_fps(plan.fps_out)} fps, the gaps filled by interpolation"
+            + (f" ({held} too long to fill: the frame before is held)" if held else "")
+        )
+    if options.fps is not None and max_error:
+        notes.append(
+            f"timing: each output frame is the nearest 1/{2**options.max_depth} of an input interval "
+            f"(error ≤ {float(max_error / plan.fps_in) * 1000:.2f} ms; --max-depth refines it)"
+        )
+    return notes
+
+
 def interpolate_video(
     interpolator: Interpolator, source: Path, output: Path, options: InterpolateOptions
 ) -> JobResult:
     """Retime a video; audio and subtitles are copied (slowed down with ``slowmo``); see the module
-    docstring for counts and timing."""
+    docstring for counts and timing.
+
+    A video of more than two segments (``options.segment_seconds`` each) whose frames can be found
+    by timestamp runs in segments (:mod:`sepgan.segments`): journalled in a work folder beside
+    ``output`` (``resume``), one after another or side by side (``jobs``, ``cluster``), and joined
+    without re-encoding; the frames are the one-pass run's.
+    """
     with VideoReader(source) as reader:
         info = reader.info
-        # Frames sit at their own timestamps (variable frame rate followed, at the rate they were
-        # shot at); a raw elementary stream has none and is read at its constant rate.
+        plan = _plan_video(reader, options, interpolator)
+        retiming: Retiming = plan.constant
+        total = math.ceil(info.frame_count * retiming.ratio) if info.frame_count else None
+        index, segments, notes = _video_segments(reader, options)
+        if len(segments) > 1 and index is not None:
+            codec = output_codec(output, options.codec)
+            job = SegmentJob(
+                source=source,
+                options=replace(options, progress=False),
+                ratio=plan.constant.ratio,
+                max_depth=plan.constant.max_depth,
+                codec=codec,
+                fps_in=plan.fps_in,
+                variable=plan.variable,
+                first_time=index.seconds(0),
+                width=info.width,
+                height=info.height,
+                encoding=plan.encoding,
+                passthrough=bool(reader.passthrough),
+            )
+            total = math.ceil(len(index) * retiming.ratio)
+            stats, more = _run_segmented(job, segments, interpolator, output, options, total, reader=reader)
+            return JobResult(
+                "video",
+                output,
+                stats,
+                fps_in=plan.fps_in,
+                fps_out=plan.fps_out,
+                notes=[*notes, *more],
+                slow_motion=options.slowmo,
+            )
         timeline: VariableRateRetiming | None = None
-        fps_in = (info.nominal_fps or info.fps) if has_timestamps(reader.stream) else info.fps
-        if options.fps is not None:
-            fps_out = Fraction(options.fps)
-            constant = _fps_retiming(fps_in, fps_out, options, interpolator)
-        else:
-            constant = _retiming(options, interpolator)
-            fps_out = fps_in * constant.ratio
-        retiming: Retiming = constant
-        if has_timestamps(reader.stream):
-            timeline = retiming = VariableRateRetiming(constant, fps_in)
-        # Slow motion: the frames of ×N written at the input's rate, N× longer from the origin on.
-        slow_motion = options.slowmo or 1
-        fps_out /= slow_motion
+        if plan.variable:
+            timeline = retiming = VariableRateRetiming(plan.constant, plan.fps_in)
         stats = RetimeStats()
-        encoding = {
-            "fps": fps_out,
-            "crf": options.crf,
-            "preset": options.preset,
-            "start_time": (info.start_time - reader.origin) * slow_motion,  # counted from the input's origin
-            "colour": reader.colour,  # the input's matrix, range and tags, for the output too
-            "presentation": reader.presentation,  # rotation, pixel aspect and tags, kept too
-        }
         writer = open_writer(
             output,
             width=info.width,
             height=info.height,
             codec=options.codec,
             passthrough=reader.passthrough,
-            slow_motion=slow_motion,
-            **encoding,
+            slow_motion=plan.slow_motion,
+            **plan.encoding,
         )
         montage = None
         # With overlap, audio/subtitle packets are muxed from the decode thread and video
@@ -346,7 +471,9 @@ def interpolate_video(
 
         try:
             if options.montage is not None:
-                montage = open_writer(options.montage, width=2 * info.width, height=info.height, **encoding)
+                montage = open_writer(
+                    options.montage, width=2 * info.width, height=info.height, **plan.encoding
+                )
             _run_stages(
                 _timed_frames(reader, copy_packet, timeline),
                 write,
@@ -356,7 +483,7 @@ def interpolate_video(
                 stats,
                 hold_tail=True,
                 source=str(source),
-                total=math.ceil(info.frame_count * retiming.ratio) if info.frame_count else None,
+                total=total,
             )
             started = time.perf_counter()
             writer.close()
@@ -368,22 +495,47 @@ def interpolate_video(
             if montage is not None:
                 montage.abort()
             raise
-    notes = [*reader.notes, *writer.notes]
-    if timeline is not None and timeline.gaps:
-        notes.append(
-            f"variable frame rate: {timeline.gaps} gap(s) between input frames (the longest "
-            f"{float(timeline.longest / fps_in):.3f} s); output frames follow the input's timestamps "
-            f"at {format_fps(fps_out)} fps, the gaps filled by interpolation"
-            + (f" ({timeline.held} too long to fill: the frame before is held)" if timeline.held else "")
+    notes = [*notes, *reader.notes, *writer.notes]
+    if timeline is not None:
+        notes += _video_notes(
+            plan, options, retiming.max_error, timeline.gaps, timeline.held, timeline.longest
         )
-    if options.fps is not None and retiming.max_error:
-        notes.append(
-            f"timing: each output frame is the nearest 1/{2**options.max_depth} of an input interval "
-            f"(error ≤ {float(retiming.max_error / fps_in) * 1000:.2f} ms; --max-depth refines it)"
-        )
+    else:
+        notes += _video_notes(plan, options, retiming.max_error, 0, 0, Fraction(1))
     return JobResult(
-        "video", output, stats, fps_in=fps_in, fps_out=fps_out, notes=notes, slow_motion=options.slowmo
+        "video",
+        output,
+        stats,
+        fps_in=plan.fps_in,
+        fps_out=plan.fps_out,
+        notes=notes,
+        slow_motion=options.slowmo,
     )
+
+
+def _video_segments(
+    reader: VideoReader, options: InterpolateOptions
+) -> tuple[FrameIndex | None, list[Segment], list[str]]:
+    """The frame index and segments of a video (one segment: run in one pass), and a note if a long
+    video cannot be cut."""
+    info = reader.info
+    length = max(1, round(options.segment_seconds * info.fps))
+    one = [Segment(0, 0, None, 0)]
+    if options.montage is not None or (info.frame_count is not None and info.frame_count <= 2 * length):
+        return None, one, []
+    index = reader.frame_index()
+    if index is None:
+        if info.frame_count and info.frame_count > 2 * length:
+            return (
+                None,
+                one,
+                [
+                    f"{info.path.name}: its frames cannot be found by timestamp, so it runs in one pass "
+                    "(no segments: a stop cannot be resumed and --jobs/--cluster do not apply)"
+                ],
+            )
+        return None, one, []
+    return index, plan_segments(len(index), length, index.keyframes, index.pts), []
 
 
 def _timed_frames(
@@ -391,15 +543,311 @@ def _timed_frames(
 ) -> Iterator[np.ndarray]:
     """The reader's RGB frames; each frame's timestamp goes to ``timeline`` before the frame is yielded."""
     for frame in reader.decoded(on_packet):
-        if timeline is not None:
-            time_base = frame.time_base
-            timeline.add(
-                None if frame.pts is None or time_base is None else frame.pts * Fraction(time_base),
-                Fraction(frame.duration) * Fraction(time_base) if frame.duration and time_base else None,
-            )
+        _add_time(timeline, frame)
         yield to_rgb(frame, colour=reader.colour)
     if timeline is not None:
         timeline.finish()
+
+
+def _add_time(timeline: VariableRateRetiming | None, frame) -> None:
+    if timeline is not None:
+        time_base = frame.time_base
+        timeline.add(
+            None if frame.pts is None or time_base is None else frame.pts * Fraction(time_base),
+            Fraction(frame.duration) * Fraction(time_base) if frame.duration and time_base else None,
+        )
+
+
+# ---------------------------------------------------------------------------
+# Segments (sepgan.segments): one segment's part, and the run of them all
+# ---------------------------------------------------------------------------
+
+FOLDER_FPS = 25  # a frame folder has no rate: segment_seconds counts frames at this one
+
+
+@dataclass(frozen=True)
+class SegmentJob:
+    """What any worker needs to make any segment's part of a job (picklable: processes, Ray)."""
+
+    source: Path
+    options: InterpolateOptions
+    ratio: Fraction
+    max_depth: int | None
+    codec: str  # "h264", "ffv1" or "png"
+    work: Path = Path()
+    paths: tuple[Path, ...] = ()  # a frame folder's frames
+    fps_in: Fraction = Fraction(1)
+    variable: bool = False
+    first_time: Fraction | None = None
+    width: int = 0
+    height: int = 0
+    encoding: dict = field(default_factory=dict)
+    passthrough: bool = False  # the input has audio or subtitles (for a PNG part's note)
+
+
+class _Misplaced(Exception):
+    """A segment's decode did not find the frames its index lists: decode from the start instead."""
+
+
+def run_segment(
+    interpolator: Interpolator, task: tuple[SegmentJob, Segment], progress: Callable[[int], None]
+) -> dict:
+    """Make one segment's part in the job's work folder; returns its journal entry.
+
+    The entry: ``file`` (None if the segment has no output frames), ``first`` (its first output
+    frame), ``frames``, ``stats`` (a :class:`RetimeStats` as JSON) and ``notes``.
+    """
+    job, segment = task
+    try:
+        return _segment_part(interpolator, job, segment, progress)
+    except _Misplaced:  # a stream whose seek lands elsewhere: the same frames, decoded from the start
+        return _segment_part(
+            interpolator, job, replace(segment, decode_from=0, seek=None, expected=None), progress
+        )
+
+
+def _segment_frames(job: SegmentJob, segment: Segment, timeline, notes: list[str]) -> Iterator[np.ndarray]:
+    if job.paths:
+        stop = None if segment.last_read is None else segment.last_read + 1
+        yield from (load_image_uint8(path) for path in job.paths[segment.decode_from : stop])
+        return
+    with VideoReader(job.source) as reader:
+        index = 0
+        expected = segment.expected
+        for frame in reader.decoded(start=segment.seek):
+            if expected is not None:  # frame decode_from + index, which must be where the index says
+                if frame.pts is not None and frame.pts < expected[0]:
+                    continue  # from the keyframe before the context
+                if index < len(expected) and frame.pts != expected[index]:
+                    raise _Misplaced
+            _add_time(timeline, frame)
+            yield to_rgb(frame, colour=reader.colour)
+            index += 1
+            if segment.last_read is not None and segment.decode_from + index > segment.last_read:
+                return
+        if expected is not None and index < len(expected):
+            raise _Misplaced  # fewer frames than the index lists
+        if timeline is not None:
+            timeline.finish()
+        notes.extend(reader.notes)
+
+
+def _segment_part(
+    interpolator: Interpolator, job: SegmentJob, segment: Segment, progress: Callable[[int], None]
+) -> dict:
+    stats = RetimeStats()
+    constant = ConstantRateRetiming(job.ratio, job.max_depth)
+    retiming: Retiming = constant
+    timeline = None
+    if job.variable:
+        timeline = retiming = VariableRateRetiming(
+            constant,
+            job.fps_in,
+            first_time=job.first_time,
+            first_index=segment.decode_from,
+            counted=(segment.first, segment.end),
+        )
+    name = f"part-{segment.index:05d}" + ("" if job.codec == "png" else ".nut")
+    part = job.work / name
+    writer: VideoWriter | PngSequenceWriter | None = None
+    notes: list[str] = []
+
+    def write(item: tuple[np.ndarray, np.ndarray]) -> None:
+        nonlocal writer
+        started = time.perf_counter()
+        if writer is None:  # numbered from the segment's first output frame, known once retime made it
+            writer = _part_writer(job, part, stats.first_output or 0)
+        writer.write(item[0])
+        stats.seconds["encode"] += time.perf_counter() - started
+        progress(1)
+
+    try:
+        _run_stages(
+            _segment_frames(job, segment, timeline, notes),
+            write,
+            interpolator,
+            retiming,
+            job.options,
+            stats,
+            hold_tail=not job.paths,
+            source=str(job.source),
+            total=None,
+            window=Window(segment.decode_from, segment.first, segment.end),
+        )
+        if writer is not None:
+            writer.close()
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
+    read = stats.frames_in
+    stats.frames_in = (segment.end if segment.end is not None else segment.decode_from + read) - segment.first
+    return {
+        "file": name if writer is not None else None,
+        "first": stats.first_output,
+        "frames": stats.frames_out,
+        "stats": _stats_json(stats),
+        "timeline": [timeline.gaps, timeline.held, str(timeline.longest)] if timeline is not None else None,
+        "notes": notes + (writer.notes if writer is not None else []),
+    }
+
+
+def _part_writer(job: SegmentJob, part: Path, first: int) -> VideoWriter | PngSequenceWriter:
+    if job.codec == "png":
+        presentation = job.encoding.get("presentation")
+        return PngSequenceWriter(part, presentation=presentation, first_index=first, passthrough=())
+    encoding = dict(job.encoding)
+    fps = encoding.pop("fps")
+    encoding["start_time"] = encoding["start_time"] + Fraction(first) / fps
+    return VideoWriter(part, fps=fps, width=job.width, height=job.height, codec=job.codec, **encoding)
+
+
+def _stats_json(stats: RetimeStats) -> dict:
+    return {
+        "frames_in": stats.frames_in,
+        "frames_out": stats.frames_out,
+        "interpolated": stats.interpolated,
+        "network_midpoints": stats.network_midpoints,
+        "scene_cuts": stats.scene_cuts,
+        "static_pairs": stats.static_pairs,
+        "max_error": str(stats.max_error),
+        "seconds": stats.seconds,
+    }
+
+
+def _sum_stats(entries: list[dict]) -> RetimeStats:
+    total = RetimeStats()
+    for entry in entries:
+        stats = entry["stats"]
+        for name in (
+            "frames_in",
+            "frames_out",
+            "interpolated",
+            "network_midpoints",
+            "scene_cuts",
+            "static_pairs",
+        ):
+            setattr(total, name, getattr(total, name) + stats[name])
+        total.max_error = max(total.max_error, Fraction(stats["max_error"]))
+        for name, seconds in stats["seconds"].items():
+            total.seconds[name] = total.seconds.get(name, 0.0) + seconds
+    return total
+
+
+def _runner(options: InterpolateOptions, interpolator: Interpolator):
+    if options.cluster is not None:
+        return RayRunner(options.model, options.cluster, actors=options.jobs if options.jobs > 1 else None)
+    if options.jobs > 1:
+        return ProcessRunner(options.model, options.jobs)
+    return InlineRunner(lambda: interpolator)
+
+
+def _job_header(job: SegmentJob, segments: list[Segment], options: InterpolateOptions) -> dict:
+    """The journal's description of the job: a resume must match it (:class:`sepgan.segments.Journal`)."""
+    chosen = {
+        "factor": options.factor,
+        "fps": None if options.fps is None else str(options.fps),
+        "slowmo": options.slowmo,
+        "max_depth": options.max_depth,
+        "codec": options.codec,
+        "crf": options.crf,
+        "preset": options.preset,
+        "scene_threshold": options.scene_threshold,
+        "static_tolerance": options.static_tolerance,
+        "segment_seconds": options.segment_seconds,
+        **(options.model.identity() if options.model is not None else {}),
+    }
+    return {
+        "version": JOURNAL_VERSION,
+        "input": input_identity(job.source),
+        "options": chosen,
+        "segments": [[segment.first, segment.end] for segment in segments],
+    }
+
+
+def _run_segmented(
+    job: SegmentJob,
+    segments: list[Segment],
+    interpolator: Interpolator,
+    output: Path,
+    options: InterpolateOptions,
+    total: int | None,
+    reader: VideoReader | None = None,
+) -> tuple[RetimeStats, list[str]]:
+    """Run ``segments`` (those the journal lacks), join their parts into ``output``; stats and notes."""
+    journal, notes = Journal.open(
+        output, _job_header(job, segments, options), resume=options.resume, restart=options.restart
+    )
+    job = replace(job, work=journal.folder)
+    bar = tqdm(
+        total=total,
+        unit="frame",
+        desc="interpolate",
+        disable=None if options.progress else True,
+        dynamic_ncols=True,
+    )
+    done_frames = sum(part["frames"] for part in journal.parts.values())
+    bar.update(done_frames)
+    try:
+        with bar:
+            entries = run_segments(
+                _runner(options, interpolator),
+                run_segment,
+                [(s.index, (job, s)) for s in segments],
+                journal,
+                bar.update,
+            )
+    except KeyboardInterrupt:  # Ctrl-C, SIGTERM: say what is kept and how to go on
+        raise KeyboardInterrupt(
+            f"{len(journal.parts)} of {len(segments)} segments are complete in {journal.folder}; "
+            "the same command with --resume continues the job"
+        ) from None
+    started = time.perf_counter()
+    files = [(journal.folder / entry["file"], entry) for entry in entries if entry["file"]]
+    if job.codec == "png":
+        join_png(output, [path for path, _ in files])
+        if reader is not None and reader.passthrough:
+            notes.append(
+                f"{len(reader.passthrough)} audio/subtitle stream(s) dropped: a PNG sequence has none"
+            )
+    else:
+        assert reader is not None
+        notes += join_video(
+            output,
+            [Part(path, entry["first"], entry["frames"]) for path, entry in files],
+            fps=job.encoding["fps"],
+            width=job.width,
+            height=job.height,
+            codec=job.codec,
+            start_time=job.encoding["start_time"],
+            source=reader,
+            presentation=job.encoding["presentation"],
+            slow_motion=options.slowmo or 1,
+        )
+    journal.remove()
+    stats = _sum_stats(entries)
+    stats.seconds["encode"] += time.perf_counter() - started
+    seen = set()
+    for entry in entries:
+        for note in entry["notes"]:
+            if note not in seen:
+                seen.add(note)
+                notes.append(note)
+    if job.variable or (not job.paths and options.fps is not None):
+        timelines = [entry["timeline"] for entry in entries if entry["timeline"]]
+        gaps = sum(t[0] for t in timelines)
+        held = sum(t[1] for t in timelines)
+        longest = max((Fraction(t[2]) for t in timelines), default=Fraction(1))
+        constant = ConstantRateRetiming(job.ratio, job.max_depth)
+        plan = _VideoPlan(
+            job.fps_in, job.encoding["fps"], constant, job.variable, options.slowmo or 1, job.encoding
+        )
+        # The plan's worst case, as VariableRateRetiming.max_error gives it in one pass.
+        max_error = constant.max_error
+        if job.variable and gaps and job.max_depth is not None:
+            max_error = Fraction(1, 2 ** (job.max_depth + 1))
+        notes += _video_notes(plan, options, max_error, gaps, held, longest)
+    return stats, notes
 
 
 # ---------------------------------------------------------------------------
@@ -475,6 +923,15 @@ def run_interpolate(  # noqa: C901  a linear chain of input checks, each with it
         )
     check_max_depth(options.max_depth)
     check_crf(options.crf)
+    check_jobs(options.jobs)
+    check_segment_seconds(options.segment_seconds)
+    if options.resume and options.restart:
+        raise InterpolationError("{resume} and {restart} exclude each other", parameter=("resume", "restart"))
+    if (options.jobs > 1 or options.cluster is not None) and options.model is None:
+        raise InterpolationError(
+            "{jobs} and {cluster} load the model in each worker: give it as options.model (a ModelSpec)",
+            parameter=("jobs", "cluster"),
+        )
     check_scene_threshold(options.scene_threshold)
     for path in inputs:
         if not path.exists():

@@ -133,6 +133,10 @@ MAX_CRF = 51
 DEFAULT_X264_PRESET = "medium"  # x264's speed against size
 # Scene cuts (sepgan.media.scenes): the rule's absolute level, a mean thumbnail change in grey levels
 # (0-255); a cut must also stand 3x above its neighbours' changes. 255 turns detection off.
+# Long jobs (sepgan.segments): input seconds per segment, the unit of --resume, --jobs and --cluster.
+DEFAULT_SEGMENT_SECONDS = 10.0
+MAX_JOBS = 1024
+
 DEFAULT_SCENE_THRESHOLD = 12.0
 DEFAULT_STATIC_TOLERANCE = 1  # grey levels a pixel may differ by in a static pair
 
@@ -165,6 +169,29 @@ STUDY_SESSIONS_PER_HOUR = 20  # new participants one client address may start pe
 # ---------------------------------------------------------------------------
 # The network call
 # ---------------------------------------------------------------------------
+
+
+def check_jobs(jobs: int) -> int:
+    """``--jobs``: segments run at once, from 1 to :data:`MAX_JOBS`; :class:`OptionError` otherwise."""
+    if not 1 <= jobs <= MAX_JOBS:
+        raise OptionError(
+            "{jobs} must be a whole number from 1 to {maximum}, got {value}",
+            parameter="jobs",
+            maximum=MAX_JOBS,
+            value=jobs,
+        )
+    return jobs
+
+
+def check_segment_seconds(seconds: float) -> float:
+    """``--segment-seconds``: input seconds per segment, a finite number > 0."""
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise OptionError(
+            "{segment_seconds} must be a positive number of seconds, got {value}",
+            parameter="segment_seconds",
+            value=seconds,
+        )
+    return seconds
 
 
 def check_interpolator_options(

@@ -53,7 +53,7 @@ from sepgan.options import DEFAULT_SCENE_THRESHOLD, DEFAULT_STATIC_TOLERANCE
 from sepgan.stages import ReadAhead
 from sepgan.timing import Retiming
 
-__all__ = ["RetimeStats", "retime"]
+__all__ = ["RetimeStats", "Window", "retime"]
 
 
 @dataclass
@@ -74,9 +74,26 @@ class RetimeStats:
     scene_cuts: int = 0
     static_pairs: int = 0
     max_error: Fraction = Fraction(0)  # in input frame intervals
+    first_output: int | None = None  # the index of the first output frame made (a segment's first)
     seconds: dict[str, float] = field(
         default_factory=lambda: {"decode": 0.0, "flow": 0.0, "inference": 0.0, "encode": 0.0}
     )
+
+
+@dataclass(frozen=True)
+class Window:
+    """One segment of a longer run (:mod:`sepgan.segments`), in input frame indices.
+
+    ``frames`` starts at input frame ``first_frame``; the output frames of the intervals
+    ``[first, end)`` are made (``end`` None: to the end, the held tail included). The
+    frames before ``first`` and after ``end`` are context: the scene-cut rule looks
+    :data:`~sepgan.media.scenes.CUT_NEIGHBOURS` pairs to each side, so with that many
+    frames around it a segment's verdicts, and so its frames, are the whole run's.
+    """
+
+    first_frame: int = 0
+    first: int = 0
+    end: int | None = None
 
 
 @dataclass
@@ -155,6 +172,7 @@ def retime(
     stats: RetimeStats | None = None,
     source: str = "input",
     flow_ahead: bool = False,
+    window: Window | None = None,
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yield ``(output frame, original frame shown at that time)`` for every output frame, in order.
 
@@ -162,13 +180,15 @@ def retime(
     output to the end of the last frame's display time (videos); without it the
     output ends on the last input frame (frame folders). ``flow_ahead`` reads the
     frames and computes each batch's flow in a thread, one batch ahead of the
-    network (module docstring). Raises :class:`InterpolationError` for fewer
-    than two frames or a size change.
+    network (module docstring). ``window`` makes one segment of a longer run
+    (:class:`Window`): only its intervals' output frames, the same frames the
+    whole run makes there; ``stats.first_output`` is then the index of its
+    first. Raises :class:`InterpolationError` for fewer than two frames or a size change.
     """
     stats = stats if stats is not None else RetimeStats()
     batches = _batches(
         frames, interpolator, retiming, hold_tail=hold_tail, scene_threshold=scene_threshold,
-        static_tolerance=static_tolerance, stats=stats, source=source,
+        static_tolerance=static_tolerance, stats=stats, source=source, window=window or Window(),
     )  # fmt: skip
     with_flows = (_estimate_flows(batch, interpolator, stats) for batch in batches)
     if not flow_ahead:
@@ -193,21 +213,25 @@ def _batches(
     static_tolerance: int,
     stats: RetimeStats,
     source: str,
+    window: Window,
 ) -> Iterator[_Batch]:
     """The intervals in batches to flush together, the held tail (if any) last."""
     batch = max(1, interpolator.batch_size)
-    next_output = 0
+    next_output: int | None = None
     network_pairs = 0  # pending intervals that need the network
     previous: np.ndarray | None = None  # the second frame of the last judged pair: at the end, the last frame
     pending: list[_Interval] = []
     judged = _judged_pairs(frames, scene_threshold, static_tolerance, stats, source)
-    for index, (frame0, frame1, mode) in enumerate(judged):  # the pair (index, index + 1)
-        times = []
-        while (position := retiming.position(next_output)) < index + 1:
-            interval, t = retiming.snap(position)
-            stats.max_error = max(stats.max_error, retiming.error(position, interval, t))
-            times.append(t)
-            next_output += 1
+    for index, (frame0, frame1, mode) in enumerate(judged, window.first_frame):  # the pair (index, index + 1)
+        if window.end is not None and index >= window.end:
+            break  # the context after the segment has been judged with it
+        if next_output is None:
+            next_output = retiming.first_output(index)
+        times, next_output = _output_times(retiming, next_output, index, stats)
+        if index < window.first:
+            continue  # context before the segment: its output frames are the segment before's
+        if stats.first_output is None:
+            stats.first_output = next_output - len(times)
         stats.scene_cuts += mode == "cut"
         stats.static_pairs += mode == "static"
         interval = _Interval(index, frame0, frame1, times, mode)
@@ -218,12 +242,19 @@ def _batches(
             yield _Batch(pending)
             pending, network_pairs = [], 0
         previous = frame1
+    if window.end is not None:
+        yield _Batch(pending)
+        return
     count = stats.frames_in
-    if count < 2:
+    if count < 2 and not window.first_frame:
         raise InterpolationError(
             f"{source} has {count} frame{'s' if count != 1 else ''}; interpolation needs at least 2"
         )
+    count += window.first_frame  # frames of the whole input
     last = count - 1
+    assert next_output is not None  # two frames or more: one pair at least was judged
+    if stats.first_output is None:
+        stats.first_output = next_output
     held = []  # output times past the last frame: it is repeated
     while True:
         position = retiming.position(next_output)
@@ -234,6 +265,20 @@ def _batches(
     if held:
         pending.append(_Interval(last, previous, previous, held, "hold"))
     yield _Batch(pending)
+
+
+def _output_times(
+    retiming: Retiming, next_output: int, index: int, stats: RetimeStats
+) -> tuple[list[Fraction], int]:
+    """The times in interval ``index`` of the output frames from ``next_output`` on, and the next
+    output frame after them; the worst timing error goes to ``stats``."""
+    times = []
+    while (position := retiming.position(next_output)) < index + 1:
+        interval, t = retiming.snap(position)
+        stats.max_error = max(stats.max_error, retiming.error(position, interval, t))
+        times.append(t)
+        next_output += 1
+    return times, next_output
 
 
 def _needs_network(interval: _Interval) -> bool:

@@ -64,6 +64,11 @@ class Retiming(Protocol):
         """Timing error of showing ``(interval, t)`` for ``position``."""
         ...
 
+    def first_output(self, index: int) -> int:
+        """The first output frame at or after input frame ``index`` (whose time is known): the
+        number of output frames before it. A segment that starts there numbers its frames from it."""
+        ...
+
     @property
     def max_error(self) -> Fraction:
         """Worst-case timing error."""
@@ -128,6 +133,9 @@ class ConstantRateRetiming:
         """Timing error of showing ``(interval, t)`` for ``position``, in input frame intervals."""
         return abs(position - interval - t)
 
+    def first_output(self, index: int) -> int:
+        return math.ceil(index * self.ratio)
+
     @property
     def max_error(self) -> Fraction:
         """Worst-case timing error in input frame intervals (0 for exact times, or when the ratio is
@@ -170,16 +178,32 @@ class VariableRateRetiming:
 
     :meth:`add` records each input frame's timestamp as it is decoded (before
     :func:`retime` sees the frame); :meth:`finish` the end of the last one.
-    Only the timestamps from the current interval on are kept.
+    Only the timestamps from the current interval on are kept. A segment of a
+    longer video (:mod:`sepgan.segments`) starts at frame ``first_index`` and
+    gives ``first_time``, the video's first frame's time, so that its slots are
+    the whole video's; ``counted`` limits ``gaps``/``held``/``longest`` to its own intervals.
     """
 
-    def __init__(self, retiming: ConstantRateRetiming, fps: Fraction) -> None:
+    def __init__(
+        self,
+        retiming: ConstantRateRetiming,
+        fps: Fraction,
+        *,
+        first_time: Fraction | None = None,
+        first_index: int = 0,
+        counted: tuple[int, int | None] = (0, None),
+    ) -> None:
         self.ratio, self.max_depth = retiming.ratio, retiming.max_depth
         self.fps = Fraction(fps)
         self._base_max_error = retiming.max_error
-        self._first: Fraction | None = None  # the first frame's time, seconds
+        # A segment of a longer video starts at input frame first_index; its slots still count from
+        # the video's first frame, whose time (seconds) is first_time.
+        self._first: Fraction | None = first_time  # the first frame's time, seconds
         self._slots: list[Fraction] = []  # slots of frames _offset, _offset + 1, ...
-        self._offset = 0
+        self._offset = first_index
+        self._added = 0  # frames added so far
+        self._first_index = first_index
+        self._counted = counted  # the intervals [first, end) whose gaps count (a segment's own)
         self._last = Fraction(-1)
         self._end: Fraction | None = None  # where the last frame's display ends, once known
         self._duration: Fraction | None = None  # the last frame's display duration, seconds
@@ -199,11 +223,14 @@ class VariableRateRetiming:
         slot = self._last + 1 if seconds is None or self._first is None else self._slot(seconds)
         if slot <= self._last:  # out of order or repeated: one slot on, as a constant rate would have it
             slot = self._last + 1
-        if self._slots or self._offset:
+        interval = self._first_index + self._added - 1  # the interval this frame ends
+        first, end = self._counted
+        if self._added and interval >= first and (end is None or interval < end):
             step = slot - self._last
             self.gaps += step > Fraction(3, 2)
             self.held += self._held(step)
             self.longest = max(self.longest, step)
+        self._added += 1
         self._slots.append(slot)
         self._last = slot
         self._duration = duration
@@ -243,6 +270,9 @@ class VariableRateRetiming:
             start, length = self._interval(self._offset)
             return self._offset + (slot - start) / length
         return Fraction(self._offset + len(slots))
+
+    def first_output(self, index: int) -> int:
+        return math.ceil(self._slots[index - self._offset] * self.ratio)
 
     def _held(self, length: Fraction) -> bool:
         return length * self.ratio > MAX_FILLED_OUTPUTS

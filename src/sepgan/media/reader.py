@@ -38,6 +38,7 @@ from sepgan.media.fps import nominal_fps, stream_fps
 from sepgan.media.presentation import Presentation, frame_display_matrix, stream_tags
 
 __all__ = [
+    "FrameIndex",
     "VideoInfo",
     "VideoReader",
     "fit_within",
@@ -67,6 +68,36 @@ class VideoInfo:
     @property
     def duration(self) -> float | None:
         return None if self.frame_count is None else float(self.frame_count / self.fps)
+
+
+@dataclass(frozen=True)
+class FrameIndex:
+    """Where each video frame is, from the packets alone (no decoding): what a segment seeks by.
+
+    ``pts``: every frame's presentation timestamp in display order, in ``time_base``
+    units (seconds = pts × time_base), strictly increasing; ``keyframes``: the
+    indices into ``pts`` of the frames a decoder can start from. Frame ``i`` of
+    :meth:`VideoReader.decoded` is the frame at ``pts[i]``; a decode that starts at a
+    keyframe checks that it is (:meth:`VideoReader.decoded` with ``start``).
+    """
+
+    pts: tuple[int, ...]
+    keyframes: tuple[int, ...]
+    time_base: Fraction
+    durations_known: bool = True
+
+    def __len__(self) -> int:
+        return len(self.pts)
+
+    def keyframe_before(self, index: int) -> int:
+        """The last keyframe at or before frame ``index`` (0 if none is)."""
+        import bisect
+
+        position = bisect.bisect_right(self.keyframes, index)
+        return self.keyframes[position - 1] if position else 0
+
+    def seconds(self, index: int) -> Fraction:
+        return self.pts[index] * self.time_base
 
 
 def _open_input(path: Path) -> av.container.InputContainer:
@@ -190,15 +221,24 @@ class VideoReader:
             tags=tuple(stream_tags(self.stream).items()),
         )
 
-    def decoded(self, on_packet: Callable[[av.Packet], None] | None = None) -> Iterator[av.VideoFrame]:
+    def decoded(
+        self, on_packet: Callable[[av.Packet], None] | None = None, start: int | None = None
+    ) -> Iterator[av.VideoFrame]:
         """The decoded video frames (PyAV frames, with their timestamps), in display order.
 
         A file that ends early (fewer frames than its container lists, frames
         ending well before its duration, or a last packet cut short) gives the
         frames up to there and a note in ``notes``; a packet that cannot be
         decoded elsewhere raises :class:`VideoError`.
+
+        ``start`` (a keyframe's pts, :class:`FrameIndex`) seeks there first: decoding
+        starts at that keyframe, and frames before it (an open GOP's leading
+        frames) are dropped. The caller skips what it does not need and checks the
+        timestamps; the early-end note is then not made.
         """
         streams = [self.stream, *self.passthrough] if on_packet else [self.stream]
+        if start is not None:
+            self._seek(start)
         count, packets, cut_short, last_time = 0, 0, None, None
         deinterlacer: Deinterlacer | None = None
         interlacing_seen = False
@@ -214,6 +254,8 @@ class VideoReader:
                         cut_short = ffmpeg_reason(error)
                         frames = self.stream.codec_context.decode(None)  # the frames still in the decoder
                     for frame in frames:
+                        if start is not None and (frame.pts is None or frame.pts < start):
+                            continue
                         count += 1
                         last_time = frame.time if frame.time is not None else last_time
                         if not interlacing_seen and (frame.interlaced_frame or self.field_order):
@@ -225,21 +267,76 @@ class VideoReader:
                     if cut_short is not None:
                         break
                 elif packet.dts is not None and on_packet is not None:
-                    if self.origin:
-                        shift = round(self.origin / packet.time_base)
-                        packet.dts -= shift
-                        if packet.pts is not None:
-                            packet.pts -= shift
-                    on_packet(packet)
+                    on_packet(self._from_origin(packet))
             if deinterlacer is not None:
                 yield from deinterlacer.flush()
         except av.FFmpegError as error:
             raise VideoError(
                 f"{self.path}: corrupt or truncated video at frame {count} ({ffmpeg_reason(error)})"
             ) from error
-        note = self._early_end(count, packets, last_time, cut_short)
+        note = None if start is not None else self._early_end(count, packets, last_time, cut_short)
         if note is not None:
             self.notes.append(note)
+
+    def _seek(self, pts: int) -> None:
+        """Move the demuxer to the keyframe at or before ``pts`` (the video stream's time base)."""
+        try:
+            self.container.seek(pts, stream=self.stream, backward=True, any_frame=False)
+        except av.FFmpegError as error:
+            raise VideoError(f"{self.path}: cannot seek ({ffmpeg_reason(error)})") from error
+
+    def _from_origin(self, packet: av.Packet) -> av.Packet:
+        """``packet`` with its timestamps counted from :attr:`origin` (as a stream copy counts them)."""
+        if self.origin:
+            shift = round(self.origin / packet.time_base)
+            packet.dts -= shift
+            if packet.pts is not None:
+                packet.pts -= shift
+        return packet
+
+    def other_packets(self) -> Iterator[av.Packet]:
+        """The packets of the audio and subtitle streams (``passthrough``), in file order, counted from
+        :attr:`origin`, without decoding any video: what a join of video parts muxes beside them."""
+        if not self.passthrough:
+            return
+        try:
+            for packet in self.container.demux(self.passthrough):
+                if packet.dts is not None:
+                    yield self._from_origin(packet)
+        except av.FFmpegError as error:
+            raise VideoError(f"{self.path}: corrupt or truncated ({ffmpeg_reason(error)})") from error
+
+    def frame_index(self) -> FrameIndex | None:
+        """Every frame's timestamp and the keyframes, from a demux of the video stream (no decoding);
+        None when frames cannot be found by timestamp: a packet without one, or two at one time.
+
+        Reads a second opening of the file, so the main decode loop is not disturbed.
+        """
+        pts: list[int] = []
+        keys: set[int] = set()
+        try:
+            with av.open(str(self.path), "r") as container:
+                stream = container.streams.video[0]
+                for packet in container.demux(stream):
+                    if packet.pts is None and packet.size == 0:
+                        continue  # the demuxer's final flush packet
+                    if packet.pts is None:
+                        return None
+                    if packet.is_discard:  # outside an edit list: the decoder drops it
+                        continue
+                    pts.append(packet.pts)
+                    if packet.is_keyframe:
+                        keys.add(packet.pts)
+                time_base = Fraction(stream.time_base)
+        except (av.FFmpegError, OSError):
+            return None
+        ordered = sorted(pts)
+        if not ordered or any(a == b for a, b in zip(ordered, ordered[1:], strict=False)):
+            return None
+        keyframes = tuple(i for i, value in enumerate(ordered) if value in keys)
+        if not keyframes or keyframes[0] != 0:
+            return None  # a stream that does not start on a keyframe
+        return FrameIndex(tuple(ordered), keyframes, time_base)
 
     def _deinterlacer(self, frame: av.VideoFrame) -> Deinterlacer | None:
         """The deinterlacer for interlaced video, first seen at ``frame``, with its note; None if too small.

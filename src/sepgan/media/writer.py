@@ -74,6 +74,10 @@ class VideoWriter:
     in. ``faststart``: MP4/MOV with the index first (``movflags=+faststart``),
     so that a browser starts playing before the whole file has arrived.
 
+    ``template`` (a stream of a file this class wrote, e.g. a segment's part): the video is
+    not encoded but copied, packet by packet (:meth:`copy_video_packet`), with that
+    stream's codec parameters; colour tags and pixel aspect come with them.
+
     ``slow_motion`` (an integer N ≥ 1): the copied streams are slowed down N×
     to stay in step with a video of N× the frames at the input's rate: audio
     time-stretched (:class:`~sepgan.media.stretch.AudioStretcher`), subtitle
@@ -98,6 +102,7 @@ class VideoWriter:
         keyframe_interval: int | None = None,
         faststart: bool = False,
         slow_motion: int = 1,
+        template: av.stream.Stream | None = None,
     ) -> None:
         self.path = Path(path)
         self.fps = Fraction(fps)
@@ -114,7 +119,12 @@ class VideoWriter:
                 f"{self.path}: cannot write to folder {self.path.parent} ({ffmpeg_reason(error)})"
             ) from error
         try:
-            self._add_video_stream(codec, width, height, crf, preset, keyframe_interval)
+            if template is None:
+                self._add_video_stream(codec, width, height, crf, preset, keyframe_interval)
+            else:  # encoded already: packets come through copy_video_packet
+                self.video = self.container.add_stream_from_template(template)
+                self.video.time_base = Fraction(self.fps.denominator, self.fps.numerator)
+            self._encoding = template is None
             self._present(presentation or Presentation())
             # First output pts: the input's first timestamp, in output frames.
             self._first_pts = round(start_time * self.fps)
@@ -216,6 +226,15 @@ class VideoWriter:
         self._mux(self.video.encode(video_frame))
         self.frames_written += 1
 
+    def copy_video_packet(self, packet: av.Packet, pts: int, dts: int) -> None:
+        """Mux an encoded video packet (``template`` mode) at ``pts``/``dts`` in output frames from the
+        writer's start (its ``start_time``)."""
+        packet.pts, packet.dts = self._first_pts + pts, self._first_pts + dts
+        packet.time_base = Fraction(self.fps.denominator, self.fps.numerator)
+        packet.stream = self.video
+        self._mux([packet])
+        self.frames_written += 1
+
     def copy_packet(self, packet: av.Packet) -> None:
         """Copy (or re-encode) a packet of an input audio/subtitle stream given as ``passthrough``."""
         index = packet.stream.index
@@ -240,7 +259,8 @@ class VideoWriter:
     def close(self) -> None:
         """Flush the encoders, finish the file and rename it onto ``path``."""
         try:
-            self._mux(self.video.encode(None))
+            if self._encoding:
+                self._mux(self.video.encode(None))
             for source, encoder in self._transcodes.values():
                 for frame in source.decode(None):
                     self._mux(encoder.encode(frame))
@@ -277,6 +297,7 @@ class PngSequenceWriter:
 
     The frames go into a hidden temporary folder beside ``path``, which is
     renamed onto ``path`` by :meth:`close` (``path`` must not exist or be empty).
+    ``first_index`` numbers the files from there (a segment's part).
     Audio, subtitles and pixel aspect cannot be kept, nor rotations other than
     by multiples of 90°, which are applied to the pixels; ``notes`` says so.
     """
@@ -286,9 +307,11 @@ class PngSequenceWriter:
         path: str | os.PathLike[str],
         passthrough: Sequence[av.stream.Stream] = (),
         presentation: Presentation | None = None,
+        first_index: int = 0,
     ) -> None:
         self.path = Path(path)
         self.frames_written = 0
+        self.first_index = first_index  # the first file's number (a segment's part starts there)
         self.notes = (
             [f"{len(passthrough)} audio/subtitle stream(s) dropped: a PNG sequence has none"]
             if passthrough
@@ -322,7 +345,7 @@ class PngSequenceWriter:
     def write(self, frame: np.ndarray) -> None:
         if self._oriented:
             frame = self.presentation.orient(frame)
-        target = self._output.temporary / f"{self.frames_written:06d}.png"
+        target = self._output.temporary / f"{self.first_index + self.frames_written:06d}.png"
         try:
             Image.fromarray(frame).save(target, format="PNG", compress_level=1)
         except OSError as error:

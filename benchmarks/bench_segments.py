@@ -1,0 +1,197 @@
+"""Long jobs (issue 26): worker processes against threads, work redone after a SIGKILL, and a projection.
+
+Three measurements, each of ``sepgan interpolate`` run as a child process
+(``python -m sepgan``, the default model, H.264 out), wall-clock seconds:
+
+1. **Throughput** on a 720p clip (``--frames`` at 24 fps, ×2): one worker
+   pinned to one core (``taskset -c 0``, one thread); one job on every core
+   (today's default, threads); ``--jobs 2`` (two worker processes, one thread
+   each, the clip in segments of ``--segment-seconds``). Output frames per
+   second, and the ratio to the one-core run.
+2. **Work redone after a SIGKILL at 50%**: the job is run once whole (``T``),
+   then again and killed with SIGKILL at ``T/2``, then resumed (``--resume``,
+   ``T_r``). Work redone is ``(T/2 + T_r − T) / T``: what the kill threw away,
+   plus the resumed process's start.
+3. **Projection** for a 2-hour 1080p film at 24 fps, ×2, on 2 to 256 cores,
+   from figures measured here on one core (``taskset -c 0``): the cost of a
+   1080p pair, the cost each extra segment adds (the same frames in one and in
+   ``--projection-segments`` segments), and the join's speed (the join of that
+   run's parts, timed by the job itself). One worker per core, segments of the
+   default 10 s (240 input frames) handed out as workers free up; the join runs
+   once, at the end, on one node.
+
+Example::
+
+    python -m benchmarks.bench_segments                          # all three
+    python -m benchmarks.bench_segments --only throughput --frames 48
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import platform
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.common import child_environment, make_clip
+from sepgan.options import DEFAULT_SEGMENT_SECONDS
+from sepgan.segments import work_folder
+from sepgan.tables import Column, MarkdownTable
+
+
+def _command(clip: Path, output: Path, *flags: str, core: int | None = None) -> list[str]:
+    command = [sys.executable, "-m", "sepgan", "interpolate", str(clip), "-o", str(output), "--quiet", *flags]
+    return (["taskset", "-c", str(core)] if core is not None else []) + command
+
+
+def _run(command: list[str]) -> tuple[float, str]:
+    started = time.perf_counter()
+    completed = subprocess.run(command, capture_output=True, text=True, env=child_environment(), check=False)
+    seconds = time.perf_counter() - started
+    if completed.returncode:
+        raise RuntimeError(f"{' '.join(command)}: {completed.stderr.strip()[-400:]}")
+    return seconds, completed.stdout + completed.stderr
+
+
+def throughput(folder: Path, frames: int, segment_seconds: float) -> None:
+    clip, shows = make_clip(folder / "720p.mp4", 720, 1280, frames, fps=24)
+    output = folder / "out.mp4"
+    runs = [
+        ("1 worker on 1 core (taskset -c 0)", _command(clip, output, "--workers", "1", core=0)),
+        ("1 job on 2 cores (threads; today's default)", _command(clip, output)),
+        (
+            "2 workers on 2 cores (--jobs 2)",
+            _command(clip, output, "--jobs", "2", "--segment-seconds", str(segment_seconds)),
+        ),
+    ]
+    rows, base = [], None
+    for name, command in runs:
+        seconds, _ = _run(command)
+        rate = 2 * frames / seconds
+        base = base or rate
+        rows.append([name, seconds, rate, rate / base])
+    print(f"\n## Throughput: 720p ×2, {frames} frames at 24 fps ({shows}), segments of {segment_seconds} s\n")
+    columns = [
+        Column("run"), Column("wall s", "{:.1f}", "right"), Column("frames out / s", "{:.3f}", "right"),
+        Column("× 1 worker on 1 core", "{:.2f}", "right"),
+    ]  # fmt: skip
+    print(MarkdownTable(columns).render(rows))
+
+
+def redone(folder: Path, frames: int, segment_seconds: float) -> None:
+    clip, shows = make_clip(folder / "480p.mp4", 480, 854, frames, fps=24)
+    output = folder / "resumed.mp4"
+    flags = ("--segment-seconds", str(segment_seconds))
+    whole, _ = _run(_command(clip, folder / "whole.mp4", *flags))
+    process = subprocess.Popen(
+        _command(clip, output, *flags),
+        env=child_environment(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    time.sleep(whole / 2)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    journal = (work_folder(output) / "journal.json").read_text()
+    resumed, text = _run(_command(clip, output, *flags, "--resume"))
+    done = re.search(r"--resume: (\d+) of (\d+) segments", text)
+    lost = (whole / 2 + resumed - whole) / whole
+    print(f"\n## Work redone after a SIGKILL at 50%: 480p ×2, {frames} frames at 24 fps ({shows})\n")
+    columns = [
+        Column("segments"), Column("complete at the kill", align="right"), Column("T s", "{:.1f}", "right"),
+        Column("T_r s", "{:.1f}", "right"), Column("work redone", "{:.1%}", "right"),
+    ]  # fmt: skip
+    row = [done.group(2) if done else "?", done.group(1) if done else "?", whole, resumed, lost]
+    print(MarkdownTable(columns).render([row]))
+    assert journal  # the kill left a journal behind
+
+
+def projection(folder: Path, frames: int, segments: int) -> None:
+    clip, shows = make_clip(folder / "1080p.mp4", 1080, 1920, frames, fps=24)
+    seconds = (frames - 1) / 24 / segments + 1e-3
+    one, _ = _run(_command(clip, folder / "one.mp4", "--workers", "1", core=0))
+    many, text = _run(
+        _command(clip, folder / "many.mp4", "--workers", "1", "--segment-seconds", f"{seconds:.4f}", core=0)
+    )
+    pair = one / (frames - 1)  # includes the start of the process, which a long job pays once
+    per_segment = max(0.0, (many - one) / (segments - 1))
+    join_rate = _join_rate(folder, clip, segments)
+    film_frames = 2 * 3600 * 24
+    length = round(DEFAULT_SEGMENT_SECONDS * 24)
+    count = math.ceil((film_frames - 1) / length)
+    segment_seconds = length * pair + per_segment
+    join_seconds = 2 * film_frames / join_rate
+    print(
+        f"\n## Projection: a 2-hour 1080p film at 24 fps ×2 ({film_frames} frames in, {count} segments of "
+        f"{DEFAULT_SEGMENT_SECONDS:g} s)\n\nMeasured on 1 core ({shows}, {frames} frames): "
+        f"{pair:.2f} s per pair, {per_segment:.2f} s per extra segment, join {join_rate:.0f} output "
+        f"frames/s.\n"
+    )
+    rows = []
+    for cores in (2, 16, 64, 256):
+        rounds = math.ceil(count / cores)
+        total = rounds * segment_seconds + join_seconds
+        rows.append([cores, rounds, rounds * segment_seconds / 3600, join_seconds / 60, total / 3600])
+    columns = [
+        Column("cores (1 worker each)", align="right"), Column("segments per worker", align="right"),
+        Column("segments, h", "{:.2f}", "right"), Column("join, min", "{:.1f}", "right"),
+        Column("total, h", "{:.2f}", "right"),
+    ]  # fmt: skip
+    print(MarkdownTable(columns).render(rows))
+    assert text is not None
+
+
+def _join_rate(folder: Path, clip: Path, segments: int) -> float:
+    """Output frames per second of :func:`sepgan.media.join.join_video` on this run's parts (timed in a
+    child: the parts of a stopped job, joined by its resume with nothing left to compute)."""
+    output = folder / "joined.mp4"
+    seconds = f"{(_frames(clip) - 1) / 24 / segments + 1e-3:.4f}"
+    process = subprocess.Popen(
+        _command(clip, output, "--segment-seconds", seconds), env=child_environment(), stderr=subprocess.PIPE
+    )
+    journal = work_folder(output) / "journal.json"
+    while process.poll() is None:  # stop it once every part is in: just before its join
+        if journal.exists() and journal.read_text().count('"file"') == segments:
+            os.kill(process.pid, signal.SIGKILL)
+            break
+        time.sleep(0.01)
+    process.wait()
+    resumed, _ = _run(_command(clip, output, "--segment-seconds", seconds, "--resume"))
+    return 2 * _frames(clip) / resumed  # an upper bound on the join's time: the whole resumed process
+
+
+def _frames(clip: Path) -> int:
+    import av
+
+    with av.open(str(clip)) as container:
+        return sum(1 for _ in container.decode(video=0))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=("throughput", "redone", "projection"))
+    parser.add_argument("--frames", type=int, default=72, help="720p frames for the throughput runs")
+    parser.add_argument("--segment-seconds", type=float, default=0.5)
+    parser.add_argument("--redone-frames", type=int, default=120)
+    parser.add_argument("--projection-frames", type=int, default=13)
+    parser.add_argument("--projection-segments", type=int, default=3)
+    args = parser.parse_args()
+    print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs")
+    with tempfile.TemporaryDirectory() as folder:
+        if args.only in (None, "throughput"):
+            throughput(Path(folder), args.frames, args.segment_seconds)
+        if args.only in (None, "redone"):
+            redone(Path(folder), args.redone_frames, args.segment_seconds)
+        if args.only in (None, "projection"):
+            projection(Path(folder), args.projection_frames, args.projection_segments)
+
+
+if __name__ == "__main__":
+    main()
