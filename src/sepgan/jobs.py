@@ -41,6 +41,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from tqdm import tqdm
@@ -72,6 +73,9 @@ from sepgan.options import (
 from sepgan.retime import RetimeStats, retime
 from sepgan.stages import overlapped
 from sepgan.timing import ConstantRateRetiming, Retiming, VariableRateRetiming
+
+if TYPE_CHECKING:
+    from sepgan.batch import BatchOutcome, BatchResult
 
 __all__ = [
     "InterpolateOptions",
@@ -114,6 +118,10 @@ class InterpolateOptions:
     montage: Path | None = None
     progress: bool = True
     overlap: bool = True  # decode, flow, inference and encode in four threads (see the module docstring)
+    # Called with the count of output frames just made, in place of this job's own progress bar:
+    # a batch's one bar spans its inputs (sepgan.batch). Not a property of the output, so it is left
+    # out of comparisons; a callable, so keep it out of what is saved or sent to other processes.
+    advance_progress: Callable[[int], object] | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -161,16 +169,26 @@ def _timed(frames: Iterable[np.ndarray], stats: RetimeStats) -> Iterator[np.ndar
         yield frame
 
 
-def _progress(outputs: Iterable, total: int | None, enabled: bool, description: str) -> Iterable:
+def _progress(
+    outputs: Iterable, total: int | None, options: InterpolateOptions, description: str
+) -> Iterable:
+    if options.advance_progress is not None:  # a shared bar (a batch's) counts these frames
+        return _counted(outputs, options.advance_progress)
     # disable=None: tqdm hides itself when stderr is not a terminal (pipes, CI, tests).
     return tqdm(
         outputs,
         total=total,
         unit="frame",
         desc=description,
-        disable=None if enabled else True,
+        disable=None if options.progress else True,
         dynamic_ncols=True,
     )
+
+
+def _counted(outputs: Iterable, advance: Callable[[int], object]) -> Iterator:
+    for item in outputs:
+        yield item
+        advance(1)
 
 
 def _retiming(options: InterpolateOptions, interpolator: Interpolator) -> ConstantRateRetiming:
@@ -280,7 +298,7 @@ def _run_stages(
         )
         # closing: on an error here (the writer's), retime's flow thread stops before the decode thread does.
         with contextlib.closing(outputs):
-            for item in _progress(outputs, total, options.progress, "interpolate"):
+            for item in _progress(outputs, total, options, "interpolate"):
                 put(item)
         finish()
 
@@ -449,14 +467,23 @@ def _animated_frames(path: Path) -> tuple[str, int]:
 
 def run_interpolate(  # noqa: C901  a linear chain of input checks, each with its own error message
     inputs: list[Path],
-    output: Path,
+    output: Path | None,
     options: InterpolateOptions,
     make_interpolator: Callable[[], Interpolator],
-) -> JobResult:
+    *,
+    report: Callable[[BatchOutcome], object] | None = None,
+) -> JobResult | BatchResult:
     """Decide what ``inputs`` are (a pair, a folder, a video), check everything, then load the model
-    and run."""
+    and run.
+
+    Several videos and frame folders, a folder of videos, or no ``output`` (an auto-named one) make
+    a batch: :func:`sepgan.batch.run_batch` runs each input through this function, with one model,
+    calls ``report`` as each input ends and returns a :class:`~sepgan.batch.BatchResult`.
+    """
+    from sepgan.batch import is_batch, run_batch  # sepgan.batch imports this module
+
     inputs = [Path(path) for path in inputs]
-    output = Path(output)
+    output = None if output is None else Path(output)
     check_factor_or_fps(options.factor, options.fps)
     if options.slowmo is not None:
         check_slowmo(options.slowmo, factor=options.factor, fps=options.fps)
@@ -476,6 +503,8 @@ def run_interpolate(  # noqa: C901  a linear chain of input checks, each with it
     check_max_depth(options.max_depth)
     check_crf(options.crf)
     check_scene_threshold(options.scene_threshold)
+    if output is None or is_batch(inputs):
+        return run_batch(inputs, output, options, make_interpolator, report=report)
     for path in inputs:
         if not path.exists():
             raise InterpolationError(f"{path}: no such file or folder")
