@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sepgan.errors import InterpolationError, UserError, reports_user_errors
+from sepgan.errors import InterpolationError, UserError, command_flags, reports_user_errors, user_message
 from sepgan.loading import ModelSpec, load_interpolator  # noqa: F401  load_interpolator: re-exported
 from sepgan.options import (
     DEFAULT_ADAPT_SECONDS,
@@ -125,7 +125,9 @@ def train(
         "sepgan interpolate frames/ -o out/ --factor 4 | "
         "sepgan interpolate film.mp4 -o film60.mp4 --fps 60 | "
         "sepgan interpolate in.mp4 -o out.mp4 --factor 3 | "
-        "sepgan interpolate in.mp4 -o slow.mp4 --slowmo 4"
+        "sepgan interpolate in.mp4 -o slow.mp4 --slowmo 4 | "
+        "sepgan interpolate a.mp4 b.mov clips/ -o out/ --fps 60 | "
+        "sepgan interpolate in.mp4 (writes in_2x.mp4)"
     ),
 )
 @reports_user_errors
@@ -133,18 +135,22 @@ def interpolate(
     inputs: Annotated[
         list[Path],
         typer.Argument(
-            help="Two images (frame0 frame1), a folder of frames, or a video.", show_default=False
-        ),
-    ],
-    output: Annotated[
-        Path,
-        typer.Option(
-            "--output",
-            "-o",
-            help="Image for a pair; folder for frames; video (.mp4/.mkv/.mov) or folder (PNG).",
+            help="Two images (frame0 frame1), a folder of frames, or a video; or several videos and "
+            "frame folders, or a folder of videos: a batch, one output each.",
             show_default=False,
         ),
     ],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Image for a pair; folder for frames; video (.mp4/.mkv/.mov) or folder (PNG); a folder "
+            "for a batch. Without it (not for a pair) each output is named beside its input, e.g. "
+            "clip_2x.mp4, and one that exists is skipped.",
+            show_default=False,
+        ),
+    ] = None,
     factor: Annotated[
         int | None,
         typer.Option(
@@ -345,8 +351,9 @@ def interpolate(
     ] = DEFAULT_SEGMENT_SECONDS,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
-    """Interpolate frames: the middle of two images, ×N a frame folder, or retime a video."""
-    from sepgan.jobs import InterpolateOptions, run_interpolate
+    """Interpolate frames: the middle of two images, ×N a frame folder, or retime a video (or many)."""
+    from sepgan.batch import is_batch
+    from sepgan.jobs import InterpolateOptions, JobResult, run_interpolate
     from sepgan.media.fps import parse_fps
     from sepgan.options import check_interpolator_options, parse_tile
 
@@ -393,6 +400,10 @@ def interpolate(
     if adapt:
         from sepgan.adapt import AdaptOptions
 
+        if is_batch(inputs):
+            raise InterpolationError(
+                "--adapt learns from one video or frame folder; give the inputs of a batch one at a time"
+            )
         if len(inputs) != 1:
             raise InterpolationError(
                 "--adapt learns from a video or a frame folder; an image pair has no triplets"
@@ -418,10 +429,26 @@ def interpolate(
             return interpolator
         return _adapted(interpolator, inputs[0], adapt_options, adapt_save, progress=not quiet)
 
-    result = run_interpolate(inputs, output, options, make_interpolator)
-    for note in result.notes:
-        typer.echo(f"note: {note}", err=True)
-    typer.echo(result.summary())
+    flags = command_flags(interpolate)
+
+    def report(outcome) -> None:
+        """One input of a batch has ended: its lines, as a single run would print them."""
+        if outcome.error is not None:
+            typer.echo(f"error: {user_message(outcome.error, flags)}", err=True)
+            return
+        for note in outcome.result.notes if outcome.result is not None else ():
+            typer.echo(f"note: {note}", err=True)
+        typer.echo(outcome.summary())
+
+    result = run_interpolate(inputs, output, options, make_interpolator, report=report)
+    if isinstance(result, JobResult):
+        for note in result.notes:
+            typer.echo(f"note: {note}", err=True)
+        typer.echo(result.summary())
+        return
+    if len(result.outcomes) > 1:  # a batch's inputs were reported as they ended
+        typer.echo(result.summary())
+    result.raise_for_failures()
 
 
 def _adapted(interpolator, source: Path, options, save: Path | None, progress: bool):

@@ -30,9 +30,11 @@ from typing import Any, TypeVar
 
 __all__ = [
     "INTERRUPTED_EXIT",
+    "REPORTED_ERRORS",
     "USER_ERROR_EXIT",
     "InterpolationError",
     "UserError",
+    "command_flags",
     "reports_user_errors",
     "user_message",
 ]
@@ -88,6 +90,10 @@ class UserError(Exception):
         return self.template.format_map({**self.values, **shown})
 
 
+# What the handler reports as the user's to fix (the module docstring); a batch reports these per input.
+REPORTED_ERRORS: tuple[type[BaseException], ...] = (UserError, OSError, ModuleNotFoundError)
+
+
 class InterpolationError(UserError, ValueError):
     """The interpolate job cannot run as asked: bad paths, mismatched sizes, too few frames.
 
@@ -108,7 +114,7 @@ def user_message(error: BaseException, flags: Mapping[str, str] | None = None) -
     return text.splitlines()[0] if text else type(error).__name__
 
 
-def _command_flags(command: Callable[..., Any]) -> dict[str, str]:
+def command_flags(command: Callable[..., Any]) -> dict[str, str]:
     """Parameter name → long flag of a Typer command: its declared ``--name`` or the default one."""
     import typer
     from typer.utils import get_params_from_function  # how Typer itself reads a command's options
@@ -136,8 +142,8 @@ def reports_user_errors(command: Command) -> Command:
         except KeyboardInterrupt as interruption:  # it may say what was kept (a long job's segments)
             typer.echo(f"interrupted: {interruption}" if str(interruption) else "interrupted", err=True)
             raise typer.Exit(INTERRUPTED_EXIT) from None
-        except (UserError, OSError, ModuleNotFoundError) as error:
-            typer.echo(f"error: {user_message(error, _command_flags(command))}", err=True)
+        except REPORTED_ERRORS as error:
+            typer.echo(f"error: {user_message(error, command_flags(command))}", err=True)
             raise typer.Exit(USER_ERROR_EXIT) from None
 
     return wrapper  # type: ignore[return-value]

@@ -41,6 +41,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from tqdm import tqdm
@@ -89,6 +90,9 @@ from sepgan.segments import (
 from sepgan.stages import overlapped
 from sepgan.timing import ConstantRateRetiming, Retiming, VariableRateRetiming
 
+if TYPE_CHECKING:
+    from sepgan.batch import BatchOutcome, BatchResult
+
 __all__ = [
     "InterpolateOptions",
     "InterpolationError",
@@ -136,9 +140,12 @@ class InterpolateOptions:
     cluster: str | None = None  # a Ray address: segments as tasks of Ray actors
     resume: bool = False  # continue a stopped job from its work folder
     restart: bool = False  # remove a stopped job's work folder and start over
-    model: ModelSpec | None = (
-        None  # the model as data: worker processes and actors load it; resume compares it
-    )
+    # The model as data: worker processes and actors load it; a resume compares it.
+    model: ModelSpec | None = None
+    # Called with the count of output frames just made, in place of this job's own progress bar:
+    # a batch's one bar spans its inputs (sepgan.batch). Not a property of the output, so it is left
+    # out of comparisons; a callable, so keep it out of what is saved or sent to other processes.
+    advance_progress: Callable[[int], object] | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -186,16 +193,26 @@ def _timed(frames: Iterable[np.ndarray], stats: RetimeStats) -> Iterator[np.ndar
         yield frame
 
 
-def _progress(outputs: Iterable, total: int | None, enabled: bool, description: str) -> Iterable:
+def _progress(
+    outputs: Iterable, total: int | None, options: InterpolateOptions, description: str
+) -> Iterable:
+    if options.advance_progress is not None:  # a shared bar (a batch's) counts these frames
+        return _counted(outputs, options.advance_progress)
     # disable=None: tqdm hides itself when stderr is not a terminal (pipes, CI, tests).
     return tqdm(
         outputs,
         total=total,
         unit="frame",
         desc=description,
-        disable=None if enabled else True,
+        disable=None if options.progress else True,
         dynamic_ncols=True,
     )
+
+
+def _counted(outputs: Iterable, advance: Callable[[int], object]) -> Iterator:
+    for item in outputs:
+        yield item
+        advance(1)
 
 
 def _retiming(options: InterpolateOptions, interpolator: Interpolator) -> ConstantRateRetiming:
@@ -258,7 +275,7 @@ def interpolate_folder(
     if len(segments) > 1:
         job = SegmentJob(
             source=folder,
-            options=replace(options, progress=False),
+            options=replace(options, progress=False, advance_progress=None),
             ratio=retiming.ratio,
             max_depth=retiming.max_depth,
             codec="png",
@@ -327,7 +344,7 @@ def _run_stages(
         )
         # closing: on an error here (the writer's), retime's flow thread stops before the decode thread does.
         with contextlib.closing(outputs):
-            for item in _progress(outputs, total, options.progress, "interpolate"):
+            for item in _progress(outputs, total, options, "interpolate"):
                 put(item)
         finish()
 
@@ -415,7 +432,7 @@ def interpolate_video(
             codec = output_codec(output, options.codec)
             job = SegmentJob(
                 source=source,
-                options=replace(options, progress=False),
+                options=replace(options, progress=False, advance_progress=None),
                 ratio=plan.constant.ratio,
                 max_depth=plan.constant.max_depth,
                 codec=codec,
@@ -765,6 +782,14 @@ def _job_header(job: SegmentJob, segments: list[Segment], options: InterpolateOp
     }
 
 
+class _Advance(contextlib.nullcontext):
+    """A batch's progress callback in place of a job's own bar (``update(n)``, a context manager)."""
+
+    def __init__(self, advance: Callable[[int], object]) -> None:
+        super().__init__()
+        self.update = advance
+
+
 def _run_segmented(
     job: SegmentJob,
     segments: list[Segment],
@@ -779,12 +804,16 @@ def _run_segmented(
         output, _job_header(job, segments, options), resume=options.resume, restart=options.restart
     )
     job = replace(job, work=journal.folder)
-    bar = tqdm(
-        total=total,
-        unit="frame",
-        desc="interpolate",
-        disable=None if options.progress else True,
-        dynamic_ncols=True,
+    bar = (
+        _Advance(options.advance_progress)
+        if options.advance_progress
+        else tqdm(
+            total=total,
+            unit="frame",
+            desc="interpolate",
+            disable=None if options.progress else True,
+            dynamic_ncols=True,
+        )
     )
     done_frames = sum(part["frames"] for part in journal.parts.values())
     bar.update(done_frames)
@@ -897,14 +926,23 @@ def _animated_frames(path: Path) -> tuple[str, int]:
 
 def run_interpolate(  # noqa: C901  a linear chain of input checks, each with its own error message
     inputs: list[Path],
-    output: Path,
+    output: Path | None,
     options: InterpolateOptions,
     make_interpolator: Callable[[], Interpolator],
-) -> JobResult:
+    *,
+    report: Callable[[BatchOutcome], object] | None = None,
+) -> JobResult | BatchResult:
     """Decide what ``inputs`` are (a pair, a folder, a video), check everything, then load the model
-    and run."""
+    and run.
+
+    Several videos and frame folders, a folder of videos, or no ``output`` (an auto-named one) make
+    a batch: :func:`sepgan.batch.run_batch` runs each input through this function, with one model,
+    calls ``report`` as each input ends and returns a :class:`~sepgan.batch.BatchResult`.
+    """
+    from sepgan.batch import is_batch, run_batch  # sepgan.batch imports this module
+
     inputs = [Path(path) for path in inputs]
-    output = Path(output)
+    output = None if output is None else Path(output)
     check_factor_or_fps(options.factor, options.fps)
     if options.slowmo is not None:
         check_slowmo(options.slowmo, factor=options.factor, fps=options.fps)
@@ -933,6 +971,8 @@ def run_interpolate(  # noqa: C901  a linear chain of input checks, each with it
             parameter=("jobs", "cluster"),
         )
     check_scene_threshold(options.scene_threshold)
+    if output is None or is_batch(inputs):
+        return run_batch(inputs, output, options, make_interpolator, report=report)
     for path in inputs:
         if not path.exists():
             raise InterpolationError(f"{path}: no such file or folder")

@@ -19,7 +19,7 @@ from sepgan.media.formats import VideoError
 if TYPE_CHECKING:
     import av
 
-__all__ = ["format_fps", "has_timestamps", "nominal_fps", "parse_fps", "stream_fps"]
+__all__ = ["decimal_fps", "format_fps", "has_timestamps", "nominal_fps", "parse_fps", "stream_fps"]
 
 
 # The frame rates a user may ask for: one frame a thousand seconds to a million a second.
@@ -56,12 +56,16 @@ def parse_fps(text: str | float | Fraction) -> Fraction:
     return fps
 
 
+def decimal_fps(fps: Fraction) -> str:
+    """A rate as a short decimal, to three places at most: ``120``, ``119.88``, ``23.976``."""
+    return f"{float(fps):.3f}".rstrip("0").rstrip(".")
+
+
 def format_fps(fps: Fraction) -> str:
     """``120`` or ``120000/1001 (119.88)``."""
     if fps.denominator == 1:
         return str(fps.numerator)
-    decimal = f"{float(fps):.3f}".rstrip("0").rstrip(".")
-    return f"{fps.numerator}/{fps.denominator} ({decimal})"
+    return f"{fps.numerator}/{fps.denominator} ({decimal_fps(fps)})"
 
 
 def nominal_fps(stream: av.video.stream.VideoStream) -> Fraction | None:
