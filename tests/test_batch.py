@@ -10,6 +10,7 @@ from PIL import Image
 
 import sepgan.batch
 import sepgan.cli
+import sepgan.loading
 from sepgan.batch import output_name
 from sepgan.jobs import InterpolateOptions
 from synthetic import decode_all, make_clip, moving_frames, run_interpolate_cli, write_frame_folder
@@ -51,7 +52,7 @@ def test_output_names(name, options, folder, expected):
 
 def test_two_videos_into_a_folder_with_one_model_and_one_bar(tmp_path, monkeypatch):
     loads, bars = [], []
-    real_load = sepgan.cli.load_interpolator
+    real_load = sepgan.loading.load_interpolator
 
     def counting_load(*args, **kwargs):
         loads.append(1)
@@ -67,7 +68,7 @@ def test_two_videos_into_a_folder_with_one_model_and_one_bar(tmp_path, monkeypat
             self.counted += n
             return super().update(n)
 
-    monkeypatch.setattr(sepgan.cli, "load_interpolator", counting_load)
+    monkeypatch.setattr(sepgan.loading, "load_interpolator", counting_load)
     monkeypatch.setattr(sepgan.batch, "tqdm", RecordingBar)
     first, second = _clip(tmp_path / "a.mp4", 6), _clip(tmp_path / "b.avi", 5, fps=25)
     result = _run(first, second, "-o", tmp_path / "out", "--factor", "4")
@@ -156,7 +157,7 @@ def test_ctrl_c_stops_the_batch(tmp_path, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(sepgan.cli, "load_interpolator", interrupted)
+    monkeypatch.setattr(sepgan.loading, "load_interpolator", interrupted)
     result = _run(_clip(tmp_path / "a.mkv", 3), _clip(tmp_path / "b.mkv", 3), "-o", tmp_path / "out")
     assert result.exit_code == 130 and _lines(result) == ["interrupted"]
 
