@@ -161,6 +161,40 @@ def test_a_local_ray_cluster_makes_the_frames_of_one_pass(tmp_path, weights):
     assert_same_video(tmp_path / "one.mkv", tmp_path / "ray.mkv")
 
 
+@pytest.mark.slow
+def test_a_ray_task_whose_worker_is_killed_is_retried_and_the_frames_are_the_same(tmp_path, weights):
+    pytest.importorskip("ray")
+    source = make_clip(tmp_path / "in.mkv", moving_frames(72, 48, 64), Fraction(24))
+    output = tmp_path / "ray.mkv"
+    command = [
+        sys.executable, "-m", "sepgan", "interpolate", str(source), "-o", str(output), "--codec", "ffv1",
+        "--segment-seconds", "0.25", "--cluster", "local", "--jobs", "2", "--weights", str(weights),
+        "--quiet",
+    ]  # fmt: skip
+    process = subprocess.Popen(command, env={**os.environ, "PYTHONPATH": str(SRC)}, stderr=subprocess.PIPE)
+    journal = work_folder(output) / "journal.json"
+    killed = None
+    deadline = time.monotonic() + 240
+    while killed is None and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+        try:
+            parts = len(json.loads(journal.read_text())["parts"])
+        except (OSError, ValueError):
+            continue
+        actors = subprocess.run(
+            ["pgrep", "-f", "SegmentActor"], capture_output=True, text=True
+        ).stdout.split()
+        if parts >= 2 and actors:
+            killed = int(actors[0])
+            os.kill(killed, signal.SIGKILL)  # a worker dies in the middle of its segment
+    _, errors = process.communicate(timeout=300)
+    if killed is None:
+        pytest.skip("the job finished before a worker could be killed")
+    assert process.returncode == 0, errors.decode()[-2000:]
+    interpolate(weights, source, tmp_path / "one.mkv", "--codec", "ffv1")
+    assert_same_video(tmp_path / "one.mkv", output)
+
+
 # ---------------------------------------------------------------------------- stop and resume
 
 
@@ -217,3 +251,19 @@ def test_restart_throws_a_stopped_job_away(tmp_path, weights):
     assert both.exit_code == 2 and both.output.count("\n") == 1
     result = interpolate(weights, source, output, "--segment-seconds", "0.3", "--restart")
     assert "--restart: removed the work folder" in result and output.exists() and not folder.exists()
+
+
+def test_rotation_pixel_aspect_and_tags_survive_the_join(tmp_path, weights):
+    from sepgan.media.reader import VideoReader
+    from test_video_metadata import write_clip
+
+    source = write_clip(
+        tmp_path / "in.mp4", rotation=90, aspect=Fraction(4, 3), audio_tags={"language": "fra"}, count=30
+    )
+    interpolate(weights, source, tmp_path / "one.mp4")
+    interpolate(weights, source, tmp_path / "seg.mp4", "--segment-seconds", "0.3")
+    with VideoReader(tmp_path / "one.mp4") as one, VideoReader(tmp_path / "seg.mp4") as seg:
+        assert seg.presentation == one.presentation and seg.presentation.rotation == 90
+        assert seg.colour == one.colour
+        assert seg.info.frame_count == one.info.frame_count == 60
+        assert [dict(s.metadata).get("language") for s in seg.passthrough] == ["fra"]

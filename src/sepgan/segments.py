@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import queue
 import shutil
@@ -403,10 +404,11 @@ class RayRunner:
         started_here = not ray.is_initialized()
         if started_here:
             try:
+                quiet = {"log_to_driver": False, "logging_level": logging.ERROR}
                 if self.address == "local":
-                    ray.init(num_cpus=cpu_count(), include_dashboard=False, log_to_driver=False)
+                    ray.init(num_cpus=cpu_count(), include_dashboard=False, **quiet)
                 else:
-                    ray.init(address=self.address, log_to_driver=False)
+                    ray.init(address=self.address, **quiet)
             except (ConnectionError, RuntimeError, ValueError) as error:
                 raise InterpolationError(
                     "{cluster} {address}: cannot connect to Ray ({error})",
