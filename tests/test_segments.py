@@ -267,3 +267,30 @@ def test_rotation_pixel_aspect_and_tags_survive_the_join(tmp_path, weights):
         assert seg.colour == one.colour
         assert seg.info.frame_count == one.info.frame_count == 60
         assert [dict(s.metadata).get("language") for s in seg.passthrough] == ["fra"]
+
+
+@pytest.mark.parametrize("codec", ["libx264", "ffv1"])
+def test_interlaced_segments_are_deinterlaced_as_in_one_pass(tmp_path, weights, monkeypatch, codec):
+    import test_video_interlaced as interlaced
+
+    monkeypatch.setattr(interlaced, "COUNT", 40)
+    suffix = ".mp4" if codec == "libx264" else ".mkv"
+    source = interlaced.write_interlaced(tmp_path / f"in{suffix}", codec, interlaced.TOP_FIRST)
+    one = interpolate(weights, source, tmp_path / "one.mkv", "--codec", "ffv1")
+    seg = interpolate(weights, source, tmp_path / "seg.mkv", "--codec", "ffv1", "--segment-seconds", "0.3")
+    assert "deinterlaced with bwdif" in one and "deinterlaced with bwdif" in seg
+    assert_same_video(tmp_path / "one.mkv", tmp_path / "seg.mkv")
+
+
+def test_slow_motion_in_segments_stretches_the_audio_once(tmp_path, weights):
+    from synthetic import stream_seconds
+
+    source = make_clip(tmp_path / "in.mkv", moving_frames(30, 48, 64), Fraction(24), tone_seconds=30 / 24)
+    interpolate(weights, source, tmp_path / "one.mkv", "--codec", "ffv1", "--slowmo", "2")
+    seg = interpolate(weights, source, tmp_path / "seg.mkv", "--codec", "ffv1", "--slowmo", "2",
+                      "--segment-seconds", "0.3")  # fmt: skip
+    assert "time-stretched 2× with atempo" in seg
+    assert_same_video(tmp_path / "one.mkv", tmp_path / "seg.mkv")
+    assert stream_seconds(tmp_path / "seg.mkv", "audio") == pytest.approx(
+        stream_seconds(tmp_path / "one.mkv", "audio"), abs=0.03
+    )
