@@ -98,6 +98,21 @@ def make_clip(
     return path
 
 
+def make_vfr_clip(path: Path, canvas: list[np.ndarray], slots: list[int], fps: int = 30) -> Path:
+    """An FFV1 clip whose frames sit at ``slots`` (in frames of ``fps``; a gap is a stall), frame
+    ``s`` showing ``canvas[s]``, so that content says its time."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("ffv1", rate=fps)
+        stream.height, stream.width = canvas[0].shape[:2]
+        stream.pix_fmt = "bgr0"
+        for slot in slots:
+            picture = av.VideoFrame.from_ndarray(canvas[slot], format="rgb24")
+            picture.pts, picture.time_base = slot, Fraction(1, fps)
+            container.mux(stream.encode(picture))
+        container.mux(stream.encode(None))
+    return path
+
+
 def decode_all(path: Path) -> list[np.ndarray]:
     with VideoReader(path) as reader:
         return list(reader.frames())

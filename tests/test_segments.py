@@ -22,7 +22,7 @@ import pytest
 
 from sepgan.media.scenes import CUT_NEIGHBOURS
 from sepgan.segments import CONTEXT_FRAMES, plan_segments, work_folder
-from synthetic import make_clip, moving_frames, run_interpolate_cli, write_frame_folder
+from synthetic import make_clip, make_vfr_clip, moving_frames, run_interpolate_cli, write_frame_folder
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
@@ -113,16 +113,7 @@ def test_h264_parts_join_into_one_stream_of_the_same_frames_before_encoding(tmp_
 
 def test_variable_frame_rate_segments_follow_the_input_timestamps(tmp_path, weights):
     slots = [*range(15), *range(27, 45)]  # a 0.4 s stall inside the second segment
-    canvas = moving_frames(45, 48, 64)
-    source = tmp_path / "in.mkv"
-    with av.open(str(source), "w") as container:
-        stream = container.add_stream("ffv1", rate=30)
-        stream.width, stream.height, stream.pix_fmt = 64, 48, "bgr0"
-        for slot in slots:
-            picture = av.VideoFrame.from_ndarray(canvas[slot], format="rgb24")
-            picture.pts, picture.time_base = slot, Fraction(1, 30)
-            container.mux(stream.encode(picture))
-        container.mux(stream.encode(None))
+    source = make_vfr_clip(tmp_path / "in.mkv", moving_frames(45, 48, 64), slots)
     one = interpolate(weights, source, tmp_path / "one.mkv", "--codec", "ffv1")
     seg = interpolate(weights, source, tmp_path / "seg.mkv", "--codec", "ffv1", "--segment-seconds", "0.3")
     note = "note: variable frame rate: 1 gap(s) between input frames (the longest 0.433 s)"

@@ -20,6 +20,7 @@ from sepgan.options import OptionError, check_slowmo
 from synthetic import (
     decode_all,
     make_clip,
+    make_vfr_clip,
     moving_frames,
     run_interpolate_cli,
     stream_seconds,
@@ -128,15 +129,7 @@ def test_variable_frame_rate_input_is_slowed_down_along_its_timestamps(tmp_path,
     # 30 fps with a stall: frames at slots 0–5, then 10–13. The content of slot s is canvas[s].
     slots = [*range(6), *range(10, 14)]
     canvas = moving_frames(14, 48, 64)
-    source = tmp_path / "in.mkv"
-    with av.open(str(source), "w") as container:
-        stream = container.add_stream("ffv1", rate=30)
-        stream.width, stream.height, stream.pix_fmt = 64, 48, "bgr0"
-        for slot in slots:
-            picture = av.VideoFrame.from_ndarray(canvas[slot], format="rgb24")
-            picture.pts, picture.time_base = slot, Fraction(1, 30)
-            container.mux(stream.encode(picture))
-        container.mux(stream.encode(None))
+    source = make_vfr_clip(tmp_path / "in.mkv", canvas, slots)
     output = tmp_path / "slow.mkv"
     result = run_interpolate_cli(
         source, "-o", output, "--slowmo", 2, "--codec", "ffv1", weights_folder=weights

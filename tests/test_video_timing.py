@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from sepgan.cli import app
 from sepgan.media.reader import probe_video
-from synthetic import make_clip, moving_frames, stream_seconds
+from synthetic import make_clip, make_vfr_clip, moving_frames, stream_seconds
 
 runner = CliRunner()
 
@@ -123,15 +123,7 @@ def test_variable_frame_rate_output_follows_the_input_timestamps(tmp_path, weigh
     # A 30 fps phone-style clip whose camera stalls: frames at slots 0–14, then 27–35 (0.9–1.167 s).
     slots = [*range(15), *range(27, 36)]
     canvas = moving_frames(36, 72, 128)  # the view at slot s is canvas[s], so content says its time
-    source = tmp_path / "in.mkv"
-    with av.open(str(source), "w") as container:
-        stream = container.add_stream("ffv1", rate=30)
-        stream.width, stream.height, stream.pix_fmt = 128, 72, "bgr0"
-        for slot in slots:
-            picture = av.VideoFrame.from_ndarray(canvas[slot], format="rgb24")
-            picture.pts, picture.time_base = slot, Fraction(1, 30)
-            container.mux(stream.encode(picture))
-        container.mux(stream.encode(None))
+    source = make_vfr_clip(tmp_path / "in.mkv", canvas, slots)
     result = invoke(weights, source, "-o", tmp_path / "out.mkv", "--codec", "ffv1")
     assert result.exit_code == 0, result.output
     assert "30 → 60 fps" in result.output

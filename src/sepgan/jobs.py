@@ -446,15 +446,7 @@ def interpolate_video(
             )
             total = math.ceil(len(index) * retiming.ratio)
             stats, more = _run_segmented(job, segments, interpolator, output, options, total, reader=reader)
-            return JobResult(
-                "video",
-                output,
-                stats,
-                fps_in=plan.fps_in,
-                fps_out=plan.fps_out,
-                notes=[*notes, *more],
-                slow_motion=options.slowmo,
-            )
+            return _video_result(output, stats, plan, options, [*notes, *more])
         timeline: VariableRateRetiming | None = None
         if plan.variable:
             timeline = retiming = VariableRateRetiming(plan.constant, plan.fps_in)
@@ -519,6 +511,12 @@ def interpolate_video(
         )
     else:
         notes += _video_notes(plan, options, retiming.max_error, 0, 0, Fraction(1))
+    return _video_result(output, stats, plan, options, notes)
+
+
+def _video_result(
+    output: Path, stats: RetimeStats, plan: _VideoPlan, options: InterpolateOptions, notes: list[str]
+) -> JobResult:
     return JobResult(
         "video",
         output,
