@@ -285,3 +285,14 @@ def test_slow_motion_in_segments_stretches_the_audio_once(tmp_path, weights):
     assert stream_seconds(tmp_path / "seg.mkv", "audio") == pytest.approx(
         stream_seconds(tmp_path / "one.mkv", "audio"), abs=0.03
     )
+
+
+def test_file_tags_and_chapters_are_written_once_at_the_join(tmp_path, weights):
+    from test_video_metadata import file_info, with_chapters, write_clip
+
+    source = with_chapters(write_clip(tmp_path / "plain.mp4", count=30), tmp_path / "in.mp4")
+    interpolate(weights, source, tmp_path / "seg.mp4", "--segment-seconds", "0.3")
+    assert file_info(tmp_path / "seg.mp4") == (
+        {"title": "My Film", "artist": "Someone"},
+        [(0.0, 0.5, "Opening"), (0.5, 1.0, "End")],
+    )

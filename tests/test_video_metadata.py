@@ -212,3 +212,44 @@ def test_an_exif_rotated_pair_gives_an_upright_middle_frame(tmp_path, weights):
     first = np.asarray(Image.open(tmp_path / "out" / "000000.png"))
     np.testing.assert_array_equal(first, load_image_uint8(tmp_path / "folder" / "0.jpg"))
     assert first.shape == (64, 48, 3)
+
+
+def with_chapters(source: Path, target: Path) -> Path:
+    """``source`` remuxed with a title, an artist and two chapters (0–0.5 s, 0.5 s–end)."""
+    with av.open(str(source)) as inputs, av.open(str(target), "w") as output:
+        streams = {stream.index: output.add_stream_from_template(stream) for stream in inputs.streams}
+        output.metadata.update({"title": "My Film", "artist": "Someone"})
+        millisecond = Fraction(1, 1000)
+        output.set_chapters([
+            {"id": 1, "start": 0, "end": 500, "time_base": millisecond, "metadata": {"title": "Opening"}},
+            {"id": 2, "start": 500, "end": 1000, "time_base": millisecond, "metadata": {"title": "End"}},
+        ])  # fmt: skip
+        for packet in inputs.demux():
+            if packet.dts is not None:
+                packet.stream = streams[packet.stream.index]
+                output.mux(packet)
+    return target
+
+
+def file_info(path: Path) -> tuple[dict[str, str], list[tuple[float, float, str]]]:
+    with av.open(str(path)) as container:
+        tags = {key.lower(): value for key, value in container.metadata.items() if key.lower() != "encoder"}
+        chapters = [
+            (float(c["start"] * c["time_base"]), float(c["end"] * c["time_base"]), c["metadata"]["title"])
+            for c in container.chapters()
+        ]
+    tags = {key: value for key, value in tags.items() if key in ("title", "artist")}
+    return tags, chapters
+
+
+@pytest.mark.parametrize(("suffix", "flags", "scale"), [(".mp4", (), 1), (".mkv", ("--slowmo", "2"), 2)])
+def test_file_tags_and_chapters_are_kept(tmp_path, weights, suffix, flags, scale):
+    source = with_chapters(write_clip(tmp_path / "plain.mp4", count=24), tmp_path / "in.mp4")
+    output = tmp_path / f"out{suffix}"
+    result = invoke(weights, source, "-o", output, *flags)
+    assert result.exit_code == 0, result.output
+    tags, chapters = file_info(output)
+    assert tags == {"title": "My Film", "artist": "Someone"}
+    assert chapters == [(0.0, 0.5 * scale, "Opening"), (0.5 * scale, 1.0 * scale, "End")]
+    frames = invoke(weights, source, "-o", tmp_path / "frames")
+    assert "note: 2 chapters and 2 file tags dropped: a PNG sequence has none" in frames.output

@@ -383,6 +383,7 @@ def _plan_video(reader: VideoReader, options: InterpolateOptions, interpolator: 
         "start_time": (info.start_time - reader.origin) * slow_motion,  # counted from the input's origin
         "colour": reader.colour,  # the input's matrix, range and tags, for the output too
         "presentation": reader.presentation,  # rotation, pixel aspect and tags, kept too
+        "container_info": reader.container_info,  # file tags and chapters, kept too
     }
     return _VideoPlan(fps_in, fps_out, constant, variable, slow_motion, encoding)
 
@@ -713,6 +714,7 @@ def _part_writer(job: SegmentJob, part: Path, first: int) -> VideoWriter | PngSe
         return PngSequenceWriter(part, presentation=presentation, first_index=first, passthrough=())
     encoding = dict(job.encoding)
     fps = encoding.pop("fps")
+    encoding["container_info"] = None  # the join writes the file's tags and chapters, once
     encoding["start_time"] = encoding["start_time"] + Fraction(first) / fps
     return VideoWriter(part, fps=fps, width=job.width, height=job.height, codec=job.codec, **encoding)
 
@@ -849,6 +851,7 @@ def _run_segmented(
             start_time=job.encoding["start_time"],
             source=reader,
             presentation=job.encoding["presentation"],
+            container_info=job.encoding["container_info"],
             slow_motion=options.slowmo or 1,
         )
     journal.remove()

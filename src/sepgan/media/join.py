@@ -34,7 +34,7 @@ import av
 
 from sepgan.atomic import AtomicOutput
 from sepgan.media.formats import VideoError, ffmpeg_reason
-from sepgan.media.presentation import Presentation
+from sepgan.media.presentation import ContainerInfo, Presentation
 from sepgan.media.reader import VideoReader
 from sepgan.media.writer import VideoWriter
 
@@ -97,11 +97,13 @@ def join_video(
     source: VideoReader | None = None,
     presentation: Presentation | None = None,
     slow_motion: int = 1,
+    container_info: ContainerInfo | None = None,
 ) -> list[str]:
     """Write ``parts`` (in order, encoded by :class:`VideoWriter` with ``codec``) to ``path`` as one
     video at ``fps``, with ``source``'s audio and subtitles; returns the writer's notes.
 
-    ``start_time`` (seconds) is the output's first timestamp, as for the one-pass writer.
+    ``start_time`` (seconds) is the output's first timestamp, as for the one-pass writer;
+    ``presentation`` and ``container_info`` (file tags, chapters) are the input's.
     The output is written atomically. Raises :class:`VideoError` for a damaged part.
     """
     parts = [part for part in parts if part.frames]
@@ -121,6 +123,7 @@ def join_video(
             presentation=presentation,
             slow_motion=slow_motion,
             template=first.streams.video[0],
+            container_info=container_info,
         )
     try:
         video = _video_packets(parts, orders, delay)

@@ -18,11 +18,20 @@ from fractions import Fraction
 import av
 import numpy as np
 
-__all__ = ["Presentation", "frame_display_matrix", "stream_tags"]
+__all__ = [
+    "Chapter",
+    "ContainerInfo",
+    "Presentation",
+    "container_info",
+    "frame_display_matrix",
+    "stream_tags",
+]
 
 # Stream tags the muxer writes itself; copying the input's would state stale values.
 _MUXER_TAGS = {"duration", "encoder", "handler_name", "vendor_id"}
 _IDENTITY_MATRIX = (65536, 0, 0, 0, 65536, 0, 0, 0, 1 << 30)
+# File tags a muxer writes itself (MP4's brands, the writing library).
+_FILE_MUXER_TAGS = {"encoder", "major_brand", "minor_version", "compatible_brands", "duration"}
 
 
 @dataclass(frozen=True)
@@ -106,3 +115,51 @@ def frame_display_matrix(frame: av.VideoFrame) -> tuple[int, ...] | None:
             matrix = tuple(int(value) for value in np.frombuffer(bytes(side_data), dtype=np.int32)[:9])
             return None if matrix == _IDENTITY_MATRIX else matrix
     return None
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """A chapter of the input: ``start`` and ``end`` in seconds from its origin; ``tags`` (title, …)."""
+
+    start: Fraction
+    end: Fraction
+    tags: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class ContainerInfo:
+    """What the input file carries beside its streams: file tags (title, artist, creation time, …)
+    and chapters; an output keeps them (:class:`sepgan.media.writer.VideoWriter`)."""
+
+    tags: tuple[tuple[str, str], ...] = ()
+    chapters: tuple[Chapter, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.tags or self.chapters)
+
+    def describe(self) -> str:
+        """E.g. "3 chapters and 2 file tags"."""
+        parts = []
+        if self.chapters:
+            parts.append(f"{len(self.chapters)} chapter{'s' if len(self.chapters) != 1 else ''}")
+        if self.tags:
+            parts.append(f"{len(self.tags)} file tag{'s' if len(self.tags) != 1 else ''}")
+        return " and ".join(parts)
+
+
+def container_info(container: av.container.InputContainer, origin: Fraction = Fraction(0)) -> ContainerInfo:
+    """The file tags and chapters of an opened input, chapter times counted from ``origin`` (seconds)."""
+    tags = tuple(
+        (key, value) for key, value in container.metadata.items() if key.lower() not in _FILE_MUXER_TAGS
+    )
+    chapters = []
+    for chapter in container.chapters():
+        time_base = Fraction(chapter["time_base"])
+        chapters.append(
+            Chapter(
+                start=max(Fraction(0), chapter["start"] * time_base - origin),
+                end=max(Fraction(0), chapter["end"] * time_base - origin),
+                tags=tuple(chapter.get("metadata", {}).items()),
+            )
+        )
+    return ContainerInfo(tags, tuple(chapters))

@@ -35,7 +35,13 @@ from sepgan.media.colour import RANGE_PC, SWS_PRECISION, Colour, stream_colour
 from sepgan.media.deinterlace import INTERLACED_FIELD_ORDERS, Deinterlacer
 from sepgan.media.formats import VideoError, ffmpeg_reason
 from sepgan.media.fps import nominal_fps, stream_fps
-from sepgan.media.presentation import Presentation, frame_display_matrix, stream_tags
+from sepgan.media.presentation import (
+    ContainerInfo,
+    Presentation,
+    container_info,
+    frame_display_matrix,
+    stream_tags,
+)
 
 __all__ = [
     "FrameIndex",
@@ -220,6 +226,14 @@ class VideoReader:
             sample_aspect_ratio=Fraction(aspect) if aspect and aspect != 1 else None,
             tags=tuple(stream_tags(self.stream).items()),
         )
+
+    @functools.cached_property
+    def container_info(self) -> ContainerInfo:
+        """The file's tags and chapters (times from :attr:`origin`), for the writer to keep."""
+        try:
+            return container_info(self.container, self.origin)
+        except (av.FFmpegError, ValueError, KeyError, TypeError):
+            return ContainerInfo()
 
     def decoded(
         self, on_packet: Callable[[av.Packet], None] | None = None, start: int | None = None

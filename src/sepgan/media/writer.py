@@ -44,7 +44,7 @@ from PIL import Image
 from sepgan.atomic import AtomicOutput
 from sepgan.media.colour import RANGE_PC, Colour, full_range_yuv, output_colour
 from sepgan.media.formats import ROTATING_CONTAINERS, VideoError, ffmpeg_reason, output_codec
-from sepgan.media.presentation import Presentation, stream_tags
+from sepgan.media.presentation import ContainerInfo, Presentation, stream_tags
 from sepgan.media.stretch import AudioStretcher, retime_packet, retimeable
 from sepgan.options import DEFAULT_CRF, DEFAULT_X264_PRESET
 
@@ -78,6 +78,9 @@ class VideoWriter:
     not encoded but copied, packet by packet (:meth:`copy_video_packet`), with that
     stream's codec parameters; colour tags and pixel aspect come with them.
 
+    ``container_info`` (a reader's :attr:`VideoReader.container_info`): the input's file tags
+    (title, artist, …) and chapters are written too, chapter times × ``slow_motion``.
+
     ``slow_motion`` (an integer N ≥ 1): the copied streams are slowed down N×
     to stay in step with a video of N× the frames at the input's rate: audio
     time-stretched (:class:`~sepgan.media.stretch.AudioStretcher`), subtitle
@@ -103,6 +106,7 @@ class VideoWriter:
         faststart: bool = False,
         slow_motion: int = 1,
         template: av.stream.Stream | None = None,
+        container_info: ContainerInfo | None = None,
     ) -> None:
         self.path = Path(path)
         self.fps = Fraction(fps)
@@ -126,6 +130,7 @@ class VideoWriter:
                 self.video.time_base = Fraction(self.fps.denominator, self.fps.numerator)
             self._encoding = template is None
             self._present(presentation or Presentation())
+            self._keep_file_info(container_info or ContainerInfo())
             # First output pts: the input's first timestamp, in output frames.
             self._first_pts = round(start_time * self.fps)
             self._copies: dict[int, av.stream.Stream] = {}
@@ -174,6 +179,24 @@ class VideoWriter:
             # On the codec context: the encoder writes it into the bitstream, the muxer into the container.
             self.video.codec_context.sample_aspect_ratio = presentation.sample_aspect_ratio
         self.video.metadata.update(dict(presentation.tags))
+
+    def _keep_file_info(self, info: ContainerInfo) -> None:
+        """The input's file tags, and its chapters (times × ``slow_motion``), in the output."""
+        self.container.metadata.update(dict(info.tags))
+        if info.chapters:
+            time_base = Fraction(1, 1000)
+            self.container.set_chapters(
+                [
+                    {
+                        "id": index + 1,
+                        "start": round(chapter.start * self.slow_motion / time_base),
+                        "end": round(chapter.end * self.slow_motion / time_base),
+                        "time_base": time_base,
+                        "metadata": dict(chapter.tags),
+                    }
+                    for index, chapter in enumerate(info.chapters)
+                ]
+            )
 
     def _add_passthrough(self, stream: av.stream.Stream) -> None:
         name = stream.codec_context.name
@@ -391,6 +414,7 @@ def open_writer(
     colour: Colour | None = None,
     presentation: Presentation | None = None,
     slow_motion: int = 1,
+    container_info: ContainerInfo | None = None,
 ) -> VideoWriter | PngSequenceWriter:
     """A :class:`VideoWriter` or a :class:`PngSequenceWriter`, as :func:`output_codec` decides.
 
@@ -398,7 +422,10 @@ def open_writer(
     """
     chosen = output_codec(path, codec)
     if chosen == "png":
-        return PngSequenceWriter(path, passthrough, presentation)
+        writer = PngSequenceWriter(path, passthrough, presentation)
+        if container_info:
+            writer.notes.append(f"{container_info.describe()} dropped: a PNG sequence has none")
+        return writer
     return VideoWriter(
         path,
         fps=fps,
@@ -412,4 +439,5 @@ def open_writer(
         colour=colour,
         presentation=presentation,
         slow_motion=slow_motion,
+        container_info=container_info,
     )
