@@ -1,6 +1,6 @@
-"""Long jobs (issue 26): worker processes against threads, work redone after a SIGKILL, and a projection.
+"""Long jobs (issue 26): worker processes against threads, work redone after a SIGKILL, memory, a projection.
 
-Three measurements, each of ``sepgan interpolate`` run as a child process
+Four measurements, each of ``sepgan interpolate`` run as a child process
 (``python -m sepgan``, the default model, H.264 out), wall-clock seconds:
 
 1. **Throughput** on a 720p clip (``--frames`` at 24 fps, ×2): one worker
@@ -12,7 +12,9 @@ Three measurements, each of ``sepgan interpolate`` run as a child process
    then again and killed with SIGKILL at ``T/2``, then resumed (``--resume``,
    ``T_r``). Work redone is ``(T/2 + T_r − T) / T``: what the kill threw away,
    plus the resumed process's start.
-3. **Projection** for a 2-hour 1080p film at 24 fps, ×2, on 2 to 256 cores,
+3. **Peak RSS per worker** at 1080p ×2 with ``--jobs 2``: each process's
+   ``VmHWM`` from ``/proc``, polled every 0.1 s (the main process, the workers).
+4. **Projection** for a 2-hour 1080p film at 24 fps, ×2, on 2 to 256 cores,
    from figures measured here on one core (``taskset -c 0``): the cost of a
    1080p pair, the cost each extra segment adds (the same frames in one and in
    ``--projection-segments`` segments), and the join's speed (the join of that
@@ -113,6 +115,58 @@ def redone(folder: Path, frames: int, segment_seconds: float) -> None:
     assert journal  # the kill left a journal behind
 
 
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, stack = [], [pid]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child)
+    return found
+
+
+def _peak_rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def memory(folder: Path, frames: int, segment_seconds: float) -> None:
+    """Peak RSS (VmHWM, polled every 0.1 s) of the main process and of each worker, 1080p ×2 --jobs 2."""
+    clip, shows = make_clip(folder / "1080p_memory.mp4", 1080, 1920, frames, fps=24)
+    command = _command(clip, folder / "memory.mp4", "--jobs", "2", "--segment-seconds", str(segment_seconds))
+    process = subprocess.Popen(
+        command, env=child_environment(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    peaks: dict[int, float] = {}
+    while process.poll() is None:
+        for pid in [process.pid, *_descendants(process.pid)]:
+            peak = _peak_rss_mb(pid)
+            if peak is not None:
+                peaks[pid] = max(peaks.get(pid, 0.0), peak)
+        time.sleep(0.1)
+    if process.returncode:
+        raise RuntimeError(process.stderr.read().decode()[-400:] if process.stderr else "failed")
+    main = peaks.pop(process.pid, 0.0)
+    workers = sorted(peaks.values(), reverse=True)[:2]  # the two workers; the rest are small helpers
+    print(f"\n## Peak RSS, 1080p ×2, --jobs 2 ({shows}, {frames} frames, segments of {segment_seconds} s)\n")
+    columns = [Column("process"), Column("peak RSS, MB", "{:.0f}", "right")]
+    rows = [["main (plans, journals, joins)", main]] + [
+        [f"worker {i + 1}", peak] for i, peak in enumerate(workers)
+    ]
+    print(MarkdownTable(columns).render(rows))
+
+
 def projection(folder: Path, frames: int, segments: int) -> None:
     clip, shows = make_clip(folder / "1080p.mp4", 1080, 1920, frames, fps=24)
     seconds = (frames - 1) / 24 / segments + 1e-3
@@ -176,10 +230,11 @@ def _frames(clip: Path) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=("throughput", "redone", "projection"))
+    parser.add_argument("--only", choices=("throughput", "redone", "memory", "projection"))
     parser.add_argument("--frames", type=int, default=72, help="720p frames for the throughput runs")
     parser.add_argument("--segment-seconds", type=float, default=0.5)
     parser.add_argument("--redone-frames", type=int, default=120)
+    parser.add_argument("--memory-frames", type=int, default=24)
     parser.add_argument("--projection-frames", type=int, default=13)
     parser.add_argument("--projection-segments", type=int, default=3)
     args = parser.parse_args()
@@ -189,6 +244,8 @@ def main() -> None:
             throughput(Path(folder), args.frames, args.segment_seconds)
         if args.only in (None, "redone"):
             redone(Path(folder), args.redone_frames, args.segment_seconds)
+        if args.only in (None, "memory"):
+            memory(Path(folder), args.memory_frames, args.segment_seconds)
         if args.only in (None, "projection"):
             projection(Path(folder), args.projection_frames, args.projection_segments)
 

@@ -339,6 +339,7 @@ class ProcessRunner:
 
     def run(self, function: SegmentFunction, tasks: Sequence[tuple[int, Any]], state: RunState) -> None:
         import concurrent.futures
+        import concurrent.futures.process
         import multiprocessing
 
         if not tasks:
@@ -359,6 +360,11 @@ class ProcessRunner:
                     for future in finished:
                         state.finished(futures[future], future.result())
                 _drain(progress, state.progress)
+            except concurrent.futures.process.BrokenProcessPool:
+                raise InterpolationError(
+                    "a worker process died (out of memory? see dmesg); the segments finished before it are "
+                    "kept: run the same command with --resume to continue"
+                ) from None
             except BaseException:
                 for future in futures:
                     future.cancel()
