@@ -296,3 +296,30 @@ def test_file_tags_and_chapters_are_written_once_at_the_join(tmp_path, weights):
         {"title": "My Film", "artist": "Someone"},
         [(0.0, 0.5, "Opening"), (0.5, 1.0, "End")],
     )
+
+
+def test_a_seek_that_lands_elsewhere_falls_back_to_decoding_from_the_start(tmp_path, weights, monkeypatch):
+    import dataclasses
+
+    import sepgan.jobs
+
+    source = make_clip(tmp_path / "in.mkv", moving_frames(30, 48, 64), Fraction(24))  # FFV1: all keyframes
+    interpolate(weights, source, tmp_path / "one.mkv", "--codec", "ffv1")
+    planned = sepgan.jobs.plan_segments
+
+    def misplaced(*args, **kwargs):  # every later segment seeks past the frames it needs
+        segments = planned(*args, **kwargs)
+        return [segments[0]] + [dataclasses.replace(s, seek=s.expected[-1]) for s in segments[1:]]
+
+    made, part = [], sepgan.jobs._segment_part
+
+    def counted(interpolator, job, segment, progress):
+        made.append(segment.seek)
+        return part(interpolator, job, segment, progress)
+
+    monkeypatch.setattr(sepgan.jobs, "plan_segments", misplaced)
+    monkeypatch.setattr(sepgan.jobs, "_segment_part", counted)
+    interpolate(weights, source, tmp_path / "seg.mkv", "--codec", "ffv1", "--segment-seconds", "0.3")
+    assert_same_video(tmp_path / "one.mkv", tmp_path / "seg.mkv")
+    later = len(made) // 2  # each later segment: the seek that failed, then the decode from the start
+    assert len(made) == 2 * later + 1 and made.count(None) == later

@@ -623,6 +623,9 @@ def run_segment(
 
 
 def _segment_frames(job: SegmentJob, segment: Segment, timeline, notes: list[str]) -> Iterator[np.ndarray]:
+    """The RGB frames ``segment.decode_from … last_read`` (to the end for the last segment), each
+    timestamp to ``timeline`` first. A video's decode seeks to ``segment.seek`` and checks every frame
+    against the index; :class:`_Misplaced` when one is not where the index says."""
     if job.paths:
         stop = None if segment.last_read is None else segment.last_read + 1
         yield from (load_image_uint8(path) for path in job.paths[segment.decode_from : stop])
