@@ -52,11 +52,13 @@ from sepgan.media.fps import format_fps, has_timestamps
 from sepgan.media.frames import list_frames, load_image, load_image_uint8, save_image
 from sepgan.media.reader import VideoReader, to_rgb
 from sepgan.media.writer import PngSequenceWriter, open_writer
+from sepgan.memory import MemoryPlan, plan_memory
 from sepgan.options import (
     DEFAULT_CODEC,
     DEFAULT_CRF,
     DEFAULT_FACTOR,
     DEFAULT_MAX_DEPTH,
+    DEFAULT_MEMORY_TARGET_MB,
     DEFAULT_SCENE_THRESHOLD,
     DEFAULT_STATIC_TOLERANCE,
     DEFAULT_X264_PRESET,
@@ -114,6 +116,9 @@ class InterpolateOptions:
     montage: Path | None = None
     progress: bool = True
     overlap: bool = True  # decode, flow, inference and encode in four threads (see the module docstring)
+    # Peak memory (RSS) of the whole process, MB: batch, flow-ahead, DIS threads and tiles are chosen
+    # to fit it (sepgan.memory); None aims at DEFAULT_MEMORY_TARGET_MB without refusing a frame size.
+    max_memory_mb: float | None = None
 
 
 @dataclass
@@ -195,8 +200,44 @@ def _fps_retiming(
     return ConstantRateRetiming.for_fps(fps_in, fps_out, depth)
 
 
-def interpolate_pair(interpolator: Interpolator, path0: Path, path1: Path, output: Path) -> JobResult:
-    """Write the middle frame of two images to ``output`` (format from its suffix)."""
+def _plan_memory(
+    interpolator: Interpolator,
+    height: int,
+    width: int,
+    options: InterpolateOptions,
+    *,
+    codec: str,
+    video: bool,
+    ratio: Fraction,
+) -> tuple[Interpolator, MemoryPlan, list[str]]:
+    """The job's share of ``options.max_memory_mb`` (:mod:`sepgan.memory`): the Interpolator with the
+    plan's batch size, DIS threads and network-call budget, the plan, and a note when the default
+    target cannot be met (an explicit budget that cannot hold raises InterpolationError)."""
+    plan = plan_memory(
+        interpolator, height, width, budget_mb=options.max_memory_mb, codec=codec, video=video,
+        overlap=options.overlap, ratio=ratio, montage=options.montage is not None,
+    )  # fmt: skip
+    notes = []
+    if not plan.fits:
+        notes.append(
+            f"memory: {width}×{height} frames need more than the {DEFAULT_MEMORY_TARGET_MB} MB aimed at "
+            f"by default ({plan.describe()}); --max-memory-mb caps the process"
+        )
+    planned = interpolator.with_settings(
+        batch_size=plan.batch_size, workers=plan.workers, max_memory_mb=plan.call_memory_mb
+    )
+    return planned, plan, notes
+
+
+def interpolate_pair(
+    interpolator: Interpolator,
+    path0: Path,
+    path1: Path,
+    output: Path,
+    options: InterpolateOptions | None = None,
+) -> JobResult:
+    """Write the middle frame of two images to ``output`` (format from its suffix); ``options``:
+    only its memory budget is used."""
     frame0, frame1 = load_image(path0), load_image(path1)
     if frame0.shape != frame1.shape:
         raise InterpolationError(
@@ -204,12 +245,16 @@ def interpolate_pair(interpolator: Interpolator, path0: Path, path1: Path, outpu
             f"but {path1} is {frame1.shape[2]}×{frame1.shape[1]}; "
             "the two frames must have the same size"
         )
+    interpolator, _, notes = _plan_memory(
+        interpolator, *frame0.shape[-2:], options or InterpolateOptions(), codec="png", video=False,
+        ratio=Fraction(1),
+    )  # fmt: skip
     stats = RetimeStats(frames_in=2, frames_out=1, interpolated=1, network_midpoints=1)
     started = time.perf_counter()
     middle = interpolator.interpolate(frame0, frame1)
     stats.seconds["inference"] = time.perf_counter() - started
     save_image(middle, output)
-    return JobResult("pair", output, stats)
+    return JobResult("pair", output, stats, notes=notes)
 
 
 def interpolate_folder(
@@ -224,6 +269,10 @@ def interpolate_folder(
         raise InterpolationError(f"{output}: a frame folder is written as a folder of PNG frames")
     paths = list_frames(folder)
     retiming = _retiming(options, interpolator)
+    height, width = load_image_uint8(paths[0]).shape[:2]
+    interpolator, memory, notes = _plan_memory(
+        interpolator, height, width, options, codec="png", video=False, ratio=retiming.ratio
+    )
     stats = RetimeStats()
     writer = PngSequenceWriter(output)
 
@@ -243,8 +292,9 @@ def interpolate_folder(
             hold_tail=False,
             source=str(folder),
             total=max(0, (len(paths) - 1) * int(retiming.ratio) + 1),
+            flow_ahead=memory.flow_ahead,
         )
-    return JobResult("folder", output, stats)
+    return JobResult("folder", output, stats, notes=notes)
 
 
 def _run_stages(
@@ -258,8 +308,10 @@ def _run_stages(
     hold_tail: bool,
     source: str,
     total: int | None,
+    flow_ahead: bool,
 ) -> None:
-    """Decode → retime → ``write``, overlapped in threads when ``options.overlap``, with progress."""
+    """Decode → retime → ``write``, overlapped in threads when ``options.overlap``, with progress;
+    each batch's flow a batch ahead of the network with ``flow_ahead`` (and overlap)."""
     with overlapped(
         _timed(frames, stats),
         write,
@@ -276,7 +328,7 @@ def _run_stages(
             static_tolerance=options.static_tolerance,
             stats=stats,
             source=source,
-            flow_ahead=options.overlap,
+            flow_ahead=options.overlap and flow_ahead,
         )
         # closing: on an error here (the writer's), retime's flow thread stops before the decode thread does.
         with contextlib.closing(outputs):
@@ -305,6 +357,10 @@ def interpolate_video(
         retiming: Retiming = constant
         if has_timestamps(reader.stream):
             timeline = retiming = VariableRateRetiming(constant, fps_in)
+        interpolator, memory, memory_notes = _plan_memory(
+            interpolator, info.height, info.width, options, codec=output_codec(output, options.codec),
+            video=True, ratio=retiming.ratio,
+        )  # fmt: skip
         # Slow motion: the frames of ×N written at the input's rate, N× longer from the origin on.
         slow_motion = options.slowmo or 1
         fps_out /= slow_motion
@@ -357,6 +413,7 @@ def interpolate_video(
                 hold_tail=True,
                 source=str(source),
                 total=math.ceil(info.frame_count * retiming.ratio) if info.frame_count else None,
+                flow_ahead=memory.flow_ahead,
             )
             started = time.perf_counter()
             writer.close()
@@ -368,7 +425,7 @@ def interpolate_video(
             if montage is not None:
                 montage.abort()
             raise
-    notes = [*reader.notes, *writer.notes]
+    notes = [*memory_notes, *reader.notes, *writer.notes]
     if timeline is not None and timeline.gaps:
         notes.append(
             f"variable frame rate: {timeline.gaps} gap(s) between input frames (the longest "
@@ -499,7 +556,7 @@ def run_interpolate(  # noqa: C901  a linear chain of input checks, each with it
             raise InterpolationError(f"{output}: the middle frame of a pair is an image; use e.g. mid.png")
         for path in inputs:
             load_image_uint8(path)  # fail on grayscale/RGBA/16-bit before loading the model
-        return interpolate_pair(make_interpolator(), inputs[0], inputs[1], output)
+        return interpolate_pair(make_interpolator(), inputs[0], inputs[1], output, options)
     if len(inputs) != 1:
         raise InterpolationError(
             f"expected one video, one frame folder or two images, got {len(inputs)} inputs"
