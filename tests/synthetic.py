@@ -144,6 +144,8 @@ class AverageGenerator(torch.nn.Module):
     multiple = 32
     context = 2
     inference_bytes_per_pixel = 4 * (12 * 5 + 4 * 4)
+    flow_bytes_per_pixel = 0
+    flow_thread_bytes_per_pixel = 0
 
     def __init__(self, any_time: bool = False) -> None:
         super().__init__()

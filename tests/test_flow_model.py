@@ -123,6 +123,53 @@ def test_ensemble_warps_average_the_variants_middle_frames():
         split_variants(flows[:, :6])
 
 
+@pytest.mark.parametrize("variants", [1, 2, 3, 4])
+def test_ensemble_warps_one_variant_at_a_time_equal_all_variants_in_one_batch_bit_for_bit(variants):
+    from sepgan.flow import (
+        _fill,
+        _inside,
+        _positions,
+        _warp_at,
+        mean_over_variants,
+        stack_times,
+        stack_variants,
+    )
+
+    frames = moving_frames(3, 40, 56, shift=(2, 3), seed=5)
+    frame0 = torch.cat([to_tensor(frames[0]), to_tensor(frames[1])])
+    frame1 = torch.cat([to_tensor(frames[2]), to_tensor(frames[0])])
+    flows = estimate_flows(frame0, frame1, "medium", variants=variants)
+    residual = 0.3 * torch.randn(2, 2, 40, 56, generator=torch.Generator().manual_seed(0))
+    for time in (0.5, torch.tensor([0.25, 0.7])):
+        # what ensemble_warps computed before it looped over the variants: all of them in one batch
+        to0, to1 = flows_at_time(stack_variants(flows), stack_times(time, variants), 1)
+        to0 = to0 + residual.repeat(variants, 1, 1, 1)
+        position0, position1 = _positions(to0), _positions(to1)
+        batched = _fill(
+            _warp_at(frame0.repeat(variants, 1, 1, 1), position0),
+            _warp_at(frame1.repeat(variants, 1, 1, 1), position1),
+            _inside(position0),
+            _inside(position1),
+        )
+        looped = ensemble_warps(frame0, frame1, flows, time, iterations=1, residual0=residual)
+        for got, want in zip(looped, batched, strict=True):
+            assert torch.equal(got, mean_over_variants(want, variants))
+
+
+def test_a_reused_dis_estimator_gives_the_flow_of_a_new_one():
+    from sepgan.flow import dis_estimator, dis_flow
+
+    frames = moving_frames(4, 48, 64, shift=(2, 1), seed=9)
+    for preset in ("fine", "medium"):
+        dis = dis_estimator(preset)
+        for source, destination in zip(frames, frames[1:], strict=False):
+            np.testing.assert_array_equal(
+                dis_flow(source, destination, preset, dis=dis), dis_flow(source, destination, preset)
+            )
+    with pytest.raises(ValueError, match="unknown DIS preset"):
+        dis_estimator("slow")
+
+
 def test_the_any_time_warp_at_one_half_is_the_middle_frame():
     frames = moving_frames(3, 48, 64, shift=(2, 3), seed=13)
     frame0, frame1 = to_tensor(frames[0]), to_tensor(frames[2])

@@ -19,12 +19,15 @@ interpolator owns everything around the network:
   50 px for K = 51), which is why the default is ``2·ceil(context / multiple)·multiple``
   (64 px for K = 51, 128 px for the flow model). ``tile="auto"`` tiles only when one frame would not fit the
   memory budget ``max_memory_mb``.
-* **Memory.** The budget is an estimate of peak inference memory of ONE network
-  call: ``model.inference_bytes_per_pixel · batch · padded pixels``. For SepConv it is
+* **Memory.** ``max_memory_mb`` is what ONE network call may use, estimated as
+  ``model.inference_bytes_per_pixel · batch · padded pixels``. For SepConv it is
   ``4 · (12·K + 4·channels[0])`` bytes per pixel (≈ 2.9 kB for K = 51, measured
   as ≈ 2.4 kB of peak RSS on CPU), so 1080p needs ≈ 6.5 GB untiled and a 4K
   frame ≈ 26 GB; with the default 4 GB budget 1080p is tiled in 2–4 tiles and
-  batches shrink so that one call stays inside the budget.
+  batches shrink so that one call stays inside the budget. A job
+  (``sepgan interpolate``) caps the whole process instead: :mod:`sepgan.memory`
+  shares its ``--max-memory-mb`` out and gives the network call its part
+  (:meth:`Interpolator.with_settings`).
 * **Static borders.** Letterbox and pillarbox bars (uniform bands that are
   the same in both frames) pass through unchanged, and flow, padding, tiling
   and the network see only the picture inside (:mod:`sepgan.borders`).
@@ -67,6 +70,7 @@ clamped to [0, 1] and returned on the CPU.
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 from collections.abc import Iterator, Sequence
@@ -122,6 +126,18 @@ def _ramp(length: int, start: int, overlap: int, total: int) -> torch.Tensor:
     return weight
 
 
+def _rows(tensor: torch.Tensor, rows: list[int]) -> torch.Tensor:
+    """``tensor[rows]``: a view when the rows are consecutive, else a copy.
+
+    A batch's flow ensemble is 133 MB per 1080p pair (B×16×H×W float32), so the
+    usual case (×2: pairs 0, 1, 2, … each once) is not copied.
+    """
+    first = rows[0]
+    if rows == list(range(first, first + len(rows))):
+        return tensor[first : first + len(rows)]
+    return tensor[torch.tensor(rows)]
+
+
 def _tile_starts(length: int, tile: int, overlap: int) -> list[int]:
     if length <= tile:
         return [0]
@@ -146,7 +162,7 @@ class Interpolator:
         tile_overlap: feathered overlap between tiles in pixels;
             default ``2·ceil(model.context / multiple)·multiple``.
         max_memory_mb: budget for one network call, in MB (see the module docstring);
-            ``None`` for no limit.
+            ``None`` for no limit. A job's budget for the whole process is :mod:`sepgan.memory`'s.
         compile: ``torch.compile`` the network body (U-Net and kernel subnets; the separable
             convolution stays eager). Opt-in: see "Whole-model options" in the module docstring.
         channels_last: run the network in NHWC memory format; ``None`` chooses it on the CPU,
@@ -237,10 +253,31 @@ class Interpolator:
         """A new Interpolator with this one's settings around another model (e.g. an adapted copy)."""
         return type(self)(model, **self._settings)
 
+    def with_settings(
+        self, *, batch_size: int, workers: int | None, max_memory_mb: float | None
+    ) -> Interpolator:
+        """A copy with other run settings around the same model and network (compiled or not),
+        e.g. the share of a job's memory that :func:`sepgan.memory.plan_memory` gives it.
+
+        They change speed and memory, and ``max_memory_mb`` the tiling; checked as the
+        constructor checks them (:class:`sepgan.options.OptionError`).
+        """
+        changes = {"batch_size": batch_size, "workers": workers, "max_memory_mb": max_memory_mb}
+        check_interpolator_options(tile_overlap=self.tile_overlap, **changes)
+        clone = copy.copy(self)  # shallow: the model and the network are shared
+        clone._settings = {**self._settings, **changes}
+        clone.batch_size, clone.workers, clone.max_memory_mb = batch_size, workers, max_memory_mb
+        return clone
+
     # ------------------------------------------------------------------ sizes and memory
 
     def _round_up(self, value: int) -> int:
         return -(-value // self.multiple) * self.multiple
+
+    @property
+    def least_tile(self) -> int:
+        """The smallest tile, in pixels a side: the overlap and one size multiple."""
+        return self.tile_overlap + self.multiple
 
     def _budget_pixels(self) -> float:
         if self.max_memory_mb is None:
@@ -257,7 +294,7 @@ class Interpolator:
         if self._round_up(height) * self._round_up(width) <= budget:
             return None
         tile = int(math.sqrt(budget)) // self.multiple * self.multiple
-        return max(tile, self.tile_overlap + self.multiple)
+        return max(tile, self.least_tile)
 
     def _call_batch(self, pixels: int) -> int:
         """Pairs per network call for items of ``pixels`` padded pixels, within the memory budget."""
@@ -392,8 +429,9 @@ class Interpolator:
         for start in range(0, frame0.shape[0], step):
             chunk0 = frame0[start : start + step].to(self.runtime.device, torch.float32)
             chunk1 = frame1[start : start + step].to(self.runtime.device, torch.float32)
-            padded, (height, width) = pad_to_multiple(torch.cat([chunk0, chunk1]), self.multiple)
-            padded0, padded1 = padded.chunk(2)
+            # Padded one by one (a cat of the two would be one more copy of both).
+            padded0, (height, width) = pad_to_multiple(chunk0, self.multiple)
+            padded1 = pad_to_multiple(chunk1, self.multiple)[0]
             if self.channels_last:
                 padded0 = padded0.contiguous(memory_format=torch.channels_last)
                 padded1 = padded1.contiguous(memory_format=torch.channels_last)
@@ -564,12 +602,12 @@ class Interpolator:
         step = max(1, self.batch_size)
         for start in range(0, len(jobs), step):
             chunk = jobs[start : start + step]
-            pairs = torch.tensor([b for b, _ in chunk])
+            pairs = [b for b, _ in chunk]
             time = self._check_time(torch.tensor([float(t) for _, t in chunk]), len(chunk))
-            chunk_flows = None if flows is None else flows[pairs]
+            chunk_flows = None if flows is None else _rows(flows, pairs)
             made = interpolate_inside_borders(
-                frame0[pairs],
-                frame1[pairs],
+                _rows(frame0, pairs),
+                _rows(frame1, pairs),
                 lambda picture0, picture1, f=chunk_flows, t=time: self._interpolate_picture(
                     picture0, picture1, f, t
                 ),

@@ -55,11 +55,13 @@ from sepgan.media.frames import list_frames, load_image, load_image_uint8, save_
 from sepgan.media.join import Part, join_png, join_video
 from sepgan.media.reader import FrameIndex, VideoReader, to_rgb
 from sepgan.media.writer import PngSequenceWriter, VideoWriter, open_writer
+from sepgan.memory import MemoryPlan, plan_memory
 from sepgan.options import (
     DEFAULT_CODEC,
     DEFAULT_CRF,
     DEFAULT_FACTOR,
     DEFAULT_MAX_DEPTH,
+    DEFAULT_MEMORY_TARGET_MB,
     DEFAULT_SCENE_THRESHOLD,
     DEFAULT_SEGMENT_SECONDS,
     DEFAULT_STATIC_TOLERANCE,
@@ -134,6 +136,9 @@ class InterpolateOptions:
     montage: Path | None = None
     progress: bool = True
     overlap: bool = True  # decode, flow, inference and encode in four threads (see the module docstring)
+    # Peak memory (RSS) of the whole process, MB: batch, flow-ahead, DIS threads and tiles are chosen
+    # to fit it (sepgan.memory); None aims at DEFAULT_MEMORY_TARGET_MB without refusing a frame size.
+    max_memory_mb: float | None = None
     # Long jobs (sepgan.segments): segments of this many input seconds, journalled in a work folder.
     segment_seconds: float = DEFAULT_SEGMENT_SECONDS
     jobs: int = 1  # segments at once in worker processes (each with its share of the cores)
@@ -237,8 +242,44 @@ def _fps_retiming(
     return ConstantRateRetiming.for_fps(fps_in, fps_out, depth)
 
 
-def interpolate_pair(interpolator: Interpolator, path0: Path, path1: Path, output: Path) -> JobResult:
-    """Write the middle frame of two images to ``output`` (format from its suffix)."""
+def _plan_memory(
+    interpolator: Interpolator,
+    height: int,
+    width: int,
+    options: InterpolateOptions,
+    *,
+    codec: str,
+    video: bool,
+    ratio: Fraction,
+) -> tuple[Interpolator, MemoryPlan, list[str]]:
+    """The job's share of ``options.max_memory_mb`` (:mod:`sepgan.memory`): the Interpolator with the
+    plan's batch size, DIS threads and network-call budget, the plan, and a note when the default
+    target cannot be met (an explicit budget that cannot hold raises InterpolationError)."""
+    plan = plan_memory(
+        interpolator, height, width, budget_mb=options.max_memory_mb, codec=codec, video=video,
+        overlap=options.overlap, ratio=ratio, montage=options.montage is not None,
+    )  # fmt: skip
+    notes = []
+    if not plan.fits:
+        notes.append(
+            f"memory: {width}×{height} frames need more than the {DEFAULT_MEMORY_TARGET_MB} MB aimed at "
+            f"by default ({plan.describe()}); --max-memory-mb caps the process"
+        )
+    planned = interpolator.with_settings(
+        batch_size=plan.batch_size, workers=plan.workers, max_memory_mb=plan.call_memory_mb
+    )
+    return planned, plan, notes
+
+
+def interpolate_pair(
+    interpolator: Interpolator,
+    path0: Path,
+    path1: Path,
+    output: Path,
+    options: InterpolateOptions | None = None,
+) -> JobResult:
+    """Write the middle frame of two images to ``output`` (format from its suffix); ``options``:
+    only its memory budget is used."""
     frame0, frame1 = load_image(path0), load_image(path1)
     if frame0.shape != frame1.shape:
         raise InterpolationError(
@@ -246,12 +287,16 @@ def interpolate_pair(interpolator: Interpolator, path0: Path, path1: Path, outpu
             f"but {path1} is {frame1.shape[2]}×{frame1.shape[1]}; "
             "the two frames must have the same size"
         )
+    interpolator, _, notes = _plan_memory(
+        interpolator, *frame0.shape[-2:], options or InterpolateOptions(), codec="png", video=False,
+        ratio=Fraction(1),
+    )  # fmt: skip
     stats = RetimeStats(frames_in=2, frames_out=1, interpolated=1, network_midpoints=1)
     started = time.perf_counter()
     middle = interpolator.interpolate(frame0, frame1)
     stats.seconds["inference"] = time.perf_counter() - started
     save_image(middle, output)
-    return JobResult("pair", output, stats)
+    return JobResult("pair", output, stats, notes=notes)
 
 
 def interpolate_folder(
@@ -280,9 +325,15 @@ def interpolate_folder(
             max_depth=retiming.max_depth,
             codec="png",
             paths=tuple(paths),
+            width=load_image_uint8(paths[0]).shape[1],
+            height=load_image_uint8(paths[0]).shape[0],
         )
         stats, notes = _run_segmented(job, segments, interpolator, output, options, total)
         return JobResult("folder", output, stats, notes=notes)
+    height, width = load_image_uint8(paths[0]).shape[:2]
+    interpolator, memory, notes = _plan_memory(
+        interpolator, height, width, options, codec="png", video=False, ratio=retiming.ratio
+    )
     stats = RetimeStats()
     writer = PngSequenceWriter(output)
 
@@ -302,8 +353,9 @@ def interpolate_folder(
             hold_tail=False,
             source=str(folder),
             total=total,
+            flow_ahead=memory.flow_ahead,
         )
-    return JobResult("folder", output, stats)
+    return JobResult("folder", output, stats, notes=notes)
 
 
 def _run_stages(
@@ -318,10 +370,11 @@ def _run_stages(
     source: str,
     total: int | None,
     window: Window | None = None,
+    flow_ahead: bool = True,
 ) -> None:
-    """Decode → retime → ``write``, overlapped in threads when ``options.overlap``, with progress.
-
-    ``window``: one segment's part of the run (:class:`sepgan.retime.Window`).
+    """Decode → retime → ``write``, overlapped in threads when ``options.overlap``, with progress;
+    each batch's flow a batch ahead of the network with ``flow_ahead`` (and overlap). ``window``:
+    one segment's part of the run (:class:`sepgan.retime.Window`).
     """
     with overlapped(
         _timed(frames, stats),
@@ -339,7 +392,7 @@ def _run_stages(
             static_tolerance=options.static_tolerance,
             stats=stats,
             source=source,
-            flow_ahead=options.overlap,
+            flow_ahead=options.overlap and flow_ahead,
             window=window,
         )
         # closing: on an error here (the writer's), retime's flow thread stops before the decode thread does.
@@ -451,6 +504,10 @@ def interpolate_video(
         timeline: VariableRateRetiming | None = None
         if plan.variable:
             timeline = retiming = VariableRateRetiming(plan.constant, plan.fps_in)
+        interpolator, memory, memory_notes = _plan_memory(
+            interpolator, info.height, info.width, options, codec=output_codec(output, options.codec),
+            video=True, ratio=retiming.ratio,
+        )  # fmt: skip
         stats = RetimeStats()
         writer = open_writer(
             output,
@@ -494,6 +551,7 @@ def interpolate_video(
                 hold_tail=True,
                 source=str(source),
                 total=total,
+                flow_ahead=memory.flow_ahead,
             )
             started = time.perf_counter()
             writer.close()
@@ -505,7 +563,7 @@ def interpolate_video(
             if montage is not None:
                 montage.abort()
             raise
-    notes = [*notes, *reader.notes, *writer.notes]
+    notes = [*notes, *memory_notes, *reader.notes, *writer.notes]
     if timeline is not None:
         notes += _video_notes(
             plan, options, retiming.max_error, timeline.gaps, timeline.held, timeline.longest
@@ -680,6 +738,17 @@ def _segment_part(
         stats.seconds["encode"] += time.perf_counter() - started
         progress(1)
 
+    # The worker's own share of the memory budget: the plan a one-pass run of this input would make.
+    interpolator, memory, memory_notes = _plan_memory(
+        interpolator,
+        job.height,
+        job.width,
+        job.options,
+        codec=job.codec,
+        video=not job.paths,
+        ratio=job.ratio,
+    )
+    notes += memory_notes
     try:
         _run_stages(
             _segment_frames(job, segment, timeline, notes),
@@ -692,6 +761,7 @@ def _segment_part(
             source=str(job.source),
             total=None,
             window=Window(segment.decode_from, segment.first, segment.end),
+            flow_ahead=memory.flow_ahead,
         )
         if writer is not None:
             writer.close()
@@ -775,6 +845,7 @@ def _job_header(job: SegmentJob, segments: list[Segment], options: InterpolateOp
         "scene_threshold": options.scene_threshold,
         "static_tolerance": options.static_tolerance,
         "segment_seconds": options.segment_seconds,
+        "max_memory_mb": options.max_memory_mb,  # it may tile the network call
         **(options.model.identity() if options.model is not None else {}),
     }
     return {
@@ -1000,7 +1071,7 @@ def run_interpolate(  # noqa: C901  a linear chain of input checks, each with it
             raise InterpolationError(f"{output}: the middle frame of a pair is an image; use e.g. mid.png")
         for path in inputs:
             load_image_uint8(path)  # fail on grayscale/RGBA/16-bit before loading the model
-        return interpolate_pair(make_interpolator(), inputs[0], inputs[1], output)
+        return interpolate_pair(make_interpolator(), inputs[0], inputs[1], output, options)
     if len(inputs) != 1:
         raise InterpolationError(
             f"expected one video, one frame folder or two images, got {len(inputs)} inputs"

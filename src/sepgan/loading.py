@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from sepgan.errors import InterpolationError, UserError
-from sepgan.options import DEFAULT_BATCH_SIZE, DEFAULT_MAX_MEMORY_MB, resolve_model
+from sepgan.options import DEFAULT_BATCH_SIZE, resolve_model
 
 if TYPE_CHECKING:
     from sepgan.interpolator import Interpolator
@@ -90,7 +90,6 @@ class ModelSpec:
     batch_size: int = DEFAULT_BATCH_SIZE
     tile: int | str | None = "auto"
     tile_overlap: int | None = None
-    max_memory_mb: float = DEFAULT_MAX_MEMORY_MB
     compile: bool = False
     workers: int | None = None
 

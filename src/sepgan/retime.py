@@ -24,7 +24,10 @@ reaches the network. With ``flow_ahead`` that runs in a thread of its own
 (``sepgan-flow``), one batch ahead: the next batch's flow is computed while the
 network and warps run on the current one, and the output is the same bit for
 bit. It then holds the flows of two batches at once (at 1080p with a four-way
-ensemble, 133 MB per pair).
+ensemble, 133 MB per pair), and runs DIS while the network runs: the job turns
+it off when its memory budget demands (:mod:`sepgan.memory`). After each
+batch's flow and each batch's frames, freed memory is handed back to the
+system (:func:`sepgan.memory.release_free_memory`).
 
 Which output frame sits at which input time is a plan's job (:mod:`sepgan.timing`:
 :class:`~sepgan.timing.ConstantRateRetiming`, or for video
@@ -49,6 +52,7 @@ from sepgan.errors import InterpolationError
 from sepgan.interpolator import Interpolator
 from sepgan.media.frames import from_uint8, to_uint8
 from sepgan.media.scenes import CutDetector, thumbnail
+from sepgan.memory import release_free_memory
 from sepgan.options import DEFAULT_SCENE_THRESHOLD, DEFAULT_STATIC_TOLERANCE
 from sepgan.stages import ReadAhead
 from sepgan.timing import Retiming
@@ -293,6 +297,7 @@ def _estimate_flows(batch: _Batch, interpolator: Interpolator, stats: RetimeStat
         batch.frame0 = from_uint8(np.stack([batch.intervals[i].frame0 for i in batch.jobs]))
         batch.frame1 = from_uint8(np.stack([batch.intervals[i].frame1 for i in batch.jobs]))
         batch.flows = interpolator.estimate_flows(batch.frame0, batch.frame1)
+        release_free_memory()  # DIS's buffers, freed, back to the system (sepgan.memory)
     stats.seconds["flow"] += time.perf_counter() - started
     return batch
 
@@ -312,6 +317,11 @@ def _flush(
         if keys:
             arrays = to_uint8(torch.stack([computed[jobs.index(i)][t] for i, t in keys]))
             made = dict(zip(keys, arrays, strict=False))
+        # The batch's tensors go now, not when the next batch replaces it: without flow-ahead the
+        # next batch's DIS would otherwise run beside them (183 MB a 1080p pair).
+        del computed
+        batch.frame0 = batch.frame1 = batch.flows = None
+        release_free_memory()  # the warps' and the network's temporaries
         stats.seconds["inference"] += time.perf_counter() - started
     for i, interval in enumerate(pending):
         for t in interval.times:

@@ -72,10 +72,8 @@ from sepgan.flow import (
     consistency_error,
     ensemble_warps,
     estimate_flows,
-    flows_at_time,
     mean_over_variants,
     middle_flows,
-    stack_times,
     stack_variants,
 )
 from sepgan.models.configurable import ConfigMixin, register_to_config
@@ -215,19 +213,39 @@ class FlowSepConv(ConfigMixin, nn.Module):
 
     @property
     def inference_bytes_per_pixel(self) -> int:
-        """Peak CPU inference memory per padded pixel, for the Interpolator's tiling budget.
+        """Peak CPU inference memory per padded pixel of one item (a pair at one time), for the
+        Interpolator's tiling budget.
 
-        Full-resolution tensors dominate: the 18-channel input, the level-0
-        encoder and decoder activations, the head and the warps; each further
-        flow variant adds its flows, middle flows and warps (≈ 22 floats).
+        With the network, full-resolution tensors dominate: the 18-channel input,
+        the level-0 encoder and decoder activations, the head and the warps; each
+        further flow variant adds its flows, middle flows and warps (≈ 22 floats).
         Fitted to measured peaks of ``sepgan interpolate`` at 1080p (2.09 M
         padded pixels) above the start-up RSS: 2.3 GB (≈ 1.1 kB per pixel) with
         one variant, 2.86 GB (≈ 1.37 kB) with four, which is what this gives
-        for the default widths.
+        for the default widths. Without it (the classical part: the padded
+        flows, then one variant's flows, sample positions and warps at a time,
+        :func:`sepgan.flow.ensemble_warps`) 153 and 246 bytes per pixel were
+        measured for one pair with V = 1 and 4 at 1080p (``benchmarks/bench_memory.py``);
+        this gives 176 and 272.
         """
-        if not self.with_network:  # frames, flows, middle flows and warps of each variant
-            return 4 * (40 + 26 * self.flow_variants)
+        if not self.with_network:
+            return 4 * (36 + 8 * self.flow_variants)
         return 4 * (150 + 6 * self.channels[0] + 4 * self.kernel_size + 22 * (self.flow_variants - 1))
+
+    @property
+    def flow_bytes_per_pixel(self) -> int:
+        """One pair's flows as :meth:`estimate_flows` returns them, 4V float32 channels (Generator
+        contract)."""
+        return 16 * self.flow_variants
+
+    @property
+    def flow_thread_bytes_per_pixel(self) -> int:
+        """Peak working memory of one DIS thread per pixel (Generator contract): OpenCV's pyramids,
+        the variational refinement's derivatives and weights and the mirrored copies; measured for
+        "fine" (refined at full resolution) as 229–232 bytes a thread at 1080p (8 to 32 calls on 2
+        threads) and 260 for one call at 540p, 63 for "medium", 23 for "fast", 12 for "ultrafast"
+        (``benchmarks/bench_memory.py``)."""
+        return {"fine": 236, "medium": 66, "fast": 26, "ultrafast": 14}[self.flow_preset]
 
     def estimate_flows(
         self, frame0: torch.Tensor, frame1: torch.Tensor, workers: int | None = None
@@ -313,9 +331,8 @@ class FlowSepConv(ConfigMixin, nn.Module):
         frame0, frame1 = frame0.float(), frame1.float()
         if not self.with_network:
             time = 0.5 if time is None else time
-            stacked_time = stack_times(time, flows.shape[1] // 4)
-            time_flows = flows_at_time(stack_variants(flows), stacked_time, self.middle_iterations)
-            warped0, warped1 = ensemble_warps(frame0, frame1, flows, time_flows=time_flows)
+            # One variant at a time (ensemble_warps): a quarter of the working set of all four at once.
+            warped0, warped1 = ensemble_warps(frame0, frame1, flows, time, self.middle_iterations)
             middle = blend_at_time(warped0, warped1, time)
             return (middle, {"warped0": warped0, "warped1": warped1}) if return_parts else middle
         features, flow_residual, middles = self._features(frame0, frame1, flows)

@@ -18,6 +18,12 @@ it states, as plain attributes, the figures the Interpolator plans with:
   (FlowSepConv's grows with ``flow_variants``), which is why options that
   change it are given when the model is built
   (:func:`sepgan.checkpoint.load_pretrained` ``overrides``), never set after.
+* ``flow_bytes_per_pixel`` and ``flow_thread_bytes_per_pixel``: what
+  ``estimate_flows`` holds, per pixel of the whole frame in bytes: the flows
+  of one pair (kept until the network has used them; one DIS call makes each
+  2-channel float32 flow, 8 bytes a pixel) and the working memory of one of
+  its threads. Both 0 for a model without flow. :mod:`sepgan.memory` plans
+  a job's memory with them and ``inference_bytes_per_pixel``.
 * ``estimate_flows(frame0, frame1, workers=None)``: flows to compute on whole, unpadded
   frames before padding and tiling, passed back as ``model(..., flows=...)``
   (B×4V×H×W); ``None`` for models that use no flow. ``workers`` caps the CPU
@@ -62,6 +68,12 @@ class Generator(Protocol):
 
     @property
     def inference_bytes_per_pixel(self) -> int: ...
+
+    @property
+    def flow_bytes_per_pixel(self) -> int: ...
+
+    @property
+    def flow_thread_bytes_per_pixel(self) -> int: ...
 
     def estimate_flows(
         self, frame0: torch.Tensor, frame1: torch.Tensor, workers: int | None = None

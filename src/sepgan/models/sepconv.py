@@ -203,6 +203,9 @@ class SepConv(ConfigMixin, nn.Module):
         """
         return 4 * (12 * self.kernel_size + 4 * self.channels[0])
 
+    flow_bytes_per_pixel = 0  # no optical flow (Generator contract)
+    flow_thread_bytes_per_pixel = 0
+
     def estimate_flows(self, frame0: torch.Tensor, frame1: torch.Tensor, workers: int | None = None) -> None:
         """SepConv uses no optical flow (Generator contract)."""
 
