@@ -70,7 +70,6 @@ _OUTPUT_ARGUMENTS = (
     "precision",
     "tile",
     "tile_overlap",
-    "max_memory_mb",
 )
 
 
