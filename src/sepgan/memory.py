@@ -360,9 +360,14 @@ def plan_memory(
             return candidate
     leanest = plan(1, False, 1, fits=False)
     raise InterpolationError(
-        f"{width}×{height} frames need ≈ {leanest.total_mb:.0f} MB at the least "
-        f"({_breakdown(leanest)}); {{max_memory_mb}} {budget_mb:g} cannot hold them",
+        "{width}×{height} frames need ≈ {least} MB at the least ({parts}); {max_memory_mb} {budget} "
+        "cannot hold them",
         parameter="max_memory_mb",
+        width=width,
+        height=height,
+        least=f"{leanest.total_mb:.0f}",
+        parts=_breakdown(leanest),
+        budget=f"{budget_mb:g}",
     )
 
 
