@@ -158,3 +158,23 @@ def test_a_montage_and_more_frames_per_pair_cost_more():
     )
     assert montage.parts["encode"] > 2 * plain.parts["encode"]
     assert times_eight.parts["frames"] > plain.parts["frames"]
+
+
+def test_a_tiled_plan_counts_every_tiles_crops_and_the_interpolator_tiles_as_planned():
+    interpolator = _flow_sepconv()
+    tiled = 0
+    for _, plan in _plans(interpolator, range(4400, 1500, -100)):
+        if plan is None or not plan.tile:
+            continue
+        planned = interpolator.with_settings(
+            batch_size=plan.batch_size, workers=plan.workers, max_memory_mb=plan.call_memory_mb
+        )
+        tile = planned.tile_size(1080, 1920)
+        crops = interpolator.tiled_pixels(1080, 1920, tile)
+        # never thousands of tiles of the smallest size, whose overlaps would hold many frames' worth
+        assert crops < 3 * 1080 * 1920
+        crop_bytes = (2 * 12 + 12 + interpolator.model.flow_bytes_per_pixel) * crops
+        assert plan.parts["network"] * 2**20 >= interpolator.bytes_per_pixel * tile**2 + crop_bytes
+        assert planned._call_batch(tile * tile) == 1  # one tile a call
+        tiled += 1
+    assert tiled

@@ -279,6 +279,14 @@ class Interpolator:
         """The smallest tile, in pixels a side: the overlap and one size multiple."""
         return self.tile_overlap + self.multiple
 
+    def tiled_pixels(self, height: int, width: int, tile: int) -> int:
+        """Pixels of all tiles of an H×W frame cut into ``tile``-pixel tiles with this overlap: what
+        tiling crops at once (the frame's own pixels and their overlaps)."""
+        tile_height, tile_width = min(tile, height), min(tile, width)
+        rows = len(_tile_starts(height, tile_height, self.tile_overlap))
+        columns = len(_tile_starts(width, tile_width, self.tile_overlap))
+        return rows * columns * tile_height * tile_width
+
     def _budget_pixels(self) -> float:
         if self.max_memory_mb is None:
             return math.inf

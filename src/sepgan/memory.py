@@ -12,8 +12,10 @@ fits, giving up, in this order:
 2. flow-ahead, which holds two batches and runs DIS and the network at the
    same time (the batch size starts again from ``--batch``);
 3. DIS threads (``--workers``), each of which holds its own buffers;
-4. the whole frame in one network call: tiles (the Interpolator's tiling,
-   which changes the frames a little: :mod:`sepgan.interpolator`).
+4. the whole frame in one network call: tiles, the largest whose call and
+   crops fit (the Interpolator's tiling, which changes the frames a little:
+   :mod:`sepgan.interpolator`; tiles overlap, so small ones cost more than
+   they save).
 
 The frames are the same whatever 1–3 choose. Whether and how 4 tiles depends
 on the budget, the frame size, the model, the codec, ``--overlap`` and the
@@ -199,15 +201,9 @@ class _Sizes:
     made_per_pair: int  # of which the model makes at most (t = 0 is the input frame)
     overlap: bool
 
-    @property
-    def tiles_mb(self) -> float:
-        """What tiling holds besides a call: every tile's crops of the frames and flows (tiles
-        overlap: ≈ 1.5× the frame), and the blend's weighted sums."""
-        return (1.5 * (2 * FLOAT_FRAME_BYTES_PER_PIXEL + self.flow_bytes) + 16) * self.pixels / MB
-
-    def parts(self, batch: int, ahead: bool, workers: int, network_items: float) -> dict[str, float]:
+    def parts(self, batch: int, ahead: bool, workers: int, network_mb: float) -> dict[str, float]:
         """Peak MB of each part for ``batch`` pairs, flow-ahead or not, ``workers`` DIS threads, and
-        a network call of ``network_items`` whole-frame items (fewer than one: a tile)."""
+        a network call of ``network_mb`` (tiled: one tile's call and every tile's crops)."""
         pixels = self.pixels / MB
         # uint8 frames: the decode and encode queues (with overlap), the cut rule's look-ahead, the
         # batch's intervals (two batches with flow-ahead) and their copies for DIS.
@@ -215,9 +211,6 @@ class _Sizes:
         frames = queued + CUT_LOOKAHEAD_FRAMES + (batch + 1) * (2 if ahead else 1) + 2 * batch
         batches = (2 if ahead else 1) * batch * (2 * FLOAT_FRAME_BYTES_PER_PIXEL + self.flow_bytes)
         threads = min(workers, batch * self.flow_calls) if self.flow_calls else 0
-        network = network_items * self.network_bytes * self.padded_pixels / MB
-        if network_items < 1:  # tiled
-            network += self.tiles_mb
         # the frames a batch makes: float32, stacked, then uint8
         made = batch * self.made_per_pair * (2 * FLOAT_FRAME_BYTES_PER_PIXEL + FRAME_BYTES_PER_PIXEL)
         parts = {
@@ -227,7 +220,7 @@ class _Sizes:
             "frames": frames * FRAME_BYTES_PER_PIXEL * pixels,
             "batches": batches * pixels,
             "flow": threads * self.flow_thread_bytes * pixels,
-            "network": network + made * pixels,
+            "network": network_mb + made * pixels,
         }
         flow, network = parts["flow"], parts["network"]
         variable = sum(parts.values()) - parts["process"] - flow - network
@@ -305,7 +298,6 @@ def plan_memory(
     )
     budget = DEFAULT_MEMORY_TARGET_MB if budget_mb is None else budget_mb
     whole = sizes.network_bytes * sizes.padded_pixels / MB  # one item (pair and time), the whole frame
-    least_tile = sizes.network_bytes * interpolator.least_tile**2 / MB
     if budget_mb is None:
         call_limit = float(DEFAULT_MAX_MEMORY_MB)  # the default tiles as before the cap: a call over 4 GB
     else:
@@ -314,25 +306,31 @@ def plan_memory(
         common = sizes.parts(1, False, 1, 0.0)  # its network part: the frames a batch makes
         others = sum(mb for part, mb in common.items() if part not in ("process", "flow", "slack"))
         call_limit = max((budget - common["process"]) / (1 + SLACK) - others, 0.0)
-    tile = whole > call_limit
-    items = 1.0 if not tile else max(call_limit - sizes.tiles_mb, least_tile) / whole
+    tile = _tile_side(interpolator, height, width, sizes, call_limit) if whole > call_limit else None
 
     def plan(batch: int, ahead: bool, threads: int, fits: bool = True) -> MemoryPlan:
-        if tile:
-            parts = sizes.parts(batch, ahead, threads, items)
-            return MemoryPlan(budget_mb, batch, ahead, threads, items * whole, tile, parts, fits)
+        if tile is not None:  # one tile a call; the Interpolator's tile from this share is ``tile``
+            parts = sizes.parts(batch, ahead, threads, _tiled_mb(interpolator, height, width, sizes, tile))
+            share = sizes.network_bytes * (tile + interpolator.multiple / 2) ** 2 / MB
+            return MemoryPlan(budget_mb, batch, ahead, threads, share, True, parts, fits)
         # What the budget leaves goes to the network call: as many of the batch's items as fit.
         calls = 1
         while calls < min(batch, call_limit // whole):
             more = MemoryPlan(
-                budget_mb, batch, ahead, threads, 0.0, tile, sizes.parts(batch, ahead, threads, calls + 1)
+                budget_mb,
+                batch,
+                ahead,
+                threads,
+                0.0,
+                False,
+                sizes.parts(batch, ahead, threads, (calls + 1) * whole),
             )
             if more.total_mb > budget:
                 break
             calls += 1
-        parts = sizes.parts(batch, ahead, threads, calls)
+        parts = sizes.parts(batch, ahead, threads, calls * whole)
         # Half an item more, so that the Interpolator's rounding down gives ``calls`` items a call.
-        return MemoryPlan(budget_mb, batch, ahead, threads, (calls + 0.5) * whole, tile, parts, fits)
+        return MemoryPlan(budget_mb, batch, ahead, threads, (calls + 0.5) * whole, False, parts, fits)
 
     # Pairs that give every DIS thread a call; on a CPU more pairs a batch only hold more memory (the
     # network gains nothing from batches there: 0.97-1.15× per pair, sepgan.interpolator).
@@ -378,3 +376,23 @@ def _breakdown(plan: MemoryPlan) -> str:
     if plan.flow_ahead:
         return ", ".join([*others, f"DIS flow {flow:.0f}", f"network {network:.0f}"])
     return ", ".join([*others, f"the larger of DIS flow {flow:.0f} and network {network:.0f}"])
+
+
+def _tiled_mb(interpolator: Interpolator, height: int, width: int, sizes: _Sizes, tile: int) -> float:
+    """A tiled network call's MB: one tile's call, and every tile's crops of the frames and flows,
+    its made frame and the blend's sums (the Interpolator crops every tile at once)."""
+    crops = interpolator.tiled_pixels(height, width, tile)
+    per_crop = 3 * FLOAT_FRAME_BYTES_PER_PIXEL + sizes.flow_bytes
+    return (sizes.network_bytes * tile**2 + per_crop * crops + 16 * sizes.pixels) / MB
+
+
+def _tile_side(interpolator: Interpolator, height: int, width: int, sizes: _Sizes, limit_mb: float) -> int:
+    """The largest tile whose call and crops fit ``limit_mb`` (the smallest tile when none does: the
+    plan then cannot hold). Small tiles cost more than they save: tiles overlap by ``tile_overlap``,
+    so their crops grow as (tile / (tile − overlap))²."""
+    multiple, least = interpolator.multiple, interpolator.least_tile
+    largest = max(least, int(math.sqrt(limit_mb * MB / sizes.network_bytes)) // multiple * multiple)
+    for side in range(largest, least - 1, -multiple):
+        if _tiled_mb(interpolator, height, width, sizes, side) <= limit_mb:
+            return side
+    return least
