@@ -17,14 +17,14 @@ Four measurements, each of ``sepgan interpolate`` run as a child process
 4. **Projection** for a 2-hour 1080p film at 24 fps, ×2, on 2 to 256 cores,
    from figures measured here on one core (``taskset -c 0``): the cost of a
    1080p pair, the cost each extra segment adds (the same frames in one and in
-   ``--projection-segments`` segments), and the join's speed (the join of that
-   run's parts, timed by the job itself). One worker per core, segments of the
+   ``--projection-segments`` segments), and the join's speed (``join_video``
+   on four 1080p parts of 240 frames, timed in this process). One worker per core, segments of the
    default 10 s (240 input frames) handed out as workers free up; the join runs
    once, at the end, on one node.
 
 Example::
 
-    python -m benchmarks.bench_segments                          # all three
+    python -m benchmarks.bench_segments                          # all four
     python -m benchmarks.bench_segments --only throughput --frames 48
 """
 
@@ -40,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from fractions import Fraction
 from pathlib import Path
 
 from benchmarks.common import child_environment, make_clip
@@ -62,7 +63,7 @@ def _run(command: list[str]) -> tuple[float, str]:
     return seconds, completed.stdout + completed.stderr
 
 
-def throughput(folder: Path, frames: int, segment_seconds: float) -> None:
+def throughput(folder: Path, frames: int, segment_seconds: float, skip_threads: bool = False) -> None:
     clip, shows = make_clip(folder / "720p.mp4", 720, 1280, frames, fps=24)
     output = folder / "out.mp4"
     runs = [
@@ -73,6 +74,8 @@ def throughput(folder: Path, frames: int, segment_seconds: float) -> None:
             _command(clip, output, "--jobs", "2", "--segment-seconds", str(segment_seconds)),
         ),
     ]
+    if skip_threads:
+        del runs[1]
     rows, base = [], None
     for name, command in runs:
         seconds, _ = _run(command)
@@ -159,6 +162,10 @@ def memory(folder: Path, frames: int, segment_seconds: float) -> None:
         raise RuntimeError(process.stderr.read().decode()[-400:] if process.stderr else "failed")
     main = peaks.pop(process.pid, 0.0)
     workers = sorted(peaks.values(), reverse=True)[:2]  # the two workers; the rest are small helpers
+    if len(workers) < 2 or workers[-1] < 500:  # a clip of two segments or fewer runs in the main process
+        raise RuntimeError(
+            f"no two workers found (peaks {sorted(peaks.values())}): give more --memory-frames"
+        )
     print(f"\n## Peak RSS, 1080p ×2, --jobs 2 ({shows}, {frames} frames, segments of {segment_seconds} s)\n")
     columns = [Column("process"), Column("peak RSS, MB", "{:.0f}", "right")]
     rows = [["main (plans, journals, joins)", main]] + [
@@ -176,7 +183,7 @@ def projection(folder: Path, frames: int, segments: int) -> None:
     )
     pair = one / (frames - 1)  # includes the start of the process, which a long job pays once
     per_segment = max(0.0, (many - one) / (segments - 1))
-    join_rate = _join_rate(folder, clip, segments)
+    join_rate = _join_rate(folder)
     film_frames = 2 * 3600 * 24
     length = round(DEFAULT_SEGMENT_SECONDS * 24)
     count = math.ceil((film_frames - 1) / length)
@@ -202,50 +209,59 @@ def projection(folder: Path, frames: int, segments: int) -> None:
     assert text is not None
 
 
-def _join_rate(folder: Path, clip: Path, segments: int) -> float:
-    """Output frames per second of :func:`sepgan.media.join.join_video` on this run's parts (timed in a
-    child: the parts of a stopped job, joined by its resume with nothing left to compute)."""
-    output = folder / "joined.mp4"
-    seconds = f"{(_frames(clip) - 1) / 24 / segments + 1e-3:.4f}"
-    process = subprocess.Popen(
-        _command(clip, output, "--segment-seconds", seconds), env=child_environment(), stderr=subprocess.PIPE
-    )
-    journal = work_folder(output) / "journal.json"
-    while process.poll() is None:  # stop it once every part is in: just before its join
-        if journal.exists() and journal.read_text().count('"file"') == segments:
-            os.kill(process.pid, signal.SIGKILL)
-            break
-        time.sleep(0.01)
-    process.wait()
-    resumed, _ = _run(_command(clip, output, "--segment-seconds", seconds, "--resume"))
-    return 2 * _frames(clip) / resumed  # an upper bound on the join's time: the whole resumed process
+def _join_rate(folder: Path, frames_per_part: int = 240, parts: int = 4) -> float:
+    """Output frames per second of :func:`sepgan.media.join.join_video` (the same call a job's join
+    makes), on ``parts`` 1080p H.264 parts of ``frames_per_part`` frames written here by
+    :class:`~sepgan.media.writer.VideoWriter` (a moving gradient at CRF 18, preset ultrafast: larger
+    packets than a job's parts, so a lower rate). No audio: a film's audio packets are a few per
+    frame more to copy."""
+    import numpy as np
 
+    from sepgan.media.join import Part, join_video
+    from sepgan.media.writer import VideoWriter
 
-def _frames(clip: Path) -> int:
-    import av
-
-    with av.open(str(clip)) as container:
-        return sum(1 for _ in container.decode(video=0))
+    height, width, fps = 1080, 1920, Fraction(48)
+    ramp = np.add.outer(np.arange(height) // 4, np.arange(width) // 4).astype(np.uint8)
+    written = []
+    for index in range(parts):
+        path = folder / f"part{index}.nut"
+        with VideoWriter(path, fps=fps, width=width, height=height, preset="ultrafast", crf=18) as writer:
+            for frame in range(frames_per_part):
+                shifted = np.roll(ramp, 3 * (index * frames_per_part + frame), axis=1)
+                writer.write(np.repeat(shifted[..., None], 3, axis=2))
+        written.append(Part(path, index * frames_per_part, frames_per_part))
+    started = time.perf_counter()
+    join_video(folder / "joined.mp4", written, fps=fps, width=width, height=height, codec="h264")
+    return parts * frames_per_part / (time.perf_counter() - started)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=("throughput", "redone", "memory", "projection"))
     parser.add_argument("--frames", type=int, default=72, help="720p frames for the throughput runs")
-    parser.add_argument("--segment-seconds", type=float, default=0.5)
+    parser.add_argument("--segment-seconds", type=float, default=0.75, help="4 segments of 18 frames: 2 each")
+    parser.add_argument(
+        "--skip-threads", action="store_true", help="throughput: no run of one job on every core"
+    )
+    parser.add_argument("--memory-segment-seconds", type=float, default=1.5)
     parser.add_argument("--redone-frames", type=int, default=120)
-    parser.add_argument("--memory-frames", type=int, default=24)
+    parser.add_argument(
+        "--memory-frames",
+        type=int,
+        default=96,
+        help="1080p frames: 3+ segments of 36 (72 outputs fill x264's look-ahead)",
+    )
     parser.add_argument("--projection-frames", type=int, default=13)
     parser.add_argument("--projection-segments", type=int, default=3)
     args = parser.parse_args()
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs")
     with tempfile.TemporaryDirectory() as folder:
         if args.only in (None, "throughput"):
-            throughput(Path(folder), args.frames, args.segment_seconds)
+            throughput(Path(folder), args.frames, args.segment_seconds, args.skip_threads)
         if args.only in (None, "redone"):
             redone(Path(folder), args.redone_frames, args.segment_seconds)
         if args.only in (None, "memory"):
-            memory(Path(folder), args.memory_frames, args.segment_seconds)
+            memory(Path(folder), args.memory_frames, args.memory_segment_seconds)
         if args.only in (None, "projection"):
             projection(Path(folder), args.projection_frames, args.projection_segments)
 
