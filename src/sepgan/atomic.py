@@ -9,15 +9,24 @@ any exception, Ctrl-C included, the temporary is removed.
 
 Temporary names are ``.{name}.sepgan-tmp-{pid}-{random}{suffix}``: hidden, they
 keep the output's suffix (PyAV and Matplotlib pick the format from it), and
-they carry the writer's process id. A process killed by SIGKILL (or a power
-cut) cannot clean up, so every later write to the same output first removes the
-temporaries of that name whose process is gone. A recycled pid keeps a stale
-temporary until that process ends too: a leftover, never a lost output.
+they carry the writer's process id. An output name longer than
+:data:`LONG_NAME_BYTES` is replaced in them by a hash of it, so an output name
+near the file system's limit (255 bytes on most) still has a temporary name. A
+process killed by SIGKILL (or a power cut) cannot clean up, so every later
+write to the same output first removes the temporaries of that name whose
+process is gone. A recycled pid keeps a stale temporary until that process ends
+too: a leftover, never a lost output.
+
+Every command follows one overwrite rule, ffmpeg's: an output that exists (a
+file, or a folder with anything in it) is refused unless the user passed
+``-y``/``--overwrite`` (:func:`check_overwrite`, :class:`OutputExistsError`).
+An empty folder is no output yet: it is written into.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import secrets
@@ -25,20 +34,55 @@ import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from sepgan.errors import UserError
+
 __all__ = [
+    "LONG_NAME_BYTES",
     "AtomicOutput",
+    "OutputExistsError",
     "atomic_output",
     "atomic_write",
     "atomic_write_bytes",
     "atomic_write_text",
+    "check_overwrite",
+    "ordinary_file_mode",
+    "output_exists",
     "remove_stale_temporaries",
 ]
 
 _MARK = ".sepgan-tmp-"
+# An output name longer than this (in bytes) is hashed in its temporary name: the mark, the pid, the
+# random part and the suffix add about 40 bytes, and most file systems allow 255 bytes per name.
+LONG_NAME_BYTES = 160
 
 
 def _temporary_prefix(path: Path) -> str:
-    return f".{path.name}{_MARK}"
+    """``.{name}.sepgan-tmp-``, or ``.{sha1 of the name, 16 hex digits}.sepgan-tmp-`` for a long name."""
+    name = path.name
+    if len(os.fsencode(name)) > LONG_NAME_BYTES:
+        name = hashlib.sha1(os.fsencode(name)).hexdigest()[:16]
+    return f".{name}{_MARK}"
+
+
+class OutputExistsError(UserError, FileExistsError):
+    """An output exists and the user did not ask to replace it (``-y``/``--overwrite``)."""
+
+
+def output_exists(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` holds an output: a file (or link), or a folder with anything in it."""
+    path = Path(path)
+    if path.is_dir() and not path.is_symlink():
+        return any(path.iterdir())
+    return path.exists() or path.is_symlink()
+
+
+def check_overwrite(path: str | os.PathLike[str], overwrite: bool, *, parameter: str = "overwrite") -> None:
+    """ffmpeg's rule for every output: :class:`OutputExistsError` if ``path`` exists (:func:`output_exists`)
+    and ``overwrite`` is false; the error names ``parameter``, the option that allows it."""
+    if not overwrite and output_exists(path):
+        raise OutputExistsError(
+            "{path} already exists; use {parameter} to replace it", parameter=parameter, path=Path(path)
+        )
 
 
 def _process_alive(pid: int) -> bool:
@@ -97,7 +141,7 @@ class AtomicOutput:
         self.folder = folder
         self.replace = replace
         remove_stale_temporaries(self.path)
-        suffix = "" if folder else self.path.suffix
+        suffix = "" if folder else self.path.suffix[:16]  # the format's suffix; a long one is no format
         self.temporary = (
             self.path.parent / f"{_temporary_prefix(self.path)}{os.getpid()}-{secrets.token_hex(4)}{suffix}"
         )
@@ -156,12 +200,30 @@ def atomic_output(
     output.commit()
 
 
+def ordinary_file_mode() -> int:
+    """The mode a plain ``open()`` gives a new file: 0o666 less the process's umask (0o644 under 022)."""
+    try:  # Linux says it without changing it
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # elsewhere it is read by setting it, and set back at once
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def atomic_write(path: str | os.PathLike[str], write: Callable[[str], object]) -> None:
-    """Call ``write(temporary_path)`` and move the result onto ``path`` in one rename."""
+    """Call ``write(temporary_path)`` and move the result onto ``path`` in one rename.
+
+    The file gets ordinary permissions (:func:`ordinary_file_mode`) whatever mode ``write`` gave it:
+    safetensors' ``save_file`` makes its files 0600.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_output(path) as temporary:
         write(str(temporary))
+        os.chmod(temporary, ordinary_file_mode())
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], payload: bytes) -> None:

@@ -20,8 +20,8 @@ exist), or without one beside each input; a folder of videos without one writes
 into a folder beside it named like an output (``clips/`` → ``clips_2x/``), never
 into itself. The names are :func:`output_name`'s. An output that exists already is
 complete, since outputs are written under a temporary name and renamed only when
-complete (:mod:`sepgan.atomic`), so its input is skipped: delete the output to make
-it again. Two inputs that would write the same output are refused.
+complete (:mod:`sepgan.atomic`), so its input is skipped: delete the output, or
+pass ``overwrite`` (``-y``), to make it again. Two inputs that would write the same output are refused.
 
 Running (:func:`run_batch`): each input is one call of
 :func:`sepgan.jobs.run_interpolate` with that input and its output, so every option
@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
+from sepgan.atomic import output_exists
 from sepgan.errors import REPORTED_ERRORS, InterpolationError, user_message
 from sepgan.jobs import InterpolateOptions, JobResult, _check_output, run_interpolate
 from sepgan.media.formats import IMAGE_SUFFIXES, VIDEO_SUFFIXES
@@ -187,7 +188,7 @@ class BatchOutcome:
             return self.result.summary()
         if self.error is not None:
             return f"{self.source} failed: {user_message(self.error)}"
-        return f"skipped {self.source}: {self.output} exists (delete it to make it again)"
+        return f"skipped {self.source}: {self.output} exists (-y replaces it)"
 
 
 @dataclass
@@ -235,11 +236,6 @@ def _expected_frames(source: Path, options: InterpolateOptions) -> int | None:
     if options.fps is not None:
         ratio = Fraction(options.fps) / (info.nominal_fps or info.fps)
     return math.ceil(info.frame_count * ratio)
-
-
-def _is_complete(output: Path) -> bool:
-    """A file, or a folder with something in it: written whole (an empty folder may be the user's)."""
-    return output.is_file() or (output.is_dir() and any(output.iterdir()))
 
 
 def plan_batch(  # noqa: C901  a linear chain of checks, each with its own error message
@@ -327,7 +323,7 @@ def plan_batch(  # noqa: C901  a linear chain of checks, each with its own error
                 "rename one, or give them separately"
             )
         writers[key] = source
-        done = _is_complete(target)
+        done = output_exists(target) and not options.overwrite  # written whole (sepgan.atomic)
         jobs.append(BatchJob(source, target, done, None if done else _expected_frames(source, options)))
     return jobs
 

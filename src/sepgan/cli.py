@@ -20,8 +20,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from sepgan.cli_format import SepganGroup
 from sepgan.errors import InterpolationError, UserError, command_flags, reports_user_errors, user_message
 from sepgan.loading import ModelSpec, load_interpolator  # noqa: F401  load_interpolator: re-exported
+from sepgan.media.formats import OUTPUT_VIDEO_SUFFIXES
 from sepgan.options import (
     DEFAULT_ADAPT_SECONDS,
     DEFAULT_ADAPT_STEPS,
@@ -40,7 +42,9 @@ from sepgan.options import (
     DEFAULT_SEED,
     DEFAULT_SEGMENT_SECONDS,
     DEFAULT_TILE,
+    HIGH_RATE_RATIO,
     MAX_CRF,
+    MAX_DEPTH,
     resolve_model,
 )
 
@@ -53,12 +57,25 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=SepganGroup,  # -h on every command, plain placeholders in every help (sepgan.cli_format)
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from sepgan import __version__
+
+        typer.echo(f"sepgan {__version__}")
+        raise typer.Exit()
 
 
 @app.callback()
 def main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more detail.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
 ) -> None:
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s"
@@ -73,7 +90,6 @@ def _interrupt(signum, frame) -> None:
 
 
 @app.command(
-    context_settings={"help_option_names": ["-h", "--help"]},
     # "\\[" keeps the bracket: Rich reads [data/...] as markup and drops it.
     epilog=(
         "Example: sepgan train --config configs/dcgan.yaml data.paths=\\[data/vimeo_triplet] max_steps=20000"
@@ -119,7 +135,6 @@ def train(
 
 
 @app.command(
-    context_settings={"help_option_names": ["-h", "--help"]},
     epilog=(
         "Examples: sepgan interpolate A.png B.png -o mid.png | "
         "sepgan interpolate frames/ -o out/ --factor 4 | "
@@ -145,9 +160,10 @@ def interpolate(
         typer.Option(
             "--output",
             "-o",
-            help="Image for a pair; folder for frames; video (.mp4/.mkv/.mov) or folder (PNG); a folder "
+            help="Image for a pair; folder for frames; video "
+            f"({'/'.join(OUTPUT_VIDEO_SUFFIXES)}) or folder (PNG); a folder "
             "for a batch. Without it (not for a pair) each output is named beside its input, e.g. "
-            "clip_2x.mp4, and one that exists is skipped.",
+            "clip_2x.mp4, and one that exists is skipped (replaced with -y).",
             show_default=False,
         ),
     ] = None,
@@ -157,8 +173,9 @@ def interpolate(
             "--factor",
             "-f",
             help=(
-                "×N frames, any whole N from 2 (default ×2); flow-ensemble warps straight to each "
-                "time, models with a network (sepgan-flow, sepgan-gan) take powers of two only."
+                f"×N frames: a whole N from 2 to {2**MAX_DEPTH} (default 2; over {HIGH_RATE_RATIO} needs "
+                "--allow-high-fps); flow-ensemble warps straight to each time, models with a network "
+                "(sepgan-flow, sepgan-gan) take powers of two only."
             ),
         ),
     ] = None,
@@ -167,8 +184,8 @@ def interpolate(
         typer.Option(
             "--fps",
             help=(
-                "Target frame rate for videos: 60, 59.94 or 60000/1001; each frame at its exact time "
-                "with flow-ensemble."
+                "Target frame rate for videos, at least the input's: 60, 59.94 or 60000/1001; each "
+                "frame at its exact time with flow-ensemble."
             ),
         ),
     ] = None,
@@ -260,7 +277,8 @@ def interpolate(
         ),
     ] = DEFAULT_SCENE_THRESHOLD,
     montage: Annotated[
-        Path | None, typer.Option("--montage", help="Also write an original | interpolated video here.")
+        Path | None,
+        typer.Option("--montage", help="Videos only: also write an original | interpolated video here."),
     ] = None,
     overlap: Annotated[
         bool,
@@ -334,7 +352,11 @@ def interpolate(
     ] = 1,
     resume: Annotated[
         bool,
-        typer.Option("--resume", help="Continue a stopped job from its work folder (OUTPUT.sepgan-work)."),
+        typer.Option(
+            "--resume",
+            help="Continue a stopped job from its work folder (OUTPUT.sepgan-work); an existing output "
+            "is still refused without -y.",
+        ),
     ] = False,
     restart: Annotated[
         bool, typer.Option("--restart", help="Remove a stopped job's work folder and start over.")
@@ -358,8 +380,15 @@ def interpolate(
         ),
     ] = DEFAULT_SEGMENT_SECONDS,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite", "-y", help="Replace an output (and --montage, --adapt-save) that exists."
+        ),
+    ] = False,
 ) -> None:
     """Interpolate frames: the middle of two images, ×N a frame folder, or retime a video (or many)."""
+    from sepgan.atomic import check_overwrite
     from sepgan.batch import is_batch
     from sepgan.jobs import InterpolateOptions, JobResult, run_interpolate
     from sepgan.media.fps import parse_fps
@@ -393,6 +422,7 @@ def interpolate(
         crf=crf,
         scene_threshold=None if scene_threshold == 255 else scene_threshold,  # 256 is an error, not "off"
         montage=montage,
+        overwrite=overwrite,
         progress=not quiet,
         overlap=overlap,
         max_memory_mb=max_memory_mb,
@@ -430,6 +460,8 @@ def interpolate(
         adapt_options.check()
     elif adapt_save is not None:
         raise InterpolationError("--adapt-save needs --adapt")
+    if adapt_save is not None:
+        check_overwrite(adapt_save, overwrite)
 
     def make_interpolator():
         interpolator = model.load()
@@ -487,7 +519,6 @@ from sepgan.study.cli import study_app  # noqa: E402  late on purpose: keeps `--
 
 
 @app.command(
-    context_settings={"help_option_names": ["-h", "--help"]},
     epilog="Example: sepgan prepare my_videos/ -o data/prepared --gaps 1,2,3 && "
     "sepgan train --config configs/flow.yaml data.paths=\\[data/prepared]",  # \\[ as in train's epilog
 )
@@ -559,9 +590,9 @@ def prepare(
 
     def advance(name: str) -> None:
         if not bars:
-            from tqdm import tqdm
+            from sepgan.progress import progress_bar
 
-            bars.append(tqdm(desc="prepare", unit="triplet", dynamic_ncols=True))
+            bars.append(progress_bar(desc="prepare", unit="triplet"))
         bars[0].set_postfix_str(name, refresh=False)
         bars[0].update()
 

@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from tqdm import tqdm
 
+from sepgan.atomic import check_overwrite
 from sepgan.errors import InterpolationError
 from sepgan.interpolator import Interpolator
 from sepgan.loading import ModelSpec
@@ -134,6 +135,8 @@ class InterpolateOptions:
     scene_threshold: float | None = DEFAULT_SCENE_THRESHOLD
     static_tolerance: int = DEFAULT_STATIC_TOLERANCE
     montage: Path | None = None
+    # ffmpeg's -y: replace an output (and montage) that exists; without it one is refused (sepgan.atomic).
+    overwrite: bool = False
     progress: bool = True
     overlap: bool = True  # decode, flow, inference and encode in four threads (see the module docstring)
     # Peak memory (RSS) of the whole process, MB: batch, flow-ahead, DIS threads and tiles are chosen
@@ -335,7 +338,7 @@ def interpolate_folder(
         interpolator, height, width, options, codec="png", video=False, ratio=retiming.ratio
     )
     stats = RetimeStats()
-    writer = PngSequenceWriter(output)
+    writer = PngSequenceWriter(output, overwrite=options.overwrite)
 
     def write(item: tuple[np.ndarray, np.ndarray]) -> None:
         started = time.perf_counter()
@@ -516,6 +519,7 @@ def interpolate_video(
             codec=options.codec,
             passthrough=reader.passthrough,
             slow_motion=plan.slow_motion,
+            overwrite=options.overwrite,
             **plan.encoding,
         )
         montage = None
@@ -908,7 +912,7 @@ def _run_segmented(
     started = time.perf_counter()
     files = [(journal.folder / entry["file"], entry) for entry in entries if entry["file"]]
     if job.codec == "png":
-        join_png(output, [path for path, _ in files])
+        join_png(output, [path for path, _ in files], overwrite=options.overwrite)
         if reader is not None and reader.passthrough:
             notes.append(
                 f"{len(reader.passthrough)} audio/subtitle stream(s) dropped: a PNG sequence has none"
@@ -1051,13 +1055,27 @@ def run_interpolate(  # noqa: C901  a linear chain of input checks, each with it
     for path in inputs:
         if not path.exists():
             raise InterpolationError(f"{path}: no such file or folder")
+    if options.montage is not None and _same_path(options.montage, output):
+        raise InterpolationError(
+            "{montage} {path} is also the output: the montage and the output must be two files",
+            parameter="montage",
+            path=options.montage,
+        )
     _check_output(inputs + ([options.montage] if options.montage else []), output)
     if options.montage is not None:
-        _check_output(inputs + [output], options.montage)
+        _check_output(inputs, options.montage)
+    check_overwrite(output, options.overwrite)
+    if options.montage is not None:
+        check_overwrite(options.montage, options.overwrite)
 
     if len(inputs) == 2:
         if not all(path.is_file() for path in inputs):
             raise InterpolationError("two inputs must be two image files (frame0 and frame1)")
+        if options.montage is not None:
+            raise InterpolationError(
+                "{montage} shows a video beside its input; an image pair has no video to show",
+                parameter="montage",
+            )
         if options.slowmo is not None:
             raise InterpolationError(
                 "an image pair gives one middle frame; {slowmo} needs a video (or a frame folder)",
@@ -1084,6 +1102,12 @@ def run_interpolate(  # noqa: C901  a linear chain of input checks, each with it
                 f"{source} has {len(paths)} image file(s); interpolation needs at least 2"
             )
         load_image_uint8(paths[0])
+        if options.montage is not None:
+            raise InterpolationError(
+                "{montage} shows a video beside its input; for a frame folder compare the frames, "
+                "or make a video of them first",
+                parameter="montage",
+            )
         return interpolate_folder(make_interpolator(), source, output, options)
     if _is_image(source):
         image_format, count = _animated_frames(source)

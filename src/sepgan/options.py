@@ -367,8 +367,18 @@ def check_rate(ratio: Fraction, *, parameter: str, value: object, allow_high_fps
 
     ``parameter`` (``"factor"`` or ``"fps"``) and its ``value`` say how the target was asked for.
     Over ``2**MAX_DEPTH`` times is never possible (finer steps would only repeat frames); over
-    :data:`HIGH_RATE_RATIO` times needs ``allow_high_fps``.
+    :data:`HIGH_RATE_RATIO` times needs ``allow_high_fps``. Under 1× (``--fps 24`` on a 30 fps
+    clip) is refused: interpolation adds frames, and every output frame would be a synthesised one
+    where dropping input frames (ffmpeg's fps filter) keeps them all original.
     """
+    if ratio < 1:
+        raise OptionError(
+            "{parameter} {value} is lower than the input's frame rate ({ratio:.4g}×): sepgan adds frames "
+            "and does not drop them; lower a frame rate with ffmpeg's fps filter (-vf fps=...)",
+            parameter=parameter,
+            value=value,
+            ratio=float(ratio),
+        )
     if ratio > 2**MAX_DEPTH:
         raise OptionError(
             "{parameter} {value} is {ratio:.4g}× the input's frame rate; at most {most}× is supported",

@@ -304,7 +304,7 @@ def compare(
 
     ``workers``: threads for the DIS calls (None: every CPU this process may use).
     """
-    from tqdm import tqdm
+    from sepgan.progress import progress_bar
 
     if not named:
         raise CompareError("give at least one {model} (NAME=WEIGHTS)", parameter="model")
@@ -322,7 +322,7 @@ def compare(
         per_row: dict[str, list[dict[str, float]]] = {name: [] for name in row_names}
         candidates: list[Crop] = []
         samples = islice(iter(benchmark), limit)
-        for sample in tqdm(samples, total=total, desc=benchmark.name, unit="pair", disable=not progress):
+        for sample in progress_bar(samples, total=total, desc=benchmark.name, unit="pair", enabled=progress):
             frame0, frame1, target = sample.load()
             outputs = middles(frame0, frame1)
             for name, prediction in outputs.items():

@@ -204,7 +204,7 @@ def evaluate(
 ) -> EvaluationResult:
     """Score ``methods`` on every sample (the first ``limit`` per benchmark) of ``benchmarks``;
     a sample is a triplet, or at a factor N a pair of kept frames and the N − 1 frames between."""
-    from tqdm import tqdm
+    from sepgan.progress import progress_bar
 
     benchmarks = list(benchmarks)
     times = sorted({at for benchmark in benchmarks for at in benchmark.times})
@@ -221,7 +221,7 @@ def evaluate(
         per_method: dict[str, list[SampleResult]] = {m.name: [] for m in ready}
         for method in ready:
             method.begin_benchmark(benchmark.layout, benchmark.root, log, factor=benchmark.factor)
-        bar = tqdm(samples, total=total, desc=benchmark.name, unit="pair", disable=not progress, leave=True)
+        bar = progress_bar(samples, total=total, desc=benchmark.name, unit="pair", enabled=progress)
         for sample in bar:
             frame0, frame1, targets = sample.load_group()
             made = {

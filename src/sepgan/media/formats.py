@@ -11,8 +11,10 @@ accepts without loading either.
   several formats (``frame1.png`` and ``frame1.jpg``).
 * :data:`CODECS` are the output encoders: ``h264`` (libx264), ``ffv1``
   (lossless RGB) and ``png`` (a folder of numbered PNG files); :data:`CONTAINERS`
-  the suffixes each video encoder may be written into; :func:`output_codec`
-  picks one for an output path.
+  the suffixes each video encoder may be written into (:data:`OUTPUT_VIDEO_SUFFIXES`
+  all of them, for help texts and errors); :func:`output_codec` picks one for an
+  output path. A path with a video suffix is always a video file, even where a
+  folder of that name exists.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ __all__ = [
     "CODECS",
     "CONTAINERS",
     "IMAGE_SUFFIXES",
+    "OUTPUT_VIDEO_SUFFIXES",
     "ROTATING_CONTAINERS",
     "VIDEO_SUFFIXES",
     "VideoError",
@@ -39,6 +42,8 @@ CONTAINERS = {
     "h264": {".mp4", ".mkv", ".mov", ".m4v", ".avi"},
     "ffv1": {".mkv", ".avi", ".nut"},
 }
+# Every suffix some encoder writes a video into, in the order help texts list them.
+OUTPUT_VIDEO_SUFFIXES = tuple(sorted(set().union(*CONTAINERS.values()), key=lambda s: (s != ".mp4", s)))
 # Containers whose muxers write a display matrix (MP4/MOV: tkhd matrix; Matroska: projection).
 ROTATING_CONTAINERS = {".mp4", ".m4v", ".mov", ".mkv"}
 # Suffixes taken for video files without asking FFmpeg (which reads many more).
@@ -69,10 +74,18 @@ def output_codec(output: str | os.PathLike[str], codec: str = "auto") -> str:
     """The encoder for an output path: ``"h264"``, ``"ffv1"`` or ``"png"`` (a folder of PNG files).
 
     ``"auto"`` picks h264 for a video suffix and a PNG sequence for a path
-    without a suffix (or an existing folder).
+    without a suffix (or an existing folder without a video suffix). Raises
+    :class:`VideoError` for a suffix no encoder writes, for a folder named like a
+    video file (``out.mp4/``: a video suffix means a video) and for a codec the
+    suffix cannot hold.
     """
     output = Path(output)
     suffix = output.suffix.lower()
+    if suffix in VIDEO_SUFFIXES and output.is_dir():
+        raise VideoError(
+            f"{output} is a folder, but a {suffix} output is a video file; "
+            "remove the folder, or choose a name without a video suffix for PNG frames"
+        )
     if codec == "auto":
         if output.is_dir() or not suffix:
             return "png"
@@ -80,7 +93,7 @@ def output_codec(output: str | os.PathLike[str], codec: str = "auto") -> str:
             return "h264"
         raise VideoError(
             f"{output}: unknown video container {suffix!r}; "
-            "use .mp4, .mkv or .mov, or a folder for PNG frames"
+            f"use {', '.join(OUTPUT_VIDEO_SUFFIXES)}, or a folder for PNG frames"
         )
     if codec not in CODECS:
         raise VideoError(f"unknown codec {codec!r}; choose one of {', '.join(CODECS)}")

@@ -151,12 +151,13 @@ def join_video(
     return writer.notes
 
 
-def join_png(path: str | os.PathLike[str], parts: Sequence[Path]) -> int:
+def join_png(path: str | os.PathLike[str], parts: Sequence[Path], *, overwrite: bool = False) -> int:
     """Link (or copy) the PNG files of the part folders ``parts`` (named by output frame) into the new
-    folder ``path``, atomically; returns the number of frames. Raises :class:`VideoError`."""
+    folder ``path`` (``overwrite``: or in place of a folder with files in it), atomically; returns the
+    number of frames. Raises :class:`VideoError`."""
     path = Path(path)
     try:
-        output = AtomicOutput(path, folder=True)
+        output = AtomicOutput(path, folder=True, replace=overwrite)
         count = 0
         for part in parts:
             for frame in sorted(part.glob("*.png")):

@@ -319,7 +319,8 @@ class PngSequenceWriter:
     """Writes frames as ``000000.png``, ``000001.png`` ... into a folder, atomically.
 
     The frames go into a hidden temporary folder beside ``path``, which is
-    renamed onto ``path`` by :meth:`close` (``path`` must not exist or be empty).
+    renamed onto ``path`` by :meth:`close` (``path`` must not exist or be empty; with
+    ``overwrite``, a folder with files in it is replaced whole).
     ``first_index`` numbers the files from there (a segment's part).
     Audio, subtitles and pixel aspect cannot be kept, nor rotations other than
     by multiples of 90°, which are applied to the pixels; ``notes`` says so.
@@ -331,6 +332,7 @@ class PngSequenceWriter:
         passthrough: Sequence[av.stream.Stream] = (),
         presentation: Presentation | None = None,
         first_index: int = 0,
+        overwrite: bool = False,
     ) -> None:
         self.path = Path(path)
         self.frames_written = 0
@@ -356,10 +358,12 @@ class PngSequenceWriter:
                 f"{lost.describe()} not kept: "
                 "PNG frames are stored as decoded (write a video file to keep it)"
             )
-        if self.path.exists() and (not self.path.is_dir() or any(self.path.iterdir())):
+        if self.path.exists() and not self.path.is_dir():
+            raise VideoError(f"{self.path}: is a file, not a folder for PNG frames")
+        if not overwrite and any(self.path.iterdir() if self.path.is_dir() else ()):
             raise VideoError(f"{self.path}: output folder exists and is not empty")
         try:
-            self._output = AtomicOutput(self.path, folder=True)
+            self._output = AtomicOutput(self.path, folder=True, replace=overwrite)
         except OSError as error:
             raise VideoError(
                 f"{self.path}: cannot write to folder {self.path.parent} ({ffmpeg_reason(error)})"
@@ -381,7 +385,7 @@ class PngSequenceWriter:
 
     def close(self) -> None:
         try:
-            self._output.commit()  # replaces an empty folder (a non-empty one is refused in __init__)
+            self._output.commit()  # replaces an empty folder, and a non-empty one with overwrite
         except OSError as error:
             self.abort()
             reason = ffmpeg_reason(error)
@@ -415,14 +419,17 @@ def open_writer(
     presentation: Presentation | None = None,
     slow_motion: int = 1,
     container_info: ContainerInfo | None = None,
+    overwrite: bool = False,
 ) -> VideoWriter | PngSequenceWriter:
     """A :class:`VideoWriter` or a :class:`PngSequenceWriter`, as :func:`output_codec` decides.
 
     ``slow_motion``: see :class:`VideoWriter` (a PNG sequence has no other streams to slow down).
+    ``overwrite``: a PNG sequence may replace a folder with files in it (a video file is always
+    replaced; whether an output may be replaced is the caller's check, :func:`sepgan.atomic.check_overwrite`).
     """
     chosen = output_codec(path, codec)
     if chosen == "png":
-        writer = PngSequenceWriter(path, passthrough, presentation)
+        writer = PngSequenceWriter(path, passthrough, presentation, overwrite=overwrite)
         if container_info:
             writer.notes.append(f"{container_info.describe()} dropped: a PNG sequence has none")
         return writer

@@ -536,15 +536,9 @@ def train(config: TrainConfig, *, resume: bool = False, progress: bool = True) -
         )  # fmt: skip
     bar = None
     if run.is_main and progress:
-        from tqdm import tqdm
+        from sepgan.progress import progress_bar
 
-        bar = tqdm(
-            total=config.max_steps,
-            initial=run.step,
-            desc=f"train {config.mode}",
-            unit="step",
-            dynamic_ncols=True,
-        )
+        bar = progress_bar(total=config.max_steps, initial=run.step, desc=f"train {config.mode}", unit="step")
     run.generator.train()
     if run.discriminator is not None:
         run.discriminator.train()
