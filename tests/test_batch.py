@@ -102,10 +102,7 @@ def test_a_folder_of_videos_without_output_and_skips_on_the_next_run(tmp_path):
     again = _run(clips)
     assert again.exit_code == 0, again.output
     skipped, wrote, summary = _lines(again)
-    assert (
-        skipped
-        == f"skipped {clips / 'clip2.mkv'}: {made / 'clip2_2x.mkv'} exists (-y replaces it)"
-    )
+    assert skipped == f"skipped {clips / 'clip2.mkv'}: {made / 'clip2_2x.mkv'} exists (-y replaces it)"
     assert wrote.startswith(f"wrote {made / 'clip10_2x.mkv'}: 6 frames from 3")
     assert summary.startswith("2 inputs: 1 written, 1 skipped (output exists), 0 failed")
     assert (made / "clip2_2x.mkv").stat().st_mtime_ns == kept

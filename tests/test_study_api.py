@@ -24,6 +24,7 @@ typer = pytest.importorskip("typer")
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from sepgan.atomic import OutputExistsError
 from sepgan.study.cli import study_app
 from sepgan.study.clips import create_study, probe
 from sepgan.study.config import StudyError, load_study_config
@@ -73,7 +74,7 @@ def study_dir(tmp_path_factory: pytest.TempPathFactory, clips: dict[str, Path]) 
         out,
         names=[CANDIDATE_NAME],
         slow_motion=True,
-        preset="ultrafast",
+        encoder_preset="ultrafast",
     )
     return out
 
@@ -138,7 +139,9 @@ def _top_level_boxes(path: Path) -> list[str]:
 def test_create_trims_to_the_common_span_and_crops_odd_sizes(tmp_path: Path) -> None:
     original = make_clip(tmp_path / "odd.mp4", Fraction(30000, 1001), seconds=1.0, size=(66, 50))
     longer = make_clip(tmp_path / "long.mp4", 60, seconds=1.5, size=(66, 50))
-    config = create_study(original, [longer], tmp_path / "s", start=0.25, duration=0.5, preset="ultrafast")
+    config = create_study(
+        original, [longer], tmp_path / "s", start=0.25, duration=0.5, encoder_preset="ultrafast"
+    )
     frames = {config.methods[m.method].name: m.frames for m in config.media.values()}
     assert frames == {"original": 15, "long": 30}  # 0.5 s at 29.97 and at 60 fps
     assert next(iter(config.media.values())).fps == "30000/1001"
@@ -154,11 +157,11 @@ def test_create_refuses_bad_inputs(tmp_path: Path, clips: dict[str, Path]) -> No
     busy = tmp_path / "busy"
     busy.mkdir()
     (busy / "keep.txt").write_text("mine")
-    with pytest.raises(StudyError, match="not empty"):
+    with pytest.raises(OutputExistsError, match="already exists; use overwrite"):
         create_study(clips["original"], [clips["candidate"]], busy)
     assert (busy / "keep.txt").read_text() == "mine"
     with pytest.raises(StudyError, match="contains the input"):
-        create_study(clips["original"], [clips["candidate"]], clips["original"].parent, force=True)
+        create_study(clips["original"], [clips["candidate"]], clips["original"].parent, overwrite=True)
 
 
 # votes ----------------------------------------------------------------------------------
@@ -450,7 +453,7 @@ def _vote_all(client: TestClient, prefer: str, attention: str, refresh_hz: float
 
 def test_report_counts_excludes_and_writes_csv_and_png(tmp_path: Path, clips: dict[str, Path]) -> None:
     study = tmp_path / "study"
-    create_study(clips["original"], [clips["candidate"]], study, names=["gan"], preset="ultrafast")
+    create_study(clips["original"], [clips["candidate"]], study, names=["gan"], encoder_preset="ultrafast")
     app = create_app(study)
     for _ in range(3):
         _vote_all(TestClient(app), prefer="gan", attention="same")
@@ -477,7 +480,7 @@ def test_report_counts_excludes_and_writes_csv_and_png(tmp_path: Path, clips: di
 
 def test_report_counts_sessions_voters_and_exclusions(tmp_path: Path, clips: dict[str, Path]) -> None:
     study = tmp_path / "study"
-    create_study(clips["original"], [clips["candidate"]], study, names=["gan"], preset="ultrafast")
+    create_study(clips["original"], [clips["candidate"]], study, names=["gan"], encoder_preset="ultrafast")
     app = create_app(study)
     _vote_all(TestClient(app), prefer="gan", attention="same")
     _vote_all(TestClient(app), prefer="gan", attention="same")
@@ -500,7 +503,7 @@ def test_report_says_plainly_when_exclusion_leaves_no_vote(
     tmp_path: Path, clips: dict[str, Path], runner_app: typer.Typer
 ) -> None:
     study = tmp_path / "study"
-    create_study(clips["original"], [clips["candidate"]], study, names=["gan"], preset="ultrafast")
+    create_study(clips["original"], [clips["candidate"]], study, names=["gan"], encoder_preset="ultrafast")
     _vote_all(TestClient(create_app(study)), prefer="gan", attention="left")  # the only one, and fails
     report, paths = write_report(study, effects=(0.7,))
     assert report.votes_total == 1 and report.votes_used == 0
@@ -519,7 +522,7 @@ def test_report_says_plainly_when_exclusion_leaves_no_vote(
     assert result.exit_code == 0, result.output
     assert "WARNING" not in result.output and "comparison votes used: 1 of 1" in result.output
     flagged = tmp_path / "flagged"
-    create_study(clips["original"], [clips["candidate"]], flagged, names=["gan"], preset="ultrafast")
+    create_study(clips["original"], [clips["candidate"]], flagged, names=["gan"], encoder_preset="ultrafast")
     _vote_all(TestClient(create_app(flagged)), prefer="gan", attention="same", refresh_hz=20.0)
     warning = write_report(flagged, effects=(0.7,))[0].warning
     assert warning is not None and "1 from displays slower than the clip" in warning
@@ -568,13 +571,31 @@ def test_cli_create_and_report(tmp_path: Path, clips: dict[str, Path], runner_ap
     runner = CliRunner()
     out = tmp_path / "s"
     args = ["study", "create", "--original", str(clips["original"]), "--candidate", str(clips["candidate"])]
-    result = runner.invoke(runner_app, [*args, "-o", str(out), "--preset", "ultrafast"])
+    result = runner.invoke(runner_app, [*args, "-o", str(out), "--encoder-preset", "ultrafast"])
     assert result.exit_code == 0, result.output
     assert "1 comparisons, 2 trials per participant" in result.output
     TestClient(create_app(out)).get("/api/session")
     result = runner.invoke(runner_app, ["study", "report", str(out)])
     assert result.exit_code == 0, result.output
     assert (out / "report" / "report.csv").is_file()
+    # One overwrite rule (ffmpeg's): an existing report or study is refused without -y.
+    result = runner.invoke(runner_app, ["study", "report", str(out)])
+    assert result.exit_code == 2 and result.output == (
+        f"error: {out / 'report'} already exists; use --overwrite to replace it\n"
+    )
+    assert runner.invoke(runner_app, ["study", "report", str(out), "-y"]).exit_code == 0
+    result = runner.invoke(runner_app, [*args, "-o", str(out), "--encoder-preset", "ultrafast"])
+    assert result.exit_code == 2 and "already exists; use --overwrite" in result.output
+    for flag in ("-y", "--force"):  # --force: the old name, hidden
+        result = runner.invoke(runner_app, [*args, "-o", str(out), "--encoder-preset", "ultrafast", flag])
+        assert result.exit_code == 0, result.output
+    assert not (out / "report").exists()  # the study folder was replaced whole
+
+
+def test_cli_serve_checks_the_folder_before_printing_the_url(tmp_path: Path, runner_app: typer.Typer) -> None:
+    result = CliRunner().invoke(runner_app, ["study", "serve", str(tmp_path)])
+    assert result.exit_code == 2
+    assert result.output.startswith("error: ") and "study page" not in result.output, result.output
 
 
 @pytest.mark.parametrize("case", ["missing", "corrupt", "not-empty", "no-study"])
@@ -622,7 +643,7 @@ def test_variable_frame_rate_source_is_resampled_by_holding_frames(tmp_path: Pat
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
     original = make_clip(tmp_path / "cfr.mp4", 30)
-    config = create_study(original, [vfr], tmp_path / "s", names=["vfr"], preset="ultrafast", crf=0)
+    config = create_study(original, [vfr], tmp_path / "s", names=["vfr"], encoder_preset="ultrafast", crf=0)
     media = next(m for m in config.media.values() if config.methods[m.method].name == "vfr")
     assert media.playback_fps == "30" and media.frames == 30
     with av.open(str(tmp_path / "s" / media.path)) as container:

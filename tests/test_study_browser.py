@@ -109,7 +109,7 @@ def served_study(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
     original = _make_clip(folder / "original.mp4", 30)
     candidate = _make_clip(folder / "candidate.mp4", 60)
     study = folder / "study"
-    create_study(original, [candidate], study, names=["gan"], preset="ultrafast")
+    create_study(original, [candidate], study, names=["gan"], encoder_preset="ultrafast")
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(study), host="127.0.0.1", port=port, log_level="warning")

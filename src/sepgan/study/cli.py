@@ -71,9 +71,14 @@ def create(
     crf: Annotated[
         int, typer.Option(min=0, max=MAX_CRF, help=f"x264 quality; {STUDY_CRF} is visually near-lossless.")
     ] = STUDY_CRF,
-    preset: Annotated[str, typer.Option(help="x264 preset (speed vs size).")] = DEFAULT_X264_PRESET,
+    encoder_preset: Annotated[
+        str, typer.Option("--encoder-preset", help="x264 preset (speed vs size).")
+    ] = DEFAULT_X264_PRESET,
     title: Annotated[str, typer.Option(help="Heading of the study page.")] = STUDY_TITLE,
-    force: Annotated[bool, typer.Option(help="Replace a non-empty output folder.")] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", "-y", help="Replace an output folder that has files in it.")
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", hidden=True, help="Old name of --overwrite.")] = False,
 ) -> None:
     """Trim, align and encode the clips for the browser, and write study.json."""
     from sepgan.study.clips import create_study
@@ -81,8 +86,8 @@ def create(
     config = create_study(
         original, candidate, output, names=name, start=start, duration=duration, segments=segments,
         slow_motion=slow_motion, ask_artifacts=artifacts, layout=layout.value,
-        attention_checks=attention_checks, max_height=max_height, crf=crf, preset=preset,
-        title=title, force=force,
+        attention_checks=attention_checks, max_height=max_height, crf=crf, encoder_preset=encoder_preset,
+        title=title, overwrite=overwrite or force,
     )  # fmt: skip
     trials = len(config.comparisons) * len(config.clips) + config.attention_checks
     for note in config.notes:
@@ -115,8 +120,10 @@ def serve(
     """Serve the voting page; votes go to votes.sqlite3 in the study folder."""
     from sepgan.study.server import serve as run_server
 
-    typer.echo(f"study page: http://{host}:{port}/  (Ctrl-C to stop)")
-    run_server(study_dir, host=host, port=port, sessions_per_hour=sessions_per_hour)
+    def announce(url: str) -> None:  # once the folder is known to be a study
+        typer.echo(f"study page: {url}  (Ctrl-C to stop)")
+
+    run_server(study_dir, host=host, port=port, sessions_per_hour=sessions_per_hour, announce=announce)
 
 
 @study_app.command()
@@ -133,8 +140,12 @@ def report(
         bool, typer.Option(help="Drop participants who failed an attention check.")
     ] = True,
     effect: Annotated[
-        list[float] | None, typer.Option(help="True preference rate(s) for the sample-size estimate.")
+        list[float] | None,
+        typer.Option(help="True preference rate for the sample-size estimate (repeat for several)."),
     ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", "-y", help="Replace a report folder that has files in it.")
+    ] = False,
 ) -> None:
     """Preference rates, Wilson 95% intervals, exact binomial p-values, sample sizes; CSV and PNG."""
     from sepgan.study.report import DEFAULT_EFFECTS, format_text, write_report
@@ -142,7 +153,7 @@ def report(
     result, paths = write_report(
         study_dir, output, include_flagged=include_flagged,
         exclude_failed_attention=exclude_failed_attention,
-        effects=tuple(effect) if effect else DEFAULT_EFFECTS,
+        effects=tuple(effect) if effect else DEFAULT_EFFECTS, overwrite=overwrite,
     )  # fmt: skip
     typer.echo(format_text(result))
     typer.echo("\n" + "\n".join(f"wrote {path}" for path in paths.values()))

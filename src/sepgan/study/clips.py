@@ -44,7 +44,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from sepgan.atomic import atomic_output
+from sepgan.atomic import atomic_output, check_overwrite
 from sepgan.media.formats import VideoError
 from sepgan.media.reader import VideoReader, to_rgb
 from sepgan.media.writer import VideoWriter
@@ -173,7 +173,7 @@ def _encode(
     return writer.frames_written
 
 
-def _check_output_dir(out_dir: Path, inputs: Sequence[Path], force: bool) -> None:
+def _check_output_dir(out_dir: Path, inputs: Sequence[Path], overwrite: bool) -> None:
     resolved_out = out_dir.resolve()
     for source in inputs:
         if resolved_out == source.resolve().parent or resolved_out in source.resolve().parents:
@@ -181,10 +181,7 @@ def _check_output_dir(out_dir: Path, inputs: Sequence[Path], force: bool) -> Non
     if out_dir.exists():
         if not out_dir.is_dir():
             raise StudyError(f"{out_dir}: exists and is not a folder")
-        if any(out_dir.iterdir()) and not force:
-            raise StudyError(
-                "{path}: folder is not empty (use {force} to replace it)", parameter="force", path=out_dir
-            )
+        check_overwrite(out_dir, overwrite)  # a folder with files in it is replaced only when asked
     parent = resolved_out.parent
     if not parent.is_dir():
         raise StudyError(f"{parent}: parent folder does not exist")
@@ -302,11 +299,14 @@ def create_study(
     attention_checks: int = STUDY_ATTENTION_CHECKS,
     max_height: int | None = None,
     crf: int = STUDY_CRF,
-    preset: str = DEFAULT_X264_PRESET,
+    encoder_preset: str = DEFAULT_X264_PRESET,
     title: str = STUDY_TITLE,
-    force: bool = False,
+    overwrite: bool = False,
 ) -> StudyConfig:
     """Prepare a study folder: ``study.json`` plus ``media/<token>.mp4`` for every method × clip.
+
+    ``encoder_preset``: x264's speed against size. An ``out_dir`` with files in it is refused
+    unless ``overwrite`` (:func:`sepgan.atomic.check_overwrite`), and then replaced whole.
 
     The folder is built next to ``out_dir`` and renamed into place at the end, so an
     interrupted run leaves no half-made study behind.
@@ -322,7 +322,7 @@ def create_study(
     if max_height is not None and max_height < 2:
         raise StudyError("{max_height} must be at least 2", parameter="max_height")
     sources = [original, *candidates]
-    _check_output_dir(out_dir, sources, force)
+    _check_output_dir(out_dir, sources, overwrite)
     method_names = _method_names(original, candidates, names)
 
     infos = [probe(path) for path in sources]
@@ -372,7 +372,7 @@ def create_study(
     # Built under a temporary name; an old folder (--force) is replaced only once the new one is complete.
     with atomic_output(out_dir.resolve(), folder=True, replace=True) as building:
         (building / "media").mkdir()
-        media = _encode_media(building, methods, infos, clips, (width, height), crf, preset)
+        media = _encode_media(building, methods, infos, clips, (width, height), crf, encoder_preset)
         config = StudyConfig(
             title=title,
             methods=methods,

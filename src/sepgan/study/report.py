@@ -43,7 +43,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sepgan.atomic import atomic_write_bytes
+from sepgan.atomic import atomic_write_bytes, check_overwrite
 from sepgan.study.config import VOTES_NAME, StudyConfig, StudyError, load_study_config
 from sepgan.study.stats import PreferenceResult, holm_adjust, required_sample_size, summarize
 from sepgan.study.storage import VoteStore
@@ -342,8 +342,13 @@ def write_report(
     include_flagged: bool = False,
     exclude_failed_attention: bool = True,
     effects: tuple[float, ...] = DEFAULT_EFFECTS,
+    overwrite: bool = False,
 ) -> tuple[Report, dict[str, Path]]:
-    """Read a study folder's votes and write report.csv, report.json and preference.png."""
+    """Read a study folder's votes and write report.csv, report.json and preference.png.
+
+    ``out_dir`` (default ``study_dir/report``) with files in it is refused unless ``overwrite``
+    (:func:`sepgan.atomic.check_overwrite`); then the three files are replaced.
+    """
     study_dir = Path(study_dir)
     config = load_study_config(study_dir)
     database = study_dir / VOTES_NAME
@@ -359,6 +364,7 @@ def write_report(
         sessions=store.participant_count(),
     )  # fmt: skip
     out = Path(out_dir) if out_dir is not None else study_dir / "report"
+    check_overwrite(out, overwrite)
     paths = {"csv": out / "report.csv", "json": out / "report.json", "png": out / "preference.png"}
     atomic_write_bytes(paths["csv"], _csv_bytes(report))
     atomic_write_bytes(

@@ -353,11 +353,15 @@ def serve(
     host: str = STUDY_HOST,
     port: int = STUDY_PORT,
     sessions_per_hour: int = STUDY_SESSIONS_PER_HOUR,
+    announce: Callable[[str], object] | None = None,
 ) -> None:
-    """Run the app with uvicorn until interrupted."""
+    """Run the app with uvicorn until interrupted; ``announce`` gets the page's URL once the folder is
+    checked (a folder that is no study raises :class:`StudyError` before anything is printed)."""
     import uvicorn
 
     app = create_app(study_dir, sessions_per_hour=sessions_per_hour)
+    if announce is not None:
+        announce(f"http://{host}:{port}/")
     if host not in ("127.0.0.1", "localhost", "::1"):
         logger.warning("serving on %s: the study is reachable from other machines", host)
     uvicorn.run(app, host=host, port=port, log_level="info")
