@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+from sepgan.atomic import OutputExistsError
 from sepgan.checkpoint import load_pretrained, save_pretrained
 from sepgan.config import load_train_config
 from sepgan.data import DatasetError, build_triplet_dataset
@@ -385,7 +386,7 @@ def test_prepare_stores_a_flow_ensemble_that_the_model_reads(footage, tmp_path):
 
 
 def test_prepare_is_atomic_and_refuses_bad_input(footage, tmp_path):
-    with pytest.raises(DatasetError, match="already exists"):
+    with pytest.raises(OutputExistsError, match="already exists; use overwrite"):
         prepare_dataset([footage], tmp_path)
     with pytest.raises(DatasetError, match="no videos"):
         prepare_dataset([footage / "sequence"], tmp_path / "none", exclude=[footage])

@@ -93,6 +93,17 @@ def test_palette_without_transparency_becomes_rgb_losslessly(tmp_path: Path) -> 
     np.testing.assert_array_equal(load_image_uint8(tmp_path / "palette.png"), expected)
 
 
+def test_fully_opaque_rgba_is_read_as_its_rgb_and_one_transparent_pixel_is_refused(tmp_path: Path) -> None:
+    pixels = random_rgb()
+    alpha = np.full(pixels.shape[:2], 255, np.uint8)  # a screenshot: RGBA, opaque everywhere
+    Image.fromarray(np.dstack([pixels, alpha])).save(tmp_path / "screenshot.png")
+    np.testing.assert_array_equal(load_image_uint8(tmp_path / "screenshot.png"), pixels)
+    alpha[3, 5] = 254
+    Image.fromarray(np.dstack([pixels, alpha])).save(tmp_path / "one_pixel.png")
+    with pytest.raises(FrameError, match="alpha channel"):
+        load_image_uint8(tmp_path / "one_pixel.png")
+
+
 @pytest.mark.parametrize(
     ("name", "make", "reason"),
     [

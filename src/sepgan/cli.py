@@ -116,6 +116,12 @@ def train(
         ),
     ] = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite", "-y", help="Start a new run in a run folder that has files in it (not --resume)."
+        ),
+    ] = False,
 ) -> None:
     """Train a SepConv generator: mode l1, dcgan (BCE + λ·L1) or wgan-gp (critic + GP + λ·L1)."""
     from sepgan.config import load_train_config
@@ -127,7 +133,7 @@ def train(
     if resume and config is None and output is not None and (output / "config.yaml").is_file():
         config = output / "config.yaml"  # continue with the run's own settings
     train_config = load_train_config(config, all_overrides)
-    result = run_training(train_config, resume=resume, progress=progress)
+    result = run_training(train_config, resume=resume, progress=progress, overwrite=overwrite)
     summary = f"finished at step {result.step}; run folder {result.output_dir}"
     if result.validation_psnr is not None:
         summary += f"; validation PSNR {result.validation_psnr:.2f} dB"
@@ -533,6 +539,9 @@ def prepare(
     output: Annotated[
         Path, typer.Option("--output", "-o", help="New folder for the prepared set.", show_default=False)
     ],
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", "-y", help="Replace an output folder that has files in it.")
+    ] = False,
     gaps: Annotated[
         str, typer.Option(help="Temporal gaps g of the triplets (k, k+g, k+2g), comma-separated.")
     ] = ",".join(map(str, DEFAULT_PREPARE_GAPS)),
@@ -612,7 +621,7 @@ def prepare(
             sources, output, gaps=gap_values, crop_size=crop_size, stride=stride, max_side=max_side,
             flow_preset=flow_preset, flow_variants=flow_variants, max_per_source=max_per_source,
             screen=screen, workers=workers, seed=seed, exclude=exclude or (),
-            on_triplet=advance if progress and workers == 1 else None, on_source=report,
+            on_triplet=advance if progress and workers == 1 else None, on_source=report, overwrite=overwrite,
         )  # fmt: skip
     except UserError:  # bad option values (crop size, gaps, flow variants) name their parameter
         raise

@@ -41,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sepgan.atomic import atomic_output
+from sepgan.atomic import atomic_output, check_overwrite
 from sepgan.data.prepared_triplets import FORMAT_VERSION, INDEX_FILE
 from sepgan.data.sources import list_sources
 from sepgan.data.triplets import DatasetError, check_gaps
@@ -348,6 +348,7 @@ def prepare_dataset(
     exclude: Sequence[str | os.PathLike[str]] = (),
     on_triplet: Callable[[str], None] | None = None,
     on_source: Callable[[SourceReport], None] | None = None,
+    overwrite: bool = False,
 ) -> PrepareSummary:
     """Write a prepared dataset folder (module docstring) and return what went in.
 
@@ -355,8 +356,9 @@ def prepare_dataset(
         sources: videos, frame folders, or folders of either (searched
             recursively; a clip is any file FFmpeg reads a video stream from).
             Each entry directly inside a folder is one source (:func:`_list_sources`).
-        output: the folder to create; it must not exist (it is written under a
-            temporary name and renamed, so a crash leaves no half dataset).
+        output: the folder to create; it must not exist or be empty, unless ``overwrite``
+            (then it is replaced whole). It is written under a temporary name and
+            renamed, so a crash leaves no half dataset.
         gaps: temporal gaps g of the triplets (k, k + g, k + 2g).
         crop_size: side of the square crops; clips smaller than that are skipped.
         stride: take triplets starting at every ``stride``-th frame (neighbouring
@@ -407,8 +409,7 @@ def prepare_dataset(
         raise ValueError(f"unknown flow preset {flow_preset!r}; choose from {', '.join(DIS_PRESETS)}")
     check_flow_variants(flow_variants)
     output = Path(output)
-    if output.exists():
-        raise DatasetError(f"{output} already exists; choose a new folder")
+    check_overwrite(output, overwrite)  # an existing prepared set is replaced only when asked
     excluded = [Path(p).resolve() for p in exclude]
 
     def allowed(path: Path) -> bool:
@@ -425,7 +426,7 @@ def prepare_dataset(
                        max_side, max_per_source, screen, seed)  # fmt: skip
 
     output.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_output(output, folder=True) as temporary:
+    with atomic_output(output, folder=True, replace=overwrite) as temporary:
         jobs = [
             (name, clips, temporary / "shards" / f"{i:04d}", options) for i, (name, clips) in enumerate(found)
         ]

@@ -128,7 +128,9 @@ class Benchmark:
     """A named, sized stream of samples. ``len`` may be an estimate for videos (from the container).
 
     ``factor``: N of a video or frame folder opened ×N (every Nth frame kept, the N − 1 between
-    scored); 2 for every triplet layout.
+    scored); 2 for every triplet layout. ``layout`` is what the report records (a
+    :data:`~sepgan.datasets.BENCHMARK_NAMES` entry); ``read_as`` the layout name it was read
+    with, given or detected (``frame-folders`` is recorded as ``video``).
     """
 
     name: str
@@ -137,6 +139,14 @@ class Benchmark:
     length: int | None
     samples: Callable[[], Iterator[Sample]]
     factor: int = 2
+    read_as: str = ""
+
+    @property
+    def layout_read(self) -> str:
+        """The layout it was read with, and what it is scored as where that differs, for the log."""
+        if not self.read_as or self.read_as == self.layout:
+            return f"{self.layout} layout"
+        return f"{self.read_as} layout (scored as {self.layout})"
 
     def __iter__(self) -> Iterator[Sample]:
         return self.samples()
@@ -261,7 +271,9 @@ def open_benchmark(
 
     if benchmark == "video" and root.is_file():
         length = video_group_count(root, factor)
-        return Benchmark(name, benchmark, root, length, lambda: _video_samples(root, factor), factor)
+        return Benchmark(
+            name, benchmark, root, length, lambda: _video_samples(root, factor), factor, read_as=layout
+        )
     if not root.is_dir() and benchmark != "snufilm":
         raise LayoutError(f"{root}: layout {benchmark} needs a folder")
     samples = _samples(root, benchmark, snu_split, factor)
@@ -277,4 +289,4 @@ def open_benchmark(
                 "see `sepgan evaluate --help`"
             )
         raise LayoutError(f"{root}: no {benchmark} samples found")
-    return Benchmark(name, benchmark, root, len(samples), lambda: iter(samples), factor)
+    return Benchmark(name, benchmark, root, len(samples), lambda: iter(samples), factor, read_as=layout)

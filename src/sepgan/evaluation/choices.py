@@ -10,9 +10,9 @@ torch (a test checks that ``import sepgan.cli`` leaves torch unloaded).
 
 from __future__ import annotations
 
-from sepgan.datasets import BENCHMARK_NAMES
+from sepgan.datasets import BENCHMARK_NAMES, EVALUATION_NAMES
 
-__all__ = ["ALL_METHODS", "BENCHMARK_NAMES", "DEFAULT_METHODS", "SNU_SPLITS"]
+__all__ = ["ALL_METHODS", "BENCHMARK_NAMES", "DEFAULT_METHODS", "EVALUATION_NAMES", "SNU_SPLITS"]
 
 ALL_METHODS = (
     "ours", "ours-adapt", "average", "repeat", "flow", "flow-simple", "flow-fine", "flow-ensemble",

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from sepgan.errors import reports_user_errors
-from sepgan.evaluation.choices import ALL_METHODS, BENCHMARK_NAMES, DEFAULT_METHODS, SNU_SPLITS
+from sepgan.evaluation.choices import ALL_METHODS, DEFAULT_METHODS, EVALUATION_NAMES, SNU_SPLITS
 from sepgan.options import DEFAULT_ADAPT_SECONDS, DEFAULT_ADAPT_STEPS, DEFAULT_FACTOR, DEFAULT_SEED
 
 
@@ -29,7 +29,11 @@ def evaluate_command(
         str, typer.Option("--methods", "-m", help=f"Comma list from: {', '.join(ALL_METHODS)}.")
     ] = DEFAULT_METHODS,
     layout: Annotated[
-        str, typer.Option("--layout", help=f"auto, or one of: {', '.join(BENCHMARK_NAMES)}.")
+        str,
+        typer.Option(
+            "--layout",
+            help=f"auto (detected, and named in the log), or one of: {', '.join(EVALUATION_NAMES)}.",
+        ),
     ] = "auto",
     weights: Annotated[
         Path | None,
@@ -49,6 +53,10 @@ def evaluate_command(
         Path | None,
         typer.Option("--output", "-o", help="Report folder (default: runs/eval/<timestamp>)."),
     ] = None,
+    overwrite: Annotated[
+        bool,
+        typer.Option("--overwrite", "-y", help="Replace the files of a report folder that has files in it."),
+    ] = False,
     limit: Annotated[
         int | None,
         typer.Option(
@@ -114,6 +122,7 @@ def evaluate_command(
         log=log,
         adapt_options=adapt_options,
         factor=factor,
+        overwrite=overwrite,
     )
     typer.echo(run.table, nl=False)
     typer.echo(f"report written to {run.output}", err=True)

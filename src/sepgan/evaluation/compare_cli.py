@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from sepgan.errors import reports_user_errors
-from sepgan.evaluation.choices import BENCHMARK_NAMES
+from sepgan.evaluation.choices import EVALUATION_NAMES
 
 
 @reports_user_errors
@@ -38,11 +38,15 @@ def compare_command(
     output: Annotated[
         Path, typer.Option("--output", "-o", help="Folder for the results.", show_default=False)
     ],
+    overwrite: Annotated[
+        bool,
+        typer.Option("--overwrite", "-y", help="Replace the files of an output folder that has files in it."),
+    ] = False,
     limit: Annotated[
         int | None, typer.Option("--limit", "-n", help="At most N samples per benchmark.")
     ] = None,
     layout: Annotated[
-        str, typer.Option("--layout", help=f"auto (detected), or one of: {', '.join(BENCHMARK_NAMES)}.")
+        str, typer.Option("--layout", help=f"auto (detected), or one of: {', '.join(EVALUATION_NAMES)}.")
     ] = "auto",
     device: Annotated[
         str, typer.Option("--device", help="Torch device for the models: auto, cpu, cuda.")
@@ -63,12 +67,14 @@ def compare_command(
 
     Writes results.json, results.csv, results.md and montages/ under --output; prints the table.
     """
+    from sepgan.atomic import check_overwrite
     from sepgan.evaluation.compare import compare, format_markdown, parse_named_weights, write_comparison
 
     def log(message: str) -> None:
         typer.echo(message, err=True)
 
     named = [parse_named_weights(text) for text in model]
+    check_overwrite(output, overwrite)  # before any model runs
     result = compare(
         named,
         paths,

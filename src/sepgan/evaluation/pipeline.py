@@ -7,11 +7,13 @@ missing path, a folder with no samples, or an unknown method.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from sepgan.atomic import check_overwrite
 from sepgan.errors import UserError
 from sepgan.evaluation.benchmarks import Benchmark, LayoutError, open_benchmark
 from sepgan.evaluation.choices import ALL_METHODS, DEFAULT_METHODS
@@ -81,14 +83,13 @@ def open_benchmarks(
             raise EvaluationUserError(str(error)) from error
         count = seen[benchmark.name] = seen.get(benchmark.name, 0) + 1
         if count > 1:  # two folders of the same name: keep the table rows apart
-            benchmark = Benchmark(f"{benchmark.name}-{count}", benchmark.layout, benchmark.root,
-                                  benchmark.length, benchmark.samples, benchmark.factor)  # fmt: skip
+            benchmark = dataclasses.replace(benchmark, name=f"{benchmark.name}-{count}")
         count_text = benchmark.length or "unknown number of"
         if benchmark.factor == 2:
-            log(f"{benchmark.name}: {benchmark.layout} layout, {count_text} samples")
+            log(f"{benchmark.name}: {benchmark.layout_read}, {count_text} samples")
         else:
             log(
-                f"{benchmark.name}: {benchmark.layout} layout, {describe_factor(benchmark.factor)}; "
+                f"{benchmark.name}: {benchmark.layout_read}, {describe_factor(benchmark.factor)}; "
                 f"{count_text} pairs"
             )
         benchmarks.append(benchmark)
@@ -120,6 +121,7 @@ def run_evaluation(
     adapt_options: object | None = None,
     preset: str | None = None,
     factor: int = DEFAULT_FACTOR,
+    overwrite: bool = False,
 ) -> EvaluationRun:
     """Evaluate ``methods`` on every benchmark in ``paths`` and write the report to ``output``.
 
@@ -132,7 +134,8 @@ def run_evaluation(
     ``ours``: the same model fine-tuned on each clip first (drop-a-frame, even frames only).
     ``preset`` (:data:`sepgan.options.PRESETS`) builds ``ours`` as ``sepgan interpolate --preset``
     does, instead of from ``weights`` (:func:`sepgan.options.resolve_model`). Option values out of
-    range raise :class:`sepgan.options.OptionError` naming the parameter.
+    range raise :class:`sepgan.options.OptionError` naming the parameter. An ``output`` folder with
+    files in it is refused before anything runs, unless ``overwrite`` (:func:`sepgan.atomic.check_overwrite`).
     """
     from sepgan.runtime import resolve_runtime
 
@@ -146,6 +149,8 @@ def run_evaluation(
     weights, overrides = model.weights, model.overrides or None
     if not paths:
         raise EvaluationUserError("give at least one benchmark folder or video")
+    if output is not None:
+        check_overwrite(output, overwrite)
     try:
         torch_device = (
             str(resolve_runtime(device).device) if {"ours", "ours-adapt", "rife"} & set(names) else "cpu"

@@ -15,12 +15,14 @@ Conventions
 What ``load_image`` accepts
 ---------------------------
 8-bit RGB images in any format Pillow reads (PNG, JPEG, BMP, WebP, TIFF, ...),
-and palette images without transparency, which are expanded to RGB losslessly.
+and palette images without transparency, which are expanded to RGB losslessly,
+and RGBA images whose alpha is 255 everywhere (a screenshot), whose alpha is dropped.
 Everything else is rejected with a :class:`FrameError` naming the file and the
 reason, rather than converted behind the caller's back:
 
 * grayscale (modes 1, L, I;16, I, F), with or without alpha;
-* any alpha or transparency (RGBA, LA, PA, palette or RGB with a tRNS key);
+* any real transparency (RGBA with an alpha below 255 anywhere, LA, PA, palette
+  or RGB with a tRNS key);
 * more than 8 bits per channel. Pillow opens a 16-bit RGB PNG as mode "RGB"
   and silently keeps only the high byte of each sample; we detect it from the
   decoder's raw mode (``RGB;16B``) before decoding and reject it;
@@ -110,8 +112,8 @@ def load_image_uint8(path: str | os.PathLike[str]) -> np.ndarray:
     try:
         with Image.open(path) as image:
             _check_rgb8(image, path)
-            if image.mode == "P":
-                image = image.convert("RGB")  # palette → RGB is exact
+            if image.mode in ("P", "RGBA"):
+                image = image.convert("RGB")  # exact: a palette, or an alpha _check_rgb8 found opaque
             if image.getexif().get(ExifTags.Base.Orientation, 1) != 1:
                 image = ImageOps.exif_transpose(image)  # as viewers show it: rotated/mirrored, exactly
             array = np.array(image, dtype=np.uint8)  # np.array copies while the file is still open
@@ -196,18 +198,18 @@ def from_uint8(array: np.ndarray) -> torch.Tensor:
 
 
 def _check_rgb8(image: Image.Image, path: Path) -> None:
-    """Raise FrameError unless ``image`` is 8-bit RGB or an opaque palette image."""
+    """Raise FrameError unless ``image`` is 8-bit RGB, an opaque palette image or an opaque RGBA one."""
     mode = image.mode
     if getattr(image, "n_frames", 1) > 1:
         raise FrameError(f"{path}: animated or multi-page image with {image.n_frames} frames")
     if mode in _GRAYSCALE_MODES:
         depth = "16-bit " if mode.startswith("I;16") else ""
         raise FrameError(f"{path}: {depth}grayscale image (mode {mode}); sepgan needs RGB")
-    if mode in _ALPHA_MODES:
+    if mode in _ALPHA_MODES - {"RGBA"}:
         raise FrameError(f"{path}: image has an alpha channel (mode {mode}); sepgan needs opaque RGB")
     if mode in _OTHER_COLOUR_SPACES:
         raise FrameError(f"{path}: {mode} image; sepgan needs RGB")
-    if mode not in {"RGB", "P"}:
+    if mode not in {"RGB", "P", "RGBA"}:
         raise FrameError(f"{path}: unsupported image mode {mode}; sepgan needs 8-bit RGB")
     if "transparency" in image.info or (mode == "P" and image.palette and image.palette.mode == "RGBA"):
         raise FrameError(f"{path}: image has transparency (mode {mode}); sepgan needs opaque RGB")
@@ -218,3 +220,6 @@ def _check_rgb8(image: Image.Image, path: Path) -> None:
         raw_mode = args if isinstance(args, str) else (args[0] if args and isinstance(args[0], str) else "")
         if ";16" in raw_mode:
             raise FrameError(f"{path}: 16 bits per channel ({raw_mode}); sepgan reads 8-bit RGB only")
+    # Last, since it decodes the image (and the raw mode above is gone after that).
+    if mode == "RGBA" and image.getchannel("A").getextrema() != (255, 255):
+        raise FrameError(f"{path}: image has an alpha channel (mode {mode}); sepgan needs opaque RGB")

@@ -40,7 +40,7 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader, Dataset
 from torch.utils.data.distributed import DistributedSampler
 
-from sepgan.atomic import atomic_write_text
+from sepgan.atomic import atomic_write_text, check_overwrite
 from sepgan.checkpoint import (
     TRAINING_STATE_NAME,
     CheckpointError,
@@ -249,17 +249,26 @@ def _init_from_pretrained(generator: torch.nn.Module, name_or_path: str) -> None
         ) from error
 
 
-def _load_resume_state(config: TrainConfig, resume: bool) -> dict | None:
-    """The saved training state to resume from (``resume``), after checking the config matches; else None."""
+def _load_resume_state(config: TrainConfig, resume: bool, overwrite: bool = False) -> dict | None:
+    """The saved training state to resume from (``resume``), after checking the config matches; else None.
+
+    Without ``resume`` a run folder with files in it is refused unless ``overwrite`` (ffmpeg's rule,
+    :func:`sepgan.atomic.check_overwrite`); with it, the old run's training state is removed, so the
+    new run starts at step 0, and the files it writes replace the old run's.
+    """
     output_dir = Path(config.output_dir)
     state_path = output_dir / TRAINING_STATE_NAME
     if not resume:
-        if state_path.exists():
+        if state_path.exists() and not overwrite:
             raise TrainingError(
-                "{path} already holds a run; pass {resume} to continue it or pick another folder",
-                parameter="resume",
+                "{path} already holds a run; pass {resume} to continue it, {overwrite} to start a new "
+                "one in it, or pick another folder",
+                parameter=("resume", "overwrite"),
                 path=output_dir,
             )
+        check_overwrite(output_dir, overwrite)
+        if overwrite:
+            state_path.unlink(missing_ok=True)
         return None
     if not state_path.is_file():
         raise TrainingError(
@@ -519,11 +528,16 @@ def _after_step(run: _Run, logs: dict[str, float], started: float) -> None:
         _checkpoint(run)
 
 
-def train(config: TrainConfig, *, resume: bool = False, progress: bool = True) -> TrainResult:
-    """Run (or resume) training as configured; returns the final step and logged history."""
+def train(
+    config: TrainConfig, *, resume: bool = False, progress: bool = True, overwrite: bool = False
+) -> TrainResult:
+    """Run (or resume) training as configured; returns the final step and logged history.
+
+    ``overwrite``: start a new run in a run folder that has files in it (:func:`_load_resume_state`).
+    """
     config.validate()
     rank, world_size, runtime = _init_distributed(config)
-    state = _load_resume_state(config, resume)
+    state = _load_resume_state(config, resume, overwrite)
     run, dataset, augment, sampler = _setup(config, state, rank, world_size, runtime)
     if state is not None:
         _restore(run, state)
