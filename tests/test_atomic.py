@@ -10,7 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from sepgan.atomic import AtomicOutput, atomic_output, remove_stale_temporaries
+from sepgan.atomic import (
+    AtomicOutput,
+    OutputExistsError,
+    atomic_output,
+    atomic_write,
+    check_overwrite,
+    ordinary_file_mode,
+    remove_stale_temporaries,
+)
 
 
 def test_a_file_appears_only_when_complete_and_keeps_its_suffix(tmp_path: Path) -> None:
@@ -75,3 +83,42 @@ def test_a_later_write_removes_the_temporaries_of_a_killed_writer(tmp_path: Path
     )
     live.discard()
     assert remove_stale_temporaries(target) == []
+
+
+def test_a_long_output_name_gets_a_short_hidden_temporary_name(tmp_path: Path) -> None:
+    name = "x" * 240 + ".mp4"  # 244 bytes: with the mark, pid and random part it was over 255
+    with atomic_output(tmp_path / name) as temporary:
+        assert temporary.name.startswith(".") and temporary.suffix == ".mp4" and len(temporary.name) < 64
+        temporary.write_bytes(b"video")
+    assert [path.name for path in tmp_path.iterdir()] == [name]
+
+
+def test_one_overwrite_rule_an_existing_output_needs_overwrite(tmp_path: Path) -> None:
+    file, empty, full = tmp_path / "clip.mp4", tmp_path / "empty", tmp_path / "full"
+    file.write_bytes(b"x")
+    empty.mkdir()
+    full.mkdir()
+    (full / "000000.png").write_bytes(b"x")
+    for path in (file, full):
+        with pytest.raises(OutputExistsError, match=f"{path} already exists; use overwrite to replace it"):
+            check_overwrite(path, False)
+        check_overwrite(path, True)
+    check_overwrite(empty, False)  # an empty folder holds no output yet
+    check_overwrite(tmp_path / "new.mp4", False)
+    error = pytest.raises(OutputExistsError, check_overwrite, file, False).value
+    assert error.text({"overwrite": "--overwrite"}).endswith("use --overwrite to replace it")
+
+
+def test_atomic_write_gives_ordinary_permissions_under_the_umask(tmp_path: Path) -> None:
+    # safetensors' save_file makes its files 0600 (--adapt-save wrote model.safetensors so).
+    pytest.importorskip("safetensors")
+    import torch
+    from safetensors.torch import save_file
+
+    previous = os.umask(0o027)
+    try:
+        atomic_write(tmp_path / "model.safetensors", lambda name: save_file({"w": torch.zeros(2)}, name))
+        assert ordinary_file_mode() == 0o640
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "model.safetensors").stat().st_mode & 0o777 == 0o640

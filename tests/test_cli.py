@@ -21,6 +21,77 @@ def test_help_lists_the_commands():
         assert command in result.output
 
 
+def _commands(group, path=()):
+    """Every command path of the app: ("interpolate",), ("study", "create"), ..."""
+    import typer
+
+    command = typer.main.get_command(app) if not path else group
+    for name, child in getattr(command, "commands", {}).items():
+        yield (*path, name)
+        yield from _commands(child, (*path, name))
+
+
+def test_every_command_takes_h_and_shows_plain_placeholders():
+    commands = [(), *_commands(app)]
+    assert ("study", "create") in commands and ("evaluate",) in commands
+    for path in commands:
+        result = runner.invoke(app, [*path, "-h"], env={"COLUMNS": "200"})
+        assert result.exit_code == 0, (path, result.output)
+        assert "Usage:" in result.output, path
+        # Typer's defaults: "--quiet <bool>", "<list[Path]>", "{inputs}..." in the usage line.
+        for placeholder in ("<bool>", "<list[", "{"):
+            assert placeholder not in result.output, (path, placeholder, result.output)
+    usage = runner.invoke(app, ["interpolate", "-h"], env={"COLUMNS": "200"}).output
+    assert "interpolate [OPTIONS] INPUTS..." in usage
+    assert "[OVERRIDES]..." in runner.invoke(app, ["train", "-h"], env={"COLUMNS": "200"}).output
+
+
+def test_version():
+    from sepgan import __version__
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output == f"sepgan {__version__}\n"
+
+
+def test_help_says_what_is_accepted():
+    from sepgan.datasets import EVALUATION_NAMES
+    from sepgan.media.formats import OUTPUT_VIDEO_SUFFIXES
+
+    interpolate = " ".join(runner.invoke(app, ["interpolate", "-h"], env={"COLUMNS": "400"}).output.split())
+    assert f"({'/'.join(OUTPUT_VIDEO_SUFFIXES)})" in interpolate and ".avi" in OUTPUT_VIDEO_SUFFIXES
+    assert "a whole N from 2 to 1024 (default 2; over 16 needs --allow-high-fps)" in interpolate
+    assert "--overwrite -y" in interpolate
+    evaluate = " ".join(runner.invoke(app, ["evaluate", "-h"], env={"COLUMNS": "400"}).output.split())
+    assert f"one of: {', '.join(EVALUATION_NAMES)}." in evaluate and "frame-folders" in EVALUATION_NAMES
+    create = runner.invoke(app, ["study", "create", "-h"], env={"COLUMNS": "400"}).output
+    assert "--encoder-preset" in create and "--preset" not in create.replace("--encoder-preset", "")
+    assert "--force" not in create  # the old name of --overwrite, hidden
+    for path in (["train"], ["prepare"], ["evaluate"], ["compare"], ["study", "create"], ["study", "report"]):
+        assert "--overwrite" in runner.invoke(app, [*path, "-h"], env={"COLUMNS": "400"}).output, path
+
+
+def test_progress_off_a_terminal_is_plain_lines(capsys):
+    from sepgan.progress import ProgressLines, progress_bar
+
+    bar = progress_bar(range(3), total=3, desc="prepare", unit="triplet", interval=0)
+    assert isinstance(bar, ProgressLines)  # pytest's stderr is no terminal
+    assert list(bar) == [0, 1, 2]
+    bar.set_postfix_str("clip07")
+    bar.close()
+    err = capsys.readouterr().err
+    assert "\r" not in err
+    lines = err.splitlines()
+    assert (
+        len(lines) == 3
+        and lines[0].startswith("prepare: 1/3 triplets, ")
+        and lines[2].startswith("prepare: 3/3")
+    )
+    quiet = ProgressLines(total=10, desc="train l1", unit="step")  # 30 s between lines
+    quiet.update(4)
+    quiet.close()
+    assert capsys.readouterr().err.startswith("train l1: 4/10 steps, ")  # once at the end
+
+
 def test_train_runs_from_the_cli_with_overrides_and_resumes(tmp_path):
     write_frame_folder(tmp_path / "clip", moving_frames(6, 40, 40))
     common = [
@@ -50,6 +121,10 @@ def test_train_runs_from_the_cli_with_overrides_and_resumes(tmp_path):
     )
     assert short.exit_code == 0, short.output
     assert "finished at step 4" in short.output
+    # -y starts a new run in the folder instead of refusing it.
+    fresh = runner.invoke(app, [*common, "max_steps=1", "-y"])
+    assert fresh.exit_code == 0, fresh.output
+    assert "finished at step 1" in fresh.output
 
 
 def test_prepare_writes_a_set_that_train_reads(tmp_path):

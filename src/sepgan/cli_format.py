@@ -38,15 +38,12 @@ def _element_type(parameter: TyperArgument | TyperOption) -> str:
 class _PlainArgument(TyperArgument):
     """An argument shown as ``NAME`` / ``NAME...`` in the usage line and the table."""
 
-    def _display(self) -> str:
-        name = self.name.upper() if self.name else "ARGUMENT"
-        return name + "..." if self.nargs != 1 else name
-
     def _rich_display_name(self) -> str:
-        return self._display()
+        return self.display_name_raw + ("..." if self.nargs != 1 else "")
 
     def _usage_display_name(self) -> str:
-        return self._display() if self.required else f"[{self._display()}]"
+        name = self.name.upper() if self.name else "ARGUMENT"
+        return (name if self.required else f"[{name}]") + ("..." if self.nargs != 1 else "")
 
     def display_type_rich(self, ctx: click.Context) -> str | None:
         return _element_type(self) if self.nargs != 1 else self.display_type(ctx)
