@@ -121,7 +121,9 @@ def test_any_whole_factor_keeps_count_rate_and_duration(tmp_path, factor):
 def test_target_fps_lands_on_exact_times_with_an_any_time_model(tmp_path):
     for fps_in in (Fraction(25), Fraction(24000, 1001)):
         source = make_clip(tmp_path / "in.mkv", moving_frames(5, 32, 32), fps_in)
-        result = run_interpolate_cli(source, "-o", tmp_path / "out.mkv", "--fps", "60", "--codec", "ffv1")
+        result = run_interpolate_cli(
+            source, "-o", tmp_path / "out.mkv", "--fps", "60", "--codec", "ffv1", "-y"
+        )
         assert result.exit_code == 0, result.output
         assert "max timing error 0.00 ms" in result.output and "note: timing" not in result.output
         assert probe_video(tmp_path / "out.mkv").fps == 60
@@ -426,3 +428,69 @@ def test_workers_one_runs_every_dis_call_in_one_thread(monkeypatch, tmp_path):
     )
     bad = run_interpolate_cli(tmp_path / "in", "-o", tmp_path / "bad", "--workers", "0")
     assert bad.exit_code == 2 and "--workers must be at least 1" in bad.output, bad.output
+
+
+def test_an_existing_output_is_refused_without_overwrite(tmp_path, weights):
+    source = make_clip(tmp_path / "in.mkv", moving_frames(4, 24, 32), Fraction(24))
+    video, folder, montage = tmp_path / "out.mkv", tmp_path / "frames", tmp_path / "montage.mkv"
+
+    def run(*arguments):
+        return run_interpolate_cli(source, *arguments, weights_folder=weights)
+
+    assert run("-o", video, "--montage", montage).exit_code == 0
+    assert run("-o", folder).exit_code == 0
+    made = {path: digest(path) for path in (video, montage)}
+    for arguments, existing in [
+        (("-o", video), video),
+        (("-o", tmp_path / "new.mkv", "--montage", montage), montage),
+        (("-o", folder), folder),
+        (("-o", video, "--resume"), video),  # the work folder's options are not the output's
+    ]:
+        result = run(*arguments)
+        assert result.exit_code == 2
+        assert result.output == f"error: {existing} already exists; use --overwrite to replace it\n"
+    assert {path: digest(path) for path in made} == made and not (tmp_path / "new.mkv").exists()
+    (folder / "keep.txt").write_text("old")
+    for arguments in (("-o", video, "--montage", montage, "-y"), ("-o", folder, "--overwrite")):
+        result = run(*arguments)
+        assert result.exit_code == 0, result.output
+    assert sorted(path.name for path in folder.iterdir()) == [f"{index:06d}.png" for index in range(8)]
+    # A batch (auto-named outputs) skips an output that exists, and -y makes it again.
+    assert "wrote" in run().output and "skipped" in run().output
+    assert "wrote" in run("-y").output
+
+
+def test_small_things_a_new_user_hit(tmp_path, weights):
+    source = make_clip(tmp_path / "in.mkv", moving_frames(4, 24, 32), Fraction(24))
+    frames = write_frame_folder(tmp_path / "frames", moving_frames(3, 24, 32))
+    pair = sorted(frames.iterdir())[:2]
+    (tmp_path / "empty.mp4").mkdir()
+    cases = {  # arguments → the error line
+        (source, "-o", tmp_path / "o.mkv", "--montage", tmp_path / "o.mkv"): (
+            f"--montage {tmp_path / 'o.mkv'} is also the output: the montage and the output must be two files"
+        ),
+        (*pair, "-o", tmp_path / "mid.png", "--montage", tmp_path / "m.mkv"): (
+            "--montage shows a video beside its input; an image pair has no video to show"
+        ),
+        (frames, "-o", tmp_path / "out", "--montage", tmp_path / "m.mkv"): (
+            "--montage shows a video beside its input; for a frame folder compare the frames, "
+            "or make a video of them first"
+        ),
+        (source, "-o", tmp_path / "o.mkv", "--fps", "12"): (
+            "--fps 12 is lower than the input's frame rate (0.5×): sepgan adds frames and does not drop "
+            "them; lower a frame rate with ffmpeg's fps filter (-vf fps=...)"
+        ),
+        (source, "-o", tmp_path / "empty.mp4"): (
+            f"{tmp_path / 'empty.mp4'} is a folder, but a .mp4 output is a video file; remove the folder, "
+            "or choose a name without a video suffix for PNG frames"
+        ),
+    }
+    for arguments, message in cases.items():
+        result = run_interpolate_cli(*arguments, weights_folder=weights)
+        assert (result.exit_code, result.output) == (2, f"error: {message}\n"), arguments
+    assert list((tmp_path / "empty.mp4").iterdir()) == []
+    # An output name of 240 bytes: the hidden temporary name beside it must fit the file system too.
+    long_name = tmp_path / ("x" * 236 + ".mkv")
+    result = run_interpolate_cli(source, "-o", long_name, weights_folder=weights)
+    assert result.exit_code == 0, result.output
+    assert len(decode_all(long_name)) == 8
