@@ -230,3 +230,28 @@ def test_factors_other_than_two_need_a_video_or_a_frame_folder(tmp_path: Path):
         _write(tmp_path / "short" / f"{index}.png", index)
     with pytest.raises(LayoutError, match="too few frames for a factor of 4"):
         open_benchmark(tmp_path / "short", factor=4)
+
+
+def test_the_log_names_the_layout_read_and_an_existing_report_needs_overwrite(tmp_path):
+    from sepgan.atomic import OutputExistsError
+    from sepgan.evaluation.pipeline import open_benchmarks, run_evaluation
+    from synthetic import moving_frames, write_frame_folder
+
+    folder = write_frame_folder(tmp_path / "frames", moving_frames(5, 24, 32))
+    for layout, expected in [
+        ("frame-folders", "frames: frame-folders layout (scored as video), 2 samples"),
+        ("video", "frames: video layout, 2 samples"),
+    ]:
+        lines = []
+        open_benchmarks([folder], layout, log=lines.append)
+        assert lines == [expected]
+    report = tmp_path / "report"
+    report.mkdir()
+    (report / "table.md").write_text("an earlier run")
+    with pytest.raises(OutputExistsError, match="already exists; use overwrite"):
+        run_evaluation([folder], methods="average", output=report, progress=False, log=lambda _: None)
+    assert (report / "table.md").read_text() == "an earlier run"
+    run = run_evaluation(
+        [folder], methods="average", output=report, progress=False, log=lambda _: None, overwrite=True
+    )
+    assert run.output == report and (report / "table.md").read_text() != "an earlier run"

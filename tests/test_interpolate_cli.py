@@ -467,7 +467,7 @@ def test_small_things_a_new_user_hit(tmp_path, weights):
     (tmp_path / "empty.mp4").mkdir()
     cases = {  # arguments → the error line
         (source, "-o", tmp_path / "o.mkv", "--montage", tmp_path / "o.mkv"): (
-            f"--montage {tmp_path / 'o.mkv'} is also the output: the montage and the output must be two files"
+            f"--montage {tmp_path / 'o.mkv'} is also the --output: give them two different files"
         ),
         (*pair, "-o", tmp_path / "mid.png", "--montage", tmp_path / "m.mkv"): (
             "--montage shows a video beside its input; an image pair has no video to show"

@@ -1057,8 +1057,8 @@ def run_interpolate(  # noqa: C901  a linear chain of input checks, each with it
             raise InterpolationError(f"{path}: no such file or folder")
     if options.montage is not None and _same_path(options.montage, output):
         raise InterpolationError(
-            "{montage} {path} is also the output: the montage and the output must be two files",
-            parameter="montage",
+            "{montage} {path} is also the {output}: give them two different files",
+            parameter=("montage", "output"),
             path=options.montage,
         )
     _check_output(inputs + ([options.montage] if options.montage else []), output)
