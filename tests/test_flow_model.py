@@ -386,6 +386,7 @@ def test_prepare_stores_a_flow_ensemble_that_the_model_reads(footage, tmp_path):
 
 
 def test_prepare_is_atomic_and_refuses_bad_input(footage, tmp_path):
+    (tmp_path / "earlier.txt").write_text("an earlier set")  # an empty folder would be written into
     with pytest.raises(OutputExistsError, match="already exists; use overwrite"):
         prepare_dataset([footage], tmp_path)
     with pytest.raises(DatasetError, match="no videos"):
