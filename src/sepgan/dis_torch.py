@@ -132,14 +132,14 @@ def grey_levels(frames: torch.Tensor) -> torch.Tensor:
     float32 whole grey levels 0–255 on the frames' device.
 
     Frames are first rounded to uint8 levels as :func:`sepgan.media.frames.to_uint8` does
-    (clamp, ×255, round half up); then Y = (4899 R + 9617 G + 1868 B + 2^13) >> 14, OpenCV's
-    fixed-point 0.299/0.587/0.114, in exact integer arithmetic.
+    (clamp, ×255, round half up); then Y = (9798 R + 19235 G + 3735 B + 2^14) >> 15, OpenCV's
+    fixed-point 0.299/0.587/0.114 (15-bit, OpenCV 4.x–5.x), in exact integer arithmetic.
     """
     if frames.dim() != 4 or frames.shape[1] != 3:
         raise ValueError(f"expected B×3×H×W frames, got shape {tuple(frames.shape)}")
     levels = (frames.detach().float().clamp(0, 1) * 255 + 0.5).to(torch.int32)
     red, green, blue = levels[:, 0:1], levels[:, 1:2], levels[:, 2:3]
-    return ((4899 * red + 9617 * green + 1868 * blue + 8192) >> 14).float()
+    return ((9798 * red + 19235 * green + 3735 * blue + 16384) >> 15).float()
 
 
 def dense_inverse_search(
