@@ -30,6 +30,7 @@ from sepgan.options import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_CODEC,
     DEFAULT_CRF,
+    DEFAULT_FLOW_BACKEND,
     DEFAULT_MAX_DEPTH,
     DEFAULT_MEMORY_TARGET_MB,
     DEFAULT_PREPARE_CROP_SIZE,
@@ -45,6 +46,7 @@ from sepgan.options import (
     HIGH_RATE_RATIO,
     MAX_CRF,
     MAX_DEPTH,
+    check_flow_backend,
     resolve_model,
 )
 
@@ -323,6 +325,14 @@ def interpolate(
             show_default=False,
         ),
     ] = None,
+    flow_backend: Annotated[
+        str,
+        typer.Option(
+            "--flow-backend",
+            help="Who computes optical flow: opencv (CPU threads), torch (on --device) or auto "
+            "(torch on a CUDA or MPS device, OpenCV on the CPU).",
+        ),
+    ] = DEFAULT_FLOW_BACKEND,
     adapt: Annotated[
         bool,
         typer.Option(
@@ -404,6 +414,7 @@ def interpolate(
     check_interpolator_options(
         batch_size=batch_size, tile_overlap=tile_overlap, max_memory_mb=max_memory_mb, workers=workers
     )
+    check_flow_backend(flow_backend)
     resolve_model(weights, preset=preset, flow_variants=flow_variants)  # a preset excludes the other two
     tile_size = parse_tile(tile)
     model = ModelSpec(
@@ -417,6 +428,7 @@ def interpolate(
         tile_overlap=tile_overlap,
         compile=compile_model,
         workers=workers,
+        flow_backend=flow_backend,
     )
     options = InterpolateOptions(
         factor=factor,

@@ -318,22 +318,58 @@ def estimate_flows(
     preset: str = "medium",
     variants: int = 1,
     workers: int | None = None,
+    backend: str = "opencv",
 ) -> torch.Tensor:
     """DIS flow both ways for a batch: B×3×H×W frames in [0, 1] → B×4V×H×W flows.
 
     With ``variants=1`` that is ``cat(flow01, flow10)``. With V > 1 it is a
     flow ensemble: group v holds the same two flows estimated on the pair
     mirrored by ``FLOW_VARIANTS[v]`` and mirrored back (module docstring).
-    Runs OpenCV on the CPU (frames are rounded to uint8 grey first; the 2·V
-    calls per pair run in ``workers`` threads, by default :func:`flow_workers`) and returns
-    the flows as float32 on the frames' device. Not differentiable.
+    ``backend`` (:data:`sepgan.options.FLOW_BACKENDS`): "opencv" runs OpenCV on
+    the CPU (frames are rounded to uint8 grey first; the 2·V calls per pair run
+    in ``workers`` threads, by default :func:`flow_workers`); "torch" runs
+    :func:`sepgan.dis_torch.dense_inverse_search` on the frames' device, all
+    2·V·B calls as one batch (``workers`` unused); "auto" is torch on CUDA and
+    MPS, OpenCV on the CPU. Returns float32 flows on the frames' device. Not
+    differentiable. ValueError (an :class:`~sepgan.options.OptionError`) for
+    an unknown backend.
     """
     if frame0.shape != frame1.shape or frame0.dim() != 4 or frame0.shape[1] != 3:
         raise ValueError(
             f"expected two B×3×H×W frames of one shape, got {tuple(frame0.shape)} and {tuple(frame1.shape)}"
         )
+    if options.resolve_flow_backend(backend, frame0.device.type) == "torch":
+        return _flow_ensembles_torch(frame0, frame1, preset, variants)
     images0, images1 = to_uint8(frame0.detach()), to_uint8(frame1.detach())  # B×H×W×3, the project's rounding
     return torch.from_numpy(_flow_ensembles(images0, images1, preset, variants, workers)).to(frame0.device)
+
+
+def _flow_ensembles_torch(
+    frame0: torch.Tensor, frame1: torch.Tensor, preset: str, variants: int
+) -> torch.Tensor:
+    """:func:`estimate_flows` with the torch backend: the V mirrorings × 2 directions × B pairs in one
+    :func:`~sepgan.dis_torch.dense_inverse_search` call on the frames' device."""
+    from sepgan.dis_torch import dense_inverse_search, grey_levels
+
+    options.check_flow_variants(variants, "variants")
+    grey0, grey1 = grey_levels(frame0), grey_levels(frame1)  # B×1×H×W, OpenCV's grey of the uint8 frames
+    dims = [_mirror_dims(FLOW_VARIANTS[variant]) for variant in range(variants)]
+    sources = [torch.flip(image, d) for d in dims for image in (grey0, grey1)]
+    destinations = [torch.flip(image, d) for d in dims for image in (grey1, grey0)]
+    flows = dense_inverse_search(torch.cat(sources), torch.cat(destinations), preset)  # (V·2·B)×2×H×W
+    batch = frame0.shape[0]
+    groups = []
+    for index in range(2 * variants):  # group index = 2·variant + direction, as the channels are ordered
+        d = dims[index // 2]
+        flow = torch.flip(flows[index * batch : (index + 1) * batch], d)
+        sign = torch.tensor([-1.0 if 3 in d else 1.0, -1.0 if 2 in d else 1.0], device=flow.device)
+        groups.append(flow * sign[:, None, None])
+    return torch.cat(groups, dim=1)
+
+
+def _mirror_dims(variant: str) -> list[int]:
+    """The B×C×H×W dimensions that ``variant`` mirrors: 3 (left–right) for "h", 2 (upside down) for "v"."""
+    return [dim for letter, dim in (("h", 3), ("v", 2)) if letter in variant]
 
 
 def split_variants(flows: torch.Tensor) -> list[torch.Tensor]:

@@ -83,10 +83,12 @@ import torch.nn.functional as F
 from sepgan.borders import interpolate_inside_borders, static_borders
 from sepgan.options import (
     DEFAULT_BATCH_SIZE,
+    DEFAULT_FLOW_BACKEND,
     DEFAULT_MAX_MEMORY_MB,
     DEFAULT_TILE,
     check_interpolator_options,
     check_tile,
+    resolve_flow_backend,
 )
 from sepgan.runtime import Runtime, resolve_runtime
 from sepgan.timing import is_dyadic
@@ -169,6 +171,9 @@ class Interpolator:
             where it is faster (module docstring). The model's weights are converted in place.
         workers: CPU threads for a flow-guided model's DIS calls (``model.estimate_flows``);
             ``None``: one per CPU this process may use (:func:`sepgan.flow.flow_workers`).
+        flow_backend: who computes that flow (:data:`sepgan.options.FLOW_BACKENDS`): "opencv"
+            on the CPU, "torch" on the runtime's device (:mod:`sepgan.dis_torch`), "auto" torch
+            on CUDA and MPS and OpenCV on the CPU (:func:`sepgan.options.resolve_flow_backend`).
         bisect: reach times other than ½ by recursive bisection even when the model warps to
             any time (what every model did before any-time warps; for comparisons and benchmarks).
 
@@ -189,6 +194,7 @@ class Interpolator:
         compile: bool = False,
         channels_last: bool | None = None,
         workers: int | None = None,
+        flow_backend: str = DEFAULT_FLOW_BACKEND,
         bisect: bool = False,
     ) -> None:
         check_interpolator_options(
@@ -197,11 +203,13 @@ class Interpolator:
         self._settings = {
             "device": device, "precision": precision, "batch_size": batch_size, "tile": tile,
             "tile_overlap": tile_overlap, "max_memory_mb": max_memory_mb, "compile": compile,
-            "channels_last": channels_last, "workers": workers, "bisect": bisect,
+            "channels_last": channels_last, "workers": workers, "flow_backend": flow_backend,
+            "bisect": bisect,
         }  # fmt: skip
         self.bisect = bool(bisect)
         self.workers = workers
         self.runtime: Runtime = resolve_runtime(str(device), precision)
+        self.flow_backend = resolve_flow_backend(flow_backend, self.runtime.device.type)
         self.model = model.to(self.runtime.device).eval()
         self.channels_last = self.runtime.device.type == "cpu" if channels_last is None else channels_last
         if self.channels_last:
@@ -330,7 +338,14 @@ class Interpolator:
         if borders:  # the same crop interpolate_inside_borders hands to _interpolate_picture
             rows, columns = borders.inner(*frame0.shape[-2:])
             frame0, frame1 = frame0[..., rows, columns].contiguous(), frame1[..., rows, columns].contiguous()
-        return self.model.estimate_flows(frame0, frame1, workers=self.workers)
+        return self._model_flows(frame0, frame1)
+
+    def _model_flows(self, frame0: torch.Tensor, frame1: torch.Tensor) -> torch.Tensor | None:
+        """The model's flows with this Interpolator's backend: the torch backend runs on the runtime's
+        device (frames are moved there), OpenCV on the CPU in ``workers`` threads."""
+        if self.flow_backend == "torch":
+            frame0, frame1 = frame0.to(self.runtime.device), frame1.to(self.runtime.device)
+        return self.model.estimate_flows(frame0, frame1, workers=self.workers, backend=self.flow_backend)
 
     @torch.inference_mode()
     def interpolate(
@@ -400,7 +415,7 @@ class Interpolator:
         if flows is None:
             # Flow-guided models get their flow from the whole, unpadded frames, before padding and tiling
             # (None for models without flow).
-            flows = self.model.estimate_flows(frame0, frame1, workers=self.workers)
+            flows = self._model_flows(frame0, frame1)
         elif flows.shape[0] != frame0.shape[0] or flows.shape[-2:] != frame0.shape[-2:]:
             raise ValueError(
                 f"flows of shape {tuple(flows.shape)} do not belong to these {tuple(frame0.shape)} frames "

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from sepgan.errors import InterpolationError, UserError
-from sepgan.options import DEFAULT_BATCH_SIZE, resolve_model
+from sepgan.options import DEFAULT_BATCH_SIZE, DEFAULT_FLOW_BACKEND, resolve_model
 
 if TYPE_CHECKING:
     from sepgan.interpolator import Interpolator
@@ -78,7 +78,8 @@ class ModelSpec:
     """The arguments of :func:`load_interpolator`, as data (picklable: worker processes, Ray actors).
 
     ``weights`` is a bundled name, a folder, or None for the default; ``tile`` a size in
-    pixels, ``"auto"`` or None; ``workers`` the CPU threads for optical flow (None: every CPU).
+    pixels, ``"auto"`` or None; ``workers`` the CPU threads for optical flow (None: every CPU);
+    ``flow_backend`` who computes that flow (:data:`sepgan.options.FLOW_BACKENDS`).
     """
 
     weights: str | None = None
@@ -91,6 +92,7 @@ class ModelSpec:
     tile_overlap: int | None = None
     compile: bool = False
     workers: int | None = None
+    flow_backend: str = DEFAULT_FLOW_BACKEND
 
     def load(self, **changes: Any) -> Interpolator:
         """The Interpolator, with ``changes`` to the spec (e.g. ``workers=1`` for one of several workers)."""

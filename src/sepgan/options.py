@@ -75,6 +75,8 @@ __all__ = [
     "MAX_CRF",
     "MAX_DEPTH",
     "MAX_FLOW_VARIANTS",
+    "FLOW_BACKENDS",
+    "DEFAULT_FLOW_BACKEND",
     "PRESETS",
     "STUDY_ATTENTION_CHECKS",
     "STUDY_CRF",
@@ -90,6 +92,8 @@ __all__ = [
     "check_dyadic_factor",
     "check_factor",
     "check_factor_or_fps",
+    "check_flow_backend",
+    "resolve_flow_backend",
     "check_flow_variants",
     "check_fps",
     "check_interpolator_options",
@@ -147,6 +151,10 @@ DEFAULT_STATIC_TOLERANCE = 1  # grey levels a pixel may differ by in a static pa
 
 # Flow ensembles (sepgan.flow): at most one estimate per mirroring of sepgan.flow.FLOW_VARIANTS.
 MAX_FLOW_VARIANTS = 4
+# Who computes DIS flow: OpenCV on the CPU, sepgan.dis_torch on the runtime's device, or "auto": torch
+# on CUDA and MPS, OpenCV on the CPU (so CPU output is unchanged). resolve_flow_backend decides.
+FLOW_BACKENDS = ("auto", "opencv", "torch")
+DEFAULT_FLOW_BACKEND = "auto"
 
 # Test-time adaptation (sepgan.adapt.AdaptOptions), for interpolate --adapt and evaluate --adapt.
 DEFAULT_ADAPT_STEPS = 300  # optimiser steps at most
@@ -273,6 +281,27 @@ def check_flow_variants(variants: int, parameter: str = "flow_variants") -> int:
             value=variants,
         )
     return variants
+
+
+def check_flow_backend(backend: str) -> str:
+    """``backend`` if it is one of :data:`FLOW_BACKENDS`; else :class:`OptionError`."""
+    if backend not in FLOW_BACKENDS:
+        raise OptionError(
+            "{flow_backend} must be one of {choices}, got {value!r}",
+            parameter="flow_backend",
+            choices=", ".join(FLOW_BACKENDS),
+            value=backend,
+        )
+    return backend
+
+
+def resolve_flow_backend(backend: str, device_type: str) -> str:
+    """The DIS backend that runs for ``backend`` on a device of ``device_type`` ("cpu", "cuda",
+    "mps", …): "auto" is "torch" on CUDA and MPS and "opencv" elsewhere; the others are themselves."""
+    check_flow_backend(backend)
+    if backend != "auto":
+        return backend
+    return "torch" if device_type in ("cuda", "mps") else "opencv"
 
 
 # ---------------------------------------------------------------------------

@@ -248,14 +248,15 @@ class FlowSepConv(ConfigMixin, nn.Module):
         return {"fine": 236, "medium": 66, "fast": 26, "ultrafast": 14}[self.flow_preset]
 
     def estimate_flows(
-        self, frame0: torch.Tensor, frame1: torch.Tensor, workers: int | None = None
+        self, frame0: torch.Tensor, frame1: torch.Tensor, workers: int | None = None, backend: str = "opencv"
     ) -> torch.Tensor:
         """DIS flow both ways, B×4V×H×W: V = ``flow_variants`` groups of ``cat(flow01, flow10)`` in pixels.
 
-        ``workers``: threads for the DIS calls (None: one per usable CPU). Not
-        differentiable; see :func:`sepgan.flow.estimate_flows`.
+        ``workers``: threads for OpenCV's DIS calls (None: one per usable CPU); ``backend``:
+        "opencv", "torch" (on the frames' device) or "auto". Not differentiable; see
+        :func:`sepgan.flow.estimate_flows`.
         """
-        return estimate_flows(frame0, frame1, self.flow_preset, self.flow_variants, workers)
+        return estimate_flows(frame0, frame1, self.flow_preset, self.flow_variants, workers, backend)
 
     def _features(
         self, frame0: torch.Tensor, frame1: torch.Tensor, flows: torch.Tensor

@@ -206,7 +206,9 @@ class SepConv(ConfigMixin, nn.Module):
     flow_bytes_per_pixel = 0  # no optical flow (Generator contract)
     flow_thread_bytes_per_pixel = 0
 
-    def estimate_flows(self, frame0: torch.Tensor, frame1: torch.Tensor, workers: int | None = None) -> None:
+    def estimate_flows(
+        self, frame0: torch.Tensor, frame1: torch.Tensor, workers: int | None = None, backend: str = "opencv"
+    ) -> None:
         """SepConv uses no optical flow (Generator contract)."""
 
     def compiled(self) -> nn.Module:
