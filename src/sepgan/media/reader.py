@@ -31,6 +31,7 @@ from pathlib import Path
 import av
 import numpy as np
 
+from sepgan.media.audio import has_parameters
 from sepgan.media.colour import RANGE_PC, SWS_PRECISION, Colour, stream_colour
 from sepgan.media.deinterlace import INTERLACED_FIELD_ORDERS, Deinterlacer
 from sepgan.media.formats import VideoError, ffmpeg_reason
@@ -50,6 +51,8 @@ __all__ = [
     "fit_within",
     "has_video_stream",
     "iter_frames",
+    "main_video_stream",
+    "moving_video_streams",
     "probe_video",
     "resize_area",
     "to_rgb",
@@ -119,10 +122,61 @@ def _open_input(path: Path) -> av.container.InputContainer:
         ) from error
 
 
-def _describe(path: Path, container: av.container.InputContainer) -> VideoInfo:
-    if not container.streams.video:
-        raise VideoError(f"{path}: no video stream")
-    stream = container.streams.video[0]
+# A picture, not a moving video: cover art (MP4's covr, an ID3 APIC) or a still image.
+_PICTURE_DISPOSITIONS = av.stream.Disposition.attached_pic | av.stream.Disposition.still_image
+# Packets demuxed at most to tell a one-frame thumbnail track from the real video.
+_STILL_SCAN_PACKETS = 1000
+
+
+def moving_video_streams(container: av.container.InputContainer) -> list[av.video.stream.VideoStream]:
+    """The video streams of ``container`` that are not cover art or marked as still images."""
+    return [stream for stream in container.streams.video if not stream.disposition & _PICTURE_DISPOSITIONS]
+
+
+def main_video_stream(container: av.container.InputContainer) -> av.video.stream.VideoStream:
+    """The video stream sepgan interpolates: FFmpeg's choice (``av_find_best_stream``), never cover
+    art and never a one-frame track (a Matroska thumbnail track before the real video).
+
+    With several candidates, their first packets are counted (:func:`_packet_counts`) and those
+    with one packet, stills, are passed over; of the rest, FFmpeg's choice, else the one with the
+    most packets.
+    Raises :class:`VideoError` when there is no video stream, or only cover art.
+    """
+    path = container.name
+    candidates = moving_video_streams(container)
+    if not candidates:
+        pictures = " (only cover art, an attached picture)" if container.streams.video else ""
+        raise VideoError(f"{path}: no video stream{pictures}")
+    if len(candidates) == 1:
+        return candidates[0]
+    best = container.streams.best("video")
+    counts = _packet_counts(path, [stream.index for stream in candidates])
+    moving = [stream for stream in candidates if counts[stream.index] >= 2] or candidates
+    if best in moving:
+        return best
+    return max(moving, key=lambda stream: counts[stream.index])
+
+
+def _packet_counts(path: str, indices: list[int]) -> dict[int, int]:
+    """Packets of the streams ``indices`` among the first 1000 of the file (until each has two), from
+    a second opening (a demux, no decoding; the caller's container is not moved)."""
+    counts = dict.fromkeys(indices, 0)
+    try:
+        with av.open(path, "r") as container:
+            streams = [container.streams[index] for index in indices]
+            for seen, packet in enumerate(container.demux(streams)):
+                if packet.size:
+                    counts[packet.stream.index] += 1
+                if seen >= _STILL_SCAN_PACKETS or min(counts.values()) >= 2:
+                    break
+    except av.FFmpegError as error:
+        raise VideoError(f"{path}: corrupt or truncated video ({ffmpeg_reason(error)})") from error
+    return counts
+
+
+def _describe(
+    path: Path, container: av.container.InputContainer, stream: av.video.stream.VideoStream
+) -> VideoInfo:
     fps = stream_fps(stream)
     if not fps or not stream.width or not stream.height:
         raise VideoError(f"{path}: video stream has no frame rate or size (corrupt or truncated?)")
@@ -144,10 +198,11 @@ def _describe(path: Path, container: av.container.InputContainer) -> VideoInfo:
 
 
 def has_video_stream(path: str | os.PathLike[str]) -> bool:
-    """Whether FFmpeg reads a video stream from ``path``, whatever its suffix (False for any error)."""
+    """Whether FFmpeg reads a video stream from ``path``, whatever its suffix, cover art aside
+    (False for any error)."""
     try:
         with av.open(str(path), "r") as container:
-            return bool(container.streams.video)
+            return bool(moving_video_streams(container))
     except (av.FFmpegError, OSError, ValueError):
         return False
 
@@ -156,7 +211,7 @@ def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
     """Size, frame rate, frame count and streams of a video file; raises :class:`VideoError`."""
     path = Path(path)
     with _open_input(path) as container:
-        return _describe(path, container)
+        return _describe(path, container, main_video_stream(container))
 
 
 class VideoReader:
@@ -186,12 +241,12 @@ class VideoReader:
         self.path = Path(path)
         self.container = _open_input(self.path)
         try:
-            self.info = _describe(self.path, self.container)
-            self.colour = stream_colour(self.path, self.container.streams.video[0])
+            self.stream = main_video_stream(self.container)
+            self.info = _describe(self.path, self.container, self.stream)
+            self.colour = stream_colour(self.path, self.stream)
         except BaseException:
             self.container.close()
             raise
-        self.stream = self.container.streams.video[0]
         self.notes: list[str] = []
         if self.colour.bits > 8:
             self.notes.append(
@@ -205,7 +260,7 @@ class VideoReader:
         starts = [
             stream.start_time * Fraction(stream.time_base)
             for stream in (self.stream, *self.passthrough)
-            if stream.start_time is not None and stream.time_base is not None
+            if stream.start_time is not None and stream.time_base is not None and has_parameters(stream)
         ]
         self.origin = min(starts, default=Fraction(0))
 
@@ -219,7 +274,7 @@ class VideoReader:
         """
         matrix = None
         with contextlib.suppress(av.FFmpegError, StopIteration), av.open(str(self.path), "r") as container:
-            matrix = frame_display_matrix(next(container.decode(video=0)))
+            matrix = frame_display_matrix(next(container.decode(container.streams[self.stream.index])))
         aspect = self.stream.sample_aspect_ratio
         return Presentation(
             display_matrix=matrix,
@@ -330,7 +385,7 @@ class VideoReader:
         keys: set[int] = set()
         try:
             with av.open(str(self.path), "r") as container:
-                stream = container.streams.video[0]
+                stream = container.streams[self.stream.index]
                 for packet in container.demux(stream):
                     if packet.pts is None and packet.size == 0:
                         continue  # the demuxer's final flush packet

@@ -42,6 +42,7 @@ import numpy as np
 from PIL import Image
 
 from sepgan.atomic import AtomicOutput
+from sepgan.media.audio import AudioTranscoder, has_parameters
 from sepgan.media.colour import RANGE_PC, Colour, full_range_yuv, output_colour
 from sepgan.media.formats import ROTATING_CONTAINERS, VideoError, ffmpeg_reason, output_codec
 from sepgan.media.presentation import ContainerInfo, Presentation, stream_tags
@@ -134,10 +135,11 @@ class VideoWriter:
             # First output pts: the input's first timestamp, in output frames.
             self._first_pts = round(start_time * self.fps)
             self._copies: dict[int, av.stream.Stream] = {}
-            self._transcodes: dict[int, tuple[av.stream.Stream, av.stream.Stream]] = {}
+            self._transcodes: dict[int, AudioTranscoder] = {}
             self._stretches: dict[int, AudioStretcher] = {}
             for stream in passthrough:
                 self._add_passthrough(stream)
+            self._write_header()
         except BaseException:
             self.abort()
             raise
@@ -200,10 +202,17 @@ class VideoWriter:
 
     def _add_passthrough(self, stream: av.stream.Stream) -> None:
         name = stream.codec_context.name
-        if self.slow_motion > 1 and (reason := retimeable(stream)) is not None:
+        if not has_parameters(stream):
+            self.notes.append(
+                f"{stream.type} stream {stream.index} ({name}) dropped: it carries no packets "
+                "(FFmpeg found no sample rate or channels to write)"
+            )
+        elif self.slow_motion > 1 and (reason := retimeable(stream)) is not None:
             self.notes.append(f"{stream.type} stream {stream.index} ({name}) dropped: {reason}")
         elif self.slow_motion > 1 and stream.type == "audio":
-            self._stretches[stream.index] = AudioStretcher(stream, self.container, self.slow_motion)
+            stretcher = AudioStretcher(stream, self.container, self.slow_motion)
+            self._stretches[stream.index] = stretcher
+            self._open_encoder(stream, stretcher.stream, "time-stretched")
             self.notes.append(
                 f"audio stream {stream.index} ({name}) time-stretched {self.slow_motion}× with atempo "
                 "(pitch kept), re-encoded to AAC"
@@ -213,11 +222,8 @@ class VideoWriter:
             copy.metadata.update(stream_tags(stream))
             copy.disposition = stream.disposition
         elif stream.type == "audio":
-            decoder = stream.codec_context
-            encoder = self.container.add_stream("aac", rate=decoder.sample_rate, layout=decoder.layout)
-            encoder.metadata.update(stream_tags(stream))
-            encoder.disposition = stream.disposition
-            self._transcodes[stream.index] = (stream, encoder)
+            transcoder = self._transcodes[stream.index] = AudioTranscoder(stream, self.container)
+            self._open_encoder(stream, transcoder.stream, "re-encoded to AAC")
             self.notes.append(
                 f"audio stream {stream.index} ({name}) re-encoded to AAC for {self.path.suffix}"
             )
@@ -226,6 +232,31 @@ class VideoWriter:
                 f"{stream.type} stream {stream.index} ({name}) dropped: {self.path.suffix} cannot hold it "
                 "(write .mkv to keep it)"
             )
+
+    def _write_header(self) -> None:
+        """Open the encoders and write the file header now, so that a failure is not taken for a frame's."""
+        try:
+            self.container.start_encoding()
+        except (av.FFmpegError, ValueError) as error:
+            streams = ", ".join(f"{item.type} ({item.codec_context.name})" for item in self.container.streams)
+            reason = ffmpeg_reason(error)
+            raise VideoError(f"{self.path}: cannot write the file header for {streams} ({reason})") from error
+
+    def _open_encoder(self, source: av.stream.Stream, encoder: av.stream.Stream, how: str) -> None:
+        """Open ``encoder`` now, so that a refusal names its stream (the first mux would blame the video)."""
+        try:
+            encoder.codec_context.open()
+        except (av.FFmpegError, ValueError) as error:
+            raise self._stream_error(source, f"cannot be {how}", error) from error
+
+    def _stream_error(self, source: av.stream.Stream, what: str, error: BaseException) -> VideoError:
+        """An error about one of the input's other streams: which stream, of which file, and why."""
+        context = source.codec_context
+        layout = f", {context.layout.name}, {context.sample_rate} Hz" if source.type == "audio" else ""
+        return VideoError(
+            f"{source.container.name}: {source.type} stream {source.index} ({context.name}{layout}) {what} "
+            f"for {self.path.name} ({ffmpeg_reason(error)})"
+        )
 
     def write(self, frame: np.ndarray) -> None:
         pix_fmt = self.video.codec_context.pix_fmt
@@ -259,19 +290,24 @@ class VideoWriter:
         self.frames_written += 1
 
     def copy_packet(self, packet: av.Packet) -> None:
-        """Copy (or re-encode) a packet of an input audio/subtitle stream given as ``passthrough``."""
-        index = packet.stream.index
-        if index in self._copies:
-            if self.slow_motion > 1:  # a subtitle packet: audio is stretched instead
-                retime_packet(packet, self.slow_motion)
-            packet.stream = self._copies[index]
-            self.container.mux(packet)
-        elif index in self._stretches:
-            self._mux(self._stretches[index].encode(packet))
-        elif index in self._transcodes:
-            source, encoder = self._transcodes[index]
-            for frame in source.decode(packet):
-                self._mux(encoder.encode(frame))
+        """Copy (or re-encode) a packet of an input audio/subtitle stream given as ``passthrough``.
+
+        Raises :class:`VideoError` naming that stream when it cannot be written.
+        """
+        source = packet.stream
+        index = source.index
+        try:
+            if index in self._copies:
+                if self.slow_motion > 1:  # a subtitle packet: audio is stretched instead
+                    retime_packet(packet, self.slow_motion)
+                packet.stream = self._copies[index]
+                self.container.mux(packet)
+            elif index in self._stretches:
+                self.container.mux(self._stretches[index].encode(packet))
+            elif index in self._transcodes:
+                self.container.mux(self._transcodes[index].encode(packet))
+        except av.FFmpegError as error:
+            raise self._stream_error(source, "cannot be written", error) from error
 
     def _mux(self, packets: Sequence[av.Packet]) -> None:
         try:
@@ -284,13 +320,13 @@ class VideoWriter:
         try:
             if self._encoding:
                 self._mux(self.video.encode(None))
-            for source, encoder in self._transcodes.values():
-                for frame in source.decode(None):
-                    self._mux(encoder.encode(frame))
-                self._mux(encoder.encode(None))
-            for index, stretcher in self._stretches.items():
-                self._mux(stretcher.flush())
-                self.notes += stretcher.notes(f"audio stream {index}")
+            for index, encoder in [*self._transcodes.items(), *self._stretches.items()]:
+                try:
+                    packets = encoder.flush()
+                except av.FFmpegError as error:
+                    raise self._stream_error(encoder.source, "cannot be written", error) from error
+                self._mux(packets)
+                self.notes += encoder.notes(f"audio stream {index}")
             self.container.close()
             self._output.commit()
         except BaseException as error:
