@@ -196,3 +196,107 @@ def test_audio_with_cover_art_has_no_video_stream(tmp_path, weights):
     result = run_interpolate_cli(source, "-o", tmp_path / "out.mp4", weights_folder=weights)
     assert result.exit_code == 2
     assert result.output.strip() == f"error: {source}: no video stream (only cover art, an attached picture)"
+
+
+def video_with_extras(path: Path) -> Path:
+    """An MKV: H.264 video, a second (MPEG-4) video track, a font attachment, title/artist/comment."""
+    frames = moving_frames(12, 48, 64)
+    with av.open(str(path), "w") as container:
+        video = container.add_stream("libx264", rate=12)
+        angle = container.add_stream("mpeg4", rate=12)
+        for stream in (video, angle):
+            stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        container.add_attachment("subtitles.ttf", "font/ttf", b"\x00\x01\x00\x00 a font's bytes")
+        container.metadata.update({"title": "My Film", "artist": "Someone", "comment": "Shot at dusk"})
+        for index, frame in enumerate(frames):
+            for stream in (video, angle):
+                picture = av.VideoFrame.from_ndarray(frame, format="rgb24")
+                picture.pts = index
+                container.mux(stream.encode(picture))
+        container.mux(video.encode(None))
+        container.mux(angle.encode(None))
+    return path
+
+
+def streams_of(path: Path) -> list[tuple[str, str, bool]]:
+    """(type, codec or attached file name, is cover art) of every stream."""
+    with av.open(str(path)) as container:
+        return [
+            (
+                stream.type,
+                stream.metadata.get("filename", "")
+                if stream.type == "attachment"
+                else stream.codec_context.name,
+                bool(stream.disposition & av.stream.Disposition.attached_pic),
+            )
+            for stream in container.streams
+        ]
+
+
+def test_attachments_a_second_video_and_file_tags_are_kept_in_matroska(tmp_path, weights):
+    source = video_with_extras(tmp_path / "in.mkv")
+    output = tmp_path / "out.mkv"
+    result = run_interpolate_cli(source, "-o", output, weights_folder=weights)
+    assert result.exit_code == 0, result.output
+    assert streams_of(output) == [
+        ("video", "h264", False),
+        ("video", "mpeg4", False),
+        ("attachment", "subtitles.ttf", False),
+    ]
+    with av.open(str(output)) as container:
+        assert container.streams[2].codec_context is None
+        tags = {key.lower(): value for key, value in container.metadata.items()}
+        assert sum(1 for _ in container.demux(container.streams[1]) if _.size) == 12  # copied, not retimed
+    assert {key: tags[key] for key in ("title", "artist", "comment")} == {
+        "title": "My Film",
+        "artist": "Someone",
+        "comment": "Shot at dusk",
+    }
+    assert "note: video stream 1 (mpeg4) copied as it is, not interpolated" in result.output
+
+
+def test_an_attachment_mp4_cannot_hold_is_named(tmp_path, weights):
+    source = video_with_extras(tmp_path / "in.mkv")
+    output = tmp_path / "out.mp4"
+    result = run_interpolate_cli(source, "-o", output, weights_folder=weights)
+    assert result.exit_code == 0, result.output
+    assert (
+        "note: attachment stream 2 (subtitles.ttf) dropped: .mp4 cannot hold attachments "
+        "(write .mkv to keep it)"
+    ) in result.output
+    assert streams_of(output) == [("video", "h264", False), ("video", "mpeg4", False)]
+
+
+def video_with_cover_art(path: Path) -> Path:
+    """An MP4: 12 frames of H.264 and a JPEG cover (an ``attached_pic`` stream, MP4's covr atom)."""
+    with av.open(str(path), "w") as container:
+        video = container.add_stream("libx264", rate=12)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        cover = container.add_stream("mjpeg")
+        cover.width, cover.height, cover.pix_fmt = 64, 48, "yuvj420p"
+        cover.disposition = av.stream.Disposition.attached_pic
+        packet = av.Packet(jpeg_bytes())
+        packet.stream, packet.pts, packet.dts, packet.is_keyframe = cover, 0, 0, True
+        container.mux(packet)
+        for index, frame in enumerate(moving_frames(12, 48, 64)):
+            picture = av.VideoFrame.from_ndarray(frame, format="rgb24")
+            picture.pts = index
+            container.mux(video.encode(picture))
+        container.mux(video.encode(None))
+    return path
+
+
+@pytest.mark.parametrize("flags", [(), ("--slowmo", "2")])
+def test_cover_art_is_kept(tmp_path, weights, flags):
+    source = video_with_cover_art(tmp_path / "in.mp4")
+    output = tmp_path / "out.mp4"
+    result = run_interpolate_cli(source, "-o", output, *flags, weights_folder=weights)
+    assert result.exit_code == 0, result.output
+    assert streams_of(output) == [("video", "h264", False), ("video", "mjpeg", True)]
+    with av.open(str(output)) as container:
+        [picture] = [packet for packet in container.demux(container.streams[1]) if packet.size]
+        assert bytes(picture) == jpeg_bytes()
+    # Matroska has no cover art of its own: a one-frame track, as a stream copy writes it.
+    matroska = run_interpolate_cli(source, "-o", tmp_path / "out.mkv", *flags, weights_folder=weights)
+    assert matroska.exit_code == 0, matroska.output
+    assert "note: cover art (video stream 1, mjpeg) kept as a one-frame video track" in matroska.output

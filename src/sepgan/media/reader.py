@@ -124,6 +124,8 @@ def _open_input(path: Path) -> av.container.InputContainer:
 
 # A picture, not a moving video: cover art (MP4's covr, an ID3 APIC) or a still image.
 _PICTURE_DISPOSITIONS = av.stream.Disposition.attached_pic | av.stream.Disposition.still_image
+# The stream types copied beside the interpolated video (reader.passthrough).
+_PASSTHROUGH_TYPES = ("audio", "subtitle", "video", "attachment")
 # Packets demuxed at most to tell a one-frame thumbnail track from the real video.
 _STILL_SCAN_PACKETS = 1000
 
@@ -215,11 +217,12 @@ def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
 
 
 class VideoReader:
-    """Streaming decoder for the first video stream of a file (any container/codec FFmpeg reads).
+    """Streaming decoder for the main video stream of a file (:func:`main_video_stream`; any
+    container/codec FFmpeg reads).
 
     ``reader.frames(on_packet)`` yields RGB uint8 H×W×3 frames in display
-    order; every packet of the audio and subtitle
-    streams (``reader.passthrough``) is given to ``on_packet`` as the demuxer
+    order; every packet of the other streams (``reader.passthrough``: audio,
+    subtitles, other video such as cover art; attachments have none) is given to ``on_packet`` as the demuxer
     reaches it, its timestamps counted from ``reader.origin`` (the earliest stream
     start, in seconds; pass ``start_time=info.start_time - reader.origin`` to the
     writer), so output starts at 0 as a stream copy does. ``reader.decoded()`` is the same loop
@@ -254,13 +257,23 @@ class VideoReader:
                 "works in 8 bits per channel, so the output is 8-bit (its colour tags are kept)"
             )
         self.stream.thread_type = "AUTO"  # frame/slice threads inside FFmpeg; frames stay in order
-        self.passthrough = [*self.container.streams.audio, *self.container.streams.subtitles]
+        # Every other stream a stream copy keeps, in the input's order: audio, subtitles, other video
+        # (a second angle, cover art) and attachments (an MKV's fonts); data streams are not read.
+        self.passthrough = [
+            stream
+            for stream in self.container.streams
+            if stream is not self.stream and stream.type in _PASSTHROUGH_TYPES
+        ]
         # The file's time origin: the earliest start of the streams read. MPEG-TS starts at ~1.4 s;
         # like a stream copy, the output starts at 0 and keeps each stream's offset from the origin.
         starts = [
             stream.start_time * Fraction(stream.time_base)
             for stream in (self.stream, *self.passthrough)
-            if stream.start_time is not None and stream.time_base is not None and has_parameters(stream)
+            if stream.start_time is not None
+            and stream.time_base is not None
+            and has_parameters(stream)
+            and stream.type != "attachment"
+            and not stream.disposition & _PICTURE_DISPOSITIONS
         ]
         self.origin = min(starts, default=Fraction(0))
 
@@ -335,8 +348,8 @@ class VideoReader:
                             yield from deinterlacer.push(frame)
                     if cut_short is not None:
                         break
-                elif packet.dts is not None and on_packet is not None:
-                    on_packet(self._from_origin(packet))
+                elif on_packet is not None and (copied := self._passed_on(packet)) is not None:
+                    on_packet(copied)
             if deinterlacer is not None:
                 yield from deinterlacer.flush()
         except av.FFmpegError as error:
@@ -354,6 +367,17 @@ class VideoReader:
         except av.FFmpegError as error:
             raise VideoError(f"{self.path}: cannot seek ({ffmpeg_reason(error)})") from error
 
+    def _passed_on(self, packet: av.Packet) -> av.Packet | None:
+        """A packet of a ``passthrough`` stream as the writer takes it (:meth:`_from_origin`), or None
+        for one a stream copy skips (the demuxer's flush packets, no timestamp). Cover art's one
+        picture has no timestamp: it is given time 0."""
+        if packet.stream.disposition & av.stream.Disposition.attached_pic:
+            if not packet.size:
+                return None
+            packet.pts = packet.dts = 0
+            return packet
+        return self._from_origin(packet) if packet.dts is not None else None
+
     def _from_origin(self, packet: av.Packet) -> av.Packet:
         """``packet`` with its timestamps counted from :attr:`origin` (as a stream copy counts them)."""
         if self.origin:
@@ -364,14 +388,14 @@ class VideoReader:
         return packet
 
     def other_packets(self) -> Iterator[av.Packet]:
-        """The packets of the audio and subtitle streams (``passthrough``), in file order, counted from
+        """The packets of the other streams (``passthrough``: audio, subtitles …), in file order, counted from
         :attr:`origin`, without decoding any video: what a join of video parts muxes beside them."""
         if not self.passthrough:
             return
         try:
             for packet in self.container.demux(self.passthrough):
-                if packet.dts is not None:
-                    yield self._from_origin(packet)
+                if (copied := self._passed_on(packet)) is not None:
+                    yield copied
         except av.FFmpegError as error:
             raise VideoError(f"{self.path}: corrupt or truncated ({ffmpeg_reason(error)})") from error
 
@@ -466,7 +490,8 @@ class VideoReader:
         start = (self.container.start_time or 0) / av.time_base
         end = 0.0 if last_time is None else last_time - start + float(1 / self.info.fps)
         total = self.container.duration / av.time_base
-        tolerance = 1.0 if self.passthrough else 2 * float(1 / self.info.fps)
+        others = any(stream.type in ("audio", "subtitle") for stream in self.passthrough)
+        tolerance = 1.0 if others else 2 * float(1 / self.info.fps)
         if total - end > tolerance:
             return f"{where}, {end:.3f} s into a file of {total:.3f} s: a truncated file?)"
         return None

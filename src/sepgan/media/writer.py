@@ -44,7 +44,14 @@ from PIL import Image
 from sepgan.atomic import AtomicOutput
 from sepgan.media.audio import AudioTranscoder, has_parameters
 from sepgan.media.colour import RANGE_PC, Colour, full_range_yuv, output_colour
-from sepgan.media.formats import ROTATING_CONTAINERS, VideoError, ffmpeg_reason, output_codec
+from sepgan.media.formats import (
+    ATTACHING_CONTAINERS,
+    COVER_ART_CONTAINERS,
+    ROTATING_CONTAINERS,
+    VideoError,
+    ffmpeg_reason,
+    output_codec,
+)
 from sepgan.media.presentation import ContainerInfo, Presentation, stream_tags
 from sepgan.media.stretch import AudioStretcher, retime_packet, retimeable
 from sepgan.options import DEFAULT_CRF, DEFAULT_X264_PRESET
@@ -201,6 +208,9 @@ class VideoWriter:
             )
 
     def _add_passthrough(self, stream: av.stream.Stream) -> None:
+        if stream.type == "attachment":
+            self._add_attachment(stream)
+            return
         name = stream.codec_context.name
         if not has_parameters(stream):
             self.notes.append(
@@ -221,6 +231,13 @@ class VideoWriter:
             copy = self._copies[stream.index] = self.container.add_stream_from_template(stream)
             copy.metadata.update(stream_tags(stream))
             copy.disposition = stream.disposition
+            if stream.type == "video" and not stream.disposition & av.stream.Disposition.attached_pic:
+                self.notes.append(f"video stream {stream.index} ({name}) copied as it is, not interpolated")
+            elif stream.type == "video" and self.path.suffix.lower() not in COVER_ART_CONTAINERS:
+                self.notes.append(
+                    f"cover art (video stream {stream.index}, {name}) kept as a one-frame video track, "
+                    f"as a stream copy keeps it: {self.path.suffix} has no cover art of its own"
+                )
         elif stream.type == "audio":
             transcoder = self._transcodes[stream.index] = AudioTranscoder(stream, self.container)
             self._open_encoder(stream, transcoder.stream, "re-encoded to AAC")
@@ -232,6 +249,17 @@ class VideoWriter:
                 f"{stream.type} stream {stream.index} ({name}) dropped: {self.path.suffix} cannot hold it "
                 "(write .mkv to keep it)"
             )
+
+    def _add_attachment(self, stream: av.stream.Stream) -> None:
+        """An attached file (a font for ASS subtitles), copied into a container that holds them."""
+        if self.path.suffix.lower() in ATTACHING_CONTAINERS:
+            self.container.add_stream_from_template(stream)
+            return
+        filename = stream.metadata.get("filename", "a file")
+        self.notes.append(
+            f"attachment stream {stream.index} ({filename}) dropped: {self.path.suffix} cannot hold "
+            "attachments (write .mkv to keep it)"
+        )
 
     def _write_header(self) -> None:
         """Open the encoders and write the file header now, so that a failure is not taken for a frame's."""
@@ -372,7 +400,7 @@ class PngSequenceWriter:
         self.frames_written = 0
         self.first_index = first_index  # the first file's number (a segment's part starts there)
         self.notes = (
-            [f"{len(passthrough)} audio/subtitle stream(s) dropped: a PNG sequence has none"]
+            [f"{len(passthrough)} other stream(s) (audio, subtitles …) dropped: a PNG sequence has none"]
             if passthrough
             else []
         )
