@@ -911,7 +911,8 @@ def _run_segmented(
         join_png(output, [path for path, _ in files])
         if reader is not None and reader.passthrough:
             notes.append(
-                f"{len(reader.passthrough)} other stream(s) (audio, subtitles …) dropped: a PNG sequence has none"
+                f"{len(reader.passthrough)} other stream(s) (audio, subtitles …) dropped: "
+                "a PNG sequence has none"
             )
     else:
         assert reader is not None

@@ -13,8 +13,15 @@
   spaced to within 1 ms).
 * **Audio and subtitles** are copied packet by packet, unchanged, with their
   timestamps. When the output container cannot hold a codec (MP4 takes only
-  ``mov_text`` subtitles, for instance), audio is re-encoded to AAC and
-  subtitles are dropped with a note; Matroska (``.mkv``) holds any codec.
+  ``mov_text`` subtitles, for instance; PyAV's FFmpeg puts no WMA or IMA ADPCM
+  into Matroska), audio is re-encoded to AAC (:mod:`sepgan.media.audio`) and
+  subtitles are dropped with a note. An audio stream without packets (no
+  sample rate or channels known) is dropped with a note. An error in one of
+  these streams names it (:class:`VideoError`), never the video.
+* **What else a stream copy keeps**: cover art (an ``attached_pic`` stream: MP4's
+  cover in MP4/MOV, a one-frame track elsewhere, with a note), other video
+  streams (copied, not interpolated, with a note), attachments (Matroska only;
+  elsewhere a note), file tags and chapters (``container_info``).
 * **Slow motion** (``slow_motion`` = N > 1, for ``--slowmo``): the video is
   written at the given rate as usual, its start at N× the input's; audio is
   time-stretched N× with FFmpeg's ``atempo`` (pitch kept) and re-encoded to AAC,
