@@ -196,3 +196,59 @@ def digest(path: Path) -> str:
     import hashlib
 
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def make_av_clip(
+    path: Path,
+    video_codec: str,
+    audio_codec: str | None,
+    *,
+    pix_fmt: str = "yuv420p",
+    sample_format: str = "s16",
+    layout: str = "mono",
+    rate: int = 22050,
+    count: int = 12,
+    fps: int = 12,
+    audio_packets: bool = True,
+) -> Path:
+    """A 64×48 clip of ``count`` frames at ``fps`` with a tone in ``audio_codec`` (one second by default),
+    as old cameras and Windows tools write them (MJPEG + PCM u8 or IMA ADPCM in .avi, WMV2 + WMA2
+    in .wmv). ``audio_packets=False`` declares the audio stream and writes none of its packets (a
+    DVB capture's silent AC-3 track)."""
+    frames = moving_frames(count, 48, 64)
+    with av.open(str(path), "w") as container:
+        video = container.add_stream(video_codec, rate=fps)
+        video.width, video.height, video.pix_fmt = 64, 48, pix_fmt
+        audio = None
+        if audio_codec is not None:
+            audio = container.add_stream(audio_codec, rate=rate, layout=layout)
+            audio.bit_rate = 64000  # WMA's encoder opens only with one
+        for index, frame in enumerate(frames):
+            picture = av.VideoFrame.from_ndarray(frame, format="rgb24")
+            picture.pts = index
+            container.mux(video.encode(picture))
+        container.mux(video.encode(None))
+        if audio is None or not audio_packets:
+            return path
+        audio_format = av.AudioFormat(sample_format)
+        channels = av.AudioLayout(layout).nb_channels
+        samples = rate * count // fps
+        tone = 0.3 * np.sin(2 * np.pi * 440 * np.arange(samples) / rate)
+        kinds = {
+            "u8": lambda x: (x * 127 + 128).astype(np.uint8),
+            "s16": lambda x: (x * 32767).astype(np.int16),
+        }
+        values = kinds.get(audio_format.packed.name, lambda x: x.astype(np.float32))(tone)
+        step = audio.codec_context.frame_size or 1024
+        for start in range(0, samples, step):
+            chunk = values[start : start + step]
+            planes = (
+                np.tile(chunk, (channels, 1)) if audio_format.is_planar else np.repeat(chunk, channels)[None]
+            )
+            piece = av.AudioFrame.from_ndarray(
+                np.ascontiguousarray(planes), format=sample_format, layout=layout
+            )
+            piece.sample_rate, piece.pts = rate, start
+            container.mux(audio.encode(piece))
+        container.mux(audio.encode(None))
+    return path

@@ -915,7 +915,8 @@ def _run_segmented(
         join_png(output, [path for path, _ in files], overwrite=options.overwrite)
         if reader is not None and reader.passthrough:
             notes.append(
-                f"{len(reader.passthrough)} audio/subtitle stream(s) dropped: a PNG sequence has none"
+                f"{len(reader.passthrough)} other stream(s) (audio, subtitles …) dropped: "
+                "a PNG sequence has none"
             )
     else:
         assert reader is not None

@@ -25,8 +25,10 @@ from pathlib import Path
 from sepgan.errors import UserError
 
 __all__ = [
+    "ATTACHING_CONTAINERS",
     "CODECS",
     "CONTAINERS",
+    "COVER_ART_CONTAINERS",
     "IMAGE_SUFFIXES",
     "OUTPUT_VIDEO_SUFFIXES",
     "ROTATING_CONTAINERS",
@@ -46,6 +48,10 @@ CONTAINERS = {
 OUTPUT_VIDEO_SUFFIXES = tuple(sorted(set().union(*CONTAINERS.values()), key=lambda s: (s != ".mp4", s)))
 # Containers whose muxers write a display matrix (MP4/MOV: tkhd matrix; Matroska: projection).
 ROTATING_CONTAINERS = {".mp4", ".m4v", ".mov", ".mkv"}
+# Containers that hold attachments (an MKV's fonts for ASS subtitles).
+ATTACHING_CONTAINERS = {".mkv"}
+# Containers whose muxers store cover art (an attached picture) as such (MP4/MOV: the covr atom).
+COVER_ART_CONTAINERS = {".mp4", ".m4v", ".mov"}
 # Suffixes taken for video files without asking FFmpeg (which reads many more).
 VIDEO_SUFFIXES = frozenset(
     {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".nut", ".mpg", ".mpeg", ".ts", ".flv", ".wmv", ".y4m"}

@@ -31,6 +31,7 @@ from pathlib import Path
 import av
 import numpy as np
 
+from sepgan.media.audio import has_parameters
 from sepgan.media.colour import RANGE_PC, SWS_PRECISION, Colour, stream_colour
 from sepgan.media.deinterlace import INTERLACED_FIELD_ORDERS, Deinterlacer
 from sepgan.media.formats import VideoError, ffmpeg_reason
@@ -50,6 +51,8 @@ __all__ = [
     "fit_within",
     "has_video_stream",
     "iter_frames",
+    "main_video_stream",
+    "moving_video_streams",
     "probe_video",
     "resize_area",
     "to_rgb",
@@ -119,10 +122,63 @@ def _open_input(path: Path) -> av.container.InputContainer:
         ) from error
 
 
-def _describe(path: Path, container: av.container.InputContainer) -> VideoInfo:
-    if not container.streams.video:
-        raise VideoError(f"{path}: no video stream")
-    stream = container.streams.video[0]
+# A picture, not a moving video: cover art (MP4's covr, an ID3 APIC) or a still image.
+_PICTURE_DISPOSITIONS = av.stream.Disposition.attached_pic | av.stream.Disposition.still_image
+# The stream types copied beside the interpolated video (reader.passthrough).
+_PASSTHROUGH_TYPES = ("audio", "subtitle", "video", "attachment")
+# Packets demuxed at most to tell a one-frame thumbnail track from the real video.
+_STILL_SCAN_PACKETS = 1000
+
+
+def moving_video_streams(container: av.container.InputContainer) -> list[av.video.stream.VideoStream]:
+    """The video streams of ``container`` that are not cover art or marked as still images."""
+    return [stream for stream in container.streams.video if not stream.disposition & _PICTURE_DISPOSITIONS]
+
+
+def main_video_stream(container: av.container.InputContainer) -> av.video.stream.VideoStream:
+    """The video stream sepgan interpolates: FFmpeg's choice (``av_find_best_stream``), never cover
+    art and never a one-frame track (a Matroska thumbnail track before the real video).
+
+    With several candidates, their first packets are counted (:func:`_packet_counts`) and those
+    with one packet, stills, are passed over; of the rest, FFmpeg's choice, else the one with the
+    most packets.
+    Raises :class:`VideoError` when there is no video stream, or only cover art.
+    """
+    path = container.name
+    candidates = moving_video_streams(container)
+    if not candidates:
+        pictures = " (only cover art, an attached picture)" if container.streams.video else ""
+        raise VideoError(f"{path}: no video stream{pictures}")
+    if len(candidates) == 1:
+        return candidates[0]
+    best = container.streams.best("video")
+    counts = _packet_counts(path, [stream.index for stream in candidates])
+    moving = [stream for stream in candidates if counts[stream.index] >= 2] or candidates
+    if best in moving:
+        return best
+    return max(moving, key=lambda stream: counts[stream.index])
+
+
+def _packet_counts(path: str, indices: list[int]) -> dict[int, int]:
+    """Packets of the streams ``indices`` among the first 1000 of the file (until each has two), from
+    a second opening (a demux, no decoding; the caller's container is not moved)."""
+    counts = dict.fromkeys(indices, 0)
+    try:
+        with av.open(path, "r") as container:
+            streams = [container.streams[index] for index in indices]
+            for seen, packet in enumerate(container.demux(streams)):
+                if packet.size:
+                    counts[packet.stream.index] += 1
+                if seen >= _STILL_SCAN_PACKETS or min(counts.values()) >= 2:
+                    break
+    except av.FFmpegError as error:
+        raise VideoError(f"{path}: corrupt or truncated video ({ffmpeg_reason(error)})") from error
+    return counts
+
+
+def _describe(
+    path: Path, container: av.container.InputContainer, stream: av.video.stream.VideoStream
+) -> VideoInfo:
     fps = stream_fps(stream)
     if not fps or not stream.width or not stream.height:
         raise VideoError(f"{path}: video stream has no frame rate or size (corrupt or truncated?)")
@@ -144,10 +200,11 @@ def _describe(path: Path, container: av.container.InputContainer) -> VideoInfo:
 
 
 def has_video_stream(path: str | os.PathLike[str]) -> bool:
-    """Whether FFmpeg reads a video stream from ``path``, whatever its suffix (False for any error)."""
+    """Whether FFmpeg reads a video stream from ``path``, whatever its suffix, cover art aside
+    (False for any error)."""
     try:
         with av.open(str(path), "r") as container:
-            return bool(container.streams.video)
+            return bool(moving_video_streams(container))
     except (av.FFmpegError, OSError, ValueError):
         return False
 
@@ -156,15 +213,16 @@ def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
     """Size, frame rate, frame count and streams of a video file; raises :class:`VideoError`."""
     path = Path(path)
     with _open_input(path) as container:
-        return _describe(path, container)
+        return _describe(path, container, main_video_stream(container))
 
 
 class VideoReader:
-    """Streaming decoder for the first video stream of a file (any container/codec FFmpeg reads).
+    """Streaming decoder for the main video stream of a file (:func:`main_video_stream`; any
+    container/codec FFmpeg reads).
 
     ``reader.frames(on_packet)`` yields RGB uint8 H×W×3 frames in display
-    order; every packet of the audio and subtitle
-    streams (``reader.passthrough``) is given to ``on_packet`` as the demuxer
+    order; every packet of the other streams (``reader.passthrough``: audio,
+    subtitles, other video such as cover art; attachments have none) is given to ``on_packet`` as the demuxer
     reaches it, its timestamps counted from ``reader.origin`` (the earliest stream
     start, in seconds; pass ``start_time=info.start_time - reader.origin`` to the
     writer), so output starts at 0 as a stream copy does. ``reader.decoded()`` is the same loop
@@ -186,12 +244,12 @@ class VideoReader:
         self.path = Path(path)
         self.container = _open_input(self.path)
         try:
-            self.info = _describe(self.path, self.container)
-            self.colour = stream_colour(self.path, self.container.streams.video[0])
+            self.stream = main_video_stream(self.container)
+            self.info = _describe(self.path, self.container, self.stream)
+            self.colour = stream_colour(self.path, self.stream)
         except BaseException:
             self.container.close()
             raise
-        self.stream = self.container.streams.video[0]
         self.notes: list[str] = []
         if self.colour.bits > 8:
             self.notes.append(
@@ -199,13 +257,23 @@ class VideoReader:
                 "works in 8 bits per channel, so the output is 8-bit (its colour tags are kept)"
             )
         self.stream.thread_type = "AUTO"  # frame/slice threads inside FFmpeg; frames stay in order
-        self.passthrough = [*self.container.streams.audio, *self.container.streams.subtitles]
+        # Every other stream a stream copy keeps, in the input's order: audio, subtitles, other video
+        # (a second angle, cover art) and attachments (an MKV's fonts); data streams are not read.
+        self.passthrough = [
+            stream
+            for stream in self.container.streams
+            if stream is not self.stream and stream.type in _PASSTHROUGH_TYPES
+        ]
         # The file's time origin: the earliest start of the streams read. MPEG-TS starts at ~1.4 s;
         # like a stream copy, the output starts at 0 and keeps each stream's offset from the origin.
         starts = [
             stream.start_time * Fraction(stream.time_base)
             for stream in (self.stream, *self.passthrough)
-            if stream.start_time is not None and stream.time_base is not None
+            if stream.start_time is not None
+            and stream.time_base is not None
+            and has_parameters(stream)
+            and stream.type != "attachment"
+            and not stream.disposition & _PICTURE_DISPOSITIONS
         ]
         self.origin = min(starts, default=Fraction(0))
 
@@ -219,7 +287,7 @@ class VideoReader:
         """
         matrix = None
         with contextlib.suppress(av.FFmpegError, StopIteration), av.open(str(self.path), "r") as container:
-            matrix = frame_display_matrix(next(container.decode(video=0)))
+            matrix = frame_display_matrix(next(container.decode(container.streams[self.stream.index])))
         aspect = self.stream.sample_aspect_ratio
         return Presentation(
             display_matrix=matrix,
@@ -280,8 +348,8 @@ class VideoReader:
                             yield from deinterlacer.push(frame)
                     if cut_short is not None:
                         break
-                elif packet.dts is not None and on_packet is not None:
-                    on_packet(self._from_origin(packet))
+                elif on_packet is not None and (copied := self._passed_on(packet)) is not None:
+                    on_packet(copied)
             if deinterlacer is not None:
                 yield from deinterlacer.flush()
         except av.FFmpegError as error:
@@ -299,6 +367,17 @@ class VideoReader:
         except av.FFmpegError as error:
             raise VideoError(f"{self.path}: cannot seek ({ffmpeg_reason(error)})") from error
 
+    def _passed_on(self, packet: av.Packet) -> av.Packet | None:
+        """A packet of a ``passthrough`` stream as the writer takes it (:meth:`_from_origin`), or None
+        for one a stream copy skips (the demuxer's flush packets, no timestamp). Cover art's one
+        picture has no timestamp: it is given time 0."""
+        if packet.stream.disposition & av.stream.Disposition.attached_pic:
+            if not packet.size:
+                return None
+            packet.pts = packet.dts = 0
+            return packet
+        return self._from_origin(packet) if packet.dts is not None else None
+
     def _from_origin(self, packet: av.Packet) -> av.Packet:
         """``packet`` with its timestamps counted from :attr:`origin` (as a stream copy counts them)."""
         if self.origin:
@@ -309,14 +388,14 @@ class VideoReader:
         return packet
 
     def other_packets(self) -> Iterator[av.Packet]:
-        """The packets of the audio and subtitle streams (``passthrough``), in file order, counted from
+        """The packets of the other streams (``passthrough``: audio, subtitles …), in file order, counted from
         :attr:`origin`, without decoding any video: what a join of video parts muxes beside them."""
         if not self.passthrough:
             return
         try:
             for packet in self.container.demux(self.passthrough):
-                if packet.dts is not None:
-                    yield self._from_origin(packet)
+                if (copied := self._passed_on(packet)) is not None:
+                    yield copied
         except av.FFmpegError as error:
             raise VideoError(f"{self.path}: corrupt or truncated ({ffmpeg_reason(error)})") from error
 
@@ -330,7 +409,7 @@ class VideoReader:
         keys: set[int] = set()
         try:
             with av.open(str(self.path), "r") as container:
-                stream = container.streams.video[0]
+                stream = container.streams[self.stream.index]
                 for packet in container.demux(stream):
                     if packet.pts is None and packet.size == 0:
                         continue  # the demuxer's final flush packet
@@ -411,7 +490,8 @@ class VideoReader:
         start = (self.container.start_time or 0) / av.time_base
         end = 0.0 if last_time is None else last_time - start + float(1 / self.info.fps)
         total = self.container.duration / av.time_base
-        tolerance = 1.0 if self.passthrough else 2 * float(1 / self.info.fps)
+        others = any(stream.type in ("audio", "subtitle") for stream in self.passthrough)
+        tolerance = 1.0 if others else 2 * float(1 / self.info.fps)
         if total - end > tolerance:
             return f"{where}, {end:.3f} s into a file of {total:.3f} s: a truncated file?)"
         return None

@@ -38,7 +38,7 @@ import av
 import av.filter
 import numpy as np
 
-from sepgan.media.presentation import stream_tags
+from sepgan.media.audio import add_audio_encoder
 
 __all__ = [
     "GAP_TOLERANCE",
@@ -123,11 +123,8 @@ class AudioStretcher:
     ) -> None:
         self.source = source
         self.slow_motion = slow_motion
-        decoder = source.codec_context
-        self.stream = container.add_stream(codec, rate=decoder.sample_rate, layout=_named(decoder.layout))
-        self.stream.metadata.update(stream_tags(source))
-        self.stream.disposition = source.disposition
-        self.sample_rate = decoder.sample_rate
+        self.stream = add_audio_encoder(container, source, codec)
+        self.sample_rate = self.stream.codec_context.sample_rate  # the output's (AAC's rates: encoder_rate)
         self._graph: av.filter.Graph | None = None
         self._template: av.AudioFrame | None = None  # the first decoded frame: format, rate and layout
         self._first_pts: int | None = None  # of the output, in 1/sample_rate
@@ -147,7 +144,10 @@ class AudioStretcher:
         if self._graph is not None:
             self._graph.push(self._silence(round(PADDING_SECONDS * self._template.sample_rate)))
             self._graph.push(None)
-            packets += self._drain(limit=self._samples_in * self.slow_motion)
+            # N× the samples given, counted at the output's rate (AAC may code another: encoder_rate).
+            given = self._samples_in * self.slow_motion
+            limit = round(Fraction(given * self.sample_rate, self._template.sample_rate))
+            packets += self._drain(limit=limit)
         return packets + list(self.stream.encode(None))
 
     def _stretch(self, packet: av.Packet | None) -> list[av.Packet]:
@@ -273,11 +273,3 @@ def _first_samples(frame: av.AudioFrame, samples: int) -> av.AudioFrame:
     )
     cut.sample_rate = frame.sample_rate
     return cut
-
-
-def _named(layout: av.AudioLayout) -> av.AudioLayout:
-    """``layout``, or FFmpeg's default layout for its channel count when its channels are unnamed
-    ("2 channels": AVI and WAV often say no more), which encoders such as AAC refuse."""
-    if any(channel.name == "NONE" for channel in layout.channels):
-        return av.AudioLayout(f"{layout.nb_channels}c")
-    return layout

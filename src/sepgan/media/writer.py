@@ -13,8 +13,15 @@
   spaced to within 1 ms).
 * **Audio and subtitles** are copied packet by packet, unchanged, with their
   timestamps. When the output container cannot hold a codec (MP4 takes only
-  ``mov_text`` subtitles, for instance), audio is re-encoded to AAC and
-  subtitles are dropped with a note; Matroska (``.mkv``) holds any codec.
+  ``mov_text`` subtitles, for instance; PyAV's FFmpeg puts no WMA or IMA ADPCM
+  into Matroska), audio is re-encoded to AAC (:mod:`sepgan.media.audio`) and
+  subtitles are dropped with a note. An audio stream without packets (no
+  sample rate or channels known) is dropped with a note. An error in one of
+  these streams names it (:class:`VideoError`), never the video.
+* **What else a stream copy keeps**: cover art (an ``attached_pic`` stream: MP4's
+  cover in MP4/MOV, a one-frame track elsewhere, with a note), other video
+  streams (copied, not interpolated, with a note), attachments (Matroska only;
+  elsewhere a note), file tags and chapters (``container_info``).
 * **Slow motion** (``slow_motion`` = N > 1, for ``--slowmo``): the video is
   written at the given rate as usual, its start at N× the input's; audio is
   time-stretched N× with FFmpeg's ``atempo`` (pitch kept) and re-encoded to AAC,
@@ -42,8 +49,16 @@ import numpy as np
 from PIL import Image
 
 from sepgan.atomic import AtomicOutput
+from sepgan.media.audio import AudioTranscoder, has_parameters
 from sepgan.media.colour import RANGE_PC, Colour, full_range_yuv, output_colour
-from sepgan.media.formats import ROTATING_CONTAINERS, VideoError, ffmpeg_reason, output_codec
+from sepgan.media.formats import (
+    ATTACHING_CONTAINERS,
+    COVER_ART_CONTAINERS,
+    ROTATING_CONTAINERS,
+    VideoError,
+    ffmpeg_reason,
+    output_codec,
+)
 from sepgan.media.presentation import ContainerInfo, Presentation, stream_tags
 from sepgan.media.stretch import AudioStretcher, retime_packet, retimeable
 from sepgan.options import DEFAULT_CRF, DEFAULT_X264_PRESET
@@ -134,10 +149,11 @@ class VideoWriter:
             # First output pts: the input's first timestamp, in output frames.
             self._first_pts = round(start_time * self.fps)
             self._copies: dict[int, av.stream.Stream] = {}
-            self._transcodes: dict[int, tuple[av.stream.Stream, av.stream.Stream]] = {}
+            self._transcodes: dict[int, AudioTranscoder] = {}
             self._stretches: dict[int, AudioStretcher] = {}
             for stream in passthrough:
                 self._add_passthrough(stream)
+            self._write_header()
         except BaseException:
             self.abort()
             raise
@@ -199,11 +215,21 @@ class VideoWriter:
             )
 
     def _add_passthrough(self, stream: av.stream.Stream) -> None:
+        if stream.type == "attachment":
+            self._add_attachment(stream)
+            return
         name = stream.codec_context.name
-        if self.slow_motion > 1 and (reason := retimeable(stream)) is not None:
+        if not has_parameters(stream):
+            self.notes.append(
+                f"{stream.type} stream {stream.index} ({name}) dropped: it carries no packets "
+                "(FFmpeg found no sample rate or channels to write)"
+            )
+        elif self.slow_motion > 1 and (reason := retimeable(stream)) is not None:
             self.notes.append(f"{stream.type} stream {stream.index} ({name}) dropped: {reason}")
         elif self.slow_motion > 1 and stream.type == "audio":
-            self._stretches[stream.index] = AudioStretcher(stream, self.container, self.slow_motion)
+            stretcher = AudioStretcher(stream, self.container, self.slow_motion)
+            self._stretches[stream.index] = stretcher
+            self._open_encoder(stream, stretcher.stream, "time-stretched")
             self.notes.append(
                 f"audio stream {stream.index} ({name}) time-stretched {self.slow_motion}× with atempo "
                 "(pitch kept), re-encoded to AAC"
@@ -212,12 +238,16 @@ class VideoWriter:
             copy = self._copies[stream.index] = self.container.add_stream_from_template(stream)
             copy.metadata.update(stream_tags(stream))
             copy.disposition = stream.disposition
+            if stream.type == "video" and not stream.disposition & av.stream.Disposition.attached_pic:
+                self.notes.append(f"video stream {stream.index} ({name}) copied as it is, not interpolated")
+            elif stream.type == "video" and self.path.suffix.lower() not in COVER_ART_CONTAINERS:
+                self.notes.append(
+                    f"cover art (video stream {stream.index}, {name}) kept as a one-frame video track, "
+                    f"as a stream copy keeps it: {self.path.suffix} has no cover art of its own"
+                )
         elif stream.type == "audio":
-            decoder = stream.codec_context
-            encoder = self.container.add_stream("aac", rate=decoder.sample_rate, layout=decoder.layout)
-            encoder.metadata.update(stream_tags(stream))
-            encoder.disposition = stream.disposition
-            self._transcodes[stream.index] = (stream, encoder)
+            transcoder = self._transcodes[stream.index] = AudioTranscoder(stream, self.container)
+            self._open_encoder(stream, transcoder.stream, "re-encoded to AAC")
             self.notes.append(
                 f"audio stream {stream.index} ({name}) re-encoded to AAC for {self.path.suffix}"
             )
@@ -226,6 +256,42 @@ class VideoWriter:
                 f"{stream.type} stream {stream.index} ({name}) dropped: {self.path.suffix} cannot hold it "
                 "(write .mkv to keep it)"
             )
+
+    def _add_attachment(self, stream: av.stream.Stream) -> None:
+        """An attached file (a font for ASS subtitles), copied into a container that holds them."""
+        if self.path.suffix.lower() in ATTACHING_CONTAINERS:
+            self.container.add_stream_from_template(stream)
+            return
+        filename = stream.metadata.get("filename", "a file")
+        self.notes.append(
+            f"attachment stream {stream.index} ({filename}) dropped: {self.path.suffix} cannot hold "
+            "attachments (write .mkv to keep it)"
+        )
+
+    def _write_header(self) -> None:
+        """Open the encoders and write the file header now, so that a failure is not taken for a frame's."""
+        try:
+            self.container.start_encoding()
+        except (av.FFmpegError, ValueError) as error:
+            streams = ", ".join(f"{item.type} ({item.codec_context.name})" for item in self.container.streams)
+            reason = ffmpeg_reason(error)
+            raise VideoError(f"{self.path}: cannot write the file header for {streams} ({reason})") from error
+
+    def _open_encoder(self, source: av.stream.Stream, encoder: av.stream.Stream, how: str) -> None:
+        """Open ``encoder`` now, so that a refusal names its stream (the first mux would blame the video)."""
+        try:
+            encoder.codec_context.open()
+        except (av.FFmpegError, ValueError) as error:
+            raise self._stream_error(source, f"cannot be {how}", error) from error
+
+    def _stream_error(self, source: av.stream.Stream, what: str, error: BaseException) -> VideoError:
+        """An error about one of the input's other streams: which stream, of which file, and why."""
+        context = source.codec_context
+        layout = f", {context.layout.name}, {context.sample_rate} Hz" if source.type == "audio" else ""
+        return VideoError(
+            f"{source.container.name}: {source.type} stream {source.index} ({context.name}{layout}) {what} "
+            f"for {self.path.name} ({ffmpeg_reason(error)})"
+        )
 
     def write(self, frame: np.ndarray) -> None:
         pix_fmt = self.video.codec_context.pix_fmt
@@ -259,19 +325,24 @@ class VideoWriter:
         self.frames_written += 1
 
     def copy_packet(self, packet: av.Packet) -> None:
-        """Copy (or re-encode) a packet of an input audio/subtitle stream given as ``passthrough``."""
-        index = packet.stream.index
-        if index in self._copies:
-            if self.slow_motion > 1:  # a subtitle packet: audio is stretched instead
-                retime_packet(packet, self.slow_motion)
-            packet.stream = self._copies[index]
-            self.container.mux(packet)
-        elif index in self._stretches:
-            self._mux(self._stretches[index].encode(packet))
-        elif index in self._transcodes:
-            source, encoder = self._transcodes[index]
-            for frame in source.decode(packet):
-                self._mux(encoder.encode(frame))
+        """Copy (or re-encode) a packet of an input audio/subtitle stream given as ``passthrough``.
+
+        Raises :class:`VideoError` naming that stream when it cannot be written.
+        """
+        source = packet.stream
+        index = source.index
+        try:
+            if index in self._copies:
+                if self.slow_motion > 1:  # a subtitle packet: audio is stretched instead
+                    retime_packet(packet, self.slow_motion)
+                packet.stream = self._copies[index]
+                self.container.mux(packet)
+            elif index in self._stretches:
+                self.container.mux(self._stretches[index].encode(packet))
+            elif index in self._transcodes:
+                self.container.mux(self._transcodes[index].encode(packet))
+        except av.FFmpegError as error:
+            raise self._stream_error(source, "cannot be written", error) from error
 
     def _mux(self, packets: Sequence[av.Packet]) -> None:
         try:
@@ -284,13 +355,13 @@ class VideoWriter:
         try:
             if self._encoding:
                 self._mux(self.video.encode(None))
-            for source, encoder in self._transcodes.values():
-                for frame in source.decode(None):
-                    self._mux(encoder.encode(frame))
-                self._mux(encoder.encode(None))
-            for index, stretcher in self._stretches.items():
-                self._mux(stretcher.flush())
-                self.notes += stretcher.notes(f"audio stream {index}")
+            for index, encoder in [*self._transcodes.items(), *self._stretches.items()]:
+                try:
+                    packets = encoder.flush()
+                except av.FFmpegError as error:
+                    raise self._stream_error(encoder.source, "cannot be written", error) from error
+                self._mux(packets)
+                self.notes += encoder.notes(f"audio stream {index}")
             self.container.close()
             self._output.commit()
         except BaseException as error:
@@ -338,7 +409,7 @@ class PngSequenceWriter:
         self.frames_written = 0
         self.first_index = first_index  # the first file's number (a segment's part starts there)
         self.notes = (
-            [f"{len(passthrough)} audio/subtitle stream(s) dropped: a PNG sequence has none"]
+            [f"{len(passthrough)} other stream(s) (audio, subtitles …) dropped: a PNG sequence has none"]
             if passthrough
             else []
         )
