@@ -184,19 +184,18 @@ def test_importing_the_cli_loads_no_torch():
     assert process.stdout.strip() == "[]", process.stdout
 
 
-def test_help_prints_fast():
-    # Best of three, so a loaded machine (other jobs, a cold disk cache) does not fail it.
-    import time
-
-    timings = []
-    for _ in range(3):
-        started = time.perf_counter()
-        process = subprocess.run(
-            [sys.executable, "-m", "sepgan", "--help"], capture_output=True, timeout=120, check=False
-        )
-        timings.append(time.perf_counter() - started)
-        assert process.returncode == 0 and b"interpolate" in process.stdout
-    assert min(timings) < 1.5, timings
+def test_help_imports_no_heavy_library():
+    # --help stays fast by never importing PyTorch, OpenCV, PyAV or NumPy (what made it slow before);
+    # checked by what is imported, not by a timing that a loaded machine would fail.
+    script = (
+        "import sys, runpy; sys.argv = ['sepgan', '--help']\n"
+        "try:\n    runpy.run_module('sepgan', run_name='__main__')\n"
+        "except SystemExit:\n    pass\n"
+        "print('HEAVY', sorted(m for m in ('torch', 'cv2', 'av', 'numpy', 'scipy') if m in sys.modules))"
+    )
+    process = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120, check=False)
+    assert b"interpolate" in process.stdout
+    assert process.stdout.strip().endswith(b"HEAVY []"), process.stdout[-300:]
 
 
 @pytest.mark.parametrize(
