@@ -12,6 +12,7 @@ are :mod:`sepgan.options`'.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import sys
@@ -20,7 +21,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sepgan.errors import InterpolationError, UserError, command_flags, reports_user_errors, user_message
+from sepgan.errors import (
+    InterpolationError,
+    UserError,
+    command_flags,
+    reports_user_errors,
+    usage_error_line,
+    user_message,
+)
 from sepgan.loading import ModelSpec, load_interpolator  # noqa: F401  load_interpolator: re-exported
 from sepgan.options import (
     DEFAULT_ADAPT_SECONDS,
@@ -47,7 +55,40 @@ from sepgan.options import (
 if TYPE_CHECKING:
     pass
 
+try:  # Typer 0.2x carries its own copy of Click
+    from typer._click.exceptions import NoArgsIsHelpError, UsageError
+except ImportError:  # pragma: no cover - older Typer on Click
+    from click.exceptions import NoArgsIsHelpError, UsageError  # type: ignore[no-redef]
+
+
+class _Commands(typer.core.TyperGroup):
+    """sepgan's command group: a command line the parser refuses (``--factor inf``, an unknown
+    option, a missing argument) is one ``error:`` line and exit 2, like every other user error,
+    instead of Click's usage box."""
+
+    def make_context(self, *args, **kwargs):
+        with _one_line_usage_errors():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx):
+        with _one_line_usage_errors():  # a subcommand's own options are parsed here
+            return super().invoke(ctx)
+
+
+@contextlib.contextmanager
+def _one_line_usage_errors():
+    try:
+        yield
+    except NoArgsIsHelpError:  # `sepgan` alone, `sepgan study`: the help, as before
+        raise
+    except UsageError as error:
+        path = error.ctx.command_path if error.ctx is not None else None
+        typer.echo(usage_error_line(error.format_message(), path), err=True)
+        raise typer.Exit(error.exit_code) from None
+
+
 app = typer.Typer(
+    cls=_Commands,
     name="sepgan",
     help="Video frame interpolation with adaptive separable convolution (SepConv), trained with L1 or GANs.",
     no_args_is_help=True,

@@ -36,6 +36,7 @@ __all__ = [
     "UserError",
     "command_flags",
     "reports_user_errors",
+    "usage_error_line",
     "user_message",
 ]
 
@@ -112,6 +113,14 @@ def user_message(error: BaseException, flags: Mapping[str, str] | None = None) -
         )
     text = error.text(flags) if isinstance(error, UserError) else str(error)
     return text.splitlines()[0] if text else type(error).__name__
+
+
+def usage_error_line(message: str, command_path: str | None = None) -> str:
+    """One ``error:`` line for a command line the parser refused (an unknown option, ``--factor inf``):
+    the parser's first line of ``message``, and where help is (``sepgan interpolate -h``)."""
+    first = message.strip().splitlines()[0].rstrip(".") if message.strip() else "cannot read the command line"
+    hint = f"; see '{command_path} --help'" if command_path else ""
+    return f"error: {first}{hint}"
 
 
 def command_flags(command: Callable[..., Any]) -> dict[str, str]:

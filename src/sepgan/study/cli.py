@@ -113,8 +113,10 @@ def serve(
     ] = STUDY_SESSIONS_PER_HOUR,
 ) -> None:
     """Serve the voting page; votes go to votes.sqlite3 in the study folder."""
+    from sepgan.study.config import load_study_config
     from sepgan.study.server import serve as run_server
 
+    load_study_config(study_dir)  # a folder that is not a study is one error line, before the URL
     typer.echo(f"study page: http://{host}:{port}/  (Ctrl-C to stop)")
     run_server(study_dir, host=host, port=port, sessions_per_hour=sessions_per_hour)
 
