@@ -23,6 +23,7 @@ import typer
 
 from sepgan.errors import (
     InterpolationError,
+    Interrupted,
     UserError,
     command_flags,
     reports_user_errors,
@@ -104,13 +105,17 @@ def main(
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s"
     )
-    # SIGTERM (kill, a scheduler's timeout) unwinds like Ctrl-C, so writers remove
-    # their temporary files instead of leaving a hidden partial output behind.
-    signal.signal(signal.SIGTERM, _interrupt)
+    # SIGTERM (kill, a scheduler's timeout) and SIGHUP (a closed terminal, a dropped ssh
+    # session) unwind like Ctrl-C, so writers remove their temporary files instead of leaving
+    # a hidden partial output behind; the exit status is 128 + the signal (143, 129). SIGQUIT
+    # keeps its default (stop at once, core dump): what it leaves is a hidden temporary, never
+    # the output's name, and the next run to that output removes it (sepgan.atomic).
+    for stop in (signal.SIGTERM, getattr(signal, "SIGHUP", signal.SIGTERM)):  # Windows has no SIGHUP
+        signal.signal(stop, _interrupt)
 
 
 def _interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt
+    raise Interrupted(signal_number=signum)
 
 
 @app.command(

@@ -35,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -46,7 +47,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from tqdm import tqdm
 
-from sepgan.errors import InterpolationError
+from sepgan.errors import InterpolationError, Interrupted
 from sepgan.interpolator import Interpolator
 from sepgan.loading import ModelSpec
 from sepgan.media.formats import IMAGE_SUFFIXES, output_codec
@@ -900,10 +901,11 @@ def _run_segmented(
                 journal,
                 bar.update,
             )
-    except KeyboardInterrupt:  # Ctrl-C, SIGTERM: say what is kept and how to go on
-        raise KeyboardInterrupt(
+    except KeyboardInterrupt as interruption:  # Ctrl-C, SIGTERM, SIGHUP: say what is kept, how to go on
+        raise Interrupted(
             f"{len(journal.parts)} of {len(segments)} segments are complete in {journal.folder}; "
-            "the same command with --resume continues the job"
+            "the same command with --resume continues the job",
+            signal_number=getattr(interruption, "signal_number", signal.SIGINT),
         ) from None
     started = time.perf_counter()
     files = [(journal.folder / entry["file"], entry) for entry in entries if entry["file"]]
