@@ -11,8 +11,9 @@ Temporary names are ``.{name}.sepgan-tmp-{pid}-{random}{suffix}``: hidden, they
 keep the output's suffix (PyAV and Matplotlib pick the format from it), and
 they carry the writer's process id. A process killed by SIGKILL or stopped by
 SIGQUIT (or a power cut) cannot clean up: what it leaves is hidden and never
-carries the output's name, so it is never taken for a result, so every later write to the same output first removes the
-temporaries of that name whose process is gone. A recycled pid keeps a stale
+carries the output's name, so it is never taken for a result, and every later
+write to the same output first removes the temporaries of that name whose
+process is gone. A recycled pid keeps a stale
 temporary until that process ends too: a leftover, never a lost output.
 """
 
