@@ -353,8 +353,8 @@ def test_help_examples_keep_their_brackets(command, example):
 # ---------------------------------------------------------------------------- issue 29, item 6
 
 
-def _display_p3() -> bytes:
-    """A colour profile other than sRGB's, as a Display P3 photo carries (Pillow's LAB profile)."""
+def _colour_profile() -> bytes:
+    """An ICC profile other than sRGB's, as a Display P3 photo carries one (Pillow makes a LAB one)."""
     from PIL import ImageCms
 
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes()
@@ -373,7 +373,7 @@ def test_a_gif_middle_frame_says_colour_is_reduced(tmp_path, weights):
 
 @pytest.mark.parametrize("suffix", [".png", ".jpg"])
 def test_an_icc_profile_of_the_inputs_is_kept_on_the_middle_frame(tmp_path, weights, suffix):
-    profile = _display_p3()
+    profile = _colour_profile()
     for index, frame in enumerate(moving_frames(2, 16, 16)):
         Image.fromarray(frame).save(tmp_path / f"{index}{suffix}", icc_profile=profile)
     output = tmp_path / f"mid{suffix}"
