@@ -212,3 +212,21 @@ def test_the_ambiguous_clip_is_one_error_line_from_both_commands(tmp_path: Path)
         assert result.output.strip().startswith(expected), result.output
         assert "Traceback" not in result.output
     assert not (tmp_path / "report").exists() and not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("split", [False, True])
+def test_a_middlebury_sequence_missing_a_frame_is_named_in_a_warning(tmp_path, caplog, split):
+    from sepgan.datasets import middlebury_triplets
+
+    if split:  # the official layout: inputs and ground truth in two trees
+        _clips(tmp_path / "other-data", ("Venus", "Urban"), ("frame10", "frame11"))
+        _clips(tmp_path / "other-gt-interp", ("Venus",), ("frame10i11",))
+    else:
+        _clips(tmp_path, ("Venus",), ("frame10", "frame11", "frame10i11"))
+        _clips(tmp_path, ("Urban",), ("frame10", "frame11"))
+    with caplog.at_level("WARNING", logger="sepgan.datasets"):
+        triplets = middlebury_triplets(tmp_path)
+    assert [triplet.name for triplet in triplets] == ["Venus"]
+    assert len(caplog.records) == 1
+    assert "middlebury sequence Urban has no" in caplog.text and "frame10i11.png" in caplog.text
+    assert "left out of the scores" in caplog.text

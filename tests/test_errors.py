@@ -1,6 +1,11 @@
-"""One handler for every command: user errors are one ``error:`` line with exit 2, Ctrl-C exits 130."""
+"""One handler for every command: user errors are one ``error:`` line with exit 2, Ctrl-C exits 130,
+SIGTERM 143 and SIGHUP 129."""
 
 from __future__ import annotations
+
+import os
+import signal
+import time
 
 import pytest
 import typer
@@ -75,6 +80,40 @@ def test_interrupt_exits_130_and_a_user_error_2_with_the_flag():
     result = runner.invoke(_mounted(bad_option), ["run"])
     assert result.exit_code == 2
     assert result.output == "error: --max-depth must be at most 10\n"
+
+
+@pytest.fixture
+def signal_handlers():
+    """The handlers of SIGTERM and SIGHUP put back after a test that let the CLI install its own."""
+    saved = {number: signal.getsignal(number) for number in (signal.SIGTERM, signal.SIGHUP)}
+    yield
+    for number, handler in saved.items():
+        signal.signal(number, handler)
+
+
+@pytest.mark.parametrize(("number", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_sigterm_and_sighup_stop_a_command_like_ctrl_c(monkeypatch, tmp_path, signal_handlers, number, code):
+    import sepgan.evaluation.pipeline as evaluation
+
+    def stopped(*args, **kwargs):
+        os.kill(os.getpid(), number)  # a scheduler's kill, a closed terminal
+        time.sleep(5)  # the handler interrupts this
+        raise AssertionError("the signal did not stop the command")
+
+    monkeypatch.setattr(evaluation, "run_evaluation", stopped)
+    result = runner.invoke(app, ["evaluate", str(tmp_path), "--no-progress"])
+    assert result.exit_code == code, result.output
+    assert result.output == "interrupted\n"
+
+
+def test_a_stopped_job_says_what_it_kept_and_keeps_the_signal():
+    from sepgan.errors import Interrupted
+
+    def stopped() -> None:
+        raise Interrupted("3 of 8 segments are complete", signal_number=signal.SIGHUP)
+
+    result = runner.invoke(_mounted(stopped), ["run"])
+    assert result.exit_code == 129 and result.output == "interrupted: 3 of 8 segments are complete\n"
 
 
 def test_evaluate_and_study_use_the_shared_handler(monkeypatch, tmp_path):

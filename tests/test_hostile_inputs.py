@@ -348,3 +348,68 @@ def test_help_examples_keep_their_brackets(command, example):
     result = runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert example in result.output and "\\[" not in result.output
+
+
+# ---------------------------------------------------------------------------- issue 29, item 6
+
+
+def _colour_profile() -> bytes:
+    """An ICC profile other than sRGB's, as a Display P3 photo carries one (Pillow makes a LAB one)."""
+    from PIL import ImageCms
+
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes()
+
+
+def test_a_gif_middle_frame_says_colour_is_reduced(tmp_path, weights):
+    frames = moving_frames(2, 16, 16)
+    for index, frame in enumerate(frames):
+        Image.fromarray(frame).save(tmp_path / f"{index}.png")
+    result = run_interpolate_cli(tmp_path / "0.png", tmp_path / "1.png", "-o", tmp_path / "mid.gif",
+                                 weights_folder=weights)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "note: mid.gif: a GIF holds 256 colours at most; colour is reduced" in result.output
+    assert Image.open(tmp_path / "mid.gif").size == (16, 16)
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg"])
+def test_an_icc_profile_of_the_inputs_is_kept_on_the_middle_frame(tmp_path, weights, suffix):
+    profile = _colour_profile()
+    for index, frame in enumerate(moving_frames(2, 16, 16)):
+        Image.fromarray(frame).save(tmp_path / f"{index}{suffix}", icc_profile=profile)
+    output = tmp_path / f"mid{suffix}"
+    result = run_interpolate_cli(tmp_path / f"0{suffix}", tmp_path / f"1{suffix}", "-o", output,
+                                 weights_folder=weights)  # fmt: skip
+    assert result.exit_code == 0 and "note:" not in result.output, result.output
+    assert Image.open(output).info.get("icc_profile") == profile
+    # without a profile on the inputs, none is invented
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    for index, frame in enumerate(moving_frames(2, 16, 16)):
+        Image.fromarray(frame).save(plain / f"{index}.png")
+    result = run_interpolate_cli(
+        plain / "0.png", plain / "1.png", "-o", plain / "mid.png", weights_folder=weights
+    )
+    assert result.exit_code == 0 and "icc_profile" not in Image.open(plain / "mid.png").info
+
+
+def test_an_output_that_is_a_fifo_is_refused_and_left_alone(tmp_path, weights):
+    import os
+    import stat
+
+    source = make_clip(tmp_path / "in.mkv", moving_frames(3, 16, 16), Fraction(24))
+    for name in ("out.mp4", "mid.png"):
+        os.mkfifo(tmp_path / name)
+    result = run_interpolate_cli(source, "-o", tmp_path / "out.mp4", weights_folder=weights)
+    assert result.exit_code == 2, result.output
+    assert result.output == (
+        f"error: {tmp_path / 'out.mp4'} is not a regular file (a FIFO, a device or a socket); "
+        "write to a new path or an existing file\n"
+    )
+    frames = moving_frames(2, 16, 16)
+    for index, frame in enumerate(frames):
+        Image.fromarray(frame).save(tmp_path / f"{index}.png")
+    result = run_interpolate_cli(tmp_path / "0.png", tmp_path / "1.png", "-o", tmp_path / "mid.png",
+                                 weights_folder=weights)  # fmt: skip
+    assert result.exit_code == 2 and "is not a regular file" in result.output, result.output
+    assert all(stat.S_ISFIFO((tmp_path / name).lstat().st_mode) for name in ("out.mp4", "mid.png"))
+    assert not [path for path in tmp_path.iterdir() if ".sepgan-tmp-" in path.name]

@@ -321,8 +321,15 @@ def test_errors_print_one_line_on_stderr_without_traceback(tmp_path):
     assert process.stderr.strip() == f"error: {tmp_path / 'missing.mp4'}: no such file or folder"
 
 
-@pytest.mark.slow
-def test_sigterm_mid_job_leaves_no_partial_output(tmp_path, weights):
+def _no_core_dump() -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # SIGQUIT would write one
+
+
+def _stop_mid_job(tmp_path: Path, weights: Path, number: int) -> tuple[int, str, Path, list[str]]:
+    """Start a long job, send it signal ``number`` once its temporary output appears; its exit
+    status, its stderr, the output folder and the command."""
     clip = make_clip(tmp_path / "long.mkv", moving_frames(400, 96, 128, shift=(0, 1)), Fraction(30))
     out_dir = tmp_path / "out"
     out_dir.mkdir()
@@ -340,17 +347,39 @@ def test_sigterm_mid_job_leaves_no_partial_output(tmp_path, weights):
         "cpu",
         "--quiet",
     ]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=_no_core_dump)  # fmt: skip
     deadline = time.monotonic() + 120
     while not any(out_dir.iterdir()) and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.05)
     assert process.poll() is None, "the job ended before it could be interrupted"
     assert any(out_dir.iterdir()), "no temporary output appeared"
-    process.send_signal(signal.SIGTERM)
+    process.send_signal(number)
     _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 130, stderr
-    assert "interrupted" in stderr and "Traceback" not in stderr
+    return process.returncode, stderr, out_dir, command
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("number", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_sigterm_and_sighup_mid_job_leave_no_partial_output(tmp_path, weights, number, code):
+    returncode, stderr, out_dir, _ = _stop_mid_job(tmp_path, weights, number)
+    assert returncode == code, stderr
+    assert stderr == "interrupted\n"
     assert list(out_dir.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_sigquit_leaves_only_a_hidden_temporary_that_the_next_run_removes(tmp_path, weights):
+    # SIGQUIT stops at once (no cleanup, by design): what is left must never pass for the output.
+    returncode, _, out_dir, command = _stop_mid_job(tmp_path, weights, signal.SIGQUIT)
+    assert returncode == -signal.SIGQUIT
+    left = [path.name for path in out_dir.iterdir()]
+    assert left and all(name.startswith(".x2.mp4.sepgan-tmp-") for name in left), left
+    clip = make_clip(tmp_path / "short.mkv", moving_frames(3, 96, 128, shift=(0, 1)), Fraction(30))
+    rerun = subprocess.run([*command[:4], str(clip), *command[5:]], capture_output=True, text=True,
+                           timeout=300, check=False)  # fmt: skip
+    assert rerun.returncode == 0, rerun.stderr
+    assert [path.name for path in out_dir.iterdir()] == ["x2.mp4"]
 
 
 def test_no_overlap_flag_gives_the_same_lossless_frames(tmp_path, weights):

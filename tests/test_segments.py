@@ -227,6 +227,38 @@ def test_resume_after_sigkill_redoes_only_the_missing_segments(tmp_path, weights
     assert not work_folder(output).exists()
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(("number", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_sigterm_and_sighup_keep_the_finished_segments_for_resume(tmp_path, weights, number, code):
+    source = make_clip(tmp_path / "in.mkv", moving_frames(40, 32, 48), Fraction(24))
+    output = tmp_path / "out.mkv"
+    flags = ["--codec", "ffv1", "--segment-seconds", "0.25", "--weights", str(weights), "--quiet"]
+    command = [sys.executable, "-m", "sepgan", "interpolate", str(source), "-o", str(output), *flags]
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    journal = work_folder(output) / "journal.json"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if len(json.loads(journal.read_text())["parts"]) >= 2:
+                break
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.05)
+    if process.poll() is not None:
+        pytest.skip("the job finished before it could be stopped")
+    process.send_signal(number)  # a scheduler's kill, a closed terminal
+    _, errors = process.communicate(timeout=120)
+    assert process.returncode == code, errors[-2000:]
+    assert errors.startswith("interrupted: ") and "segments are complete in" in errors, errors
+    assert "--resume continues the job" in errors and "Traceback" not in errors
+    assert not output.exists() and journal.is_file()
+    assert not [p for p in tmp_path.iterdir() if ".sepgan-tmp-" in p.name]
+    resumed = interpolate(weights, source, output, *flags[:4], "--resume")
+    assert int(resumed.split("note: --resume: ")[1].split(" of ")[0]) >= 2
+    assert len(decoded(output)[0]) == 80 and not work_folder(output).exists()
+
+
 def test_restart_throws_a_stopped_job_away(tmp_path, weights):
     source = make_clip(tmp_path / "in.mkv", moving_frames(30, 48, 64), Fraction(24))
     output = tmp_path / "out.mkv"

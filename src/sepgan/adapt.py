@@ -57,6 +57,7 @@ from sepgan.options import (
     DEFAULT_SCENE_THRESHOLD,
     DEFAULT_SEED,
     check_adapt_budget,
+    check_seed,
 )
 
 __all__ = ["MIN_FRAMES", "AdaptError", "AdaptOptions", "AdaptResult", "adapt", "input_frames", "save_adapted"]
@@ -111,6 +112,7 @@ class AdaptOptions:
         """Raise :class:`~sepgan.options.OptionError` (``steps``, ``seconds``: the command line's
         ``--adapt-steps``, ``--adapt-seconds``) or :class:`AdaptError` naming the first bad setting."""
         check_adapt_budget(self.steps, self.seconds)
+        check_seed(self.seed)
         problems = {
             "learning_rate": not (0 < self.learning_rate < 1),
             "batch_size": self.batch_size < 1,

@@ -12,10 +12,12 @@ keep the output's suffix (PyAV and Matplotlib pick the format from it), and
 they carry the writer's process id. An output name longer than
 :data:`LONG_NAME_BYTES` is replaced in them by a hash of it, so an output name
 near the file system's limit (255 bytes on most) still has a temporary name. A
-process killed by SIGKILL (or a power cut) cannot clean up, so every later
-write to the same output first removes the temporaries of that name whose
-process is gone. A recycled pid keeps a stale temporary until that process ends
-too: a leftover, never a lost output.
+process killed by SIGKILL or stopped by SIGQUIT (or a power cut) cannot clean
+up: what it leaves is hidden and never carries the output's name, so it is
+never taken for a result, and every later write to the same output first
+removes the temporaries of that name whose process is gone. A recycled pid
+keeps a stale temporary until that process ends too: a leftover, never a lost
+output.
 
 Every command follows one overwrite rule, ffmpeg's: an output that exists (a
 file, or a folder with anything in it) is refused unless the user passed

@@ -12,6 +12,7 @@ are :mod:`sepgan.options`'.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import sys
@@ -21,7 +22,15 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from sepgan.cli_format import SepganGroup
-from sepgan.errors import InterpolationError, UserError, command_flags, reports_user_errors, user_message
+from sepgan.errors import (
+    InterpolationError,
+    Interrupted,
+    UserError,
+    command_flags,
+    reports_user_errors,
+    usage_error_line,
+    user_message,
+)
 from sepgan.loading import ModelSpec, load_interpolator  # noqa: F401  load_interpolator: re-exported
 from sepgan.media.formats import OUTPUT_VIDEO_SUFFIXES
 from sepgan.options import (
@@ -53,13 +62,46 @@ from sepgan.options import (
 if TYPE_CHECKING:
     pass
 
+try:  # Typer 0.2x carries its own copy of Click
+    from typer._click.exceptions import NoArgsIsHelpError, UsageError
+except ImportError:  # pragma: no cover - older Typer on Click
+    from click.exceptions import NoArgsIsHelpError, UsageError  # type: ignore[no-redef]
+
+
+class _Commands(SepganGroup):
+    """sepgan's command group: ``-h`` on every command and plain placeholders
+    (:class:`sepgan.cli_format.SepganGroup`), and a command line the parser refuses (``--factor
+    inf``, an unknown option, a missing argument) is one ``error:`` line and exit 2, like every
+    other user error, instead of Click's usage box."""
+
+    def make_context(self, *args, **kwargs):
+        with _one_line_usage_errors():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx):
+        with _one_line_usage_errors():  # a subcommand's own options are parsed here
+            return super().invoke(ctx)
+
+
+@contextlib.contextmanager
+def _one_line_usage_errors():
+    try:
+        yield
+    except NoArgsIsHelpError:  # `sepgan` alone, `sepgan study`: the help, as before
+        raise
+    except UsageError as error:
+        path = error.ctx.command_path if error.ctx is not None else None
+        typer.echo(usage_error_line(error.format_message(), path), err=True)
+        raise typer.Exit(error.exit_code) from None
+
+
 app = typer.Typer(
+    cls=_Commands,
     name="sepgan",
     help="Video frame interpolation with adaptive separable convolution (SepConv), trained with L1 or GANs.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
-    cls=SepganGroup,  # -h on every command, plain placeholders in every help (sepgan.cli_format)
 )
 
 
@@ -82,13 +124,17 @@ def main(
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s"
     )
-    # SIGTERM (kill, a scheduler's timeout) unwinds like Ctrl-C, so writers remove
-    # their temporary files instead of leaving a hidden partial output behind.
-    signal.signal(signal.SIGTERM, _interrupt)
+    # SIGTERM (kill, a scheduler's timeout) and SIGHUP (a closed terminal, a dropped ssh
+    # session) unwind like Ctrl-C, so writers remove their temporary files instead of leaving
+    # a hidden partial output behind; the exit status is 128 + the signal (143, 129). SIGQUIT
+    # keeps its default (stop at once, core dump): what it leaves is a hidden temporary, never
+    # the output's name, and the next run to that output removes it (sepgan.atomic).
+    for stop in (signal.SIGTERM, getattr(signal, "SIGHUP", signal.SIGTERM)):  # Windows has no SIGHUP
+        signal.signal(stop, _interrupt)
 
 
 def _interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt
+    raise Interrupted(signal_number=signum)
 
 
 @app.command(

@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from sepgan.errors import UserError
+from sepgan.options import MAX_SEED
 
 
 class ConfigError(UserError, ValueError):
@@ -151,6 +152,8 @@ class TrainConfig:
             raise ConfigError(str(error)) from None
         if self.max_steps < 0 or self.data.batch_size < 1 or self.data.crop_size < 1:
             raise ConfigError("max_steps must be ≥ 0, and batch_size and crop_size ≥ 1")
+        if not 0 <= self.seed <= MAX_SEED:
+            raise ConfigError(f"seed must be a whole number from 0 to 2^64 - 1, got {self.seed}")
         if self.optim.n_critic < 1:
             raise ConfigError("optim.n_critic must be ≥ 1")
         if self.optim.discriminator_warmup_steps < 0:
@@ -196,7 +199,9 @@ def _convert_scalar(value: Any, annotation: Any, key: str) -> Any:
     if annotation in (int, float):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{key} must be a number, got {value!r}")
-        if annotation is int and float(value) != int(value):
+        if isinstance(value, float) and not math.isfinite(value):  # 1e400 reads as inf
+            raise ConfigError(f"{key} must be a finite number, got {value!r}")
+        if annotation is int and isinstance(value, float) and not value.is_integer():
             raise ConfigError(f"{key} must be an integer, got {value!r}")
         return annotation(value)
     if annotation is str:

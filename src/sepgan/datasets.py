@@ -61,6 +61,7 @@ Plain pathlib at import: torch (through :mod:`sepgan.media.frames`) and PyAV (th
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +69,8 @@ from typing import TYPE_CHECKING
 
 from sepgan.errors import UserError
 from sepgan.media.formats import IMAGE_SUFFIXES, VIDEO_SUFFIXES, VideoError
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -326,6 +329,8 @@ def middlebury_triplets(root: str | Path) -> list[TripletPaths]:
     named after the clip; ``root`` itself and its subfolders, or the official split into
     ``other-data/<Name>/`` (inputs) and ``other-gt-interp/<Name>/`` (targets).
 
+    A sequence with one of its three frames missing is left out, with a warning naming it.
+
     Raises:
         LayoutError: ``root`` is not a folder.
     """
@@ -337,11 +342,19 @@ def middlebury_triplets(root: str | Path) -> list[TripletPaths]:
         ]
     else:
         pairs = [(folder, folder) for folder in [root, *_subfolders(root)]]
-    return [
-        TripletPaths(inputs.name, inputs / "frame10.png", inputs / "frame11.png", truth / "frame10i11.png")
-        for inputs, truth in pairs
-        if (inputs / "frame10.png").is_file() and (truth / "frame10i11.png").is_file()
-    ]
+    triplets = []
+    for inputs, truth in pairs:
+        files = [inputs / "frame10.png", inputs / "frame11.png", truth / "frame10i11.png"]
+        missing = [path for path in files if not path.is_file()]
+        if not missing:
+            triplets.append(TripletPaths(inputs.name, *files))
+        elif len(missing) < len(files):  # a sequence with a frame lost: say so, never score it silently
+            logger.warning(
+                "middlebury sequence %s has no %s; it is left out of the scores",
+                inputs.name,
+                " nor ".join(str(path) for path in missing),
+            )
+    return triplets
 
 
 def ucf101_triplets(root: str | Path) -> list[TripletPaths]:

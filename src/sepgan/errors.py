@@ -17,14 +17,19 @@ ever parsed. The option checks themselves live in :mod:`sepgan.options`.
 What the handler treats as the user's to fix: :class:`UserError`, ``OSError``
 (a missing file, a full disk, a permission) and a missing optional package
 (``ModuleNotFoundError``). Anything else is a bug and keeps its traceback.
-Ctrl-C (and SIGTERM, which ``sepgan.cli`` turns into ``KeyboardInterrupt``)
-exits 130 after ``interrupted``. No import of torch or typer happens here at
-load time, so the CLI stays fast.
+Ctrl-C exits 130 after ``interrupted``; SIGTERM (kill, a scheduler's time
+limit) and SIGHUP (a closed terminal, a dropped ssh session), which
+``sepgan.cli`` turns into :class:`Interrupted`, unwind the same way (writers
+remove their hidden temporaries) and exit 143 and 129, 128 + the signal's
+number as a shell reports it. No import of torch or typer happens here at load
+time, so the CLI stays fast.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import signal
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -33,9 +38,12 @@ __all__ = [
     "REPORTED_ERRORS",
     "USER_ERROR_EXIT",
     "InterpolationError",
+    "Interrupted",
     "UserError",
     "command_flags",
+    "interrupted_exit_code",
     "reports_user_errors",
+    "usage_error_line",
     "user_message",
 ]
 
@@ -94,6 +102,23 @@ class UserError(Exception):
 REPORTED_ERRORS: tuple[type[BaseException], ...] = (UserError, OSError, ModuleNotFoundError)
 
 
+class Interrupted(KeyboardInterrupt):
+    """A stop asked for by a signal: unwinds like Ctrl-C (``except KeyboardInterrupt`` sees it).
+
+    ``signal_number``: the signal (``signal.SIGTERM``, ``signal.SIGHUP``); the CLI exits
+    128 + it. The message, if any, says what was kept (a long job's segments).
+    """
+
+    def __init__(self, *args: object, signal_number: int = signal.SIGINT) -> None:
+        super().__init__(*args)
+        self.signal_number = int(signal_number)
+
+
+def interrupted_exit_code(interruption: BaseException) -> int:
+    """128 + the signal that stopped the process: 130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP."""
+    return 128 + getattr(interruption, "signal_number", signal.SIGINT)
+
+
 class InterpolationError(UserError, ValueError):
     """The interpolate job cannot run as asked: bad paths, mismatched sizes, too few frames.
 
@@ -114,6 +139,14 @@ def user_message(error: BaseException, flags: Mapping[str, str] | None = None) -
     return text.splitlines()[0] if text else type(error).__name__
 
 
+def usage_error_line(message: str, command_path: str | None = None) -> str:
+    """One ``error:`` line for a command line the parser refused (an unknown option, ``--factor inf``):
+    the parser's first line of ``message``, and where help is (``sepgan interpolate -h``)."""
+    first = message.strip().splitlines()[0].rstrip(".") if message.strip() else "cannot read the command line"
+    hint = f"; see '{command_path} --help'" if command_path else ""
+    return f"error: {first}{hint}"
+
+
 def command_flags(command: Callable[..., Any]) -> dict[str, str]:
     """Parameter name → long flag of a Typer command: its declared ``--name`` or the default one."""
     import typer
@@ -131,7 +164,8 @@ def command_flags(command: Callable[..., Any]) -> dict[str, str]:
 
 
 def reports_user_errors(command: Command) -> Command:
-    """Wrap a CLI command: user errors become one ``error: ...`` line and exit 2; Ctrl-C exits 130."""
+    """Wrap a CLI command: user errors become one ``error: ...`` line and exit 2; Ctrl-C exits 130,
+    SIGTERM 143 and SIGHUP 129 (:func:`interrupted_exit_code`)."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -140,8 +174,9 @@ def reports_user_errors(command: Command) -> Command:
         try:
             return command(*args, **kwargs)
         except KeyboardInterrupt as interruption:  # it may say what was kept (a long job's segments)
-            typer.echo(f"interrupted: {interruption}" if str(interruption) else "interrupted", err=True)
-            raise typer.Exit(INTERRUPTED_EXIT) from None
+            with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone
+                typer.echo(f"interrupted: {interruption}" if str(interruption) else "interrupted", err=True)
+            raise typer.Exit(interrupted_exit_code(interruption)) from None
         except REPORTED_ERRORS as error:
             typer.echo(f"error: {user_message(error, command_flags(command))}", err=True)
             raise typer.Exit(USER_ERROR_EXIT) from None

@@ -35,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -47,12 +48,20 @@ import numpy as np
 from tqdm import tqdm
 
 from sepgan.atomic import check_overwrite
-from sepgan.errors import InterpolationError
+from sepgan.errors import InterpolationError, Interrupted
 from sepgan.interpolator import Interpolator
 from sepgan.loading import ModelSpec
 from sepgan.media.formats import IMAGE_SUFFIXES, output_codec
 from sepgan.media.fps import format_fps, has_timestamps
-from sepgan.media.frames import list_frames, load_image, load_image_uint8, save_image
+from sepgan.media.frames import (
+    ICC_FORMATS,
+    image_format,
+    list_frames,
+    load_image,
+    load_image_uint8,
+    read_icc_profile,
+    save_image,
+)
 from sepgan.media.join import Part, join_png, join_video
 from sepgan.media.reader import FrameIndex, VideoReader, to_rgb
 from sepgan.media.writer import PngSequenceWriter, VideoWriter, open_writer
@@ -298,8 +307,27 @@ def interpolate_pair(
     started = time.perf_counter()
     middle = interpolator.interpolate(frame0, frame1)
     stats.seconds["inference"] = time.perf_counter() - started
-    save_image(middle, output)
-    return JobResult("pair", output, stats, notes=notes)
+    save_options, image_notes = _image_output(path0, path1, output)
+    save_image(middle, output, **save_options)
+    return JobResult("pair", output, stats, notes=notes + image_notes)
+
+
+def _image_output(path0: Path, path1: Path, output: Path) -> tuple[dict[str, object], list[str]]:
+    """What the middle image keeps of its inputs: ``save_image`` options (the first frame's ICC
+    profile, e.g. Display P3, in a format that holds one) and notes on what it loses."""
+    options: dict[str, object] = {}
+    notes = []
+    format_name = image_format(output)
+    if format_name == "GIF":
+        notes.append(f"{output.name}: a GIF holds 256 colours at most; colour is reduced (.png keeps it)")
+    profile = read_icc_profile(path0)
+    if profile is not None and format_name in ICC_FORMATS:
+        options["icc_profile"] = profile
+        if read_icc_profile(path1) != profile:
+            notes.append(f"{path0.name} and {path1.name} have different colour profiles; kept {path0.name}'s")
+    elif profile is not None:
+        notes.append(f"{output.name}: {format_name} holds no colour profile; {path0.name}'s is dropped")
+    return options, notes
 
 
 def interpolate_folder(
@@ -904,10 +932,11 @@ def _run_segmented(
                 journal,
                 bar.update,
             )
-    except KeyboardInterrupt:  # Ctrl-C, SIGTERM: say what is kept and how to go on
-        raise KeyboardInterrupt(
+    except KeyboardInterrupt as interruption:  # Ctrl-C, SIGTERM, SIGHUP: say what is kept, how to go on
+        raise Interrupted(
             f"{len(journal.parts)} of {len(segments)} segments are complete in {journal.folder}; "
-            "the same command with --resume continues the job"
+            "the same command with --resume continues the job",
+            signal_number=getattr(interruption, "signal_number", signal.SIGINT),
         ) from None
     started = time.perf_counter()
     files = [(journal.folder / entry["file"], entry) for entry in entries if entry["file"]]
@@ -981,6 +1010,11 @@ def _check_output(inputs: list[Path], output: Path) -> None:
             raise InterpolationError(
                 f"output {output} is inside the input folder {source}; choose a path outside it"
             )
+    if output.exists() and not (output.is_file() or output.is_dir()):  # the rename would replace it
+        raise InterpolationError(
+            f"{output} is not a regular file (a FIFO, a device or a socket); "
+            "write to a new path or an existing file"
+        )
     folder = output.resolve().parent
     if not folder.is_dir():
         raise InterpolationError(f"{output}: folder {folder} does not exist")

@@ -77,6 +77,7 @@ __all__ = [
     "MAX_FLOW_VARIANTS",
     "FLOW_BACKENDS",
     "DEFAULT_FLOW_BACKEND",
+    "MAX_SEED",
     "PRESETS",
     "STUDY_ATTENTION_CHECKS",
     "STUDY_CRF",
@@ -98,9 +99,11 @@ __all__ = [
     "check_fps",
     "check_interpolator_options",
     "check_limit",
+    "check_max_side",
     "check_max_depth",
     "check_rate",
     "check_scene_threshold",
+    "check_seed",
     "check_slowmo",
     "check_tile",
     "check_workers",
@@ -445,12 +448,34 @@ def check_adapt_budget(steps: int, seconds: float) -> None:
         raise OptionError(
             "{adapt_steps} must be at least 1, got {value}", parameter="adapt_steps", value=steps
         )
-    if not seconds > 0:
+    if not seconds > 0:  # inf is no time budget: the steps alone bound it
         raise OptionError(
             "{adapt_seconds} must be a positive number of seconds, got {value}",
             parameter="adapt_seconds",
             value=seconds,
         )
+
+
+MAX_SEED = 2**64 - 1  # the largest seed torch.manual_seed takes; NumPy's SeedSequence takes any n ≥ 0
+
+
+def check_seed(seed: int) -> int:
+    """A random seed: a whole number from 0 to :data:`MAX_SEED`; :class:`OptionError` otherwise
+    (NumPy refuses a negative seed, torch one above 2^64 − 1)."""
+    if not 0 <= seed <= MAX_SEED:
+        raise OptionError(
+            "{seed} must be a whole number from 0 to 2^64 - 1, got {value}", parameter="seed", value=seed
+        )
+    return seed
+
+
+def check_max_side(max_side: int | None) -> int | None:
+    """A frame's longer side after downscaling, in pixels (``None``: no downscaling); at least 2."""
+    if max_side is not None and max_side < 2:
+        raise OptionError(
+            "{max_side} must be at least 2 px, got {value}", parameter="max_side", value=max_side
+        )
+    return max_side
 
 
 def check_scene_threshold(scene_threshold: float | None) -> float | None:

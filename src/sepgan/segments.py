@@ -314,8 +314,16 @@ _worker: dict[str, Any] = {}
 
 
 def _start_worker(spec: Any, threads: int, progress: Any) -> None:
-    """A worker process's first step: its share of the threads, and its own copy of the model."""
+    """A worker process's first step: its share of the threads, and its own copy of the model.
+
+    A closed terminal sends SIGHUP to the whole process group: a worker ignores it, and the
+    parent, which stops on it as on Ctrl-C, terminates the workers itself (SIGTERM).
+    """
+    import signal
+
     import torch
+
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
     torch.set_num_threads(threads)
     _worker["interpolator"] = spec.load(workers=threads)

@@ -12,7 +12,7 @@ PyTorch while computing, so the stages run at the same time; the output is the
 same frames in the same order as without overlap (only the interleaving of
 audio and video packets in the container may differ). An exception in any
 thread is re-raised in the calling thread, which stops and joins the others
-before the writer removes its temporary output; signals (Ctrl-C, SIGTERM)
+before the writer removes its temporary output; signals (Ctrl-C, SIGTERM, SIGHUP)
 arrive in the calling thread as before. On a 2-core CPU the network takes
 seconds per frame and decode and encode tens of milliseconds, so overlap saves
 little there (see ``benchmarks/bench_interpolate.py``); it is meant for fast

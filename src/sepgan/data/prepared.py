@@ -60,6 +60,8 @@ from sepgan.options import (
     DEFAULT_SEED,
     OptionError,
     check_flow_variants,
+    check_max_side,
+    check_seed,
 )
 
 __all__ = [
@@ -405,6 +407,8 @@ def prepare_dataset(
         )
     if workers < 1:
         raise OptionError("{workers} must be ≥ 1, got {value}", parameter="workers", value=workers)
+    check_max_side(max_side)
+    check_seed(seed)
     if flow_preset not in DIS_PRESETS:
         raise ValueError(f"unknown flow preset {flow_preset!r}; choose from {', '.join(DIS_PRESETS)}")
     check_flow_variants(flow_variants)

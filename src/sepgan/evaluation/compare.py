@@ -62,7 +62,7 @@ from sepgan.evaluation.pipeline import open_benchmarks
 from sepgan.media.frames import from_uint8, to_uint8
 from sepgan.metrics import moving_edge_similarity as _moving_edge_similarity
 from sepgan.metrics import ms_ssim, psnr, sharpness_ratio, ssim, vif
-from sepgan.options import check_limit
+from sepgan.options import check_limit, check_workers
 from sepgan.tables import Column, markdown_table
 
 __all__ = [
@@ -309,6 +309,8 @@ def compare(
     if not named:
         raise CompareError("give at least one {model} (NAME=WEIGHTS)", parameter="model")
     check_limit(limit)
+    if workers is not None:
+        check_workers(workers)
     if crop_size < 8 or crops < 0:
         raise CompareError(f"crop_size must be at least 8 and crops at least 0, got {crop_size}, {crops}")
     benchmarks = open_benchmarks(paths, layout, log=log)

@@ -34,6 +34,12 @@ EXIF orientation (a phone's JPEG stored sideways with orientation 6) is
 applied, as every viewer applies it (Pillow's ``ImageOps.exif_transpose``): a
 64×48 file with orientation 6 is read as the 48×64 picture it shows.
 
+Colour profiles: an embedded ICC profile (a Display P3 photo's) is read by
+:func:`read_icc_profile` and written back by ``save_image(..., icc_profile=...)``
+in the formats that hold one (:data:`ICC_FORMATS`); the pixels are never
+converted. GIF holds 256 colours at most: ``save_image`` leaves Pillow's
+palette reduction to it, and callers say so in a note.
+
 Frame folders
 -------------
 :data:`~sepgan.media.formats.IMAGE_SUFFIXES` are the still-image suffixes every part of sepgan
@@ -63,12 +69,15 @@ from sepgan.errors import UserError
 from sepgan.media.formats import IMAGE_SUFFIXES
 
 __all__ = [
+    "ICC_FORMATS",
     "FrameError",
     "from_uint8",
     "list_frames",
     "load_image",
     "load_image_uint8",
+    "image_format",
     "natural_sort_key",
+    "read_icc_profile",
     "save_image",
     "to_uint8",
 ]
@@ -127,6 +136,24 @@ def load_image_uint8(path: str | os.PathLike[str]) -> np.ndarray:
     return array
 
 
+# Pillow formats that embed an ICC profile on save (``icc_profile=``); GIF and BMP hold none.
+ICC_FORMATS = frozenset({"PNG", "JPEG", "WEBP", "TIFF"})
+
+
+def read_icc_profile(path: str | os.PathLike[str]) -> bytes | None:
+    """The ICC colour profile embedded in an image file (PNG iCCP, JPEG APP2, ...), or ``None``."""
+    try:
+        with Image.open(path) as image:
+            return image.info.get("icc_profile") or None
+    except Exception:  # noqa: BLE001 - an unreadable file has no profile; load_image reports it
+        return None
+
+
+def image_format(path: str | os.PathLike[str]) -> str | None:
+    """Pillow's format name for a file name's suffix (``"PNG"`` for ``mid.png``), or ``None``."""
+    return Image.registered_extensions().get(Path(path).suffix.lower())
+
+
 def load_image(path: str | os.PathLike[str]) -> torch.Tensor:
     """Read an 8-bit RGB image as a 3×H×W float32 tensor in [0, 1]."""
     return from_uint8(load_image_uint8(path))
@@ -140,8 +167,8 @@ def save_image(frame: torch.Tensor, path: str | os.PathLike[str], **save_options
     because Pillow's default of 75 visibly damages interpolated frames.
     """
     path = Path(path)
-    image_format = Image.registered_extensions().get(path.suffix.lower())
-    if image_format is None:
+    format_name = image_format(path)
+    if format_name is None:
         raise FrameError(f"{path}: unknown image format for suffix {path.suffix!r}")
     if frame.dim() == 4 and frame.shape[0] == 1:
         frame = frame[0]
@@ -150,7 +177,7 @@ def save_image(frame: torch.Tensor, path: str | os.PathLike[str], **save_options
     folder = path.parent
     if not folder.is_dir():
         raise FrameError(f"{path}: folder {folder} does not exist")
-    if image_format in {"JPEG", "WEBP"}:
+    if format_name in {"JPEG", "WEBP"}:
         save_options.setdefault("quality", 95)
 
     image = Image.fromarray(to_uint8(frame))
@@ -163,7 +190,7 @@ def save_image(frame: torch.Tensor, path: str | os.PathLike[str], **save_options
                 reason = error.strerror or error
                 raise FrameError(f"{path}: cannot write to folder {folder} ({reason})") from error
             with os.fdopen(descriptor, "wb") as file:
-                image.save(file, format=image_format, **save_options)
+                image.save(file, format=format_name, **save_options)
     except FrameError:
         raise
     except Exception as error:

@@ -317,8 +317,16 @@ def create_study(
         raise StudyError("need at least one --candidate")
     if layout not in ("side-by-side", "sequential"):
         raise StudyError(f"layout must be 'side-by-side' or 'sequential', got {layout!r}")
-    if start < 0 or (duration is not None and duration <= 0) or segments < 1 or attention_checks < 0:
-        raise StudyError("need start >= 0, duration > 0, segments >= 1, attention checks >= 0")
+    if (
+        not (math.isfinite(start) and start >= 0)  # nan and inf pass a plain comparison
+        or (duration is not None and not (math.isfinite(duration) and duration > 0))
+        or segments < 1
+        or attention_checks < 0
+    ):
+        raise StudyError(
+            "need {start} ≥ 0 and {duration} > 0 (finite seconds), {segments} ≥ 1, {attention_checks} ≥ 0",
+            parameter=("start", "duration", "segments", "attention_checks"),
+        )
     if max_height is not None and max_height < 2:
         raise StudyError("{max_height} must be at least 2", parameter="max_height")
     sources = [original, *candidates]

@@ -349,14 +349,14 @@ def write_report(
     ``out_dir`` (default ``study_dir/report``) with files in it is refused unless ``overwrite``
     (:func:`sepgan.atomic.check_overwrite`); then the three files are replaced.
     """
+    for p1 in effects:  # an option is checked before the folder is read
+        if not 0.0 <= p1 <= 1.0:
+            raise StudyError("{effect} {value} is not a rate in [0, 1]", parameter="effect", value=p1)
     study_dir = Path(study_dir)
     config = load_study_config(study_dir)
     database = study_dir / VOTES_NAME
     if not database.is_file():
         raise StudyError(f"{study_dir}: no votes yet ({VOTES_NAME} missing); run `sepgan study serve` first")
-    for p1 in effects:
-        if not 0.0 <= p1 <= 1.0:
-            raise StudyError(f"effect {p1} is not a rate in [0, 1]")
     store = VoteStore(database)
     report = build_report(
         config, store.votes(), include_flagged=include_flagged,
