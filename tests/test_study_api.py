@@ -25,6 +25,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from sepgan.atomic import OutputExistsError
+from sepgan.errors import UserError
 from sepgan.study.cli import study_app
 from sepgan.study.clips import create_study, probe
 from sepgan.study.config import StudyError, load_study_config
@@ -593,6 +594,33 @@ def test_cli_create_and_report(tmp_path: Path, clips: dict[str, Path], runner_ap
     assert not (out / "report").exists()  # the study folder was replaced whole
 
 
+def test_cli_create_consent_minutes_and_completion_code(
+    tmp_path: Path, clips: dict[str, Path], runner_app: typer.Typer
+) -> None:
+    runner = CliRunner()
+    consent = tmp_path / "consent.txt"
+    consent.write_text("Approved by board 7.\nNo personal data.\n", encoding="utf-8")
+    args = ["study", "create", "--original", str(clips["original"]), "--candidate", str(clips["candidate"])]
+    args += ["--encoder-preset", "ultrafast"]
+    result = runner.invoke(runner_app, [*args, "-o", str(tmp_path / "bad"), "--completion-code", " x"])
+    assert result.exit_code == 2 and result.output.startswith("error: --completion-code must be"), (
+        result.output
+    )
+    result = runner.invoke(runner_app, [*args, "-o", str(tmp_path / "bad"), "--consent-file", str(tmp_path)])
+    assert result.exit_code == 2 and result.output.startswith("error: ") and "consent" in result.output
+    out = tmp_path / "s"
+    flags = ["--consent-file", str(consent), "--minutes", "5", "--completion-code", "ABC-123"]
+    result = runner.invoke(runner_app, [*args, "-o", str(out), *flags])
+    assert result.exit_code == 0, result.output
+    assert "2 trials per participant, about 5 min)" in result.output
+    config = load_study_config(out)
+    assert (config.consent, config.minutes, config.completion_code) == (
+        "Approved by board 7.\nNo personal data.",
+        5,
+        "ABC-123",
+    )
+
+
 def test_cli_serve_checks_the_folder_before_printing_the_url(tmp_path: Path, runner_app: typer.Typer) -> None:
     result = CliRunner().invoke(runner_app, ["study", "serve", str(tmp_path)])
     assert result.exit_code == 2
@@ -695,3 +723,32 @@ def test_every_arm_of_a_trial_starts_together_and_lasts_exactly_as_long(tmp_path
     frames = {(config.methods[m.method].name, m.clip): m.frames for m in config.media.values()}
     assert frames[("original", "c0")] == 58  # 2.32 s of whole 25 fps frames, the last held to 7/3 s
     assert frames[("candidate", "c0")] == 140
+
+
+def test_first_page_texts_and_the_completion_code_only_at_the_end(
+    tmp_path: Path, clips: dict[str, Path]
+) -> None:
+    default = create_study(
+        clips["original"], [clips["candidate"]], tmp_path / "d", encoder_preset="ultrafast"
+    )
+    assert default.completion_code is None and "user-agent" in default.consent
+    assert default.minutes == 1  # 2 trials of a 1 s clip plus 10 s per answer
+    study = tmp_path / "s"
+    create_study(
+        clips["original"], [clips["candidate"]], study, encoder_preset="ultrafast",
+        consent="Ethics approval 42.\nWe keep your votes.", minutes=7, completion_code="PROLIFIC-1234",
+    )  # fmt: skip
+    client = TestClient(create_app(study))
+    session = client.get("/api/session").json()
+    assert session["consent"] == "Ethics approval 42.\nWe keep your votes." and session["minutes"] == 7
+    assert session["desktop_width"] > 700  # wider than the phone layout's breakpoint
+    assert "PROLIFIC-1234" not in json.dumps(session)
+    while not (trial := client.get("/api/next-trial").json())["done"]:
+        assert "PROLIFIC-1234" not in json.dumps(trial)
+        client.post("/api/vote", json={"trial": trial["trial"], "smoother": "left", "refresh_hz": 60.0})
+    assert trial["completion_code"] == "PROLIFIC-1234"
+    for bad in ("", " padded ", "x" * 65, "tab\there"):
+        with pytest.raises(UserError, match="completion_code must be"):
+            create_study(clips["original"], [clips["candidate"]], tmp_path / "bad", completion_code=bad)
+    with pytest.raises(StudyError, match="minutes must be at least 1"):
+        create_study(clips["original"], [clips["candidate"]], tmp_path / "bad", minutes=0)

@@ -285,7 +285,9 @@ class VideoWriter:
             end = int(self.duration * timescale)
             last = self._held[latest]
             if last.pts >= end:
-                raise VideoError(f"{self.path}: frames past the requested duration {float(self.duration):g} s")
+                raise VideoError(
+                    f"{self.path}: frames past the requested duration {float(self.duration):g} s"
+                )
             last.duration = end - last.pts
             latest = len(self._held)
         self._mux(self._held[:latest])

@@ -54,7 +54,16 @@ from sepgan.atomic import atomic_output, check_overwrite
 from sepgan.media.formats import VideoError
 from sepgan.media.reader import VideoReader, to_rgb
 from sepgan.media.writer import VideoWriter
-from sepgan.options import DEFAULT_X264_PRESET, STUDY_ATTENTION_CHECKS, STUDY_CRF, STUDY_LAYOUT, STUDY_TITLE
+from sepgan.options import (
+    DEFAULT_X264_PRESET,
+    STUDY_ATTENTION_CHECKS,
+    STUDY_CONSENT,
+    STUDY_CRF,
+    STUDY_LAYOUT,
+    STUDY_SECONDS_PER_ANSWER,
+    STUDY_TITLE,
+    check_completion_code,
+)
 from sepgan.study.config import (
     Clip,
     Comparison,
@@ -200,6 +209,16 @@ def _exact_span(seconds: float) -> Fraction:
     return Fraction(seconds).limit_denominator(1000)
 
 
+def _check_participant_texts(consent: str, minutes: int | None, completion_code: str | None) -> None:
+    if minutes is not None and minutes < 1:
+        raise StudyError("{minutes} must be at least 1, got {value}", parameter="minutes", value=minutes)
+    if not consent.strip():
+        raise StudyError(
+            "{consent} is empty: participants must be told what is recorded", parameter="consent"
+        )
+    check_completion_code(completion_code)
+
+
 def _check_output_dir(out_dir: Path, inputs: Sequence[Path], overwrite: bool) -> None:
     resolved_out = out_dir.resolve()
     for source in inputs:
@@ -333,8 +352,16 @@ def create_study(
     encoder_preset: str = DEFAULT_X264_PRESET,
     title: str = STUDY_TITLE,
     overwrite: bool = False,
+    consent: str = STUDY_CONSENT,
+    minutes: int | None = None,
+    completion_code: str | None = None,
 ) -> StudyConfig:
     """Prepare a study folder: ``study.json`` plus ``media/<token>.mp4`` for every method × clip.
+
+    The first page shows ``consent`` (the privacy text; the participant agrees before
+    starting) and ``minutes``, the time taking part takes (None: estimated,
+    :func:`estimate_minutes`); the last shows ``completion_code`` if given (for
+    crowd-sourcing platforms; :func:`sepgan.options.check_completion_code`).
 
     ``encoder_preset``: x264's speed against size. An ``out_dir`` with files in it is refused
     unless ``overwrite`` (:func:`sepgan.atomic.check_overwrite`), and then replaced whole.
@@ -352,6 +379,7 @@ def create_study(
         raise StudyError("need start >= 0, duration > 0, segments >= 1, attention checks >= 0")
     if max_height is not None and max_height < 2:
         raise StudyError("{max_height} must be at least 2", parameter="max_height")
+    _check_participant_texts(consent, minutes, completion_code)
     sources = [original, *candidates]
     _check_output_dir(out_dir, sources, overwrite)
     method_names = _method_names(original, candidates, names)
@@ -415,6 +443,21 @@ def create_study(
             attention_checks=attention_checks,
             created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             notes=notes,
+            consent=consent.strip(),
+            completion_code=completion_code,
         )
+        config.minutes = minutes if minutes is not None else estimate_minutes(config)
         save_config(config, building)
     return config
+
+
+def estimate_minutes(config: StudyConfig, seconds_per_answer: float = STUDY_SECONDS_PER_ANSWER) -> int:
+    """Whole minutes (at least 1) one participant needs: every trial's clips played once in full
+    (twice as long one after the other), plus ``seconds_per_answer`` for each answer."""
+    views = 2 if config.layout == "sequential" else 1
+    seconds = 0.0
+    for clip in config.clips.values():
+        seconds += len(config.comparisons) * (clip.duration / clip.speed * views + seconds_per_answer)
+    full_speed = [clip.duration for clip in config.clips.values() if clip.speed == 1.0] or [0.0]
+    seconds += config.attention_checks * (max(full_speed) * views + seconds_per_answer)
+    return max(1, math.ceil(seconds / 60))
