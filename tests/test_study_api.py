@@ -25,6 +25,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from sepgan.atomic import OutputExistsError
+from sepgan.errors import UserError
 from sepgan.study.cli import study_app
 from sepgan.study.clips import create_study, probe
 from sepgan.study.config import StudyError, load_study_config
@@ -143,7 +144,8 @@ def test_create_trims_to_the_common_span_and_crops_odd_sizes(tmp_path: Path) -> 
         original, [longer], tmp_path / "s", start=0.25, duration=0.5, encoder_preset="ultrafast"
     )
     frames = {config.methods[m.method].name: m.frames for m in config.media.values()}
-    assert frames == {"original": 15, "long": 30}  # 0.5 s at 29.97 and at 60 fps
+    # Whole frames of 0.5 s: 14 at 29.97 fps (the 14th held to 0.5 s) and 30 at 60 fps.
+    assert frames == {"original": 14, "long": 30}
     assert next(iter(config.media.values())).fps == "30000/1001"
 
 
@@ -592,6 +594,33 @@ def test_cli_create_and_report(tmp_path: Path, clips: dict[str, Path], runner_ap
     assert not (out / "report").exists()  # the study folder was replaced whole
 
 
+def test_cli_create_consent_minutes_and_completion_code(
+    tmp_path: Path, clips: dict[str, Path], runner_app: typer.Typer
+) -> None:
+    runner = CliRunner()
+    consent = tmp_path / "consent.txt"
+    consent.write_text("Approved by board 7.\nNo personal data.\n", encoding="utf-8")
+    args = ["study", "create", "--original", str(clips["original"]), "--candidate", str(clips["candidate"])]
+    args += ["--encoder-preset", "ultrafast"]
+    result = runner.invoke(runner_app, [*args, "-o", str(tmp_path / "bad"), "--completion-code", " x"])
+    assert result.exit_code == 2 and result.output.startswith("error: --completion-code must be"), (
+        result.output
+    )
+    result = runner.invoke(runner_app, [*args, "-o", str(tmp_path / "bad"), "--consent-file", str(tmp_path)])
+    assert result.exit_code == 2 and result.output.startswith("error: ") and "consent" in result.output
+    out = tmp_path / "s"
+    flags = ["--consent-file", str(consent), "--minutes", "5", "--completion-code", "ABC-123"]
+    result = runner.invoke(runner_app, [*args, "-o", str(out), *flags])
+    assert result.exit_code == 0, result.output
+    assert "2 trials per participant, about 5 min)" in result.output
+    config = load_study_config(out)
+    assert (config.consent, config.minutes, config.completion_code) == (
+        "Approved by board 7.\nNo personal data.",
+        5,
+        "ABC-123",
+    )
+
+
 def test_cli_serve_checks_the_folder_before_printing_the_url(tmp_path: Path, runner_app: typer.Typer) -> None:
     result = CliRunner().invoke(runner_app, ["study", "serve", str(tmp_path)])
     assert result.exit_code == 2
@@ -650,3 +679,76 @@ def test_variable_frame_rate_source_is_resampled_by_holding_frames(tmp_path: Pat
         levels = [round(float(f.to_ndarray(format="rgb24").mean()) / 8) for f in container.decode(video=0)]
     assert levels == [*range(10), *([9] * 10), *range(20, 30)]
     assert any("variable frame rate" in note for note in config.notes)
+
+
+def _served_duration(path: Path) -> tuple[Fraction, Fraction]:
+    """(start, end) of a file's video in seconds, as a player sees it: first pts, last pts + duration."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        frames = list(container.decode(stream))
+        start = Fraction(frames[0].pts) * stream.time_base
+        end = Fraction(frames[-1].pts + frames[-1].duration) * stream.time_base
+        assert stream.start_time == frames[0].pts
+        assert Fraction(stream.duration) * stream.time_base == end - start
+    return start, end
+
+
+def test_every_arm_of_a_trial_starts_together_and_lasts_exactly_as_long(tmp_path: Path) -> None:
+    # The tell of issue 28: 59 frames at 25 fps (2.36 s) beside 140 at 60 fps (2.333 s).
+    original = make_clip(tmp_path / "original.mp4", 25, seconds=2.36)
+    candidate = make_clip(tmp_path / "candidate.mp4", 60, seconds=7 / 3)
+    other = make_clip(tmp_path / "other.mp4", Fraction(30000, 1001), seconds=2.4)
+    study = tmp_path / "study"
+    config = create_study(original, [candidate, other], study, slow_motion=True, encoder_preset="ultrafast")
+    client = TestClient(create_app(study))
+    client.get("/api/session")
+    seen = set()
+    while not (trial := client.get("/api/next-trial").json())["done"]:
+        stored = _rows(study, "SELECT * FROM trials WHERE token = ?", (trial["trial"],))[0]
+        clip = config.clips[stored["clip_id"]]
+        expected = Fraction(clip.duration).limit_denominator(1000) / Fraction(clip.speed)
+        times = []
+        for side in ("left", "right"):
+            response = client.get(trial[side])
+            assert response.status_code == 200
+            served = tmp_path / f"served-{side}.mp4"
+            served.write_bytes(response.content)
+            times.append(_served_duration(served))
+        assert times[0] == times[1] == (0, expected), (stored["clip_id"], times)
+        seen.add((stored["left_method"], stored["right_method"], stored["clip_id"]))
+        client.post("/api/vote", json={"trial": trial["trial"], "smoother": "same", "refresh_hz": 60.0})
+    assert Fraction(config.clips["c0"].duration).limit_denominator(1000) == Fraction(7, 3)
+    assert {m for pair in seen for m in pair[:2]} == {"m0", "m1", "m2"}
+    assert {clip for *_, clip in seen} == {"c0", "c1", "c2"}  # 1×, ½× and ¼×
+    frames = {(config.methods[m.method].name, m.clip): m.frames for m in config.media.values()}
+    assert frames[("original", "c0")] == 58  # 2.32 s of whole 25 fps frames, the last held to 7/3 s
+    assert frames[("candidate", "c0")] == 140
+
+
+def test_first_page_texts_and_the_completion_code_only_at_the_end(
+    tmp_path: Path, clips: dict[str, Path]
+) -> None:
+    default = create_study(
+        clips["original"], [clips["candidate"]], tmp_path / "d", encoder_preset="ultrafast"
+    )
+    assert default.completion_code is None and "user-agent" in default.consent
+    assert default.minutes == 1  # 2 trials of a 1 s clip plus 10 s per answer
+    study = tmp_path / "s"
+    create_study(
+        clips["original"], [clips["candidate"]], study, encoder_preset="ultrafast",
+        consent="Ethics approval 42.\nWe keep your votes.", minutes=7, completion_code="PROLIFIC-1234",
+    )  # fmt: skip
+    client = TestClient(create_app(study))
+    session = client.get("/api/session").json()
+    assert session["consent"] == "Ethics approval 42.\nWe keep your votes." and session["minutes"] == 7
+    assert session["desktop_width"] > 700  # wider than the phone layout's breakpoint
+    assert "PROLIFIC-1234" not in json.dumps(session)
+    while not (trial := client.get("/api/next-trial").json())["done"]:
+        assert "PROLIFIC-1234" not in json.dumps(trial)
+        client.post("/api/vote", json={"trial": trial["trial"], "smoother": "left", "refresh_hz": 60.0})
+    assert trial["completion_code"] == "PROLIFIC-1234"
+    for bad in ("", " padded ", "x" * 65, "tab\there"):
+        with pytest.raises(UserError, match="completion_code must be"):
+            create_study(clips["original"], [clips["candidate"]], tmp_path / "bad", completion_code=bad)
+    with pytest.raises(StudyError, match="minutes must be at least 1"):
+        create_study(clips["original"], [clips["candidate"]], tmp_path / "bad", minutes=0)

@@ -8,7 +8,10 @@ when that still leaves Chromium or Playwright unavailable.
 The test serves a study with uvicorn on a free loopback port in a thread, opens
 the page, waits until both videos are really playing (``currentTime > 0``),
 answers every trial through the page's buttons, and reads the votes back from
-SQLite.
+SQLite. The layout test opens the page at a desktop and a phone viewport and checks
+the clip boxes (element bounding boxes, with a screenshot of each kept in the test's
+temporary folder): side by side on the desktop, each at least 45% of the window's
+width; stacked on the phone, each the full width; never overlapping.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from sepgan.study.server import create_app
 pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
+COMPLETION_CODE = "C0DE-42-XYZ"
 INSTALL_SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "install-browser.sh"
 # Chromium on a closed network: no background connections, no first-run work, no GPU.
 CHROMIUM_ARGS = [
@@ -109,7 +113,14 @@ def served_study(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
     original = _make_clip(folder / "original.mp4", 30)
     candidate = _make_clip(folder / "candidate.mp4", 60)
     study = folder / "study"
-    create_study(original, [candidate], study, names=["gan"], encoder_preset="ultrafast")
+    create_study(
+        original,
+        [candidate],
+        study,
+        names=["gan"],
+        encoder_preset="ultrafast",
+        completion_code=COMPLETION_CODE,
+    )
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(study), host="127.0.0.1", port=port, log_level="warning")
@@ -145,6 +156,8 @@ def test_vote_in_a_real_browser_lands_in_sqlite(sync_playwright, served_study, t
             page.wait_for_selector("body[data-state=intro]", timeout=15_000)
             refresh_hz = page.evaluate("window.sepganRefreshHz")
             assert refresh_hz and 10 < refresh_hz < 1000
+            assert page.is_disabled("#start")  # until the participant agrees
+            page.check("#agree")
             page.click("#start")
 
             votes_cast = 0
@@ -168,6 +181,7 @@ def test_vote_in_a_real_browser_lands_in_sqlite(sync_playwright, served_study, t
                     timeout=15_000,
                 )
             assert page.is_visible("#done")
+            assert page.text_content("#completion-code") == COMPLETION_CODE
             participant = next(c["value"] for c in context.cookies() if c["name"] == "sepgan_participant")
             page.screenshot(path=str(tmp_path / "done.png"))
         finally:
@@ -186,3 +200,66 @@ def test_vote_in_a_real_browser_lands_in_sqlite(sync_playwright, served_study, t
         assert row["watch_ms"] >= 900  # a 1 s clip was watched in full before the answer opened
     assert sorted(row["kind"] for row in rows) == ["attention", "comparison"]
     assert not console_errors, console_errors
+
+
+def _boxes_overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+    return (
+        a["x"] < b["x"] + b["width"]
+        and b["x"] < a["x"] + a["width"]
+        and a["y"] < b["y"] + b["height"]
+        and b["y"] < a["y"] + a["height"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("device", "viewport"),
+    [("desktop", {"width": 1280, "height": 800}), ("phone", {"width": 390, "height": 844})],
+)
+def test_layout_at_desktop_and_phone_sizes(  # type: ignore[no-untyped-def]
+    sync_playwright, served_study, tmp_path: Path, device: str, viewport: dict[str, int]
+) -> None:
+    url, _ = served_study
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS, timeout=60_000
+        )
+        try:
+            page = browser.new_context(viewport=viewport, device_scale_factor=1).new_page()
+            page.goto(url)
+            page.wait_for_selector("body[data-state=intro]", timeout=15_000)
+            # The first page: the time it takes, the consent and privacy text, the desktop note.
+            assert "minute" in page.text_content("#estimate")
+            assert "user-agent" in page.text_content("#consent")
+            assert "desktop or laptop" in page.text_content("#device-note")
+            assert page.is_visible("#viewport-warning") == (device == "phone")
+            if device == "phone":
+                assert "390 pixels wide" in page.text_content("#viewport-warning")
+            page.screenshot(path=str(tmp_path / f"{device}-intro.png"), full_page=True)
+            page.check("#agree")
+            page.click("#start")
+            page.wait_for_function(
+                "[...document.querySelectorAll('video')].every(v => v.currentTime > 0 && !v.paused)",
+                timeout=15_000,
+            )
+            shot = tmp_path / f"{device}-trial.png"
+            page.screenshot(path=str(shot), full_page=True)
+            left = page.locator("#video-left").bounding_box()
+            right = page.locator("#video-right").bounding_box()
+            page_width = page.evaluate("document.documentElement.scrollWidth")
+        finally:
+            browser.close()
+
+    assert left and right
+    assert not _boxes_overlap(left, right), (left, right)
+    assert page_width <= viewport["width"]  # nothing sticks out sideways
+    for box in (left, right):
+        assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"]
+        assert box["height"] == pytest.approx(box["width"] * 48 / 64, abs=2)  # the clip's aspect kept
+    if device == "desktop":  # side by side, each at least 45% of the window's width
+        assert left["x"] + left["width"] <= right["x"] and abs(left["y"] - right["y"]) < 1
+        assert min(left["width"], right["width"]) >= 0.45 * viewport["width"]
+    else:  # stacked, each the width of the screen less the page margins
+        assert left["y"] + left["height"] <= right["y"]
+        assert min(left["width"], right["width"]) >= 0.9 * viewport["width"]
+    with av.open(str(shot)) as screenshot:  # the screenshot is the page as laid out
+        assert screenshot.streams.video[0].codec_context.width == viewport["width"]

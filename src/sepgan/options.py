@@ -80,6 +80,9 @@ __all__ = [
     "MAX_SEED",
     "PRESETS",
     "STUDY_ATTENTION_CHECKS",
+    "STUDY_CONSENT",
+    "STUDY_DESKTOP_WIDTH",
+    "STUDY_SECONDS_PER_ANSWER",
     "STUDY_CRF",
     "STUDY_HOST",
     "STUDY_LAYOUT",
@@ -89,6 +92,7 @@ __all__ = [
     "OptionError",
     "Preset",
     "check_adapt_budget",
+    "check_completion_code",
     "check_crf",
     "check_dyadic_factor",
     "check_factor",
@@ -180,11 +184,38 @@ STUDY_TITLE = "Which clip looks smoother?"
 STUDY_HOST = "127.0.0.1"  # loopback unless the study is meant to be shared
 STUDY_PORT = 8000
 STUDY_SESSIONS_PER_HOUR = 20  # new participants one client address may start per hour (0: no limit)
+STUDY_SECONDS_PER_ANSWER = 10  # added to each trial's viewing time in the estimated duration
+STUDY_DESKTOP_WIDTH = 900  # CSS pixels: a narrower window gets the "desktop or laptop" warning
+# What the page says before the first trial (replace it with --consent-file). It says what
+# sepgan.study.storage records: nothing more, nothing less.
+STUDY_CONSENT = (
+    "Taking part is voluntary and you may stop at any time; answers given until then are kept. "
+    "We record your answers, how long each took, your display's measured refresh rate and your "
+    "browser's user-agent string, under a random identifier kept in a cookie. We do not record "
+    "your name, e-mail or network address. The answers are used only to compare video methods "
+    "and are reported only as totals."
+)
+COMPLETION_CODE_MAX_LENGTH = 64
 
 
 # ---------------------------------------------------------------------------
 # The network call
 # ---------------------------------------------------------------------------
+
+
+def check_completion_code(code: str | None) -> str | None:
+    """``--completion-code``: shown once every trial is answered (crowd-sourcing platforms ask for
+    one); None: none. 1 to 64 printable characters without spaces at either end."""
+    if code is None:
+        return None
+    if not (0 < len(code) <= COMPLETION_CODE_MAX_LENGTH and code.isprintable() and code == code.strip()):
+        raise OptionError(
+            "{completion_code} must be 1 to {maximum} printable characters without leading or trailing "
+            "spaces",
+            parameter="completion_code",
+            maximum=COMPLETION_CODE_MAX_LENGTH,
+        )
+    return code
 
 
 def check_jobs(jobs: int) -> int:

@@ -38,6 +38,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import replace
@@ -101,6 +102,13 @@ class VideoWriter:
     time-stretched (:class:`~sepgan.media.stretch.AudioStretcher`), subtitle
     timestamps and durations × N. ``start_time`` is the output's own (already
     scaled by the caller).
+
+    ``duration`` (seconds, exact; MP4/MOV): the video lasts exactly this long, whatever
+    its frame rate: the last frame is held until then (it must start before). The
+    track's timescale is then one in which both the frame period and ``duration``
+    are whole ticks, and the video packet with the latest timestamp is held back
+    until :meth:`close` knows it is the last. The study gives every arm of a trial
+    the same duration this way (:mod:`sepgan.study.clips`).
     """
 
     def __init__(
@@ -122,9 +130,12 @@ class VideoWriter:
         slow_motion: int = 1,
         template: av.stream.Stream | None = None,
         container_info: ContainerInfo | None = None,
+        duration: Fraction | None = None,
     ) -> None:
         self.path = Path(path)
         self.fps = Fraction(fps)
+        self.duration = None if duration is None else Fraction(duration)
+        self._held: list[av.Packet] = []  # with ``duration``: video packets not muxed yet
         self.slow_motion = slow_motion
         self.colour = output_colour(colour, codec, width, height)
         self.notes: list[str] = []
@@ -132,6 +143,8 @@ class VideoWriter:
         self._output = AtomicOutput(self.path)  # a hidden temporary beside path, with its suffix
         try:
             options = {"movflags": "+faststart"} if faststart else {}
+            if self.duration is not None:
+                options["video_track_timescale"] = str(_timescale(self.fps, self.duration))
             self.container = av.open(str(self._output.temporary), "w", options=options)
         except (av.FFmpegError, OSError) as error:
             raise VideoError(
@@ -312,8 +325,39 @@ class VideoWriter:
         video_frame.pts = self._first_pts + self.frames_written
         # The codec's time base is 1/fps; the stream's may be changed by the muxer (MP4 picks 1/60000).
         video_frame.time_base = self.video.codec_context.time_base
-        self._mux(self.video.encode(video_frame))
+        self._mux_video(self.video.encode(video_frame))
         self.frames_written += 1
+
+    def _mux_video(self, packets: Sequence[av.Packet], final: bool = False) -> None:
+        """Mux encoded video packets; with ``duration``, in ticks of the track's timescale, each one
+        frame long, the last frame (latest pts) until ``duration``.
+
+        Packets come in decode order and are muxed in it; the one with the latest pts so
+        far, and those after it, wait, since only at the end is it known to be the last.
+        """
+        if self.duration is None:
+            self._mux(packets)
+            return
+        timescale = _timescale(self.fps, self.duration)
+        frame_ticks = int(timescale / self.fps)
+        for packet in packets:  # from the codec's time base, 1/fps
+            packet.pts, packet.dts = packet.pts * frame_ticks, packet.dts * frame_ticks
+            packet.time_base, packet.duration = Fraction(1, timescale), frame_ticks
+            self._held.append(packet)
+        if not self._held:
+            return
+        latest = max(range(len(self._held)), key=lambda index: self._held[index].pts)
+        if final:
+            end = int(self.duration * timescale)
+            last = self._held[latest]
+            if last.pts >= end:
+                raise VideoError(
+                    f"{self.path}: frames past the requested duration {float(self.duration):g} s"
+                )
+            last.duration = end - last.pts
+            latest = len(self._held)
+        self._mux(self._held[:latest])
+        del self._held[:latest]
 
     def copy_video_packet(self, packet: av.Packet, pts: int, dts: int) -> None:
         """Mux an encoded video packet (``template`` mode) at ``pts``/``dts`` in output frames from the
@@ -354,7 +398,7 @@ class VideoWriter:
         """Flush the encoders, finish the file and rename it onto ``path``."""
         try:
             if self._encoding:
-                self._mux(self.video.encode(None))
+                self._mux_video(self.video.encode(None), final=True)
             for index, encoder in [*self._transcodes.items(), *self._stretches.items()]:
                 try:
                     packets = encoder.flush()
@@ -384,6 +428,15 @@ class VideoWriter:
             self.close()
         else:
             self.abort()
+
+
+def _timescale(fps: Fraction, duration: Fraction) -> int:
+    """Ticks per second in which one frame (1/fps) and ``duration`` are whole numbers of ticks,
+    doubled up to at least 10000 as FFmpeg's MP4 muxer does (finer seeking)."""
+    timescale = math.lcm(fps.numerator, duration.denominator)
+    while timescale < 10_000:
+        timescale *= 2
+    return timescale
 
 
 class PngSequenceWriter:

@@ -20,6 +20,7 @@ from sepgan.options import (
     DEFAULT_X264_PRESET,
     MAX_CRF,
     STUDY_ATTENTION_CHECKS,
+    STUDY_CONSENT,
     STUDY_CRF,
     STUDY_HOST,
     STUDY_LAYOUT,
@@ -79,22 +80,50 @@ def create(
         bool, typer.Option("--overwrite", "-y", help="Replace an output folder that has files in it.")
     ] = False,
     force: Annotated[bool, typer.Option("--force", hidden=True, help="Old name of --overwrite.")] = False,
+    consent: Annotated[
+        Path | None,
+        typer.Option(
+            "--consent-file",
+            help="Text file with the consent and privacy text shown before the first trial "
+            "(default: a text that says what the study records).",
+        ),
+    ] = None,
+    minutes: Annotated[
+        int | None,
+        typer.Option(help="Minutes taking part takes, shown on the first page (default: estimated)."),
+    ] = None,
+    completion_code: Annotated[
+        str | None,
+        typer.Option(
+            help="Code shown once every trial is answered, for crowd-sourcing platforms (default: none)."
+        ),
+    ] = None,
 ) -> None:
     """Trim, align and encode the clips for the browser, and write study.json."""
     from sepgan.study.clips import create_study
+    from sepgan.study.config import StudyError
+
+    consent_text = STUDY_CONSENT
+    if consent is not None:
+        try:
+            consent_text = consent.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise StudyError(f"{consent}: cannot read the consent text ({exc})") from exc
 
     config = create_study(
         original, candidate, output, names=name, start=start, duration=duration, segments=segments,
         slow_motion=slow_motion, ask_artifacts=artifacts, layout=layout.value,
         attention_checks=attention_checks, max_height=max_height, crf=crf, encoder_preset=encoder_preset,
-        title=title, overwrite=overwrite or force,
+        title=title, overwrite=overwrite or force, consent=consent_text, minutes=minutes,
+        completion_code=completion_code,
     )  # fmt: skip
-    trials = len(config.comparisons) * len(config.clips) + config.attention_checks
+    trials = config.trials
     for note in config.notes:
         typer.echo(f"note: {note}", err=True)
     typer.echo(
         f"study: {output} ({len(config.methods)} videos, {len(config.clips)} clips, "
-        f"{len(config.comparisons)} comparisons, {trials} trials per participant)"
+        f"{len(config.comparisons)} comparisons, {trials} trials per participant, "
+        f"about {config.minutes} min)"
     )
 
 

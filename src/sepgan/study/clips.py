@@ -8,6 +8,12 @@ What it does to every source video, through PyAV (no ffmpeg command line):
    variable-rate sources (AVI with dropped-frame markers) are resampled to their
    nominal rate by holding each frame until the next, as a player shows them.
    The span can be split into ``segments`` clips.
+   *Same duration, same start*: every arm of a clip starts at time 0 and lasts
+   exactly the span (an exact rational, within 1 ms of what was asked), whatever
+   its frame rate: each arm shows the frames whose whole period fits, and its last
+   frame is held to the end of the span. Otherwise the arm with the longest frame
+   period outlasts the others (59 frames at 25 fps last 2.36 s, 140 at 60 fps
+   2.333 s) and, side by side, the original is the clip that keeps playing.
 2. *Align* sizes: all clips get the original's size, cropped to even width and
    height (H.264 4:2:0 needs even sizes). A candidate with a different size but
    the same aspect ratio is scaled to it, and the config records ``scaled_from``;
@@ -48,7 +54,16 @@ from sepgan.atomic import atomic_output, check_overwrite
 from sepgan.media.formats import VideoError
 from sepgan.media.reader import VideoReader, to_rgb
 from sepgan.media.writer import VideoWriter
-from sepgan.options import DEFAULT_X264_PRESET, STUDY_ATTENTION_CHECKS, STUDY_CRF, STUDY_LAYOUT, STUDY_TITLE
+from sepgan.options import (
+    DEFAULT_X264_PRESET,
+    STUDY_ATTENTION_CHECKS,
+    STUDY_CONSENT,
+    STUDY_CRF,
+    STUDY_LAYOUT,
+    STUDY_SECONDS_PER_ANSWER,
+    STUDY_TITLE,
+    check_completion_code,
+)
 from sepgan.study.config import (
     Clip,
     Comparison,
@@ -117,19 +132,27 @@ def probe(path: Path) -> SourceInfo:
     return SourceInfo(path=path, fps=fps, times=times, width=width, height=height, timing=timing)
 
 
-def _frame_range(fps: Fraction, start: float, duration: float) -> range:
-    """Output frame slots i with start <= i/fps < start + duration."""
-    first = math.ceil(start * fps - _EPS)
-    stop = math.ceil((start + duration) * fps - _EPS)
-    return range(max(0, first), max(0, stop))
+def _slot_times(fps: Fraction, start: float, span: Fraction) -> list[float]:
+    """Source times (seconds) of one arm's output frames: ``start + k / fps`` for every frame
+    whose whole period fits in the span (at least one).
+
+    The last frame is then held until the span ends (:class:`VideoWriter`'s
+    ``duration``), so every arm lasts exactly ``span`` and starts at the same
+    moment, whatever its rate (25 fps: 58 frames in 7/3 s, the last held 2/3 of
+    a period longer; 60 fps: 140). A frame that would start in the last partial
+    period is not shown, as a player holding the previous frame would not.
+    """
+    count = max(1, math.floor(span * fps + _EPS))
+    return [start + float(k / fps) for k in range(count)]
 
 
-def _decode_rgb(info: SourceInfo, slots: range, width: int, height: int) -> Iterator[np.ndarray]:
-    """Yield one H×W×3 uint8 RGB frame per output slot i (time i / fps), scaled then cropped.
+def _decode_rgb(info: SourceInfo, slots: Sequence[float], width: int, height: int) -> Iterator[np.ndarray]:
+    """Yield one H×W×3 uint8 RGB frame per output slot (a source time, seconds), scaled then cropped.
 
     Each slot shows the latest source frame whose time is <= the slot's time, as a
-    player would (sample and hold). For constant-rate sources that is frame i itself;
-    for variable-rate sources (AVI with dropped frames) frames are repeated.
+    player would (sample and hold). For constant-rate sources on the slot grid that
+    is frame i itself; for variable-rate sources (AVI with dropped frames) frames
+    are repeated.
     """
     with VideoReader(info.path) as reader:
         source_w, source_h = reader.info.width, reader.info.height
@@ -141,7 +164,7 @@ def _decode_rgb(info: SourceInfo, slots: range, width: int, height: int) -> Iter
         upcoming = next(decoded, None)
         cached: tuple[int, np.ndarray] | None = None
         for slot in slots:
-            slot_time = float(slot / info.fps) + _EPS
+            slot_time = slot + _EPS
             while upcoming is not None and info.times[upcoming[0]] <= slot_time:
                 current_index, current_frame = upcoming
                 upcoming = next(decoded, None)
@@ -152,9 +175,16 @@ def _decode_rgb(info: SourceInfo, slots: range, width: int, height: int) -> Iter
 
 
 def _encode(
-    frames: Iterator[np.ndarray], size: tuple[int, int], fps: Fraction, out_path: Path, crf: int, preset: str
+    frames: Iterator[np.ndarray],
+    size: tuple[int, int],
+    fps: Fraction,
+    duration: Fraction,
+    out_path: Path,
+    crf: int,
+    preset: str,
 ) -> int:
-    """Encode RGB frames as H.264 yuv420p MP4 (+faststart) at exactly ``fps``; returns the frame count.
+    """Encode RGB frames as H.264 yuv420p MP4 (+faststart) at exactly ``fps``, lasting exactly
+    ``duration`` seconds from time 0; returns the frame count.
 
     Through sepgan's one writer (:class:`sepgan.media.writer.VideoWriter`): every
     arm of a study gets the same size, so the same colour matrix (BT.709 for HD,
@@ -166,11 +196,27 @@ def _encode(
         return 0
     with VideoWriter(
         out_path, fps=fps, width=width, height=height, crf=crf, preset=preset,
-        keyframe_interval=max(1, round(fps)), faststart=True,
+        keyframe_interval=max(1, round(fps)), faststart=True, duration=duration,
     ) as writer:  # fmt: skip
         for rgb in itertools.chain([first], frames):
             writer.write(rgb)
     return writer.frames_written
+
+
+def _exact_span(seconds: float) -> Fraction:
+    """A clip's span as an exact rational with a denominator of at most 1000 (7/3 for 2.333…),
+    so that every arm's file can last exactly as long (within 1 ms of what was asked)."""
+    return Fraction(seconds).limit_denominator(1000)
+
+
+def _check_participant_texts(consent: str, minutes: int | None, completion_code: str | None) -> None:
+    if minutes is not None and minutes < 1:
+        raise StudyError("{minutes} must be at least 1, got {value}", parameter="minutes", value=minutes)
+    if not consent.strip():
+        raise StudyError(
+            "{consent} is empty: participants must be told what is recorded", parameter="consent"
+        )
+    check_completion_code(completion_code)
 
 
 def _check_output_dir(out_dir: Path, inputs: Sequence[Path], overwrite: bool) -> None:
@@ -260,13 +306,17 @@ def _encode_media(
     media: dict[str, Media] = {}
     for method_key, info in zip(methods, infos, strict=True):
         for clip_key, clip in clips.items():
-            indices = _frame_range(info.fps, clip.start, clip.duration)
-            playback_fps = info.fps * Fraction(clip.speed)
+            span = _exact_span(clip.duration)
+            slots = _slot_times(info.fps, clip.start, span)
+            speed = Fraction(clip.speed)
+            playback_fps = info.fps * speed
             token = secrets.token_urlsafe(16)
             relative = f"media/{token}.mp4"
-            frames = _decode_rgb(info, indices, width, height)
+            frames = _decode_rgb(info, slots, width, height)
             try:
-                count = _encode(frames, (width, height), playback_fps, building / relative, crf, preset)
+                count = _encode(
+                    frames, (width, height), playback_fps, span / speed, building / relative, crf, preset
+                )
             except (av.FFmpegError, VideoError) as exc:
                 raise StudyError(f"{info.path}: cannot transcode ({exc})") from exc
             if count == 0:
@@ -302,8 +352,16 @@ def create_study(
     encoder_preset: str = DEFAULT_X264_PRESET,
     title: str = STUDY_TITLE,
     overwrite: bool = False,
+    consent: str = STUDY_CONSENT,
+    minutes: int | None = None,
+    completion_code: str | None = None,
 ) -> StudyConfig:
     """Prepare a study folder: ``study.json`` plus ``media/<token>.mp4`` for every method × clip.
+
+    The first page shows ``consent`` (the privacy text; the participant agrees before
+    starting) and ``minutes``, the time taking part takes (None: estimated,
+    :func:`estimate_minutes`); the last shows ``completion_code`` if given (for
+    crowd-sourcing platforms; :func:`sepgan.options.check_completion_code`).
 
     ``encoder_preset``: x264's speed against size. An ``out_dir`` with files in it is refused
     unless ``overwrite`` (:func:`sepgan.atomic.check_overwrite`), and then replaced whole.
@@ -329,6 +387,7 @@ def create_study(
         )
     if max_height is not None and max_height < 2:
         raise StudyError("{max_height} must be at least 2", parameter="max_height")
+    _check_participant_texts(consent, minutes, completion_code)
     sources = [original, *candidates]
     _check_output_dir(out_dir, sources, overwrite)
     method_names = _method_names(original, candidates, names)
@@ -361,7 +420,7 @@ def create_study(
     methods = _methods(infos, method_names, width, height, notes)
 
     speeds = (1.0, *SLOW_MOTION_SPEEDS) if slow_motion else (1.0,)
-    segment_length = duration / segments
+    segment_length = float(_exact_span(duration / segments))
     clips: dict[str, Clip] = {}
     for segment in range(segments):
         for speed in speeds:
@@ -392,6 +451,21 @@ def create_study(
             attention_checks=attention_checks,
             created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             notes=notes,
+            consent=consent.strip(),
+            completion_code=completion_code,
         )
+        config.minutes = minutes if minutes is not None else estimate_minutes(config)
         save_config(config, building)
     return config
+
+
+def estimate_minutes(config: StudyConfig, seconds_per_answer: float = STUDY_SECONDS_PER_ANSWER) -> int:
+    """Whole minutes (at least 1) one participant needs: every trial's clips played once in full
+    (twice as long one after the other), plus ``seconds_per_answer`` for each answer."""
+    views = 2 if config.layout == "sequential" else 1
+    seconds = 0.0
+    for clip in config.clips.values():
+        seconds += len(config.comparisons) * (clip.duration / clip.speed * views + seconds_per_answer)
+    full_speed = [clip.duration for clip in config.clips.values() if clip.speed == 1.0] or [0.0]
+    seconds += config.attention_checks * (max(full_speed) * views + seconds_per_answer)
+    return max(1, math.ceil(seconds / 60))

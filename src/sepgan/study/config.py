@@ -26,6 +26,7 @@ from typing import Any
 
 from sepgan.atomic import atomic_write_bytes
 from sepgan.errors import UserError
+from sepgan.options import STUDY_CONSENT
 
 CONFIG_NAME = "study.json"
 VOTES_NAME = "votes.sqlite3"
@@ -91,6 +92,14 @@ class StudyConfig:
     created_at: str = ""
     format: str = FORMAT
     notes: list[str] = field(default_factory=list)
+    consent: str = STUDY_CONSENT  # shown before the first trial; the participant agrees to start
+    minutes: int = 0  # estimated time to take part, shown on the first page (0: not shown)
+    completion_code: str | None = None  # shown at the end, for crowd-sourcing platforms
+
+    @property
+    def trials(self) -> int:
+        """Trials per participant: every comparison × clip, plus the attention checks."""
+        return len(self.comparisons) * len(self.clips) + self.attention_checks
 
     def media_for(self, method: str, clip: str) -> str:
         """The media token of one method rendered for one clip."""
@@ -121,6 +130,9 @@ class StudyConfig:
             created_at=data.get("created_at", ""),
             format=data["format"],
             notes=list(data.get("notes", [])),
+            consent=data.get("consent", STUDY_CONSENT),
+            minutes=data.get("minutes", 0),
+            completion_code=data.get("completion_code"),
         )
 
 

@@ -4,7 +4,8 @@ Routes (everything the browser sees):
 
 - ``GET /`` and ``GET /static/{study.js,study.css}``: the page, from package data.
 - ``GET /api/session``: sets the ``sepgan_participant`` cookie (random, HttpOnly,
-  SameSite=Strict) and returns the questions and layout. A request without a
+  SameSite=Strict) and returns the questions, the layout, the consent and privacy
+  text, the estimated minutes and the narrowest "desktop" window width. A request without a
   valid cookie makes a new participant; each client address may make at most
   ``sessions_per_hour`` of them in any hour (429 beyond), so a script cannot
   mint participants at will.
@@ -12,7 +13,8 @@ Routes (everything the browser sees):
   trial token and two media URLs ``/media/<alias>.mp4``. On the first call the
   server draws the participant's plan: every comparison × clip once, plus the
   attention checks (the original against itself), in random order, each with a
-  random left/right (first/second) assignment.
+  random left/right (first/second) assignment. Once every trial is answered it
+  says ``done`` and gives the completion code (null when the study has none).
 - ``POST /api/vote``: ``{"trial", "smoother", "artifacts"?, "refresh_hz", "watch_ms"?}``.
   The trial must have been issued to this participant and be unanswered:
   unknown tokens give 404, a second vote for one trial 409, no cookie 401, a
@@ -61,7 +63,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from sepgan.options import STUDY_HOST, STUDY_PORT, STUDY_SESSIONS_PER_HOUR
+from sepgan.options import STUDY_DESKTOP_WIDTH, STUDY_HOST, STUDY_PORT, STUDY_SESSIONS_PER_HOUR
 from sepgan.study.config import CONFIG_NAME, VOTES_NAME, StudyConfig, load_study_config
 from sepgan.study.storage import ReplayedVote, Trial, VoteStore, utc_now
 
@@ -263,7 +265,10 @@ def create_app(  # noqa: C901
             "title": config.title,
             "layout": config.layout,
             "ask_artifacts": config.ask_artifacts,
-            "trials": len(config.comparisons) * len(config.clips) + config.attention_checks,
+            "trials": config.trials,
+            "consent": config.consent,
+            "minutes": config.minutes,
+            "desktop_width": STUDY_DESKTOP_WIDTH,
         }
 
     @app.get("/api/next-trial")
@@ -272,8 +277,13 @@ def create_app(  # noqa: C901
         if not store.has_plan(participant):
             store.add_plan(*_draw_plan(config, participant))
         trial, answered, total = store.next_trial(participant)
-        if trial is None:
-            return {"done": True, "answered": answered, "total": total}
+        if trial is None:  # the completion code only now, so that it cannot be had without answering
+            return {
+                "done": True,
+                "answered": answered,
+                "total": total,
+                "completion_code": config.completion_code,
+            }
         return {
             "done": False,
             "trial": trial.token,

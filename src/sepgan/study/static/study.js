@@ -8,7 +8,7 @@
 
 const state = {
   refreshHz: null,   // measured with requestAnimationFrame, sent with every vote
-  session: null,     // {title, layout, ask_artifacts, trials}
+  session: null,     // {title, layout, ask_artifacts, trials, consent, minutes, desktop_width}
   trial: null,       // {trial, index, total, left, right}
   answers: {},       // question -> "left" | "right" | "same"
   watched: false,    // both clips have played to the end at least once
@@ -129,6 +129,10 @@ async function nextTrial() {
     $("trial").hidden = true;
     $("done").hidden = false;
     $("progress").textContent = "";
+    if (trial.completion_code) {
+      $("completion-code").textContent = trial.completion_code;
+      $("completion").hidden = false;
+    }
     setState("done");
     return;
   }
@@ -173,6 +177,22 @@ async function submit() {
   }
 }
 
+// The study is meant for a desktop or laptop: warn (do not refuse) when the window is narrower.
+function checkViewport() {
+  if (!state.session) return;
+  const width = window.innerWidth;
+  const narrow = width < state.session.desktop_width;
+  $("viewport-warning").hidden = !narrow;
+  $("viewport-warning").textContent = narrow
+    ? `This window is ${width} pixels wide. The study is meant for a screen at least ` +
+      `${state.session.desktop_width} pixels wide: please switch to a desktop or laptop, or widen the window.`
+    : "";
+}
+
+function updateStart() {
+  $("start").disabled = !(state.session && $("agree").checked);
+}
+
 async function main() {
   state.refreshHz = await measureRefreshRate();
   window.sepganRefreshHz = state.refreshHz;  // read by the browser test
@@ -184,7 +204,14 @@ async function main() {
   $("stage").className = state.session.layout === "sequential" ? "sequential" : "side-by-side";
   $("q-artifacts").hidden = !state.session.ask_artifacts;
   labels(state.session.layout);
-  $("start").disabled = false;
+  $("consent").textContent = state.session.consent;
+  $("estimate").textContent = state.session.minutes
+    ? `It takes about ${state.session.minutes} minute${state.session.minutes === 1 ? "" : "s"} ` +
+      `(${state.session.trials} pairs).`
+    : `There are ${state.session.trials} pairs.`;
+  checkViewport();
+  window.addEventListener("resize", checkViewport);
+  updateStart();
   setState("intro");
 }
 
@@ -197,6 +224,7 @@ document.addEventListener("click", (event) => {
   state.answers[question] = button.dataset.value;
   updateSubmit();
 });
+$("agree").addEventListener("change", updateStart);
 $("start").addEventListener("click", () => {
   $("intro").hidden = true;
   $("trial").hidden = false;
