@@ -697,7 +697,7 @@ class SegmentJob:
     options: InterpolateOptions
     ratio: Fraction
     max_depth: int | None
-    codec: str  # "h264", "ffv1" or "png"
+    codec: str  # one of sepgan.media.formats.CODECS
     work: Path = Path()
     paths: tuple[Path, ...] = ()  # a frame folder's frames
     fps_in: Fraction = Fraction(1)
@@ -1087,8 +1087,9 @@ def run_interpolate(  # noqa: C901  a linear chain of input checks, each with it
             allow_high_fps=options.allow_high_fps,
         )
     check_max_depth(options.max_depth)
-    check_crf(options.crf, options.codec)  # again with the output's own codec, before the model loads
-    check_encoder_preset(options.encoder_preset, options.codec)
+    if options.codec != "auto":  # "auto": checked below against each output's own codec
+        check_crf(options.crf, options.codec)
+        check_encoder_preset(options.encoder_preset, options.codec)
     check_trim(options.start, options.duration)
     check_jobs(options.jobs)
     check_segment_seconds(options.segment_seconds)

@@ -62,8 +62,8 @@ CONTAINERS = {
 _SUFFIX_CODECS = {".webm": "vp9"}
 # Every suffix some encoder writes a video into, in the order help texts list them.
 OUTPUT_VIDEO_SUFFIXES = tuple(sorted(set().union(*CONTAINERS.values()), key=lambda s: (s != ".mp4", s)))
-# Containers whose muxers write a display matrix (MP4/MOV: tkhd matrix; Matroska: projection).
-ROTATING_CONTAINERS = {".mp4", ".m4v", ".mov", ".mkv"}
+# Containers whose muxers write a display matrix (MP4/MOV: tkhd matrix; Matroska and WebM: projection).
+ROTATING_CONTAINERS = {".mp4", ".m4v", ".mov", ".mkv", ".webm"}
 # Suffixes taken for video files without asking FFmpeg (which reads many more).
 VIDEO_SUFFIXES = frozenset(
     {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".nut", ".mpg", ".mpeg", ".ts", ".flv", ".wmv", ".y4m"}

@@ -15,7 +15,8 @@
   ProRes is written with 10 bits per sample (``yuv420p10le``, ...), so the output
   keeps the input's format (where FFmpeg's encoder was built with 10 bits: a note
   says when not, as for a libvpx without high bit depth); the frames in between
-  are still made in 8 bits per channel (:mod:`sepgan.media.reader`), which a note says. FFV1 stores RGB in 8 bits.
+  are still made in 8 bits per channel (:mod:`sepgan.media.reader`), which a note
+  says. FFV1 stores RGB in 8 bits.
 * **Frame rates** are exact: the output stream's time base is ``1/fps``, so MP4
   and MOV store it exactly; Matroska stores timestamps in milliseconds, so
   players read 119.88 fps back as an approximation (the frames are still evenly
@@ -239,12 +240,16 @@ class VideoWriter:
             copy.disposition = stream.disposition
         elif stream.type == "audio":
             decoder = stream.codec_context
-            encoder = self.container.add_stream("aac", rate=decoder.sample_rate, layout=decoder.layout)
+            # WebM takes Opus and Vorbis only; the rest AAC.
+            audio_codec = "libopus" if self.container.format.name == "webm" else "aac"
+            rate = 48000 if audio_codec == "libopus" else decoder.sample_rate  # Opus runs at 48 kHz
+            encoder = self.container.add_stream(audio_codec, rate=rate, layout=decoder.layout)
             encoder.metadata.update(stream_tags(stream))
             encoder.disposition = stream.disposition
             self._transcodes[stream.index] = (stream, encoder)
             self.notes.append(
-                f"audio stream {stream.index} ({name}) re-encoded to AAC for {self.path.suffix}"
+                f"audio stream {stream.index} ({name}) re-encoded to "
+                f"{'Opus' if audio_codec == 'libopus' else 'AAC'} for {self.path.suffix}"
             )
         else:
             self.notes.append(
