@@ -50,7 +50,7 @@ from sepgan.atomic import check_overwrite
 from sepgan.errors import InterpolationError
 from sepgan.interpolator import Interpolator
 from sepgan.loading import ModelSpec
-from sepgan.media.formats import IMAGE_SUFFIXES, output_codec
+from sepgan.media.formats import IMAGE_SUFFIXES, VideoError, output_codec
 from sepgan.media.fps import format_fps, has_timestamps
 from sepgan.media.frames import list_frames, load_image, load_image_uint8, save_image
 from sepgan.media.join import Part, join_png, join_video
@@ -1087,9 +1087,12 @@ def run_interpolate(  # noqa: C901  a linear chain of input checks, each with it
             allow_high_fps=options.allow_high_fps,
         )
     check_max_depth(options.max_depth)
-    if options.codec != "auto":  # "auto": checked below against each output's own codec
-        check_crf(options.crf, options.codec)
-        check_encoder_preset(options.encoder_preset, options.codec)
+    codec = options.codec  # "auto": the output's own (H.264's ranges where it has none: a pair, a batch)
+    if codec == "auto" and output is not None and not is_batch(inputs):
+        with contextlib.suppress(VideoError):
+            codec = output_codec(output)
+    check_crf(options.crf, codec)
+    check_encoder_preset(options.encoder_preset, codec)
     check_trim(options.start, options.duration)
     check_jobs(options.jobs)
     check_segment_seconds(options.segment_seconds)
