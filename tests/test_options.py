@@ -49,7 +49,7 @@ def test_library_defaults_are_the_options_defaults():
     assert interpolator["batch_size"].default == options.DEFAULT_BATCH_SIZE
     assert interpolator["max_memory_mb"].default == options.DEFAULT_MAX_MEMORY_MB
     job = InterpolateOptions()
-    assert (job.crf, job.max_depth, job.scene_threshold) == (
+    assert (options.check_crf(job.crf), job.max_depth, job.scene_threshold) == (
         options.DEFAULT_CRF, options.DEFAULT_MAX_DEPTH, options.DEFAULT_SCENE_THRESHOLD,
     )  # fmt: skip
     assert (AdaptOptions().steps, AdaptOptions().seconds) == (
@@ -119,7 +119,7 @@ def pair(tmp_path_factory):
         (["--factor", "32"],
          "--factor 32 is 32× the input's frame rate; more than 16× needs --allow-high-fps"),
         (["--max-depth", "11"], "--max-depth must be between 0 and 10, got 11"),
-        (["--crf", "52"], "--crf must be between 0 (lossless) and 51, got 52"),
+        (["--crf", "52"], "--crf of h264 must be between 0 (best) and 51, got 52"),
         (["--scene-threshold", "256"], "--scene-threshold must be between 0 and 255 grey levels, got 256.0"),
         (["--device", "bogus"], "--device 'bogus': use auto, cpu, cuda or cuda:N"),
     ],

@@ -317,11 +317,44 @@ def interpolate(
         ),
     ] = None,
     codec: Annotated[
-        str, typer.Option("--codec", help="auto, h264, ffv1 (lossless, .mkv) or png.")
+        str,
+        typer.Option(
+            "--codec",
+            help="auto (.webm: vp9, other video suffixes: h264, no suffix: png), h264, hevc, av1, vp9, "
+            "prores (422 HQ, .mov), ffv1 (lossless, .mkv) or png.",
+        ),
     ] = DEFAULT_CODEC,
     crf: Annotated[
-        int, typer.Option("--crf", help=f"H.264 quality: 0 lossless … {MAX_CRF} worst.")
-    ] = DEFAULT_CRF,
+        int | None,
+        typer.Option(
+            "--crf",
+            help=f"Quality, lower is better: h264 0–{MAX_CRF} (default {DEFAULT_CRF}), hevc 0–51 (20), "
+            "av1 0–63 (28), vp9 0–63 (24); prores, ffv1 and png have none.",
+            show_default=False,
+        ),
+    ] = None,
+    encoder_preset: Annotated[
+        str | None,
+        typer.Option(
+            "--encoder-preset",
+            help="The encoder's speed against size: h264 and hevc ultrafast … placebo (default medium), "
+            "av1 13 (fastest) … 0 (default 8), vp9 8 … 0 (default 2).",
+            show_default=False,
+        ),
+    ] = None,
+    start: Annotated[
+        float,
+        typer.Option("--start", help="Videos: seconds of the input to skip (ffmpeg's -ss)."),
+    ] = 0.0,
+    duration: Annotated[
+        float | None,
+        typer.Option(
+            "--duration",
+            help="Videos: seconds of the input to keep from --start (ffmpeg's -t; default: to the end); "
+            "audio and subtitles are trimmed to match.",
+            show_default=False,
+        ),
+    ] = None,
     scene_threshold: Annotated[
         float,
         typer.Option(
@@ -484,6 +517,9 @@ def interpolate(
         max_depth=max_depth,
         codec=codec,
         crf=crf,
+        encoder_preset=encoder_preset,
+        start=start,
+        duration=duration,
         scene_threshold=None if scene_threshold == 255 else scene_threshold,  # 256 is an error, not "off"
         montage=montage,
         overwrite=overwrite,

@@ -51,7 +51,7 @@ from sepgan.atomic import check_overwrite
 from sepgan.errors import InterpolationError, Interrupted
 from sepgan.interpolator import Interpolator
 from sepgan.loading import ModelSpec
-from sepgan.media.formats import IMAGE_SUFFIXES, output_codec
+from sepgan.media.formats import IMAGE_SUFFIXES, VideoError, output_codec
 from sepgan.media.fps import format_fps, has_timestamps
 from sepgan.media.frames import (
     ICC_FORMATS,
@@ -68,16 +68,15 @@ from sepgan.media.writer import PngSequenceWriter, VideoWriter, open_writer
 from sepgan.memory import MemoryPlan, plan_memory
 from sepgan.options import (
     DEFAULT_CODEC,
-    DEFAULT_CRF,
     DEFAULT_FACTOR,
     DEFAULT_MAX_DEPTH,
     DEFAULT_MEMORY_TARGET_MB,
     DEFAULT_SCENE_THRESHOLD,
     DEFAULT_SEGMENT_SECONDS,
     DEFAULT_STATIC_TOLERANCE,
-    DEFAULT_X264_PRESET,
     check_crf,
     check_dyadic_factor,
+    check_encoder_preset,
     check_factor,
     check_factor_or_fps,
     check_jobs,
@@ -86,6 +85,7 @@ from sepgan.options import (
     check_scene_threshold,
     check_segment_seconds,
     check_slowmo,
+    check_trim,
 )
 from sepgan.retime import RetimeStats, Window, retime
 from sepgan.segments import (
@@ -139,8 +139,10 @@ class InterpolateOptions:
     allow_high_fps: bool = False
     max_depth: int = DEFAULT_MAX_DEPTH
     codec: str = DEFAULT_CODEC
-    crf: int = DEFAULT_CRF
-    preset: str = DEFAULT_X264_PRESET
+    crf: int | None = None  # the codec's constant rate factor (None: its default, options.ENCODER_QUALITY)
+    encoder_preset: str | None = None  # the encoder's speed preset (None: the codec's default)
+    start: float = 0.0  # seconds of the input skipped (ffmpeg's -ss)
+    duration: float | None = None  # seconds of the input kept from start (ffmpeg's -t; None: to the end)
     scene_threshold: float | None = DEFAULT_SCENE_THRESHOLD
     static_tolerance: int = DEFAULT_STATIC_TOLERANCE
     montage: Path | None = None
@@ -463,13 +465,21 @@ def _plan_video(reader: VideoReader, options: InterpolateOptions, interpolator: 
     encoding = {
         "fps": fps_out,
         "crf": options.crf,
-        "preset": options.preset,
-        "start_time": (info.start_time - reader.origin) * slow_motion,  # counted from the input's origin
+        "preset": options.encoder_preset,
+        # From the input's origin (trimmed: from --start, to the first frame kept on the input's grid).
+        "start_time": _trimmed_start(info.start_time - reader.origin, fps_in, options.start) * slow_motion,
         "colour": reader.colour,  # the input's matrix, range and tags, for the output too
         "presentation": reader.presentation,  # rotation, pixel aspect and tags, kept too
         "container_info": reader.container_info,  # file tags and chapters, kept too
     }
     return _VideoPlan(fps_in, fps_out, constant, variable, slow_motion, encoding)
+
+
+def _trimmed_start(first: Fraction, fps: Fraction, start: float) -> Fraction:
+    """When the first frame kept shows, from ``start`` (seconds): the first at or after it on the grid of
+    frames ``first + k / fps``, k ≥ 0 (``first`` itself without a trim)."""
+    skipped = max(0, math.ceil((Fraction(start) - first) * fps - Fraction(1, 10**6) * fps))
+    return first + Fraction(skipped) / fps - Fraction(start)
 
 
 def _video_notes(
@@ -512,7 +522,13 @@ def interpolate_video(
         plan = _plan_video(reader, options, interpolator)
         retiming: Retiming = plan.constant
         total = math.ceil(info.frame_count * retiming.ratio) if info.frame_count else None
-        index, segments, notes = _video_segments(reader, options)
+        trimmed = options.start > 0 or options.duration is not None
+        if trimmed:
+            index, segments, notes = None, [Segment(0, 0, None, 0)], []
+            kept = (options.duration or math.inf) * float(plan.fps_in)
+            total = math.ceil(min(info.frame_count or math.inf, kept) * retiming.ratio) if total else None
+        else:
+            index, segments, notes = _video_segments(reader, options)
         if len(segments) > 1 and index is not None:
             codec = output_codec(output, options.codec)
             job = SegmentJob(
@@ -574,7 +590,7 @@ def interpolate_video(
                     options.montage, width=2 * info.width, height=info.height, **plan.encoding
                 )
             _run_stages(
-                _timed_frames(reader, copy_packet, timeline),
+                _timed_frames(reader, copy_packet, timeline, options.start, options.duration),
                 write,
                 interpolator,
                 retiming,
@@ -645,10 +661,40 @@ def _video_segments(
 
 
 def _timed_frames(
-    reader: VideoReader, on_packet: Callable, timeline: VariableRateRetiming | None
+    reader: VideoReader,
+    on_packet: Callable,
+    timeline: VariableRateRetiming | None,
+    start: float = 0.0,
+    duration: float | None = None,
 ) -> Iterator[np.ndarray]:
-    """The reader's RGB frames; each frame's timestamp goes to ``timeline`` before the frame is yielded."""
-    for frame in reader.decoded(on_packet):
+    """The reader's RGB frames; each frame's timestamp goes to ``timeline`` before the frame is yielded.
+
+    ``start``/``duration`` (seconds from the input's origin, as ffmpeg's ``-ss``/``-t``): only the
+    frames shown from ``start`` to ``start + duration``, and the audio and subtitle packets that start
+    in that span, their timestamps moved back by ``start`` (the output starts at 0).
+    """
+    begin = Fraction(start)
+    end = None if duration is None else begin + Fraction(duration)
+    epsilon = Fraction(1, 10**6)  # seconds; a frame exactly on a bound is inside it, as in the study
+
+    def trimmed_packet(packet) -> None:
+        time_base = Fraction(packet.time_base)
+        time = (packet.pts if packet.pts is not None else packet.dts) * time_base
+        if time + epsilon >= begin and (end is None or time < end - epsilon):
+            shift = round(begin / time_base)
+            packet.dts -= shift
+            if packet.pts is not None:
+                packet.pts -= shift
+            on_packet(packet)
+
+    trimming = begin > 0 or end is not None
+    for frame in reader.decoded(trimmed_packet if trimming else on_packet):
+        if trimming and frame.pts is not None and frame.time_base is not None:
+            time = frame.pts * Fraction(frame.time_base) - reader.origin
+            if time + epsilon < begin:
+                continue
+            if end is not None and time >= end - epsilon:
+                break
         _add_time(timeline, frame)
         yield to_rgb(frame, colour=reader.colour)
     if timeline is not None:
@@ -679,7 +725,7 @@ class SegmentJob:
     options: InterpolateOptions
     ratio: Fraction
     max_depth: int | None
-    codec: str  # "h264", "ffv1" or "png"
+    codec: str  # one of sepgan.media.formats.CODECS
     work: Path = Path()
     paths: tuple[Path, ...] = ()  # a frame folder's frames
     fps_in: Fraction = Fraction(1)
@@ -872,8 +918,10 @@ def _job_header(job: SegmentJob, segments: list[Segment], options: InterpolateOp
         "slowmo": options.slowmo,
         "max_depth": options.max_depth,
         "codec": options.codec,
-        "crf": options.crf,
-        "preset": options.preset,
+        "crf": check_crf(options.crf, job.codec),
+        "encoder_preset": check_encoder_preset(options.encoder_preset, job.codec),
+        "start": options.start,
+        "duration": options.duration,
         "scene_threshold": options.scene_threshold,
         "static_tolerance": options.static_tolerance,
         "segment_seconds": options.segment_seconds,
@@ -1074,7 +1122,13 @@ def run_interpolate(  # noqa: C901  a linear chain of input checks, each with it
             allow_high_fps=options.allow_high_fps,
         )
     check_max_depth(options.max_depth)
-    check_crf(options.crf)
+    codec = options.codec  # "auto": the output's own (H.264's ranges where it has none: a pair, a batch)
+    if codec == "auto" and output is not None and not is_batch(inputs):
+        with contextlib.suppress(VideoError):
+            codec = output_codec(output)
+    check_crf(options.crf, codec)
+    check_encoder_preset(options.encoder_preset, codec)
+    check_trim(options.start, options.duration)
     check_jobs(options.jobs)
     check_segment_seconds(options.segment_seconds)
     if options.resume and options.restart:
@@ -1103,6 +1157,11 @@ def run_interpolate(  # noqa: C901  a linear chain of input checks, each with it
     if options.montage is not None:
         check_overwrite(options.montage, options.overwrite)
 
+    if (options.start > 0 or options.duration is not None) and (len(inputs) == 2 or inputs[0].is_dir()):
+        raise InterpolationError(
+            "{start} and {duration} trim a video; cut a frame folder by moving its files",
+            parameter=("start", "duration"),
+        )
     if len(inputs) == 2:
         if not all(path.is_file() for path in inputs):
             raise InterpolationError("two inputs must be two image files (frame0 and frame1)")
@@ -1157,7 +1216,9 @@ def run_interpolate(  # noqa: C901  a linear chain of input checks, each with it
                 f"convert it to a video first{example}"
             )
         raise InterpolationError(f"{source} is a single image; pass two images, a frame folder or a video")
-    output_codec(output, options.codec)  # reject a bad suffix/codec before decoding
+    chosen = output_codec(output, options.codec)  # reject a bad suffix/codec before decoding
+    check_crf(options.crf, chosen)
+    check_encoder_preset(options.encoder_preset, chosen)
     if options.montage is not None and output_codec(options.montage) == "png":
         raise InterpolationError(
             "{montage} {path}: give a video file name such as montage.mp4",

@@ -105,7 +105,17 @@ PROCESS_MB = 260.0
 # threads, RGB conversion included), and x264 preset medium held 209-228 bytes a pixel with 1 to 48
 # threads (its 40-frame look-ahead dominates).
 DECODE_BYTES_PER_PIXEL = 64.0
-ENCODE_BYTES_PER_PIXEL = {"h264": 228.0, "ffv1": 86.0, "png": 0.0}
+# Not measured yet (benchmarks/bench_memory.py): x265, SVT-AV1 and libvpx-vp9 take x264's figure (all
+# hold a look-ahead of tens of frames; SVT-AV1 is likely more), ProRes (intra only) FFV1's.
+ENCODE_BYTES_PER_PIXEL = {
+    "h264": 228.0,
+    "hevc": 228.0,
+    "av1": 228.0,
+    "vp9": 228.0,
+    "prores": 86.0,
+    "ffv1": 86.0,
+    "png": 0.0,
+}
 # The parts measured alone add up to less than a job holds: the C heap's fragments across the decode,
 # flow, network and encode threads. Peaks of whole jobs were up to 5% above the sum (1080p ×2, batch 2).
 SLACK = 0.08

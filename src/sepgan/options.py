@@ -71,6 +71,8 @@ __all__ = [
     "DEFAULT_STATIC_TOLERANCE",
     "DEFAULT_TILE",
     "DEFAULT_X264_PRESET",
+    "ENCODER_QUALITY",
+    "EncoderQuality",
     "HIGH_RATE_RATIO",
     "MAX_CRF",
     "MAX_DEPTH",
@@ -94,6 +96,8 @@ __all__ = [
     "check_adapt_budget",
     "check_completion_code",
     "check_crf",
+    "check_encoder_preset",
+    "check_trim",
     "check_dyadic_factor",
     "check_factor",
     "check_factor_or_fps",
@@ -147,6 +151,35 @@ DEFAULT_CODEC = "auto"
 DEFAULT_CRF = 18  # H.264 quality: 0 lossless … 51 worst
 MAX_CRF = 51
 DEFAULT_X264_PRESET = "medium"  # x264's speed against size
+_X26X_PRESETS = (
+    "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class EncoderQuality:
+    """One codec's quality and speed knobs: its CRF range and default (None: the codec has no CRF),
+    and the encoder presets it takes, fastest first (empty: none), with the default one."""
+
+    crf: tuple[int, int, int] | None  # (lowest, highest, default); lower is better
+    presets: tuple[str, ...] = ()
+    default_preset: str | None = None
+
+
+# Per output codec (sepgan.media.formats.CODECS). The CRF defaults aim at visually near-lossless, as
+# H.264's 18 does: x265's 20 (its scale sits ~2 above x264's), SVT-AV1's and libvpx-vp9's 0–63 scales
+# at 28 and 24. Presets: x264/x265 by name; SVT-AV1 0 (slowest) … 13 (fastest; libaom's cpu-used and
+# rav1e's speed take the same number, capped at their own 8 and 10); libvpx-vp9's cpu-used 0 … 8
+# (deadline good). ProRes (422 HQ, 10-bit), FFV1 and PNG have neither (PNG and FFV1 are lossless).
+ENCODER_QUALITY: dict[str, EncoderQuality] = {
+    "h264": EncoderQuality((0, MAX_CRF, DEFAULT_CRF), _X26X_PRESETS, DEFAULT_X264_PRESET),
+    "hevc": EncoderQuality((0, 51, 20), _X26X_PRESETS, "medium"),
+    "av1": EncoderQuality((0, 63, 28), tuple(str(n) for n in range(13, -1, -1)), "8"),
+    "vp9": EncoderQuality((0, 63, 24), tuple(str(n) for n in range(8, -1, -1)), "2"),
+    "prores": EncoderQuality(None),
+    "ffv1": EncoderQuality(None),
+    "png": EncoderQuality(None),
+}
 # Scene cuts (sepgan.media.scenes): the rule's absolute level, a mean thumbnail change in grey levels
 # (0-255); a cut must also stand 3x above its neighbours' changes. 255 turns detection off.
 # Long jobs (sepgan.segments): input seconds per segment, the unit of --resume, --jobs and --cluster.
@@ -461,16 +494,64 @@ def check_rate(ratio: Fraction, *, parameter: str, value: object, allow_high_fps
         )
 
 
-def check_crf(crf: int) -> int:
-    """H.264 quality, 0 (lossless) to :data:`MAX_CRF`; else :class:`OptionError`."""
-    if not 0 <= crf <= MAX_CRF:
+def check_crf(crf: int | None, codec: str = "h264") -> int | None:
+    """``codec``'s constant rate factor (:data:`ENCODER_QUALITY`): ``crf``, or the codec's default for
+    None (None for a codec without one). :class:`OptionError` outside the codec's range, or for a CRF
+    given to a codec that has none (ProRes, FFV1, PNG). ``"auto"`` checks H.264's range."""
+    quality = ENCODER_QUALITY["h264" if codec == "auto" else codec]
+    if quality.crf is None:
+        if crf is None:
+            return None
         raise OptionError(
-            "{crf} must be between 0 (lossless) and {most}, got {value}",
+            "{crf} does not apply to {codec}, which has no constant rate factor", parameter="crf", codec=codec
+        )
+    lowest, highest, default = quality.crf
+    if crf is None:
+        return default
+    if not lowest <= crf <= highest:
+        raise OptionError(
+            "{crf} of {codec} must be between {lowest} (best) and {most}, got {value}",
             parameter="crf",
-            most=MAX_CRF,
+            codec="h264" if codec == "auto" else codec,
+            lowest=lowest,
+            most=highest,
             value=crf,
         )
     return crf
+
+
+def check_encoder_preset(preset: str | None, codec: str = "h264") -> str | None:
+    """``codec``'s encoder speed preset (:data:`ENCODER_QUALITY`): ``preset``, or the codec's default for
+    None; :class:`OptionError` for a name the codec does not take, or a preset for a codec with none."""
+    quality = ENCODER_QUALITY["h264" if codec == "auto" else codec]
+    if preset is None:
+        return quality.default_preset
+    if preset not in quality.presets:
+        if not quality.presets:
+            raise OptionError(
+                "{encoder_preset} does not apply to {codec}, which has no speed preset",
+                parameter="encoder_preset",
+                codec=codec,
+            )
+        raise OptionError(
+            "{encoder_preset} of {codec} must be one of {choices} (fastest first), got {value!r}",
+            parameter="encoder_preset",
+            codec="h264" if codec == "auto" else codec,
+            choices=", ".join(quality.presets),
+            value=preset,
+        )
+    return preset
+
+
+def check_trim(start: float, duration: float | None) -> None:
+    """``start`` (seconds skipped, ≥ 0) and ``duration`` (seconds kept, > 0, or None: to the end),
+    as ffmpeg's ``-ss``/``-t``; else :class:`OptionError`."""
+    if not start >= 0:
+        raise OptionError("{start} must be 0 or more seconds, got {value:g}", parameter="start", value=start)
+    if duration is not None and not duration > 0:
+        raise OptionError(
+            "{duration} must be more than 0 seconds, got {value:g}", parameter="duration", value=duration
+        )
 
 
 def check_adapt_budget(steps: int, seconds: float) -> None:

@@ -98,16 +98,19 @@ def add_audio_encoder(
 
 
 class AudioTranscoder:
-    """One input audio stream decoded and re-encoded to AAC (:func:`add_audio_encoder`) in ``container``.
+    """One input audio stream decoded and re-encoded to ``codec`` (AAC unless given; WebM takes Opus)
+    in ``container`` (:func:`add_audio_encoder`).
 
     :meth:`encode` takes the source's packets and returns packets to mux;
     :meth:`flush`, at the end, the rest. A packet that does not decode is skipped
     (``skipped_packets``, for :meth:`notes`); other FFmpeg errors propagate.
     """
 
-    def __init__(self, source: av.audio.stream.AudioStream, container: av.container.OutputContainer) -> None:
+    def __init__(
+        self, source: av.audio.stream.AudioStream, container: av.container.OutputContainer, codec: str = "aac"
+    ) -> None:
         self.source = source
-        self.stream = add_audio_encoder(container, source)
+        self.stream = add_audio_encoder(container, source, codec)
         self.skipped_packets = 0
 
     def encode(self, packet: av.Packet | None) -> list[av.Packet]:

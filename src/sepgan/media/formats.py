@@ -9,12 +9,14 @@ accepts without loading either.
   recognises (training and benchmark layouts, ``sepgan interpolate`` on a folder),
   the common ones first: that order is the preference when one frame exists in
   several formats (``frame1.png`` and ``frame1.jpg``).
-* :data:`CODECS` are the output encoders: ``h264`` (libx264), ``ffv1``
+* :data:`CODECS` are the output codecs: ``h264`` (libx264), ``hevc`` (H.265,
+  libx265), ``av1`` (SVT-AV1, libaom or rav1e, whichever FFmpeg has: :data:`ENCODERS`),
+  ``vp9`` (libvpx-vp9), ``prores`` (Apple ProRes 422 HQ, prores_ks), ``ffv1``
   (lossless RGB) and ``png`` (a folder of numbered PNG files); :data:`CONTAINERS`
-  the suffixes each video encoder may be written into (:data:`OUTPUT_VIDEO_SUFFIXES`
+  the suffixes each video codec may be written into (:data:`OUTPUT_VIDEO_SUFFIXES`
   all of them, for help texts and errors); :func:`output_codec` picks one for an
-  output path. A path with a video suffix is always a video file, even where a
-  folder of that name exists.
+  output path (``.webm`` → VP9, other video suffixes → H.264). A path with a video
+  suffix is always a video file, even where a folder of that name exists.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ __all__ = [
     "CODECS",
     "CONTAINERS",
     "COVER_ART_CONTAINERS",
+    "ENCODERS",
     "IMAGE_SUFFIXES",
     "OUTPUT_VIDEO_SUFFIXES",
     "ROTATING_CONTAINERS",
@@ -38,16 +41,31 @@ __all__ = [
     "output_codec",
 ]
 
-CODECS = ("h264", "ffv1", "png")
-# Containers each encoder may be written into, by suffix.
+CODECS = ("h264", "hevc", "av1", "vp9", "prores", "ffv1", "png")
+# FFmpeg's encoders for each video codec, the preferred first (AV1: the first one FFmpeg was built with).
+ENCODERS = {
+    "h264": ("libx264",),
+    "hevc": ("libx265",),
+    "av1": ("libsvtav1", "libaom-av1", "librav1e"),
+    "vp9": ("libvpx-vp9",),
+    "prores": ("prores_ks",),
+    "ffv1": ("ffv1",),
+}
+# Containers each codec may be written into, by suffix.
 CONTAINERS = {
     "h264": {".mp4", ".mkv", ".mov", ".m4v", ".avi"},
+    "hevc": {".mp4", ".mkv", ".mov", ".m4v"},
+    "av1": {".mp4", ".mkv", ".webm"},
+    "vp9": {".webm", ".mkv", ".mp4"},
+    "prores": {".mov", ".mkv"},
     "ffv1": {".mkv", ".avi", ".nut"},
 }
+# The codec a suffix gets when none is asked for (a video suffix not listed: h264).
+_SUFFIX_CODECS = {".webm": "vp9"}
 # Every suffix some encoder writes a video into, in the order help texts list them.
 OUTPUT_VIDEO_SUFFIXES = tuple(sorted(set().union(*CONTAINERS.values()), key=lambda s: (s != ".mp4", s)))
-# Containers whose muxers write a display matrix (MP4/MOV: tkhd matrix; Matroska: projection).
-ROTATING_CONTAINERS = {".mp4", ".m4v", ".mov", ".mkv"}
+# Containers whose muxers write a display matrix (MP4/MOV: tkhd matrix; Matroska and WebM: projection).
+ROTATING_CONTAINERS = {".mp4", ".m4v", ".mov", ".mkv", ".webm"}
 # Containers that hold attachments (an MKV's fonts for ASS subtitles).
 ATTACHING_CONTAINERS = {".mkv"}
 # Containers whose muxers store cover art (an attached picture) as such (MP4/MOV: the covr atom).
@@ -77,9 +95,9 @@ def ffmpeg_reason(error: BaseException) -> str:
 
 
 def output_codec(output: str | os.PathLike[str], codec: str = "auto") -> str:
-    """The encoder for an output path: ``"h264"``, ``"ffv1"`` or ``"png"`` (a folder of PNG files).
+    """The codec for an output path: one of :data:`CODECS` (``"png"``: a folder of PNG files).
 
-    ``"auto"`` picks h264 for a video suffix and a PNG sequence for a path
+    ``"auto"`` picks VP9 for ``.webm``, h264 for the other video suffixes and a PNG sequence for a path
     without a suffix (or an existing folder without a video suffix). Raises
     :class:`VideoError` for a suffix no encoder writes, for a folder named like a
     video file (``out.mp4/``: a video suffix means a video) and for a codec the
@@ -95,6 +113,8 @@ def output_codec(output: str | os.PathLike[str], codec: str = "auto") -> str:
     if codec == "auto":
         if output.is_dir() or not suffix:
             return "png"
+        if suffix in _SUFFIX_CODECS:
+            return _SUFFIX_CODECS[suffix]
         if suffix in CONTAINERS["h264"]:
             return "h264"
         raise VideoError(

@@ -235,7 +235,8 @@ class VideoReader:
     :class:`Colour`); pass ``colour=reader.colour`` to the writer so the output
     is converted back the same way and carries the same tags. Video with alpha,
     HDR (PQ or HLG transfer) or an unsupported matrix raises :class:`VideoError`
-    on opening; input of more than 8 bits is read as 8-bit, ``reader.notes`` says so.
+    on opening; input of more than 8 bits is read as 8-bit, ``reader.notes`` says so (the writer
+    keeps a 10-bit format where the codec has one).
     Interlaced video is deinterlaced in the loop (bwdif, one frame per frame), with a note.
     ``reader.presentation`` (rotation, pixel aspect, tags) goes to the writer the same way.
     """
@@ -254,7 +255,8 @@ class VideoReader:
         if self.colour.bits > 8:
             self.notes.append(
                 f"{self.path.name} is {self.colour.bits}-bit ({self.stream.codec_context.pix_fmt}); sepgan "
-                "works in 8 bits per channel, so the output is 8-bit (its colour tags are kept)"
+                "interpolates in 8 bits per channel; HEVC, AV1, VP9 and ProRes output is written in 10 bits, "
+                "H.264 and FFV1 in 8 (its colour tags are kept)"
             )
         self.stream.thread_type = "AUTO"  # frame/slice threads inside FFmpeg; frames stay in order
         # Every other stream a stream copy keeps, in the input's order: audio, subtitles, other video

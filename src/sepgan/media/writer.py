@@ -4,9 +4,19 @@
   visually near-lossless), ``yuv420p`` for even sizes (plays everywhere) and
   ``yuv444p`` for odd sizes such as 421×239, because 4:2:0 needs even sizes and
   sepgan never resizes or crops behind the user's back (4:4:4 H.264 plays in
-  FFmpeg, VLC and mpv but not in every browser). ``ffv1``: lossless RGB
-  (``bgr0``) in Matroska. ``png``: a folder of numbered PNG files
-  (``000000.png`` ...), lossless, at compression level 1 for speed.
+  FFmpeg, VLC and mpv but not in every browser). ``hevc`` (libx265) and ``vp9``
+  (libvpx-vp9, profile 1 for 4:4:4) the same way; ``av1`` (SVT-AV1, or libaom or
+  rav1e where FFmpeg lacks it) in 4:2:0 only, so even sizes only. CRF ranges,
+  defaults and speed presets per codec are :data:`sepgan.options.ENCODER_QUALITY`'s.
+  ``prores``: ProRes 422 HQ (prores_ks, ``yuv422p10le``; 4444 for odd widths),
+  always 10-bit. ``ffv1``: lossless RGB (``bgr0``) in Matroska. ``png``: a folder
+  of numbered PNG files (``000000.png`` ...), lossless, at compression level 1 for speed.
+* **10 bits.** Input of more than 8 bits to HEVC, AV1, VP9 (profile 2 or 3) or
+  ProRes is written with 10 bits per sample (``yuv420p10le``, ...), so the output
+  keeps the input's format (where FFmpeg's encoder was built with 10 bits: a note
+  says when not, as for a libvpx without high bit depth); the frames in between
+  are still made in 8 bits per channel (:mod:`sepgan.media.reader`), which a note
+  says. FFV1 stores RGB in 8 bits.
 * **Frame rates** are exact: the output stream's time base is ``1/fps``, so MP4
   and MOV store it exactly; Matroska stores timestamps in milliseconds, so
   players read 119.88 fps back as an approximation (the frames are still evenly
@@ -55,6 +65,7 @@ from sepgan.media.colour import RANGE_PC, Colour, full_range_yuv, output_colour
 from sepgan.media.formats import (
     ATTACHING_CONTAINERS,
     COVER_ART_CONTAINERS,
+    ENCODERS,
     ROTATING_CONTAINERS,
     VideoError,
     ffmpeg_reason,
@@ -62,7 +73,10 @@ from sepgan.media.formats import (
 )
 from sepgan.media.presentation import ContainerInfo, Presentation, stream_tags
 from sepgan.media.stretch import AudioStretcher, retime_packet, retimeable
-from sepgan.options import DEFAULT_CRF, DEFAULT_X264_PRESET
+from sepgan.options import check_crf, check_encoder_preset
+
+# Codecs that store 10 bits per sample; ProRes always does.
+TEN_BIT_CODECS = frozenset({"hevc", "av1", "vp9", "prores"})
 
 __all__ = ["PngSequenceWriter", "VideoWriter", "open_writer"]
 
@@ -119,8 +133,8 @@ class VideoWriter:
         width: int,
         height: int,
         codec: str = "h264",
-        crf: int = DEFAULT_CRF,
-        preset: str = DEFAULT_X264_PRESET,
+        crf: int | None = None,
+        preset: str | None = None,
         start_time: Fraction = Fraction(0),
         passthrough: Sequence[av.stream.Stream] = (),
         colour: Colour | None = None,
@@ -172,19 +186,32 @@ class VideoWriter:
             raise
 
     def _add_video_stream(
-        self, codec: str, width: int, height: int, crf: int, preset: str, keyframe_interval: int | None
+        self,
+        codec: str,
+        width: int,
+        height: int,
+        crf: int | None,
+        preset: str | None,
+        keyframe_interval: int | None,
     ) -> None:
-        if codec == "h264":
-            pix_fmt = "yuv420p" if width % 2 == 0 and height % 2 == 0 else "yuv444p"
-            stream = self.container.add_stream("libx264", rate=self.fps)
-            stream.options = {"crf": str(crf), "preset": preset}
-            if keyframe_interval is not None:
-                stream.options = {**stream.options, "g": str(keyframe_interval)}
-        elif codec == "ffv1":
-            pix_fmt = "bgr0"
-            stream = self.container.add_stream("ffv1", rate=self.fps)
-        else:
+        if codec not in ENCODERS:
             raise VideoError(f"unknown video codec {codec!r}")
+        encoder = _encoder(codec)
+        crf, preset = check_crf(crf, codec), check_encoder_preset(preset, codec)
+        pix_fmt = _pix_fmt(codec, width, height, ten_bit=self.colour.bits > 8)
+        if codec == "av1" and pix_fmt is None:
+            raise VideoError(
+                f"{self.path}: AV1 is written in 4:2:0, which needs an even width and height, not "
+                f"{width}×{height}; choose --codec hevc or vp9 (4:4:4 at odd sizes)"
+            )
+        formats = {video_format.name for video_format in av.Codec(encoder, "w").video_formats or ()}
+        if pix_fmt not in formats and pix_fmt.endswith("10le"):  # e.g. libvpx built without high bit depth
+            self.notes.append(f"{encoder} here has no {pix_fmt}: written in 8 bits per sample")
+            pix_fmt = pix_fmt.removesuffix("10le")
+        if encoder == "libsvtav1":  # SVT-AV1 prints its whole configuration to stderr unless told otherwise
+            os.environ.setdefault("SVT_LOG", "1")
+        stream = self.container.add_stream(encoder, rate=self.fps)
+        stream.options = _encoder_options(encoder, crf, preset, keyframe_interval, pix_fmt)
         stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
         # The encoder writes these into the bitstream (H.264 VUI) and the muxer into the container.
         context = stream.codec_context
@@ -259,10 +286,12 @@ class VideoWriter:
                     f"as a stream copy keeps it: {self.path.suffix} has no cover art of its own"
                 )
         elif stream.type == "audio":
-            transcoder = self._transcodes[stream.index] = AudioTranscoder(stream, self.container)
-            self._open_encoder(stream, transcoder.stream, "re-encoded to AAC")
+            # WebM takes Opus and Vorbis only; the rest AAC.
+            codec, target = ("libopus", "Opus") if self.container.format.name == "webm" else ("aac", "AAC")
+            transcoder = self._transcodes[stream.index] = AudioTranscoder(stream, self.container, codec)
+            self._open_encoder(stream, transcoder.stream, f"re-encoded to {target}")
             self.notes.append(
-                f"audio stream {stream.index} ({name}) re-encoded to AAC for {self.path.suffix}"
+                f"audio stream {stream.index} ({name}) re-encoded to {target} for {self.path.suffix}"
             )
         else:
             self.notes.append(
@@ -310,7 +339,8 @@ class VideoWriter:
         pix_fmt = self.video.codec_context.pix_fmt
         if self.colour.rgb:
             video_frame = av.VideoFrame.from_ndarray(frame, format="rgb24")
-        elif self.colour.range == RANGE_PC:  # not by swscale, which floors full-range chroma
+        elif self.colour.range == RANGE_PC and pix_fmt in ("yuv420p", "yuv444p"):
+            # Not by swscale, which floors full-range chroma.
             samples = full_range_yuv(frame, self.colour.matrix, pix_fmt)
             video_frame = av.VideoFrame.from_ndarray(samples, format=pix_fmt)
             video_frame.color_range, video_frame.colorspace = self.colour.range, self.colour.matrix
@@ -535,8 +565,8 @@ def open_writer(
     width: int,
     height: int,
     codec: str = "auto",
-    crf: int = DEFAULT_CRF,
-    preset: str = DEFAULT_X264_PRESET,
+    crf: int | None = None,
+    preset: str | None = None,
     start_time: Fraction = Fraction(0),
     passthrough: Sequence[av.stream.Stream] = (),
     colour: Colour | None = None,
@@ -572,3 +602,52 @@ def open_writer(
         slow_motion=slow_motion,
         container_info=container_info,
     )
+
+
+def _encoder(codec: str) -> str:
+    """FFmpeg's encoder for ``codec``: the first of :data:`~sepgan.media.formats.ENCODERS` it has."""
+    available = av.codecs_available
+    for name in ENCODERS[codec]:
+        if name in available:
+            return name
+    raise VideoError(
+        f"this FFmpeg has no {codec} encoder ({' or '.join(ENCODERS[codec])}); choose another --codec"
+    )
+
+
+def _pix_fmt(codec: str, width: int, height: int, ten_bit: bool) -> str | None:
+    """The samples ``codec`` is written in: 4:2:0 at even sizes, else 4:4:4 (None: AV1 has no 4:4:4
+    here); 10 bits for ``ten_bit`` input where the codec takes them; FFV1 stores RGB."""
+    if codec == "ffv1":
+        return "bgr0"
+    even = width % 2 == 0 and height % 2 == 0
+    if codec == "prores":
+        return "yuv422p10le" if width % 2 == 0 else "yuv444p10le"
+    if codec == "av1" and not even:
+        return None
+    depth = "10le" if ten_bit and codec in TEN_BIT_CODECS else ""
+    return ("yuv420p" if even else "yuv444p") + depth
+
+
+def _encoder_options(
+    encoder: str, crf: int | None, preset: str | None, keyframe_interval: int | None, pix_fmt: str
+) -> dict:
+    """The encoder's own options for a CRF, a speed preset and a keyframe interval."""
+    options: dict[str, str] = {}
+    if encoder in ("libx264", "libx265"):
+        options = {"crf": str(crf), "preset": str(preset)}
+        if encoder == "libx265":
+            options["x265-params"] = "log-level=error"  # x265 prints its settings to stderr otherwise
+    elif encoder == "libsvtav1":
+        options = {"crf": str(crf), "preset": str(preset)}
+    elif encoder == "libaom-av1":
+        options = {"crf": str(crf), "cpu-used": str(min(int(str(preset)), 8))}
+    elif encoder == "librav1e":
+        options = {"qp": str(round(int(str(crf)) * 255 / 63)), "speed": str(min(int(str(preset)), 10))}
+    elif encoder == "libvpx-vp9":  # constant quality: crf with no bitrate target
+        options = {"crf": str(crf), "b": "0", "cpu-used": str(preset), "deadline": "good", "row-mt": "1"}
+    elif encoder == "prores_ks":
+        options = {"profile": "4444" if pix_fmt.startswith("yuv444") else "hq"}
+    if keyframe_interval is not None:
+        options["g"] = str(keyframe_interval)
+    return options

@@ -1,0 +1,189 @@
+"""Output codecs (h264, hevc, av1, vp9, prores, ffv1), their CRF and presets, and trimming.
+
+Each codec writes a tiny clip (64×48, 6 frames, the encoder's fastest preset) that
+carries colour tags, a rotation and a pixel aspect: all of it, and the timing,
+must come back from the output. Segments of HEVC and VP9 join into one stream
+with the one-pass run's timestamps. ``--start``/``--duration`` keep the frames
+and audio of the span asked for.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from sepgan.media.reader import VideoReader
+from sepgan.options import ENCODER_QUALITY, OptionError, check_crf, check_encoder_preset
+from synthetic import make_clip, moving_frames, run_interpolate_cli, stream_seconds
+
+# Matroska/WebM take the pixel aspect of AV1, VP9 and FFV1 (whose bitstreams carry none) from the
+# stream, which PyAV does not set: lost today, and without a note (open: the writer should keep it).
+ASPECT_LOST = "pixel aspect not kept in Matroska/WebM for codecs without one in the bitstream"
+FASTEST = {codec: quality.presets[0] for codec, quality in ENCODER_QUALITY.items() if quality.presets}
+# codec, suffix, the FFmpeg decoder name the output must carry
+CODECS = [
+    ("h264", ".mp4", "h264"),
+    ("hevc", ".mp4", "hevc"),
+    ("hevc", ".mkv", "hevc"),
+    ("av1", ".mp4", "av1"),
+    pytest.param("av1", ".webm", "av1", marks=pytest.mark.xfail(strict=True, reason=ASPECT_LOST)),
+    pytest.param("vp9", ".webm", "vp9", marks=pytest.mark.xfail(strict=True, reason=ASPECT_LOST)),
+    ("prores", ".mov", "prores"),
+    pytest.param("ffv1", ".mkv", "ffv1", marks=pytest.mark.xfail(strict=True, reason=ASPECT_LOST)),
+]
+
+
+DECODERS = {"av1": {"av1", "libdav1d", "libaom-av1"}}  # whichever decoder FFmpeg picks for AV1
+
+
+def tagged_clip(path: Path, *, bits: int = 8, count: int = 6) -> Path:
+    """64×48 at 24 fps, BT.709-tagged, rotated 90°, pixel aspect 4:3 (HEVC 10-bit for ``bits`` 10)."""
+    frames = moving_frames(count, 48, 64)
+    pix_fmt = "yuv420p10le" if bits == 10 else "yuv420p"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx265" if bits == 10 else "libx264", rate=24)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, pix_fmt
+        stream.options = {"preset": "ultrafast", "crf": "10"}
+        if bits == 10:
+            stream.options = {**stream.options, "x265-params": "log-level=error"}
+        context = stream.codec_context
+        context.colorspace, context.color_range, context.color_primaries, context.color_trc = 1, 1, 1, 1
+        context.sample_aspect_ratio = Fraction(4, 3)
+        stream.set_display_rotation(90)
+        for frame in frames:
+            picture = av.VideoFrame.from_ndarray(frame, format="rgb24").reformat(
+                format=pix_fmt, dst_colorspace="ITU709"
+            )
+            container.mux(stream.encode(picture))
+        container.mux(stream.encode(None))
+    return path
+
+
+def interpolate(weights, *arguments: object) -> str:
+    result = run_interpolate_cli(*arguments, weights_folder=weights)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.mark.parametrize("codec,suffix,decoder", CODECS)
+def test_every_codec_keeps_colour_tags_rotation_aspect_and_timing(tmp_path, weights, codec, suffix, decoder):
+    source = tagged_clip(tmp_path / "in.mp4")
+    output = tmp_path / f"out{suffix}"
+    preset = ("--encoder-preset", FASTEST[codec]) if codec in FASTEST else ()
+    interpolate(weights, source, "-o", output, "--codec", codec, *preset)
+    with VideoReader(source) as reader:
+        tags_in, presentation_in = reader.colour, reader.presentation
+    with VideoReader(output) as reader:
+        assert reader.stream.codec_context.name in DECODERS.get(decoder, {decoder})
+        colour = reader.colour
+        if codec == "ffv1":  # RGB: no matrix, full range; the primaries and transfer stay
+            assert (colour.primaries, colour.transfer) == (tags_in.primaries, tags_in.transfer)
+        else:
+            assert (colour.matrix, colour.range, colour.primaries, colour.transfer) == (1, 1, 1, 1)
+        assert reader.presentation.rotation == pytest.approx(presentation_in.rotation)
+        assert reader.presentation.sample_aspect_ratio == Fraction(4, 3)
+        assert reader.info.fps == 48
+        frames = list(reader.frames())
+    assert len(frames) == 12  # ×2 of 6, the last held
+    assert stream_seconds(output, "video") == pytest.approx(12 / 48, abs=2e-3)  # Matroska: milliseconds
+
+
+def test_webm_is_vp9_by_default_and_a_codec_its_container_cannot_hold_is_refused(tmp_path, weights):
+    source = tagged_clip(tmp_path / "in.mp4")
+    interpolate(weights, source, "-o", tmp_path / "out.webm", "--encoder-preset", "8")
+    with VideoReader(tmp_path / "out.webm") as reader:
+        assert reader.stream.codec_context.name == "vp9"
+    result = run_interpolate_cli(
+        source, "-o", tmp_path / "out.mp4", "--codec", "prores", weights_folder=weights
+    )
+    assert result.exit_code == 2
+    assert "prores cannot be written into .mp4; use .mkv, .mov" in result.output
+
+
+@pytest.mark.parametrize(
+    "arguments,message",
+    [
+        (("--codec", "av1", "--crf", "64"), "--crf of av1 must be between 0 (best) and 63, got 64"),
+        (("--crf", "52"), "--crf of h264 must be between 0 (best) and 51, got 52"),
+        (("--codec", "prores", "--crf", "10"), "--crf does not apply to prores"),
+        (("--encoder-preset", "9"), "--encoder-preset of h264 must be one of ultrafast"),
+        (("--codec", "vp9", "--encoder-preset", "fast"), "--encoder-preset of vp9 must be one of 8, 7"),
+        (("--start", "-1"), "--start must be 0 or more seconds, got -1"),
+        (("--duration", "0"), "--duration must be more than 0 seconds, got 0"),
+    ],
+)
+def test_quality_and_trim_options_out_of_range_are_one_error_line(tmp_path, weights, arguments, message):
+    source = tagged_clip(tmp_path / "in.mp4")
+    suffix = {"av1": ".mkv", "prores": ".mov", "vp9": ".webm"}.get(arguments[1], ".mp4")
+    result = run_interpolate_cli(source, "-o", tmp_path / f"out{suffix}", *arguments, weights_folder=weights)
+    assert result.exit_code == 2, result.output
+    assert f"error: {message}" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_crf_and_preset_defaults_per_codec():
+    assert check_crf(None, "h264") == 18 and check_encoder_preset(None, "h264") == "medium"
+    assert check_crf(None, "hevc") == 20 and check_crf(None, "av1") == 28 and check_crf(None, "vp9") == 24
+    assert check_crf(None, "prores") is None and check_encoder_preset(None, "ffv1") is None
+    with pytest.raises(OptionError):
+        check_encoder_preset("medium", "prores")
+
+
+@pytest.mark.parametrize(
+    "codec,suffix,bits", [("hevc", ".mkv", 10), ("prores", ".mov", 10), ("h264", ".mp4", 8)]
+)
+def test_ten_bit_input_stays_ten_bit_where_the_codec_allows(tmp_path, weights, codec, suffix, bits):
+    source = tagged_clip(tmp_path / "in.mkv", bits=10)
+    output = tmp_path / f"out{suffix}"
+    preset = ("--encoder-preset", FASTEST[codec]) if codec in FASTEST else ()
+    text = interpolate(weights, source, "-o", output, "--codec", codec, *preset)
+    assert "is 10-bit" in text
+    with VideoReader(output) as reader:
+        assert reader.colour.bits == bits
+        assert (reader.colour.matrix, reader.colour.primaries) == (1, 1)
+
+
+@pytest.mark.parametrize("codec,suffix", [("hevc", ".mkv"), ("vp9", ".webm")])
+def test_hevc_and_vp9_segments_join_into_one_stream(tmp_path, codec, suffix):
+    source = make_clip(tmp_path / "in.mkv", moving_frames(30, 48, 64), Fraction(24), tone_seconds=30 / 24)
+    flags = ("--codec", codec, "--encoder-preset", FASTEST[codec])
+    interpolate(None, source, "-o", tmp_path / f"one{suffix}", *flags)
+    interpolate(None, source, "-o", tmp_path / f"seg{suffix}", *flags, "--segment-seconds", "0.3")
+    decoded = {}
+    for name in ("one", "seg"):
+        with av.open(str(tmp_path / f"{name}{suffix}")) as container:
+            assert container.streams.video[0].codec_context.name == codec
+            frames = list(container.decode(video=0))  # one stream that decodes from start to end
+            decoded[name] = [frame.time for frame in frames], [frame.key_frame for frame in frames]
+        assert stream_seconds(tmp_path / f"{name}{suffix}", "audio") == pytest.approx(30 / 24, abs=0.03)
+    assert decoded["seg"][0] == decoded["one"][0] and len(decoded["seg"][0]) == 60
+    assert sum(decoded["seg"][1]) > 1  # each part starts with a keyframe: it was joined, not one pass
+
+
+def test_start_and_duration_trim_the_video_and_its_audio(tmp_path):
+    # Frame k shows a grey level of 8·k, so the frames kept say where the trim fell.
+    frames = [np.full((48, 64, 3), 8 * k, np.uint8) for k in range(24)]
+    source = make_clip(tmp_path / "in.mkv", frames, Fraction(24), tone_seconds=1.0)
+    output = tmp_path / "out.mkv"
+    interpolate(None, source, "-o", output, "--codec", "ffv1", "--start", "0.25", "--duration", "0.5")
+    with av.open(str(output)) as container:
+        pictures = [frame for frame in container.decode(video=0)]
+    assert len(pictures) == 24  # input frames 6 … 17, ×2
+    assert pictures[0].time == pytest.approx(0, abs=1e-3)
+    assert pictures[0].to_ndarray(format="rgb24")[0, 0, 0] == 8 * 6
+    assert pictures[-2].to_ndarray(format="rgb24")[0, 0, 0] == 8 * 17
+    assert stream_seconds(output, "audio") == pytest.approx(0.5, abs=0.03)
+
+
+def test_trimming_a_frame_folder_is_refused(tmp_path, weights):
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for k, frame in enumerate(moving_frames(3, 32, 32)):
+        av.VideoFrame.from_ndarray(frame, format="rgb24").to_image().save(folder / f"{k}.png")
+    result = run_interpolate_cli(folder, "-o", tmp_path / "out", "--start", "1", weights_folder=weights)
+    assert result.exit_code == 2
+    assert "error: --start and --duration trim a video" in result.output
