@@ -161,7 +161,7 @@ class AverageGenerator(torch.nn.Module):
     def pairs(self) -> int:
         return sum(self.batches)
 
-    def estimate_flows(self, frame0, frame1, workers=None):
+    def estimate_flows(self, frame0, frame1, workers=None, backend="opencv"):
         return None
 
     def compiled(self):

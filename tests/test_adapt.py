@@ -210,3 +210,33 @@ def test_triplets_across_a_cut_are_skipped_by_the_one_rule_and_its_threshold():
     assert all(window.centre not in (7, 8) for window in windows)
     windows_off, skipped_off = read(None)
     assert "cut" not in skipped_off and len(windows_off) == len(windows) + 2
+
+
+def test_adaptation_computes_flow_with_the_interpolators_backend(clip, monkeypatch):
+    import sepgan.flow as flow
+
+    torch.manual_seed(0)
+    model = create_model("flow-sepconv-tiny", flow_variants=1)
+    interpolator = Interpolator(model, device="cpu", precision="fp32", flow_backend="torch")
+    backends: list[str] = []
+    estimate = flow.estimate_flows
+
+    def recording(frame0, frame1, preset, variants=1, workers=None, backend="opencv"):
+        backends.append(backend)
+        assert frame0.device == interpolator.runtime.device
+        return estimate(frame0, frame1, preset, variants, workers, "opencv")  # the fast one on 64×64
+
+    monkeypatch.setattr(flow, "estimate_flows", recording)
+    options = dataclasses.replace(QUICK, steps=1, triplets=2, holdout=1, scales=(2,), guard=False)
+    adapt(interpolator, clip, options, progress=False)
+    assert backends and set(backends) == {"torch"}
+
+
+def test_interpolate_adapt_with_an_unknown_flow_backend_is_one_error_line(clip, tmp_path):
+    from synthetic import run_interpolate_cli
+
+    result = run_interpolate_cli(clip, "-o", tmp_path / "out", "--adapt", "--flow-backend", "gpu")
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "error: --flow-backend must be one of auto, opencv, torch, got 'gpu'"
+    ]

@@ -78,3 +78,47 @@ def test_user_errors_are_one_line_without_traceback(
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_flow_backend_reaches_the_flow_methods_and_ours(
+    app: typer.Typer, benchmark: Path, tmp_path: Path, monkeypatch
+):
+    import sepgan.evaluation.methods as methods
+    from sepgan.interpolator import Interpolator
+
+    backends: list[str] = []
+    estimate = methods.estimate_flows
+
+    def recording(frame0, frame1, preset, variants, workers=None, backend="opencv"):
+        backends.append(backend)
+        return estimate(frame0, frame1, preset, variants, workers, "opencv")  # the fast one, on a 40×32 pair
+
+    loaded: list[str] = []
+
+    def from_pretrained(weights=None, *, overrides=None, **settings):
+        loaded.append(settings["flow_backend"])
+        raise methods.MethodUnavailable("no weights in this test")
+
+    monkeypatch.setattr(methods, "estimate_flows", recording)
+    monkeypatch.setattr(Interpolator, "from_pretrained", from_pretrained)
+    output = tmp_path / "report"
+    result = CliRunner().invoke(
+        app,
+        ["evaluate", str(benchmark), "-m", "flow-fine,ours", "--flow-backend", "torch", "--device", "cpu",
+         "-n", "1", "-o", str(output), "--no-progress"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert backends == ["torch"] and loaded == ["torch"]
+    assert json.loads((output / "table.json").read_text())["settings"]["flow_backend"] == "torch"
+
+
+def test_an_unknown_flow_backend_is_one_error_line(app: typer.Typer, benchmark: Path, tmp_path: Path):
+    result = CliRunner().invoke(
+        app,
+        ["evaluate", str(benchmark), "-m", "flow-fine", "--flow-backend", "cuda", "-o", str(tmp_path / "r")],
+    )
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "error: --flow-backend must be one of auto, opencv, torch, got 'cuda'"
+    ]
+    assert not (tmp_path / "r").exists()

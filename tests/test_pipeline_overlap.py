@@ -174,7 +174,7 @@ class FlowAverage(AverageGenerator):
         self.events: list[tuple[str, str]] = []
         self.second_flow = threading.Event()
 
-    def estimate_flows(self, frame0, frame1, workers=None):
+    def estimate_flows(self, frame0, frame1, workers=None, backend="opencv"):
         self.events.append(("flow", threading.current_thread().name))
         if sum(kind == "flow" for kind, _ in self.events) == 2:
             self.second_flow.set()

@@ -110,3 +110,36 @@ def test_training_validates_on_held_out_sources(tree, tmp_path):
     config.data.validation_paths = [str(tmp_path / "missing")]
     with pytest.raises(Exception, match="validation_paths"):
         train(config, progress=False)
+
+
+def test_flow_backend_reaches_the_flow_and_is_recorded(tmp_path, monkeypatch):
+    import sepgan.flow as flow
+
+    source = write_frame_folder(tmp_path / "clip", moving_frames(5, 64, 80, shift=(1, 1), seed=17))
+    backends: list[str] = []
+    estimate = flow.estimate_flows
+
+    def recording(frame0, frame1, preset, variants=1, workers=None, backend="opencv"):
+        backends.append(backend)
+        return estimate(frame0, frame1, preset, variants, workers, "opencv")  # the fast one on 80×64
+
+    monkeypatch.setattr(flow, "estimate_flows", recording)
+    prepare_dataset([source], tmp_path / "set", gaps=(1,), crop_size=48, flow_backend="torch")
+    assert backends and set(backends) == {"torch"}
+    assert json.loads((tmp_path / "set" / "prepared.json").read_text())["flow_backend"] == "torch"
+
+
+def test_prepare_with_an_unknown_flow_backend_is_one_error_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from sepgan.cli import app
+
+    source = write_frame_folder(tmp_path / "clip", moving_frames(5, 64, 80, seed=18))
+    result = CliRunner().invoke(
+        app, ["prepare", str(source), "-o", str(tmp_path / "set"), "--flow-backend", "x"]
+    )
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "error: --flow-backend must be one of auto, opencv, torch, got 'x'"
+    ]
+    assert not (tmp_path / "set").exists()

@@ -355,3 +355,17 @@ def test_a_seek_that_lands_elsewhere_falls_back_to_decoding_from_the_start(tmp_p
     assert_same_video(tmp_path / "one.mkv", tmp_path / "seg.mkv")
     later = len(made) // 2  # each later segment: the seek that failed, then the decode from the start
     assert len(made) == 2 * later + 1 and made.count(None) == later
+
+
+def test_resume_refuses_another_flow_backend(tmp_path):
+    from sepgan.errors import InterpolationError
+    from sepgan.loading import ModelSpec
+    from sepgan.segments import JOURNAL_VERSION, _check_same_job
+
+    def job(flow_backend: str) -> dict:
+        options = ModelSpec(flow_backend=flow_backend).identity()
+        return {"version": JOURNAL_VERSION, "input": {"path": "in.mkv"}, "options": options, "segments": []}
+
+    _check_same_job(job("torch"), job("torch"), tmp_path)
+    with pytest.raises(InterpolationError, match="ran with --flow-backend opencv, this run asks for torch"):
+        _check_same_job(job("opencv"), job("torch"), tmp_path)

@@ -265,12 +265,20 @@ def _read_windows(
 
 
 def _add_flows(
-    windows: list[_Window], preset: str, variants: int, skipped: dict[str, int], deadline: float
+    windows: list[_Window],
+    preset: str,
+    variants: int,
+    skipped: dict[str, int],
+    deadline: float,
+    backend: str = "opencv",
+    device: str | torch.device = "cpu",
 ) -> list[_Window]:
     """Whole-frame DIS flow (``variants`` mirrorings) of every window and scale, until ``deadline``.
 
-    Drops the windows whose flow fails (``sepgan prepare``'s rule, on the first variant),
-    and those not reached by ``deadline`` (``time.perf_counter()`` seconds).
+    ``backend`` and ``device``: who computes it, as the Interpolator does
+    (:func:`sepgan.flow.flow_ensemble_numpy`). Drops the windows whose flow fails
+    (``sepgan prepare``'s rule, on the first variant), and those not reached by
+    ``deadline`` (``time.perf_counter()`` seconds).
     """
     from sepgan.flow import flow_ensemble_numpy, flow_failed
 
@@ -281,7 +289,7 @@ def _add_flows(
             continue
         failed = False
         for scale, (frame0, frame1, target) in window.frames.items():
-            flows = flow_ensemble_numpy(frame0, frame1, preset, variants)
+            flows = flow_ensemble_numpy(frame0, frame1, preset, variants, backend=backend, device=device)
             window.flows[scale] = torch.from_numpy(flows)
             if scale == 2:
                 failed = flow_failed(
@@ -469,7 +477,16 @@ def adapt(
     chosen = set(_spread([w.centre for w in windows], wanted, rng))
     windows = [w for w in windows if w.centre in chosen]
     variants = options.flow_variants or model.flow_variants
-    windows = _add_flows(windows, model.flow_preset, variants, skipped, started + options.seconds / 2)
+    # The flow the model sees at inference: the Interpolator's backend (--flow-backend) on its device.
+    windows = _add_flows(
+        windows,
+        model.flow_preset,
+        variants,
+        skipped,
+        started + options.seconds / 2,
+        interpolator.flow_backend,  # already resolved against the runtime ("auto" is gone)
+        interpolator.runtime.device,
+    )
     result.timings["flow"] = time.perf_counter() - started - result.timings["read"]
     training, holdout = _split(windows, options, rng) if len(windows) >= 2 else ([], windows)
     small = min(windows[0].frames[s][0].shape[:2] for s in options.scales) if windows else (0, 0)

@@ -671,6 +671,14 @@ def prepare(
     workers: Annotated[
         int, typer.Option(help="Processes preparing sources in parallel (one per core).")
     ] = DEFAULT_PREPARE_WORKERS,
+    flow_backend: Annotated[
+        str,
+        typer.Option(
+            "--flow-backend",
+            help="Who computes DIS: opencv (CPU threads), torch (on CUDA when there is one, else the "
+            "CPU) or auto (torch on CUDA, OpenCV without it).",
+        ),
+    ] = DEFAULT_FLOW_BACKEND,
     seed: Annotated[int, typer.Option(help="Seed of the triplet draw and the crop choice.")] = DEFAULT_SEED,
     exclude: Annotated[
         list[Path] | None, typer.Option(help="A path never to read (repeatable), e.g. your evaluation set.")
@@ -682,6 +690,7 @@ def prepare(
     Each entry of a folder is one source (a clip, or a subfolder of clips and
     frame folders); a line per source says what it gave and why triplets were skipped.
     """
+    check_flow_backend(flow_backend)  # before torch loads
     from sepgan.data import DatasetError
     from sepgan.data.prepared import prepare_dataset
 
@@ -716,6 +725,7 @@ def prepare(
             flow_preset=flow_preset, flow_variants=flow_variants, max_per_source=max_per_source,
             screen=screen, workers=workers, seed=seed, exclude=exclude or (),
             on_triplet=advance if progress and workers == 1 else None, on_source=report, overwrite=overwrite,
+            flow_backend=flow_backend,
         )  # fmt: skip
     except UserError:  # bad option values (crop size, gaps, flow variants) name their parameter
         raise

@@ -60,7 +60,7 @@ import torch
 import torch.nn.functional as F
 
 from sepgan import options
-from sepgan.media.frames import to_uint8
+from sepgan.media.frames import from_uint8, to_uint8
 
 __all__ = [
     "DIS_PRESETS",
@@ -247,9 +247,21 @@ def flow_ensemble_numpy(
     preset: str = "medium",
     variants: int = 1,
     workers: int | None = None,
+    backend: str = "opencv",
+    device: str | torch.device = "cpu",
 ) -> np.ndarray:
     """DIS flow both ways for one H×W×3 RGB uint8 pair as a 4V×H×W float32 array
-    (see :func:`estimate_flows`)."""
+    (see :func:`estimate_flows`).
+
+    ``backend`` as in :func:`estimate_flows`, resolved against ``device``: with "torch"
+    (or "auto" on CUDA and MPS) the pair runs through
+    :func:`sepgan.dis_torch.dense_inverse_search` on ``device`` and the flows come back
+    to the CPU; else OpenCV on the CPU (``device`` unused).
+    """
+    device = torch.device(device)
+    if options.resolve_flow_backend(backend, device.type) == "torch":
+        frame0, frame1 = (from_uint8(image)[None].to(device) for image in (image0, image1))
+        return estimate_flows(frame0, frame1, preset, variants, backend="torch")[0].cpu().numpy()
     return _flow_ensembles([image0], [image1], preset, variants, workers)[0]
 
 

@@ -70,6 +70,7 @@ _OUTPUT_ARGUMENTS = (
     "precision",
     "tile",
     "tile_overlap",
+    "flow_backend",  # torch DIS and OpenCV DIS give slightly different flows
 )
 
 

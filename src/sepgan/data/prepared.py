@@ -51,6 +51,7 @@ from sepgan.media.frames import FrameError
 from sepgan.media.reader import iter_frames
 from sepgan.media.scenes import scene_cuts, screen_triplet, thumbnail
 from sepgan.options import (
+    DEFAULT_FLOW_BACKEND,
     DEFAULT_PREPARE_CROP_SIZE,
     DEFAULT_PREPARE_FLOW_PRESET,
     DEFAULT_PREPARE_FLOW_VARIANTS,
@@ -59,10 +60,13 @@ from sepgan.options import (
     DEFAULT_PREPARE_WORKERS,
     DEFAULT_SEED,
     OptionError,
+    check_flow_backend,
     check_flow_variants,
     check_max_side,
     check_seed,
+    resolve_flow_backend,
 )
+from sepgan.runtime import resolve_runtime
 
 __all__ = [
     "SKIP_REASONS",
@@ -131,6 +135,8 @@ class _Options:
     max_per_source: int | None
     screen: bool
     seed: int
+    flow_backend: str = "opencv"  # resolved: "opencv" or "torch"
+    flow_device: str = "cpu"  # where the torch backend runs
 
 
 def _choose_crop(
@@ -237,7 +243,14 @@ def _crop_triplet(
     when the flow screen drops it (counted in ``report``).
     """
     crop = options.crop_size
-    flows = flow_ensemble_numpy(frame0, frame1, options.flow_preset, options.flow_variants)  # 4V×H×W
+    flows = flow_ensemble_numpy(
+        frame0,
+        frame1,
+        options.flow_preset,
+        options.flow_variants,
+        backend=options.flow_backend,
+        device=options.flow_device,
+    )  # 4V×H×W
     flow01, flow10 = flows[0:2].transpose(1, 2, 0), flows[2:4].transpose(1, 2, 0)
     error = None
     if options.screen or (options.candidates > 1 and options.hard_fraction > 0):
@@ -351,6 +364,7 @@ def prepare_dataset(
     on_triplet: Callable[[str], None] | None = None,
     on_source: Callable[[SourceReport], None] | None = None,
     overwrite: bool = False,
+    flow_backend: str = DEFAULT_FLOW_BACKEND,
 ) -> PrepareSummary:
     """Write a prepared dataset folder (module docstring) and return what went in.
 
@@ -382,6 +396,10 @@ def prepare_dataset(
         exclude: paths never to read (``sepgan prepare`` passes evaluation folders here).
         on_triplet: called with the clip name after each stored triplet (progress; ``workers=1`` only).
         on_source: called with each source's report as it finishes.
+        overwrite: replace an existing prepared set.
+        flow_backend: who computes the flow (:data:`sepgan.options.FLOW_BACKENDS`): "opencv"
+            (CPU threads), "torch" (:mod:`sepgan.dis_torch` on CUDA when there is one, else
+            the CPU), "auto" (torch on CUDA, OpenCV without one). Recorded in ``prepared.json``.
 
     Raises:
         DatasetError: the output exists, or no source gives a triplet.
@@ -412,6 +430,10 @@ def prepare_dataset(
     if flow_preset not in DIS_PRESETS:
         raise ValueError(f"unknown flow preset {flow_preset!r}; choose from {', '.join(DIS_PRESETS)}")
     check_flow_variants(flow_variants)
+    check_flow_backend(flow_backend)
+    # prepare has no --device: torch DIS runs on CUDA when there is one (fp32: no bf16 probe here).
+    flow_device = "cpu" if flow_backend == "opencv" else str(resolve_runtime("auto", "fp32").device)
+    flow_backend = resolve_flow_backend(flow_backend, flow_device.split(":")[0])
     output = Path(output)
     check_overwrite(output, overwrite)  # an existing prepared set is replaced only when asked
     excluded = [Path(p).resolve() for p in exclude]
@@ -427,7 +449,7 @@ def prepare_dataset(
     if not found:
         raise DatasetError("no videos or frame folders to prepare")
     options = _Options(gaps, crop_size, stride, candidates, hard_fraction, flow_preset, flow_variants,
-                       max_side, max_per_source, screen, seed)  # fmt: skip
+                       max_side, max_per_source, screen, seed, flow_backend, flow_device)  # fmt: skip
 
     output.parent.mkdir(parents=True, exist_ok=True)
     with atomic_output(output, folder=True, replace=overwrite) as temporary:
@@ -449,6 +471,7 @@ def prepare_dataset(
             "crop_size": crop_size,
             "flow_preset": flow_preset,
             "flow_variants": flow_variants,
+            "flow_backend": flow_backend,
             "gaps": list(gaps),
             "stride": stride,
             "max_side": max_side,

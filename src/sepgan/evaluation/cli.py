@@ -14,7 +14,14 @@ import typer
 
 from sepgan.errors import reports_user_errors
 from sepgan.evaluation.choices import ALL_METHODS, DEFAULT_METHODS, EVALUATION_NAMES, SNU_SPLITS
-from sepgan.options import DEFAULT_ADAPT_SECONDS, DEFAULT_ADAPT_STEPS, DEFAULT_FACTOR, DEFAULT_SEED
+from sepgan.options import (
+    DEFAULT_ADAPT_SECONDS,
+    DEFAULT_ADAPT_STEPS,
+    DEFAULT_FACTOR,
+    DEFAULT_FLOW_BACKEND,
+    DEFAULT_SEED,
+    check_flow_backend,
+)
 
 
 @reports_user_errors
@@ -77,6 +84,14 @@ def evaluate_command(
     device: Annotated[
         str, typer.Option("--device", help="Torch device for ours and rife: auto, cpu, cuda.")
     ] = "auto",
+    flow_backend: Annotated[
+        str,
+        typer.Option(
+            "--flow-backend",
+            help="Who computes DIS for ours, ours-adapt, flow-fine and flow-ensemble: opencv (CPU "
+            "threads), torch (on --device) or auto (torch on a CUDA or MPS device, OpenCV on the CPU).",
+        ),
+    ] = DEFAULT_FLOW_BACKEND,
     snu_split: Annotated[
         str, typer.Option("--snu-split", help=f"SNU-FILM difficulty: {', '.join(SNU_SPLITS)}.")
     ] = "hard",
@@ -105,6 +120,7 @@ def evaluate_command(
     def log(message: str) -> None:
         typer.echo(message, err=True)
 
+    check_flow_backend(flow_backend)  # before a benchmark is read or a model loads
     adapt_options = AdaptOptions(steps=adapt_steps, seconds=adapt_seconds, seed=seed) if adapt else None
     if adapt_options is not None:
         adapt_options.check()
@@ -123,6 +139,7 @@ def evaluate_command(
         adapt_options=adapt_options,
         factor=factor,
         overwrite=overwrite,
+        flow_backend=flow_backend,
     )
     typer.echo(run.table, nl=False)
     typer.echo(f"report written to {run.output}", err=True)

@@ -95,6 +95,7 @@ from sepgan.errors import UserError
 from sepgan.evaluation.choices import ALL_METHODS
 from sepgan.flow import backward_warp_numpy, blend_at_time, dis_flow, ensemble_warps, estimate_flows
 from sepgan.media.frames import from_uint8, load_image_uint8, save_image, to_uint8
+from sepgan.options import DEFAULT_FLOW_BACKEND, resolve_flow_backend
 from sepgan.timing import is_dyadic
 
 __all__ = [
@@ -284,15 +285,28 @@ class FlowFineMethod(Method):
 
     See the module docstring. ``workers``: threads for the DIS calls (None: every CPU, as the model).
     ``bisect``: make t = ½ only and reach other times by recursive bisection (``-bisect`` names).
+    ``flow_backend`` (:data:`sepgan.options.FLOW_BACKENDS`, ``evaluate --flow-backend``) resolved
+    against ``device``: with "torch" the flows and warps run on ``device`` (the runner then times
+    it as a torch method); with "opencv" DIS runs on the CPU and so do the warps.
     """
 
     flow_preset = "fine"  # the flow settings of a flow-sepconv model that reproduces this method
     middle_iterations = 1
 
-    def __init__(self, variants: int = 1, workers: int | None = None, bisect: bool = False) -> None:
+    def __init__(
+        self,
+        variants: int = 1,
+        workers: int | None = None,
+        bisect: bool = False,
+        flow_backend: str = DEFAULT_FLOW_BACKEND,
+        device: str = "cpu",
+    ) -> None:
         self.variants = variants
         self.workers = workers
         self.any_time = not bisect
+        self.flow_backend = resolve_flow_backend(flow_backend, torch.device(device).type)
+        self.device = device if self.flow_backend == "torch" else "cpu"
+        self.uses_torch = self.flow_backend == "torch"  # the runner synchronises a CUDA device around it
         self.name = ("flow-fine" if variants == 1 else "flow-ensemble") + ("-bisect" if bisect else "")
 
     def __call__(
@@ -300,19 +314,20 @@ class FlowFineMethod(Method):
     ) -> np.ndarray:
         """The middle frame; ``flows``: what a model with this method's flow settings
         (``Interpolator.estimate_flows``) computed for these frames, to skip estimating them again."""
-        (middle,) = self._frames_at(from_uint8(frame0)[None], from_uint8(frame1)[None], [0.5], flows)
-        return to_uint8(middle)[0]
+        image0, image1 = (from_uint8(frame)[None].to(self.device) for frame in (frame0, frame1))
+        (middle,) = self._frames_at(image0, image1, [0.5], flows)
+        return to_uint8(middle.cpu())[0]
 
     def at_times(self, frame0: np.ndarray, frame1: np.ndarray, times: Sequence[Fraction]) -> list[np.ndarray]:
         """The frames at ``times``: straight from the pair's one flow estimate, or (``bisect``) by
         recursive bisection on float frames, each level estimating its own flows."""
-        image0, image1 = from_uint8(frame0)[None], from_uint8(frame1)[None]
+        image0, image1 = (from_uint8(frame)[None].to(self.device) for frame in (frame0, frame1))
         if self.any_time:
             _check_times(times)
             made = self._frames_at(image0, image1, [float(t) for t in times])
         else:
             made = bisect(lambda left, right: self._frames_at(left, right, [0.5])[0], image0, image1, times)
-        return [to_uint8(frame)[0] for frame in made]
+        return [to_uint8(frame.cpu())[0] for frame in made]
 
     def _frames_at(
         self,
@@ -330,7 +345,9 @@ class FlowFineMethod(Method):
             def frame_at(image0: torch.Tensor, image1: torch.Tensor) -> torch.Tensor:
                 nonlocal flows
                 if flows is None:
-                    flows = estimate_flows(image0, image1, self.flow_preset, self.variants, self.workers)
+                    flows = estimate_flows(
+                        image0, image1, self.flow_preset, self.variants, self.workers, self.flow_backend
+                    )
                 elif flows.shape[0] != 1 or flows.shape[-2:] != image0.shape[-2:]:
                     raise ValueError(
                         f"flows of shape {tuple(flows.shape)} do not belong to this {tuple(image0.shape)} "
@@ -487,7 +504,10 @@ def _import_rife_network(code_root: Path, device: torch.device) -> Any:
 
 
 class OursMethod(Method):
-    """A sepgan checkpoint (folder from ``save_pretrained``) through the Interpolator, which pads to ×32."""
+    """A sepgan checkpoint (folder from ``save_pretrained``) through the Interpolator, which pads to ×32.
+
+    ``flow_backend``: the Interpolator's (``evaluate --flow-backend``; "auto": torch on CUDA and MPS).
+    """
 
     name = "ours"
     uses_torch = True
@@ -498,11 +518,13 @@ class OursMethod(Method):
         device: str = "cpu",
         interpolator: Any = None,
         overrides: dict[str, Any] | None = None,
+        flow_backend: str = DEFAULT_FLOW_BACKEND,
     ) -> None:
         self.weights = Path(weights) if weights is not None else None
         self.device = device
         self.interpolator = interpolator
         self.overrides = overrides  # load-time options, e.g. a preset's (sepgan.options.PRESETS)
+        self.flow_backend = flow_backend
 
     def setup(self) -> None:
         if self.interpolator is not None:
@@ -512,7 +534,7 @@ class OursMethod(Method):
 
         try:  # no --weights: the bundled default model
             self.interpolator = Interpolator.from_pretrained(
-                self.weights, overrides=self.overrides, device=self.device
+                self.weights, overrides=self.overrides, device=self.device, flow_backend=self.flow_backend
             )
         except WeightsError as error:
             raise MethodUnavailable(str(error)) from error
@@ -561,8 +583,9 @@ class OursAdaptMethod(OursMethod):
         device: str = "cpu",
         options: Any = None,
         overrides: Any = None,
+        flow_backend: str = DEFAULT_FLOW_BACKEND,
     ) -> None:
-        super().__init__(weights, device, overrides=overrides)
+        super().__init__(weights, device, overrides=overrides, flow_backend=flow_backend)
         self.options = options
         self.base = None
         self.adaptations: dict[str, str] = {}
@@ -596,26 +619,31 @@ def build_method(
     device: str = "cpu",
     adapt_options: Any = None,
     overrides: dict[str, Any] | None = None,
+    flow_backend: str = DEFAULT_FLOW_BACKEND,
 ) -> Method:
     """A method by its ``--methods`` name (see :data:`ALL_METHODS`).
 
     ``adapt_options`` configure ``ours-adapt``; ``overrides`` are load-time options of ``ours`` and
-    ``ours-adapt`` (:func:`sepgan.checkpoint.load_pretrained`).
+    ``ours-adapt`` (:func:`sepgan.checkpoint.load_pretrained`). ``flow_backend``
+    (:data:`sepgan.options.FLOW_BACKENDS`) is who computes DIS for ``ours``, ``ours-adapt``,
+    ``flow-fine`` and the ``flow-ensemble`` methods, resolved against ``device``; an unknown
+    one raises :class:`~sepgan.options.OptionError`.
     """
     if name == "ours":
-        return OursMethod(weights, device, overrides=overrides)
+        return OursMethod(weights, device, overrides=overrides, flow_backend=flow_backend)
     if name == "ours-adapt":
-        return OursAdaptMethod(weights, device, adapt_options, overrides=overrides)
+        return OursAdaptMethod(weights, device, adapt_options, overrides=overrides, flow_backend=flow_backend)
     if name == "rife":
         return RifeMethod(device)
+    flow_settings: dict[str, Any] = {"flow_backend": flow_backend, "device": device}
     simple: dict[str, Method] = {
         "average": AverageMethod(),
         "repeat": RepeatMethod(),
         "flow": FlowMethod(occlusion_aware=True),
         "flow-simple": FlowMethod(occlusion_aware=False),
-        "flow-fine": FlowFineMethod(variants=1),
-        "flow-ensemble": FlowFineMethod(variants=4),
-        "flow-ensemble-bisect": FlowFineMethod(variants=4, bisect=True),
+        "flow-fine": FlowFineMethod(variants=1, **flow_settings),
+        "flow-ensemble": FlowFineMethod(variants=4, **flow_settings),
+        "flow-ensemble-bisect": FlowFineMethod(variants=4, bisect=True, **flow_settings),
         "minterpolate": MinterpolateMethod(),
     }
     if name not in simple:

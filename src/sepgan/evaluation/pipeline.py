@@ -16,11 +16,19 @@ from pathlib import Path
 from sepgan.atomic import check_overwrite
 from sepgan.errors import UserError
 from sepgan.evaluation.benchmarks import Benchmark, LayoutError, open_benchmark
-from sepgan.evaluation.choices import ALL_METHODS, DEFAULT_METHODS
+from sepgan.evaluation.choices import ALL_METHODS, DEFAULT_METHODS, FLOW_BACKEND_METHODS
 from sepgan.evaluation.methods import build_method
 from sepgan.evaluation.report import format_tables, write_report
 from sepgan.evaluation.runner import EvaluationError, EvaluationResult, evaluate
-from sepgan.options import DEFAULT_FACTOR, check_factor, check_limit, resolve_model
+from sepgan.options import (
+    DEFAULT_FACTOR,
+    DEFAULT_FLOW_BACKEND,
+    check_factor,
+    check_flow_backend,
+    check_limit,
+    resolve_flow_backend,
+    resolve_model,
+)
 
 __all__ = [
     "DEFAULT_METHODS",
@@ -122,6 +130,7 @@ def run_evaluation(
     preset: str | None = None,
     factor: int = DEFAULT_FACTOR,
     overwrite: bool = False,
+    flow_backend: str = DEFAULT_FLOW_BACKEND,
 ) -> EvaluationRun:
     """Evaluate ``methods`` on every benchmark in ``paths`` and write the report to ``output``.
 
@@ -136,6 +145,9 @@ def run_evaluation(
     does, instead of from ``weights`` (:func:`sepgan.options.resolve_model`). Option values out of
     range raise :class:`sepgan.options.OptionError` naming the parameter. An ``output`` folder with
     files in it is refused before anything runs, unless ``overwrite`` (:func:`sepgan.atomic.check_overwrite`).
+    ``flow_backend`` (:data:`sepgan.options.FLOW_BACKENDS`) is who computes DIS for ``ours``,
+    ``ours-adapt``, ``flow-fine`` and the ``flow-ensemble`` methods: "torch" runs it on ``device``,
+    "auto" does so on CUDA and MPS (the report records the one that ran).
     """
     from sepgan.runtime import resolve_runtime
 
@@ -145,6 +157,7 @@ def run_evaluation(
         names.insert(at, "ours-adapt")
     check_limit(limit)
     check_factor(factor)
+    check_flow_backend(flow_backend)
     model = resolve_model(weights, preset=preset, alternatives=("weights",))
     weights, overrides = model.weights, model.overrides or None
     if not paths:
@@ -152,16 +165,23 @@ def run_evaluation(
     if output is not None:
         check_overwrite(output, overwrite)
     try:
-        torch_device = (
-            str(resolve_runtime(device).device) if {"ours", "ours-adapt", "rife"} & set(names) else "cpu"
-        )
+        # The flow methods run on the device only when torch computes their flow.
+        on_device = {"ours", "ours-adapt", "rife"}
+        if flow_backend != "opencv":
+            on_device |= FLOW_BACKEND_METHODS
+        torch_device = str(resolve_runtime(device).device) if on_device & set(names) else "cpu"
     except (ValueError, RuntimeError) as error:
         raise EvaluationUserError(str(error).splitlines()[0]) from error
 
     benchmarks = open_benchmarks(paths, layout, snu_split, log, factor)
     built = [
         build_method(
-            name, weights=weights, device=torch_device, adapt_options=adapt_options, overrides=overrides
+            name,
+            weights=weights,
+            device=torch_device,
+            adapt_options=adapt_options,
+            overrides=overrides,
+            flow_backend=flow_backend,
         )
         for name in names
     ]
@@ -180,6 +200,7 @@ def run_evaluation(
         "limit": limit,
         "factor": factor,
         "device": torch_device,
+        "flow_backend": resolve_flow_backend(flow_backend, torch_device.split(":")[0]),
         "snu_split": snu_split,
     }
     for method in built:
