@@ -174,15 +174,23 @@ def memory(folder: Path, frames: int, segment_seconds: float) -> None:
     print(MarkdownTable(columns).render(rows))
 
 
-def projection(folder: Path, frames: int, segments: int) -> None:
+def projection(folder: Path, frames: int, segments: int, measured: tuple[float, float] | None = None) -> None:
+    """``measured``: (s per pair, s per extra segment) from an earlier run on an idle machine, to
+    time only the join now (the join is I/O and packet copying, far less sensitive to other load)."""
     clip, shows = make_clip(folder / "1080p.mp4", 1080, 1920, frames, fps=24)
-    seconds = (frames - 1) / 24 / segments + 1e-3
-    one, _ = _run(_command(clip, folder / "one.mp4", "--workers", "1", core=0))
-    many, text = _run(
-        _command(clip, folder / "many.mp4", "--workers", "1", "--segment-seconds", f"{seconds:.4f}", core=0)
-    )
-    pair = one / (frames - 1)  # includes the start of the process, which a long job pays once
-    per_segment = max(0.0, (many - one) / (segments - 1))
+    if measured is None:
+        seconds = (frames - 1) / 24 / segments + 1e-3
+        one, _ = _run(_command(clip, folder / "one.mp4", "--workers", "1", core=0))
+        many, _ = _run(
+            _command(
+                clip, folder / "many.mp4", "--workers", "1", "--segment-seconds", f"{seconds:.4f}", core=0
+            )
+        )
+        pair = one / (frames - 1)  # includes the start of the process, which a long job pays once
+        per_segment = max(0.0, (many - one) / (segments - 1))
+    else:
+        pair, per_segment = measured
+        shows = "figures given with --measured"
     join_rate = _join_rate(folder)
     film_frames = 2 * 3600 * 24
     length = round(DEFAULT_SEGMENT_SECONDS * 24)
@@ -206,7 +214,6 @@ def projection(folder: Path, frames: int, segments: int) -> None:
         Column("total, h", "{:.2f}", "right"),
     ]  # fmt: skip
     print(MarkdownTable(columns).render(rows))
-    assert text is not None
 
 
 def _join_rate(folder: Path, frames_per_part: int = 240, parts: int = 4) -> float:
@@ -253,6 +260,13 @@ def main() -> None:
     )
     parser.add_argument("--projection-frames", type=int, default=13)
     parser.add_argument("--projection-segments", type=int, default=3)
+    parser.add_argument(
+        "--measured",
+        type=float,
+        nargs=2,
+        metavar=("PAIR_S", "SEGMENT_S"),
+        help="projection: s per 1080p pair and per extra segment on one core, from an earlier idle run",
+    )
     args = parser.parse_args()
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs")
     with tempfile.TemporaryDirectory() as folder:
@@ -263,7 +277,7 @@ def main() -> None:
         if args.only in (None, "memory"):
             memory(Path(folder), args.memory_frames, args.memory_segment_seconds)
         if args.only in (None, "projection"):
-            projection(Path(folder), args.projection_frames, args.projection_segments)
+            projection(Path(folder), args.projection_frames, args.projection_segments, args.measured)
 
 
 if __name__ == "__main__":
