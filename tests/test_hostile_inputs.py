@@ -73,8 +73,8 @@ BAD_OPTIONS = [
     ),
     (["--fps", "0"], "error: frame rate must be positive, got '0'", True),
     (["--fps", "nan"], "error: cannot read frame rate 'nan'", True),
-    (["--crf", "52"], "error: --crf must be between 0 (lossless) and 51, got 52", True),
-    (["--crf", "-1"], "error: --crf must be between 0 (lossless) and 51, got -1", True),
+    (["--crf", "52"], "error: --crf of h264 must be between 0 (best) and 51, got 52", True),
+    (["--crf", "-1"], "error: --crf of h264 must be between 0 (best) and 51, got -1", True),
     (["--max-memory-mb", "0"], "error: --max-memory-mb must be a positive number of MB, got 0.0", True),
     (["--max-memory-mb", "-5"], "error: --max-memory-mb must be a positive number of MB, got -5.0", True),
     (["--max-memory-mb", "nan"], "error: --max-memory-mb must be a positive number of MB, got nan", True),
@@ -102,7 +102,11 @@ BAD_OPTIONS = [
     (["--tile", "0"], "error: --tile 0 px is too small for an overlap of 64 px; use at least 96", False),
     (["--device", "gpu0"], "error: --device 'gpu0': use auto, cpu, cuda or cuda:N", False),
     (["--precision", "fp8"], "error: unknown precision 'fp8'", False),
-    (["--codec", "hevc"], "error: unknown codec 'hevc'; choose one of h264, ffv1, png", True),
+    (
+        ["--codec", "mpeg2"],
+        "error: unknown codec 'mpeg2'; choose one of h264, hevc, av1, vp9, prores, ffv1, png",
+        True,
+    ),
     (["--adapt", "--adapt-steps", "-1"], "error: --adapt-steps must be at least 1, got -1", True),
     (
         ["--adapt", "--adapt-seconds", "0"],

@@ -280,8 +280,9 @@ def test_ten_bit_sdr_video_is_written_8_bit_with_a_note(tmp_path, weights):
     notes = [line for line in result.output.splitlines() if "10-bit" in line]
     assert notes == [
         (
-            "note: in.mkv is 10-bit (yuv420p10le); sepgan works in 8 bits per channel, "
-            "so the output is 8-bit (its colour tags are kept)"
+            "note: in.mkv is 10-bit (yuv420p10le); sepgan interpolates in 8 bits per channel and writes "
+            "HEVC, AV1, VP9 and ProRes in 10 bits where the encoder takes them, H.264 and FFV1 in 8 "
+            "(its colour tags are kept)"
         )
     ]
     assert tags_of(tmp_path / "out.mp4") == BT709

@@ -51,7 +51,7 @@ from sepgan.atomic import check_overwrite
 from sepgan.errors import InterpolationError, Interrupted
 from sepgan.interpolator import Interpolator
 from sepgan.loading import ModelSpec
-from sepgan.media.formats import IMAGE_SUFFIXES, VideoError, output_codec
+from sepgan.media.formats import IMAGE_SUFFIXES, VideoError, check_codec, output_codec
 from sepgan.media.fps import format_fps, has_timestamps
 from sepgan.media.frames import (
     ICC_FORMATS,
@@ -1122,7 +1122,7 @@ def run_interpolate(  # noqa: C901  a linear chain of input checks, each with it
             allow_high_fps=options.allow_high_fps,
         )
     check_max_depth(options.max_depth)
-    codec = options.codec  # "auto": the output's own (H.264's ranges where it has none: a pair, a batch)
+    codec = check_codec(options.codec)  # "auto": the output's own (H.264's ranges where it has none)
     if codec == "auto" and output is not None and not is_batch(inputs):
         with contextlib.suppress(VideoError):
             codec = output_codec(output)

@@ -37,6 +37,7 @@ __all__ = [
     "ROTATING_CONTAINERS",
     "VIDEO_SUFFIXES",
     "VideoError",
+    "check_codec",
     "ffmpeg_reason",
     "output_codec",
 ]
@@ -94,6 +95,13 @@ def ffmpeg_reason(error: BaseException) -> str:
     return (getattr(error, "strerror", None) or str(error) or type(error).__name__).strip()
 
 
+def check_codec(codec: str) -> str:
+    """``codec`` when it is one of :data:`CODECS` or ``"auto"``; else :class:`VideoError`."""
+    if codec != "auto" and codec not in CODECS:
+        raise VideoError(f"unknown codec {codec!r}; choose one of {', '.join(CODECS)}")
+    return codec
+
+
 def output_codec(output: str | os.PathLike[str], codec: str = "auto") -> str:
     """The codec for an output path: one of :data:`CODECS` (``"png"``: a folder of PNG files).
 
@@ -121,8 +129,7 @@ def output_codec(output: str | os.PathLike[str], codec: str = "auto") -> str:
             f"{output}: unknown video container {suffix!r}; "
             f"use {', '.join(OUTPUT_VIDEO_SUFFIXES)}, or a folder for PNG frames"
         )
-    if codec not in CODECS:
-        raise VideoError(f"unknown codec {codec!r}; choose one of {', '.join(CODECS)}")
+    check_codec(codec)
     if codec == "png":
         if suffix in VIDEO_SUFFIXES:
             raise VideoError(f"{output}: a PNG sequence is written to a folder, not to a {suffix} file")

@@ -255,8 +255,8 @@ class VideoReader:
         if self.colour.bits > 8:
             self.notes.append(
                 f"{self.path.name} is {self.colour.bits}-bit ({self.stream.codec_context.pix_fmt}); sepgan "
-                "interpolates in 8 bits per channel; HEVC, AV1, VP9 and ProRes output is written in 10 bits, "
-                "H.264 and FFV1 in 8 (its colour tags are kept)"
+                "interpolates in 8 bits per channel and writes HEVC, AV1, VP9 and ProRes in 10 bits where "
+                "the encoder takes them, H.264 and FFV1 in 8 (its colour tags are kept)"
             )
         self.stream.thread_type = "AUTO"  # frame/slice threads inside FFmpeg; frames stay in order
         # Every other stream a stream copy keeps, in the input's order: audio, subtitles, other video

@@ -77,6 +77,9 @@ from sepgan.options import check_crf, check_encoder_preset
 
 # Codecs that store 10 bits per sample; ProRes always does.
 TEN_BIT_CODECS = frozenset({"hevc", "av1", "vp9", "prores"})
+# Codecs whose bitstream has no pixel aspect, which FFmpeg's Matroska/WebM muxer as PyAV drives it does
+# not write either (tests/test_codecs.py): a note says it is dropped.
+ASPECTLESS_CODECS = frozenset({"ffv1", "av1", "vp9"})
 
 __all__ = ["PngSequenceWriter", "VideoWriter", "open_writer"]
 
@@ -171,7 +174,7 @@ class VideoWriter:
                 self.video = self.container.add_stream_from_template(template)
                 self.video.time_base = Fraction(self.fps.denominator, self.fps.numerator)
             self._encoding = template is None
-            self._present(presentation or Presentation())
+            self._present(presentation or Presentation(), codec)
             self._keep_file_info(container_info or ContainerInfo())
             # First output pts: the input's first timestamp, in output frames.
             self._first_pts = round(start_time * self.fps)
@@ -221,8 +224,9 @@ class VideoWriter:
         stream.codec_context.time_base = stream.time_base
         self.video = stream
 
-    def _present(self, presentation: Presentation) -> None:
-        """Write the input's display matrix, sample aspect ratio and tags to the video stream."""
+    def _present(self, presentation: Presentation, codec: str = "h264") -> None:
+        """Write the input's display matrix, sample aspect ratio and tags to the video stream (a
+        ``note:`` for what ``codec`` in this container cannot hold)."""
         if presentation.display_matrix is not None:
             if self.path.suffix.lower() in ROTATING_CONTAINERS:
                 self.video.set_display_matrix(presentation.display_matrix)
@@ -234,6 +238,16 @@ class VideoWriter:
         if presentation.sample_aspect_ratio is not None:
             # On the codec context: the encoder writes it into the bitstream, the muxer into the container.
             self.video.codec_context.sample_aspect_ratio = presentation.sample_aspect_ratio
+            suffix = self.path.suffix.lower()
+            if (
+                codec in ASPECTLESS_CODECS
+                and suffix in (".mkv", ".webm")
+                and presentation.sample_aspect_ratio != 1
+            ):
+                self.notes.append(
+                    f"pixel aspect {presentation.sample_aspect_ratio} dropped: {codec} in {suffix} does not "
+                    "carry it here (H.264, HEVC and ProRes do, and AV1 in .mp4)"
+                )
         self.video.metadata.update(dict(presentation.tags))
 
     def _keep_file_info(self, info: ContainerInfo) -> None:

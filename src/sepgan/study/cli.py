@@ -147,7 +147,10 @@ def serve(
     ] = STUDY_SESSIONS_PER_HOUR,
 ) -> None:
     """Serve the voting page; votes go to votes.sqlite3 in the study folder."""
+    from sepgan.study.config import load_study_config
     from sepgan.study.server import serve as run_server
+
+    load_study_config(study_dir)  # a folder that is not a study is one error line, before the server starts
 
     def announce(url: str) -> None:  # once the folder is known to be a study
         typer.echo(f"study page: {url}  (Ctrl-C to stop)")
