@@ -538,6 +538,10 @@ def train(
     config.validate()
     rank, world_size, runtime = _init_distributed(config)
     state = _load_resume_state(config, resume, overwrite)
+    if world_size > 1:
+        # Every rank checks the run folder before rank 0 writes to it: else a later rank could find
+        # rank 0's first files, refuse them as an existing output, and leave rank 0 waiting forever.
+        dist.barrier()
     run, dataset, augment, sampler = _setup(config, state, rank, world_size, runtime)
     if state is not None:
         _restore(run, state)
