@@ -520,7 +520,9 @@ def test_report_says_plainly_when_exclusion_leaves_no_vote(
     figure_text = [t.get_text() for t in _chart_figure(report).axes[0].texts]
     assert "no votes remain after exclusion" in figure_text and "no votes" in figure_text
     # The option the warning names exists and brings the votes back.
-    result = CliRunner().invoke(runner_app, ["study", "report", str(study), "--no-exclude-failed-attention", "-y"])
+    result = CliRunner().invoke(
+        runner_app, ["study", "report", str(study), "--no-exclude-failed-attention", "-y"]
+    )
     assert result.exit_code == 0, result.output
     assert "WARNING" not in result.output and "comparison votes used: 1 of 1" in result.output
     flagged = tmp_path / "flagged"
