@@ -9,6 +9,7 @@ and audio of the span asked for.
 
 from __future__ import annotations
 
+import os
 from fractions import Fraction
 from pathlib import Path
 
@@ -189,3 +190,13 @@ def test_trimming_a_frame_folder_is_refused(tmp_path, weights):
     result = run_interpolate_cli(folder, "-o", tmp_path / "out", "--start", "1", weights_folder=weights)
     assert result.exit_code == 2
     assert "error: --start and --duration trim a video" in result.output
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getscheduler"), reason="Linux scheduling policies")
+def test_writing_av1_leaves_this_threads_scheduling_policy_alone(tmp_path, weights):
+    # SVT-AV1 switches the thread that opens it to SCHED_FIFO 99 when run as root; every later child
+    # process would inherit it (a two-process torchrun test then hung the machine).
+    before = os.sched_getscheduler(0)
+    interpolate(weights, tagged_clip(tmp_path / "in.mp4"), "-o", tmp_path / "out.mp4", "--codec", "av1",
+                "--encoder-preset", FASTEST["av1"])  # fmt: skip
+    assert os.sched_getscheduler(0) == before

@@ -327,7 +327,8 @@ class VideoWriter:
     def _write_header(self) -> None:
         """Open the encoders and write the file header now, so that a failure is not taken for a frame's."""
         try:
-            self.container.start_encoding()
+            with _scheduling_kept():
+                self.container.start_encoding()
         except (av.FFmpegError, ValueError) as error:
             streams = ", ".join(f"{item.type} ({item.codec_context.name})" for item in self.container.streams)
             reason = ffmpeg_reason(error)
@@ -627,6 +628,25 @@ def _encoder(codec: str) -> str:
     raise VideoError(
         f"this FFmpeg has no {codec} encoder ({' or '.join(ENCODERS[codec])}); choose another --codec"
     )
+
+
+@contextlib.contextmanager
+def _scheduling_kept():
+    """Restore this thread's scheduling policy after opening encoders: SVT-AV1 (v4.1) switches the
+    thread that opens it to real-time SCHED_FIFO, priority 99, when the process runs as root. Kept,
+    every later thread and child process would inherit it, and two such children that wait on each
+    other can starve everything else on the machine (it hung a two-process training test here).
+    SVT-AV1's own encoder threads keep the policy it gives them while they run."""
+    if not hasattr(os, "sched_getscheduler"):  # not Linux
+        yield
+        return
+    policy, parameters = os.sched_getscheduler(0), os.sched_getparam(0)
+    try:
+        yield
+    finally:
+        if os.sched_getscheduler(0) != policy:
+            with contextlib.suppress(OSError):
+                os.sched_setscheduler(0, policy, parameters)
 
 
 def _pix_fmt(codec: str, width: int, height: int, ten_bit: bool) -> str | None:
