@@ -4,6 +4,7 @@ interpolation."""
 from __future__ import annotations
 
 import json
+import os
 import threading
 from fractions import Fraction
 
@@ -448,11 +449,11 @@ def test_dis_runs_in_one_thread_per_core_of_the_affinity_set(monkeypatch):
 
     monkeypatch.setattr(flow, "ThreadPoolExecutor", Recorder)
     frames = moving_frames(2, 48, 64, seed=3)
-    monkeypatch.setattr(flow.os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
     assert flow.flow_workers() == 3
     flow.flow_ensemble_numpy(frames[0], frames[1], "medium", variants=4)  # 8 calls on 3 cores
     flow.flow_ensemble_numpy(frames[0], frames[1], "medium", variants=1)  # 2 calls on 3 cores
-    monkeypatch.setattr(flow.os, "sched_getaffinity", lambda pid: {5}, raising=False)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {5}, raising=False)
     flow.flow_ensemble_numpy(frames[0], frames[1], "medium", variants=4)  # one core: no pool
     assert sizes == [3, 2]
 
@@ -475,7 +476,7 @@ def test_workers_caps_the_dis_pool_and_one_worker_runs_every_call_in_the_calling
 
     monkeypatch.setattr(flow, "ThreadPoolExecutor", Recorder)
     monkeypatch.setattr(flow, "dis_flow", recording_dis)
-    monkeypatch.setattr(flow.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3, 4, 5}, raising=False)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3, 4, 5}, raising=False)
     frame0, frame1 = (to_tensor(frame) for frame in moving_frames(2, 48, 64, seed=3))
     pooled = estimate_flows(frame0, frame1, "medium", variants=4)  # the affinity set: 6 threads for 8 calls
     capped = estimate_flows(frame0, frame1, "medium", variants=4, workers=2)

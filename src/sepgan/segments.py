@@ -34,7 +34,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import queue
 import shutil
 import threading
@@ -46,6 +45,7 @@ from typing import Any
 from sepgan.atomic import atomic_write_text, remove_stale_temporaries
 from sepgan.errors import InterpolationError
 from sepgan.media.scenes import CUT_NEIGHBOURS
+from sepgan.memory import cpu_count
 
 __all__ = [
     "CONTEXT_FRAMES",
@@ -300,14 +300,6 @@ class InlineRunner:
         interpolator = self._make() if tasks else None
         for index, task in tasks:
             state.finished(index, function(interpolator, task, state.progress))
-
-
-def cpu_count() -> int:
-    """The CPUs this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 _worker: dict[str, Any] = {}
