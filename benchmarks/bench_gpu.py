@@ -268,6 +268,15 @@ def _where_time_goes(figures: dict, label: str) -> str:
     )
 
 
+def _print_with_stages(table: MarkdownTable, rows: list[dict]) -> None:
+    """``rows`` as ``table``'s lines, each row's ``stages_s`` (stage: busy seconds) in its stages column."""
+    print(table.header())
+    for row in rows:
+        stages = ", ".join(f"{k} {v:.2f}" for k, v in row["stages_s"].items())
+        print(table.row({**row, "stages": stages}))
+    print()
+
+
 def _print_issue27(figures: dict, main_size: str) -> None:
     if "dis" in figures:
         columns = [Column("size"), Column("preset"), Column("s/pair (4 variants × 2)", "{:.4f}", "right",
@@ -281,11 +290,7 @@ def _print_issue27(figures: dict, main_size: str) -> None:
             Column("warps+network s/pair", "{:.4f}", "right", key="warp_network_s_per_pair"),
             Column("stage busy s", key="stages"),
         ])  # fmt: skip
-        print(table.header())
-        for row in figures["pipeline"]:
-            stages = ", ".join(f"{k} {v:.2f}" for k, v in row["stages_s"].items())
-            print(table.row({**row, "stages": stages}))
-        print()
+        _print_with_stages(table, figures["pipeline"])
     if "codec" in figures:
         columns = [Column("size"), Column("decode fps", "{:.1f}", "right", key="decode_fps"),
                    Column("H.264 encode fps", "{:.1f}", "right", key="encode_fps")]  # fmt: skip
@@ -363,11 +368,7 @@ def _print_issue18(figures: dict, height: int) -> None:
             Column("network on GPU s/pair", "{:.4f}", "right", key="network_gpu_s_per_pair"),
             Column("stage busy s", key="stages"),
         ])  # fmt: skip
-        print(interpolate.header())
-        for row in figures["interpolate"]:
-            stages = ", ".join(f"{k} {v:.2f}" for k, v in row["stages_s"].items())
-            print(interpolate.row({**row, "stages": stages}))
-        print()
+        _print_with_stages(interpolate, figures["interpolate"])
     if "sepconv" in figures:
         sepconv = figures["sepconv"]
         print(f"paper SepConv forward, {sepconv['size']}, bf16: {sepconv['fps']:.1f} frames/s\n")

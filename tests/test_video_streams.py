@@ -162,16 +162,21 @@ def thumbnail_then_video(path: Path) -> Path:
     return path
 
 
+def add_cover_art(container: av.container.OutputContainer) -> None:
+    """A 64×48 JPEG cover (an ``attached_pic`` stream) with its one packet, in ``container``."""
+    cover = container.add_stream("mjpeg")
+    cover.width, cover.height, cover.pix_fmt = 64, 48, "yuvj420p"
+    cover.disposition = av.stream.Disposition.attached_pic
+    packet = av.Packet(jpeg_bytes())
+    packet.stream, packet.pts, packet.dts, packet.is_keyframe = cover, 0, 0, True
+    container.mux(packet)
+
+
 def with_cover_art(path: Path) -> Path:
     """An MP4-family file (``.m4a``: audio only) with a JPEG cover (an ``attached_pic`` stream)."""
     with av.open(str(path), "w", format="mp4") as container:
         sound = container.add_stream("aac", rate=48000, layout="mono")
-        cover = container.add_stream("mjpeg")
-        cover.width, cover.height, cover.pix_fmt = 64, 48, "yuvj420p"
-        cover.disposition = av.stream.Disposition.attached_pic
-        packet = av.Packet(jpeg_bytes())
-        packet.stream, packet.pts, packet.dts, packet.is_keyframe = cover, 0, 0, True
-        container.mux(packet)
+        add_cover_art(container)
         for start in range(0, 48000, 1024):
             chunk = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
             chunk.sample_rate, chunk.pts = 48000, start
@@ -272,12 +277,7 @@ def video_with_cover_art(path: Path) -> Path:
     with av.open(str(path), "w") as container:
         video = container.add_stream("libx264", rate=12)
         video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
-        cover = container.add_stream("mjpeg")
-        cover.width, cover.height, cover.pix_fmt = 64, 48, "yuvj420p"
-        cover.disposition = av.stream.Disposition.attached_pic
-        packet = av.Packet(jpeg_bytes())
-        packet.stream, packet.pts, packet.dts, packet.is_keyframe = cover, 0, 0, True
-        container.mux(packet)
+        add_cover_art(container)
         for index, frame in enumerate(moving_frames(12, 48, 64)):
             picture = av.VideoFrame.from_ndarray(frame, format="rgb24")
             picture.pts = index
