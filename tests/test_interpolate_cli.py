@@ -438,7 +438,7 @@ def test_workers_one_runs_every_dis_call_in_one_thread(monkeypatch, tmp_path):
 
     monkeypatch.setattr(flow, "ThreadPoolExecutor", recording_pool)
     monkeypatch.setattr(flow, "dis_flow", recording_dis)
-    monkeypatch.setattr(flow.os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
     write_frame_folder(tmp_path / "in", moving_frames(3, 32, 48))
     default = run_interpolate_cli(
         tmp_path / "in", "-o", tmp_path / "default"
