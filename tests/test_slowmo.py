@@ -125,6 +125,36 @@ def test_slow_motion_into_mp4_with_a_montage_in_step(tmp_path, weights, source):
     )
 
 
+@pytest.mark.parametrize("slowmo", [1, 2])
+def test_audio_into_webm_is_opus_stretched_or_not(tmp_path, weights, source, slowmo):
+    # WebM holds Opus and Vorbis, not AAC: re-encoded audio, stretched or not, takes the codec it holds.
+    output = tmp_path / "slow.webm"
+    arguments = ["--slowmo", slowmo] if slowmo > 1 else ["--factor", 2]
+    result = run_interpolate_cli(source, "-o", output, *arguments, weights_folder=weights)
+    assert result.exit_code == 0, result.output
+    note = (
+        "audio stream 1 (aac) time-stretched 2× with atempo (pitch kept), re-encoded to Opus"
+        if slowmo > 1
+        else "audio stream 1 (aac) re-encoded to Opus for .webm"
+    )
+    assert note in result.output
+    with av.open(str(output)) as container:
+        assert [stream.codec_context.name for stream in container.streams.audio] == ["opus"]
+        assert container.streams.audio[0].metadata.get("language") == "jpn"
+    assert len(decode_all(output)) == 2 * FRAMES
+    # N× the input's decoded sound, to within one Opus frame (960 samples at 48 kHz); the packets
+    # span the same, plus Opus's pre-skip (312 samples) and WebM's milliseconds.
+    before, rate = audio_samples(source)
+    after, after_rate = audio_samples(output)
+    assert (rate, after_rate) == (48000, 48000)
+    assert abs(len(after) - slowmo * len(before)) <= 960
+    assert stream_seconds(output, "audio") == pytest.approx(
+        slowmo * len(before) / rate, abs=(960 + 312) / 48000
+    )
+    spectrum = np.abs(np.fft.rfft(after[rate // 10 : -rate // 10]))
+    assert np.fft.rfftfreq(len(after) - rate // 5, 1 / rate)[spectrum.argmax()] == pytest.approx(440, abs=5)
+
+
 def test_variable_frame_rate_input_is_slowed_down_along_its_timestamps(tmp_path, weights):
     # 30 fps with a stall: frames at slots 0–5, then 10–13. The content of slot s is canvas[s].
     slots = [*range(6), *range(10, 14)]

@@ -1,19 +1,21 @@
-"""Audio re-encoded to AAC: for a container that cannot hold the input's codec, and for slow motion.
+"""Audio re-encoded: for a container that cannot hold the input's codec, and for slow motion.
 
-Any audio FFmpeg decodes goes into MP4 this way (WMA from ``.wmv``, 8-bit PCM
+The codec is the one the container takes (:func:`audio_encoder_for`): Opus for
+WebM (which holds Opus and Vorbis only), AAC everywhere else. Any audio FFmpeg
+decodes goes into MP4 this way (WMA from ``.wmv``, 8-bit PCM
 and IMA ADPCM from cameras' ``.avi``, AC-3, Vorbis …), as ``ffmpeg -c:a aac``
 would take it:
 
 * **Encoder settings** (:func:`add_audio_encoder`): the input's sample rate when
-  AAC codes it (its 13 rates, 7350 to 96000 Hz), else the next rate up (the
-  highest, 96000 Hz, above it); the input's channel layout when FFmpeg's AAC
-  encoder opens with it. A layout without channel names ("1 channels", as AVI
+  the codec codes it (AAC: 13 rates, 7350 to 96000 Hz; Opus: 8000 to 48000 Hz),
+  else the next rate up (the highest above them all); the input's channel layout
+  when FFmpeg's encoder opens with it. A layout without channel names ("1 channels", as AVI
   and WAV headers give it), which the encoder refuses (EINVAL), becomes
   FFmpeg's default layout for that many channels ("mono", "stereo", "5.1" …),
   as ``ffmpeg`` does; more than 8 channels are downmixed to stereo.
 * **Conversion**: decoded frames go to the encoder, whose own resampler
   (PyAV's, swresample through ``aformat``) converts sample format, layout and
-  rate and cuts the 1024-sample frames AAC takes.
+  rate and cuts the frames the codec takes (AAC 1024 samples, Opus 960 at 48 kHz).
 * **Damage**: a packet that does not decode is skipped, as FFmpeg does, and
   counted for a note (:class:`AudioTranscoder`); frames stay at their own
   timestamps, so later sound stays in step with the video.
@@ -30,9 +32,25 @@ import av
 
 from sepgan.media.presentation import stream_tags
 
-__all__ = ["AudioTranscoder", "add_audio_encoder", "encoder_layout", "encoder_rate", "has_parameters"]
+__all__ = [
+    "AudioTranscoder",
+    "add_audio_encoder",
+    "audio_encoder_for",
+    "encoder_layout",
+    "encoder_rate",
+    "has_parameters",
+]
 
 _MAX_NAMED_CHANNELS = 8  # "8c" is 7.1, FFmpeg's largest default layout for AAC
+# Containers whose muxer takes no AAC, and the encoder (FFmpeg's name, the name for notes) they get.
+_CONTAINER_AUDIO_ENCODERS = {"webm": ("libopus", "Opus")}  # WebM holds Opus and Vorbis only
+_DEFAULT_AUDIO_ENCODER = ("aac", "AAC")
+
+
+def audio_encoder_for(container: av.container.OutputContainer) -> tuple[str, str]:
+    """The audio encoder for re-encoded audio in ``container``: (FFmpeg's encoder name, the codec's
+    name for notes); ``("libopus", "Opus")`` for WebM, ``("aac", "AAC")`` for the rest (MP4, MOV, MKV)."""
+    return _CONTAINER_AUDIO_ENCODERS.get(container.format.name, _DEFAULT_AUDIO_ENCODER)
 
 
 def has_parameters(stream: av.stream.Stream) -> bool:

@@ -5,15 +5,17 @@ rate, so the clip plays N× longer; the other streams must last N× longer too.
 
 * **Audio** is time-stretched by FFmpeg's ``atempo`` filter (a WSOLA
   time-scale modification: the tempo changes, the pitch does not) in a PyAV
-  filter graph, and re-encoded, to AAC, whatever the container. One ``atempo``
+  filter graph, and re-encoded to the audio codec the container takes (AAC; Opus
+  in WebM: :func:`~sepgan.media.audio.audio_encoder_for`). One ``atempo``
   takes tempos from 0.5 to 100, so a slowdown by N chains several
   (:func:`atempo_chain`: 0.5 for 2, 0.5 · 0.5 for 4, 0.5 · ⅔ for 3), whose product
   is exactly 1/N. ``atempo`` swallows the last ~10 ms of its input per filter
   (its window is the power of two above 1/24 s); :class:`AudioStretcher` therefore
   feeds 0.1 s of silence after the last sample and cuts the output at N times
   the samples it was given, so the stretched stream is N× the input's length to
-  the sample (before the encoder's own framing, at most one AAC frame of 1024
-  samples). Its first sample starts at N× the input's first timestamp. Sync,
+  the sample (before the encoder's own framing, at most one frame: 1024 samples
+  for AAC, 960 for Opus at 48 kHz, which also codes a 312-sample pre-skip). Its
+  first sample starts at N× the input's first timestamp. Sync,
   measured on a 300 → 3000 Hz chirp: the stretched sound runs 4–6 ms (of input
   time) ahead, 9 ms at ×2 and 20 ms at ×4 in the output, under the 45 ms lead
   at which viewers notice (ITU-R BT.1359). A packet that does not decode is
@@ -99,7 +101,8 @@ def retime_packet(packet: av.Packet, slow_motion: int) -> av.Packet:
 
 
 class AudioStretcher:
-    """One audio stream slowed down ``slow_motion``× by chained ``atempo`` (pitch kept), encoded to AAC.
+    """One audio stream slowed down ``slow_motion``× by chained ``atempo`` (pitch kept), encoded to ``codec``
+    (FFmpeg's encoder name: AAC unless given; the writer gives the container's, Opus for WebM).
 
     ``AudioStretcher(source, container, slow_motion)`` adds the output stream
     (``stream``; the source's sample rate and channel layout, tags and disposition)
@@ -124,7 +127,7 @@ class AudioStretcher:
         self.source = source
         self.slow_motion = slow_motion
         self.stream = add_audio_encoder(container, source, codec)
-        self.sample_rate = self.stream.codec_context.sample_rate  # the output's (AAC's rates: encoder_rate)
+        self.sample_rate = self.stream.codec_context.sample_rate  # the output's (encoder_rate)
         self._graph: av.filter.Graph | None = None
         self._template: av.AudioFrame | None = None  # the first decoded frame: format, rate and layout
         self._first_pts: int | None = None  # of the output, in 1/sample_rate
@@ -144,7 +147,7 @@ class AudioStretcher:
         if self._graph is not None:
             self._graph.push(self._silence(round(PADDING_SECONDS * self._template.sample_rate)))
             self._graph.push(None)
-            # N× the samples given, counted at the output's rate (AAC may code another: encoder_rate).
+            # N× the samples given, counted at the output's rate (the codec may code another: encoder_rate).
             given = self._samples_in * self.slow_motion
             limit = round(Fraction(given * self.sample_rate, self._template.sample_rate))
             packets += self._drain(limit=limit)
@@ -226,7 +229,7 @@ class AudioStretcher:
         for upstream, downstream in zip(chain, chain[1:], strict=False):
             upstream.link_to(downstream)
         graph.configure()
-        if encoder.frame_size:  # AAC takes frames of exactly 1024 samples, all but the last
+        if encoder.frame_size:  # AAC takes frames of exactly 1024 samples, Opus 960; all but the last
             graph.set_audio_frame_size(encoder.frame_size)
         self._graph = graph
 

@@ -24,7 +24,7 @@
 * **Audio and subtitles** are copied packet by packet, unchanged, with their
   timestamps. When the output container cannot hold a codec (MP4 takes only
   ``mov_text`` subtitles, for instance; PyAV's FFmpeg puts no WMA or IMA ADPCM
-  into Matroska), audio is re-encoded to AAC (:mod:`sepgan.media.audio`) and
+  into Matroska), audio is re-encoded to AAC, Opus in WebM (:mod:`sepgan.media.audio`), and
   subtitles are dropped with a note. An audio stream without packets (no
   sample rate or channels known) is dropped with a note. An error in one of
   these streams names it (:class:`VideoError`), never the video.
@@ -34,7 +34,8 @@
   elsewhere a note), file tags and chapters (``container_info``).
 * **Slow motion** (``slow_motion`` = N > 1, for ``--slowmo``): the video is
   written at the given rate as usual, its start at N× the input's; audio is
-  time-stretched N× with FFmpeg's ``atempo`` (pitch kept) and re-encoded to AAC,
+  time-stretched N× with FFmpeg's ``atempo`` (pitch kept) and re-encoded to AAC
+  (Opus in WebM),
   subtitles are retimed (timestamps and durations × N), both by
   :mod:`sepgan.media.stretch`; a stream that cannot be is dropped with a note.
 * **Colour and presentation** are the input's (:class:`sepgan.media.colour.Colour`,
@@ -60,7 +61,7 @@ import numpy as np
 from PIL import Image
 
 from sepgan.atomic import AtomicOutput
-from sepgan.media.audio import AudioTranscoder, has_parameters
+from sepgan.media.audio import AudioTranscoder, audio_encoder_for, has_parameters
 from sepgan.media.colour import RANGE_PC, Colour, full_range_yuv, output_colour
 from sepgan.media.formats import (
     ATTACHING_CONTAINERS,
@@ -281,12 +282,13 @@ class VideoWriter:
         elif self.slow_motion > 1 and (reason := retimeable(stream)) is not None:
             self.notes.append(f"{stream.type} stream {stream.index} ({name}) dropped: {reason}")
         elif self.slow_motion > 1 and stream.type == "audio":
-            stretcher = AudioStretcher(stream, self.container, self.slow_motion)
+            codec, target = audio_encoder_for(self.container)
+            stretcher = AudioStretcher(stream, self.container, self.slow_motion, codec)
             self._stretches[stream.index] = stretcher
             self._open_encoder(stream, stretcher.stream, "time-stretched")
             self.notes.append(
                 f"audio stream {stream.index} ({name}) time-stretched {self.slow_motion}× with atempo "
-                "(pitch kept), re-encoded to AAC"
+                f"(pitch kept), re-encoded to {target}"
             )
         elif name in self.container.supported_codecs:
             copy = self._copies[stream.index] = self.container.add_stream_from_template(stream)
@@ -300,8 +302,7 @@ class VideoWriter:
                     f"as a stream copy keeps it: {self.path.suffix} has no cover art of its own"
                 )
         elif stream.type == "audio":
-            # WebM takes Opus and Vorbis only; the rest AAC.
-            codec, target = ("libopus", "Opus") if self.container.format.name == "webm" else ("aac", "AAC")
+            codec, target = audio_encoder_for(self.container)
             transcoder = self._transcodes[stream.index] = AudioTranscoder(stream, self.container, codec)
             self._open_encoder(stream, transcoder.stream, f"re-encoded to {target}")
             self.notes.append(
