@@ -182,6 +182,95 @@ def test_start_and_duration_trim_the_video_and_its_audio(tmp_path):
     assert stream_seconds(output, "audio") == pytest.approx(0.5, abs=0.03)
 
 
+def gop_clip(path: Path, count: int = 48) -> Path:
+    """``count`` frames of H.264 at 24 fps, a keyframe every 6 with 2 B-frames, frame k a grey level
+    of 5·k, and a 440 Hz AAC tone as long; several GOPs, so that a trim can seek."""
+    with av.open(str(path), "w") as container:
+        video = container.add_stream("libx264", rate=24)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        video.options = {"preset": "ultrafast", "crf": "10", "g": "6", "keyint_min": "6", "bf": "2"}
+        audio = container.add_stream("aac", rate=48000, layout="mono")
+        tone = (0.3 * np.sin(2 * np.pi * 440 * np.arange(48000 * count // 24) / 48000)).astype(np.float32)
+        for k in range(count):
+            picture = np.full((48, 64, 3), 5 * k, np.uint8)
+            container.mux(video.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")))
+            for start in range(2000 * k, 2000 * (k + 1), 1000):  # 1/24 s of sound per frame
+                chunk = av.AudioFrame.from_ndarray(
+                    tone[None, start : start + 1000], format="fltp", layout="mono"
+                )
+                chunk.sample_rate, chunk.pts = 48000, start
+                container.mux(audio.encode(chunk))
+        container.mux(video.encode(None))
+        container.mux(audio.encode(None))
+    return path
+
+
+def decoded_output(path: Path) -> tuple[list, list]:
+    """An output's video frames (time, RGB) and audio packets (pts, bytes)."""
+    with av.open(str(path)) as container:
+        pictures = [(frame.pts, frame.to_ndarray(format="rgb24")) for frame in container.decode(video=0)]
+    with av.open(str(path)) as container:
+        sound = [(packet.pts, bytes(packet)) for packet in container.demux(audio=0) if packet.size]
+    return pictures, sound
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
+def test_a_trim_seeks_to_the_keyframe_before_and_keeps_the_same_frames(
+    tmp_path, weights, monkeypatch, suffix
+):
+    source = gop_clip(tmp_path / f"in{suffix}")
+    decoded, seeks = VideoReader.decoded, []
+
+    def counted(self, on_packet=None, start=None):
+        seeks.append(start)
+        for frame in decoded(self, on_packet, start):
+            seeks.append(frame.pts)
+            yield frame
+
+    monkeypatch.setattr(VideoReader, "decoded", counted)
+    trim = ("--codec", "ffv1", "--start", "1.3", "--duration", "0.4")
+    interpolate(weights, source, "-o", tmp_path / "sought.mkv", *trim)
+    # Frames 32 to 40 (1.333 s to 1.667 s) are kept; the decode seeks to keyframe 30, before frame 31,
+    # and decodes 30 … 41 (41 ends the span), not the 42 frames from the start.
+    assert seeks[0] is not None and len(seeks) - 1 == 12
+    monkeypatch.setattr(VideoReader, "decoded", decoded)
+    monkeypatch.setattr("sepgan.jobs._preroll", lambda *arguments: None)  # today's way: from the start
+    interpolate(weights, source, "-o", tmp_path / "from_start.mkv", *trim)
+    sought, from_start = decoded_output(tmp_path / "sought.mkv"), decoded_output(tmp_path / "from_start.mkv")
+    assert len(sought[0]) == 2 * 9 and sought[0][0][1][0, 0, 0] == pytest.approx(5 * 32, abs=2)
+    assert [pts for pts, _ in sought[0]] == [pts for pts, _ in from_start[0]]
+    for (_, one), (_, other) in zip(sought[0], from_start[0], strict=True):
+        np.testing.assert_array_equal(one, other)
+    assert sought[1] == from_start[1] and len(sought[1]) >= 18  # the same audio packets, 0.4 s of them
+
+
+def test_a_trim_whose_seek_lands_elsewhere_decodes_from_the_start(tmp_path, weights, monkeypatch):
+    source = gop_clip(tmp_path / "in.mp4")
+    trim = ("--codec", "ffv1", "--start", "1.3", "--duration", "0.4")
+    interpolate(weights, source, "-o", tmp_path / "expected.mkv", *trim)
+    seek = VideoReader._seek
+    # A demuxer that lands a GOP late: the first frame is not the one the index promised.
+    monkeypatch.setattr(
+        VideoReader,
+        "_seek",
+        lambda self, pts: seek(self, pts + round(Fraction(6, 24) / self.stream.time_base)),
+    )
+    decoded, starts = VideoReader.decoded, []
+
+    def recorded(self, on_packet=None, start=None):
+        starts.append(start)
+        return decoded(self, on_packet, start)
+
+    monkeypatch.setattr(VideoReader, "decoded", recorded)
+    interpolate(weights, source, "-o", tmp_path / "fallback.mkv", *trim)
+    assert len(starts) == 2 and starts[0] is not None and starts[1] is None  # sought, then from the start
+    expected, fallback = decoded_output(tmp_path / "expected.mkv"), decoded_output(tmp_path / "fallback.mkv")
+    assert [pts for pts, _ in expected[0]] == [pts for pts, _ in fallback[0]]
+    for (_, one), (_, other) in zip(expected[0], fallback[0], strict=True):
+        np.testing.assert_array_equal(one, other)
+    assert expected[1] == fallback[1]
+
+
 def test_trimming_a_frame_folder_is_refused(tmp_path, weights):
     folder = tmp_path / "frames"
     folder.mkdir()

@@ -32,7 +32,9 @@ model are :mod:`sepgan.cli`'s.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
+import itertools
 import math
 import os
 import signal
@@ -671,7 +673,8 @@ def _timed_frames(
 
     ``start``/``duration`` (seconds from the input's origin, as ffmpeg's ``-ss``/``-t``): only the
     frames shown from ``start`` to ``start + duration``, and the audio and subtitle packets that start
-    in that span, their timestamps moved back by ``start`` (the output starts at 0).
+    in that span, their timestamps moved back by ``start`` (the output starts at 0). The decode seeks
+    to the keyframe before ``start`` where the frames can be found by timestamp (:func:`_decoded_from`).
     """
     begin = Fraction(start)
     end = None if duration is None else begin + Fraction(duration)
@@ -679,7 +682,7 @@ def _timed_frames(
 
     def trimmed_packet(packet) -> None:
         time_base = Fraction(packet.time_base)
-        time = (packet.pts if packet.pts is not None else packet.dts) * time_base
+        time = _packet_seconds(packet)
         if time + epsilon >= begin and (end is None or time < end - epsilon):
             shift = round(begin / time_base)
             packet.dts -= shift
@@ -688,7 +691,12 @@ def _timed_frames(
             on_packet(packet)
 
     trimming = begin > 0 or end is not None
-    for frame in reader.decoded(trimmed_packet if trimming else on_packet):
+    decoded = (
+        _decoded_from(reader, begin, trimmed_packet)
+        if begin > 0
+        else reader.decoded(trimmed_packet if trimming else on_packet)
+    )
+    for frame in decoded:
         if trimming and frame.pts is not None and frame.time_base is not None:
             time = frame.pts * Fraction(frame.time_base) - reader.origin
             if time + epsilon < begin:
@@ -699,6 +707,78 @@ def _timed_frames(
         yield to_rgb(frame, colour=reader.colour)
     if timeline is not None:
         timeline.finish()
+
+
+def _preroll(reader: VideoReader, begin: Fraction, epsilon: Fraction) -> tuple[int, ...] | None:
+    """The timestamps (the video stream's time base) of the frames a trimmed decode starts with: from
+    the keyframe before the frame before the first one shown at ``begin`` (seconds from the origin) to
+    that first one. None when seeking gains nothing (that keyframe is the first frame, or ``begin`` is
+    past the last) or the frames cannot be found by timestamp (:meth:`VideoReader.frame_index`).
+
+    The frame before the first kept one is decoded too, so that a deinterlacer (bwdif) has the previous
+    frame it has when the video is decoded from the start.
+    """
+    index = reader.frame_index()
+    if index is None:
+        return None
+    # Kept, as in _timed_frames: pts · time_base − origin + epsilon ≥ begin.
+    first = bisect.bisect_left(index.pts, math.ceil((begin - epsilon + reader.origin) / index.time_base))
+    if first >= len(index):
+        return None
+    keyframe = index.keyframe_before(max(first - 1, 0))
+    return index.pts[keyframe : first + 1] if keyframe > 0 else None
+
+
+def _decoded_from(reader: VideoReader, begin: Fraction, on_packet: Callable) -> Iterator:
+    """The reader's decoded frames from the first one shown at ``begin`` (seconds from the origin; those
+    before may come too), found by a seek rather than decoded from the start, and the other streams'
+    packets to ``on_packet`` from the start, each before the first frame at or after its time.
+
+    The seek goes to the keyframe before (:func:`_preroll`) and every frame decoded from there to the
+    first one kept must be where the frame index says, as a segment's decode checks; a seek that lands
+    elsewhere (or a file without an index) is decoded from the start instead, as without a seek. The
+    frames are then the same either way. The other streams are read from a second opening of the file
+    from its start (a demux without the video: reading, no decoding), so that no audio or subtitle
+    packet stored before the keyframe is lost.
+    """
+    expected = _preroll(reader, begin, Fraction(1, 10**6))
+    if expected is None:
+        yield from reader.decoded(on_packet)
+        return
+    frames = reader.decoded(start=expected[0])
+    checked, first_kept = 0, None
+    for frame in frames:
+        if frame.pts != expected[checked]:
+            break
+        checked += 1
+        if checked == len(expected):
+            first_kept = frame
+            break
+    if checked < len(expected):  # a seek that landed elsewhere: the same frames, decoded from the start
+        frames.close()
+        with VideoReader(reader.path) as fresh:
+            try:
+                yield from fresh.decoded(on_packet)
+            finally:
+                reader.notes.extend(fresh.notes)
+        return
+    with VideoReader(reader.path) as others:
+        packets = others.other_packets()
+        waiting = next(packets, None)
+        for frame in itertools.chain([first_kept], frames):
+            shown = frame.pts * Fraction(frame.time_base) - reader.origin
+            while waiting is not None and _packet_seconds(waiting) <= shown:
+                on_packet(waiting)
+                waiting = next(packets, None)
+            yield frame
+        while waiting is not None:  # the video ended first: the rest (the caller keeps what it trims to)
+            on_packet(waiting)
+            waiting = next(packets, None)
+
+
+def _packet_seconds(packet) -> Fraction:
+    """When a packet (of a stream beside the video) starts, in seconds: its pts, else its dts."""
+    return (packet.pts if packet.pts is not None else packet.dts) * Fraction(packet.time_base)
 
 
 def _add_time(timeline: VariableRateRetiming | None, frame) -> None:
