@@ -6,8 +6,8 @@ Playwright never downloads a browser of its own). It skips, saying why, only
 when that still leaves Chromium or Playwright unavailable.
 
 The test serves a study with uvicorn on a free loopback port in a thread, opens
-the page, waits until both videos are really playing (``currentTime > 0``),
-answers every trial through the page's buttons, and reads the votes back from
+the page, waits until both videos are really playing (``currentTime > 0``) and
+checks that they started together (their clocks within a frame of each other), answers every trial through the page's buttons, and reads the votes back from
 SQLite. The layout test opens the page at a desktop and a phone viewport and checks
 the clip boxes (element bounding boxes, with a screenshot of each kept in the test's
 temporary folder): side by side on the desktop, each at least 45% of the window's
@@ -160,7 +160,7 @@ def test_vote_in_a_real_browser_lands_in_sqlite(sync_playwright, served_study, t
             page.check("#agree")
             page.click("#start")
 
-            votes_cast = 0
+            votes_cast, skews = 0, []
             while True:
                 page.wait_for_selector("body[data-state=playing], body[data-state=done]", timeout=15_000)
                 if page.get_attribute("body", "data-state") == "done":
@@ -170,6 +170,13 @@ def test_vote_in_a_real_browser_lands_in_sqlite(sync_playwright, served_study, t
                     "[...document.querySelectorAll('video')].every("
                     "v => v.currentTime > 0 && !v.paused && v.videoWidth === 64 && v.videoHeight === 48)",
                     timeout=15_000,
+                )
+                # Started together: both clocks within one frame of the faster arm (60 fps) just after.
+                skews.append(
+                    page.evaluate(
+                        "(() => { const [a, b] = document.querySelectorAll('video');"
+                        " return Math.abs(a.currentTime - b.currentTime); })()"
+                    )
                 )
                 page.wait_for_selector("body[data-state=answering]", timeout=15_000)
                 page.click("#q-smoother button[data-value=left]")
@@ -188,6 +195,7 @@ def test_vote_in_a_real_browser_lands_in_sqlite(sync_playwright, served_study, t
             browser.close()
 
     assert votes_cast == 2  # one comparison + one attention check
+    assert max(skews) < 1 / 60, skews
     with sqlite3.connect(study / "votes.sqlite3") as conn:
         conn.row_factory = sqlite3.Row
         rows = conn.execute("SELECT * FROM votes ORDER BY id").fetchall()

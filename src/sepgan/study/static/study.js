@@ -2,8 +2,9 @@
 // The page knows nothing about methods: the server hands it a trial token and two
 // opaque media URLs, and records which method sat on which side.
 // Flow: measure the display refresh rate -> session cookie -> for each trial:
-// load both clips, play them in full at least once (side by side, in sync, or one
-// after the other), then enable the answers; submit; next trial.
+// load both clips, play them in full at least once (side by side, in sync: started in
+// the same tick once both can play through, or one after the other), then enable the
+// answers; submit; next trial.
 "use strict";
 
 const state = {
@@ -15,6 +16,8 @@ const state = {
   shownAt: 0,
   playToken: 0,      // bumps on every (re)play so stale handlers do nothing
 };
+
+const RESYNC_SECONDS = 0.005;  // side by side, a lag past this at the start is re-synced (a 200 fps frame)
 
 const $ = (id) => document.getElementById(id);
 const videos = () => [$("video-left"), $("video-right")];
@@ -75,19 +78,61 @@ function enableAnswers() {
   updateSubmit();
 }
 
-function playOnce(video, token) {
+// Resolves when `video` next ends: true if this is still the current play (`token`).
+function endedOnce(video, token) {
   return new Promise((resolve) => {
-    const onEnded = () => { video.removeEventListener("ended", onEnded); resolve(token === state.playToken); };
-    video.addEventListener("ended", onEnded);
-    video.currentTime = 0;
-    video.play().catch((err) => { $("error").textContent = `Playback failed: ${err.message}`; });
+    video.addEventListener("ended", () => resolve(token === state.playToken), { once: true });
   });
+}
+
+function playbackFailed(err) { $("error").textContent = `Playback failed: ${err.message}`; }
+
+function playOnce(video, token) {
+  const ended = endedOnce(video, token);
+  video.currentTime = 0;
+  video.play().catch(playbackFailed);
+  return ended;
+}
+
+// Resolves once `video` has finished any seek in progress (readyState is back once it has).
+function seekDone(video) {
+  return new Promise((resolve) => {
+    if (!video.seeking) { resolve(); return; }
+    video.addEventListener("seeked", () => resolve(), { once: true });
+  });
+}
+
+// Both clips from 0 at once: rewound, and once both can play through (readyState >= 3, so
+// neither stalls at the start while the other runs on), play() is called on both in the same
+// tick; when both play, the second is set to the first one's time, so that a start that one
+// browser pipeline took longer over does not show as a lag (the blinding asks the same start).
+async function startTogether(pair, token) {
+  pair.forEach((video) => { video.pause(); video.currentTime = 0; });
+  await Promise.all(pair.map(seekDone));
+  await Promise.all(pair.map(waitForData));
+  if (token !== state.playToken) return false;
+  const started = pair.map((video) => video.play());  // the same tick: no await between the two
+  try {
+    await Promise.all(started);
+  } catch (err) {
+    playbackFailed(err);
+    return false;
+  }
+  if (token !== state.playToken) return false;
+  // Re-sync: a seek of its own costs the second clip a few milliseconds, so only a larger lag is worth it.
+  if (Math.abs(pair[1].currentTime - pair[0].currentTime) > RESYNC_SECONDS) {
+    pair[1].currentTime = pair[0].currentTime;
+  }
+  return true;
 }
 
 // Side by side: start both together, wait for both to end, then loop in sync until the vote.
 async function playSideBySide(token) {
+  const pair = videos();
   while (token === state.playToken) {
-    const finished = await Promise.all(videos().map((v) => playOnce(v, token)));
+    const ended = pair.map((video) => endedOnce(video, token));
+    if (!(await startTogether(pair, token))) return;
+    const finished = await Promise.all(ended);
     if (!finished.every(Boolean)) return;
     if (!state.watched) enableAnswers();
   }
