@@ -18,11 +18,17 @@ runs in a fresh child process, so that its peak is its own:
   to what :func:`sepgan.memory.plan_memory` chose and estimated, and its CPU
   time (user + system).
 
+* **encoders** (``--encoders hevc,av1,vp9,prores``: one child each, nothing else): the peak above
+  the resident size of encoding ``--encoded-frames`` frames (default 60) of the size with that
+  codec at its defaults (``sepgan.options.ENCODER_QUALITY``), as bytes a pixel for
+  ``sepgan.memory.ENCODE_BYTES_PER_PIXEL``.
+
 Examples::
 
     python -m benchmarks.bench_memory                          # 540p, 720p, 1080p; default budget
     python -m benchmarks.bench_memory --sizes 1080p --budgets default,1536,3072
     python -m benchmarks.bench_memory --preset fast --frames 8
+    python -m benchmarks.bench_memory --sizes 1080p --encoders hevc,av1,vp9,prores --encoded-frames 30
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ from sepgan.tables import Column, MarkdownTable
 
 SIZES = {"540p": (540, 960), **SIZES}
 ENCODED_FRAMES = 60  # enough for x264's look-ahead (40 frames at preset medium) to fill
+ENCODER_SUFFIXES = {"vp9": ".webm", "prores": ".mov", "ffv1": ".mkv"}  # the rest into .mp4
 
 
 def _resident_mb() -> float:
@@ -117,6 +124,52 @@ def parts(args: argparse.Namespace) -> dict:
     return result
 
 
+def encoder(size: str, codec: str, count: int) -> dict:
+    """One child: the peak above the resident size of encoding ``count`` frames of ``size`` with
+    ``codec`` at its defaults (two frames of the panning canvas, alternately)."""
+    from sepgan.media.writer import open_writer
+
+    height, width = SIZES[size]
+    canvas = panning_canvas(height, width, 2)
+    frames = [np.ascontiguousarray(canvas[:, 3 * i : 3 * i + width]) for i in range(2)]
+    suffix = ENCODER_SUFFIXES.get(codec, ".mp4")
+    with tempfile.TemporaryDirectory() as folder:
+
+        def encode() -> None:
+            writer = open_writer(
+                Path(folder) / f"out{suffix}", fps=Fraction(60), width=width, height=height, codec=codec
+            )
+            for index in range(count):
+                writer.write(frames[index % 2])
+            writer.close()
+
+        peak = _above(encode)
+    return {"codec": codec, "mb": peak, "bytes_per_pixel": peak * 2**20 / (width * height)}
+
+
+def _encoders(args: argparse.Namespace) -> None:
+    """The encoders' table: one child a codec and size (module docstring)."""
+    table = MarkdownTable([
+        Column("size"), Column("codec"), Column("frames"), Column("peak above start MB", "{:.0f}"),
+        Column("bytes a pixel", "{:.0f}"),
+    ])  # fmt: skip
+    print(table.header())
+    for size in args.sizes.split(","):
+        for codec in args.encoders.split(","):
+            command = module_command(
+                "benchmarks.bench_memory", "--one-encoder", f"{size}:{codec}",
+                "--encoded-frames", str(args.encoded_frames),
+            )  # fmt: skip
+            process = subprocess.run(
+                command, capture_output=True, text=True, env=child_environment(), check=False
+            )
+            if process.returncode != 0:
+                raise SystemExit(f"benchmark child failed ({size}, {codec}):\n{process.stderr}")
+            measured = json.loads(process.stdout.strip().splitlines()[-1])
+            row = [size, codec, args.encoded_frames, measured["mb"], measured["bytes_per_pixel"]]
+            print(table.row(row), flush=True)
+
+
 def job(size: str, clip: Path, output: Path, budget: str, preset: str | None) -> dict:
     """`sepgan interpolate` ×2 to H.264 in a child process: its peak RSS and CPU time, and the plan."""
     from sepgan.memory import plan_memory
@@ -169,10 +222,24 @@ def main() -> None:
     parser.add_argument(
         "--budgets", default="default", help="comma-separated --max-memory-mb values, or 'default'"
     )
+    parser.add_argument(
+        "--encoders", default=None, help="comma-separated codecs: measure only their encoders (no job)"
+    )
+    parser.add_argument(
+        "--encoded-frames", type=int, default=ENCODED_FRAMES, help="frames each encoder takes"
+    )
     parser.add_argument("--one", choices=sorted(SIZES), help=argparse.SUPPRESS)  # child: the parts
+    parser.add_argument("--one-encoder", help=argparse.SUPPRESS)  # child: SIZE:CODEC
     args = parser.parse_args()
     if args.one:
         print(json.dumps(parts(args)))
+        return
+    if args.one_encoder:
+        size, codec = args.one_encoder.split(":")
+        print(json.dumps(encoder(size, codec, args.encoded_frames)))
+        return
+    if args.encoders:
+        _encoders(args)
         return
 
     import torch

@@ -7,8 +7,9 @@ when that still leaves Chromium or Playwright unavailable.
 
 The test serves a study with uvicorn on a free loopback port in a thread, opens
 the page, waits until both videos are really playing (``currentTime > 0``) and
-checks that they started together (their clocks within a frame of each other), answers every trial through the page's buttons, and reads the votes back from
-SQLite. The layout test opens the page at a desktop and a phone viewport and checks
+checks that they started together (their clocks within a frame of each other),
+answers every trial through the page's buttons, and reads the votes back from SQLite.
+The layout test opens the page at a desktop and a phone viewport and checks
 the clip boxes (element bounding boxes, with a screenshot of each kept in the test's
 temporary folder): side by side on the desktop, each at least 45% of the window's
 width; stacked on the phone, each the full width; never overlapping.

@@ -42,7 +42,9 @@ decoding (FFmpeg's threads, at    64 · P                                127 MB
 most 16, and reference frames)
 encoding: H.264 (x264 preset      228 · P (209–228 measured with 1 to   451 MB
 medium: its 40-frame look-ahead)  48 threads) / 86 · P / 0              / 170 MB
-/ FFV1 / PNG
+/ FFV1 / PNG; HEVC / AV1 / VP9    232 / 240 / 160 / 16 · P (225, 232,   / 459 /
+/ ProRes (their defaults)         151 and 13 measured)                  475 / 316
+                                                                        / 32 MB
 frames in flight (uint8 RGB)      3 · P a frame: decode queue           101 MB
                                   2·batch + 2, output queue, the cut
                                   rule's 5, the batch's intervals and
@@ -105,14 +107,16 @@ PROCESS_MB = 260.0
 # threads, RGB conversion included), and x264 preset medium held 209-228 bytes a pixel with 1 to 48
 # threads (its 40-frame look-ahead dominates).
 DECODE_BYTES_PER_PIXEL = 64.0
-# Not measured yet (benchmarks/bench_memory.py): x265, SVT-AV1 and libvpx-vp9 take x264's figure (all
-# hold a look-ahead of tens of frames; SVT-AV1 is likely more), ProRes (intra only) FFV1's.
+# The other encoders at their defaults, 1080p (python -m benchmarks.bench_memory --sizes 1080p --encoders
+# hevc,av1,vp9,prores --encoded-frames 60; BENCHMARKS.md): x265 medium 225 bytes a pixel (the same at
+# 120 frames), SVT-AV1 228 at 60 frames and 232 at 120 (193 at 30: its look-ahead fills later),
+# libvpx-vp9 151, ProRes 422 HQ (intra only) 13; each figure below with a small margin.
 ENCODE_BYTES_PER_PIXEL = {
     "h264": 228.0,
-    "hevc": 228.0,
-    "av1": 228.0,
-    "vp9": 228.0,
-    "prores": 86.0,
+    "hevc": 232.0,
+    "av1": 240.0,
+    "vp9": 160.0,
+    "prores": 16.0,
     "ffv1": 86.0,
     "png": 0.0,
 }
