@@ -1040,8 +1040,9 @@ def _run_segmented(
         longest = max((Fraction(t[2]) for t in timelines), default=Fraction(1))
         constant = ConstantRateRetiming(job.ratio, job.max_depth)
         plan = _VideoPlan(
-            job.fps_in, job.encoding["fps"], constant, job.variable, options.slowmo or 1, job.encoding
-        )
+            job.fps_in, job.encoding["fps"], constant, job.variable, options.slowmo or 1, job.encoding,
+            job.codec, job.bits,
+        )  # fmt: skip
         # The plan's worst case, as VariableRateRetiming.max_error gives it in one pass.
         max_error = constant.max_error
         if job.variable and gaps and job.max_depth is not None:

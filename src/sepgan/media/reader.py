@@ -564,6 +564,11 @@ def to_rgb(
             )
     if bits not in _RGB_FORMATS:
         raise ValueError(f"RGB frames have 8 or 16 bits per channel, not {bits}")
+    if bits == 16 and "src_color_range" in arguments:
+        # YUV in 16 bits through swscale's planar RGB output: its packed rgb48 output with full chroma
+        # interpolation (SWS_PRECISION) garbles 4:2:0 chroma (FFmpeg 8.1: a smooth 64×48 gradient off
+        # by up to 624 of 1023 levels, the planar output by 9; both come back as H×W×3, R, G, B).
+        return frame.to_ndarray(format="gbrp16le", **arguments)
     return frame.to_ndarray(format=_RGB_FORMATS[bits], **arguments)
 
 
