@@ -113,6 +113,32 @@ def make_vfr_clip(path: Path, canvas: list[np.ndarray], slots: list[int], fps: i
     return path
 
 
+def pattern_10bit(t: int, height: int = 48, width: int = 64) -> np.ndarray:
+    """Frame ``t`` of a smooth 10-bit pattern moving one pixel a frame: H×W×3 uint16 codes 0–1023, with
+    more than 256 levels in each channel (64×48: 601 and more), which 8 bits cannot hold."""
+    y, x = np.mgrid[0:height, 0:width].astype(np.float64)
+    phase = 2 * np.pi * (x + t) / width
+    planes = [
+        512 + 400 * np.sin(phase) * (0.5 + y / (2 * height)),
+        300 + 9 * x + 2 * y,
+        600 - 6 * x + 4 * y + 150 * np.cos(phase),
+    ]
+    return np.rint(np.stack(planes, -1)).astype(np.uint16)
+
+
+def ten_bit_clip(path: Path, count: int = 6, grey: bool = False) -> Path:
+    """A 64×48 FFV1 clip of :func:`pattern_10bit` in 10-bit RGB (``gbrp10le``), 24 fps; ``grey``: its first
+    channel in all three."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("ffv1", rate=24)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "gbrp10le"
+        for t in range(count):
+            frame = pattern_10bit(t)[..., :1].repeat(3, axis=2) if grey else pattern_10bit(t)
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="gbrp10le")))
+        container.mux(stream.encode(None))
+    return path
+
+
 def decode_all(path: Path) -> list[np.ndarray]:
     with VideoReader(path) as reader:
         return list(reader.frames())

@@ -178,3 +178,13 @@ def test_a_tiled_plan_counts_every_tiles_crops_and_the_interpolator_tiles_as_pla
         assert planned._call_batch(tile * tile) == 1  # one tile a call
         tiled += 1
     assert tiled
+
+
+def test_uint16_frames_count_twice_the_frame_memory():
+    # Video of more than 8 bits carries its frames as uint16 (sepgan.media.writer.frame_bits).
+    interpolator = _flow_ensemble()
+    eight = plan_memory(interpolator, 720, 1280, budget_mb=None, codec="hevc", cores=2)
+    sixteen = plan_memory(interpolator, 720, 1280, budget_mb=None, codec="hevc", cores=2, frame_bits=16)
+    assert sixteen.parts["frames"] == pytest.approx(2 * eight.parts["frames"])
+    assert sixteen.parts["network"] > eight.parts["network"]  # the frames made, as uint16
+    assert sixteen.parts["decode"] == eight.parts["decode"]

@@ -22,7 +22,14 @@ import pytest
 
 from sepgan.media.scenes import CUT_NEIGHBOURS
 from sepgan.segments import CONTEXT_FRAMES, plan_segments, work_folder
-from synthetic import make_clip, make_vfr_clip, moving_frames, run_interpolate_cli, write_frame_folder
+from synthetic import (
+    make_clip,
+    make_vfr_clip,
+    moving_frames,
+    run_interpolate_cli,
+    ten_bit_clip,
+    write_frame_folder,
+)
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
@@ -109,6 +116,19 @@ def test_h264_parts_join_into_one_stream_of_the_same_frames_before_encoding(tmp_
     assert_same_video(tmp_path / "one.mp4", tmp_path / "seg.mp4")
     with av.open(str(tmp_path / "seg.mp4")) as container:
         assert container.streams.video[0].frames == 3 * 30
+
+
+def test_ten_bit_parts_join_into_the_one_pass_10_bit_video(tmp_path, weights):
+    source = ten_bit_clip(tmp_path / "in.mkv", count=16)  # 0.3 s segments: 7 frames, so three
+    interpolate(weights, source, tmp_path / "one.mkv", "--codec", "ffv1")
+    interpolate(weights, source, tmp_path / "seg.mkv", "--codec", "ffv1", "--segment-seconds", "0.3")
+    frames = {}
+    for name in ("one", "seg"):
+        with av.open(str(tmp_path / f"{name}.mkv")) as container:
+            assert container.streams.video[0].codec_context.pix_fmt == "gbrp10le"
+            frames[name] = [frame.to_ndarray(format="rgb48le") for frame in container.decode(video=0)]
+    assert len(frames["seg"]) == 32
+    assert all(np.array_equal(a, b) for a, b in zip(frames["one"], frames["seg"], strict=True))
 
 
 def test_variable_frame_rate_segments_follow_the_input_timestamps(tmp_path, weights):

@@ -277,13 +277,10 @@ def test_ten_bit_sdr_video_is_written_8_bit_with_a_note(tmp_path, weights):
     # CRF 10: compression alone costs up to 3 levels of chroma at the default 18, on top of 8-bit rounding.
     result = interpolate(source, tmp_path / "out.mp4", weights, "--crf", "10")
     assert result.exit_code == 0, result.output
-    notes = [line for line in result.output.splitlines() if "10-bit" in line]
+    notes = [line for line in result.output.splitlines() if "bits per sample" in line]
     assert notes == [
-        (
-            "note: in.mkv is 10-bit (yuv420p10le); sepgan interpolates in 8 bits per channel and writes "
-            "HEVC, AV1, VP9 and ProRes in 10 bits where the encoder takes them, H.264 and FFV1 in 8 "
-            "(its colour tags are kept)"
-        )
+        "note: the input's 10 bits per sample are cut to 8: h264 is written in 8 "
+        "(--codec hevc, av1, prores, ffv1 or png keeps them)"
     ]
     assert tags_of(tmp_path / "out.mp4") == BT709
     with av.open(str(tmp_path / "out.mp4")) as container:

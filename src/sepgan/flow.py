@@ -59,6 +59,7 @@ import torch
 import torch.nn.functional as F
 
 from sepgan import options
+from sepgan.media.colour import round_to_8bit
 from sepgan.media.frames import from_uint8, to_uint8
 from sepgan.memory import cpu_count
 
@@ -126,7 +127,7 @@ def dis_estimator(preset: str = "medium"):
 
 
 def dis_flow(source: np.ndarray, destination: np.ndarray, preset: str = "medium", *, dis=None) -> np.ndarray:
-    """DIS optical flow from ``source`` to ``destination`` (H×W×3 RGB uint8, or H×W grey as
+    """DIS optical flow from ``source`` to ``destination`` (H×W×3 RGB uint8 or uint16, or H×W grey as
     :func:`grey` makes it) as H×W×2 float32 pixels.
 
     Frames of any size, 1×1 included: small ones are padded first (:func:`dis_padded_size`).
@@ -151,8 +152,9 @@ def dis_flow(source: np.ndarray, destination: np.ndarray, preset: str = "medium"
 
 def grey(image: np.ndarray) -> np.ndarray:
     """The H×W uint8 grey image DIS reads: OpenCV's RGB → grey of an H×W×3 RGB uint8 image (an
-    H×W one is taken as grey already)."""
-    image = np.ascontiguousarray(image)
+    H×W one is taken as grey already). A uint16 image (deeper video) is first rounded to 8-bit levels
+    (:func:`~sepgan.media.colour.round_to_8bit`), since DIS reads uint8: the same picture, the same flow."""
+    image = np.ascontiguousarray(round_to_8bit(image))
     return image if image.ndim == 2 else _cv2().cvtColor(image, _cv2().COLOR_RGB2GRAY)
 
 

@@ -66,7 +66,7 @@ from sepgan.media.frames import (
 )
 from sepgan.media.join import Part, join_png, join_video
 from sepgan.media.reader import FrameIndex, VideoReader, to_rgb
-from sepgan.media.writer import PngSequenceWriter, VideoWriter, open_writer
+from sepgan.media.writer import PngSequenceWriter, VideoWriter, frame_bits, open_writer
 from sepgan.memory import MemoryPlan, plan_memory
 from sepgan.options import (
     DEFAULT_CODEC,
@@ -267,13 +267,15 @@ def _plan_memory(
     codec: str,
     video: bool,
     ratio: Fraction,
+    bits: int = 8,
 ) -> tuple[Interpolator, MemoryPlan, list[str]]:
     """The job's share of ``options.max_memory_mb`` (:mod:`sepgan.memory`): the Interpolator with the
     plan's batch size, DIS threads and network-call budget, the plan, and a note when the default
-    target cannot be met (an explicit budget that cannot hold raises InterpolationError)."""
+    target cannot be met (an explicit budget that cannot hold raises InterpolationError). ``bits``:
+    the frame arrays' bits per channel (16: uint16 frames, twice the memory)."""
     plan = plan_memory(
         interpolator, height, width, budget_mb=options.max_memory_mb, codec=codec, video=video,
-        overlap=options.overlap, ratio=ratio, montage=options.montage is not None,
+        overlap=options.overlap, ratio=ratio, montage=options.montage is not None, frame_bits=bits,
     )  # fmt: skip
     notes = []
     if not plan.fits:
@@ -447,9 +449,13 @@ class _VideoPlan:
     variable: bool  # frames at their own timestamps (VariableRateRetiming)
     slow_motion: int
     encoding: dict
+    codec: str  # the output's (sepgan.media.formats.CODECS)
+    bits: int  # bits per channel of the frames read, made and written: 8 (uint8) or 16 (uint16)
 
 
-def _plan_video(reader: VideoReader, options: InterpolateOptions, interpolator: Interpolator) -> _VideoPlan:
+def _plan_video(
+    reader: VideoReader, options: InterpolateOptions, interpolator: Interpolator, output: Path
+) -> _VideoPlan:
     info = reader.info
     # Frames sit at their own timestamps (variable frame rate followed, at the rate they were
     # shot at); a raw elementary stream has none and is read at its constant rate.
@@ -474,7 +480,10 @@ def _plan_video(reader: VideoReader, options: InterpolateOptions, interpolator: 
         "presentation": reader.presentation,  # rotation, pixel aspect and tags, kept too
         "container_info": reader.container_info,  # file tags and chapters, kept too
     }
-    return _VideoPlan(fps_in, fps_out, constant, variable, slow_motion, encoding)
+    codec = output_codec(output, options.codec)
+    # Deeper input stays deep where the output keeps it: its frames are uint16 from decode to encode.
+    bits = frame_bits(codec, reader.colour)
+    return _VideoPlan(fps_in, fps_out, constant, variable, slow_motion, encoding, codec, bits)
 
 
 def _trimmed_start(first: Fraction, fps: Fraction, start: float) -> Fraction:
@@ -521,7 +530,7 @@ def interpolate_video(
     """
     with VideoReader(source) as reader:
         info = reader.info
-        plan = _plan_video(reader, options, interpolator)
+        plan = _plan_video(reader, options, interpolator, output)
         retiming: Retiming = plan.constant
         total = math.ceil(info.frame_count * retiming.ratio) if info.frame_count else None
         trimmed = options.start > 0 or options.duration is not None
@@ -532,7 +541,7 @@ def interpolate_video(
         else:
             index, segments, notes = _video_segments(reader, options)
         if len(segments) > 1 and index is not None:
-            codec = output_codec(output, options.codec)
+            codec = plan.codec
             job = SegmentJob(
                 source=source,
                 options=replace(options, progress=False, advance_progress=None),
@@ -546,6 +555,7 @@ def interpolate_video(
                 height=info.height,
                 encoding=plan.encoding,
                 passthrough=bool(reader.passthrough),
+                bits=plan.bits,
             )
             total = math.ceil(len(index) * retiming.ratio)
             stats, more = _run_segmented(job, segments, interpolator, output, options, total, reader=reader)
@@ -554,8 +564,8 @@ def interpolate_video(
         if plan.variable:
             timeline = retiming = VariableRateRetiming(plan.constant, plan.fps_in)
         interpolator, memory, memory_notes = _plan_memory(
-            interpolator, info.height, info.width, options, codec=output_codec(output, options.codec),
-            video=True, ratio=retiming.ratio,
+            interpolator, info.height, info.width, options, codec=plan.codec, video=True,
+            ratio=retiming.ratio, bits=plan.bits,
         )  # fmt: skip
         stats = RetimeStats()
         writer = open_writer(
@@ -592,7 +602,7 @@ def interpolate_video(
                     options.montage, width=2 * info.width, height=info.height, **plan.encoding
                 )
             _run_stages(
-                _timed_frames(reader, copy_packet, timeline, options.start, options.duration),
+                _timed_frames(reader, copy_packet, timeline, options.start, options.duration, plan.bits),
                 write,
                 interpolator,
                 retiming,
@@ -668,8 +678,10 @@ def _timed_frames(
     timeline: VariableRateRetiming | None,
     start: float = 0.0,
     duration: float | None = None,
+    bits: int = 8,
 ) -> Iterator[np.ndarray]:
-    """The reader's RGB frames; each frame's timestamp goes to ``timeline`` before the frame is yielded.
+    """The reader's RGB frames (uint8, or uint16 for ``bits`` 16: :func:`sepgan.media.reader.to_rgb`);
+    each frame's timestamp goes to ``timeline`` before the frame is yielded.
 
     ``start``/``duration`` (seconds from the input's origin, as ffmpeg's ``-ss``/``-t``): only the
     frames shown from ``start`` to ``start + duration``, and the audio and subtitle packets that start
@@ -704,7 +716,7 @@ def _timed_frames(
             if end is not None and time >= end - epsilon:
                 break
         _add_time(timeline, frame)
-        yield to_rgb(frame, colour=reader.colour)
+        yield to_rgb(frame, colour=reader.colour, bits=bits)
     if timeline is not None:
         timeline.finish()
 
@@ -815,6 +827,7 @@ class SegmentJob:
     height: int = 0
     encoding: dict = field(default_factory=dict)
     passthrough: bool = False  # the input has audio or subtitles (for a PNG part's note)
+    bits: int = 8  # bits per channel of the frames: 16 (uint16) for deeper video whose output keeps them
 
 
 class _Misplaced(Exception):
@@ -856,7 +869,7 @@ def _segment_frames(job: SegmentJob, segment: Segment, timeline, notes: list[str
                 if index < len(expected) and frame.pts != expected[index]:
                     raise _Misplaced
             _add_time(timeline, frame)
-            yield to_rgb(frame, colour=reader.colour)
+            yield to_rgb(frame, colour=reader.colour, bits=job.bits)
             index += 1
             if segment.last_read is not None and segment.decode_from + index > segment.last_read:
                 return
@@ -905,6 +918,7 @@ def _segment_part(
         codec=job.codec,
         video=not job.paths,
         ratio=job.ratio,
+        bits=job.bits,
     )
     notes += memory_notes
     try:
@@ -1106,8 +1120,9 @@ def _run_segmented(
         longest = max((Fraction(t[2]) for t in timelines), default=Fraction(1))
         constant = ConstantRateRetiming(job.ratio, job.max_depth)
         plan = _VideoPlan(
-            job.fps_in, job.encoding["fps"], constant, job.variable, options.slowmo or 1, job.encoding
-        )
+            job.fps_in, job.encoding["fps"], constant, job.variable, options.slowmo or 1, job.encoding,
+            job.codec, job.bits,
+        )  # fmt: skip
         # The plan's worst case, as VariableRateRetiming.max_error gives it in one pass.
         max_error = constant.max_error
         if job.variable and gaps and job.max_depth is not None:

@@ -45,10 +45,10 @@ medium: its 40-frame look-ahead)  48 threads) / 86 · P / 0              / 170 M
 / FFV1 / PNG; HEVC / AV1 / VP9    232 / 240 / 160 / 16 · P (225, 232,   / 459 /
 / ProRes (their defaults)         151 and 13 measured)                  475 / 316
                                                                         / 32 MB
-frames in flight (uint8 RGB)      3 · P a frame: decode queue           101 MB
-                                  2·batch + 2, output queue, the cut
-                                  rule's 5, the batch's intervals and
-                                  their copies for DIS
+frames in flight (uint8 RGB;      3 · P a frame (6 · P uint16): decode  101 MB
+uint16 for video deeper than 8    queue 2·batch + 2, output queue, the
+bits whose output keeps it)       cut rule's 5, the batch's intervals
+                                  and their copies for DIS
 a batch, per pair                 24 · P (its float32 frames) + the     174 MB
                                   model's ``flow_bytes_per_pixel``
                                   (16·V); twice with flow-ahead
@@ -59,7 +59,7 @@ one network call, per item        the model's                           531 MB
 (a pair at one time)              ``inference_bytes_per_pixel`` ·
                                   padded P (272 for flow-ensemble),
                                   + 27 · P a frame made (float32,
-                                  stacked, uint8)
+                                  stacked, uint8; 30 · P uint16)
 ================================  ====================================  =========
 
 With flow-ahead DIS and the network run side by side and both count; without
@@ -123,7 +123,7 @@ ENCODE_BYTES_PER_PIXEL = {
 # The parts measured alone add up to less than a job holds: the C heap's fragments across the decode,
 # flow, network and encode threads. Peaks of whole jobs were up to 5% above the sum (1080p ×2, batch 2).
 SLACK = 0.08
-FRAME_BYTES_PER_PIXEL = 3  # uint8 RGB
+FRAME_BYTES_PER_PIXEL = 3  # uint8 RGB; × the element size: 6 for uint16 RGB (video of more than 8 bits)
 FLOAT_FRAME_BYTES_PER_PIXEL = 12  # float32 RGB
 CUT_LOOKAHEAD_FRAMES = 5  # the cut rule waits for three more pairs (sepgan.media.scenes)
 
@@ -214,24 +214,25 @@ class _Sizes:
     outputs_per_pair: int  # output frames an input interval holds at most
     made_per_pair: int  # of which the model makes at most (t = 0 is the input frame)
     overlap: bool
+    frame_bytes: int = FRAME_BYTES_PER_PIXEL  # one RGB frame array, per pixel: 3 uint8, 6 uint16
 
     def parts(self, batch: int, ahead: bool, workers: int, network_mb: float) -> dict[str, float]:
         """Peak MB of each part for ``batch`` pairs, flow-ahead or not, ``workers`` DIS threads, and
         a network call of ``network_mb`` (tiled: one tile's call and every tile's crops)."""
         pixels = self.pixels / MB
-        # uint8 frames: the decode and encode queues (with overlap), the cut rule's look-ahead, the
-        # batch's intervals (two batches with flow-ahead) and their copies for DIS.
+        # Frame arrays (uint8 or uint16): the decode and encode queues (with overlap), the cut rule's
+        # look-ahead, the batch's intervals (two batches with flow-ahead) and their copies for DIS.
         queued = (2 * batch + 2) + max(4, 2 * batch * self.outputs_per_pair) if self.overlap else 2
         frames = queued + CUT_LOOKAHEAD_FRAMES + (batch + 1) * (2 if ahead else 1) + 2 * batch
         batches = (2 if ahead else 1) * batch * (2 * FLOAT_FRAME_BYTES_PER_PIXEL + self.flow_bytes)
         threads = min(workers, batch * self.flow_calls) if self.flow_calls else 0
-        # the frames a batch makes: float32, stacked, then uint8
-        made = batch * self.made_per_pair * (2 * FLOAT_FRAME_BYTES_PER_PIXEL + FRAME_BYTES_PER_PIXEL)
+        # the frames a batch makes: float32, stacked, then arrays of the frames' dtype
+        made = batch * self.made_per_pair * (2 * FLOAT_FRAME_BYTES_PER_PIXEL + self.frame_bytes)
         parts = {
             "process": PROCESS_MB + self.weights_mb,
             "decode": self.decode_bytes * pixels,
             "encode": self.encode_bytes * pixels,
-            "frames": frames * FRAME_BYTES_PER_PIXEL * pixels,
+            "frames": frames * self.frame_bytes * pixels,
             "batches": batches * pixels,
             "flow": threads * self.flow_thread_bytes * pixels,
             "network": network_mb + made * pixels,
@@ -252,6 +253,7 @@ def _sizes(
     overlap: bool,
     ratio: Fraction,
     montage: bool,
+    frame_bits: int = 8,
 ) -> _Sizes:
     ratio = Fraction(ratio)
     model = interpolator.model
@@ -275,6 +277,7 @@ def _sizes(
         outputs_per_pair=max(1, math.ceil(ratio)),
         made_per_pair=max(1, ratio - 1 if ratio.denominator == 1 else math.ceil(ratio)),
         overlap=overlap,
+        frame_bytes=FRAME_BYTES_PER_PIXEL * frame_bits // 8,
     )
 
 
@@ -290,6 +293,7 @@ def plan_memory(
     ratio: Fraction = Fraction(2),
     montage: bool = False,
     cores: int | None = None,
+    frame_bits: int = 8,
 ) -> MemoryPlan:
     """Batch size, flow-ahead, DIS threads and the network call's share for a job on H×W frames.
 
@@ -300,7 +304,9 @@ def plan_memory(
     ``overlap`` whether decode and encode run in threads with queues
     (``--overlap``; flow-ahead needs it), ``ratio`` output frames per input
     frame, ``montage`` a second, side-by-side H.264 output; ``cores`` the
-    CPUs (default :func:`cpu_count`).
+    CPUs (default :func:`cpu_count`); ``frame_bits`` the frame arrays' bits per
+    channel (8: uint8; 16: uint16, twice the frame memory, for video of more than
+    8 bits whose output keeps them: :func:`sepgan.media.writer.frame_bits`).
 
     Raises :class:`~sepgan.errors.InterpolationError` naming ``max_memory_mb``
     when an explicit budget cannot hold (module docstring).
@@ -308,8 +314,9 @@ def plan_memory(
     cores = cpu_count() if cores is None else cores
     workers = interpolator.workers or cores
     sizes = _sizes(
-        interpolator, height, width, codec=codec, video=video, overlap=overlap, ratio=ratio, montage=montage
-    )
+        interpolator, height, width, codec=codec, video=video, overlap=overlap, ratio=ratio,
+        montage=montage, frame_bits=frame_bits,
+    )  # fmt: skip
     budget = DEFAULT_MEMORY_TARGET_MB if budget_mb is None else budget_mb
     whole = sizes.network_bytes * sizes.padded_pixels / MB  # one item (pair and time), the whole frame
     if budget_mb is None:

@@ -11,8 +11,8 @@ held). Each pair is classified first:
   three more frames are held): no blending across it; every in-between frame
   repeats the frame before the cut, so the cut stays at its original time.
   Fades of any length are interpolated;
-* **static** (no pixel differs by more than ``static_tolerance`` levels):
-  in-between frames repeat the frame without running the network;
+* **static** (no pixel differs by more than ``static_tolerance`` 8-bit levels,
+  × 257 in uint16 frames): in-between frames repeat the frame without running the network;
 * otherwise the wanted times are interpolated
   (:meth:`sepgan.interpolator.Interpolator.interpolate_at`): straight from the
   pair with its one flow estimate for a model that warps to any time, by
@@ -34,7 +34,10 @@ Which output frame sits at which input time is a plan's job (:mod:`sepgan.timing
 :class:`~sepgan.timing.VariableRateRetiming`, which follows the input's timestamps:
 a 0.4 s stall is filled at the output rate); the inputs
 (a pair, a folder, a video) and the threads around this core are
-:mod:`sepgan.jobs` and :mod:`sepgan.stages`. Frames are RGB uint8 H×W×3 arrays.
+:mod:`sepgan.jobs` and :mod:`sepgan.stages`. Frames are RGB H×W×3 arrays, uint8,
+or uint16 for video of more than 8 bits per sample whose output keeps them
+(:func:`sepgan.media.writer.frame_bits`); the frames made have the inputs' dtype,
+and the judges (cuts, static pairs, DIS's grey) give the same verdicts at either depth.
 """
 
 from __future__ import annotations
@@ -50,7 +53,8 @@ import torch
 
 from sepgan.errors import InterpolationError
 from sepgan.interpolator import Interpolator
-from sepgan.media.frames import from_uint8, to_uint8
+from sepgan.media.colour import level_scale
+from sepgan.media.frames import from_array, to_array
 from sepgan.media.scenes import CutDetector, thumbnail
 from sepgan.memory import release_free_memory
 from sepgan.options import DEFAULT_SCENE_THRESHOLD, DEFAULT_STATIC_TOLERANCE
@@ -121,11 +125,15 @@ class _Batch:
 
 
 def _classify(frame0: np.ndarray, frame1: np.ndarray, score: float, cut: bool, static_tolerance: int) -> str:
-    """The interval's mode from the cut rule's verdict and the thumbnails' ``score`` (grey levels)."""
+    """The interval's mode from the cut rule's verdict and the thumbnails' ``score`` (grey levels).
+
+    ``static_tolerance`` is in 8-bit levels, × 257 for uint16 frames (:func:`level_scale`)."""
     if cut:
         return "cut"
     # The full-resolution check only runs when the thumbnails are (nearly) equal.
-    if score < 1 and int(np.abs(frame0.astype(np.int16) - frame1).max()) <= static_tolerance:
+    wide = np.int16 if frame0.dtype == np.uint8 else np.int32  # room for the signed difference
+    tolerance = static_tolerance * level_scale(frame0.dtype)
+    if score < 1 and int(np.abs(frame0.astype(wide) - frame1).max()) <= tolerance:
         return "static"
     return "interpolate"
 
@@ -180,7 +188,8 @@ def retime(
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yield ``(output frame, original frame shown at that time)`` for every output frame, in order.
 
-    ``frames`` are RGB uint8 H×W×3 arrays of one size. ``hold_tail`` extends the
+    ``frames`` are RGB H×W×3 arrays of one size and dtype (uint8, or uint16: deeper video; the
+    output frames made have it too). ``hold_tail`` extends the
     output to the end of the last frame's display time (videos); without it the
     output ends on the last input frame (frame folders). ``flow_ahead`` reads the
     frames and computes each batch's flow in a thread, one batch ahead of the
@@ -294,8 +303,8 @@ def _estimate_flows(batch: _Batch, interpolator: Interpolator, stats: RetimeStat
     started = time.perf_counter()
     batch.jobs = [i for i, interval in enumerate(batch.intervals) if _needs_network(interval)]
     if batch.jobs:
-        batch.frame0 = from_uint8(np.stack([batch.intervals[i].frame0 for i in batch.jobs]))
-        batch.frame1 = from_uint8(np.stack([batch.intervals[i].frame1 for i in batch.jobs]))
+        batch.frame0 = from_array(np.stack([batch.intervals[i].frame0 for i in batch.jobs]))
+        batch.frame1 = from_array(np.stack([batch.intervals[i].frame1 for i in batch.jobs]))
         batch.flows = interpolator.estimate_flows(batch.frame0, batch.frame1)
         release_free_memory()  # DIS's buffers, freed, back to the system (sepgan.memory)
     stats.seconds["flow"] += time.perf_counter() - started
@@ -315,7 +324,8 @@ def _flush(
         stats.network_midpoints += sum(len(frames) for frames in computed)
         keys = [(i, t) for i, times in zip(jobs, wanted, strict=False) for t in times]
         if keys:
-            arrays = to_uint8(torch.stack([computed[jobs.index(i)][t] for i, t in keys]))
+            made_frames = torch.stack([computed[jobs.index(i)][t] for i, t in keys])
+            arrays = to_array(made_frames, pending[jobs[0]].frame0.dtype)  # the inputs' depth
             made = dict(zip(keys, arrays, strict=False))
         # The batch's tensors go now, not when the next batch replaces it: without flow-ahead the
         # next batch's DIS would otherwise run beside them (183 MB a 1080p pair).

@@ -1,7 +1,8 @@
 """Media: video and images in and out, frame rates, colour, presentation and scene cuts.
 
-Frames are RGB uint8 arrays, H×W×3, at this layer's edges; :mod:`.frames` is
-the one place where they become float tensors (RGB, [0, 1], B×3×H×W) and back.
+Frames are RGB uint8 arrays, H×W×3, at this layer's edges (uint16 for video of
+more than 8 bits whose output keeps them: :func:`.writer.frame_bits`); :mod:`.frames`
+is the one place where they become float tensors (RGB, [0, 1], B×3×H×W) and back.
 
 =====================  =============================================================
 module                 what it holds

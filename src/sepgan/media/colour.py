@@ -5,11 +5,15 @@ BT.709, BT.2020; tv or pc), or for untagged input with what players assume:
 BT.709 for HD (width ≥ 1280 or height > 576), BT.601 below, tv range
 (:class:`Colour`). The output carries the input's tags (matrix, primaries,
 transfer, range), so a pass-through frame decodes within 1–2 levels of the
-input. Input of more than 8 bits is read as 8-bit with a note; HDR (PQ or HLG
-transfer) and video with alpha are refused (:func:`stream_colour`), since
-sepgan works in 8-bit opaque RGB. Full-range (pc, JPEG, ``yuvj420p``) output
-is converted by NumPy (:func:`full_range_yuv`), not swscale, whose full-range
-chroma is floored.
+input. Input of more than 8 bits per sample (``Colour.bits``) is read as 16-bit
+RGB (``rgb48le``, uint16) where the output keeps more than 8 bits
+(:func:`sepgan.media.writer.frame_bits`), else as 8-bit (``rgb24``, uint8);
+HDR (PQ or HLG transfer) and video with alpha are refused
+(:func:`stream_colour`), since sepgan works in SDR opaque RGB. What judges
+frames in grey levels (scene cuts, the static check, DIS's grey) works in 8-bit
+levels whatever the depth: :func:`round_to_8bit`, :func:`level_scale`.
+Full-range (pc, JPEG, ``yuvj420p``) 8-bit output is converted by NumPy
+(:func:`full_range_yuv`), not swscale, whose full-range chroma is floored.
 """
 
 from __future__ import annotations
@@ -29,7 +33,9 @@ __all__ = [
     "SWS_PRECISION",
     "Colour",
     "full_range_yuv",
+    "level_scale",
     "output_colour",
+    "round_to_8bit",
     "stream_colour",
 ]
 
@@ -123,7 +129,7 @@ def stream_colour(path: Path, stream: av.video.stream.VideoStream) -> Colour:
     if context.color_trc in _HDR_TRANSFERS:
         raise VideoError(
             f"{path}: HDR video ({_HDR_TRANSFERS[context.color_trc]} transfer, {bits}-bit) is not supported: "
-            "sepgan interpolates 8-bit SDR and would lose the HDR picture; tone-map it to SDR first "
+            "sepgan interpolates SDR and would lose the HDR picture; tone-map it to SDR first "
             "(e.g. with ffmpeg's zscale and tonemap filters)"
         )
     rgb = bool(video_format and (video_format.is_rgb or video_format.has_palette))
@@ -207,3 +213,21 @@ def full_range_yuv(frame: np.ndarray, matrix: int, pix_fmt: str) -> np.ndarray:
     if pix_fmt == "yuv420p":
         return np.concatenate([planes[0], planes[1].reshape(-1, width), planes[2].reshape(-1, width)])
     return np.stack(planes)
+
+
+def level_scale(dtype: np.dtype | type) -> int:
+    """How many levels of an RGB frame's ``dtype`` one 8-bit level spans: 1 for uint8, 257 for uint16
+    (65535 / 255), so that a tolerance in 8-bit levels × this is the same tolerance."""
+    return int(np.iinfo(dtype).max) // 255
+
+
+def round_to_8bit(frame: np.ndarray) -> np.ndarray:
+    """A uint8 or uint16 RGB frame (H×W×3, or any shape) in 8-bit levels: uint8 as it is, uint16 rounded
+    to the nearest 8-bit level, ``(v · 255 + 32767) // 65535``, so that a uint8 frame × 257 comes back
+    exactly. What judges frames in grey levels sees the same picture at either depth (scene cuts,
+    :mod:`sepgan.media.scenes`; DIS's grey, :func:`sepgan.flow.grey`). ValueError for another dtype."""
+    if frame.dtype == np.uint8:
+        return frame
+    if frame.dtype != np.uint16:
+        raise ValueError(f"expected a uint8 or uint16 frame, got {frame.dtype}")
+    return ((frame.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)

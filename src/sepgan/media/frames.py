@@ -11,6 +11,11 @@ Conventions
 * Float → uint8 rounds to nearest: ``floor(x * 255 + 0.5)`` clamped to
   [0, 255]. Metrics such as PSNR are computed on these rounded values, so
   ``to_uint8`` is the single definition of that rounding.
+* Video of more than 8 bits per sample is carried as uint16 H×W×3 arrays
+  (``rgb48le``, 0–65535) where the output keeps the depth
+  (:func:`sepgan.media.writer.frame_bits`): :func:`from_array` and
+  :func:`to_array` take and make either dtype, uint16 rounded as
+  ``floor(x * 65535 + 0.5)``; uint8 exactly as ``from_uint8``/``to_uint8``.
 
 What ``load_image`` accepts
 ---------------------------
@@ -71,6 +76,7 @@ from sepgan.media.formats import IMAGE_SUFFIXES
 __all__ = [
     "ICC_FORMATS",
     "FrameError",
+    "from_array",
     "from_uint8",
     "list_frames",
     "load_image",
@@ -79,6 +85,7 @@ __all__ = [
     "natural_sort_key",
     "read_icc_profile",
     "save_image",
+    "to_array",
     "to_uint8",
 ]
 
@@ -222,6 +229,39 @@ def from_uint8(array: np.ndarray) -> torch.Tensor:
     if not array.flags.writeable:  # e.g. a read-only memmap; torch.from_numpy wants writable memory
         array = array.copy()
     return torch.from_numpy(array).movedim(-1, -3).to(torch.float32).div_(255.0).contiguous()
+
+
+def to_array(frame: torch.Tensor, dtype: np.dtype | type = np.uint8) -> np.ndarray:
+    """Round a float frame in [0, 1] to ``dtype`` levels: uint8 as :func:`to_uint8`, uint16 as
+    ``floor(x * 65535 + 0.5)`` clamped to [0, 65535]; 3×H×W → H×W×3, B×3×H×W → B×H×W×3.
+
+    Raises :class:`FrameError` for NaN, a shape that is not a frame, or a dtype other than the two.
+    """
+    dtype = np.dtype(dtype)
+    if dtype == np.uint8:
+        return to_uint8(frame)
+    if dtype != np.uint16:
+        raise FrameError(f"frames are uint8 or uint16 arrays, not {dtype}")
+    if frame.dim() not in (3, 4) or frame.shape[-3] != 3:
+        raise FrameError(f"expected a 3×H×W or B×3×H×W frame, got shape {tuple(frame.shape)}")
+    frame = frame.detach().to("cpu", torch.float32)
+    if torch.isnan(frame).any():
+        raise FrameError("frame contains NaN values")
+    rounded = (frame * 65535.0 + 0.5).clamp_(0.0, 65535.0).to(torch.int32)  # ≥ 0: the cast floors
+    return rounded.movedim(-3, -1).numpy().astype(np.uint16)
+
+
+def from_array(array: np.ndarray) -> torch.Tensor:
+    """Convert RGB H×W×3 (or B×H×W×3) uint8 or uint16 to float32 3×H×W (or B×3×H×W) in [0, 1]:
+    uint8 as :func:`from_uint8`, uint16 divided by 65535 (so a uint8 frame × 257 gives the same values)."""
+    if array.dtype == np.uint8:
+        return from_uint8(array)
+    if array.dtype != np.uint16 or array.ndim not in (3, 4) or array.shape[-1] != 3:
+        raise FrameError(
+            f"expected a uint8 or uint16 H×W×3 or B×H×W×3 array, got {array.dtype} {array.shape}"
+        )
+    levels = torch.from_numpy(array.astype(np.float32))  # torch has few uint16 kernels: convert in NumPy
+    return levels.movedim(-1, -3).div_(65535.0).contiguous()
 
 
 def _check_rgb8(image: Image.Image, path: Path) -> None:

@@ -11,6 +11,9 @@
   and the copied audio keep their offsets from it, so they stay in sync.
 * **Colour, geometry, interlacing**: :mod:`sepgan.media.colour`,
   :mod:`sepgan.media.presentation`, :mod:`sepgan.media.deinterlace`.
+* **Depth.** Frames are RGB uint8 H×W×3 (``rgb24``); ``bits=16`` reads
+  uint16 (``rgb48le``, 0–65535) instead, for input of more than 8 bits per
+  sample whose output keeps them (:func:`sepgan.media.writer.frame_bits`).
 * **Frames of a video or a frame folder** (:func:`iter_frames`): RGB uint8
   H×W×3, in order, optionally every n-th and shrunk to a longest side, the
   one path by which ``--adapt``, ``sepgan prepare`` and evaluation read
@@ -122,6 +125,8 @@ def _open_input(path: Path) -> av.container.InputContainer:
         ) from error
 
 
+# The RGB formats frames are read in, by bits per channel: uint8 and uint16 H×W×3 arrays.
+_RGB_FORMATS = {8: "rgb24", 16: "rgb48le"}
 # A picture, not a moving video: cover art (MP4's covr, an ID3 APIC) or a still image.
 _PICTURE_DISPOSITIONS = av.stream.Disposition.attached_pic | av.stream.Disposition.still_image
 # The stream types copied beside the interpolated video (reader.passthrough).
@@ -235,8 +240,9 @@ class VideoReader:
     :class:`Colour`); pass ``colour=reader.colour`` to the writer so the output
     is converted back the same way and carries the same tags. Video with alpha,
     HDR (PQ or HLG transfer) or an unsupported matrix raises :class:`VideoError`
-    on opening; input of more than 8 bits is read as 8-bit, ``reader.notes`` says so (the writer
-    keeps a 10-bit format where the codec has one).
+    on opening. ``reader.colour.bits`` is the input's bits per sample: deeper input is read in
+    16 bits (``frames(bits=16)``, :func:`to_rgb`) where the output keeps them
+    (:func:`sepgan.media.writer.frame_bits`); the writer says when it does not.
     Interlaced video is deinterlaced in the loop (bwdif, one frame per frame), with a note.
     ``reader.presentation`` (rotation, pixel aspect, tags) goes to the writer the same way.
     """
@@ -252,12 +258,6 @@ class VideoReader:
             self.container.close()
             raise
         self.notes: list[str] = []
-        if self.colour.bits > 8:
-            self.notes.append(
-                f"{self.path.name} is {self.colour.bits}-bit ({self.stream.codec_context.pix_fmt}); sepgan "
-                "interpolates in 8 bits per channel and writes HEVC, AV1, VP9 and ProRes in 10 bits where "
-                "the encoder takes them, H.264 and FFV1 in 8 (its colour tags are kept)"
-            )
         self.stream.thread_type = "AUTO"  # frame/slice threads inside FFmpeg; frames stay in order
         # Every other stream a stream copy keeps, in the input's order: audio, subtitles, other video
         # (a second angle, cover art) and attachments (an MKV's fonts); data streams are not read.
@@ -509,10 +509,13 @@ class VideoReader:
         except OSError:
             return False
 
-    def frames(self, on_packet: Callable[[av.Packet], None] | None = None) -> Iterator[np.ndarray]:
-        """RGB uint8 H×W×3 frames at the stream's size (to shrink them: :func:`iter_frames`)."""
+    def frames(
+        self, on_packet: Callable[[av.Packet], None] | None = None, bits: int = 8
+    ) -> Iterator[np.ndarray]:
+        """RGB H×W×3 frames at the stream's size (to shrink them: :func:`iter_frames`): uint8, or uint16
+        for ``bits`` 16 (:func:`to_rgb`)."""
         for frame in self.decoded(on_packet):
-            yield to_rgb(frame, colour=self.colour)
+            yield to_rgb(frame, colour=self.colour, bits=bits)
 
     def close(self) -> None:
         self.container.close()
@@ -537,8 +540,11 @@ def to_rgb(
     size: tuple[int, int] | None = None,
     interpolation: str | None = None,
     colour: Colour | None = None,
+    bits: int = 8,
 ) -> np.ndarray:
-    """A decoded frame as RGB uint8 H×W×3, scaled by FFmpeg's swscale to ``size`` (width, height) if given.
+    """A decoded frame as RGB H×W×3, scaled by FFmpeg's swscale to ``size`` (width, height) if given:
+    uint8 (``rgb24``) for ``bits`` 8, uint16 (``rgb48le``, 0–65535) for 16, what a frame of more than 8
+    bits per sample keeps its precision in (ValueError for other ``bits``).
 
     ``interpolation`` is swscale's filter for the scaling ("AREA" averages;
     None is bilinear); it does not matter at the frame's own size. YUV is
@@ -556,7 +562,14 @@ def to_rgb(
             arguments["interpolation"] = (
                 getattr(av.video.reformatter.Interpolation, interpolation) | SWS_PRECISION
             )
-    return frame.to_ndarray(format="rgb24", **arguments)
+    if bits not in _RGB_FORMATS:
+        raise ValueError(f"RGB frames have 8 or 16 bits per channel, not {bits}")
+    if bits == 16 and "src_color_range" in arguments:
+        # YUV in 16 bits through swscale's planar RGB output: its packed rgb48 output with full chroma
+        # interpolation (SWS_PRECISION) garbles 4:2:0 chroma (FFmpeg 8.1: a smooth 64×48 gradient off
+        # by up to 624 of 1023 levels, the planar output by 9; both come back as H×W×3, R, G, B).
+        return frame.to_ndarray(format="gbrp16le", **arguments)
+    return frame.to_ndarray(format=_RGB_FORMATS[bits], **arguments)
 
 
 def resize_area(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -43,6 +43,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 from PIL import Image
 
+from sepgan.media.colour import round_to_8bit
 from sepgan.media.reader import fit_within
 from sepgan.options import DEFAULT_SCENE_THRESHOLD
 
@@ -73,12 +74,14 @@ STATIC_LEVEL = 0.5  # grey levels: inputs whose thumbnails differ less than this
 
 
 def thumbnail(frame: np.ndarray) -> np.ndarray:
-    """A float32 grayscale thumbnail of an RGB uint8 H×W×3 frame, in grey levels (0–255).
+    """A float32 grayscale thumbnail of an RGB H×W×3 frame, in grey levels (0–255).
 
     Longer side 64 (64×36 for 16:9), aspect kept, area-averaged; frames already
-    that small are not enlarged. Cheap: a few ms at 1080p.
+    that small are not enlarged. Cheap: a few ms at 1080p. A uint16 frame (deeper
+    video) is first rounded to 8-bit levels (:func:`~sepgan.media.colour.round_to_8bit`),
+    so the same picture gets the same thumbnail, and the same verdicts, at either depth.
     """
-    grey = Image.fromarray(frame).convert("L")
+    grey = Image.fromarray(round_to_8bit(frame)).convert("L")
     size = fit_within(grey.width, grey.height, THUMBNAIL_SIDE)
     if size != grey.size:
         grey = grey.convert("F").resize(size, Image.Resampling.BOX)  # in float: no rounding to levels

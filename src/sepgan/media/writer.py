@@ -11,12 +11,15 @@
   ``prores``: ProRes 422 HQ (prores_ks, ``yuv422p10le``; 4444 for odd widths),
   always 10-bit. ``ffv1``: lossless RGB (``bgr0``) in Matroska. ``png``: a folder
   of numbered PNG files (``000000.png`` ...), lossless, at compression level 1 for speed.
-* **10 bits.** Input of more than 8 bits to HEVC, AV1, VP9 (profile 2 or 3) or
-  ProRes is written with 10 bits per sample (``yuv420p10le``, ...), so the output
-  keeps the input's format (where FFmpeg's encoder was built with 10 bits: a note
-  says when not, as for a libvpx without high bit depth); the frames in between
-  are still made in 8 bits per channel (:mod:`sepgan.media.reader`), which a note
-  says. FFV1 stores RGB in 8 bits.
+* **More than 8 bits.** Input of more than 8 bits per sample keeps its depth
+  where the output can (:func:`frame_bits`): HEVC, AV1, VP9 (profile 2 or 3)
+  and ProRes in 10 bits (``yuv420p10le``, ...), FFV1 in RGB of the input's
+  depth (``gbrp10le``, ...), PNG in 16 bits (``rgb48``). The job then reads,
+  makes and writes its frames as uint16 RGB (``rgb48le``), so the frames in
+  between have the input's precision too. H.264, and an encoder FFmpeg was
+  built without high bit depth (this libvpx), write 8 bits, with a note.
+  ``write`` takes uint8 or uint16 frames into any codec (uint16 is rounded
+  for an 8-bit one: a montage beside a 10-bit output).
 * **Frame rates** are exact: the output stream's time base is ``1/fps``, so MP4
   and MOV store it exactly; Matroska stores timestamps in milliseconds, so
   players read 119.88 fps back as an approximation (the frames are still evenly
@@ -49,6 +52,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 from collections.abc import Sequence
@@ -62,7 +66,7 @@ from PIL import Image
 
 from sepgan.atomic import AtomicOutput
 from sepgan.media.audio import AudioTranscoder, audio_encoder_for, has_parameters
-from sepgan.media.colour import RANGE_PC, Colour, full_range_yuv, output_colour
+from sepgan.media.colour import RANGE_PC, Colour, full_range_yuv, output_colour, round_to_8bit
 from sepgan.media.formats import (
     ATTACHING_CONTAINERS,
     COVER_ART_CONTAINERS,
@@ -78,15 +82,20 @@ from sepgan.options import check_crf, check_encoder_preset
 
 # Codecs that store 10 bits per sample; ProRes always does.
 TEN_BIT_CODECS = frozenset({"hevc", "av1", "vp9", "prores"})
+# Codecs that keep more than 8 bits per sample of deeper input (where FFmpeg's encoder has them), in
+# the order a note suggests them: FFV1 as RGB of the input's depth, PNG as 16-bit RGB.
+DEEP_CODECS = ("hevc", "av1", "vp9", "prores", "ffv1", "png")
+# The RGB formats frames are handed over in, by array dtype.
+_RGB_FORMATS = {np.dtype(np.uint8): "rgb24", np.dtype(np.uint16): "rgb48le"}
 # Codecs whose bitstream has no pixel aspect, which FFmpeg's Matroska/WebM muxer as PyAV drives it does
 # not write either (tests/test_codecs.py): a note says it is dropped.
 ASPECTLESS_CODECS = frozenset({"ffv1", "av1", "vp9"})
 
-__all__ = ["PngSequenceWriter", "VideoWriter", "open_writer"]
+__all__ = ["PngSequenceWriter", "VideoWriter", "frame_bits", "open_writer"]
 
 
 class VideoWriter:
-    """Encodes RGB uint8 frames to a video file at an exact frame rate, atomically.
+    """Encodes RGB uint8 or uint16 H×W×3 frames to a video file at an exact frame rate, atomically.
 
     ``write(frame)`` encodes the next frame; ``copy_packet(packet)`` copies a
     packet of one of the ``passthrough`` input streams; ``close()`` flushes and
@@ -158,6 +167,7 @@ class VideoWriter:
         self.colour = output_colour(colour, codec, width, height)
         self.notes: list[str] = []
         self.frames_written = 0
+        self._bits = 8  # bits per sample of the encoder's format (set with the video stream)
         self._output = AtomicOutput(self.path)  # a hidden temporary beside path, with its suffix
         try:
             options = {"movflags": "+faststart"} if faststart else {}
@@ -202,16 +212,18 @@ class VideoWriter:
             raise VideoError(f"unknown video codec {codec!r}")
         encoder = _encoder(codec)
         crf, preset = check_crf(crf, codec), check_encoder_preset(preset, codec)
-        pix_fmt = _pix_fmt(codec, width, height, ten_bit=self.colour.bits > 8)
+        pix_fmt = _pix_fmt(codec, width, height, self.colour.bits)
         if codec == "av1" and pix_fmt is None:
             raise VideoError(
                 f"{self.path}: AV1 is written in 4:2:0, which needs an even width and height, not "
                 f"{width}×{height}; choose --codec hevc or vp9 (4:4:4 at odd sizes)"
             )
-        formats = {video_format.name for video_format in av.Codec(encoder, "w").video_formats or ()}
-        if pix_fmt not in formats and pix_fmt.endswith("10le"):  # e.g. libvpx built without high bit depth
-            self.notes.append(f"{encoder} here has no {pix_fmt}: written in 8 bits per sample")
+        if pix_fmt not in _formats(encoder) and pix_fmt.endswith("10le"):  # libvpx without high bit depth
+            self._depth_note(f"{encoder} here has no {pix_fmt}")
             pix_fmt = pix_fmt.removesuffix("10le")
+        elif self.colour.bits > 8 and codec not in DEEP_CODECS:
+            self._depth_note(f"{codec} is written in 8")
+        self._bits = _bits(pix_fmt)
         if encoder == "libsvtav1":  # SVT-AV1 prints its whole configuration to stderr unless told otherwise
             os.environ.setdefault("SVT_LOG", "1")
         stream = self.container.add_stream(encoder, rate=self.fps)
@@ -224,6 +236,14 @@ class VideoWriter:
         stream.time_base = Fraction(self.fps.denominator, self.fps.numerator)
         stream.codec_context.time_base = stream.time_base
         self.video = stream
+
+    def _depth_note(self, reason: str) -> None:
+        """The note for input of more than 8 bits per sample written in 8 here, for ``reason``."""
+        keeping = [codec for codec in DEEP_CODECS if _keeps_depth(codec)]
+        self.notes.append(
+            f"the input's {self.colour.bits} bits per sample are cut to 8: {reason} "
+            f"(--codec {', '.join(keeping[:-1])} or {keeping[-1]} keeps them)"
+        )
 
     def _present(self, presentation: Presentation, codec: str = "h264") -> None:
         """Write the input's display matrix, sample aspect ratio and tags to the video stream (a
@@ -352,9 +372,13 @@ class VideoWriter:
         )
 
     def write(self, frame: np.ndarray) -> None:
+        """Encode the next frame, RGB H×W×3 uint8 or uint16 (rounded to 8 bits for an 8-bit format)."""
         pix_fmt = self.video.codec_context.pix_fmt
-        if self.colour.rgb:
-            video_frame = av.VideoFrame.from_ndarray(frame, format="rgb24")
+        if self._bits == 8 and frame.dtype == np.uint16:
+            frame = round_to_8bit(frame)
+        rgb_format = _RGB_FORMATS[frame.dtype]
+        if self.colour.rgb:  # the encoder converts to its RGB format (bgr0, gbrp10le ...) itself
+            video_frame = av.VideoFrame.from_ndarray(frame, format=rgb_format)
         elif self.colour.range == RANGE_PC and pix_fmt in ("yuv420p", "yuv444p"):
             # Not by swscale, which floors full-range chroma.
             samples = full_range_yuv(frame, self.colour.matrix, pix_fmt)
@@ -362,7 +386,7 @@ class VideoWriter:
             video_frame.color_range, video_frame.colorspace = self.colour.range, self.colour.matrix
         else:
             # Converted here, not by the encoder, whose conversion would use BT.601 whatever the tags.
-            video_frame = av.VideoFrame.from_ndarray(frame, format="rgb24").reformat(
+            video_frame = av.VideoFrame.from_ndarray(frame, format=rgb_format).reformat(
                 format=pix_fmt,
                 src_color_range=RANGE_PC,
                 dst_color_range=self.colour.range,
@@ -540,12 +564,16 @@ class PngSequenceWriter:
             ) from error
 
     def write(self, frame: np.ndarray) -> None:
+        """Write the next frame, RGB H×W×3: uint8 as an 8-bit PNG, uint16 as a 16-bit one."""
         if self._oriented:
             frame = self.presentation.orient(frame)
         target = self._output.temporary / f"{self.first_index + self.frames_written:06d}.png"
         try:
-            Image.fromarray(frame).save(target, format="PNG", compress_level=1)
-        except OSError as error:
+            if frame.dtype == np.uint16:
+                _save_png16(frame, target)
+            else:
+                Image.fromarray(frame).save(target, format="PNG", compress_level=1)
+        except (OSError, av.FFmpegError) as error:
             self.abort()
             raise VideoError(f"{self.path}: cannot write frame ({ffmpeg_reason(error)})") from error
         self.frames_written += 1
@@ -650,18 +678,68 @@ def _scheduling_kept():
                 os.sched_setscheduler(0, policy, parameters)
 
 
-def _pix_fmt(codec: str, width: int, height: int, ten_bit: bool) -> str | None:
+def _pix_fmt(codec: str, width: int, height: int, bits: int) -> str | None:
     """The samples ``codec`` is written in: 4:2:0 at even sizes, else 4:4:4 (None: AV1 has no 4:4:4
-    here); 10 bits for ``ten_bit`` input where the codec takes them; FFV1 stores RGB."""
+    here); 10 bits for input of ``bits`` > 8 where the codec takes them; FFV1 stores RGB, of the input's
+    depth (``gbrp10le`` ...; 16 bits where FFV1 has no format of that depth)."""
     if codec == "ffv1":
-        return "bgr0"
+        if bits <= 8:
+            return "bgr0"
+        return f"gbrp{bits}le" if f"gbrp{bits}le" in _formats("ffv1") else "gbrp16le"
     even = width % 2 == 0 and height % 2 == 0
     if codec == "prores":
         return "yuv422p10le" if width % 2 == 0 else "yuv444p10le"
     if codec == "av1" and not even:
         return None
-    depth = "10le" if ten_bit and codec in TEN_BIT_CODECS else ""
+    depth = "10le" if bits > 8 and codec in TEN_BIT_CODECS else ""
     return ("yuv420p" if even else "yuv444p") + depth
+
+
+@functools.cache
+def _formats(encoder: str) -> frozenset[str]:
+    """The pixel formats FFmpeg's ``encoder`` takes."""
+    return frozenset(video_format.name for video_format in av.Codec(encoder, "w").video_formats or ())
+
+
+def _bits(pix_fmt: str) -> int:
+    """Bits per sample of a pixel format (8 for ``yuv420p`` and ``bgr0``, 10 for ``yuv420p10le``)."""
+    return max(component.bits for component in av.VideoFormat(pix_fmt).components)
+
+
+def _keeps_depth(codec: str) -> bool:
+    """Whether ``codec`` is written here with more than 8 bits per sample for deeper input: PNG always,
+    the others where FFmpeg has their encoder with such a format (this libvpx has none)."""
+    if codec == "png":
+        return True
+    if codec not in DEEP_CODECS:
+        return False
+    try:
+        encoder = _encoder(codec)
+    except VideoError:
+        return False
+    return _pix_fmt(codec, 2, 2, 10) in _formats(encoder)
+
+
+def frame_bits(codec: str, colour: Colour | None) -> int:
+    """Bits per channel of the RGB frames a job reads, makes and writes for output ``codec``
+    (:data:`sepgan.media.formats.CODECS`): 16 (uint16 arrays, ``rgb48le``) when the input has more
+    than 8 bits per sample (``colour.bits``, a reader's :attr:`VideoReader.colour`) and ``codec`` keeps
+    more here (HEVC, AV1, VP9 and ProRes in 10, FFV1 in the input's depth, PNG in 16; module docstring),
+    else 8 (uint8, ``rgb24``): 8-bit input, H.264, a libvpx without high bit depth."""
+    if colour is None or colour.bits <= 8:
+        return 8
+    return 16 if _keeps_depth(codec) else 8
+
+
+def _save_png16(frame: np.ndarray, target: Path) -> None:
+    """Write an RGB uint16 H×W×3 frame as a 16-bit PNG (``rgb48be``) with FFmpeg's PNG encoder
+    (Pillow writes no 16-bit RGB), at compression level 1 as the 8-bit frames."""
+    encoder = av.CodecContext.create("png", "w")
+    encoder.width, encoder.height, encoder.pix_fmt = frame.shape[1], frame.shape[0], "rgb48be"
+    encoder.options = {"compression_level": "1"}
+    picture = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb48le")
+    packets = [*encoder.encode(picture), *encoder.encode(None)]
+    target.write_bytes(b"".join(bytes(packet) for packet in packets))
 
 
 def _encoder_options(
