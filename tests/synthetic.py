@@ -172,6 +172,7 @@ class AverageGenerator(torch.nn.Module):
     inference_bytes_per_pixel = 4 * (12 * 5 + 4 * 4)
     flow_bytes_per_pixel = 0
     flow_thread_bytes_per_pixel = 0
+    reads_neighbours = False
 
     def __init__(self, any_time: bool = False) -> None:
         super().__init__()

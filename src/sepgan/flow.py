@@ -83,6 +83,7 @@ __all__ = [
     "inside_frame",
     "mean_over_variants",
     "flows_at_time",
+    "neighbour_flows",
     "grey",
     "middle_flows",
     "split_variants",
@@ -437,7 +438,10 @@ def _check_times(time: torch.Tensor | float) -> None:
 
 
 def flows_at_time(
-    flows: torch.Tensor, time: torch.Tensor | float = 0.5, iterations: int = 0
+    flows: torch.Tensor,
+    time: torch.Tensor | float = 0.5,
+    iterations: int = 0,
+    neighbours: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Flows from the frame at ``time`` t to (frame0, frame1), each B×2×H×W pixels, from
     ``cat(flow01, flow10)`` (B×4×H×W).
@@ -457,10 +461,26 @@ def flows_at_time(
     of a motion away. The same construction as Super SloMo's (Jiang et al.,
     CVPR 2018) and RIFE's time input, from one pair of flows for every t.
     At t = ½ it is :func:`middle_flows`, bit for bit.
+
+    ``neighbours`` (B×4×H×W, ``cat(flow0_before, flow1_after)``: the flow from
+    frame0 to the frame before it and from frame1 to the frame after it, as
+    :func:`neighbour_flows` makes them) switches to constant-acceleration
+    motion through the four frames (Xu et al., "Quadratic Video Interpolation",
+    NeurIPS 2019): a point of frame0 has travelled
+    ``travel0 = ½(flow01 − flow0_before)·t + ½(flow01 + flow0_before)·t²`` by time t,
+    and one of frame1, going back, ``travel1`` likewise with ``flow10``,
+    ``flow1_after`` and 1 − t. The same fixed point finds where the point at x
+    came from, ``p1 = x − travel1(p1)``, and the flow to frame0 is what is left
+    of its motion, ``flow10(p1) − travel1(p1)`` (likewise to frame1). Where
+    ``flow0_before = −flow01`` and ``flow1_after = −flow10`` (constant
+    velocity: what :func:`neighbour_flows` puts where a neighbour is missing or
+    unreliable) this is the linear construction, up to float rounding.
     """
     _check_times(time)
     flow01, flow10 = flows[:, :2], flows[:, 2:]
     t = _time_factor(time, flows.shape[0], flows.device)
+    if neighbours is not None:
+        return _quadratic_flows_at_time(flow01, flow10, neighbours, t, iterations)
     motion0, motion1 = flow10, flow01  # full motions to frame0 and frame1, read at x
     for _ in range(iterations):
         motion0, motion1 = (
@@ -468,6 +488,86 @@ def flows_at_time(
             backward_warp(flow01, -(t * motion1)),
         )
     return t * motion0, (1 - t) * motion1
+
+
+def _quadratic_flows_at_time(
+    flow01: torch.Tensor,
+    flow10: torch.Tensor,
+    neighbours: torch.Tensor,
+    t: torch.Tensor | float,
+    iterations: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`flows_at_time` with constant-acceleration motion (its docstring)."""
+    if neighbours.shape != flow01.shape[:1] + (4,) + flow01.shape[2:]:
+        raise ValueError(
+            f"neighbour flows of shape {tuple(neighbours.shape)} do not match flows of shape "
+            f"{tuple(flow01.shape[:1] + (4,) + flow01.shape[2:])}"
+        )
+    flow0_before, flow1_after = neighbours[:, :2].float(), neighbours[:, 2:].float()
+    s = 1 - t
+    travel0 = 0.5 * (flow01 - flow0_before) * t + 0.5 * (flow01 + flow0_before) * (t * t)  # frame0's grid
+    travel1 = 0.5 * (flow10 - flow1_after) * s + 0.5 * (flow10 + flow1_after) * (s * s)  # frame1's grid
+    rest0, rest1 = flow10 - travel1, flow01 - travel0  # from the time-t position on to frame0, to frame1
+    if iterations == 0:
+        return rest0, rest1
+    offset1, offset0 = travel1, travel0  # read at x first, then where the point came from
+    for _ in range(iterations - 1):
+        offset1, offset0 = backward_warp(travel1, -offset1), backward_warp(travel0, -offset0)
+    return backward_warp(rest0, -offset1), backward_warp(rest1, -offset0)
+
+
+NEIGHBOUR_CONSISTENCY_PIXELS = 2.0  # round-trip error a neighbour flow may have, plus the fraction below
+NEIGHBOUR_CONSISTENCY_FRACTION = 0.1  # ... of its length; beyond that the motion there is taken as linear
+
+
+def neighbour_flows(
+    flows: torch.Tensor, flows_before: torch.Tensor | None, flows_after: torch.Tensor | None
+) -> torch.Tensor:
+    """The neighbour flows :func:`flows_at_time` reads for acceleration, B×4V×H×W in pixels.
+
+    ``flows``: the pair's B×4V×H×W ensemble (V groups of ``cat(flow01, flow10)``);
+    ``flows_before``: the same of the pair before (frame −1 → frame0, so its
+    flow10 is the flow from frame0 to the frame before it); ``flows_after``:
+    of the pair after (its flow01 is the flow from frame1 to the frame after).
+    Each must be computed on the same pixels as ``flows`` (the same crop).
+    Returns, per variant, ``cat(flow0_before, flow1_after)``. A neighbour flow
+    is kept only where it survives a forward–backward check against its own
+    pair (:func:`consistency_error` at most ``NEIGHBOUR_CONSISTENCY_PIXELS`` +
+    ``NEIGHBOUR_CONSISTENCY_FRACTION`` × its length, the usual occlusion test,
+    e.g. Sundaram et al., ECCV 2010): elsewhere (occlusions, a cut, a missing
+    neighbour, None) it is replaced by the constant-velocity value
+    (``−flow01``, ``−flow10``), where the motion stays linear. The thresholds
+    were chosen on training clips, never the held-out ones (MODEL.md).
+    """
+    groups = split_variants(flows)
+    before = split_variants(flows_before) if flows_before is not None else [None] * len(groups)
+    after = split_variants(flows_after) if flows_after is not None else [None] * len(groups)
+    if len(before) != len(groups) or len(after) != len(groups):
+        raise ValueError("neighbouring pairs' flows must have as many variants as the pair's")
+    parts = []
+    for group, previous, following in zip(groups, before, after, strict=True):
+        flow01, flow10 = group[:, :2].float(), group[:, 2:].float()
+        parts.append(_reliable(previous, 2, 0, -flow01))
+        parts.append(_reliable(following, 0, 1, -flow10))
+    return torch.cat(parts, dim=1)
+
+
+def _reliable(pair: torch.Tensor | None, start: int, channel: int, linear: torch.Tensor) -> torch.Tensor:
+    """``pair[:, start:start + 2]`` where it passes the round-trip check (:func:`neighbour_flows`),
+    ``linear`` elsewhere. ``channel``: the :func:`consistency_error` channel on that flow's pixels."""
+    if pair is None:
+        return linear
+    if pair.shape != linear.shape[:1] + (4,) + linear.shape[2:]:
+        raise ValueError(
+            f"a neighbouring pair's flows of shape {tuple(pair.shape)} do not match the pair's "
+            f"{tuple(linear.shape[:1] + (4,) + linear.shape[2:])}"
+        )
+    pair = pair.float()
+    flow = pair[:, start : start + 2]
+    error = consistency_error(pair)[:, channel : channel + 1]
+    length = torch.hypot(flow[:, :1], flow[:, 1:])
+    limit = NEIGHBOUR_CONSISTENCY_PIXELS + NEIGHBOUR_CONSISTENCY_FRACTION * length
+    return torch.where(error <= limit, flow, linear)
 
 
 def middle_flows(flows: torch.Tensor, iterations: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -532,6 +632,7 @@ def ensemble_warps(
     residual1: torch.Tensor | None = None,
     *,
     time_flows: tuple[torch.Tensor, torch.Tensor] | None = None,
+    neighbours: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Both inputs warped to time ``time``, averaged over the ensemble's variants.
 
@@ -542,7 +643,9 @@ def ensemble_warps(
     that ``flows_at_time(stack_variants(flows), stack_times(time, V), iterations)``
     returns, when the caller has it already), optionally shifted by a
     B×2×H×W ``residual0`` / ``residual1`` (the same for every variant), and
-    frame0 and frame1 are backward-warped with them; the V warps of each
+    frame0 and frame1 are backward-warped with them (with ``neighbours``,
+    B×4V×H×W from :func:`neighbour_flows`, by constant-acceleration motion:
+    :func:`flows_at_time`); the V warps of each
     frame are averaged. :func:`blend_at_time` of the two is then the average
     of the V variants' frames at that time. Where a variant's warp of one
     frame samples outside it and the other's inside, both take the inside
@@ -559,9 +662,10 @@ def ensemble_warps(
     variants = flows.shape[1] // 4
     batch = flows.shape[0]
     total0 = total1 = None
+    neighbour_groups = split_variants(neighbours) if neighbours is not None else [None] * variants
     for variant, group in enumerate(split_variants(flows)):
         if time_flows is None:
-            to0, to1 = flows_at_time(group, time, iterations)
+            to0, to1 = flows_at_time(group, time, iterations, neighbour_groups[variant])
         else:
             to0, to1 = (flow[variant * batch : (variant + 1) * batch] for flow in time_flows)
         if residual0 is not None:

@@ -235,6 +235,12 @@ class Interpolator:
         False: t = ½ only, other times by bisection."""
         return bool(self.model.any_time) and not self.bisect
 
+    @property
+    def reads_neighbours(self) -> bool:
+        """Whether :meth:`interpolate_at` takes the neighbouring pairs' flows (``neighbours=``) for
+        constant-acceleration motion: a model that reads them (Generator contract), without ``bisect``."""
+        return bool(getattr(self.model, "reads_neighbours", False)) and self.any_time
+
     @classmethod
     def from_pretrained(
         cls, path_or_name: str | os.PathLike | None = None, *, overrides: dict | None = None, **kwargs
@@ -408,9 +414,10 @@ class Interpolator:
         frame1: torch.Tensor,
         flows: torch.Tensor | None = None,
         time: torch.Tensor | None = None,
+        neighbours: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """B×3×H×W pairs → frames at ``time`` (a B-vector; None: the middle): flow (unless given),
-        padding, tiling and the network."""
+        padding, tiling and the network; ``neighbours``: B×4V×H×W, see :meth:`interpolate_at`."""
         height, width = frame0.shape[-2:]
         if flows is None:
             # Flow-guided models get their flow from the whole, unpadded frames, before padding and tiling
@@ -421,9 +428,14 @@ class Interpolator:
                 f"flows of shape {tuple(flows.shape)} do not belong to these {tuple(frame0.shape)} frames "
                 "(inside their static borders); pass what estimate_flows returned for them"
             )
+        if neighbours is not None and (flows is None or neighbours.shape != flows.shape):
+            raise ValueError(
+                f"neighbour flows of shape {tuple(neighbours.shape)} do not match the pairs' flows "
+                f"({None if flows is None else tuple(flows.shape)})"
+            )
         tile = self.tile_size(height, width)
         if tile is None or (height <= tile and width <= tile):
-            return self._run_batched(frame0, frame1, flows, time)
+            return self._run_batched(frame0, frame1, flows, time, neighbours)
         return torch.cat(
             [
                 self._run_tiled(
@@ -432,6 +444,7 @@ class Interpolator:
                     tile,
                     None if flows is None else flows[i : i + 1],
                     None if time is None else time[i : i + 1],
+                    None if neighbours is None else neighbours[i : i + 1],
                 )
                 for i in range(frame0.shape[0])
             ]
@@ -443,9 +456,10 @@ class Interpolator:
         frame1: torch.Tensor,
         flows: torch.Tensor | None = None,
         time: torch.Tensor | None = None,
+        neighbours: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Whole frames (and their B×4V×H×W flows and B times, if any) through the network in batches;
-        B×3×H×W out, on the CPU."""
+        """Whole frames (and their B×4V×H×W flows and neighbour flows and B times, if any) through the
+        network in batches; B×3×H×W out, on the CPU."""
         height, width = frame0.shape[-2:]
         step = self._call_batch(self._round_up(height) * self._round_up(width))
         outputs = []
@@ -462,6 +476,9 @@ class Interpolator:
             if flows is not None:
                 flow_chunk = flows[start : start + step].to(self.runtime.device, torch.float32)
                 extra["flows"] = pad_to_multiple(flow_chunk, self.multiple)[0]
+            if neighbours is not None:
+                chunk = neighbours[start : start + step].to(self.runtime.device, torch.float32)
+                extra["neighbours"] = pad_to_multiple(chunk, self.multiple)[0]
             if time is not None:
                 extra["time"] = time[start : start + step].to(self.runtime.device)
             with self.runtime.autocast():
@@ -477,6 +494,7 @@ class Interpolator:
         tile: int,
         flows: torch.Tensor | None = None,
         time: torch.Tensor | None = None,
+        neighbours: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """One 1×3×H×W pair (at one time, or the middle) as overlapping tiles, blended with feathered
         weights."""
@@ -498,8 +516,13 @@ class Interpolator:
             crop_flows = torch.cat(
                 [flows[..., top : top + tile_height, left : left + tile_width] for top, left in boxes]
             )
+        crop_neighbours = None
+        if neighbours is not None:
+            crop_neighbours = torch.cat(
+                [neighbours[..., top : top + tile_height, left : left + tile_width] for top, left in boxes]
+            )
         crop_time = None if time is None else time.expand(len(boxes)).contiguous()
-        middles = self._run_batched(crops0, crops1, crop_flows, crop_time)
+        middles = self._run_batched(crops0, crops1, crop_flows, crop_time, crop_neighbours)
         total = torch.zeros(1, 3, height, width)
         weights = torch.zeros(1, 1, height, width)
         for (top, left), middle in zip(boxes, middles, strict=False):
@@ -593,6 +616,7 @@ class Interpolator:
         frame1: torch.Tensor,
         times: Sequence[Sequence[Fraction]],
         flows: torch.Tensor | None = None,
+        neighbours: torch.Tensor | None = None,
     ) -> list[dict[Fraction, torch.Tensor]]:
         """Frames at the given times strictly between each pair: ``{t: 3×H×W frame}`` per pair.
 
@@ -606,9 +630,18 @@ class Interpolator:
         for. Any other model goes through :meth:`interpolate_dyadic` (recursive
         bisection; the result then also holds the intermediate midpoints), and a
         time that is not dyadic raises ValueError.
+
+        ``neighbours``: for a model that reads them (:attr:`reads_neighbours`),
+        the B×4V×H×W flows :func:`sepgan.flow.neighbour_flows` makes from the
+        pairs before and after each pair (video and frame-folder inputs), shaped
+        like ``flows``, which must then be given: the frames then move by
+        constant-acceleration motion through four frames (the half-time frame
+        too). Ignored (linear motion) by other models.
         """
         if len(times) != frame0.shape[0]:
             raise ValueError(f"got {len(times)} time lists for {frame0.shape[0]} pairs")
+        if not self.reads_neighbours:
+            neighbours = None
         if not self.any_time:
             return self.interpolate_dyadic(frame0, frame1, times, flows=flows)
         jobs = [(b, Fraction(t)) for b, pair_times in enumerate(times) for t in sorted(set(pair_times))]
@@ -628,11 +661,12 @@ class Interpolator:
             pairs = [b for b, _ in chunk]
             time = self._check_time(torch.tensor([float(t) for _, t in chunk]), len(chunk))
             chunk_flows = None if flows is None else _rows(flows, pairs)
+            chunk_neighbours = None if neighbours is None else _rows(neighbours, pairs)
             made = interpolate_inside_borders(
                 _rows(frame0, pairs),
                 _rows(frame1, pairs),
-                lambda picture0, picture1, f=chunk_flows, t=time: self._interpolate_picture(
-                    picture0, picture1, f, t
+                lambda picture0, picture1, f=chunk_flows, t=time, n=chunk_neighbours: (
+                    self._interpolate_picture(picture0, picture1, f, t, n)
                 ),
                 time=time,
                 borders=borders,

@@ -215,6 +215,7 @@ class _Sizes:
     made_per_pair: int  # of which the model makes at most (t = 0 is the input frame)
     overlap: bool
     frame_bytes: int = FRAME_BYTES_PER_PIXEL  # one RGB frame array, per pixel: 3 uint8, 6 uint16
+    neighbours: bool = False  # constant-acceleration motion: the next batch's flows, the neighbour flows
 
     def parts(self, batch: int, ahead: bool, workers: int, network_mb: float) -> dict[str, float]:
         """Peak MB of each part for ``batch`` pairs, flow-ahead or not, ``workers`` DIS threads, and
@@ -223,8 +224,11 @@ class _Sizes:
         # Frame arrays (uint8 or uint16): the decode and encode queues (with overlap), the cut rule's
         # look-ahead, the batch's intervals (two batches with flow-ahead) and their copies for DIS.
         queued = (2 * batch + 2) + max(4, 2 * batch * self.outputs_per_pair) if self.overlap else 2
-        frames = queued + CUT_LOOKAHEAD_FRAMES + (batch + 1) * (2 if ahead else 1) + 2 * batch
-        batches = (2 if ahead else 1) * batch * (2 * FLOAT_FRAME_BYTES_PER_PIXEL + self.flow_bytes)
+        held = (2 if ahead else 1) + (1 if self.neighbours else 0)  # the next batch waits for the one after
+        frames = queued + CUT_LOOKAHEAD_FRAMES + (batch + 1) * held + 2 * batch
+        batches = held * batch * (2 * FLOAT_FRAME_BYTES_PER_PIXEL + self.flow_bytes)
+        if self.neighbours:  # the batch's neighbour flows (sepgan.flow.neighbour_flows), as big as its flows
+            batches += batch * self.flow_bytes
         threads = min(workers, batch * self.flow_calls) if self.flow_calls else 0
         # the frames a batch makes: float32, stacked, then arrays of the frames' dtype
         made = batch * self.made_per_pair * (2 * FLOAT_FRAME_BYTES_PER_PIXEL + self.frame_bytes)
@@ -278,6 +282,7 @@ def _sizes(
         made_per_pair=max(1, ratio - 1 if ratio.denominator == 1 else math.ceil(ratio)),
         overlap=overlap,
         frame_bytes=FRAME_BYTES_PER_PIXEL * frame_bits // 8,
+        neighbours=bool(getattr(interpolator, "reads_neighbours", False)) and flow_bytes > 0,
     )
 
 

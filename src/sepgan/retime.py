@@ -51,7 +51,9 @@ from fractions import Fraction
 import numpy as np
 import torch
 
+from sepgan.borders import Borders, static_borders
 from sepgan.errors import InterpolationError
+from sepgan.flow import neighbour_flows
 from sepgan.interpolator import Interpolator
 from sepgan.media.colour import level_scale
 from sepgan.media.frames import from_array, to_array
@@ -61,7 +63,7 @@ from sepgan.options import DEFAULT_SCENE_THRESHOLD, DEFAULT_STATIC_TOLERANCE
 from sepgan.stages import ReadAhead
 from sepgan.timing import Retiming
 
-__all__ = ["RetimeStats", "Window", "retime"]
+__all__ = ["RetimeStats", "Window", "is_static_pair", "retime"]
 
 
 @dataclass
@@ -81,6 +83,7 @@ class RetimeStats:
     network_midpoints: int = 0  # frames the model made, including intermediate bisection levels
     scene_cuts: int = 0
     static_pairs: int = 0
+    accelerated_pairs: int = 0  # pairs whose motion read a neighbouring pair's flows (constant acceleration)
     max_error: Fraction = Fraction(0)  # in input frame intervals
     first_output: int | None = None  # the index of the first output frame made (a segment's first)
     seconds: dict[str, float] = field(
@@ -113,6 +116,15 @@ class _Interval:
     mode: str  # "interpolate", "cut", "static" or "hold" (the video's tail: the last frame repeated)
 
 
+@dataclass(frozen=True)
+class _PairFlows:
+    """One pair's flows (1×4V×h×w) and the static borders of the crop they were computed on."""
+
+    index: int  # the interval, between input frames index and index + 1
+    flows: torch.Tensor
+    borders: Borders
+
+
 @dataclass
 class _Batch:
     """Intervals flushed together, with the network's inputs once :func:`_estimate_flows` has run."""
@@ -122,6 +134,14 @@ class _Batch:
     frame0: torch.Tensor | None = None  # B×3×H×W, B = len(jobs)
     frame1: torch.Tensor | None = None
     flows: torch.Tensor | None = None  # Interpolator.estimate_flows of frame0, frame1
+    borders: Borders = Borders()  # the static borders those flows were computed inside
+    neighbours: torch.Tensor | None = None  # B×4V×h×w: sepgan.flow.neighbour_flows of each job
+    # A segment's context (Window): the intervals just before its first and after its last, judged
+    # as in the whole run, whose flows are the neighbours of its first and last pairs.
+    context_before: _Interval | None = None
+    context_after: _Interval | None = None
+    flows_before: _PairFlows | None = None  # their flows, when they need the network
+    flows_after: _PairFlows | None = None
 
 
 def _classify(frame0: np.ndarray, frame1: np.ndarray, score: float, cut: bool, static_tolerance: int) -> str:
@@ -131,11 +151,19 @@ def _classify(frame0: np.ndarray, frame1: np.ndarray, score: float, cut: bool, s
     if cut:
         return "cut"
     # The full-resolution check only runs when the thumbnails are (nearly) equal.
-    wide = np.int16 if frame0.dtype == np.uint8 else np.int32  # room for the signed difference
-    tolerance = static_tolerance * level_scale(frame0.dtype)
-    if score < 1 and int(np.abs(frame0.astype(wide) - frame1).max()) <= tolerance:
+    if score < 1 and is_static_pair(frame0, frame1, static_tolerance):
         return "static"
     return "interpolate"
+
+
+def is_static_pair(
+    frame0: np.ndarray, frame1: np.ndarray, static_tolerance: int = DEFAULT_STATIC_TOLERANCE
+) -> bool:
+    """Whether no pixel of two H×W×3 frames (uint8, or uint16 at × 257) differs by more than
+    ``static_tolerance`` 8-bit levels: a held frame, which the job repeats instead of interpolating."""
+    wide = np.int16 if frame0.dtype == np.uint8 else np.int32  # room for the signed difference
+    tolerance = static_tolerance * level_scale(frame0.dtype)
+    return int(np.abs(frame0.astype(wide) - frame1).max()) <= tolerance
 
 
 def _judged_pairs(
@@ -203,7 +231,9 @@ def retime(
         frames, interpolator, retiming, hold_tail=hold_tail, scene_threshold=scene_threshold,
         static_tolerance=static_tolerance, stats=stats, source=source, window=window or Window(),
     )  # fmt: skip
-    with_flows = (_estimate_flows(batch, interpolator, stats) for batch in batches)
+    with_flows: Iterator[_Batch] = (_estimate_flows(batch, interpolator, stats) for batch in batches)
+    if interpolator.reads_neighbours:
+        with_flows = _with_neighbours(with_flows, stats)
     if not flow_ahead:
         for batch in with_flows:
             yield from _flush(batch, interpolator, stats)
@@ -234,15 +264,25 @@ def _batches(
     network_pairs = 0  # pending intervals that need the network
     previous: np.ndarray | None = None  # the second frame of the last judged pair: at the end, the last frame
     pending: list[_Interval] = []
+    # A segment's context pairs next to its own, whose flows its first and last pairs' motion reads.
+    context_before: _Interval | None = None
+    context_after: _Interval | None = None
     judged = _judged_pairs(frames, scene_threshold, static_tolerance, stats, source)
     for index, (frame0, frame1, mode) in enumerate(judged, window.first_frame):  # the pair (index, index + 1)
         if window.end is not None and index >= window.end:
-            break  # the context after the segment has been judged with it
+            # The context after the segment has been judged with it.
+            if index == window.end and next_output is not None and interpolator.reads_neighbours:
+                times = _output_times(retiming, next_output, index, RetimeStats())[0]
+                context_after = _Interval(index, frame0, frame1, times, mode)
+            break
         if next_output is None:
             next_output = retiming.first_output(index)
         times, next_output = _output_times(retiming, next_output, index, stats)
         if index < window.first:
-            continue  # context before the segment: its output frames are the segment before's
+            # Context before the segment: its output frames are the segment before's.
+            if index == window.first - 1 and interpolator.reads_neighbours:
+                context_before = _Interval(index, frame0, frame1, times, mode)
+            continue
         if stats.first_output is None:
             stats.first_output = next_output - len(times)
         stats.scene_cuts += mode == "cut"
@@ -252,11 +292,11 @@ def _batches(
         network_pairs += _needs_network(interval)
         # Flush once a full batch needs the network; the cap bounds memory in long static runs.
         if network_pairs >= batch or len(pending) >= 4 * batch:
-            yield _Batch(pending)
-            pending, network_pairs = [], 0
+            yield _Batch(pending, context_before=context_before)
+            pending, network_pairs, context_before = [], 0, None
         previous = frame1
     if window.end is not None:
-        yield _Batch(pending)
+        yield _Batch(pending, context_before=context_before, context_after=context_after)
         return
     count = stats.frames_in
     if count < 2 and not window.first_frame:
@@ -277,7 +317,7 @@ def _batches(
         next_output += 1
     if held:
         pending.append(_Interval(last, previous, previous, held, "hold"))
-    yield _Batch(pending)
+    yield _Batch(pending, context_before=context_before)
 
 
 def _output_times(
@@ -306,9 +346,89 @@ def _estimate_flows(batch: _Batch, interpolator: Interpolator, stats: RetimeStat
         batch.frame0 = from_array(np.stack([batch.intervals[i].frame0 for i in batch.jobs]))
         batch.frame1 = from_array(np.stack([batch.intervals[i].frame1 for i in batch.jobs]))
         batch.flows = interpolator.estimate_flows(batch.frame0, batch.frame1)
+        if interpolator.reads_neighbours:
+            batch.borders = static_borders(batch.frame0, batch.frame1)
         release_free_memory()  # DIS's buffers, freed, back to the system (sepgan.memory)
+    if interpolator.reads_neighbours:
+        batch.flows_before = _context_flows(batch.context_before, interpolator)
+        batch.flows_after = _context_flows(batch.context_after, interpolator)
+        batch.context_before = batch.context_after = None
     stats.seconds["flow"] += time.perf_counter() - started
     return batch
+
+
+def _context_flows(interval: _Interval | None, interpolator: Interpolator) -> _PairFlows | None:
+    """A segment's context pair's flows, computed as the whole run computes them, when it needs them."""
+    if interval is None or not _needs_network(interval):
+        return None
+    frame0, frame1 = from_array(interval.frame0[None]), from_array(interval.frame1[None])
+    flows = interpolator.estimate_flows(frame0, frame1)
+    return _PairFlows(interval.index, flows, static_borders(frame0, frame1))
+
+
+def _job_flows(batch: _Batch, position: int) -> _PairFlows | None:
+    """The flows of the batch's job at ``position`` (−1: the last), or None when it has none."""
+    if not batch.jobs or batch.flows is None:
+        return None
+    position = position % len(batch.jobs)
+    index = batch.intervals[batch.jobs[position]].index
+    return _PairFlows(index, batch.flows[position : position + 1], batch.borders)
+
+
+def _with_neighbours(batches: Iterable[_Batch], stats: RetimeStats) -> Iterator[_Batch]:
+    """The batches with each job's neighbour flows (:func:`sepgan.flow.neighbour_flows`).
+
+    A pair's neighbours are the pairs just before and after it when those are
+    interpolated too (not a cut, a static pair or the tail) and their flows were
+    computed inside the same static borders; otherwise that side's motion stays
+    linear. So each batch waits for the next one's flows: the flows of one more
+    batch are held (:mod:`sepgan.memory` counts them). No DIS call is added,
+    except for a segment's two context pairs (:class:`Window`).
+    """
+    before: _PairFlows | None = None  # the last job of the batch before
+    waiting: _Batch | None = None
+    for batch in batches:
+        if waiting is not None:
+            last = _job_flows(waiting, -1) if waiting.intervals else before or waiting.flows_before
+            # A batch without intervals (a segment's end, right after a full batch) still carries
+            # the flows of the segment's context pair after.
+            after = _job_flows(batch, 0) if batch.intervals else batch.flows_after
+            yield _attach_neighbours(waiting, before, after, stats)
+            before = last
+        waiting = batch
+    if waiting is not None:
+        yield _attach_neighbours(waiting, before, None, stats)
+
+
+def _attach_neighbours(
+    batch: _Batch, before: _PairFlows | None, after: _PairFlows | None, stats: RetimeStats
+) -> _Batch:
+    if not batch.jobs or batch.flows is None:
+        return batch
+    before = before if before is not None else batch.flows_before
+    after = after if after is not None else batch.flows_after
+    pairs = [_job_flows(batch, position) for position in range(len(batch.jobs))]
+    items = []
+    for position, pair in enumerate(pairs):
+        assert pair is not None
+        previous = pairs[position - 1] if position > 0 else before
+        following = pairs[position + 1] if position + 1 < len(pairs) else after
+        flows_before = _adjacent(pair, previous, -1)
+        flows_after = _adjacent(pair, following, 1)
+        stats.accelerated_pairs += flows_before is not None or flows_after is not None
+        items.append(neighbour_flows(pair.flows, flows_before, flows_after))
+    batch.neighbours = torch.cat(items)
+    batch.flows_before = batch.flows_after = None
+    return batch
+
+
+def _adjacent(pair: _PairFlows, other: _PairFlows | None, step: int) -> torch.Tensor | None:
+    """``other``'s flows if it is the pair ``step`` intervals on, computed inside the same borders."""
+    if other is None or other.index != pair.index + step or other.borders != pair.borders:
+        return None
+    if other.flows.shape != pair.flows.shape:
+        return None
+    return other.flows
 
 
 def _flush(
@@ -320,7 +440,9 @@ def _flush(
     if jobs:
         started = time.perf_counter()
         wanted = [[t for t in pending[i].times if 0 < t < 1] for i in jobs]
-        computed = interpolator.interpolate_at(batch.frame0, batch.frame1, wanted, flows=batch.flows)
+        computed = interpolator.interpolate_at(
+            batch.frame0, batch.frame1, wanted, flows=batch.flows, neighbours=batch.neighbours
+        )
         stats.network_midpoints += sum(len(frames) for frames in computed)
         keys = [(i, t) for i, times in zip(jobs, wanted, strict=False) for t in times]
         if keys:
@@ -330,7 +452,7 @@ def _flush(
         # The batch's tensors go now, not when the next batch replaces it: without flow-ahead the
         # next batch's DIS would otherwise run beside them (183 MB a 1080p pair).
         del computed
-        batch.frame0 = batch.frame1 = batch.flows = None
+        batch.frame0 = batch.frame1 = batch.flows = batch.neighbours = None
         release_free_memory()  # the warps' and the network's temporaries
         stats.seconds["inference"] += time.perf_counter() - started
     for i, interval in enumerate(pending):

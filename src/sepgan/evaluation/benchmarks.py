@@ -80,13 +80,18 @@ class Sample:
 
     ``loader`` returns frame0, frame1, then one target per time, each H×W×3 uint8.
     ``name`` names the sample (a triplet's target); ``target_names`` name the targets,
-    in time order (default: ``(name,)``).
+    in time order (default: ``(name,)``). ``context`` (videos and frame folders) returns
+    the kept frames before frame0 and after frame1 (frames k − N and k + 2N; None
+    past an end), which a method that reads motion through four frames may use
+    (:meth:`sepgan.evaluation.methods.Method.at_times_in_video`); the other layouts have none.
     """
 
     name: str
     loader: Callable[[], tuple[np.ndarray, ...]]
     times: tuple[Fraction, ...] = MIDDLE
     target_names: tuple[str, ...] = ()
+    # Videos and frame folders: the kept frames just before frame0 and after frame1 (None at an end).
+    context: Callable[[], tuple[np.ndarray | None, np.ndarray | None]] | None = None
 
     def __post_init__(self) -> None:
         if not self.target_names:
@@ -164,12 +169,17 @@ def _image_sample(triplet: TripletPaths) -> Sample:
     )
 
 
-def _group_sample(group: tuple[TripletPaths, ...], factor: int) -> Sample:
-    """A group of triplets sharing their inputs as one sample (a plain triplet when it holds one)."""
-    if len(group) == 1:
-        return _image_sample(group[0])
+def _group_sample(
+    group: tuple[TripletPaths, ...], factor: int, before: Path | None = None, after: Path | None = None
+) -> Sample:
+    """A group of triplets sharing their inputs as one sample (a plain triplet when it holds one);
+    ``before`` and ``after``: the kept frames around it, a frame folder's context."""
     frame0, frame1 = group[0].frame0, group[0].frame1
     names = tuple(triplet.name for triplet in group)
+
+    def context() -> tuple[np.ndarray | None, np.ndarray | None]:
+        return tuple(None if path is None else load_image_uint8(path) for path in (before, after))
+
     return Sample(
         _group_name(names),
         lambda: (
@@ -177,8 +187,9 @@ def _group_sample(group: tuple[TripletPaths, ...], factor: int) -> Sample:
             load_image_uint8(frame1),
             *(load_image_uint8(triplet.target) for triplet in group),
         ),
-        factor_times(factor),
+        factor_times(factor) if len(group) > 1 else MIDDLE,
         names,
+        context if before is not None or after is not None else None,
     )
 
 
@@ -188,13 +199,33 @@ def _group_name(target_names: tuple[str, ...]) -> str:
 
 
 def _video_samples(path: Path, factor: int) -> Iterator[Sample]:
-    for names, frame0, frame1, targets in decode_video_groups(path, factor):
-        yield Sample(
-            _group_name(tuple(names)),
-            lambda group=(frame0, frame1, *targets): group,
-            factor_times(factor),
-            tuple(names),
-        )
+    """The groups of a video, each with its context (the kept frames around it): one group is
+    decoded ahead, to know the frame after."""
+    previous: np.ndarray | None = None  # frame0 of the group before
+    waiting = None
+    for group in decode_video_groups(path, factor):
+        if waiting is not None:
+            yield _video_sample(waiting, factor, previous, group[2])
+            previous = waiting[1]
+        waiting = group
+    if waiting is not None:
+        yield _video_sample(waiting, factor, previous, None)
+
+
+def _video_sample(
+    group: tuple[list[str], np.ndarray, np.ndarray, list[np.ndarray]],
+    factor: int,
+    before: np.ndarray | None,
+    after: np.ndarray | None,
+) -> Sample:
+    names, frame0, frame1, targets = group
+    return Sample(
+        _group_name(tuple(names)),
+        lambda frames=(frame0, frame1, *targets): frames,
+        factor_times(factor),
+        tuple(names),
+        lambda context=(before, after): context,
+    )
 
 
 def _triplets(root: Path, benchmark: str, snu_split: str) -> list[TripletPaths]:
@@ -215,11 +246,14 @@ def _samples(root: Path, benchmark: str, snu_split: str, factor: int) -> list[Sa
     if benchmark != "video":
         return [_image_sample(triplet) for triplet in _triplets(root, benchmark, snu_split)]
     # one folder of frames, every Nth kept (every other one dropped at N = 2)
-    return [
-        _group_sample(group, factor)
-        for frames in frame_sequences(root, subfolders=False)
-        for group in sequence_groups(frames, root, factor)
-    ]
+    samples = []
+    for frames in frame_sequences(root, subfolders=False):
+        groups = sequence_groups(frames, root, factor)
+        for index, group in enumerate(groups):
+            before = groups[index - 1][0].frame0 if index > 0 else None
+            after = groups[index + 1][0].frame1 if index + 1 < len(groups) else None
+            samples.append(_group_sample(group, factor, before, after))
+    return samples
 
 
 def open_benchmark(

@@ -187,6 +187,20 @@ class Method(ABC):
         """
         return bisect(self, frame0, frame1, times)
 
+    def at_times_in_video(
+        self,
+        frame0: np.ndarray,
+        frame1: np.ndarray,
+        times: Sequence[Fraction],
+        before: np.ndarray | None,
+        after: np.ndarray | None,
+    ) -> list[np.ndarray]:
+        """:meth:`at_times` for a pair of a video or frame folder, with the kept frames ``before``
+        frame0 and ``after`` frame1 (None past an end). This default ignores them; a method whose
+        motion reads four frames (``ours`` with ``flow-ensemble``) uses them."""
+        times = tuple(Fraction(t) for t in times)
+        return [self(frame0, frame1)] if times == (HALF,) else self.at_times(frame0, frame1, times)
+
     def unreachable_times(self, times: Sequence[Fraction]) -> list[Fraction]:
         """The ``times`` this method cannot make: none for an ``any_time`` method, else those that
         bisection does not reach (not m/2^d)."""
@@ -551,6 +565,44 @@ class OursMethod(Method):
     def __call__(self, frame0: np.ndarray, frame1: np.ndarray) -> np.ndarray:
         output = self.interpolator.interpolate(from_uint8(frame0)[None], from_uint8(frame1)[None])
         return to_uint8(output[0] if output.dim() == 4 else output)
+
+    @torch.inference_mode()
+    def at_times_in_video(
+        self,
+        frame0: np.ndarray,
+        frame1: np.ndarray,
+        times: Sequence[Fraction],
+        before: np.ndarray | None,
+        after: np.ndarray | None,
+    ) -> list[np.ndarray]:
+        """The frames at ``times``, with constant-acceleration motion for a model that reads the
+        neighbouring pairs' flows (:attr:`sepgan.interpolator.Interpolator.reads_neighbours`), as
+        ``sepgan interpolate`` makes them in a video: the flows of (before, frame0) and
+        (frame1, after) are the neighbours, unless that pair is static (the job then keeps linear
+        motion there; its scene-cut rule, which needs more frames, is left to the flows' own
+        consistency check). Other models: :meth:`at_times`."""
+        from sepgan.flow import neighbour_flows
+        from sepgan.retime import is_static_pair
+
+        interpolator = self.interpolator
+        if not interpolator.reads_neighbours or (before is None and after is None):
+            return super().at_times_in_video(frame0, frame1, times, before, after)
+        image0, image1 = from_uint8(frame0)[None], from_uint8(frame1)[None]
+        borders = static_borders(image0, image1)
+        flows = interpolator.estimate_flows(image0, image1)
+
+        def side(first: np.ndarray | None, second: np.ndarray | None) -> torch.Tensor | None:
+            if first is None or second is None or is_static_pair(first, second):
+                return None
+            image_first, image_second = from_uint8(first)[None], from_uint8(second)[None]
+            if static_borders(image_first, image_second) != borders:
+                return None
+            return interpolator.estimate_flows(image_first, image_second)
+
+        neighbours = neighbour_flows(flows, side(before, frame0), side(frame1, after))
+        times = [Fraction(t) for t in times]
+        (made,) = interpolator.interpolate_at(image0, image1, [times], flows=flows, neighbours=neighbours)
+        return [to_uint8(made[t]) for t in times]
 
     @torch.inference_mode()
     def at_times(self, frame0: np.ndarray, frame1: np.ndarray, times: Sequence[Fraction]) -> list[np.ndarray]:

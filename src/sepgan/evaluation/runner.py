@@ -224,8 +224,10 @@ def evaluate(
         bar = progress_bar(samples, total=total, desc=benchmark.name, unit="pair", enabled=progress)
         for sample in bar:
             frame0, frame1, targets = sample.load_group()
+            context = sample.context() if sample.context is not None else None
             made = {
-                method.name: _run_one(method, frame0, frame1, sample.times, targets[0]) for method in ready
+                method.name: _run_one(method, frame0, frame1, sample.times, targets[0], context)
+                for method in ready
             }
             for index, (name, at, target) in enumerate(
                 zip(sample.target_names, sample.times, targets, strict=True)
@@ -261,15 +263,25 @@ class _Call:
 
 
 def _run_one(
-    method: Method, frame0: np.ndarray, frame1: np.ndarray, times: Sequence[Fraction], target: np.ndarray
+    method: Method,
+    frame0: np.ndarray,
+    frame1: np.ndarray,
+    times: Sequence[Fraction],
+    target: np.ndarray,
+    context: tuple[np.ndarray | None, np.ndarray | None] | None = None,
 ) -> _Call:
+    """One timed call; ``context`` (videos and frame folders): the kept frames around the pair,
+    for :meth:`Method.at_times_in_video`."""
     memory = _PeakMemory(_cuda_device(method))
     with memory:
         start = time.perf_counter()
         # t = ½ alone is the plain call, the path every method has always been scored on.
-        outputs = (
-            [method(frame0, frame1)] if tuple(times) == MIDDLE else method.at_times(frame0, frame1, times)
-        )
+        if context is not None:
+            outputs = method.at_times_in_video(frame0, frame1, times, *context)
+        elif tuple(times) == MIDDLE:
+            outputs = [method(frame0, frame1)]
+        else:
+            outputs = method.at_times(frame0, frame1, times)
         if memory.cuda_device is not None:
             torch.cuda.synchronize(memory.cuda_device)  # a sync point, so the time covers the kernels
         seconds = time.perf_counter() - start

@@ -202,6 +202,12 @@ class FlowSepConv(ConfigMixin, nn.Module):
         return not self.with_network
 
     @property
+    def reads_neighbours(self) -> bool:
+        """Whether ``forward`` takes ``neighbours``, the neighbouring pairs' flows (Generator contract):
+        the classical part then warps by constant-acceleration motion through four frames."""
+        return not self.with_network
+
+    @property
     def context(self) -> int:
         """Context a tile needs: flow can reach far, so tiles overlap by 2 × this (128 px)."""
         return 64
@@ -302,6 +308,7 @@ class FlowSepConv(ConfigMixin, nn.Module):
         flows: torch.Tensor | None = None,
         time: torch.Tensor | float | None = None,
         return_parts: bool = False,
+        neighbours: torch.Tensor | None = None,
     ) -> torch.Tensor | tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Interpolate the frame at ``time`` (the middle frame by default).
 
@@ -314,6 +321,10 @@ class FlowSepConv(ConfigMixin, nn.Module):
                 the network raises ValueError for it.
             return_parts: also return the intermediate tensors (refined flows,
                 warps, kernels, blend mask, residual) for tests and inspection.
+            neighbours: B×4V×H×W flows of the neighbouring pairs
+                (:func:`sepgan.flow.neighbour_flows`), for constant-acceleration
+                motion; only the classical part (:attr:`reads_neighbours`) takes
+                them, the network raises ValueError.
         """
         if frame0.shape != frame1.shape or frame0.dim() != 4 or frame0.shape[1] != 3:
             raise ValueError(
@@ -326,6 +337,8 @@ class FlowSepConv(ConfigMixin, nn.Module):
             )
         if time is not None and not self.any_time and bool((torch.as_tensor(time) != 0.5).any()):
             raise ValueError("this model's network makes only the middle frame (t = 0.5)")
+        if neighbours is not None and not self.reads_neighbours:
+            raise ValueError("this model's network reads no neighbouring flows")
         if flows is None:
             flows = self.estimate_flows(frame0, frame1)
         flows = flows.to(frame0.device, torch.float32)
@@ -333,7 +346,9 @@ class FlowSepConv(ConfigMixin, nn.Module):
         if not self.with_network:
             time = 0.5 if time is None else time
             # One variant at a time (ensemble_warps): a quarter of the working set of all four at once.
-            warped0, warped1 = ensemble_warps(frame0, frame1, flows, time, self.middle_iterations)
+            warped0, warped1 = ensemble_warps(
+                frame0, frame1, flows, time, self.middle_iterations, neighbours=neighbours
+            )
             middle = blend_at_time(warped0, warped1, time)
             return (middle, {"warped0": warped0, "warped1": warped1}) if return_parts else middle
         features, flow_residual, middles = self._features(frame0, frame1, flows)

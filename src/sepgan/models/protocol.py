@@ -33,6 +33,11 @@ it states, as plain attributes, the figures the Interpolator plans with:
   straight from the pair. Models that make only t = ½ (SepConv, FlowSepConv
   with its network) say False, and the Interpolator reaches other times by
   recursive bisection (dyadic times only).
+* ``reads_neighbours``: whether the call takes ``neighbours=`` (B×4V×H×W, the
+  neighbouring pairs' flows, :func:`sepgan.flow.neighbour_flows`) and moves
+  pixels by constant-acceleration motion through four frames. Only a model
+  that reads ``flows`` can; the Interpolator passes them for video and frame
+  folder inputs, never for an image pair.
 * ``compiled()``: the module to run when ``torch.compile`` is asked for,
   sharing the weights (a model compiles the parts that Dynamo can trace).
 
@@ -62,6 +67,9 @@ class Generator(Protocol):
 
     @property
     def any_time(self) -> bool: ...
+
+    @property
+    def reads_neighbours(self) -> bool: ...
 
     @property
     def context(self) -> int: ...

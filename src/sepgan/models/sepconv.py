@@ -140,6 +140,7 @@ class SepConv(ConfigMixin, nn.Module):
     architecture = "sepconv"
     multiple = SIZE_MULTIPLE
     any_time = False  # the kernels are predicted for the middle frame only (Generator contract)
+    reads_neighbours = False  # two frames in, no neighbouring flows (Generator contract)
 
     @register_to_config
     def __init__(
