@@ -972,6 +972,7 @@ def _stats_json(stats: RetimeStats) -> dict:
         "network_midpoints": stats.network_midpoints,
         "scene_cuts": stats.scene_cuts,
         "static_pairs": stats.static_pairs,
+        "accelerated_pairs": stats.accelerated_pairs,
         "max_error": str(stats.max_error),
         "seconds": stats.seconds,
     }
@@ -990,6 +991,7 @@ def _sum_stats(entries: list[dict]) -> RetimeStats:
             "static_pairs",
         ):
             setattr(total, name, getattr(total, name) + stats[name])
+        total.accelerated_pairs += stats.get("accelerated_pairs", 0)  # absent from older journals
         total.max_error = max(total.max_error, Fraction(stats["max_error"]))
         for name, seconds in stats["seconds"].items():
             total.seconds[name] = total.seconds.get(name, 0.0) + seconds
