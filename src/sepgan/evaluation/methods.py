@@ -53,7 +53,10 @@ Methods (``--methods`` names):
   bars pass through (:mod:`sepgan.borders`) and a warp sample that leaves its
   frame is taken from the other input (:func:`sepgan.flow.fill_out_of_frame`),
   as in the model; ``flow`` and ``flow-simple`` stay the plain textbook warps.
-  Any t, from the pair's one flow estimate.
+  Any t, from the pair's one flow estimate. It reads two frames only: on a video
+  or frame folder the default model (``ours``) also reads the neighbouring
+  pairs' flows (constant-acceleration motion, :meth:`Method.at_times_in_video`),
+  so there ``flow-ensemble`` is the default model as it was before that.
 * ``flow-ensemble-bisect``: ``flow-ensemble`` making t = ½ only and reaching
   other times by recursive bisection on float frames, each level with its own
   flows: what ``sepgan interpolate --factor 4`` did before it warped to any
