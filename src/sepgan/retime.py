@@ -25,7 +25,10 @@ held). Each pair is classified first:
   a span are spread evenly over its input frames (a variable-rate input's
   uneven intervals inside a span are not followed). A longer still stretch is a
   pause and stays static; so does a whole still shot, and a hold at the end
-  (nothing moves after it). ``stats.held_frames`` counts the copies;
+  (nothing moves after it). ``stats.held_frames`` counts the copies. Limit: the
+  cut rule's neighbours include the held copies (scores of 0), so in a 3:2
+  cadence a real step scoring above ``scene_threshold`` can be judged a cut,
+  and its hold then stays static;
 * otherwise the wanted times are interpolated
   (:meth:`sepgan.interpolator.Interpolator.interpolate_at`): straight from the
   pair with its one flow estimate for a model that warps to any time, by

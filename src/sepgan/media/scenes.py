@@ -195,12 +195,6 @@ class CutDetector:
 def _is_cut(score: float, neighbours: Sequence[float], fade: bool, level: float | None) -> bool:
     if level is None or score <= level or fade:
         return False
-    # Held copies (a cadence: sepgan.retime) score 0 and say nothing of the shot's motion: with 3:2
-    # holds most neighbours are copies, and their median of 0 would make every real step a cut. The
-    # median is the moving neighbours' when there are enough of them.
-    moving = [other for other in neighbours if other >= STATIC_LEVEL]
-    if len(moving) >= CUT_MIN_NEIGHBOURS:
-        neighbours = moving
     # Too few neighbours to say what this shot's motion scores (a clip of 2 or 3 frames): take the
     # level itself, so that only a change of 3× the level (36 grey levels by default) is a cut.
     typical = float(np.median(neighbours)) if len(neighbours) >= CUT_MIN_NEIGHBOURS else level
