@@ -60,12 +60,12 @@ def test_overlap_frame_folder_matches_the_sequential_one(tmp_path):
 
 def test_every_network_call_gets_batch_pairs_even_with_static_pairs(tmp_path):
     frames = moving_frames(8, 32, 32)
-    frames.insert(3, frames[2])  # one static pair: it must not use up a slot of the batch
+    frames[3:3] = [frames[2]] * 3  # a pause (not a held frame): its static pairs use no slot of a batch
     model = AverageGenerator()
     interpolator = Interpolator(model, device="cpu", batch_size=3)
     source = make_clip(tmp_path / "in.mkv", frames, Fraction(24), codec="ffv1")
     result = interpolate_video(interpolator, source, tmp_path / "out.mkv", _options(codec="ffv1"))
-    assert result.stats.static_pairs == 1
+    assert result.stats.static_pairs == 3 and result.stats.held_frames == 0
     assert model.batches == [3, 3, 1]  # 7 moving pairs in batches of 3
 
 

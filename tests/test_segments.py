@@ -77,7 +77,7 @@ SEGMENT = str(13 / 24)  # --segment-seconds for 13-frame segments at 24 fps
 def test_segments_cover_every_interval_once_with_context_around():
     segments = plan_segments(100, 20)
     assert [(s.first, s.end) for s in segments] == [(0, 20), (20, 40), (40, 59), (59, 79), (79, None)]
-    assert [s.decode_from for s in segments] == [0, 17, 37, 56, 76]
+    assert [s.decode_from for s in segments] == [0, 11, 31, 50, 70]
     assert segments[0].last_read == 20 + CONTEXT_FRAMES and CONTEXT_FRAMES >= CUT_NEIGHBOURS
     assert plan_segments(40, 20) == plan_segments(2, 20)[:1]  # under two segments: one pass
 
@@ -89,7 +89,7 @@ def test_boundaries_move_to_nearby_keyframes_and_decodes_seek_before_their_conte
     assert [s.first for s in segments] == [0, 18, 40, 61, 79]  # 40 and 79: no keyframe within 20 // 4
     second = segments[1]
     assert second.decode_from == 18 - CONTEXT_FRAMES - 2
-    assert second.seek == pts[0]  # the keyframe at or before frame 13 is frame 0
+    assert second.seek == pts[0]  # the keyframe at or before frame 7 is frame 0
     assert segments[3].seek == pts[46] and segments[3].expected[0] == pts[segments[3].decode_from]
 
 

@@ -196,6 +196,8 @@ class JobResult:
             f"; {stats.interpolated} interpolated, {stats.scene_cuts} scene cuts, "
             f"{stats.static_pairs} static pairs"
         )
+        if stats.held_frames:  # a cadence's copies, interpolated through (sepgan.retime)
+            text += f", {stats.held_frames} held frame{'s' if stats.held_frames != 1 else ''}"
         if self.max_error_seconds is not None:
             text += f"; max timing error {self.max_error_seconds * 1000:.2f} ms"
         return text
@@ -972,6 +974,7 @@ def _stats_json(stats: RetimeStats) -> dict:
         "network_midpoints": stats.network_midpoints,
         "scene_cuts": stats.scene_cuts,
         "static_pairs": stats.static_pairs,
+        "held_frames": stats.held_frames,
         "accelerated_pairs": stats.accelerated_pairs,
         "max_error": str(stats.max_error),
         "seconds": stats.seconds,
@@ -992,6 +995,7 @@ def _sum_stats(entries: list[dict]) -> RetimeStats:
         ):
             setattr(total, name, getattr(total, name) + stats[name])
         total.accelerated_pairs += stats.get("accelerated_pairs", 0)  # absent from older journals
+        total.held_frames += stats.get("held_frames", 0)
         total.max_error = max(total.max_error, Fraction(stats["max_error"]))
         for name, seconds in stats["seconds"].items():
             total.seconds[name] = total.seconds.get(name, 0.0) + seconds

@@ -13,6 +13,22 @@ held). Each pair is classified first:
   Fades of any length are interpolated;
 * **static** (no pixel differs by more than ``static_tolerance`` 8-bit levels,
   × 257 in uint16 frames): in-between frames repeat the frame without running the network;
+* **held** (a cadence: film at 12–24 fps in a 25/30 fps container, animation on
+  twos and threes, screen captures): a run of 2 to
+  :data:`~sepgan.media.scenes.MAX_HELD_FRAMES` equal frames (static pairs)
+  after a pair that is not static (or the input's first frame) and before one
+  that is interpolated is one real step held. Its copies are dropped: the run's
+  intervals and the moving pair after them make one *span* from the step to
+  the next real step, and the output frames in it are interpolated between the
+  two at their positions in the span, so the motion is even (no freeze, then a
+  jump). Each real step keeps the time of its first frame, and positions inside
+  a span are spread evenly over its input frames (a variable-rate input's
+  uneven intervals inside a span are not followed). A longer still stretch is a
+  pause and stays static; so does a whole still shot, and a hold at the end
+  (nothing moves after it). ``stats.held_frames`` counts the copies. Limit: the
+  cut rule's neighbours include the held copies (scores of 0), so in a 3:2
+  cadence a real step scoring above ``scene_threshold`` can be judged a cut,
+  and its hold then stays static;
 * otherwise the wanted times are interpolated
   (:meth:`sepgan.interpolator.Interpolator.interpolate_at`): straight from the
   pair with its one flow estimate for a model that warps to any time, by
@@ -42,6 +58,7 @@ and the judges (cuts, static pairs, DIS's grey) give the same verdicts at either
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -57,7 +74,7 @@ from sepgan.flow import neighbour_flows
 from sepgan.interpolator import Interpolator
 from sepgan.media.colour import level_scale
 from sepgan.media.frames import from_array, to_array
-from sepgan.media.scenes import CutDetector, thumbnail
+from sepgan.media.scenes import MAX_HELD_FRAMES, CutDetector, thumbnail
 from sepgan.memory import release_free_memory
 from sepgan.options import DEFAULT_SCENE_THRESHOLD, DEFAULT_STATIC_TOLERANCE
 from sepgan.stages import ReadAhead
@@ -83,6 +100,7 @@ class RetimeStats:
     network_midpoints: int = 0  # frames the model made, including intermediate bisection levels
     scene_cuts: int = 0
     static_pairs: int = 0
+    held_frames: int = 0  # held copies of a real step, dropped (interpolated through: module docstring)
     accelerated_pairs: int = 0  # pairs whose motion read a neighbouring pair's flows (constant acceleration)
     max_error: Fraction = Fraction(0)  # in input frame intervals
     first_output: int | None = None  # the index of the first output frame made (a segment's first)
@@ -99,7 +117,9 @@ class Window:
     ``[first, end)`` are made (``end`` None: to the end, the held tail included). The
     frames before ``first`` and after ``end`` are context: the scene-cut rule looks
     :data:`~sepgan.media.scenes.CUT_NEIGHBOURS` pairs to each side, so with that many
-    frames around it a segment's verdicts, and so its frames, are the whole run's.
+    frames around it a segment's verdicts, and so its frames, are the whole run's. A held
+    span (module docstring) that crosses ``first`` or ``end`` is judged from the context
+    frames too, and each segment makes the span's output frames in its own intervals.
     """
 
     first_frame: int = 0
@@ -109,20 +129,28 @@ class Window:
 
 @dataclass
 class _Interval:
-    index: int  # between input frames index and index + 1
+    index: int  # between input frames index and index + length
     frame0: np.ndarray
     frame1: np.ndarray
     times: list[Fraction]  # snapped time of each output frame in this interval, 0 ≤ t ≤ 1
     mode: str  # "interpolate", "cut", "static" or "hold" (the video's tail: the last frame repeated)
+    length: int = 1  # input intervals spanned: more than 1 for a held run (the copies dropped)
+    # Whether the pair runs the network: some time of the whole span is strictly inside (a segment
+    # may make only part of a span's frames, but its flows are the whole run's neighbours).
+    network: bool = False
+
+    def __post_init__(self) -> None:
+        self.network = self.network or (self.mode == "interpolate" and any(0 < t < 1 for t in self.times))
 
 
 @dataclass(frozen=True)
 class _PairFlows:
     """One pair's flows (1×4V×h×w) and the static borders of the crop they were computed on."""
 
-    index: int  # the interval, between input frames index and index + 1
+    index: int  # the interval, between input frames index and index + length
     flows: torch.Tensor
     borders: Borders
+    length: int = 1
 
 
 @dataclass
@@ -201,6 +229,35 @@ def _judged_pairs(
         yield frame0, frame1, _classify(frame0, frame1, score, cut, static_tolerance)
 
 
+def _held_spans(
+    judged: Iterable[tuple[np.ndarray, np.ndarray, str]], first_index: int
+) -> Iterator[tuple[int, int, np.ndarray, np.ndarray, str]]:
+    """``(index, length, frame0, frame1, mode)`` for each judged pair, and one item for each held
+    run with the pair after it (``length`` intervals from frame ``index``; module docstring).
+
+    ``first_index`` is the index of the first frame (a segment's first context frame); the
+    input's first frame (0) counts as motion before it. The verdict on a run waits for the
+    pair after it, so at most :data:`MAX_HELD_FRAMES` pairs are held back.
+    """
+    run: list[tuple[int, np.ndarray, np.ndarray]] = []  # static pairs that may be a held run
+    moved_before = first_index == 0  # the pair before the run is not static (or there is none)
+    for index, (frame0, frame1, mode) in enumerate(judged, first_index):
+        if mode == "static" and (run or moved_before) and len(run) < MAX_HELD_FRAMES - 1:
+            run.append((index, frame0, frame1))
+            continue
+        if run and mode == "interpolate":  # a held run: its copies dropped
+            yield run[0][0], len(run) + 1, run[0][1], frame1, mode
+            run, moved_before = [], True
+            continue
+        for static in run:  # a pause, or a hold before a cut: as before
+            yield static[0], 1, static[1], static[2], "static"
+        run = []
+        yield index, 1, frame0, frame1, mode
+        moved_before = mode != "static"
+    for static in run:  # a hold at the end: nothing moves after it
+        yield static[0], 1, static[1], static[2], "static"
+
+
 def retime(
     frames: Iterable[np.ndarray],
     interpolator: Interpolator,
@@ -268,26 +325,31 @@ def _batches(
     context_before: _Interval | None = None
     context_after: _Interval | None = None
     judged = _judged_pairs(frames, scene_threshold, static_tolerance, stats, source)
-    for index, (frame0, frame1, mode) in enumerate(judged, window.first_frame):  # the pair (index, index + 1)
+    for index, length, frame0, frame1, mode in _held_spans(judged, window.first_frame):
+        # The pair (index, index + length): one interval, or a held run's span.
         if window.end is not None and index >= window.end:
             # The context after the segment has been judged with it.
-            if index == window.end and next_output is not None and interpolator.reads_neighbours:
-                times = _output_times(retiming, next_output, index, RetimeStats())[0]
-                context_after = _Interval(index, frame0, frame1, times, mode)
+            if next_output is not None and interpolator.reads_neighbours:
+                times = _span_times(retiming, next_output, index, length, RetimeStats())[0]
+                context_after = _Interval(index, frame0, frame1, [t for _, t in times], mode, length)
             break
         if next_output is None:
             next_output = retiming.first_output(index)
-        times, next_output = _output_times(retiming, next_output, index, stats)
-        if index < window.first:
+        first_number = next_output
+        times, next_output = _span_times(retiming, next_output, index, length, stats)
+        own = [t for interval, t in times if _in_window(interval, window)]
+        if index + length <= window.first:
             # Context before the segment: its output frames are the segment before's.
-            if index == window.first - 1 and interpolator.reads_neighbours:
-                context_before = _Interval(index, frame0, frame1, times, mode)
+            if interpolator.reads_neighbours:
+                context_before = _Interval(index, frame0, frame1, [t for _, t in times], mode, length)
             continue
         if stats.first_output is None:
-            stats.first_output = next_output - len(times)
+            stats.first_output = first_number + sum(interval < window.first for interval, _ in times)
         stats.scene_cuts += mode == "cut"
         stats.static_pairs += mode == "static"
-        interval = _Interval(index, frame0, frame1, times, mode)
+        stats.held_frames += sum(_in_window(i, window) for i in range(index, index + length - 1))
+        span_network = mode == "interpolate" and any(0 < t < 1 for _, t in times)
+        interval = _Interval(index, frame0, frame1, own, mode, length, span_network)
         pending.append(interval)
         network_pairs += _needs_network(interval)
         # Flush once a full batch needs the network; the cap bounds memory in long static runs.
@@ -334,8 +396,44 @@ def _output_times(
     return times, next_output
 
 
+def _in_window(interval: int, window: Window) -> bool:
+    """Whether the output frames of input interval ``interval`` are the window's own."""
+    return interval >= window.first and (window.end is None or interval < window.end)
+
+
+def _span_times(
+    retiming: Retiming, next_output: int, index: int, length: int, stats: RetimeStats
+) -> tuple[list[tuple[int, Fraction]], int]:
+    """``(input interval, time in the span)`` of the output frames from ``next_output`` on in the
+    ``length`` intervals from frame ``index`` (a held run's span, or one interval), and the next
+    output frame after them; the worst timing error goes to ``stats``.
+
+    In a span of L intervals the time of interval ``index + j`` at t is (j + t) / L: the positions
+    spread evenly between the two real steps. A model that makes dyadic times only gets it snapped
+    to a grid ⌈log2 L⌉ levels finer (at most 2^10 steps), as :class:`~sepgan.timing.VariableRateRetiming`
+    does in a gap, so its error stays within half a step of the input interval.
+    """
+    if length == 1:
+        times, next_output = _output_times(retiming, next_output, index, stats)
+        return [(index, t) for t in times], next_output
+    spread = []
+    steps = (
+        None
+        if retiming.max_depth is None
+        else 2 ** min(10, retiming.max_depth + math.ceil(math.log2(length)))
+    )
+    for interval in range(index, index + length):
+        times, next_output = _output_times(retiming, next_output, interval, stats)
+        for t in times:
+            exact = (interval - index + t) / length
+            span_t = exact if steps is None else Fraction(round(exact * steps), steps)
+            stats.max_error = max(stats.max_error, abs(span_t - exact) * length)
+            spread.append((interval, span_t))
+    return spread, next_output
+
+
 def _needs_network(interval: _Interval) -> bool:
-    return interval.mode == "interpolate" and any(0 < t < 1 for t in interval.times)
+    return interval.network
 
 
 def _estimate_flows(batch: _Batch, interpolator: Interpolator, stats: RetimeStats) -> _Batch:
@@ -363,7 +461,7 @@ def _context_flows(interval: _Interval | None, interpolator: Interpolator) -> _P
         return None
     frame0, frame1 = from_array(interval.frame0[None]), from_array(interval.frame1[None])
     flows = interpolator.estimate_flows(frame0, frame1)
-    return _PairFlows(interval.index, flows, static_borders(frame0, frame1))
+    return _PairFlows(interval.index, flows, static_borders(frame0, frame1), interval.length)
 
 
 def _job_flows(batch: _Batch, position: int) -> _PairFlows | None:
@@ -371,8 +469,8 @@ def _job_flows(batch: _Batch, position: int) -> _PairFlows | None:
     if not batch.jobs or batch.flows is None:
         return None
     position = position % len(batch.jobs)
-    index = batch.intervals[batch.jobs[position]].index
-    return _PairFlows(index, batch.flows[position : position + 1], batch.borders)
+    interval = batch.intervals[batch.jobs[position]]
+    return _PairFlows(interval.index, batch.flows[position : position + 1], batch.borders, interval.length)
 
 
 def _with_neighbours(batches: Iterable[_Batch], stats: RetimeStats) -> Iterator[_Batch]:
@@ -423,8 +521,14 @@ def _attach_neighbours(
 
 
 def _adjacent(pair: _PairFlows, other: _PairFlows | None, step: int) -> torch.Tensor | None:
-    """``other``'s flows if it is the pair ``step`` intervals on, computed inside the same borders."""
-    if other is None or other.index != pair.index + step or other.borders != pair.borders:
+    """``other``'s flows if it is the pair just before (``step`` −1) or after (1), as long as
+    ``pair`` (held spans: constant acceleration needs evenly spaced steps), computed inside the
+    same borders."""
+    if other is None or other.borders != pair.borders or other.length != pair.length:
+        return None
+    if (other.index + other.length if step < 0 else other.index) != (
+        pair.index if step < 0 else pair.index + pair.length
+    ):
         return None
     if other.flows.shape != pair.flows.shape:
         return None

@@ -6,8 +6,9 @@ to a keyframe nearby when there is one, so that a segment's decode starts where
 its frames are. Segment ``i`` makes the output frames of its input intervals
 ``[first, end)`` (the last one also the held tail) and decodes
 :data:`CONTEXT_FRAMES` frames on each side of them, so that the scene-cut rule
-(:class:`sepgan.media.scenes.CutDetector`, three pairs each way) and every
-other per-frame decision see what a one-pass run sees: the frames it makes are
+(:class:`sepgan.media.scenes.CutDetector`, three pairs each way), the held-frame
+rule (runs of up to :data:`~sepgan.media.scenes.MAX_HELD_FRAMES` equal frames, a span
+on each side) and every other per-frame decision see what a one-pass run sees: the frames it makes are
 the one-pass run's, bit for bit (:class:`sepgan.retime.Window`).
 
 Each segment's frames are encoded, with the output's encoder and settings, to a
@@ -44,7 +45,7 @@ from typing import Any
 
 from sepgan.atomic import atomic_write_text, remove_stale_temporaries
 from sepgan.errors import InterpolationError
-from sepgan.media.scenes import CUT_NEIGHBOURS
+from sepgan.media.scenes import CUT_NEIGHBOURS, MAX_HELD_FRAMES
 from sepgan.memory import cpu_count
 
 __all__ = [
@@ -58,9 +59,10 @@ __all__ = [
     "work_folder",
 ]
 
-# Frames read on each side of a segment's intervals: the cut rule's neighbours. A model that reads
-# more frames around a pair (video-aware motion) needs at most this many.
-CONTEXT_FRAMES = CUT_NEIGHBOURS
+# Frames read on each side of a segment's intervals: the cut rule's neighbours, beyond a held run that
+# crosses the boundary and the span next to it (a model that reads the neighbouring pairs' flows
+# needs that span: sepgan.retime). A held run is judged from the pair before it to the pair after.
+CONTEXT_FRAMES = CUT_NEIGHBOURS + 2 * MAX_HELD_FRAMES
 # Frames decoded before the context and dropped: a deinterlacer (bwdif) reads the frame before.
 DECODE_MARGIN = 2
 JOURNAL_VERSION = 1

@@ -52,6 +52,7 @@ __all__ = [
     "CUT_NEIGHBOURS",
     "CUT_RATIO",
     "FADE_MIN_CHANGE",
+    "MAX_HELD_FRAMES",
     "CutDetector",
     "brightness_ramp",
     "is_fade",
@@ -65,6 +66,10 @@ THUMBNAIL_SIDE = 64  # longer side of the thumbnails: 64×36 for 16:9
 CUT_RATIO = 3.0  # ... and a cut scores more than this many times its neighbours' median
 CUT_NEIGHBOURS = 3  # pairs on each side whose median is the neighbours' score
 CUT_MIN_NEIGHBOURS = 2  # with fewer, the level stands in for the neighbours' median
+# Held frames (a cadence: film at 12-24 fps in a 25/30 fps container, animation on twos and threes,
+# screen captures): a picture shown for 2 to this many frames between motion on both sides is one
+# real step held, whose copies retime drops (sepgan.retime); a longer still stretch is a pause.
+MAX_HELD_FRAMES = 3
 FADE_MIN_CHANGE = 3.0  # grey levels: a mean brightness change below this is not a brightness ramp
 # Two pictures of one fade correlate (a gain keeps the picture; motion during the fade lowers it
 # to ~0.85 for a one-pixel shift of the thumbnail), two shots hardly (~0 for unrelated content) ...
