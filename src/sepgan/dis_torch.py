@@ -282,6 +282,18 @@ def _patch_sums(image: torch.Tensor, size: int, stride: int) -> torch.Tensor:
 
 
 @dataclass
+class _Scratch:
+    """Buffers that every SSD evaluation of a level writes its per-patch tensors into (B×P×… each).
+    Fresh tensors this large (10 MB each at 640×480) are mapped anew by the C heap and cost as much
+    again in page faults on the CPU as the arithmetic; the propagation ran 2× slower with them."""
+
+    window: torch.Tensor  # B×P×(size + 1)×(size + 1) destination pixels from each patch's corner
+    columns: torch.Tensor  # B×P×size×(size + 1) the window interpolated in y
+    differences: torch.Tensor  # B×P×size² (what _patch_differences returns)
+    products: torch.Tensor  # B×P×size² a product before its sum
+
+
+@dataclass
 class _PatchGrid:
     """What the inverse search needs about a level's patches (P of them, hs rows by ws columns) and
     about its destination image."""
@@ -302,11 +314,12 @@ class _PatchGrid:
     # traffic than a gather with a B×P×(size + 1)² index, which dominated the search's time.
     windows: torch.Tensor  # M×(size + 1)×(size + 1)
     batch_offsets: torch.Tensor  # B×1: where each batch item starts in ``windows``
+    scratch: _Scratch
 
 
 def _patch_grid(image0: torch.Tensor, image1: torch.Tensor, parameters: DISParameters) -> _PatchGrid:
     size, stride = parameters.patch_size, parameters.patch_stride
-    height, width = image0.shape[-2:]
+    batch, _, height, width = image0.shape
     rows, columns = 1 + (height - size) // stride, 1 + (width - size) // stride
     gradient_x, gradient_y = _sobel(image0)
     xx = _patch_sums(gradient_x * gradient_x, size, stride)
@@ -344,6 +357,12 @@ def _patch_grid(image0: torch.Tensor, image1: torch.Tensor, parameters: DISParam
         width=width,
         windows=windows,
         batch_offsets=torch.arange(image1.shape[0], device=device)[:, None] * padded_size,
+        scratch=_Scratch(
+            window=image1.new_empty(batch, rows * columns, size + 1, size + 1),
+            columns=image1.new_empty(batch, rows * columns, size, size + 1),
+            differences=image1.new_empty(batch, rows * columns, size * size),
+            products=image1.new_empty(batch, rows * columns, size * size),
+        ),
     )
 
 
@@ -362,7 +381,8 @@ def _patch_differences(grid: _PatchGrid, flow: torch.Tensor) -> torch.Tensor:
     OpenCV keeps it inside its 16-px replicated border. A patch moves as a whole, so its bilinear
     weights are shared by its pixels (as in OpenCV): one gather of the (size + 1)² window from the
     corner's whole pixel, then two interpolations, y then x. This is several times cheaper than
-    ``grid_sample`` on a stacked size²-point grid per patch."""
+    ``grid_sample`` on a stacked size²-point grid per patch. The result is ``grid``'s scratch
+    buffer, overwritten by the next call."""
     size = grid.size
     corner_x = (grid.corners[:, 0] + flow[..., 0]).clamp(1 - size, grid.width - 1)
     corner_y = (grid.corners[:, 1] + flow[..., 1]).clamp(1 - size, grid.height - 1)
@@ -370,18 +390,23 @@ def _patch_differences(grid: _PatchGrid, flow: torch.Tensor) -> torch.Tensor:
     batch, count = left.shape
     start = (top.long() + size) * (grid.width + 2 * size) + (left.long() + size)  # B×P
     start = start + grid.batch_offsets  # into the flattened batch
-    window = grid.windows.index_select(0, start.flatten()).view(batch, count, size + 1, size + 1)
+    scratch = grid.scratch
+    window = scratch.window
+    torch.index_select(grid.windows, 0, start.flatten(), out=window.view(-1, size + 1, size + 1))
     # y first: its two operands are whole rows, contiguous in memory (x first is about 3× slower).
-    columns = torch.lerp(window[..., :-1, :], window[..., 1:, :], (corner_y - top)[..., None, None])
-    samples = torch.lerp(columns[..., :-1], columns[..., 1:], (corner_x - left)[..., None, None])
-    return samples.flatten(2) - grid.source
+    fraction_x, fraction_y = (corner_x - left)[..., None, None], (corner_y - top)[..., None, None]
+    columns = torch.lerp(window[..., :-1, :], window[..., 1:, :], fraction_y, out=scratch.columns)
+    samples = scratch.differences.view(batch, count, size, size)
+    torch.lerp(columns[..., :-1], columns[..., 1:], fraction_x, out=samples)
+    return scratch.differences.sub_(grid.source)
 
 
-def _mean_normalised_ssd(differences: torch.Tensor) -> torch.Tensor:
-    """Sum of squared differences with the patch's mean difference taken out: B×P×n → B×P."""
+def _mean_normalised_ssd(differences: torch.Tensor, products: torch.Tensor) -> torch.Tensor:
+    """Sum of squared differences with the patch's mean difference taken out: B×P×n → B×P
+    (``products``: a B×P×n scratch buffer)."""
     count = differences.shape[-1]
     total = differences.sum(dim=-1)
-    return (differences * differences).sum(dim=-1) - total * total / count
+    return torch.mul(differences, differences, out=products).sum(dim=-1) - total * total / count
 
 
 def _descend(grid: _PatchGrid, start: torch.Tensor, steps: int) -> torch.Tensor:
@@ -392,10 +417,10 @@ def _descend(grid: _PatchGrid, start: torch.Tensor, steps: int) -> torch.Tensor:
     previous = torch.full(start.shape[:2], float("inf"), device=start.device)
     active = torch.ones(start.shape[:2], dtype=torch.bool, device=start.device)
     for _ in range(steps):
-        differences = _patch_differences(grid, current)
-        ssd = _mean_normalised_ssd(differences)
-        step_x = (differences * grid.gradient_x).sum(dim=-1)
-        step_y = (differences * grid.gradient_y).sum(dim=-1)
+        differences, products = _patch_differences(grid, current), grid.scratch.products
+        ssd = _mean_normalised_ssd(differences, products)
+        step_x = torch.mul(differences, grid.gradient_x, out=products).sum(dim=-1)
+        step_y = torch.mul(differences, grid.gradient_y, out=products).sum(dim=-1)
         update = torch.stack(
             [inverse11 * step_x + inverse12 * step_y, inverse12 * step_x + inverse22 * step_y], dim=-1
         )
@@ -422,12 +447,12 @@ def _propagate(grid: _PatchGrid, sparse: torch.Tensor, sign: int, rounds: int) -
     the scan direction (``sign`` 1: left, then above; −1: right, then below) when that vector's
     mean-normalised SSD is strictly lower, all patches at once, ``rounds`` times."""
     best = sparse
-    best_ssd = _mean_normalised_ssd(_patch_differences(grid, sparse))
+    best_ssd = _mean_normalised_ssd(_patch_differences(grid, sparse), grid.scratch.products)
     for _ in range(rounds):
         previous = best
         for dy, dx in ((0, sign), (sign, 0)):
             candidate, exists = _neighbour(previous, grid.rows, grid.columns, dy, dx)
-            ssd = _mean_normalised_ssd(_patch_differences(grid, candidate))
+            ssd = _mean_normalised_ssd(_patch_differences(grid, candidate), grid.scratch.products)
             better = exists & (ssd < best_ssd)
             best = torch.where(better[..., None], candidate, best)
             best_ssd = torch.where(better, ssd, best_ssd)
