@@ -79,9 +79,12 @@ Cost: about 12 tensor ops per gradient-descent step per level and 7 per SOR
 half-sweep, independent of the frame size, so small frames are launch-bound on
 a GPU; memory at the finest level is about 1.3 kB per patch (each patch's 9×9
 window, its gather indices and samples, per batch item), ≈ 2 GB for a batch of
-8 at 1080p with "fine". On one CPU thread, a 640×480 pair costs about 0.3 s
-("medium") and 1.3 s ("fine") per direction, against OpenCV's 0.1 and 0.4 s: the
-patches' gathers and the propagation's extra SSD evaluations dominate.
+8 at 1080p with "fine". On one CPU thread a 640×480 frame costs about 0.35 s
+("medium") and 1.3 s ("fine") per direction, about 10× OpenCV's DIS on the same
+thread (``benchmarks/bench_peers.py``'s DIS table; 2.4× and 3.0× less than this
+module's first version, measured side by side): the search's 44 SSD
+evaluations a level (24 descent steps, 20 in the propagation), each a window
+gather and two interpolations over every patch, dominate, then the SOR sweeps.
 """
 
 from __future__ import annotations
