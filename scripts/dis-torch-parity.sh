@@ -6,8 +6,9 @@
 #
 # `sepgan evaluate` takes one --flow-backend for a whole run, so each group of inputs is evaluated
 # twice on the CPU, -m flow-ensemble, the same samples: OUTDIR/<group>-opencv, then <group>-torch
-# (each a report folder: table.json/.md/.csv, per_sample.csv, montages). After each group
-# scripts/parity_table.py writes the PSNR differences per benchmark to OUTDIR/parity.md.
+# (each a report folder: table.json/.md/.csv, per_sample.csv, montages; a progress line every 30 s
+# in the log). After each group scripts/parity_table.py writes the PSNR differences per benchmark
+# to OUTDIR/parity.md.
 #   devsets: middlebury-other (12 triplets) and davis (30), every sample;
 #   clips:   the 13 held-out clips of MODEL.md's "Any-time warps" tables, the first 3 drop-a-frame
 #            triplets of each (-n 3), whole frames at their own size.
@@ -48,7 +49,7 @@ evaluate() {  # evaluate GROUP BACKEND [evaluate arguments...]
     fi
     echo "== $group, $backend: started $(date -Is)"
     "$PYTHON" -m sepgan evaluate "$@" -m flow-ensemble --device cpu --flow-backend "$backend" \
-        --no-progress -y -o "$folder"
+        -y -o "$folder"
     echo "== $group, $backend: done $(date -Is)"
 }
 
