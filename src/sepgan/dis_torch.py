@@ -77,14 +77,16 @@ atomic adds, no TF32 matrix products). Not differentiable (no autograd).
 
 Cost: about 12 tensor ops per gradient-descent step per level and 7 per SOR
 half-sweep, independent of the frame size, so small frames are launch-bound on
-a GPU; memory at the finest level is about 1.3 kB per patch (each patch's 9×9
-window, its gather indices and samples, per batch item), ≈ 2 GB for a batch of
-8 at 1080p with "fine". On one CPU thread a 640×480 frame costs about 0.35 s
-("medium") and 1.3 s ("fine") per direction, about 10× OpenCV's DIS on the same
-thread (``benchmarks/bench_peers.py``'s DIS table; 2.4× and 3.0× less than this
-module's first version, measured side by side): the search's 44 SSD
-evaluations a level (24 descent steps, 20 in the propagation), each a window
-gather and two interpolations over every patch, dominate, then the SOR sweeps.
+a GPU; memory at the finest level is about 1.9 kB per patch and batch item
+(its source pixels and two gradients, 8×8 each, and the search's scratch: the
+9×9 window, 8×9 and 8×8 interpolations, one product), ≈ 3.5 GB for a batch of
+8 at 1080p with "fine" (on the CPU only one item's, 0.4 GB). On one CPU thread
+a 640×480 frame costs about 0.35 s ("medium") and 1.3 s ("fine") per direction,
+about 10× OpenCV's DIS on the same thread (``benchmarks/bench_peers.py``'s DIS
+table; 2.4× and 3.0× less than this module's first version, measured side by
+side): the search's 44 SSD evaluations a level (24 descent steps, 20 in the
+propagation), each a window gather and two interpolations over every patch,
+dominate, then the SOR sweeps.
 """
 
 from __future__ import annotations
@@ -202,9 +204,9 @@ def dense_inverse_search(
             images0 = F.pad(images0, pad, mode="replicate")
             images1 = F.pad(images1, pad, mode="replicate")
         if images0.device.type == "cpu":
-            # One batch item at a time on the CPU: a search's per-patch tensors (about 1.3 kB a patch,
-            # 10 MB for a 640×480 level) then stay in the cache; the ensemble's 8 calls at 640×480
-            # ran 1.4× ("medium") and 2.7× ("fine") faster so. The result is the same bit for bit.
+            # One batch item at a time on the CPU: each per-patch tensor of the search is then 10 MB at
+            # 640×480 instead of 80 MB for the ensemble's 8, and an op's operands mostly stay in the
+            # cache; those 8 calls ran 1.4× ("medium") and 2.7× ("fine") faster so, bit for bit equal.
             flow = torch.cat(
                 [_coarse_to_fine(images0[k : k + 1], images1[k : k + 1], parameters) for k in range(batch)]
             )
