@@ -36,7 +36,12 @@ from those files; it follows them step by step so that the flows match
    a vector travels a few patches per pass; the coarse-to-fine pyramid carries
    the long-range motion. The endpoint error stays within 10% of OpenCV's on
    the tests' synthetic motions (tests/test_dis_torch.py); on Middlebury's
-   Beanbags (large motion) the photometric error is 4% above OpenCV's.
+   Beanbags (large motion) the photometric error is 4% above OpenCV's. On real
+   large motion this is the one place the two part: without propagation they
+   agree (Beanbags' flows 0.19 px apart), with it OpenCV's chain reaches much
+   further (davis tackle: 39 px apart, warp error 17.8 against 25.3 levels),
+   which costs ``flow-ensemble`` 0.21 dB on middlebury-other and 0.15 dB on
+   davis (scripts/dis-torch-parity.sh, 2026-12-07).
 4. **Densification.** A pixel's flow is the average of the vectors of the
    patches that cover it (the nearest patch row or column past the last one),
    each weighted by ``1 / max(1, |I1(x + u) − I0(x)|)`` in grey levels.
@@ -48,6 +53,20 @@ from those files; it follows them step by step so that the flows match
    source and the warped destination (replicated edges); ``fixed_point``
    outer iterations, each solving for the increment with 5 red–black SOR sweeps
    (ω = 1.6). Red–black SOR is parallel by construction, so this part is exact.
+
+Small motions: on whole-pixel translations of a few pixels both flows are
+within 0.01 px of the truth on average, and 98–100% of that error lies in the
+band of one patch along the edge where content leaves the frame: there no patch
+sees its match whole, the destination's replicated edge decides, and which
+wrong vector a border patch keeps depends on the propagation order (OpenCV's
+raster chain, the Jacobi rounds here). The ratio of two such errors is noise:
+over translations of 0–5 px on 96×128 frames it ran from 0.26 to 1.19 (0.0075
+against 0.0063 px for −2 px with "fine"; masking the pixels whose match leaves
+the frame does not change it, 1.15), with the interior 8 px in at 0.0000
+against 0.0002 px. The same holds at (−5, 2) px with "fine": 98% of the error
+is in that band, and the ratio is 0.88 or 1.12 by the texture's seed (the
+tests use seed 0). Rotation and the moving square, whose errors lie inside the
+frame, are the cases that measure the search (0.95–1.03).
 
 The flow of each level, scaled ×2 bilinearly, seeds the next; the finest
 level's flow is scaled to the full frame. Frames too small for a preset's
@@ -61,10 +80,18 @@ flows B×2×H×W float32 in pixels, from source to destination, x (right) then y
 pooling forward pass, so the result is deterministic on CPU and CUDA (no
 atomic adds, no TF32 matrix products). Not differentiable (no autograd).
 
-Cost: about 20 tensor ops per gradient-descent step per level, independent of
-the frame size, so small frames are launch-bound on a GPU; memory at the finest
-level is about 1.2 kB per patch (each patch's 8×8 sample grid and samples, per
-batch item), ≈ 2 GB for a batch of 8 at 1080p with "fine".
+Cost: about 12 tensor ops per gradient-descent step per level and 7 per SOR
+half-sweep, independent of the frame size, so small frames are launch-bound on
+a GPU; memory at the finest level is about 1.9 kB per patch and batch item
+(its source pixels and two gradients, 8×8 each, and the search's scratch: the
+9×9 window, 8×9 and 8×8 interpolations, one product), ≈ 3.5 GB for a batch of
+8 at 1080p with "fine" (on the CPU only one item's, 0.4 GB). On one CPU thread
+a 640×480 frame costs about 0.35 s ("medium") and 1.3 s ("fine") per direction,
+about 10× OpenCV's DIS on the same thread (``benchmarks/bench_peers.py``'s DIS
+table; 2.4× and 3.0× less than this module's first version, measured side by
+side): the search's 44 SSD evaluations a level (24 descent steps, 20 in the
+propagation), each a window gather and two interpolations over every patch,
+dominate, then the SOR sweeps.
 """
 
 from __future__ import annotations
@@ -181,7 +208,15 @@ def dense_inverse_search(
             pad = (0, padded_width - width, 0, padded_height - height)
             images0 = F.pad(images0, pad, mode="replicate")
             images1 = F.pad(images1, pad, mode="replicate")
-        flow = _coarse_to_fine(images0, images1, parameters)
+        if images0.device.type == "cpu":
+            # One batch item at a time on the CPU: each per-patch tensor of the search is then 10 MB at
+            # 640×480 instead of 80 MB for the ensemble's 8, and an op's operands mostly stay in the
+            # cache; those 8 calls ran 1.4× ("medium") and 2.7× ("fine") faster so, bit for bit equal.
+            flow = torch.cat(
+                [_coarse_to_fine(images0[k : k + 1], images1[k : k + 1], parameters) for k in range(batch)]
+            )
+        else:
+            flow = _coarse_to_fine(images0, images1, parameters)
         return flow[:, :, :height, :width].contiguous()
 
 
@@ -260,8 +295,9 @@ def _sobel(image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def _patches(image: torch.Tensor, size: int, stride: int) -> torch.Tensor:
-    """B×1×H×W → B×P×size² patches every ``stride`` px, row-major (P = hs·ws)."""
-    return F.unfold(image, size, stride=stride).transpose(1, 2)
+    """B×1×H×W → B×P×size² patches every ``stride`` px, row-major (P = hs·ws), contiguous: the
+    search multiplies them with its samples 24 times per level, ~4× slower on the transposed view."""
+    return F.unfold(image, size, stride=stride).transpose(1, 2).contiguous()
 
 
 def _patch_sums(image: torch.Tensor, size: int, stride: int) -> torch.Tensor:
@@ -270,24 +306,44 @@ def _patch_sums(image: torch.Tensor, size: int, stride: int) -> torch.Tensor:
 
 
 @dataclass
-class _PatchGrid:
-    """What the inverse search needs about a level's patches (P of them, hs rows by ws columns)."""
+class _Scratch:
+    """Buffers that every SSD evaluation of a level writes its per-patch tensors into (B×P×… each).
+    Fresh tensors this large (10 MB each at 640×480) are mapped anew by the C heap and cost as much
+    again in page faults on the CPU as the arithmetic; the propagation ran 2× slower with them."""
 
+    window: torch.Tensor  # B×P×(size + 1)×(size + 1) destination pixels from each patch's corner
+    columns: torch.Tensor  # B×P×size×(size + 1) the window interpolated in y
+    differences: torch.Tensor  # B×P×size² (what _patch_differences returns)
+    products: torch.Tensor  # B×P×size² a product before its sum
+
+
+@dataclass
+class _PatchGrid:
+    """What the inverse search needs about a level's patches (P of them, hs rows by ws columns) and
+    about its destination image."""
+
+    size: int  # patch side in pixels
     rows: int
     columns: int
     corners: torch.Tensor  # P×2 top-left (x, y) in pixels
-    offsets: torch.Tensor  # size²×2 (x, y) of a patch's pixels from its corner
     source: torch.Tensor  # B×P×size² source grey levels
-    gradient_x: torch.Tensor  # B×P×size²
+    gradient_x: torch.Tensor  # B×P×size², each patch's mean taken out
     gradient_y: torch.Tensor
-    gradient_sum_x: torch.Tensor  # B×P
-    gradient_sum_y: torch.Tensor
     inverse_hessian: tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # B×P each: (H⁻¹)11, 12, 22
+    height: int  # the level's size in pixels
+    width: int
+    # The destination with ``size`` px of replicated edges, flattened over the batch, seen as the
+    # (size + 1)² window from each of its pixels (a strided view: windows[i, r, c] is pixel i + r·row
+    # + c, nothing copied); a window is then one index, not (size + 1)² of them: 3× less memory
+    # traffic than a gather with a B×P×(size + 1)² index, which dominated the search's time.
+    windows: torch.Tensor  # M×(size + 1)×(size + 1)
+    batch_offsets: torch.Tensor  # B×1: where each batch item starts in ``windows``
+    scratch: _Scratch
 
 
-def _patch_grid(image0: torch.Tensor, parameters: DISParameters) -> _PatchGrid:
+def _patch_grid(image0: torch.Tensor, image1: torch.Tensor, parameters: DISParameters) -> _PatchGrid:
     size, stride = parameters.patch_size, parameters.patch_stride
-    height, width = image0.shape[-2:]
+    batch, _, height, width = image0.shape
     rows, columns = 1 + (height - size) // stride, 1 + (width - size) // stride
     gradient_x, gradient_y = _sobel(image0)
     xx = _patch_sums(gradient_x * gradient_x, size, stride)
@@ -301,20 +357,36 @@ def _patch_grid(image0: torch.Tensor, parameters: DISParameters) -> _PatchGrid:
         torch.arange(columns, device=device) * stride,
         indexing="ij",
     )
-    offset_y, offset_x = torch.meshgrid(
-        torch.arange(size, device=device), torch.arange(size, device=device), indexing="ij"
+    # Patches' corners stay within [1 − size, W − 1] (_patch_differences), so a window of
+    # (size + 1)² pixels from a corner lies inside the destination padded by ``size`` px.
+    destination = F.pad(image1, (size, size, size, size), mode="replicate")
+    padded_size, padded_width = destination.shape[-1] * destination.shape[-2], destination.shape[-1]
+    flat = destination.reshape(-1)
+    windows = flat.as_strided(
+        (flat.numel() - size * padded_width - size, size + 1, size + 1), (1, padded_width, 1)
     )
+    patch_gradient_x = _patches(gradient_x, size, stride)
+    patch_gradient_y = _patches(gradient_y, size, stride)
     return _PatchGrid(
+        size=size,
         rows=rows,
         columns=columns,
         corners=torch.stack([corner_x.flatten(), corner_y.flatten()], dim=1).float(),
-        offsets=torch.stack([offset_x.flatten(), offset_y.flatten()], dim=1).float(),
         source=_patches(image0, size, stride),
-        gradient_x=_patches(gradient_x, size, stride),
-        gradient_y=_patches(gradient_y, size, stride),
-        gradient_sum_x=_patch_sums(gradient_x, size, stride),
-        gradient_sum_y=_patch_sums(gradient_y, size, stride),
+        # The step's mean normalisation, Σ d·g − Σd·Σg / n, is Σ d·(g − mean g).
+        gradient_x=patch_gradient_x - patch_gradient_x.mean(dim=-1, keepdim=True),
+        gradient_y=patch_gradient_y - patch_gradient_y.mean(dim=-1, keepdim=True),
         inverse_hessian=(yy / determinant, -xy / determinant, xx / determinant),
+        height=height,
+        width=width,
+        windows=windows,
+        batch_offsets=torch.arange(image1.shape[0], device=device)[:, None] * padded_size,
+        scratch=_Scratch(
+            window=image1.new_empty(batch, rows * columns, size + 1, size + 1),
+            columns=image1.new_empty(batch, rows * columns, size, size + 1),
+            differences=image1.new_empty(batch, rows * columns, size * size),
+            products=image1.new_empty(batch, rows * columns, size * size),
+        ),
     )
 
 
@@ -326,42 +398,53 @@ def _sample(image: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tens
     return F.grid_sample(image, grid, mode="bilinear", padding_mode="border", align_corners=True)[:, 0]
 
 
-def _patch_differences(image1: torch.Tensor, grid: _PatchGrid, flow: torch.Tensor, size: int) -> torch.Tensor:
+def _patch_differences(grid: _PatchGrid, flow: torch.Tensor) -> torch.Tensor:
     """destination(patch pixel + flow) − source(patch pixel) for each patch: B×P×size².
 
     ``flow``: B×P×2. The patch's corner is kept within [−size + 1, H − 1] × [−size + 1, W − 1], as
-    OpenCV keeps it inside its 16-px replicated border."""
-    height, width = image1.shape[-2:]
-    corner_x = (grid.corners[:, 0] + flow[..., 0]).clamp(1 - size, width - 1)
-    corner_y = (grid.corners[:, 1] + flow[..., 1]).clamp(1 - size, height - 1)
-    x = corner_x[..., None] + grid.offsets[:, 0]
-    y = corner_y[..., None] + grid.offsets[:, 1]
-    return _sample(image1, x, y) - grid.source
+    OpenCV keeps it inside its 16-px replicated border. A patch moves as a whole, so its bilinear
+    weights are shared by its pixels (as in OpenCV): one gather of the (size + 1)² window from the
+    corner's whole pixel, then two interpolations, y then x. This is several times cheaper than
+    ``grid_sample`` on a stacked size²-point grid per patch. The result is ``grid``'s scratch
+    buffer, overwritten by the next call."""
+    size = grid.size
+    corner_x = (grid.corners[:, 0] + flow[..., 0]).clamp(1 - size, grid.width - 1)
+    corner_y = (grid.corners[:, 1] + flow[..., 1]).clamp(1 - size, grid.height - 1)
+    left, top = corner_x.floor(), corner_y.floor()
+    batch, count = left.shape
+    start = (top.long() + size) * (grid.width + 2 * size) + (left.long() + size)  # B×P
+    start = start + grid.batch_offsets  # into the flattened batch
+    scratch = grid.scratch
+    window = scratch.window
+    torch.index_select(grid.windows, 0, start.flatten(), out=window.view(-1, size + 1, size + 1))
+    # y first: its two operands are whole rows, contiguous in memory (x first is about 3× slower).
+    fraction_x, fraction_y = (corner_x - left)[..., None, None], (corner_y - top)[..., None, None]
+    columns = torch.lerp(window[..., :-1, :], window[..., 1:, :], fraction_y, out=scratch.columns)
+    samples = scratch.differences.view(batch, count, size, size)
+    torch.lerp(columns[..., :-1], columns[..., 1:], fraction_x, out=samples)
+    return scratch.differences.sub_(grid.source)
 
 
-def _mean_normalised_ssd(differences: torch.Tensor) -> torch.Tensor:
-    """Sum of squared differences with the patch's mean difference taken out: B×P×n → B×P."""
+def _mean_normalised_ssd(differences: torch.Tensor, products: torch.Tensor) -> torch.Tensor:
+    """Sum of squared differences with the patch's mean difference taken out: B×P×n → B×P
+    (``products``: a B×P×n scratch buffer)."""
     count = differences.shape[-1]
     total = differences.sum(dim=-1)
-    return (differences * differences).sum(dim=-1) - total * total / count
+    return torch.mul(differences, differences, out=products).sum(dim=-1) - total * total / count
 
 
-def _descend(
-    image1: torch.Tensor, grid: _PatchGrid, start: torch.Tensor, steps: int, size: int
-) -> torch.Tensor:
+def _descend(grid: _PatchGrid, start: torch.Tensor, steps: int) -> torch.Tensor:
     """``steps`` inverse-compositional Gauss–Newton steps from ``start`` (B×P×2) for every patch at once;
     a patch stops once its SSD stops falling (after that step, as OpenCV's loop does)."""
-    count = size * size
     inverse11, inverse12, inverse22 = grid.inverse_hessian
-    current = start.clone()
+    current = start
     previous = torch.full(start.shape[:2], float("inf"), device=start.device)
     active = torch.ones(start.shape[:2], dtype=torch.bool, device=start.device)
     for _ in range(steps):
-        differences = _patch_differences(image1, grid, current, size)
-        total = differences.sum(dim=-1)
-        ssd = (differences * differences).sum(dim=-1) - total * total / count
-        step_x = (differences * grid.gradient_x).sum(dim=-1) - total * grid.gradient_sum_x / count
-        step_y = (differences * grid.gradient_y).sum(dim=-1) - total * grid.gradient_sum_y / count
+        differences, products = _patch_differences(grid, current), grid.scratch.products
+        ssd = _mean_normalised_ssd(differences, products)
+        step_x = torch.mul(differences, grid.gradient_x, out=products).sum(dim=-1)
+        step_y = torch.mul(differences, grid.gradient_y, out=products).sum(dim=-1)
         update = torch.stack(
             [inverse11 * step_x + inverse12 * step_y, inverse12 * step_x + inverse22 * step_y], dim=-1
         )
@@ -383,20 +466,17 @@ def _neighbour(
     return shifted, exists
 
 
-def _propagate(
-    image1: torch.Tensor, grid: _PatchGrid, sparse: torch.Tensor, sign: int, rounds: int
-) -> torch.Tensor:
+def _propagate(grid: _PatchGrid, sparse: torch.Tensor, sign: int, rounds: int) -> torch.Tensor:
     """Spatial propagation, Jacobi style: each patch takes the vector of its neighbour before it in
     the scan direction (``sign`` 1: left, then above; −1: right, then below) when that vector's
     mean-normalised SSD is strictly lower, all patches at once, ``rounds`` times."""
-    size = int(math.isqrt(grid.offsets.shape[0]))
     best = sparse
-    best_ssd = _mean_normalised_ssd(_patch_differences(image1, grid, sparse, size))
+    best_ssd = _mean_normalised_ssd(_patch_differences(grid, sparse), grid.scratch.products)
     for _ in range(rounds):
         previous = best
         for dy, dx in ((0, sign), (sign, 0)):
             candidate, exists = _neighbour(previous, grid.rows, grid.columns, dy, dx)
-            ssd = _mean_normalised_ssd(_patch_differences(image1, grid, candidate, size))
+            ssd = _mean_normalised_ssd(_patch_differences(grid, candidate), grid.scratch.products)
             better = exists & (ssd < best_ssd)
             best = torch.where(better[..., None], candidate, best)
             best_ssd = torch.where(better, ssd, best_ssd)
@@ -408,21 +488,21 @@ def _inverse_search(
 ) -> torch.Tensor:
     """Sparse flow, one vector per patch (B×P×2), from the dense ``flow`` (B×2×h×w) of the coarser level."""
     size, stride = parameters.patch_size, parameters.patch_stride
-    grid = _patch_grid(image0, parameters)
+    grid = _patch_grid(image0, image1, parameters)
     centre = size // 2
     sparse = flow[:, :, centre::stride, centre::stride][:, :, : grid.rows, : grid.columns]
     sparse = sparse.flatten(2).transpose(1, 2).contiguous()  # B×P×2
     steps = parameters.gradient_descent_iterations // 2  # OpenCV's two passes share the iterations
     for sign in (1, -1):
-        best = _propagate(image1, grid, sparse, sign, _PROPAGATION_ROUNDS)
-        descended = _descend(image1, grid, best, steps, size)
+        best = _propagate(grid, sparse, sign, _PROPAGATION_ROUNDS)
+        descended = _descend(grid, best, steps)
         # A search that wandered further than a patch from its start is dropped.
         kept = (descended - best).norm(dim=-1) <= size
         sparse = torch.where(kept[..., None], descended, best)
     # OpenCV's last patches of a pass start from their descended neighbours; here that comparison
     # comes once more after the last descent, both ways.
     for sign in (1, -1):
-        sparse = _propagate(image1, grid, sparse, sign, _PROPAGATION_ROUNDS)
+        sparse = _propagate(grid, sparse, sign, _PROPAGATION_ROUNDS)
     return sparse
 
 
@@ -504,14 +584,6 @@ def _from_above(field: torch.Tensor) -> torch.Tensor:
     return F.pad(field[:, :, :-1], (0, 0, 1, 0))
 
 
-def _from_right(field: torch.Tensor) -> torch.Tensor:
-    return F.pad(field[..., 1:], (0, 1))
-
-
-def _from_below(field: torch.Tensor) -> torch.Tensor:
-    return F.pad(field[:, :, 1:], (0, 0, 0, 1))
-
-
 def _divergence(right: torch.Tensor, below: torch.Tensor, field: torch.Tensor) -> torch.Tensor:
     """Σ over a pixel's edges of weight × (field at the neighbour − field here): the smoothness
     term's pull of the raw flow, given the edge weights to the right and below."""
@@ -519,14 +591,47 @@ def _divergence(right: torch.Tensor, below: torch.Tensor, field: torch.Tensor) -
     return flux_x - _from_left(flux_x) + flux_y - _from_above(flux_y)
 
 
-def _weighted_neighbours(right: torch.Tensor, below: torch.Tensor, field: torch.Tensor) -> torch.Tensor:
-    """Σ over a pixel's edges of weight × field at the neighbour (SOR's off-diagonal sum)."""
-    return (
-        _from_left(right) * _from_left(field)
-        + right * _from_right(field)
-        + _from_above(below) * _from_above(field)
-        + below * _from_below(field)
-    )
+def _red_black_sor(
+    system: tuple[torch.Tensor, ...],
+    right: torch.Tensor,
+    below: torch.Tensor,
+    increment: tuple[torch.Tensor, torch.Tensor],
+    parameters: DISParameters,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``sor_iterations`` red–black SOR sweeps (relaxation ``omega``) on the 2×2-per-pixel system
+    ``system`` = (a11, a12, a22, b1, b2), coupled by the smoothness edge weights ``right`` and
+    ``below`` (all B×1×h×w), from the B×1×h×w ``increment`` (du, dv); returns the new (du, dv).
+
+    Each pixel's row is divided by its diagonal once, and du, dv live in zero-padded buffers that
+    are updated in place, so a half-sweep is 7 fused multiply-adds on views (no padding, division
+    or selection per sweep, which made this loop about 3× slower)."""
+    a11, a12, a22, b1, b2 = system
+    height, width = a11.shape[-2:]
+    weights = (_from_left(right), right, _from_above(below), below)  # to the left, right, up, down
+    rows = []
+    for diagonal, constant in ((a11, b1), (a22, b2)):
+        inverse = 1 / diagonal
+        rows.append(([weight * inverse for weight in weights], constant * inverse, a12 * inverse))
+    padded = [F.pad(field, (1, 1, 1, 1)) for field in increment]
+    inner = [field[..., 1:-1, 1:-1] for field in padded]
+    red = (torch.arange(height, device=a11.device)[:, None] + torch.arange(width, device=a11.device)) % 2 == 0
+    relaxations = (parameters.omega * red.float(), parameters.omega * (~red).float())
+    for _ in range(parameters.sor_iterations):
+        for relaxation in relaxations:  # red pixels depend only on black ones and back
+            for unknown, other in ((0, 1), (1, 0)):
+                coefficients, constant, coupling = rows[unknown]
+                field = padded[unknown]
+                neighbours = (
+                    field[..., 1:-1, :-2],
+                    field[..., 1:-1, 2:],
+                    field[..., :-2, 1:-1],
+                    field[..., 2:, 1:-1],
+                )
+                target = torch.addcmul(constant, coupling, inner[other], value=-1)
+                for coefficient, neighbour in zip(coefficients, neighbours, strict=True):
+                    target.addcmul_(coefficient, neighbour)
+                inner[unknown].addcmul_(relaxation, target.sub_(inner[unknown]))
+    return inner[0], inner[1]
 
 
 def _variational_refinement(
@@ -554,9 +659,6 @@ def _variational_refinement(
     has_right[..., -1] = 0
     has_below = torch.ones(1, 1, height, width, device=image0.device)
     has_below[:, :, -1] = 0
-    red = (
-        (torch.arange(height, device=image0.device)[:, None] + torch.arange(width, device=image0.device)) % 2
-    ) == 0
     base_u, base_v = flow[:, 0:1], flow[:, 1:2]
     du, dv = torch.zeros_like(base_u), torch.zeros_like(base_v)
     for _ in range(p.variational_iterations):
@@ -583,11 +685,5 @@ def _variational_refinement(
         edges = right + _from_left(right) + below + _from_above(below)
         a11, a22 = a11 + edges, a22 + edges
         b1, b2 = b1 + _divergence(right, below, base_u), b2 + _divergence(right, below, base_v)
-        # Red–black SOR on the increment: red pixels depend only on black ones and back.
-        for _ in range(p.sor_iterations):
-            for colour in (red, ~red):
-                new_u = du + p.omega * ((_weighted_neighbours(right, below, du) + b1 - dv * a12) / a11 - du)
-                du = torch.where(colour, new_u, du)
-                new_v = dv + p.omega * ((_weighted_neighbours(right, below, dv) + b2 - du * a12) / a22 - dv)
-                dv = torch.where(colour, new_v, dv)
+        du, dv = _red_black_sor((a11, a12, a22, b1, b2), right, below, (du, dv), p)
     return torch.cat([base_u + du, base_v + dv], dim=1)
