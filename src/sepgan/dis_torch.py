@@ -140,10 +140,7 @@ _PRESETS = {
 }
 
 _DETERMINANT_FLOOR = 0.001  # OpenCV's EPS for the structure tensor's determinant
-# Jacobi propagation rounds per pass; a final forward and backward propagation after the last
-# descent. Measured on Middlebury's Beanbags (large motion, "medium"): mean photometric error
-# 4.87 levels with one round and no final propagation, 4.43 with these, OpenCV 4.27.
-_PROPAGATION_ROUNDS = 2
+_STRIPES = 8  # OpenCV's fixed number of horizontal stripes in the propagating search
 _EDGE_MARGIN = 0.001  # densification keeps sample points this far inside the last pixel (OpenCV's EPS)
 
 
@@ -451,59 +448,161 @@ def _descend(grid: _PatchGrid, start: torch.Tensor, steps: int) -> torch.Tensor:
         current = torch.where(active[..., None], current - update, current)
         active = active & (ssd < previous)
         previous = ssd
+        if current.device.type == "cpu" and not active.any():
+            break  # every patch has stopped (a check that would wait for a GPU, so only on the CPU)
     return current
 
 
-def _neighbour(
-    sparse: torch.Tensor, rows: int, columns: int, dy: int, dx: int
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The vector of each patch's neighbour at (row − dy, column − dx) (B×P×2) and whether it exists (P)."""
-    grid = sparse.reshape(sparse.shape[0], rows, columns, 2)
-    shifted = torch.roll(grid, shifts=(dy, dx), dims=(1, 2)).reshape(sparse.shape)
-    row = torch.arange(rows, device=sparse.device)[:, None] - dy
-    column = torch.arange(columns, device=sparse.device)[None, :] - dx
-    exists = ((row >= 0) & (row < rows) & (column >= 0) & (column < columns)).flatten()
-    return shifted, exists
+@dataclass
+class _Wavefront:
+    """One anti-diagonal of the patch grid (local row + column = constant within each stripe): a
+    slice of the patches in wavefront order, its :class:`_PatchGrid`, and for each scan direction
+    the wavefront-order positions of the two neighbours its patches compare with and whether each
+    exists."""
+
+    start: int
+    stop: int
+    grid: _PatchGrid  # the level's grid restricted to these patches (views, scratch buffers shared)
+    forward: tuple[tuple[torch.Tensor, torch.Tensor], ...]  # (left, above): (positions, exists)
+    backward: tuple[tuple[torch.Tensor, torch.Tensor], ...]  # (right, below)
 
 
-def _propagate(grid: _PatchGrid, sparse: torch.Tensor, sign: int, rounds: int) -> torch.Tensor:
-    """Spatial propagation, Jacobi style: each patch takes the vector of its neighbour before it in
-    the scan direction (``sign`` 1: left, then above; −1: right, then below) when that vector's
-    mean-normalised SSD is strictly lower, all patches at once, ``rounds`` times."""
-    best = sparse
-    best_ssd = _mean_normalised_ssd(_patch_differences(grid, sparse), grid.scratch.products)
-    for _ in range(rounds):
-        previous = best
-        for dy, dx in ((0, sign), (sign, 0)):
-            candidate, exists = _neighbour(previous, grid.rows, grid.columns, dy, dx)
-            ssd = _mean_normalised_ssd(_patch_differences(grid, candidate), grid.scratch.products)
-            better = exists & (ssd < best_ssd)
-            best = torch.where(better[..., None], candidate, best)
-            best_ssd = torch.where(better, ssd, best_ssd)
-    return best
+def _wavefronts(grid: _PatchGrid, batch: int) -> tuple[torch.Tensor, list[_Wavefront]]:
+    """OpenCV's raster order as anti-diagonals: the patches re-ordered so that each wavefront is a
+    contiguous slice. Returns (order: P row-major patch indices in wavefront order, wavefronts).
+
+    OpenCV cuts the hs patch rows into :data:`_STRIPES` stripes of ⌈hs / 8⌉ rows and scans each
+    stripe on its own (no vertical propagation across a stripe's edge). Within a stripe, patch
+    (r, c) of the forward pass reads only (r, c − 1) and (r − 1, c), both on the anti-diagonal
+    before its own; the backward pass reads (r, c + 1) and (r + 1, c), on the one after. So the
+    patches of one anti-diagonal, over all stripes, are independent and run together, in
+    stripe height + ws − 1 steps per pass, and the result is OpenCV's sequential one."""
+    rows, columns, device = grid.rows, grid.columns, grid.corners.device
+    stripe = math.ceil(rows / _STRIPES)
+    row = torch.arange(rows)[:, None].expand(rows, columns).flatten()
+    column = torch.arange(columns)[None, :].expand(rows, columns).flatten()
+    local = row % stripe
+    diagonal = local + column
+    order = torch.argsort(diagonal * rows + row)  # by diagonal, then row: deterministic
+    position = torch.empty_like(order)
+    position[order] = torch.arange(order.numel())
+    index = torch.arange(rows * columns)
+
+    def neighbour(exists: torch.Tensor, offset: int) -> tuple[torch.Tensor, torch.Tensor]:
+        # Where a neighbour is missing the patch points at itself; ``exists`` masks it out.
+        target = torch.where(exists, index + offset, index)
+        return position[target][order].to(device), exists[order].to(device)
+
+    forward = (
+        neighbour(column > 0, -1),
+        neighbour(local > 0, -columns),
+    )
+    backward = (
+        neighbour(column < columns - 1, 1),
+        neighbour((local < stripe - 1) & (row < rows - 1), columns),
+    )
+    counts = torch.bincount(diagonal).tolist()
+    size = grid.size
+    largest = max(counts)
+    buffers = [
+        grid.source.new_empty(batch * largest * k) for k in ((size + 1) ** 2, size * (size + 1), size * size)
+    ]
+    products = grid.source.new_empty(batch * largest * size * size)
+    order_on_device = order.to(device)
+    ordered = _PatchGrid(
+        size=size,
+        rows=rows,
+        columns=columns,
+        corners=grid.corners[order_on_device],
+        source=grid.source[:, order_on_device],
+        gradient_x=grid.gradient_x[:, order_on_device],
+        gradient_y=grid.gradient_y[:, order_on_device],
+        inverse_hessian=tuple(part[:, order_on_device] for part in grid.inverse_hessian),
+        height=grid.height,
+        width=grid.width,
+        windows=grid.windows,
+        batch_offsets=grid.batch_offsets,
+        scratch=grid.scratch,
+    )
+    wavefronts, start = [], 0
+    for count in counts:
+        stop = start + count
+        n = batch * count
+        scratch = _Scratch(
+            window=buffers[0][: n * (size + 1) ** 2].view(batch, count, size + 1, size + 1),
+            columns=buffers[1][: n * size * (size + 1)].view(batch, count, size, size + 1),
+            differences=buffers[2][: n * size * size].view(batch, count, size * size),
+            products=products[: n * size * size].view(batch, count, size * size),
+        )
+        part = _PatchGrid(
+            size=size,
+            rows=rows,
+            columns=columns,
+            corners=ordered.corners[start:stop],
+            source=ordered.source[:, start:stop],
+            gradient_x=ordered.gradient_x[:, start:stop],
+            gradient_y=ordered.gradient_y[:, start:stop],
+            inverse_hessian=tuple(h[:, start:stop] for h in ordered.inverse_hessian),
+            height=grid.height,
+            width=grid.width,
+            windows=grid.windows,
+            batch_offsets=grid.batch_offsets,
+            scratch=scratch,
+        )
+        wavefronts.append(
+            _Wavefront(
+                start=start,
+                stop=stop,
+                grid=part,
+                forward=tuple((p[start:stop], e[start:stop]) for p, e in forward),
+                backward=tuple((p[start:stop], e[start:stop]) for p, e in backward),
+            )
+        )
+        start = stop
+    return order_on_device, wavefronts
+
+
+def _search_wavefront(wavefront: _Wavefront, sparse: torch.Tensor, backward: bool, steps: int) -> None:
+    """One anti-diagonal of a pass, in place on ``sparse`` (B×P×2, wavefront order), as OpenCV's
+    loop body does for each patch: the patch's own vector, then its left (right) and upper (lower)
+    neighbours' vectors, each taken when its mean-normalised SSD is strictly lower; then ``steps``
+    descent steps from the best; a result more than a patch from that start is dropped."""
+    grid = wavefront.grid
+    products = grid.scratch.products
+    best = sparse[:, wavefront.start : wavefront.stop]
+    best_ssd = _mean_normalised_ssd(_patch_differences(grid, best), products)
+    for positions, exists in wavefront.backward if backward else wavefront.forward:
+        candidate = sparse[:, positions]
+        ssd = _mean_normalised_ssd(_patch_differences(grid, candidate), products)
+        better = exists & (ssd < best_ssd)
+        best = torch.where(better[..., None], candidate, best)
+        best_ssd = torch.where(better, ssd, best_ssd)
+    descended = _descend(grid, best, steps)
+    kept = (descended - best).norm(dim=-1) <= grid.size
+    sparse[:, wavefront.start : wavefront.stop] = torch.where(kept[..., None], descended, best)
 
 
 def _inverse_search(
     image0: torch.Tensor, image1: torch.Tensor, flow: torch.Tensor, parameters: DISParameters
 ) -> torch.Tensor:
-    """Sparse flow, one vector per patch (B×P×2), from the dense ``flow`` (B×2×h×w) of the coarser level."""
+    """Sparse flow, one vector per patch (B×P×2, row-major), from the dense ``flow`` (B×2×h×w) of the
+    coarser level: OpenCV's two passes (forward, backward) with spatial propagation, one
+    anti-diagonal of patches at a time (:func:`_wavefronts`)."""
     size, stride = parameters.patch_size, parameters.patch_stride
     grid = _patch_grid(image0, image1, parameters)
     centre = size // 2
     sparse = flow[:, :, centre::stride, centre::stride][:, :, : grid.rows, : grid.columns]
-    sparse = sparse.flatten(2).transpose(1, 2).contiguous()  # B×P×2
+    sparse = sparse.flatten(2).transpose(1, 2)  # B×P×2, row-major
+    order, wavefronts = _wavefronts(grid, image0.shape[0])
+    sparse = sparse[:, order].contiguous()  # wavefront order
     steps = parameters.gradient_descent_iterations // 2  # OpenCV's two passes share the iterations
-    for sign in (1, -1):
-        best = _propagate(grid, sparse, sign, _PROPAGATION_ROUNDS)
-        descended = _descend(grid, best, steps)
-        # A search that wandered further than a patch from its start is dropped.
-        kept = (descended - best).norm(dim=-1) <= size
-        sparse = torch.where(kept[..., None], descended, best)
-    # OpenCV's last patches of a pass start from their descended neighbours; here that comparison
-    # comes once more after the last descent, both ways.
-    for sign in (1, -1):
-        sparse = _propagate(grid, sparse, sign, _PROPAGATION_ROUNDS)
-    return sparse
+    for wavefront in wavefronts:
+        _search_wavefront(wavefront, sparse, False, steps)
+    for wavefront in reversed(wavefronts):
+        _search_wavefront(wavefront, sparse, True, steps)
+    unordered = torch.empty_like(sparse)
+    unordered[:, order] = sparse
+    return unordered
 
 
 # --- densification ---------------------------------------------------------------------------------
