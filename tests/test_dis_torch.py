@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import cv2
@@ -172,3 +173,97 @@ def test_cuda_matches_cpu_and_is_deterministic():
     assert (on_cuda.cpu() - on_cpu).abs().mean() < 0.05
     ours = endpoint_error(on_cuda[0].permute(1, 2, 0).cpu().numpy(), truth)
     assert ours <= 1.1 * endpoint_error(dis_flow(frame0, frame1, "fine"), truth)
+
+
+def _level_grid(source: np.ndarray, destination: np.ndarray, preset: str = "medium"):
+    """The inverse search's inputs for one pyramid level made of two H×W×3 frames (grey levels)."""
+    grey0 = torch.from_numpy(grey(source)).float()[None, None]
+    grey1 = torch.from_numpy(grey(destination)).float()[None, None]
+    return grey0, grey1, dis_torch.dis_parameters(preset)
+
+
+def test_propagation_carries_a_vector_across_a_row_in_one_pass():
+    """A fine texture moved 10 px, the start flow right only in the first 8 columns: the descent
+    alone cannot reach 10 px from 0 in such texture, so only propagation fixes the rest. OpenCV's
+    raster order (which the wavefronts reproduce) carries the vector along all 51 patches of a row
+    in the forward pass; neighbours compared all at once (Jacobi) move it one patch per round."""
+    canvas = texture(64, 240, seed=3, detail=2)
+    frame0, frame1 = canvas[20:44, 40:200], canvas[20:44, 30:190]  # content moves 10 px right
+    source, destination, parameters = _level_grid(frame0, frame1)
+    start = torch.zeros(1, 2, 24, 160)
+    start[:, 0, :, :8] = 10.0
+    sparse = dis_torch._inverse_search(source, destination, start, parameters)
+    columns = 1 + (160 - 8) // 3
+    assert sparse.shape == (1, (1 + (24 - 8) // 3) * columns, 2)
+    correct = ((sparse - torch.tensor([10.0, 0.0])).norm(dim=-1) < 0.25).reshape(-1, columns)
+    assert correct.float().mean() > 0.95, correct.float().mean(dim=0)
+    without_start = dis_torch._inverse_search(source, destination, torch.zeros_like(start), parameters)
+    assert ((without_start - torch.tensor([10.0, 0.0])).norm(dim=-1) < 0.25).float().mean() < 0.2
+
+
+def _sequential_search(source, destination, flow, parameters):
+    """OpenCV's loop, one patch at a time in raster order within each of 8 stripes (the reference
+    the batched wavefronts must equal): B = 1."""
+    grid = dis_torch._patch_grid(source, destination, parameters)
+    size, stride, steps = (
+        parameters.patch_size,
+        parameters.patch_stride,
+        parameters.gradient_descent_iterations // 2,
+    )
+    rows, columns = grid.rows, grid.columns
+    vectors = flow[0, :, size // 2 :: stride, size // 2 :: stride][:, :rows, :columns].flatten(1).T.clone()
+    stripe = -(-rows // 8)
+
+    def one(p):
+        return dataclasses.replace(
+            grid,
+            corners=grid.corners[p : p + 1],
+            source=grid.source[:, p : p + 1],
+            gradient_x=grid.gradient_x[:, p : p + 1],
+            gradient_y=grid.gradient_y[:, p : p + 1],
+            inverse_hessian=tuple(part[:, p : p + 1] for part in grid.inverse_hessian),
+            scratch=dis_torch._Scratch(
+                window=torch.empty(1, 1, size + 1, size + 1),
+                columns=torch.empty(1, 1, size, size + 1),
+                differences=torch.empty(1, 1, size * size),
+                products=torch.empty(1, 1, size * size),
+            ),
+        )
+
+    def ssd(patch, vector):
+        return float(
+            dis_torch._mean_normalised_ssd(
+                dis_torch._patch_differences(patch, vector[None, None]), patch.scratch.products
+            )
+        )
+
+    for direction in (1, -1):
+        for first in range(0, rows, stripe):
+            stripe_rows = range(first, min(first + stripe, rows))
+            for r in stripe_rows if direction == 1 else reversed(stripe_rows):
+                for c in range(columns) if direction == 1 else reversed(range(columns)):
+                    p, patch = r * columns + c, one(r * columns + c)
+                    best, best_ssd = vectors[p].clone(), ssd(patch, vectors[p])
+                    neighbours = [(r, c - direction), (r - direction, c)]
+                    for nr, nc in neighbours:
+                        if nr in stripe_rows and 0 <= nc < columns:
+                            candidate = vectors[nr * columns + nc]
+                            candidate_ssd = ssd(patch, candidate)
+                            if candidate_ssd < best_ssd:
+                                best, best_ssd = candidate.clone(), candidate_ssd
+                    descended = dis_torch._descend(patch, best[None, None], steps)[0, 0]
+                    vectors[p] = descended if (descended - best).norm() <= size else best
+    return vectors[None]
+
+
+def test_wavefronts_equal_opencvs_sequential_order():
+    """The anti-diagonal batches give what OpenCV's patch-by-patch loop gives, bit for bit up to
+    float rounding, on a level of 13×13 patches (stripes of 2 rows) with a rough start flow."""
+    frame0, frame1, _ = rotation(44, 44, degrees=8.0, seed=4)
+    source, destination, parameters = _level_grid(frame0, frame1)
+    generator = torch.Generator().manual_seed(0)
+    start = torch.randn(1, 2, 44, 44, generator=generator) * 2
+    batched = dis_torch._inverse_search(source, destination, start, parameters)
+    torch.testing.assert_close(
+        batched, _sequential_search(source, destination, start, parameters), atol=1e-4, rtol=0
+    )
