@@ -141,6 +141,7 @@ _PRESETS = {
 
 _DETERMINANT_FLOOR = 0.001  # OpenCV's EPS for the structure tensor's determinant
 _STRIPES = 8  # OpenCV's fixed number of horizontal stripes in the propagating search
+_CPU_SEARCH_BYTES = 256 * 2**20  # bound on a CPU chunk's patch tensors (source, two gradients)
 _EDGE_MARGIN = 0.001  # densification keeps sample points this far inside the last pixel (OpenCV's EPS)
 
 
@@ -206,11 +207,20 @@ def dense_inverse_search(
             images0 = F.pad(images0, pad, mode="replicate")
             images1 = F.pad(images1, pad, mode="replicate")
         if images0.device.type == "cpu":
-            # One batch item at a time on the CPU: each per-patch tensor of the search is then 10 MB at
-            # 640×480 instead of 80 MB for the ensemble's 8, and an op's operands mostly stay in the
-            # cache; those 8 calls ran 1.4× ("medium") and 2.7× ("fine") faster so, bit for bit equal.
+            # On the CPU, as many batch items at a time as keep the finest level's patch tensors within
+            # _CPU_SEARCH_BYTES: the wavefront search is launch-bound (≈ 400 small steps a pass at
+            # 640×480), so 8 items together ran 4× faster than one by one ("fine", 320×240), bit for
+            # bit equal; the bound keeps memory to about that of one item at 1080p.
+            finest_pixels = (padded_height >> parameters.finest_scale) * (
+                padded_width >> parameters.finest_scale
+            )
+            item_bytes = 3 * 4 * parameters.patch_size**2 * finest_pixels // parameters.patch_stride**2
+            chunk = max(1, min(batch, _CPU_SEARCH_BYTES // max(item_bytes, 1)))
             flow = torch.cat(
-                [_coarse_to_fine(images0[k : k + 1], images1[k : k + 1], parameters) for k in range(batch)]
+                [
+                    _coarse_to_fine(images0[k : k + chunk], images1[k : k + chunk], parameters)
+                    for k in range(0, batch, chunk)
+                ]
             )
         else:
             flow = _coarse_to_fine(images0, images1, parameters)
@@ -335,12 +345,12 @@ class _PatchGrid:
     # traffic than a gather with a B×P×(size + 1)² index, which dominated the search's time.
     windows: torch.Tensor  # M×(size + 1)×(size + 1)
     batch_offsets: torch.Tensor  # B×1: where each batch item starts in ``windows``
-    scratch: _Scratch
+    scratch: _Scratch | None  # a wavefront's buffers (None for the whole level's grid)
 
 
 def _patch_grid(image0: torch.Tensor, image1: torch.Tensor, parameters: DISParameters) -> _PatchGrid:
     size, stride = parameters.patch_size, parameters.patch_stride
-    batch, _, height, width = image0.shape
+    height, width = image0.shape[-2:]
     rows, columns = 1 + (height - size) // stride, 1 + (width - size) // stride
     gradient_x, gradient_y = _sobel(image0)
     xx = _patch_sums(gradient_x * gradient_x, size, stride)
@@ -378,12 +388,7 @@ def _patch_grid(image0: torch.Tensor, image1: torch.Tensor, parameters: DISParam
         width=width,
         windows=windows,
         batch_offsets=torch.arange(image1.shape[0], device=device)[:, None] * padded_size,
-        scratch=_Scratch(
-            window=image1.new_empty(batch, rows * columns, size + 1, size + 1),
-            columns=image1.new_empty(batch, rows * columns, size, size + 1),
-            differences=image1.new_empty(batch, rows * columns, size * size),
-            products=image1.new_empty(batch, rows * columns, size * size),
-        ),
+        scratch=None,
     )
 
 
@@ -594,6 +599,7 @@ def _inverse_search(
     sparse = flow[:, :, centre::stride, centre::stride][:, :, : grid.rows, : grid.columns]
     sparse = sparse.flatten(2).transpose(1, 2)  # B×P×2, row-major
     order, wavefronts = _wavefronts(grid, image0.shape[0])
+    del grid  # the row-major copies; the wavefronts hold their own, in wavefront order
     sparse = sparse[:, order].contiguous()  # wavefront order
     steps = parameters.gradient_descent_iterations // 2  # OpenCV's two passes share the iterations
     for wavefront in wavefronts:
