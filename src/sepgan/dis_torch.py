@@ -25,23 +25,22 @@ from those files; it follows them step by step so that the flows match
    steps each; a patch stops when its SSD no longer falls (after that step, as
    OpenCV does), and a result more than ``patch_size`` px from its start is
    dropped.
-3. **Spatial propagation** (batched approximation). OpenCV visits the patches
-   in raster order (8 horizontal stripes; left to right and top to bottom, then
-   back) and lets each patch start from its left/upper (then right/lower)
-   neighbour's final vector when that neighbour's vector matches better; a
-   good vector can so travel a whole row in one pass. That chain is
-   sequential. Here every patch compares its own vector with its neighbours'
-   vectors *from before the round* (Jacobi style, all patches at once): two
-   rounds before each pass's descent and two each way after the last one, so
-   a vector travels a few patches per pass; the coarse-to-fine pyramid carries
-   the long-range motion. The endpoint error stays within 10% of OpenCV's on
-   the tests' synthetic motions (tests/test_dis_torch.py); on Middlebury's
-   Beanbags (large motion) the photometric error is 4% above OpenCV's. On real
-   large motion this is the one place the two part: without propagation they
-   agree (Beanbags' flows 0.19 px apart), with it OpenCV's chain reaches much
-   further (davis tackle: 39 px apart, warp error 17.8 against 25.3 levels),
-   which costs ``flow-ensemble`` 0.21 dB on middlebury-other and 0.15 dB on
-   davis (scripts/dis-torch-parity.sh, 2026-12-07).
+3. **Spatial propagation**, exactly as OpenCV orders it. OpenCV cuts the patch
+   rows into 8 stripes and scans each stripe in raster order, left to right and
+   top to bottom in the first pass and back in the second: each patch takes its
+   left and upper (then right and lower) neighbour's vector, already final for
+   this pass, when that vector's mean-normalised SSD is strictly lower than its
+   own, and descends at once from the best; a good vector so travels a whole
+   row in one pass. Patch (r, c) depends only on (r, c ∓ 1) and (r ∓ 1, c), so
+   the patches of one anti-diagonal (stripe row + column = constant), over all
+   stripes, are independent: each pass runs one anti-diagonal at a time, its
+   patches batched, ⌈rows / 8⌉ + columns − 1 steps (≈ 230 at 640×480 "fine"),
+   with the same result as OpenCV's sequential loop (tests/test_dis_torch.py
+   checks it against a patch-by-patch loop). An earlier version compared
+   neighbours all at once (Jacobi rounds), so a vector moved a patch a round:
+   flow-ensemble lost 0.21 dB on middlebury-other and 0.15 dB on davis, and its
+   "fine" flows stood 0.76 px from OpenCV's on Beanbags and 39.5 px on davis
+   tackle; with the wavefronts 0.23 px and 4.75 px (2026-12-07).
 4. **Densification.** A pixel's flow is the average of the vectors of the
    patches that cover it (the nearest patch row or column past the last one),
    each weighted by ``1 / max(1, |I1(x + u) − I0(x)|)`` in grey levels.
@@ -58,15 +57,17 @@ Small motions: on whole-pixel translations of a few pixels both flows are
 within 0.01 px of the truth on average, and 98–100% of that error lies in the
 band of one patch along the edge where content leaves the frame: there no patch
 sees its match whole, the destination's replicated edge decides, and which
-wrong vector a border patch keeps depends on the propagation order (OpenCV's
-raster chain, the Jacobi rounds here). The ratio of two such errors is noise:
+wrong vector a border patch keeps depends on small float differences carried
+along the propagation chain. The ratio of two such errors is noise:
 over translations of 0–5 px on 96×128 frames it ran from 0.26 to 1.19 (0.0075
 against 0.0063 px for −2 px with "fine"; masking the pixels whose match leaves
 the frame does not change it, 1.15), with the interior 8 px in at 0.0000
 against 0.0002 px. The same holds at (−5, 2) px with "fine": 98% of the error
 is in that band, and the ratio is 0.88 or 1.12 by the texture's seed (the
 tests use seed 0). Rotation and the moving square, whose errors lie inside the
-frame, are the cases that measure the search (0.95–1.03).
+frame, are the cases that measure the search (0.95–1.03). (These figures were
+measured with the Jacobi propagation; with the wavefronts the tests' six ratios
+run from 0.91 to 1.02.)
 
 The flow of each level, scaled ×2 bilinearly, seeds the next; the finest
 level's flow is scaled to the full frame. Frames too small for a preset's
@@ -80,18 +81,22 @@ flows B×2×H×W float32 in pixels, from source to destination, x (right) then y
 pooling forward pass, so the result is deterministic on CPU and CUDA (no
 atomic adds, no TF32 matrix products). Not differentiable (no autograd).
 
-Cost: about 12 tensor ops per gradient-descent step per level and 7 per SOR
-half-sweep, independent of the frame size, so small frames are launch-bound on
-a GPU; memory at the finest level is about 1.9 kB per patch and batch item
-(its source pixels and two gradients, 8×8 each, and the search's scratch: the
-9×9 window, 8×9 and 8×8 interpolations, one product), ≈ 3.5 GB for a batch of
-8 at 1080p with "fine" (on the CPU only one item's, 0.4 GB). On one CPU thread
-a 640×480 frame costs about 0.35 s ("medium") and 1.3 s ("fine") per direction,
-about 10× OpenCV's DIS on the same thread (``benchmarks/bench_peers.py``'s DIS
-table; 2.4× and 3.0× less than this module's first version, measured side by
-side): the search's 44 SSD evaluations a level (24 descent steps, 20 in the
-propagation), each a window gather and two interpolations over every patch,
-dominate, then the SOR sweeps.
+Cost: the search is launch-bound. Each wavefront costs 3 SSD evaluations and up
+to ``gradient_descent_iterations // 2`` descent steps (about 8 and 12 tensor ops
+each, whatever the frame size), and a level has 2 × (⌈rows / 8⌉ + columns − 1)
+wavefronts: ≈ 460 at 640×480 and ≈ 1370 at 1080p with "fine" (patches every
+3 px), so ≈ 90 k and ≈ 270 k small ops at the finest level. On a GPU that
+wants CUDA graphs (the wavefronts of a level size are fixed) or a fused
+kernel; not yet measured. The SOR sweeps cost 7 ops per half-sweep. Memory at
+the finest level is about 0.8 kB per patch and batch item (its source pixels
+and two gradients, 8×8 each; a wavefront's scratch is small), ≈ 1.4 GB for a
+batch of 8 at 1080p with "fine". On the CPU the batch runs as one search up to
+256 MB of those tensors (``_CPU_SEARCH_BYTES``; a 640×480 ensemble's 8 items
+together, one item at a time at 1080p): the ensemble's 8 flows of a 320×240
+crop took 8.3 s on one thread of a busy CPU against 6.3–7.7 s for the Jacobi
+version one item at a time, measured side by side (2026-12-07); one item alone
+is about 3× slower than that version, as the wavefronts' launches are not
+shared.
 """
 
 from __future__ import annotations
