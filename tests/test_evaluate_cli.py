@@ -105,6 +105,21 @@ def test_st_lpips_is_reported_beside_psnr_and_ssim(app: typer.Typer, benchmark: 
     )
 
 
+@pytest.mark.skipif(
+    weights_path() is None, reason="stlpips-pytorch is not installed (pip install 'sepgan[perceptual]')"
+)
+def test_frames_too_small_for_st_lpips_are_one_error_line(app: typer.Typer, tmp_path: Path):
+    from synthetic import moving_frames, write_frame_folder
+
+    folder = write_frame_folder(tmp_path / "small", moving_frames(3, 16, 24))
+    result = CliRunner().invoke(app, ["evaluate", str(folder), "-m", "average", "-o", str(tmp_path / "r")])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines()[-1] == (
+        "error: small 00001: ST-LPIPS needs images of at least 21×21, got (16, 24, 3)"
+    )
+    assert "Traceback" not in result.output
+
+
 def test_ours_without_weights_is_skipped_with_a_message(
     app: typer.Typer, benchmark: Path, tmp_path: Path, no_bundled_weights
 ):

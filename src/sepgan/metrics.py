@@ -340,9 +340,11 @@ def st_lpips(prediction: np.ndarray, target: np.ndarray, device: str = "cpu") ->
     Raises :class:`sepgan.stlpips.STLPIPSUnavailable` without the ``perceptual`` extra, ValueError
     for images with a side under 21 px.
     """
-    from sepgan.stlpips import stlpips_scorer  # torch, and the wheel's weights on first use
+    from sepgan.stlpips import MIN_SIDE, stlpips_scorer  # torch, and the wheel's weights on first use
 
     check_pair(prediction, target)
+    if min(target.shape[:2]) < MIN_SIDE:
+        raise ValueError(f"ST-LPIPS needs images of at least {MIN_SIDE}×{MIN_SIDE}, got {target.shape}")
     return stlpips_scorer(device)(prediction, target)
 
 

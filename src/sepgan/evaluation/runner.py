@@ -245,7 +245,7 @@ def evaluate(
             ):
                 outputs = {method: call.outputs[index] for method, call in made.items()}
                 for method, call in made.items():
-                    scores = {key: function(outputs[method], target) for key, function in scorers.items()}
+                    scores = _scores(scorers, outputs[method], target, f"{benchmark.name} {name}")
                     row = SampleResult(benchmark.name, name, method, scores, call.seconds, call.peak, at)
                     per_method[method].append(row)
                     result.samples.append(row)
@@ -261,6 +261,20 @@ def evaluate(
             summary = _summarise(benchmark.name, method.name, per_method[method.name], result.metrics)
             result.summaries.append(summary)
     return result
+
+
+def _scores(
+    scorers: dict[str, Callable[[np.ndarray, np.ndarray], float]],
+    prediction: np.ndarray,
+    target: np.ndarray,
+    where: str,
+) -> dict[str, float]:
+    """Every metric of one output; a frame too small for one (MS-SSIM under 11 px, ST-LPIPS under
+    21 px) is an :class:`EvaluationError` naming the sample."""
+    try:
+        return {key: function(prediction, target) for key, function in scorers.items()}
+    except ValueError as error:
+        raise EvaluationError(f"{where}: {error}") from error
 
 
 @dataclass(frozen=True)
