@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 
 from sepgan.evaluation.cli import evaluate_command
 from sepgan.evaluation.methods import AverageMethod, FlowMethod
-from sepgan.evaluation.metrics import psnr
+from sepgan.evaluation.metrics import psnr, st_lpips
+from sepgan.stlpips import weights_path
 from synthetic import moving_frames, write_frame_folder
 
 
@@ -64,7 +65,8 @@ def test_factor_four_scores_three_positions_per_pair_against_the_real_frames(app
         (made,) = AverageMethod().at_times(frames[start], frames[start + 4], [Fraction(j, 4)])
         assert float(row["psnr"]) == pytest.approx(psnr(made, frames[index]))
 
-    positions = [line for line in result.stdout.splitlines() if line.startswith("| pan | ")]
+    psnr_tables = result.stdout.split("ST-LPIPS per position")[0]  # with the perceptual extra, a second table
+    positions = [line for line in psnr_tables.splitlines() if line.startswith("| pan | ")]
     per_position = [line for line in positions if line.split("|")[2].strip() in ("1/4", "2/4", "3/4")]
     assert len(per_position) == 3
     table = json.loads((output / "table.json").read_text())
@@ -78,6 +80,30 @@ def test_factor_four_scores_three_positions_per_pair_against_the_real_frames(app
         assert scores["flow-ensemble"] > scores["average"] + 5
     assert "PSNR (dB) per position" in (output / "table.md").read_text()
     assert (output / "positions.csv").read_text().startswith("benchmark,time,method,samples,psnr")
+
+
+@pytest.mark.skipif(
+    weights_path() is None, reason="stlpips-pytorch is not installed (pip install 'sepgan[perceptual]')"
+)
+def test_factor_four_gives_st_lpips_per_position_too(app, pan, tmp_path: Path):
+    folder, frames = pan
+    output = tmp_path / "report"
+    result = _evaluate(app, folder, "-m", "flow,average", "--factor", "4", "-n", "1", "-o", output)
+    assert result.exit_code == 0, result.output
+    table = (output / "table.md").read_text()
+    assert table.index("PSNR (dB) per position") < table.index("ST-LPIPS per position")
+    lines = table.split("ST-LPIPS per position")[1].splitlines()
+    assert len([line for line in lines if line.startswith("| pan | ")]) == 3
+    positions = json.loads((output / "table.json").read_text())["positions"]
+    by_position: dict[str, dict[str, float]] = {}
+    for entry in positions:
+        by_position.setdefault(entry["time"], {})[entry["method"]] = entry["st_lpips"]
+    assert list(by_position) == ["1/4", "2/4", "3/4"]
+    for scores in by_position.values():  # the blend's ghosts are further from the truth than the warp
+        assert 0 <= scores["flow"] < scores["average"]
+    middle = [row for row in _per_sample(output) if row["time"] == "2/4" and row["method"] == "average"]
+    made = AverageMethod().at_times(frames[0], frames[4], [Fraction(1, 2)])[0]
+    assert float(middle[0]["st_lpips"]) == pytest.approx(st_lpips(made, frames[2]), rel=1e-5)
 
 
 def test_factor_two_scores_the_dropped_frames_as_before(app, pan, tmp_path: Path):

@@ -3,8 +3,8 @@
 Training (:mod:`sepgan.training`) scores its validation crops with :func:`psnr`,
 evaluation (:mod:`sepgan.evaluation`) every benchmark sample with :data:`METRICS`.
 This module imports numpy only (scikit-image and OpenCV when SSIM is asked
-for, torch and torchmetrics for VIF, OpenCV for the moving-edge mask), so
-training does not load the evaluation package to compute PSNR.
+for, torch and torchmetrics for VIF, OpenCV for the moving-edge mask, torch
+for ST-LPIPS), so training does not load the evaluation package to compute PSNR.
 
 Convention (the one RIFE's benchmark scripts use): the prediction is first
 rounded to uint8 with :func:`sepgan.media.frames.to_uint8` (``floor(x * 255 + 0.5)``),
@@ -49,6 +49,14 @@ returns one float. A benchmark figure is the mean of these per-image values.
   (17, 9, 5, 3 taps), so images need a shorter side of at least 41 px.
   1.0 for an identical image, lower for lost information (blur, noise); it
   can exceed 1 for an image with more contrast than the target.
+* :func:`st_lpips`: ST-LPIPS, the shift-tolerant LPIPS (Ghildyal & Liu,
+  ECCV 2022), a learned perceptual distance: 0 for identical images, larger
+  is more different (lower is better). Blur costs it far more than it costs
+  PSNR, and a shift of a pixel or two far less. The network and weights are
+  those of the stlpips-pytorch wheel (the ``perceptual`` extra), rebuilt
+  without torchvision in :mod:`sepgan.stlpips`; images need a shorter side of
+  at least 21 px. Evaluation leaves it out, with a note, where the extra is
+  not installed (:func:`metric_functions`).
 * :func:`moving_edge_similarity`: the gradient-magnitude similarity of GMSD
   (Xue et al., IEEE TIP 2014) averaged over the *moving edges* only, the
   pixels where interpolation is hard (see the function). 1.0 = the
@@ -58,6 +66,7 @@ returns one float. A benchmark figure is the mean of these per-image values.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 
@@ -65,6 +74,7 @@ import numpy as np
 
 __all__ = [
     "METRICS",
+    "OPTIONAL_METRICS",
     "PSNR_CAP",
     "check_pair",
     "edge_error",
@@ -72,10 +82,13 @@ __all__ = [
     "interpolation_error",
     "moving_edge_mask",
     "moving_edge_similarity",
+    "metric_functions",
+    "missing_metrics",
     "ms_ssim",
     "psnr",
     "sharpness_ratio",
     "ssim",
+    "st_lpips",
     "vif",
 ]
 
@@ -320,11 +333,61 @@ def moving_edge_similarity(prediction: np.ndarray, target: np.ndarray, reference
     return float(similarity[mask].mean()) if mask.any() else float(similarity.mean())
 
 
-# Name → (function, higher_is_better). The runner computes all of them for every sample.
+def st_lpips(prediction: np.ndarray, target: np.ndarray, device: str = "cpu") -> float:
+    """ST-LPIPS distance of ``prediction`` from ``target`` (0 = identical, lower is better), computed
+    on the torch ``device``; see :mod:`sepgan.stlpips`.
+
+    Raises :class:`sepgan.stlpips.STLPIPSUnavailable` without the ``perceptual`` extra, ValueError
+    for images with a side under 21 px.
+    """
+    from sepgan.stlpips import MIN_SIDE, stlpips_scorer  # torch, and the wheel's weights on first use
+
+    check_pair(prediction, target)
+    if min(target.shape[:2]) < MIN_SIDE:
+        raise ValueError(f"ST-LPIPS needs images of at least {MIN_SIDE}×{MIN_SIDE}, got {target.shape}")
+    return stlpips_scorer(device)(prediction, target)
+
+
+# Name → (function, higher_is_better). The runner computes all of them for every sample, but for
+# those of OPTIONAL_METRICS whose extra is not installed.
 METRICS: dict[str, tuple[Callable[[np.ndarray, np.ndarray], float], bool]] = {
     "psnr": (psnr, True),
     "ssim": (ssim, True),
+    "st_lpips": (st_lpips, False),
     "ie": (interpolation_error, False),
     "ms_ssim": (ms_ssim, True),
     "edge_ie": (edge_error, False),
 }
+
+# The metrics of METRICS that need an optional extra: name → (the package that must be importable,
+# the note that says what is missing and how to add it).
+OPTIONAL_METRICS: dict[str, tuple[str, str]] = {
+    "st_lpips": (
+        "stlpips_pytorch",
+        "ST-LPIPS not scored: stlpips-pytorch is not installed (pip install 'sepgan[perceptual]' adds it)",
+    ),
+}
+_ON_DEVICE = frozenset({"st_lpips"})  # the metrics that take a torch ``device``
+
+
+def missing_metrics() -> dict[str, str]:
+    """Name → note for each metric of :data:`OPTIONAL_METRICS` whose package is not installed
+    (looked up with :func:`importlib.util.find_spec`; nothing is imported)."""
+    from importlib.util import find_spec
+
+    return {name: note for name, (package, note) in OPTIONAL_METRICS.items() if find_spec(package) is None}
+
+
+def metric_functions(
+    device: str = "cpu",
+) -> tuple[dict[str, Callable[[np.ndarray, np.ndarray], float]], list[str]]:
+    """The metrics evaluation scores here, name → ``function(prediction, target)`` in
+    :data:`METRICS` order, those on a torch network run on ``device``; and a note for each metric
+    left out because its extra is not installed."""
+    missing = missing_metrics()
+    functions = {
+        name: functools.partial(function, device=device) if name in _ON_DEVICE else function
+        for name, (function, _) in METRICS.items()
+        if name not in missing
+    }
+    return functions, list(missing.values())

@@ -4,7 +4,8 @@
 opens each benchmark (:mod:`.benchmarks`, through the dataset readers of
 :mod:`sepgan.datasets`), runs each method (:mod:`.methods`) on every triplet
 (with ``--factor N``, on every pair of kept frames of a video or frame folder,
-making the N − 1 frames between), scores the uint8 outputs (:mod:`.metrics`),
+making the N − 1 frames between), scores the uint8 outputs (:mod:`.metrics`; ST-LPIPS
+with the ``perceptual`` extra),
 and writes tables, per-sample and per-position scores, montages and plots
 (:mod:`.report`). Frames are RGB uint8 H×W×3
 throughout evaluation, since that is what is scored; see each module's
@@ -24,7 +25,7 @@ _EXPORTS = {
     "open_benchmark": "benchmarks",
     "Method": "methods", "MethodUnavailable": "methods", "build_method": "methods",
     "METRICS": "metrics", "PSNR_CAP": "metrics", "interpolation_error": "metrics", "ms_ssim": "metrics",
-    "psnr": "metrics", "ssim": "metrics",
+    "psnr": "metrics", "ssim": "metrics", "st_lpips": "metrics",
     "EvaluationUserError": "pipeline", "run_evaluation": "pipeline",
     "EvaluationResult": "runner", "evaluate": "runner",
 }  # fmt: skip
@@ -68,4 +69,5 @@ __all__ = [
     "psnr",
     "run_evaluation",
     "ssim",
+    "st_lpips",
 ]

@@ -113,7 +113,7 @@ def evaluate_command(
     ] = DEFAULT_SEED,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
-    """Score our model, baselines and installed peers on interpolation benchmarks (PSNR, SSIM, IE, MS-SSIM)."""  # noqa: E501 (one line in `sepgan --help`)
+    """Score our model, baselines and installed peers on interpolation benchmarks (PSNR, SSIM, ST-LPIPS, IE, MS-SSIM)."""  # noqa: E501 (one line in `sepgan --help`)
     from sepgan.adapt import AdaptOptions
     from sepgan.evaluation.pipeline import run_evaluation
 

@@ -20,6 +20,7 @@ from sepgan.evaluation.choices import ALL_METHODS, DEFAULT_METHODS, FLOW_BACKEND
 from sepgan.evaluation.methods import build_method
 from sepgan.evaluation.report import format_tables, write_report
 from sepgan.evaluation.runner import EvaluationError, EvaluationResult, evaluate
+from sepgan.metrics import missing_metrics
 from sepgan.options import (
     DEFAULT_FACTOR,
     DEFAULT_FLOW_BACKEND,
@@ -147,7 +148,8 @@ def run_evaluation(
     files in it is refused before anything runs, unless ``overwrite`` (:func:`sepgan.atomic.check_overwrite`).
     ``flow_backend`` (:data:`sepgan.options.FLOW_BACKENDS`) is who computes DIS for ``ours``,
     ``ours-adapt``, ``flow-fine`` and the ``flow-ensemble`` methods: "torch" runs it on ``device``,
-    "auto" does so on CUDA and MPS (the report records the one that ran).
+    "auto" does so on CUDA and MPS (the report records the one that ran). ST-LPIPS, when its extra
+    is installed, runs on ``device`` (``settings.metric_device``); without it, one ``note:`` line.
     """
     from sepgan.runtime import resolve_runtime
 
@@ -170,6 +172,10 @@ def run_evaluation(
         if flow_backend != "opencv":
             on_device |= FLOW_BACKEND_METHODS
         torch_device = str(resolve_runtime(device).device) if on_device & set(names) else "cpu"
+        # ST-LPIPS runs a network: on --device whenever it is scored (about 5 s a 640×480 pair on CPU).
+        metric_device = torch_device
+        if metric_device == "cpu" and device != "cpu" and "st_lpips" not in missing_metrics():
+            metric_device = str(resolve_runtime(device).device)
     except (ValueError, RuntimeError) as error:
         raise EvaluationUserError(str(error).splitlines()[0]) from error
 
@@ -186,7 +192,9 @@ def run_evaluation(
         for name in names
     ]
     try:
-        result = evaluate(benchmarks, built, limit=limit, progress=progress, log=log)
+        result = evaluate(
+            benchmarks, built, limit=limit, progress=progress, log=log, metric_device=metric_device
+        )
     except (EvaluationError, LayoutError) as error:
         raise EvaluationUserError(str(error)) from error
 
@@ -200,6 +208,8 @@ def run_evaluation(
         "limit": limit,
         "factor": factor,
         "device": torch_device,
+        "metrics": result.metrics,
+        "metric_device": metric_device,
         "flow_backend": resolve_flow_backend(flow_backend, torch_device.split(":")[0]),
         "snu_split": snu_split,
     }

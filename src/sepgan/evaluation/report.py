@@ -3,13 +3,15 @@
 Files (every one written atomically: a temp file in the folder, then a rename):
 
 * ``table.csv``, ``table.json``, ``table.md``: one row per benchmark × method
-  with the mean PSNR (dB), SSIM, IE, MS-SSIM, edge IE (outer 16 px), seconds per pair and peak MiB.
-  ``table.json`` also records the conventions and the skipped methods.
+  with the mean PSNR (dB), SSIM, ST-LPIPS, IE, MS-SSIM, edge IE (outer 16 px), seconds per pair
+  and peak MiB. ``table.json`` also records the conventions, the metrics scored and the skipped
+  methods. A metric that was not scored (ST-LPIPS without its extra) has no column in any file.
 * ``per_sample.csv``: one row per benchmark × scored frame × method, with its time
   ``time`` as j/N (``1/2`` for a triplet; at ×4, ``1/4``, ``2/4``, ``3/4``).
 * ``positions.csv`` (and ``positions`` in ``table.json``): the means per benchmark × time ×
   method, for every metric. When a benchmark was scored at a factor N above 2, ``table.md``
-  also holds the PSNR per position t = j/N, one row per benchmark × position, one column per method.
+  also holds the PSNR (and the ST-LPIPS, when scored) per position t = j/N, one row per
+  benchmark × position, one column per method.
 * ``montages/<benchmark>/<method>.png``: that method's worst (top row) and best
   (bottom row) sample by PSNR; columns: input overlay (the 50/50 blend of the
   inputs) | ours | the method | ground truth. For ``ours`` itself the middle
@@ -57,6 +59,8 @@ CONVENTIONS = {
     "ssim": "skimage structural_similarity, Gaussian window sigma 1.5, population covariance, "
     "data_range 255, per RGB channel and averaged",
     "ie": "Middlebury interpolation error: mean absolute difference on 0-255",
+    "st_lpips": "ST-LPIPS (Ghildyal & Liu 2022), shift-tolerant AlexNet of the stlpips-pytorch wheel "
+    "(weights vST0.0), rebuilt in sepgan.stlpips; inputs RGB in [0, 1]; 0 = identical, lower is better",
     "ms_ssim": "multi-scale SSIM (Wang et al. 2003), 5 scales, Gaussian 11/1.5, per channel, averaged",
     "edge_ie": f"IE over the outer {EDGE_BAND} px of each side only (bars, content entering the frame)",
     "seconds_per_pair": "mean wall time of the method call, setup excluded; at a factor N one call makes "
@@ -72,6 +76,7 @@ _COLUMNS = [
     Column("samples", align="right"),
     Column("PSNR (dB) ↑", "{:.2f}", "right", key="psnr"),
     Column("SSIM ↑", "{:.4f}", "right", key="ssim"),
+    Column("ST-LPIPS ↓", "{:.4f}", "right", key="st_lpips"),
     Column("IE ↓", "{:.2f}", "right", key="ie"),
     Column("MS-SSIM ↑", "{:.4f}", "right", key="ms_ssim"),
     Column("edge IE ↓", "{:.2f}", "right", key="edge_ie"),
@@ -81,18 +86,32 @@ _COLUMNS = [
 _TILE_WIDTH = 480
 
 
+# The metrics shown per position in table.md at a factor above 2, with their titles and formats.
+_POSITION_METRICS = {"psnr": ("PSNR (dB)", "{:.2f}"), "st_lpips": ("ST-LPIPS", "{:.4f}")}
+
+
+def _columns(result: EvaluationResult) -> list[Column]:
+    """The summary's columns, without those of metrics that were not scored."""
+    return [column for column in _COLUMNS if column.key not in METRICS or column.key in result.metrics]
+
+
 def format_markdown(result: EvaluationResult) -> str:
     """The summary table as GitHub Markdown (also what the CLI prints); a missing figure reads n/a."""
-    return markdown_table(_COLUMNS, (summary.as_row() for summary in result.summaries), missing="n/a")
+    return markdown_table(_columns(result), (summary.as_row() for summary in result.summaries), missing="n/a")
 
 
 def format_tables(result: EvaluationResult) -> str:
     """``table.md`` (also what the CLI prints): the summary table, then, when a benchmark was
-    scored at a factor above 2, the PSNR per position (:func:`format_positions_markdown`)."""
+    scored at a factor above 2, the PSNR and the ST-LPIPS (when scored) per position
+    (:func:`format_positions_markdown`)."""
     markdown = format_markdown(result)
     if any(factor != 2 for factor in result.factors.values()):
-        markdown += "\nPSNR (dB) per position t = j/N (frame k + j rebuilt from frames k and k + N):\n\n"
-        markdown += format_positions_markdown(result)
+        for metric, (title, _) in _POSITION_METRICS.items():
+            if metric in result.metrics:
+                markdown += (
+                    f"\n{title} per position t = j/N (frame k + j rebuilt from frames k and k + N):\n\n"
+                )
+                markdown += format_positions_markdown(result, metric)
     return markdown
 
 
@@ -117,22 +136,26 @@ def position_summaries(result: EvaluationResult) -> list[dict[str, object]]:
             "time": time_label(result, benchmark, time),
             "method": method,
             "samples": len(groups[benchmark, time, method]),
-            **{name: float(np.mean([m[name] for m in groups[benchmark, time, method]])) for name in METRICS},
+            **{
+                name: float(np.mean([m[name] for m in groups[benchmark, time, method]]))
+                for name in result.metrics
+            },
         }
         for benchmark, time, method in keys
     ]
 
 
-def format_positions_markdown(result: EvaluationResult) -> str:
-    """PSNR (dB) per position as GitHub Markdown: one row per benchmark × time j/N, one column per
-    method, each the mean over the frames scored at that time."""
+def format_positions_markdown(result: EvaluationResult, metric: str = "psnr") -> str:
+    """``metric`` (PSNR in dB, or ST-LPIPS) per position as GitHub Markdown: one row per
+    benchmark × time j/N, one column per method, each the mean over the frames scored at that time."""
     rows: dict[tuple[str, str], dict[str, object]] = {}
     for summary in position_summaries(result):
         key = (str(summary["benchmark"]), str(summary["time"]))
         row = rows.setdefault(key, {"benchmark": key[0], "t": key[1], "samples": summary["samples"]})
-        row[str(summary["method"])] = summary["psnr"]
+        row[str(summary["method"])] = summary[metric]
+    number_format = _POSITION_METRICS[metric][1]
     columns = [Column("benchmark"), Column("t", align="right"), Column("samples", align="right")]
-    columns += [Column(method, "{:.2f}", "right") for method in result.methods]
+    columns += [Column(method, number_format, "right") for method in result.methods]
     return markdown_table(columns, [{**{m: None for m in result.methods}, **row} for row in rows.values()])
 
 
@@ -156,14 +179,17 @@ def write_report(
         atomic_write_text(output / name, content)
         written.append(output / name)
 
-    table_fields = [column.key for column in _COLUMNS]
+    table_fields = [column.key for column in _columns(result)]
     text("table.csv", csv_text([s.as_row() for s in result.summaries], table_fields))
     text("table.md", format_tables(result))
     positions = position_summaries(result)
-    text("positions.csv", csv_text(positions, ["benchmark", "time", "method", "samples", *METRICS]))
+    text("positions.csv", csv_text(positions, ["benchmark", "time", "method", "samples", *result.metrics]))
     payload = {
         "settings": settings or {},
-        "conventions": CONVENTIONS,
+        "conventions": {
+            key: value for key, value in CONVENTIONS.items() if key not in METRICS or key in result.metrics
+        },
+        "metrics": result.metrics,
         "skipped": result.skipped,
         "results": [s.as_row() for s in result.summaries],
         "positions": positions,
@@ -181,7 +207,7 @@ def write_report(
         }
         for row in result.samples
     ]
-    sample_fields = ["benchmark", "sample", "time", "method", *METRICS, "seconds", "peak_mib"]
+    sample_fields = ["benchmark", "sample", "time", "method", *result.metrics, "seconds", "peak_mib"]
     text("per_sample.csv", csv_text(sample_rows, sample_fields))
 
     for (benchmark, method), worst in result.worst.items():

@@ -12,7 +12,11 @@ skipped with the reason, like a peer that is not installed. What is measured:
 * quality: every metric in :data:`sepgan.metrics.METRICS` on each
   uint8 output against its uint8 target; a benchmark figure is the mean over
   its scored frames (one per sample at ×2), and each row also carries its time,
-  so the report can give the figures per position.
+  so the report can give the figures per position. A metric whose optional
+  extra is not installed (ST-LPIPS without ``sepgan[perceptual]``) is left out
+  with one ``note:`` line (:func:`sepgan.metrics.metric_functions`); the
+  result's ``metrics`` names those scored. ST-LPIPS runs on ``metric_device``;
+  its time is not in any method's ``seconds``.
 * ``seconds``: wall time of the method call alone (all of a pair's frames), with
   a device sync around it for torch methods on CUDA. One-time setup (loading
   weights, finding a binary) is excluded; the first call's warm-up is not. On a
@@ -46,7 +50,7 @@ import torch
 from sepgan.errors import UserError
 from sepgan.evaluation.benchmarks import MIDDLE, Benchmark, LayoutError
 from sepgan.evaluation.methods import Method, MethodUnavailable
-from sepgan.metrics import METRICS
+from sepgan.metrics import METRICS, metric_functions
 
 __all__ = ["EvaluationError", "EvaluationResult", "SampleResult", "Snapshot", "Summary", "evaluate"]
 
@@ -107,6 +111,7 @@ class EvaluationResult:
     methods: list[str]
     benchmarks: list[str]
     factors: dict[str, int] = field(default_factory=dict)  # benchmark → N (every Nth frame kept); 2
+    metrics: list[str] = field(default_factory=lambda: list(METRICS))  # the names scored, in METRICS order
     samples: list[SampleResult] = field(default_factory=list)
     summaries: list[Summary] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)  # method → reason
@@ -201,18 +206,24 @@ def evaluate(
     limit: int | None = None,
     progress: bool = True,
     log: Callable[[str], None] = print,
+    metric_device: str = "cpu",
 ) -> EvaluationResult:
     """Score ``methods`` on every sample (the first ``limit`` per benchmark) of ``benchmarks``;
-    a sample is a triplet, or at a factor N a pair of kept frames and the N − 1 frames between."""
+    a sample is a triplet, or at a factor N a pair of kept frames and the N − 1 frames between.
+    ``metric_device``: the torch device of the metrics that run a network (ST-LPIPS)."""
     from sepgan.progress import progress_bar
 
     benchmarks = list(benchmarks)
     times = sorted({at for benchmark in benchmarks for at in benchmark.times})
     ready, skipped = set_up_methods(methods, log, times)
+    scorers, notes = metric_functions(metric_device)
+    for note in notes:
+        log(f"note: {note}")
     result = EvaluationResult(
         [m.name for m in ready],
         [b.name for b in benchmarks],
         factors={b.name: b.factor for b in benchmarks},
+        metrics=list(scorers),
         skipped=skipped,
     )
     for benchmark in benchmarks:
@@ -234,9 +245,7 @@ def evaluate(
             ):
                 outputs = {method: call.outputs[index] for method, call in made.items()}
                 for method, call in made.items():
-                    scores = {
-                        key: function(outputs[method], target) for key, (function, _) in METRICS.items()
-                    }
+                    scores = _scores(scorers, outputs[method], target, f"{benchmark.name} {name}")
                     row = SampleResult(benchmark.name, name, method, scores, call.seconds, call.peak, at)
                     per_method[method].append(row)
                     result.samples.append(row)
@@ -249,8 +258,23 @@ def evaluate(
         if not per_method[ready[0].name]:
             raise LayoutError(f"{benchmark.root}: no samples found")
         for method in ready:
-            result.summaries.append(_summarise(benchmark.name, method.name, per_method[method.name]))
+            summary = _summarise(benchmark.name, method.name, per_method[method.name], result.metrics)
+            result.summaries.append(summary)
     return result
+
+
+def _scores(
+    scorers: dict[str, Callable[[np.ndarray, np.ndarray], float]],
+    prediction: np.ndarray,
+    target: np.ndarray,
+    where: str,
+) -> dict[str, float]:
+    """Every metric of one output; a frame too small for one (MS-SSIM under 11 px, ST-LPIPS under
+    21 px) is an :class:`EvaluationError` naming the sample."""
+    try:
+        return {key: function(prediction, target) for key, function in scorers.items()}
+    except ValueError as error:
+        raise EvaluationError(f"{where}: {error}") from error
 
 
 @dataclass(frozen=True)
@@ -325,8 +349,8 @@ def _keep_extremes(
             result.best[key] = snapshot  # type: ignore[assignment]
 
 
-def _summarise(benchmark: str, method: str, rows: list[SampleResult]) -> Summary:
-    metrics = {name: float(np.mean([row.metrics[name] for row in rows])) for name in METRICS}
+def _summarise(benchmark: str, method: str, rows: list[SampleResult], names: Sequence[str]) -> Summary:
+    metrics = {name: float(np.mean([row.metrics[name] for row in rows])) for name in names}
     peaks = [row.peak_bytes for row in rows if row.peak_bytes is not None]
     peak_mib = max(peaks) / 2**20 if peaks else None
     seconds = float(np.mean([row.seconds for row in rows]))
