@@ -547,14 +547,14 @@ def neighbour_flows(
     parts = []
     for group, previous, following in zip(groups, before, after, strict=True):
         flow01, flow10 = group[:, :2].float(), group[:, 2:].float()
-        parts.append(_reliable(previous, 2, 0, -flow01))
-        parts.append(_reliable(following, 0, 1, -flow10))
+        parts.append(_reliable(previous, 2, -flow01))
+        parts.append(_reliable(following, 0, -flow10))
     return torch.cat(parts, dim=1)
 
 
-def _reliable(pair: torch.Tensor | None, start: int, channel: int, linear: torch.Tensor) -> torch.Tensor:
+def _reliable(pair: torch.Tensor | None, start: int, linear: torch.Tensor) -> torch.Tensor:
     """``pair[:, start:start + 2]`` where it passes the round-trip check (:func:`neighbour_flows`),
-    ``linear`` elsewhere. ``channel``: the :func:`consistency_error` channel on that flow's pixels."""
+    ``linear`` elsewhere."""
     if pair is None:
         return linear
     if pair.shape != linear.shape[:1] + (4,) + linear.shape[2:]:
@@ -564,7 +564,7 @@ def _reliable(pair: torch.Tensor | None, start: int, channel: int, linear: torch
         )
     pair = pair.float()
     flow = pair[:, start : start + 2]
-    error = consistency_error(pair)[:, channel : channel + 1]
+    error = round_trip_error(flow, pair[:, 2 - start : 4 - start])  # the one channel needed
     length = torch.hypot(flow[:, :1], flow[:, 1:])
     limit = NEIGHBOUR_CONSISTENCY_PIXELS + NEIGHBOUR_CONSISTENCY_FRACTION * length
     return torch.where(error <= limit, flow, linear)
@@ -590,17 +590,17 @@ def consistency_error(flows: torch.Tensor) -> torch.Tensor:
     unreliable there. Channel 1 is the same for frame0's pixels and frame1's warp.
     """
     flow01, flow10 = flows[:, :2], flows[:, 2:]
-    round_trip10 = flow10 + backward_warp(flow01, flow10)
-    round_trip01 = flow01 + backward_warp(flow10, flow01)
+    return torch.cat([round_trip_error(flow10, flow01), round_trip_error(flow01, flow10)], dim=1)
+
+
+def round_trip_error(flow: torch.Tensor, back: torch.Tensor) -> torch.Tensor:
+    """``|flow + back(x + flow)|`` in pixels, B×1×H×W, from B×2×H×W ``flow`` (on its pixels) and
+    ``back`` (the flow the other way, on the other frame's pixels): one channel of
+    :func:`consistency_error`, one warp."""
+    trip = flow + backward_warp(back, flow)
     # hypot of the two components: Tensor.norm over dim 1 took 140 ms per call at 640×480 × 4
     # variants on CPU (a strided reduction), more than the U-Net's convolutions.
-    return torch.cat(
-        [
-            torch.hypot(round_trip10[:, :1], round_trip10[:, 1:]),
-            torch.hypot(round_trip01[:, :1], round_trip01[:, 1:]),
-        ],
-        dim=1,
-    )
+    return torch.hypot(trip[:, :1], trip[:, 1:])
 
 
 def stack_variants(flows: torch.Tensor) -> torch.Tensor:
