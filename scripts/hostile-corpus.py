@@ -320,7 +320,7 @@ def _(folder):
 def _(folder):
     write_clip(folder / "in.mkv", [patches(48, 64)] * 2, pix_fmt="yuv420p10le", matrix="ITU709",
                tags={"colorspace": 1, "color_primaries": 1, "color_trc": 1, "color_range": 1})  # fmt: skip
-    return ["in.mkv", "-o", "out.mp4"], succeeded(note="10-bit")
+    return ["in.mkv", "-o", "out.mp4"], succeeded(note="10 bits per sample are cut to 8")
 
 
 def _alpha(folder: Path, name: str, codec: str, pix_fmt: str) -> None:

@@ -100,9 +100,9 @@ def test_a_job_runs_with_the_plans_batch(tmp_path, monkeypatch):
     batches = []
     real = Interpolator.interpolate_at
 
-    def recording(self, frame0, frame1, times, flows=None):
+    def recording(self, frame0, frame1, times, flows=None, neighbours=None):
         batches.append(len(times))
-        return real(self, frame0, frame1, times, flows=flows)
+        return real(self, frame0, frame1, times, flows=flows, neighbours=neighbours)
 
     monkeypatch.setattr(Interpolator, "interpolate_at", recording)
     for batch, (budget, plan) in plans.items():
