@@ -325,6 +325,8 @@ def _no_core_dump() -> None:
     import resource
 
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # SIGQUIT would write one
+    # A test run started in the background of a non-interactive shell inherits SIGQUIT ignored.
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
 
 
 def _stop_mid_job(tmp_path: Path, weights: Path, number: int) -> tuple[int, str, Path, list[str]]:
