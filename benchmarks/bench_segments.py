@@ -65,13 +65,12 @@ def _run(command: list[str]) -> tuple[float, str]:
 
 def throughput(folder: Path, frames: int, segment_seconds: float, skip_threads: bool = False) -> None:
     clip, shows = make_clip(folder / "720p.mp4", 720, 1280, frames, fps=24)
-    output = folder / "out.mp4"
-    runs = [
-        ("1 worker on 1 core (taskset -c 0)", _command(clip, output, "--workers", "1", core=0)),
-        ("1 job on 2 cores (threads; today's default)", _command(clip, output)),
+    runs = [  # each its own output (an existing one is refused)
+        ("1 worker on 1 core (taskset -c 0)", _command(clip, folder / "one.mp4", "--workers", "1", core=0)),
+        ("1 job on 2 cores (threads; today's default)", _command(clip, folder / "threads.mp4")),
         (
             "2 workers on 2 cores (--jobs 2)",
-            _command(clip, output, "--jobs", "2", "--segment-seconds", str(segment_seconds)),
+            _command(clip, folder / "jobs.mp4", "--jobs", "2", "--segment-seconds", str(segment_seconds)),
         ),
     ]
     if skip_threads:
