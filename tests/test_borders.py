@@ -82,13 +82,38 @@ def test_a_pan_inside_black_bars_keeps_the_bars_exact(variants):
     middle = method(barred[0], barred[2])
     assert np.array_equal(middle[:16], barred[1][:16]) and np.array_equal(middle[-16:], barred[1][-16:])
     inside = slice(16, -16)
-    # Inside, the picture is as good as a frame of the picture alone would be (whose flow saw no bars).
-    alone = method(plain[0][inside], plain[2][inside])
-    assert psnr(middle[inside], barred[1][inside]) >= psnr(alone, plain[1][inside]) - 1.0
-    # and as good as the same pan without bars, scored on the same region
+    # Inside, the picture is nearly as good as the same pan without bars, scored on the same region
+    # (flow sees the bands filled with the picture's edge rows, not the picture alone: on real
+    # letterboxed clips that was better; MODEL.md, "Frame borders again")
     unbarred = method(plain[0], plain[2])
     assert psnr(middle[inside], barred[1][inside]) >= psnr(unbarred[inside], plain[1][inside]) - 1.0
     assert psnr(middle[inside], barred[1][inside]) > 40
+
+
+def test_flow_is_computed_at_the_frames_size_with_the_bars_filled_and_cropped_to_the_picture():
+    frames = with_bars(moving_frames(2, 96, 128, shift=(2, 3), seed=8), top=12, bottom=12)
+    frame0, frame1 = to_tensor(frames[0]), to_tensor(frames[1])
+    borders = static_borders(frame0, frame1)
+    assert borders == Borders(top=12, bottom=12)
+    filled = borders.fill(frame0)
+    assert filled.shape == frame0.shape and torch.equal(borders.crop(filled), borders.crop(frame0))
+    assert torch.equal(filled[..., :12, :], frame0[..., 12:13, :].expand(-1, -1, 12, -1))
+    assert torch.equal(filled[..., -12:, :], frame0[..., -13:-12, :].expand(-1, -1, 12, -1))
+    interpolator = Interpolator.from_pretrained("flow-ensemble", device="cpu")
+    flows = interpolator.estimate_flows(frame0, frame1)
+    assert flows.shape[-2:] == (72, 128)
+    expected = interpolator.model.estimate_flows(borders.fill(frame0), borders.fill(frame1))[..., 12:-12, :]
+    assert torch.equal(flows, expected)
+    # neither the picture alone nor the whole frame with its bars
+    for first, second in ((frame0[..., 12:-12, :], frame1[..., 12:-12, :]), (frame0, frame1)):
+        other = interpolator.model.estimate_flows(first.contiguous(), second.contiguous())
+        assert not torch.equal(flows, borders.crop(other) if other.shape[-2] == 96 else other)
+    # and the frame made with them is the one interpolate makes by itself
+    assert torch.equal(
+        interpolator.interpolate(frame0, frame1, flows=flows), interpolator.interpolate(frame0, frame1)
+    )
+    # without bands, fill and crop hand the frames back
+    assert Borders().fill(frame0) is frame0 and Borders().crop(frame0) is frame0
 
 
 def test_the_interpolator_passes_bars_through_for_any_model():

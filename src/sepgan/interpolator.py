@@ -80,7 +80,7 @@ from typing import TYPE_CHECKING
 import torch
 import torch.nn.functional as F
 
-from sepgan.borders import interpolate_inside_borders, static_borders
+from sepgan.borders import interpolate_inside_borders, picture_flows, static_borders
 from sepgan.options import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_FLOW_BACKEND,
@@ -329,9 +329,11 @@ class Interpolator:
         """The flows :meth:`interpolate` would compute for this B×3×H×W batch, or None for a model
         without flow.
 
-        They are the model's flows (B×4V×h×w) of the picture inside the
-        batch's static borders (:mod:`sepgan.borders`), computed on the CPU
-        in ``workers`` threads. Pass them back as ``interpolate(frame0, frame1,
+        They are the model's flows (B×4V×h×w) of the picture inside the batch's
+        static borders, computed at the frames' size with the bars filled by the
+        picture's edge lines (:func:`sepgan.borders.picture_flows`). Computed on
+        the CPU in ``workers`` threads (OpenCV) or on the runtime's device (torch
+        backend). Pass them back as ``interpolate(frame0, frame1,
         flows=...)`` with the same frames, e.g. from another thread, so that
         the next pairs' flow runs while the network runs the current ones
         (:func:`sepgan.retime.retime`); the output is the same bit for bit.
@@ -340,11 +342,8 @@ class Interpolator:
             raise ValueError(
                 f"expected two B×3×H×W frames of one shape, got {tuple(frame0.shape)}, {tuple(frame1.shape)}"
             )
-        borders = static_borders(frame0, frame1)
-        if borders:  # the same crop interpolate_inside_borders hands to _interpolate_picture
-            rows, columns = borders.inner(*frame0.shape[-2:])
-            frame0, frame1 = frame0[..., rows, columns].contiguous(), frame1[..., rows, columns].contiguous()
-        return self._model_flows(frame0, frame1)
+        # The picture interpolate_inside_borders hands to _interpolate_picture.
+        return picture_flows(frame0, frame1, self._model_flows)
 
     def _model_flows(self, frame0: torch.Tensor, frame1: torch.Tensor) -> torch.Tensor | None:
         """The model's flows with this Interpolator's backend: the torch backend runs on the runtime's
@@ -379,6 +378,8 @@ class Interpolator:
         if frame0.dim() != 4 or frame0.shape[1] != 3:
             raise ValueError(f"frames must be 3×H×W or B×3×H×W RGB, got {tuple(frame0.shape)}")
         time = self._check_time(time, frame0.shape[0])
+        if flows is None:
+            flows = self.estimate_flows(frame0, frame1)
         # Static bars (letterbox, pillarbox) pass through; only the picture inside is interpolated.
         result = interpolate_inside_borders(
             frame0,
@@ -420,8 +421,8 @@ class Interpolator:
         padding, tiling and the network; ``neighbours``: B×4V×H×W, see :meth:`interpolate_at`."""
         height, width = frame0.shape[-2:]
         if flows is None:
-            # Flow-guided models get their flow from the whole, unpadded frames, before padding and tiling
-            # (None for models without flow).
+            # Flow-guided models get their flow from the unpadded frames, before padding and tiling
+            # (None for models without flow); interpolate and interpolate_at pass estimate_flows'.
             flows = self._model_flows(frame0, frame1)
         elif flows.shape[0] != frame0.shape[0] or flows.shape[-2:] != frame0.shape[-2:]:
             raise ValueError(

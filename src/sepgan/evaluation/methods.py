@@ -93,7 +93,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from sepgan.borders import interpolate_inside_borders, static_borders
+from sepgan.borders import interpolate_inside_borders, picture_flows, static_borders
 from sepgan.errors import UserError
 from sepgan.evaluation.choices import ALL_METHODS
 from sepgan.flow import backward_warp_numpy, blend_at_time, dis_flow, ensemble_warps, estimate_flows
@@ -354,18 +354,23 @@ class FlowFineMethod(Method):
         flows: torch.Tensor | None = None,
     ) -> list[torch.Tensor]:
         """1×3×H×W frames in [0, 1] → the 1×3×H×W frames at ``times``, from one flow estimate
-        (``flows``, or estimated here on the picture inside the static bars, once)."""
+        (``flows``, or estimated here once for the picture inside the static bars, as the
+        Interpolator does: :func:`sepgan.borders.picture_flows`)."""
         # Static bars pass through, as in the Interpolator, so this stays the untrained model's output.
         borders = static_borders(frame0, frame1)
+        if flows is None:
+            flows = picture_flows(
+                frame0,
+                frame1,
+                lambda image0, image1: estimate_flows(
+                    image0, image1, self.flow_preset, self.variants, self.workers, self.flow_backend
+                ),
+                borders,
+            )
 
         def warp_to(t: float) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
             def frame_at(image0: torch.Tensor, image1: torch.Tensor) -> torch.Tensor:
-                nonlocal flows
-                if flows is None:
-                    flows = estimate_flows(
-                        image0, image1, self.flow_preset, self.variants, self.workers, self.flow_backend
-                    )
-                elif flows.shape[0] != 1 or flows.shape[-2:] != image0.shape[-2:]:
+                if flows.shape[0] != 1 or flows.shape[-2:] != image0.shape[-2:]:
                     raise ValueError(
                         f"flows of shape {tuple(flows.shape)} do not belong to this {tuple(image0.shape)} "
                         "picture (inside its static borders); pass what Interpolator.estimate_flows returned"
