@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from sepgan.media.scenes import CUT_NEIGHBOURS
-from sepgan.segments import CONTEXT_FRAMES, plan_segments, work_folder
+from sepgan.segments import CONTEXT_FRAMES, SegmentProgress, plan_segments, work_folder
 from synthetic import (
     make_clip,
     make_vfr_clip,
@@ -170,6 +170,18 @@ def test_a_local_ray_cluster_makes_the_frames_of_one_pass(tmp_path, weights):
         "--cluster", "local", "--jobs", "2",
     )  # fmt: skip
     assert_same_video(tmp_path / "one.mkv", tmp_path / "ray.mkv")
+
+
+def test_a_retried_segment_does_not_count_its_frames_twice():
+    counted = []
+    progress = SegmentProgress(counted.append)
+    for report in [(0, 3), (1, 2), (0, 6), (1, 4)]:  # two segments, frames so far
+        progress(report)
+    assert sum(counted) == 10
+    # segment 1's worker dies; its retry reports from the start again, and finishes at 9 frames
+    for report in [(1, 1), (1, 4), (1, 7), (0, 10), (1, 9)]:
+        progress(report)
+    assert sum(counted) == 19  # segment 0's 10 and segment 1's 9, each once
 
 
 @pytest.mark.slow

@@ -427,7 +427,7 @@ class RayRunner:
         try:
             cpus = int(ray.cluster_resources().get("CPU", 1))
             count = min(len(tasks), self.actors or max(1, cpus // self.threads))
-            progress = Queue()
+            progress, reports = Queue(), SegmentProgress(state.progress)
             actor_class = ray.remote(
                 num_cpus=self.threads, max_restarts=self.RETRIES, max_task_retries=self.RETRIES
             )(SegmentActor)
@@ -439,9 +439,9 @@ class RayRunner:
                 while idle and waiting:
                     actor = idle.pop()
                     index, task = waiting.pop(0)
-                    running[actor.run.remote(function, task)] = (index, actor)
+                    running[actor.run.remote(function, task, index)] = (index, actor)
                 ready, _ = ray.wait(list(running), num_returns=1, timeout=0.2)
-                _drain_ray(progress, state.progress)
+                _drain_ray(progress, reports)
                 for reference in ready:
                     index, actor = running.pop(reference)
                     try:
@@ -450,13 +450,33 @@ class RayRunner:
                         raise (error.cause or error) from None
                     state.finished(index, entry)
                     idle.append(actor)
-            _drain_ray(progress, state.progress)
+            _drain_ray(progress, reports)
         finally:
             if started_here:
                 ray.shutdown()
 
 
-def _drain_ray(source: Any, progress: Callable[[int], None]) -> None:
+class SegmentProgress:
+    """The bar's count from ``(segment index, frames made so far)`` reports.
+
+    A segment that runs again (a Ray task retried after its worker died) reports
+    from 0 again. Only the frames beyond its highest report count, so a retry
+    pauses the bar instead of counting its frames twice.
+    """
+
+    def __init__(self, progress: Callable[[int], None]) -> None:
+        self._progress = progress
+        self._reported: dict[int, int] = {}
+
+    def __call__(self, report: tuple[int, int]) -> None:
+        index, frames = report
+        before = self._reported.get(index, 0)
+        if frames > before:
+            self._reported[index] = frames
+            self._progress(frames - before)
+
+
+def _drain_ray(source: Any, progress: Callable[[Any], None]) -> None:
     while not source.empty():
         try:
             progress(source.get_nowait())
@@ -474,8 +494,16 @@ class SegmentActor:
         self.interpolator = spec.load(workers=threads)
         self.progress = progress
 
-    def run(self, function: SegmentFunction, task: Any) -> dict[str, Any]:
-        return function(self.interpolator, task, lambda frames: self.progress.put_nowait(frames))
+    def run(self, function: SegmentFunction, task: Any, index: int) -> dict[str, Any]:
+        """Segment ``index``; its progress goes out as (index, frames so far): :class:`SegmentProgress`."""
+        made = 0
+
+        def report(frames: int) -> None:
+            nonlocal made
+            made += frames
+            self.progress.put_nowait((index, made))
+
+        return function(self.interpolator, task, report)
 
 
 def run_segments(
