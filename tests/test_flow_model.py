@@ -216,8 +216,9 @@ def test_a_linear_pan_rebuilt_at_one_third_and_two_thirds_is_within_a_grey_level
 @pytest.mark.parametrize(
     ("options", "baseline"),
     [
-        ({}, FlowFineMethod(variants=4)),
-        ({"flow_variants": 1}, FlowFineMethod(variants=1)),
+        # the flow-* methods warp as the bundled flow-ensemble does (bicubic)
+        ({"warp_interpolation": "bicubic"}, FlowFineMethod(variants=4)),
+        ({"flow_variants": 1, "warp_interpolation": "bicubic"}, FlowFineMethod(variants=1)),
         (
             {"flow_preset": "medium", "middle_iterations": 0, "flow_variants": 1},
             FlowMethod(occlusion_aware=False),
@@ -427,14 +428,58 @@ def test_the_bundled_flow_ensemble_is_the_classical_part_alone():
     ours = np.floor(middle.permute(1, 2, 0).numpy() * 255 + 0.5)
     expected = FlowFineMethod(variants=4)(frames[0], frames[2]).astype(np.float64)
     assert np.abs(ours - expected).max() <= 1
-    # and the untrained network outputs the same frame, so the network only ever adds corrections
-    untrained = create_model("flow-sepconv").eval()
+    assert model.warp_interpolation == "bicubic"
+    # and the untrained network (with the same warps) outputs the same frame, so the network only
+    # ever adds corrections
+    untrained = create_model("flow-sepconv", warp_interpolation="bicubic").eval()
     frame0, frame1 = to_tensor(frames[0]), to_tensor(frames[2])
     with torch.no_grad():
         flows = untrained.estimate_flows(frame0, frame1)
         assert torch.allclose(
             untrained(frame0, frame1, flows=flows), model(frame0, frame1, flows=flows), atol=1e-6
         )
+
+
+def test_bicubic_warps_keep_the_detail_that_bilinear_warps_blur():
+    # A fine vertical grating (period 4 px) moved by half a pixel: bilinear sampling averages two
+    # neighbours and loses about a third of its contrast; bicubic keeps most of it.
+    columns = torch.arange(64, dtype=torch.float32)
+    image = (0.5 + 0.4 * torch.sin(2 * torch.pi * columns / 4)).expand(1, 3, 32, 64).contiguous()
+    truth = (0.5 + 0.4 * torch.sin(2 * torch.pi * (columns - 0.5) / 4)).expand(1, 3, 32, 64)
+    flows = torch.zeros(1, 4, 32, 64)
+    flows[:, 0], flows[:, 2] = 1.0, -1.0  # a 1-px motion: the middle reads frame0 at x − 0.5
+    inside = (..., slice(4, -4))
+    errors, contrasts = {}, {}
+    for interpolation in ("bilinear", "bicubic"):
+        warped0, _ = ensemble_warps(image, image, flows, iterations=0, interpolation=interpolation)
+        errors[interpolation] = float((warped0 - truth)[inside].abs().mean())
+        contrasts[interpolation] = float(warped0[inside].std())
+    assert contrasts["bilinear"] < 0.75 * float(truth.std())
+    assert contrasts["bicubic"] > 1.2 * contrasts["bilinear"]
+    assert errors["bicubic"] < 0.5 * errors["bilinear"]
+    # a whole-pixel motion is the same shift either way
+    flows = torch.zeros(1, 4, 32, 64)
+    flows[:, 0], flows[:, 2] = 2.0, -2.0
+    for interpolation in ("bilinear", "bicubic"):
+        warped0, _ = ensemble_warps(image, image, flows, iterations=0, interpolation=interpolation)
+        assert torch.allclose(warped0[..., 4:-4], image[..., 3:-5], atol=1e-5)
+    with pytest.raises(ValueError, match="unknown warp interpolation 'nearest'"):
+        ensemble_warps(image, image, flows, interpolation="nearest")
+    with pytest.raises(ValueError, match="unknown warp interpolation"):
+        FlowSepConv(warp_interpolation="lanczos")
+
+
+def test_a_flow_model_saved_without_the_warp_option_keeps_bilinear_warps(tmp_path):
+    # checkpoints from before the option (sepgan-flow, sepgan-gan) were trained on bilinear warps
+    model = create_model("flow-sepconv", channels=(4, 4, 4, 4, 4))
+    assert model.warp_interpolation == "bilinear"
+    save_pretrained(model, tmp_path / "old")
+    config = json.loads((tmp_path / "old" / "config.json").read_text())
+    del config["config"]["warp_interpolation"]
+    (tmp_path / "old" / "config.json").write_text(json.dumps(config))
+    assert load_pretrained(tmp_path / "old").warp_interpolation == "bilinear"
+    for name in ("sepgan-flow", "sepgan-gan"):
+        assert Interpolator.from_pretrained(name, device="cpu").model.warp_interpolation == "bilinear"
 
 
 def test_dis_runs_in_one_thread_per_core_of_the_affinity_set(monkeypatch):

@@ -65,9 +65,11 @@ from sepgan.memory import cpu_count
 
 __all__ = [
     "DIS_PRESETS",
+    "WARP_INTERPOLATIONS",
     "FLOW_VARIANTS",
     "backward_warp",
     "backward_warp_numpy",
+    "check_warp_interpolation",
     "check_workers",
     "consistency_error",
     "dis_estimator",
@@ -405,13 +407,27 @@ def _positions(flow: torch.Tensor) -> torch.Tensor:
     return _base_grid(*flow.shape[-2:], flow.device) + flow.float()
 
 
-def _warp_at(image: torch.Tensor, position: torch.Tensor) -> torch.Tensor:
-    """``image`` sampled bilinearly at B×2×H×W pixel positions, edges replicated."""
+WARP_INTERPOLATIONS = ("bilinear", "bicubic")  # how ensemble_warps samples the frames (grid_sample's modes)
+
+
+def check_warp_interpolation(interpolation: str) -> str:
+    """``interpolation`` if it is one of :data:`WARP_INTERPOLATIONS`; ValueError otherwise."""
+    if interpolation not in WARP_INTERPOLATIONS:
+        raise ValueError(
+            f"unknown warp interpolation {interpolation!r}; choose from {', '.join(WARP_INTERPOLATIONS)}"
+        )
+    return interpolation
+
+
+def _warp_at(image: torch.Tensor, position: torch.Tensor, interpolation: str = "bilinear") -> torch.Tensor:
+    """``image`` sampled at B×2×H×W pixel positions, edges replicated; ``interpolation``: "bilinear"
+    or "bicubic" (Keys' cubic convolution, a = −0.75, as ``torch.nn.functional.grid_sample``; it
+    may overshoot the image's range slightly)."""
     height, width = image.shape[-2:]
     # grid_sample wants (x, y) in [-1, 1] with -1 and 1 at the centres of the edge pixels (align_corners).
     scale = torch.tensor([2.0 / max(width - 1, 1), 2.0 / max(height - 1, 1)], device=image.device)
     grid = (position * scale[:, None, None] - 1.0).permute(0, 2, 3, 1)
-    return F.grid_sample(image.float(), grid, mode="bilinear", padding_mode="border", align_corners=True)
+    return F.grid_sample(image.float(), grid, mode=interpolation, padding_mode="border", align_corners=True)
 
 
 def backward_warp(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
@@ -633,6 +649,7 @@ def ensemble_warps(
     *,
     time_flows: tuple[torch.Tensor, torch.Tensor] | None = None,
     neighbours: torch.Tensor | None = None,
+    interpolation: str = "bilinear",
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Both inputs warped to time ``time``, averaged over the ensemble's variants.
 
@@ -650,6 +667,10 @@ def ensemble_warps(
     of the V variants' frames at that time. Where a variant's warp of one
     frame samples outside it and the other's inside, both take the inside
     sample (:func:`fill_out_of_frame`). Differentiable in the frames and residuals.
+    ``interpolation`` (:data:`WARP_INTERPOLATIONS`) samples the frames; "bicubic"
+    keeps more of their detail than "bilinear", which averages neighbouring
+    pixels at a fractional position and so blurs every warp a little (the
+    default model's choice: MODEL.md, "Sharper warps").
 
     The variants run one after another and their warps are summed as they
     come, so the working set is one variant's flows, sample positions and
@@ -659,6 +680,7 @@ def ensemble_warps(
     ``grid_sample`` treats each sample alone, and PyTorch's mean over the
     leading dimension is the sum in order, divided by V.
     """
+    check_warp_interpolation(interpolation)
     variants = flows.shape[1] // 4
     batch = flows.shape[0]
     total0 = total1 = None
@@ -675,7 +697,10 @@ def ensemble_warps(
         position0, position1 = _positions(to0), _positions(to1)  # shared by the warps and the inside test
         del to0, to1
         warped0, warped1 = _fill(
-            _warp_at(frame0, position0), _warp_at(frame1, position1), _inside(position0), _inside(position1)
+            _warp_at(frame0, position0, interpolation),
+            _warp_at(frame1, position1, interpolation),
+            _inside(position0),
+            _inside(position1),
         )
         del position0, position1
         total0 = warped0 if total0 is None else total0 + warped0

@@ -309,6 +309,7 @@ class FlowFineMethod(Method):
 
     flow_preset = "fine"  # the flow settings of a flow-sepconv model that reproduces this method
     middle_iterations = 1
+    warp_interpolation = "bicubic"  # as the bundled flow-ensemble (its config.json)
 
     def __init__(
         self,
@@ -376,7 +377,12 @@ class FlowFineMethod(Method):
                         "picture (inside its static borders); pass what Interpolator.estimate_flows returned"
                     )
                 warped0, warped1 = ensemble_warps(
-                    image0, image1, flows, time=t, iterations=self.middle_iterations
+                    image0,
+                    image1,
+                    flows,
+                    time=t,
+                    iterations=self.middle_iterations,
+                    interpolation=self.warp_interpolation,
                 )
                 return blend_at_time(warped0, warped1, t)  # at t = ½: the mean, bit for bit
 

@@ -69,6 +69,7 @@ from torch import nn
 from sepgan.flow import (
     DIS_PRESETS,
     blend_at_time,
+    check_warp_interpolation,
     consistency_error,
     ensemble_warps,
     estimate_flows,
@@ -130,6 +131,11 @@ class FlowSepConv(ConfigMixin, nn.Module):
             flows (:func:`sepgan.flow.middle_flows`).
         flow_variants: size V of the flow ensemble that :meth:`estimate_flows`
             computes (1 to 4 mirrorings, :data:`sepgan.flow.FLOW_VARIANTS`).
+        warp_interpolation: how the frames are sampled when warped,
+            "bilinear" or "bicubic" (:data:`sepgan.flow.WARP_INTERPOLATIONS`).
+            The bundled ``flow-ensemble`` uses "bicubic" (sharper: MODEL.md,
+            "Sharper warps"); checkpoints without the option keep "bilinear",
+            which is what the learned models were trained with.
         with_network: build the network (steps 3–5). ``False`` keeps only the
             classical part (steps 1–2 averaged: what the untrained model outputs,
             the ``flow-ensemble`` method) with no parameters and none of the
@@ -153,6 +159,7 @@ class FlowSepConv(ConfigMixin, nn.Module):
         middle_iterations: int = 1,
         flow_variants: int = 4,
         with_network: bool = True,
+        warp_interpolation: str = "bilinear",
     ) -> None:
         super().__init__()
         if kernel_size < 1 or kernel_size % 2 == 0:
@@ -169,6 +176,7 @@ class FlowSepConv(ConfigMixin, nn.Module):
         self.middle_iterations = int(middle_iterations)
         self.flow_variants = check_flow_variants(int(flow_variants))
         self.with_network = bool(with_network)
+        self.warp_interpolation = check_warp_interpolation(warp_interpolation)
         if not self.with_network:
             return  # the classical part alone: no network, no parameters
 
@@ -273,7 +281,9 @@ class FlowSepConv(ConfigMixin, nn.Module):
         middles = middle_flows(stacked, self.middle_iterations)
         flow_to0, flow_to1 = (mean_over_variants(to, variants) for to in middles)
         error = mean_over_variants(consistency_error(stacked), variants)
-        warped0, warped1 = ensemble_warps(frame0, frame1, flows, time_flows=middles)
+        warped0, warped1 = ensemble_warps(
+            frame0, frame1, flows, time_flows=middles, interpolation=self.warp_interpolation
+        )
         inputs = torch.cat(
             [
                 frame0 - 0.5, frame1 - 0.5, warped0 - 0.5, warped1 - 0.5,
@@ -347,7 +357,13 @@ class FlowSepConv(ConfigMixin, nn.Module):
             time = 0.5 if time is None else time
             # One variant at a time (ensemble_warps): a quarter of the working set of all four at once.
             warped0, warped1 = ensemble_warps(
-                frame0, frame1, flows, time, self.middle_iterations, neighbours=neighbours
+                frame0,
+                frame1,
+                flows,
+                time,
+                self.middle_iterations,
+                neighbours=neighbours,
+                interpolation=self.warp_interpolation,
             )
             middle = blend_at_time(warped0, warped1, time)
             return (middle, {"warped0": warped0, "warped1": warped1}) if return_parts else middle
@@ -355,7 +371,13 @@ class FlowSepConv(ConfigMixin, nn.Module):
         residual0 = self.flow_scale * flow_residual[:, :2].float()
         residual1 = self.flow_scale * flow_residual[:, 2:].float()
         warped0, warped1 = ensemble_warps(
-            frame0, frame1, flows, residual0=residual0, residual1=residual1, time_flows=middles
+            frame0,
+            frame1,
+            flows,
+            residual0=residual0,
+            residual1=residual1,
+            time_flows=middles,
+            interpolation=self.warp_interpolation,
         )
 
         out = self.head(features).float()
