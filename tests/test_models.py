@@ -230,6 +230,7 @@ _FLOW = {
     "middle_iterations": 1,
     "flow_variants": 4,
     "with_network": True,
+    "warp_interpolation": "bilinear",
 }
 _PATCH = {"channels": [32, 64, 128, 256]}
 SAVED_CONFIGS = {
