@@ -378,14 +378,16 @@ class Interpolator:
         if frame0.dim() != 4 or frame0.shape[1] != 3:
             raise ValueError(f"frames must be 3×H×W or B×3×H×W RGB, got {tuple(frame0.shape)}")
         time = self._check_time(time, frame0.shape[0])
-        if flows is None:
-            flows = self.estimate_flows(frame0, frame1)
         # Static bars (letterbox, pillarbox) pass through; only the picture inside is interpolated.
+        borders = static_borders(frame0, frame1)
+        if flows is None:
+            flows = picture_flows(frame0, frame1, self._model_flows, borders)  # what estimate_flows gives
         result = interpolate_inside_borders(
             frame0,
             frame1,
             lambda picture0, picture1: self._interpolate_picture(picture0, picture1, flows, time),
             time=time,
+            borders=borders,
         )
         return result[0] if single else result
 
@@ -417,14 +419,13 @@ class Interpolator:
         time: torch.Tensor | None = None,
         neighbours: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """B×3×H×W pairs → frames at ``time`` (a B-vector; None: the middle): flow (unless given),
-        padding, tiling and the network; ``neighbours``: B×4V×H×W, see :meth:`interpolate_at`."""
+        """B×3×H×W pairs → frames at ``time`` (a B-vector; None: the middle): padding, tiling and
+        the network. ``flows``: the pictures' flows, from the unpadded frames before padding and
+        tiling (:func:`sepgan.borders.picture_flows`, which :meth:`interpolate` and
+        :meth:`interpolate_at` call); None for a model without flow. ``neighbours``: B×4V×H×W,
+        see :meth:`interpolate_at`."""
         height, width = frame0.shape[-2:]
-        if flows is None:
-            # Flow-guided models get their flow from the unpadded frames, before padding and tiling
-            # (None for models without flow); interpolate and interpolate_at pass estimate_flows'.
-            flows = self._model_flows(frame0, frame1)
-        elif flows.shape[0] != frame0.shape[0] or flows.shape[-2:] != frame0.shape[-2:]:
+        if flows is not None and (flows.shape[0] != frame0.shape[0] or flows.shape[-2:] != frame0.shape[-2:]):
             raise ValueError(
                 f"flows of shape {tuple(flows.shape)} do not belong to these {tuple(frame0.shape)} frames "
                 "(inside their static borders); pass what estimate_flows returned for them"
@@ -655,7 +656,7 @@ class Interpolator:
         # The pairs' bands and flows, found once: every frame drawn from a pair shares them.
         borders = static_borders(frame0, frame1)
         if flows is None:
-            flows = self.estimate_flows(frame0, frame1)
+            flows = picture_flows(frame0, frame1, self._model_flows, borders)  # what estimate_flows gives
         step = max(1, self.batch_size)
         for start in range(0, len(jobs), step):
             chunk = jobs[start : start + step]
