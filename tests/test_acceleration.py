@@ -10,7 +10,7 @@ import torch
 
 from sepgan.evaluation.benchmarks import open_benchmark
 from sepgan.evaluation.methods import AverageMethod, OursMethod
-from sepgan.flow import blend_at_time, ensemble_warps, flows_at_time, neighbour_flows
+from sepgan.flow import backward_warp, blend_at_time, ensemble_warps, flows_at_time, neighbour_flows
 from sepgan.interpolator import Interpolator
 from sepgan.media.frames import from_uint8, to_uint8
 from sepgan.models import create_model
@@ -97,13 +97,38 @@ def test_a_neighbour_flow_that_fails_its_round_trip_is_replaced_by_constant_velo
     flows = pair_flows(12, 16, 16)
     consistent = pair_flows(4, 16, 16)
     broken = torch.cat([constant(-4, 16, 16), constant(-4, 16, 16)], dim=1)  # round trip: 8 px
+    # The window moved 4 then 12 px: acceleration −8 px at frame0. No frame after: 0 at frame1.
+    # The two sides share the mean, −4, so frame0's flow to the frame before is −4 − flow01 = 8.
     kept = neighbour_flows(flows, consistent, None)
-    assert torch.equal(kept[:, :2], consistent[:, 2:])  # frame0 → the frame before
+    assert torch.allclose(kept[:, :2], constant(8, 16, 16), atol=1e-5)
+    assert torch.allclose(kept[:, 2:], constant(-16, 16, 16), atol=1e-5)  # −4 − flow10
+    # A broken neighbour counts as no neighbour: alone, or beside a good one.
+    assert torch.allclose(neighbour_flows(flows, consistent, broken), kept, atol=1e-5)
     replaced = neighbour_flows(flows, broken, broken)
     assert torch.equal(replaced[:, :2], -flows[:, :2])
     assert torch.equal(replaced[:, 2:], -flows[:, 2:])
     with pytest.raises(ValueError, match="do not match"):
         neighbour_flows(flows, pair_flows(4, 8, 8), None)
+
+
+def test_both_sides_share_one_acceleration():
+    # Steps of 4, 12 and 16 px: acceleration −8 px at frame0 (from 4, 12) and −4 at frame1
+    # (from 12, 16), where constant acceleration would have them equal. Both sides use −6.
+    flows = pair_flows(12, 16, 16)
+    neighbours = neighbour_flows(flows, pair_flows(4, 16, 16), pair_flows(16, 16, 16))
+    acceleration0 = flows[:, :2] + neighbours[:, :2]
+    acceleration1 = flows[:, 2:] + neighbours[:, 2:]
+    assert torch.allclose(acceleration0, constant(-6, 16, 16), atol=1e-5)
+    assert torch.allclose(acceleration1, constant(-6, 16, 16), atol=1e-5)
+    # ... read where each point lands, so a moving object keeps its own acceleration: frame1's
+    # estimate for frame0's left half sits 12 px to the left in frame1.
+    generator = torch.Generator().manual_seed(1)
+    varying = pair_flows(12, 16, 48)
+    after = pair_flows(12, 16, 48) + 0.2 * torch.randn(1, 4, 16, 48, generator=generator)
+    shared = neighbour_flows(varying, None, after)
+    read0 = backward_warp(varying[:, 2:] + shared[:, 2:], varying[:, :2])
+    inner = (..., slice(2, -2), slice(16, -2))
+    assert torch.allclose((varying[:, :2] + shared[:, :2])[inner], read0[inner], atol=1e-4)
 
 
 def test_video_pairs_read_their_neighbours_and_a_bisecting_model_does_not():
