@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from sepgan.borders import Borders, interpolate_inside_borders, static_borders
+from sepgan import borders as borders_module
+from sepgan.borders import Borders, edge_artefacts, interpolate_inside_borders, static_borders
 from sepgan.evaluation.methods import FlowFineMethod
 from sepgan.flow import backward_warp, fill_out_of_frame, inside_frame
 from sepgan.interpolator import Interpolator
@@ -186,3 +187,71 @@ def test_an_object_entering_from_the_bottom_is_rendered_not_blended():
             truth[rows, columns].astype(float) + frame0[rows, columns]
         )  # band averaged with frame0
         assert abs(middle[rows, columns].mean() - blend.mean()) > 40
+
+
+def with_edge_artefacts(frames: list[np.ndarray]) -> list[np.ndarray]:
+    """A scaler's darkened edges, fixed to the frame: the left column at 0.4 of the picture, the two
+    bottom rows at 0.15 and 0.7 (plus a small offset), like davis speed-skating's and dolphins'."""
+    marked = []
+    for frame in frames:
+        frame = frame.astype(np.float64)
+        frame[:, 0] = 0.4 * frame[:, 0]
+        frame[-1] = 0.15 * frame[-1] + 6
+        frame[-2] = 0.7 * frame[-2]
+        marked.append((frame + 0.5).astype(np.uint8))
+    return marked
+
+
+def test_edge_artefact_lines_are_found_and_picture_edges_are_not():
+    plain = moving_frames(2, 96, 128, shift=(2, 5), seed=11)
+    frame0, frame1 = (to_tensor(f) for f in with_edge_artefacts(plain))
+    assert edge_artefacts(frame0, frame1) == Borders(bottom=2, left=1)
+    assert not edge_artefacts(*(to_tensor(f) for f in plain))  # a picture's own edges
+    # an edge line unlike the picture in a way no gain explains (noise) is left to the picture
+    noisy = [f.copy() for f in plain]
+    rng = np.random.default_rng(2)
+    for frame in noisy:
+        frame[:, 0] = rng.integers(0, 256, size=frame[:, 0].shape)
+    assert not edge_artefacts(*(to_tensor(f) for f in noisy))
+    # a darkening in one frame only (a flash, a fade at the edge) is not fixed to the frame
+    assert not edge_artefacts(to_tensor(with_edge_artefacts(plain)[0]), to_tensor(plain[1]))
+
+
+@pytest.mark.parametrize("variants", [1, 4])
+def test_edge_artefact_lines_are_rebuilt_not_warped(variants, monkeypatch):
+    # The view pans sideways, so warping carries bright picture into the darkened left column,
+    # which the truth still has (davis speed-skating: 75–105 grey levels off in its edge columns).
+    # The lines change between the inputs, so each is rebuilt as its gain model of the line inside.
+    frames = with_edge_artefacts(moving_frames(3, 96, 128, shift=(0, 5), seed=12))
+    method = FlowFineMethod(variants)
+    middle = method(frames[0], frames[2]).astype(np.float64)
+    monkeypatch.setattr(borders_module, "ARTEFACT_LINES", 0)
+    warped = method(frames[0], frames[2]).astype(np.float64)
+
+    def error(made: np.ndarray, line) -> float:
+        return float(np.abs(made[line] - frames[1][line]).mean())
+
+    column = (slice(None), 0)  # across the motion: the warp carries picture into it
+    assert error(middle, column) < 8.0 and error(warped, column) > 8 * error(middle, column)
+    for row in (-1, -2):  # along the motion the warp keeps a row's darkening; the model does as well
+        assert error(middle, row) < 2.5 and error(warped, row) < 2.5
+    assert np.array_equal(middle[:-2, 1:], warped[:-2, 1:])  # everything else is the same frame
+
+
+def test_still_edge_artefact_lines_take_the_inputs_weighed_by_time_inside_bars_too():
+    # Lines that barely change between the inputs are taken from them, like the bars.
+    still = with_edge_artefacts(moving_frames(1, 96, 128, seed=13)) * 2
+    rng = np.random.default_rng(3)
+    still[1] = np.clip(still[1].astype(int) + rng.integers(-1, 2, size=still[1].shape), 0, 255).astype(
+        np.uint8
+    )
+    frame0, frame1 = (to_tensor(f) for f in with_bars(still, top=10, bottom=0))
+    assert static_borders(frame0, frame1) == Borders(top=10)
+    assert edge_artefacts(frame0[..., 10:, :], frame1[..., 10:, :]) == Borders(bottom=2, left=1)
+    time = torch.tensor([0.25])
+    made = interpolate_inside_borders(frame0, frame1, lambda a, b: torch.full_like(a, 0.5), time=time)
+    expected = 0.75 * frame0 + 0.25 * frame1
+    assert torch.allclose(made[..., :10, :], expected[..., :10, :])  # the bar
+    assert torch.allclose(made[..., 10:, 0], expected[..., 10:, 0])  # the darkened column of the picture
+    assert torch.allclose(made[..., -2:, :], expected[..., -2:, :])  # the darkened rows
+    assert (made[..., 10:-2, 1:] == 0.5).all()  # the picture is the model's

@@ -24,6 +24,17 @@ uniform static band that is part of the picture (a clear sky at the top
 edge) is detected too, and passing it through is just as right:
 it is the same in both frames, so it is the same in between.
 
+Inside the picture, the outermost line or two of a side can be an edge
+artefact rather than picture: a scaler that treats the outside as black
+leaves a darkened copy of the picture's edge (0.1–0.9 of its level), and a
+crop can leave a dark line. Such a line keeps its place and its gain while the
+picture moves, so warping it with the picture puts picture where the truth
+still has the line (davis: errors of 75–105 grey levels in the edge columns of
+speed-skating, 20–30 in dolphins). :func:`edge_artefacts` finds them as lines
+unlike the line inside them but explained by a gain and offset of it in both
+frames, and :func:`interpolate_inside_borders` takes them from the inputs,
+weighed by time, as it does the bands (MODEL.md, "Edge artefact lines").
+
 Tensor conventions: B×3×H×W float in [0, 1]; borders are pixel counts. For a
 batch, each side is the smallest band over its pairs, so a batch of one
 video's pairs shares its bars.
@@ -36,7 +47,14 @@ from dataclasses import dataclass
 
 import torch
 
-__all__ = ["MIN_PICTURE", "Borders", "interpolate_inside_borders", "picture_flows", "static_borders"]
+__all__ = [
+    "MIN_PICTURE",
+    "Borders",
+    "edge_artefacts",
+    "interpolate_inside_borders",
+    "picture_flows",
+    "static_borders",
+]
 
 UNIFORM_LEVELS = 8.0  # grey levels (of 255) a border row may span
 STILL_LEVELS = 3.0  # grey levels (of 255) a border row may change between the frames, on average
@@ -45,6 +63,12 @@ MAX_SIDE_FRACTION = 0.4  # a single bar covers at most this much of its axis
 MIN_BAR = 4  # lines of static uniform core before a band counts as a bar with a ragged edge
 EDGE_LINES = 4  # lines of ragged edge a bar may take in
 EDGE_LEVELS = 24.0  # grey levels (of 255) an edge line may stray from its bar's mean level
+ARTEFACT_LINES = 2  # outermost lines of each side of the picture tested as edge artefacts
+# An artefact line differs from the line inside it by this many grey levels (rms, of 255) in both
+# frames, while a gain and offset of that line reproduce it within ARTEFACT_FIT of the difference.
+ARTEFACT_LEVELS = 4.0
+ARTEFACT_FIT = 0.5
+ARTEFACT_GAIN_MARGIN = 4.0  # rebuild by the gain model where the line changes this many times its fit error
 
 
 @dataclass(frozen=True)
@@ -158,6 +182,115 @@ def static_borders(frame0: torch.Tensor, frame1: torch.Tensor) -> Borders:
     return borders
 
 
+def _line(frames: torch.Tensor, side: str, index: int) -> torch.Tensor:
+    """Line ``index`` from the ``side`` edge of B×C×H×W frames: a B×C×L view."""
+    if side == "top":
+        return frames[..., index, :]
+    if side == "bottom":
+        return frames[..., frames.shape[-2] - 1 - index, :]
+    if side == "left":
+        return frames[..., index]
+    return frames[..., frames.shape[-1] - 1 - index]
+
+
+@dataclass(frozen=True)
+class _ArtefactLine:
+    """An edge artefact line: ``index`` lines in from ``side``, ≈ ``gain · inner + offset`` (B×C×1 each,
+    ``inner`` the line inside it), rebuilt that way where ``by_gain`` (B×1×1), else taken from the inputs."""
+
+    side: str
+    index: int
+    gain: torch.Tensor
+    offset: torch.Tensor
+    by_gain: torch.Tensor
+
+
+def _rms(difference: torch.Tensor) -> torch.Tensor:
+    """Root mean square over channels and the line of a B×C×L difference: B."""
+    return difference.square().mean(dim=(1, 2)).sqrt()
+
+
+def _artefact_line(frame0: torch.Tensor, frame1: torch.Tensor, side: str, index: int) -> _ArtefactLine | None:
+    """The line's gain model when it is an edge artefact in every pair (:func:`edge_artefacts`), else None."""
+    edge0, inner0 = _line(frame0, side, index).double(), _line(frame0, side, index + 1).double()
+    edge1, inner1 = _line(frame1, side, index).double(), _line(frame1, side, index + 1).double()
+    edge, inner = torch.cat([edge0, edge1], dim=-1), torch.cat([inner0, inner1], dim=-1)
+    inner_mean, edge_mean = inner.mean(-1, keepdim=True), edge.mean(-1, keepdim=True)
+    centred = inner - inner_mean
+    covariance = (centred * (edge - edge_mean)).mean(-1, keepdim=True)
+    gain = covariance / centred.square().mean(-1, keepdim=True).clamp_min(1e-12)  # least squares, per channel
+    offset = edge_mean - gain * inner_mean
+    fit = torch.maximum(_rms(gain * inner0 + offset - edge0), _rms(gain * inner1 + offset - edge1))
+    unlike = torch.minimum(_rms(inner0 - edge0), _rms(inner1 - edge1))
+    if not bool(((unlike >= ARTEFACT_LEVELS / 255) & (fit <= ARTEFACT_FIT * unlike)).all()):
+        return None
+    by_gain = (ARTEFACT_GAIN_MARGIN * fit <= _rms(edge1 - edge0)).view(-1, 1, 1)
+    return _ArtefactLine(side, index, gain.float(), offset.float(), by_gain)
+
+
+def _artefact_lines(frame0: torch.Tensor, frame1: torch.Tensor) -> list[_ArtefactLine]:
+    """Every edge artefact line of a B×3×H×W pair batch, each side's from the edge inwards."""
+    height, width = frame0.shape[-2:]
+    if height < MIN_PICTURE + 1 or width < MIN_PICTURE + 1:
+        return []
+    lines = []
+    for side in ("top", "bottom", "left", "right"):
+        for index in range(ARTEFACT_LINES):
+            line = _artefact_line(frame0, frame1, side, index)
+            if line is None:
+                break
+            lines.append(line)
+    return lines
+
+
+def edge_artefacts(frame0: torch.Tensor, frame1: torch.Tensor) -> Borders:
+    """How many lines at each edge of a B×3×H×W pair batch are edge artefacts, not picture (module docstring).
+
+    A line counts, from the edge inwards (at most ``ARTEFACT_LINES`` a side), when in both
+    frames of every pair it differs from the line inside it by at least ``ARTEFACT_LEVELS``
+    (rms), yet a gain and offset per channel of that line, fitted over both frames,
+    reproduces it to within ``ARTEFACT_FIT`` of that difference: the mark of a scaler's
+    darkened edge or a dark crop line. A picture's own edge is like the line inside it, or
+    unlike it in a way no gain explains. Empty for frames too small to hold a picture.
+    Chosen on the davis dev set and checked on training clips (MODEL.md, "Edge artefact lines").
+    """
+    counts = {"top": 0, "bottom": 0, "left": 0, "right": 0}
+    for line in _artefact_lines(frame0, frame1):
+        counts[line.side] += 1
+    return Borders(**counts)
+
+
+def _between(frame0: torch.Tensor, frame1: torch.Tensor, time: torch.Tensor | float | None) -> torch.Tensor:
+    """``(1 − t)·frame0 + t·frame1`` in float (the mean for ``time`` None or ½)."""
+    if time is None or (not isinstance(time, torch.Tensor) and float(time) == 0.5):
+        return 0.5 * (frame0.float() + frame1.float())
+    t = torch.as_tensor(time, dtype=torch.float32, device=frame0.device).reshape(-1, 1, 1, 1)
+    return (1 - t) * frame0.float() + t * frame1.float()
+
+
+def _rebuild_edge_artefacts(
+    frame: torch.Tensor, frame0: torch.Tensor, frame1: torch.Tensor, time: torch.Tensor | float | None
+) -> torch.Tensor:
+    """``frame`` (B×3×H×W, made from the pair) with the pair's edge artefact lines rebuilt.
+
+    Each line is its gain model applied to the made frame's line inside it (the picture moved
+    under a fixed darkening), or, where the line barely changes between the inputs compared
+    with how well the model fits them (``ARTEFACT_GAIN_MARGIN``), the inputs' line weighed by
+    time. Innermost lines first, so a line's model reads the rebuilt line inside it.
+    """
+    lines = _artefact_lines(frame0, frame1)
+    if not lines:
+        return frame
+    between = _between(frame0, frame1, time).to(frame.device)
+    frame = frame.clone()
+    for line in reversed(lines):
+        inner = _line(frame, line.side, line.index + 1).float()
+        modelled = line.gain.to(frame.device) * inner + line.offset.to(frame.device)
+        rebuilt = torch.where(line.by_gain.to(frame.device), modelled, _line(between, line.side, line.index))
+        _line(frame, line.side, line.index).copy_(rebuilt.clamp(0, 1).to(frame.dtype))
+    return frame
+
+
 def picture_flows(
     frame0: torch.Tensor,
     frame1: torch.Tensor,
@@ -193,21 +326,18 @@ def interpolate_inside_borders(
     ``frame0``, ``frame1``: B×3×H×W in [0, 1]. ``interpolate`` maps two
     B×3×h×w pictures to their B×3×h×w frame at ``time``. The bands take
     ``(1 − t)·frame0 + t·frame1`` (the mean for the middle frame, ``time``
-    None or ½), which is each frame exactly where they are identical. ``time``:
+    None or ½), which is each frame exactly where they are identical, and so
+    do the picture's edge artefact lines (:func:`edge_artefacts`). ``time``:
     a float or a B-vector. ``borders``: the bands when the caller found them
     already (e.g. on the pairs a batch of times was drawn from); by default
     :func:`static_borders` of this batch.
     """
     borders = static_borders(frame0, frame1) if borders is None else borders
     if not borders:
-        return interpolate(frame0, frame1)
+        return _rebuild_edge_artefacts(interpolate(frame0, frame1), frame0, frame1, time)
     rows, columns = borders.inner(*frame0.shape[-2:])
-    inside = interpolate(frame0[..., rows, columns].contiguous(), frame1[..., rows, columns].contiguous())
-    if time is None or (not isinstance(time, torch.Tensor) and float(time) == 0.5):
-        frame = 0.5 * (frame0.float() + frame1.float())
-    else:
-        t = torch.as_tensor(time, dtype=torch.float32).reshape(-1, 1, 1, 1)
-        frame = (1 - t) * frame0.float() + t * frame1.float()
-    frame = frame.to(inside.device, inside.dtype)
+    picture0, picture1 = frame0[..., rows, columns].contiguous(), frame1[..., rows, columns].contiguous()
+    inside = _rebuild_edge_artefacts(interpolate(picture0, picture1), picture0, picture1, time)
+    frame = _between(frame0, frame1, time).to(inside.device, inside.dtype)
     frame[..., rows, columns] = inside
     return frame
