@@ -32,8 +32,10 @@ picture moves, so warping it with the picture puts picture where the truth
 still has the line (davis: errors of 75–105 grey levels in the edge columns of
 speed-skating, 20–30 in dolphins). :func:`edge_artefacts` finds them as lines
 unlike the line inside them but explained by a gain and offset of it in both
-frames, and :func:`interpolate_inside_borders` takes them from the inputs,
-weighed by time, as it does the bands (MODEL.md, "Edge artefact lines").
+frames, and :func:`interpolate_inside_borders` rebuilds them in the frame it
+makes: by that gain and offset from the made line inside, or, where they
+barely change, from the inputs weighed by time, as it does the bands
+(MODEL.md, "Edge artefact lines").
 
 Tensor conventions: B×3×H×W float in [0, 1]; borders are pixel counts. For a
 batch, each side is the smallest band over its pairs, so a batch of one
@@ -326,8 +328,9 @@ def interpolate_inside_borders(
     ``frame0``, ``frame1``: B×3×H×W in [0, 1]. ``interpolate`` maps two
     B×3×h×w pictures to their B×3×h×w frame at ``time``. The bands take
     ``(1 − t)·frame0 + t·frame1`` (the mean for the middle frame, ``time``
-    None or ½), which is each frame exactly where they are identical, and so
-    do the picture's edge artefact lines (:func:`edge_artefacts`). ``time``:
+    None or ½), which is each frame exactly where they are identical. The
+    picture's edge artefact lines (:func:`edge_artefacts`) are rebuilt in the
+    made picture (:func:`_rebuild_edge_artefacts`). ``time``:
     a float or a B-vector. ``borders``: the bands when the caller found them
     already (e.g. on the pairs a batch of times was drawn from); by default
     :func:`static_borders` of this batch.
