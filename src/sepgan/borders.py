@@ -263,10 +263,16 @@ def edge_artefacts(frame0: torch.Tensor, frame1: torch.Tensor) -> Borders:
 
 
 def _between(frame0: torch.Tensor, frame1: torch.Tensor, time: torch.Tensor | float | None) -> torch.Tensor:
-    """``(1 − t)·frame0 + t·frame1`` in float (the mean for ``time`` None or ½)."""
+    """``(1 − t)·frame0 + t·frame1`` in float (the mean for ``time`` None or ½), for B×… frames or lines.
+
+    :func:`sepgan.flow.blend_at_time` is the same blend, but it does a float ``time`` in double
+    precision where this rounds it to float32 first, as the bands always have (1 ulp apart at ⅓).
+    """
     if time is None or (not isinstance(time, torch.Tensor) and float(time) == 0.5):
         return 0.5 * (frame0.float() + frame1.float())
-    t = torch.as_tensor(time, dtype=torch.float32, device=frame0.device).reshape(-1, 1, 1, 1)
+    t = torch.as_tensor(time, dtype=torch.float32, device=frame0.device).reshape(
+        -1, *[1] * (frame0.dim() - 1)
+    )
     return (1 - t) * frame0.float() + t * frame1.float()
 
 
@@ -283,12 +289,12 @@ def _rebuild_edge_artefacts(
     lines = _artefact_lines(frame0, frame1)
     if not lines:
         return frame
-    between = _between(frame0, frame1, time).to(frame.device)
     frame = frame.clone()
     for line in reversed(lines):
         inner = _line(frame, line.side, line.index + 1).float()
         modelled = line.gain.to(frame.device) * inner + line.offset.to(frame.device)
-        rebuilt = torch.where(line.by_gain.to(frame.device), modelled, _line(between, line.side, line.index))
+        between = _between(_line(frame0, line.side, line.index), _line(frame1, line.side, line.index), time)
+        rebuilt = torch.where(line.by_gain.to(frame.device), modelled, between.to(frame.device))
         _line(frame, line.side, line.index).copy_(rebuilt.clamp(0, 1).to(frame.dtype))
     return frame
 
