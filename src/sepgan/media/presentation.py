@@ -110,11 +110,13 @@ def stream_tags(stream: av.stream.Stream) -> dict[str, str]:
 
 
 def frame_display_matrix(frame: av.VideoFrame) -> tuple[int, ...] | None:
-    for side_data in frame.side_data:
-        if side_data.type == av.sidedata.sidedata.Type.DISPLAYMATRIX:
-            matrix = tuple(int(value) for value in np.frombuffer(bytes(side_data), dtype=np.int32)[:9])
-            return None if matrix == _IDENTITY_MATRIX else matrix
-    return None
+    # A lookup by type, not iteration: PyAV 18.1.1 made iterating side data yield its types
+    # (a mapping's keys) where earlier releases yielded the side data itself.
+    side_data = frame.side_data.get(av.sidedata.sidedata.Type.DISPLAYMATRIX)
+    if side_data is None:
+        return None
+    matrix = tuple(int(value) for value in np.frombuffer(bytes(side_data), dtype=np.int32)[:9])
+    return None if matrix == _IDENTITY_MATRIX else matrix
 
 
 @dataclass(frozen=True)
